@@ -1,0 +1,22 @@
+//! The Mimecast API client: what Mimecast means, and nothing about how to show it.
+//!
+//! Policy: this layer never prints and knows nothing of Rhai or the terminal. It speaks the
+//! envelope, authenticates with either scheme, pages to the end, retries what is safe to
+//! retry and reports through [`events::Observer`]; every failure is an [`ApiError`].
+
+pub mod auth;
+pub mod client;
+pub mod envelope;
+pub mod error;
+pub mod events;
+pub mod groups;
+pub mod model;
+pub mod pager;
+pub mod paths;
+pub mod signer;
+pub mod users;
+
+pub use auth::{Credentials, Secret};
+pub use client::{Client, ClientOptions, Kind};
+pub use error::{ApiError, Failure};
+pub use model::{Domain, Group, Member, User};

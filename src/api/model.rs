@@ -1,0 +1,241 @@
+//! Typed records of the directory, decoded leniently from what the service answers.
+//!
+//! Policy: unknown fields are ignored, missing optional fields become `None` or empty, numbers
+//! sent as strings are accepted, and the official sample's misspellings (`emaiLAddress`,
+//! `usercount`) are read too. Records serialize back with the API's own field names, which are
+//! also the names users see in JSON, CSV and scripts.
+
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::Value;
+
+/// An internal user.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct User {
+    /// Primary address.
+    #[serde(alias = "emaiLAddress")]
+    pub email_address: String,
+    /// Display name.
+    #[serde(deserialize_with = "lenient_string")]
+    pub name: String,
+    /// The address's domain (derived from the address when the service omits it).
+    #[serde(deserialize_with = "lenient_string")]
+    pub domain: String,
+    /// Aliases of the address.
+    #[serde(deserialize_with = "string_or_list")]
+    pub alias: Vec<String>,
+    /// Mimecast's address type, e.g. `internal`.
+    #[serde(deserialize_with = "lenient_string")]
+    pub address_type: String,
+    /// Whether the account is locked, when the service says.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient_bool"
+    )]
+    pub account_locked: Option<bool>,
+    /// Whether the account is disabled, when the service says.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient_bool"
+    )]
+    pub account_disabled: Option<bool>,
+}
+
+impl User {
+    /// Fills `domain` from the address when the service left it out.
+    pub fn with_domain(mut self) -> User {
+        if self.domain.is_empty() {
+            if let Some((_, d)) = self.email_address.rsplit_once('@') {
+                self.domain = d.to_ascii_lowercase();
+            }
+        }
+        self
+    }
+}
+
+/// A directory group (Mimecast calls it a folder).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Group {
+    /// Opaque id, often ~250 characters.
+    #[serde(deserialize_with = "lenient_string")]
+    pub id: String,
+    /// The group's name.
+    #[serde(deserialize_with = "lenient_string")]
+    pub description: String,
+    /// `cloud` or `ldap`.
+    #[serde(deserialize_with = "lenient_string")]
+    pub source: String,
+    /// The parent group's id; absent for a root group.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient_opt_string"
+    )]
+    pub parent_id: Option<String>,
+    /// How many child groups it has.
+    #[serde(deserialize_with = "lenient_u64")]
+    pub folder_count: u64,
+    /// How many members it has.
+    #[serde(alias = "usercount", deserialize_with = "lenient_u64")]
+    pub user_count: u64,
+}
+
+/// A member of a group: a user address, or a whole domain (then `emailAddress` is empty).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Member {
+    /// The member's address; empty for a domain member.
+    #[serde(alias = "emaiLAddress", deserialize_with = "lenient_string")]
+    pub email_address: String,
+    /// The member's domain.
+    #[serde(deserialize_with = "lenient_string")]
+    pub domain: String,
+    /// Whether the address is internal to the account.
+    #[serde(deserialize_with = "lenient_bool_default")]
+    pub internal: bool,
+    /// `created_manually`, `ldap`, ...
+    #[serde(rename = "type", deserialize_with = "lenient_string")]
+    pub kind: String,
+    /// The member's display name.
+    #[serde(deserialize_with = "lenient_string")]
+    pub name: String,
+    /// Free text attached to the membership.
+    #[serde(deserialize_with = "lenient_string")]
+    pub notes: String,
+}
+
+/// An internal domain of the account.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Domain {
+    /// Opaque id.
+    #[serde(deserialize_with = "lenient_string")]
+    pub id: String,
+    /// The domain name.
+    #[serde(deserialize_with = "lenient_string")]
+    pub domain: String,
+    /// How inbound mail is routed.
+    #[serde(deserialize_with = "lenient_string")]
+    pub inbound_type: String,
+    /// Whether the domain is local.
+    #[serde(deserialize_with = "lenient_bool_default")]
+    pub local: bool,
+}
+
+/// Decodes one record, naming the endpoint in the error.
+pub fn decode<T: for<'de> Deserialize<'de>>(
+    path: &str,
+    value: Value,
+) -> Result<T, super::ApiError> {
+    serde_json::from_value(value).map_err(|e| super::ApiError::Decode {
+        path: path.to_string(),
+        status: 200,
+        detail: format!("a record has an unexpected shape: {e}"),
+    })
+}
+
+fn lenient_string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    Ok(match Value::deserialize(d)? {
+        Value::String(s) => s,
+        Value::Null => String::new(),
+        Value::Number(n) => n.to_string(),
+        Value::Bool(b) => b.to_string(),
+        other => other.to_string(),
+    })
+}
+
+fn lenient_opt_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let s = lenient_string(d)?;
+    Ok((!s.is_empty()).then_some(s))
+}
+
+fn lenient_u64<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    Ok(match Value::deserialize(d)? {
+        Value::Number(n) => n
+            .as_u64()
+            .or_else(|| n.as_f64().map(|f| f as u64))
+            .unwrap_or(0),
+        Value::String(s) => s.trim().parse().unwrap_or(0),
+        _ => 0,
+    })
+}
+
+fn lenient_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    Ok(match Value::deserialize(d)? {
+        Value::Bool(b) => Some(b),
+        Value::String(s) => match s.to_ascii_lowercase().as_str() {
+            "true" | "yes" | "1" => Some(true),
+            "false" | "no" | "0" => Some(false),
+            _ => None,
+        },
+        Value::Number(n) => Some(n.as_u64() != Some(0)),
+        _ => None,
+    })
+}
+
+fn lenient_bool_default<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    Ok(lenient_bool(d)?.unwrap_or(false))
+}
+
+fn string_or_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    Ok(match Value::deserialize(d)? {
+        Value::String(s) if s.is_empty() => vec![],
+        Value::String(s) => vec![s],
+        Value::Array(items) => items
+            .into_iter()
+            .filter_map(|v| match v {
+                Value::String(s) => Some(s),
+                Value::Object(m) => m
+                    .get("alias")
+                    .or_else(|| m.get("emailAddress"))
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+                _ => None,
+            })
+            .collect(),
+        _ => vec![],
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn users_decode_leniently() {
+        let u: User = serde_json::from_value(json!({
+            "emaiLAddress": "a@example.com", "name": null, "alias": "b@example.com",
+            "addressType": "internal", "accountLocked": "false", "surprise": 1
+        }))
+        .unwrap();
+        let u = u.with_domain();
+        assert_eq!(u.email_address, "a@example.com");
+        assert_eq!(u.name, "");
+        assert_eq!(u.domain, "example.com");
+        assert_eq!(u.alias, vec!["b@example.com"]);
+        assert_eq!(u.account_locked, Some(false));
+    }
+
+    #[test]
+    fn groups_accept_string_numbers_and_usercount() {
+        let g: Group = serde_json::from_value(json!({
+            "id": "x", "description": "Sales", "folderCount": "2", "usercount": 7
+        }))
+        .unwrap();
+        assert_eq!((g.folder_count, g.user_count), (2, 7));
+        assert_eq!(g.parent_id, None);
+        let back = serde_json::to_value(&g).unwrap();
+        assert_eq!(back["userCount"], 7);
+        assert!(back.get("parentId").is_none());
+    }
+
+    #[test]
+    fn member_type_field() {
+        let m: Member = serde_json::from_value(json!({"emailAddress": "", "domain": "x.com",
+            "type": "domain"}))
+        .unwrap();
+        assert_eq!(m.kind, "domain");
+        assert_eq!(serde_json::to_value(&m).unwrap()["type"], "domain");
+    }
+}

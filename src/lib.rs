@@ -1,0 +1,8 @@
+//! mcsh: a scriptable shell for administering Mimecast's directory.
+//!
+//! The layers, top to bottom: `cli` (commands, the only place that prints), `directory`
+//! (what an admin means), `api` (what Mimecast means), and beside them `sandbox`, a local
+//! Mimecast that shares no type with the client.
+
+pub mod api;
+pub mod sandbox;

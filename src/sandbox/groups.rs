@@ -1,0 +1,364 @@
+//! Sandbox handlers for groups and membership.
+
+use rusqlite::{params, Connection};
+use serde_json::{json, Value};
+
+use super::ids;
+use super::store::{self, GroupRow};
+use super::wire::{self, ApiRequest, ItemError, Outcome, Reply};
+
+type Handled = Result<Outcome, Reply>;
+
+fn db(e: rusqlite::Error) -> Reply {
+    wire::error(
+        500,
+        "err_internal",
+        &format!("sandbox storage error: {e}"),
+        true,
+    )
+}
+
+fn item_db(e: rusqlite::Error) -> ItemError {
+    ItemError::new("err_internal", format!("sandbox storage error: {e}"))
+}
+
+fn group_json(g: &GroupRow) -> Value {
+    let mut v = json!({
+        "id": g.id,
+        "description": g.description,
+        "source": g.source,
+        "folderCount": g.folder_count,
+        "userCount": g.user_count,
+    });
+    if let Some(p) = &g.parent_id {
+        v["parentId"] = json!(p);
+    }
+    v
+}
+
+fn not_found() -> ItemError {
+    ItemError::new("err_folder_not_found", "Group not found")
+}
+
+fn existing(conn: &Connection, id: &str) -> Result<GroupRow, ItemError> {
+    store::group(conn, id)
+        .map_err(item_db)?
+        .ok_or_else(not_found)
+}
+
+/// `find-groups`: paged groups whose name contains `query`, of `source` when given.
+pub fn find_groups(conn: &Connection, req: &ApiRequest) -> Handled {
+    if req.data.len() > 1 {
+        return Err(wire::error(
+            400,
+            "err_validation_too_many_items",
+            "This endpoint takes at most 1 item",
+            false,
+        ));
+    }
+    let item = req.data.first().cloned().unwrap_or(json!({}));
+    let (query, source) = match (
+        wire::opt_str(&item, "query"),
+        wire::opt_str(&item, "source"),
+    ) {
+        (Ok(q), Ok(s)) => (q.filter(|q| !q.is_empty()), s.filter(|s| !s.is_empty())),
+        (Err(e), _) | (_, Err(e)) => return Ok(failed(&item, e)),
+    };
+    if let Some(s) = source {
+        if s != "cloud" && s != "ldap" {
+            return Ok(failed(
+                &item,
+                ItemError::field(
+                    "err_validation_invalid_value",
+                    "source must be cloud or ldap",
+                    "source",
+                ),
+            ));
+        }
+    }
+    let scope = format!("groups|{}|{}", query.unwrap_or(""), source.unwrap_or(""));
+    let after = wire::read_page_token(&scope, req.page_token.as_deref())?;
+    let mut rows = store::groups_page(conn, query, source, after, req.page_size + 1).map_err(db)?;
+    let more = rows.len() > req.page_size;
+    rows.truncate(req.page_size);
+    let total = store::count_groups(conn, query, source).map_err(db)?;
+    let next = more.then(|| wire::page_token(&scope, rows.last().map_or(after, |r| r.seq)));
+    let folders: Vec<Value> = rows.iter().map(group_json).collect();
+    Ok(Outcome {
+        data: vec![json!({ "folders": folders })],
+        fail: vec![],
+        pagination: Some(wire::pagination(req.page_size, total, next)),
+    })
+}
+
+fn failed(key: &Value, e: ItemError) -> Outcome {
+    Outcome {
+        fail: vec![wire::fail_entry(key, &e)],
+        ..Outcome::default()
+    }
+}
+
+/// `create-group`: a root group, or a child of `parentId`; sibling names are unique.
+pub fn create_group(conn: &Connection, req: &ApiRequest) -> Handled {
+    let mut out = Outcome::default();
+    for item in &req.data {
+        out.item(item, create_one(conn, item));
+    }
+    Ok(out)
+}
+
+fn create_one(conn: &Connection, item: &Value) -> Result<Value, ItemError> {
+    let description = wire::req_str(item, "description")?.trim();
+    let parent = wire::opt_str(item, "parentId")?.filter(|p| !p.is_empty());
+    if let Some(p) = parent {
+        existing(conn, p).map_err(|_| {
+            ItemError::field("err_folder_not_found", "Parent group not found", "parentId")
+        })?;
+    }
+    if store::sibling_named(conn, description, parent, None)
+        .map_err(item_db)?
+        .is_some()
+    {
+        return Err(ItemError::new(
+            "err_folder_already_exists",
+            "Group already exists",
+        ));
+    }
+    let id = ids::group_id();
+    conn.execute(
+        "INSERT INTO groups(id, description, parent_id) VALUES (?1, ?2, ?3)",
+        params![id, description, parent],
+    )
+    .map_err(item_db)?;
+    Ok(group_json(&existing(conn, &id)?))
+}
+
+/// `update-group`: renames and/or moves a group.
+pub fn update_group(conn: &Connection, req: &ApiRequest) -> Handled {
+    let mut out = Outcome::default();
+    for item in &req.data {
+        out.item(item, update_one(conn, item));
+    }
+    Ok(out)
+}
+
+fn update_one(conn: &Connection, item: &Value) -> Result<Value, ItemError> {
+    let id = wire::req_str(item, "id")?;
+    let group = existing(conn, id)?;
+    let description = match wire::opt_str(item, "description")? {
+        Some(d) if d.trim().is_empty() => {
+            return Err(ItemError::field(
+                "err_validation_blank",
+                "description must not be blank",
+                "description",
+            ))
+        }
+        Some(d) => d.trim().to_string(),
+        None => group.description.clone(),
+    };
+    let parent = match wire::opt_str(item, "parentId")? {
+        None => group.parent_id.clone(),
+        Some("") => None,
+        Some(p) => {
+            existing(conn, p).map_err(|_| {
+                ItemError::field("err_folder_not_found", "Parent group not found", "parentId")
+            })?;
+            if is_self_or_descendant(conn, p, id)? {
+                return Err(ItemError::field(
+                    "err_folder_invalid_parent",
+                    "A group cannot move under itself",
+                    "parentId",
+                ));
+            }
+            Some(p.to_string())
+        }
+    };
+    if store::sibling_named(conn, &description, parent.as_deref(), Some(id))
+        .map_err(item_db)?
+        .is_some()
+    {
+        return Err(ItemError::new(
+            "err_folder_already_exists",
+            "Group already exists",
+        ));
+    }
+    conn.execute(
+        "UPDATE groups SET description = ?2, parent_id = ?3 WHERE id = ?1",
+        params![id, description, parent],
+    )
+    .map_err(item_db)?;
+    Ok(group_json(&existing(conn, id)?))
+}
+
+fn is_self_or_descendant(
+    conn: &Connection,
+    candidate: &str,
+    ancestor: &str,
+) -> Result<bool, ItemError> {
+    let mut current = Some(candidate.to_string());
+    let mut steps = 0;
+    while let Some(id) = current {
+        if id == ancestor {
+            return Ok(true);
+        }
+        steps += 1;
+        if steps > 10_000 {
+            return Ok(true);
+        }
+        current = store::group(conn, &id)
+            .map_err(item_db)?
+            .and_then(|g| g.parent_id);
+    }
+    Ok(false)
+}
+
+/// `delete-group`: only an empty group without children can go.
+pub fn delete_group(conn: &Connection, req: &ApiRequest) -> Handled {
+    let mut out = Outcome::default();
+    for item in &req.data {
+        let result = wire::req_str(item, "id").and_then(|id| {
+            let g = existing(conn, id)?;
+            if g.user_count > 0 || g.folder_count > 0 {
+                return Err(ItemError::new(
+                    "err_folder_not_empty",
+                    "Group has members or child groups",
+                ));
+            }
+            conn.execute("DELETE FROM groups WHERE id = ?1", [id])
+                .map_err(item_db)?;
+            Ok(json!({ "id": id }))
+        });
+        out.item(item, result);
+    }
+    Ok(out)
+}
+
+/// `get-group-members`: paged members of one group.
+pub fn get_group_members(conn: &Connection, req: &ApiRequest) -> Handled {
+    if req.data.len() != 1 {
+        return Err(wire::error(
+            400,
+            "err_validation_item_count",
+            "This endpoint takes exactly 1 item",
+            false,
+        ));
+    }
+    let item = &req.data[0];
+    let group = match wire::req_str(item, "id").and_then(|id| existing(conn, id)) {
+        Ok(g) => g,
+        Err(e) => return Ok(failed(item, e)),
+    };
+    let scope = format!("members|{}", group.id);
+    let after = wire::read_page_token(&scope, req.page_token.as_deref())?;
+    let mut rows = store::members_page(conn, &group.id, after, req.page_size + 1).map_err(db)?;
+    let more = rows.len() > req.page_size;
+    rows.truncate(req.page_size);
+    let next = more.then(|| wire::page_token(&scope, rows.last().map_or(after, |r| r.seq)));
+    let members: Vec<Value> = rows
+        .iter()
+        .map(|m| {
+            json!({
+                "emailAddress": m.email,
+                "domain": m.domain,
+                "internal": m.internal,
+                "type": m.kind,
+                "name": m.name,
+                "notes": m.notes,
+            })
+        })
+        .collect();
+    Ok(Outcome {
+        data: vec![json!({ "groupMembers": members })],
+        fail: vec![],
+        pagination: Some(wire::pagination(req.page_size, group.user_count, next)),
+    })
+}
+
+/// The member an item names: `(emailAddress, domain)`; a domain member has no address.
+fn member_target(item: &Value) -> Result<(String, String), ItemError> {
+    match (
+        wire::opt_str(item, "emailAddress")?,
+        wire::opt_str(item, "domain")?,
+    ) {
+        (Some(e), _) if !e.is_empty() => {
+            let (_, domain) = wire::valid_email("emailAddress", e)?;
+            Ok((e.to_string(), domain))
+        }
+        (_, Some(d)) if !d.is_empty() => {
+            if !wire::valid_domain(d) {
+                return Err(ItemError::field(
+                    "err_validation_invalid_domain",
+                    "Domain is not valid",
+                    "domain",
+                ));
+            }
+            Ok((String::new(), d.to_ascii_lowercase()))
+        }
+        _ => Err(ItemError::field(
+            "err_validation_null",
+            "emailAddress or domain is required",
+            "emailAddress",
+        )),
+    }
+}
+
+/// `add-group-member` (`add = true`) and `remove-group-member`.
+pub fn membership(conn: &Connection, req: &ApiRequest, add: bool) -> Handled {
+    let mut out = Outcome::default();
+    for item in &req.data {
+        out.item(item, membership_one(conn, item, add));
+    }
+    Ok(out)
+}
+
+fn membership_one(conn: &Connection, item: &Value, add: bool) -> Result<Value, ItemError> {
+    let group = existing(conn, wire::req_str(item, "id")?)?;
+    let (email, domain) = member_target(item)?;
+    let notes = wire::opt_str(item, "notes")?.unwrap_or("");
+    let internal = store::is_internal_domain(conn, &domain).map_err(item_db)?;
+    let current: Option<String> = {
+        use rusqlite::OptionalExtension;
+        conn.query_row(
+            "SELECT id FROM members WHERE group_id = ?1 AND email = ?2 AND domain = ?3",
+            params![group.id, email, domain],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(item_db)?
+    };
+    let id = match (add, current) {
+        (true, Some(_)) => {
+            return Err(ItemError::new(
+                "err_folder_group_member_already_exists",
+                "Group member already exists",
+            ))
+        }
+        (false, None) => {
+            return Err(ItemError::new(
+                "err_folder_email_address_not_found",
+                "Error email address not found",
+            ))
+        }
+        (true, None) => {
+            let id = ids::member_id();
+            let kind = if email.is_empty() {
+                "domain"
+            } else {
+                "created_manually"
+            };
+            conn.execute(
+                "INSERT INTO members(id, group_id, email, domain, internal, kind, notes)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![id, group.id, email, domain, internal, kind, notes],
+            )
+            .map_err(item_db)?;
+            id
+        }
+        (false, Some(id)) => {
+            conn.execute("DELETE FROM members WHERE id = ?1", [&id])
+                .map_err(item_db)?;
+            id
+        }
+    };
+    Ok(json!({ "id": id, "folderId": group.id, "emailAddress": email, "internal": internal }))
+}

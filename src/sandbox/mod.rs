@@ -1,0 +1,254 @@
+//! The sandbox: a faithful local imitation of the Mimecast API for users and groups.
+//!
+//! Policy: same paths, envelope, pagination, error codes, rate-limit headers and both
+//! authentication schemes as `mimecast-api.md` describes, with state in SQLite. It depends on
+//! no client type (its wire handling is its own), so any client written from Mimecast's
+//! documentation works against it unchanged, and a client bug cannot hide behind a twin.
+
+pub mod auth;
+pub mod faults;
+pub mod groups;
+pub mod ids;
+pub mod seed;
+pub mod server;
+pub mod store;
+pub mod users;
+pub mod wire;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+pub use auth::Keys;
+pub use faults::Stats;
+
+/// How to run a sandbox.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Where to listen; port 0 picks a free one.
+    pub addr: SocketAddr,
+    /// SQLite file of the tenant, or `:memory:`.
+    pub state: String,
+    /// Start a new tenant without demo people and groups (domains only).
+    pub empty: bool,
+    /// Added to every answer.
+    pub latency: Duration,
+    /// Share of requests that fail at random (0.0 to 1.0).
+    pub fail_rate: f64,
+    /// Requests allowed per second; `None` for no practical limit.
+    pub quota: Option<u32>,
+    /// Seed of the fault generator, for repeatable runs.
+    pub seed: Option<u64>,
+    /// Lifetime of API 2.0 tokens.
+    pub token_ttl: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            state: ":memory:".into(),
+            empty: false,
+            latency: Duration::ZERO,
+            fail_rate: 0.0,
+            quota: None,
+            seed: None,
+            token_ttl: Duration::from_secs(1799),
+        }
+    }
+}
+
+/// Why a sandbox could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxError {
+    /// The state file could not be opened or written.
+    #[error("sandbox state {state}: {source}")]
+    Storage {
+        /// The state path.
+        state: String,
+        /// What SQLite said.
+        source: rusqlite::Error,
+    },
+    /// The address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// What the OS said.
+        source: std::io::Error,
+    },
+    /// Removing the state file failed.
+    #[error("cannot remove {path}: {source}")]
+    Remove {
+        /// The file.
+        path: String,
+        /// What the OS said.
+        source: std::io::Error,
+    },
+}
+
+/// Where the sandbox keeps its tenant unless told otherwise: `$XDG_DATA_HOME/mcsh/sandbox.db`.
+pub fn default_state_path() -> PathBuf {
+    dirs::data_dir()
+        .unwrap_or_else(std::env::temp_dir)
+        .join("mcsh")
+        .join("sandbox.db")
+}
+
+/// A sandbox serving on the caller's runtime.
+pub struct Running {
+    /// `http://127.0.0.1:PORT`.
+    pub base_url: String,
+    /// The bound address.
+    pub addr: SocketAddr,
+    /// The tenant's credentials.
+    pub keys: Keys,
+    /// Request counters.
+    pub stats: Arc<Stats>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    /// Stops accepting requests and waits for the server to finish.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let _ = (&mut self.task).await;
+    }
+}
+
+/// Opens the tenant (seeding it on first use), binds and serves on the current runtime.
+pub async fn start(options: Options) -> Result<Running, SandboxError> {
+    let storage = |source| SandboxError::Storage {
+        state: options.state.clone(),
+        source,
+    };
+    let conn = store::open(&options.state).map_err(storage)?;
+    seed::seed(&conn, options.empty).map_err(storage)?;
+    let keys = Keys::load_or_create(&conn).map_err(storage)?;
+    let listener = tokio::net::TcpListener::bind(options.addr)
+        .await
+        .map_err(|source| SandboxError::Bind {
+            addr: options.addr,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| SandboxError::Bind {
+        addr: options.addr,
+        source,
+    })?;
+    let stats = Arc::new(Stats::default());
+    let app = Arc::new(server::App {
+        db: Arc::new(Mutex::new(conn)),
+        keys: keys.clone(),
+        tokens: auth::Tokens::default(),
+        faults: faults::Faults::new(
+            options.latency,
+            options.fail_rate,
+            options.quota,
+            options.seed,
+        ),
+        stats: stats.clone(),
+        token_ttl: options.token_ttl,
+    });
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let router = server::router(app);
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, router)
+            .with_graceful_shutdown(async {
+                let _ = rx.await;
+            })
+            .await;
+    });
+    Ok(Running {
+        base_url: format!("http://{addr}"),
+        addr,
+        keys,
+        stats,
+        shutdown: Some(tx),
+        task,
+    })
+}
+
+/// A sandbox on its own thread and runtime, for tests and tools that have no runtime.
+/// Dropping it stops the server.
+pub struct Sandbox {
+    /// `http://127.0.0.1:PORT`.
+    pub base_url: String,
+    /// The tenant's credentials.
+    pub keys: Keys,
+    /// Request counters.
+    pub stats: Arc<Stats>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Sandbox {
+    /// Starts a sandbox on a new thread.
+    pub fn spawn(options: Options) -> Result<Sandbox, SandboxError> {
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("a tokio runtime for the sandbox");
+            rt.block_on(async move {
+                match start(options).await {
+                    Ok(running) => {
+                        let info = (
+                            running.base_url.clone(),
+                            running.keys.clone(),
+                            running.stats.clone(),
+                        );
+                        let _ = ready_tx.send(Ok(info));
+                        let _ = stop_rx.await;
+                        running.stop().await;
+                    }
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                    }
+                }
+            });
+        });
+        let (base_url, keys, stats) = ready_rx.recv().expect("the sandbox thread reports")?;
+        Ok(Sandbox {
+            base_url,
+            keys,
+            stats,
+            stop: Some(stop_tx),
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Deletes the tenant at `state`, so the next start seeds a new one.
+pub fn reset(state: &str) -> Result<bool, SandboxError> {
+    if state == ":memory:" {
+        return Ok(false);
+    }
+    let mut removed = false;
+    for suffix in ["", "-wal", "-shm"] {
+        let path = format!("{state}{suffix}");
+        match std::fs::remove_file(&path) {
+            Ok(()) => removed = true,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(source) => return Err(SandboxError::Remove { path, source }),
+        }
+    }
+    Ok(removed)
+}

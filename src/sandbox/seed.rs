@@ -1,0 +1,117 @@
+//! The demo tenant every new sandbox starts with: two internal domains, 62 people with
+//! realistic names, the usual department groups, one nested group and one domain member.
+//!
+//! Policy: the demo is the same every time (a fixed generator seed), so README examples and
+//! tests can name its people and groups.
+
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+use rusqlite::{params, Connection};
+
+use super::ids;
+use super::store;
+
+/// The main internal domain of the demo tenant.
+pub const MAIN_DOMAIN: &str = "company.com";
+/// The second internal domain.
+pub const SECOND_DOMAIN: &str = "example.com";
+
+const FIRST: &[&str] = &[
+    "Alice", "Bob", "Carol", "David", "Emma", "Farid", "Grace", "Hiro", "Ines", "James", "Kofi",
+    "Laura", "Mateo", "Nadia", "Oliver", "Priya", "Quinn", "Rosa", "Samuel", "Tara", "Umar",
+    "Vera", "Wei", "Ximena", "Yusuf", "Zoe", "Aaron", "Beatriz", "Chen", "Dmitri", "Elena",
+];
+const LAST: &[&str] = &[
+    "Anderson", "Brown", "Costa", "Dubois", "Evans", "Fischer", "Garcia", "Hughes", "Ivanova",
+    "Jensen", "Kowalski", "Lopez", "Murphy", "Nakamura", "Okafor", "Patel", "Quispe", "Rossi",
+    "Schmidt", "Tanaka", "Usman", "Varga", "Walsh",
+];
+
+/// Departments of `company.com` users, in the order people are assigned to them.
+const DEPARTMENTS: &[&str] = &["Engineering", "Sales", "Marketing", "Finance", "Support"];
+
+/// Writes the internal domains, and unless `empty`, the demo people and groups.
+pub fn seed(conn: &Connection, empty: bool) -> rusqlite::Result<()> {
+    if store::setting(conn, "seeded")?.is_some() {
+        return Ok(());
+    }
+    for (i, domain) in [MAIN_DOMAIN, SECOND_DOMAIN].iter().enumerate() {
+        conn.execute(
+            "INSERT OR IGNORE INTO domains(domain, id, inbound_type, local) VALUES (?1, ?2, 'mimecast', 1)",
+            params![domain, format!("dom{:04}", i + 1)],
+        )?;
+    }
+    store::set_setting(conn, "account_name", "Company Inc (sandbox)")?;
+    if !empty {
+        demo(conn)?;
+    }
+    store::set_setting(conn, "seeded", "1")
+}
+
+fn demo(conn: &Connection) -> rusqlite::Result<()> {
+    let mut rng = StdRng::seed_from_u64(0x6d63_7368);
+    let created = "2024-01-15T09:00:00+00:00";
+    let mut people: Vec<(String, String, String)> = Vec::new();
+    for i in 0..62 {
+        let first = FIRST[i % FIRST.len()];
+        let last = LAST[(i * 7 + i / FIRST.len()) % LAST.len()];
+        let domain = if i < 48 { MAIN_DOMAIN } else { SECOND_DOMAIN };
+        let email = format!("{}.{}@{domain}", first.to_lowercase(), last.to_lowercase());
+        // A few accounts arrived without a display name, as they do in real tenants.
+        let name = if i % 20 == 19 {
+            String::new()
+        } else {
+            format!("{first} {last}")
+        };
+        conn.execute(
+            "INSERT INTO users(email, id, name, domain, created) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![email, format!("u{i:032x}"), name, domain, created],
+        )?;
+        people.push((email, name, domain.to_string()));
+    }
+    conn.execute(
+        "INSERT INTO aliases(alias, email) VALUES ('alice@company.com', ?1)",
+        [&people[0].0],
+    )?;
+    let mut group = |description: &str, parent: Option<&str>| -> rusqlite::Result<String> {
+        let id = ids::group_id_from(&mut rng);
+        conn.execute(
+            "INSERT INTO groups(id, description, parent_id) VALUES (?1, ?2, ?3)",
+            params![id, description, parent],
+        )?;
+        Ok(id)
+    };
+    let all_staff = group("All Staff", None)?;
+    let mut departments = Vec::new();
+    for name in DEPARTMENTS {
+        departments.push(group(name, None)?);
+    }
+    let platform = group("Platform", Some(&departments[0]))?;
+    let admins = group("IT Admins", None)?;
+    let member = |group_id: &str, email: &str, domain: &str| {
+        conn.execute(
+            "INSERT OR IGNORE INTO members(id, group_id, email, domain, internal, kind)
+             VALUES (?1, ?2, ?3, ?4, 1, 'created_manually')",
+            params![ids::member_id(), group_id, email, domain],
+        )
+    };
+    for (i, (email, _, domain)) in people.iter().enumerate() {
+        if domain == MAIN_DOMAIN {
+            member(&all_staff, email, domain)?;
+            member(&departments[i % DEPARTMENTS.len()], email, domain)?;
+            if i % DEPARTMENTS.len() == 0 && i % 2 == 0 {
+                member(&platform, email, domain)?;
+            }
+        } else if i % 3 == 0 {
+            member(&departments[1], email, domain)?;
+        }
+    }
+    for (email, _, domain) in people.iter().take(3) {
+        member(&admins, email, domain)?;
+    }
+    conn.execute(
+        "INSERT INTO members(id, group_id, email, domain, internal, kind) VALUES (?1, ?2, '', ?3, 1, 'domain')",
+        params![ids::member_id(), all_staff, SECOND_DOMAIN],
+    )?;
+    Ok(())
+}

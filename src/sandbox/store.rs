@@ -1,0 +1,317 @@
+//! The sandbox's state: one SQLite database holding the tenant.
+//!
+//! Policy: every request runs in one transaction, so a request either happens or it does not;
+//! items of a batch fail one by one without undoing the others. Listing is by insertion order
+//! (`seq`), which keeps pagination stable while writes go on. Addresses compare without case.
+
+use std::path::Path;
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS domains (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    domain TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    id TEXT NOT NULL,
+    inbound_type TEXT NOT NULL DEFAULT 'mimecast',
+    local INTEGER NOT NULL DEFAULT 1
+);
+CREATE TABLE IF NOT EXISTS users (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    email TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    id TEXT NOT NULL,
+    name TEXT NOT NULL DEFAULT '',
+    domain TEXT NOT NULL COLLATE NOCASE,
+    locked INTEGER NOT NULL DEFAULT 0,
+    disabled INTEGER NOT NULL DEFAULT 0,
+    purged INTEGER NOT NULL DEFAULT 0,
+    created TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS users_domain ON users(domain, seq);
+CREATE TABLE IF NOT EXISTS aliases (
+    alias TEXT PRIMARY KEY COLLATE NOCASE,
+    email TEXT NOT NULL COLLATE NOCASE
+);
+CREATE TABLE IF NOT EXISTS groups (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    description TEXT NOT NULL,
+    parent_id TEXT,
+    source TEXT NOT NULL DEFAULT 'cloud'
+);
+CREATE TABLE IF NOT EXISTS members (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL,
+    group_id TEXT NOT NULL,
+    email TEXT NOT NULL COLLATE NOCASE,
+    domain TEXT NOT NULL COLLATE NOCASE,
+    internal INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    notes TEXT NOT NULL DEFAULT '',
+    UNIQUE (group_id, email, domain)
+);
+CREATE INDEX IF NOT EXISTS members_email ON members(email);
+";
+
+/// Opens (creating if needed) the state at `path`; `:memory:` keeps it in memory.
+pub fn open(path: &str) -> rusqlite::Result<Connection> {
+    let conn = if path == ":memory:" {
+        Connection::open_in_memory()?
+    } else {
+        if let Some(dir) = Path::new(path).parent() {
+            if !dir.as_os_str().is_empty() {
+                std::fs::create_dir_all(dir).map_err(|e| {
+                    rusqlite::Error::InvalidPath(format!("{}: {e}", dir.display()).into())
+                })?;
+            }
+        }
+        let conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn
+    };
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.execute_batch(SCHEMA)?;
+    Ok(conn)
+}
+
+/// A setting of the tenant (its credentials, whether it was seeded).
+pub fn setting(conn: &Connection, key: &str) -> rusqlite::Result<Option<String>> {
+    conn.query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
+        r.get(0)
+    })
+    .optional()
+}
+
+/// Stores a setting.
+pub fn set_setting(conn: &Connection, key: &str, value: &str) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO settings(key, value) VALUES (?1, ?2)
+         ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        params![key, value],
+    )?;
+    Ok(())
+}
+
+/// Whether `domain` is one of the tenant's internal domains.
+pub fn is_internal_domain(conn: &Connection, domain: &str) -> rusqlite::Result<bool> {
+    conn.query_row("SELECT 1 FROM domains WHERE domain = ?1", [domain], |_| {
+        Ok(())
+    })
+    .optional()
+    .map(|o| o.is_some())
+}
+
+/// A user row.
+#[derive(Debug, Clone)]
+pub struct UserRow {
+    /// Insertion order, the pagination key.
+    pub seq: i64,
+    /// Address.
+    pub email: String,
+    /// Display name.
+    pub name: String,
+    /// Domain.
+    pub domain: String,
+    /// Locked.
+    pub locked: bool,
+    /// Disabled.
+    pub disabled: bool,
+    /// On the purge list.
+    pub purged: bool,
+}
+
+fn user_row(r: &rusqlite::Row) -> rusqlite::Result<UserRow> {
+    Ok(UserRow {
+        seq: r.get(0)?,
+        email: r.get(1)?,
+        name: r.get(2)?,
+        domain: r.get(3)?,
+        locked: r.get(4)?,
+        disabled: r.get(5)?,
+        purged: r.get(6)?,
+    })
+}
+
+const USER_COLS: &str = "seq, email, name, domain, locked, disabled, purged";
+
+/// The user with address `email`, purged or not.
+pub fn user(conn: &Connection, email: &str) -> rusqlite::Result<Option<UserRow>> {
+    conn.query_row(
+        &format!("SELECT {USER_COLS} FROM users WHERE email = ?1"),
+        [email],
+        user_row,
+    )
+    .optional()
+}
+
+/// Up to `limit` live users after `after_seq`, of `domain` or of every domain.
+pub fn users_page(
+    conn: &Connection,
+    domain: Option<&str>,
+    after_seq: i64,
+    limit: usize,
+) -> rusqlite::Result<Vec<UserRow>> {
+    let sql = format!(
+        "SELECT {USER_COLS} FROM users WHERE purged = 0 AND seq > ?1
+         AND (?2 IS NULL OR domain = ?2) ORDER BY seq LIMIT ?3"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(params![after_seq, domain, limit as i64], user_row)?;
+    rows.collect()
+}
+
+/// How many live users `domain` (or the whole tenant) has.
+pub fn count_users(conn: &Connection, domain: Option<&str>) -> rusqlite::Result<u64> {
+    conn.query_row(
+        "SELECT COUNT(*) FROM users WHERE purged = 0 AND (?1 IS NULL OR domain = ?1)",
+        params![domain],
+        |r| r.get::<_, i64>(0),
+    )
+    .map(|n| n as u64)
+}
+
+/// The aliases of `email`.
+pub fn aliases_of(conn: &Connection, email: &str) -> rusqlite::Result<Vec<String>> {
+    let mut stmt =
+        conn.prepare_cached("SELECT alias FROM aliases WHERE email = ?1 ORDER BY alias")?;
+    let rows = stmt.query_map([email], |r| r.get(0))?;
+    rows.collect()
+}
+
+/// A group row.
+#[derive(Debug, Clone)]
+pub struct GroupRow {
+    /// Insertion order, the pagination key.
+    pub seq: i64,
+    /// Opaque id.
+    pub id: String,
+    /// Name.
+    pub description: String,
+    /// Parent's id.
+    pub parent_id: Option<String>,
+    /// `cloud` or `ldap`.
+    pub source: String,
+    /// Children.
+    pub folder_count: u64,
+    /// Members.
+    pub user_count: u64,
+}
+
+const GROUP_SELECT: &str = "SELECT g.seq, g.id, g.description, g.parent_id, g.source,
+    (SELECT COUNT(*) FROM groups c WHERE c.parent_id = g.id),
+    (SELECT COUNT(*) FROM members m WHERE m.group_id = g.id)
+    FROM groups g";
+
+fn group_row(r: &rusqlite::Row) -> rusqlite::Result<GroupRow> {
+    Ok(GroupRow {
+        seq: r.get(0)?,
+        id: r.get(1)?,
+        description: r.get(2)?,
+        parent_id: r.get(3)?,
+        source: r.get(4)?,
+        folder_count: r.get::<_, i64>(5)? as u64,
+        user_count: r.get::<_, i64>(6)? as u64,
+    })
+}
+
+/// The group with `id`.
+pub fn group(conn: &Connection, id: &str) -> rusqlite::Result<Option<GroupRow>> {
+    conn.query_row(&format!("{GROUP_SELECT} WHERE g.id = ?1"), [id], group_row)
+        .optional()
+}
+
+/// Up to `limit` groups after `after_seq` whose name contains `query` (any case) and whose
+/// source is `source`, when given.
+pub fn groups_page(
+    conn: &Connection,
+    query: Option<&str>,
+    source: Option<&str>,
+    after_seq: i64,
+    limit: usize,
+) -> rusqlite::Result<Vec<GroupRow>> {
+    let sql = format!(
+        "{GROUP_SELECT} WHERE g.seq > ?1 AND (?2 IS NULL OR instr(lower(g.description), lower(?2)) > 0)
+         AND (?3 IS NULL OR g.source = ?3) ORDER BY g.seq LIMIT ?4"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(params![after_seq, query, source, limit as i64], group_row)?;
+    rows.collect()
+}
+
+/// How many groups match `query` and `source`.
+pub fn count_groups(
+    conn: &Connection,
+    query: Option<&str>,
+    source: Option<&str>,
+) -> rusqlite::Result<u64> {
+    conn.query_row(
+        "SELECT COUNT(*) FROM groups g WHERE (?1 IS NULL OR instr(lower(g.description), lower(?1)) > 0)
+         AND (?2 IS NULL OR g.source = ?2)",
+        params![query, source],
+        |r| r.get::<_, i64>(0),
+    )
+    .map(|n| n as u64)
+}
+
+/// The id of a group named `description` (any case) under `parent_id`, other than `except`.
+pub fn sibling_named(
+    conn: &Connection,
+    description: &str,
+    parent_id: Option<&str>,
+    except: Option<&str>,
+) -> rusqlite::Result<Option<String>> {
+    conn.query_row(
+        "SELECT id FROM groups WHERE lower(description) = lower(?1) AND parent_id IS ?2
+         AND (?3 IS NULL OR id <> ?3)",
+        params![description, parent_id, except],
+        |r| r.get(0),
+    )
+    .optional()
+}
+
+/// A membership row.
+#[derive(Debug, Clone)]
+pub struct MemberRow {
+    /// Insertion order, the pagination key.
+    pub seq: i64,
+    /// Address; empty for a domain member.
+    pub email: String,
+    /// Domain.
+    pub domain: String,
+    /// Internal to the tenant.
+    pub internal: bool,
+    /// How it was added.
+    pub kind: String,
+    /// Notes.
+    pub notes: String,
+    /// The user's display name, when the member is a user of the tenant.
+    pub name: String,
+}
+
+/// Up to `limit` members of group `id` after `after_seq`.
+pub fn members_page(
+    conn: &Connection,
+    id: &str,
+    after_seq: i64,
+    limit: usize,
+) -> rusqlite::Result<Vec<MemberRow>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT m.seq, m.email, m.domain, m.internal, m.kind, m.notes, COALESCE(u.name, '')
+         FROM members m LEFT JOIN users u ON u.email = m.email AND m.email <> ''
+         WHERE m.group_id = ?1 AND m.seq > ?2 ORDER BY m.seq LIMIT ?3",
+    )?;
+    let rows = stmt.query_map(params![id, after_seq, limit as i64], |r| {
+        Ok(MemberRow {
+            seq: r.get(0)?,
+            email: r.get(1)?,
+            domain: r.get(2)?,
+            internal: r.get(3)?,
+            kind: r.get(4)?,
+            notes: r.get(5)?,
+            name: r.get(6)?,
+        })
+    })?;
+    rows.collect()
+}
