@@ -2,7 +2,14 @@
 //!
 //! The layers, top to bottom: `cli` (commands, the only place that prints), `directory`
 //! (what an admin means), `api` (what Mimecast means), and beside them `sandbox`, a local
-//! Mimecast that shares no type with the client.
+//! Mimecast that shares no type with the client. `config` resolves credentials; `output`
+//! renders rows.
 
 pub mod api;
+pub mod cli;
+pub mod config;
+pub mod directory;
+pub mod output;
 pub mod sandbox;
+
+pub use cli::run;

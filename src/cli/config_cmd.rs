@@ -1,0 +1,155 @@
+//! `mcsh config init|show|path`: the config file and the credentials in use, secrets masked.
+
+use clap::Subcommand;
+use serde_json::json;
+
+use super::report::Usage;
+use super::Ctx;
+use crate::config::{self, Profile, Source, KEYS, SECRET_KEYS};
+use crate::output::Shape;
+
+/// `mcsh config` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ConfigCmd {
+    /// Write a profile (from the MIMECAST_* variables set now, or a template to edit)
+    Init {
+        /// Replace the profile if it exists
+        #[arg(long)]
+        force: bool,
+    },
+    /// Show the settings in use and where each comes from (secrets masked)
+    Show,
+    /// Print the config file's path
+    Path,
+}
+
+const TEMPLATE: &str = r#"# mcsh configuration: one table per profile; pick one with --profile NAME or MCSH_PROFILE.
+# Environment variables (MIMECAST_*) override what is written here. Keep this file private.
+
+[PROFILE]
+# API 2.0 (OAuth2 client credentials): the current scheme.
+# base_url = "https://api.services.mimecast.com"
+# client_id = ""
+# client_secret = ""
+# secret_command = "pass show mimecast/client_secret"   # instead of client_secret
+
+# API 1.0 (HMAC keys): use these four instead, with your region's base_url.
+# base_url = "https://eu-api.mimecast.com"
+# access_key = ""
+# secret_key = ""
+# app_id = ""
+# app_key = ""
+
+# timeout = 30   # seconds per request
+"#;
+
+/// Runs a `config` subcommand.
+pub fn run(ctx: &Ctx, cmd: ConfigCmd) -> anyhow::Result<()> {
+    let env = |k: &str| std::env::var(k).ok();
+    let path = config::config_path(&env);
+    let profile = ctx
+        .global
+        .profile
+        .clone()
+        .unwrap_or_else(|| "default".into());
+    match cmd {
+        ConfigCmd::Path => {
+            println!("{}", path.display());
+            Ok(())
+        }
+        ConfigCmd::Init { force } => {
+            let from_env = profile_from_env(&env);
+            if from_env != Profile::default() {
+                config::write_profile(&path, &profile, &from_env, force)?;
+                ctx.note(&format!(
+                    "wrote profile {profile:?} to {} (mode 0600)",
+                    path.display()
+                ));
+                return Ok(());
+            }
+            if path.exists() {
+                return Err(Usage(format!(
+                    "no MIMECAST_* variables are set to store; set those of one scheme and run again, or edit {}",
+                    path.display()
+                ))
+                .into());
+            }
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            write_template(&path, &TEMPLATE.replace("PROFILE", &profile))?;
+            ctx.note(&format!(
+                "wrote a template to {}: fill in one scheme's keys",
+                path.display()
+            ));
+            Ok(())
+        }
+        ConfigCmd::Show => {
+            let resolved = config::resolve(ctx.global.profile.as_deref(), &env)?;
+            for w in &resolved.warnings {
+                ctx.warn(w);
+            }
+            let mut printer = ctx.printer(Shape::List, &["key", "value", "source"]);
+            let file = resolved.path.display().to_string();
+            printer.row(&json!({ "key": "config_file", "value": file, "source": "default" }))?;
+            printer.row(
+                &json!({ "key": "profile", "value": resolved.profile, "source": "default" }),
+            )?;
+            for (key, _) in KEYS {
+                let Some(v) = resolved.values.get(key) else {
+                    continue;
+                };
+                let shown = if SECRET_KEYS.contains(key) {
+                    config::mask(&v.value)
+                } else {
+                    v.value.clone()
+                };
+                printer
+                    .row(&json!({ "key": key, "value": shown, "source": source_name(v.source) }))?;
+            }
+            let scheme = match resolved.settings() {
+                Ok(s) => s.credentials.scheme_name().to_string(),
+                Err(e) => format!("unusable: {e}"),
+            };
+            printer.row(&json!({ "key": "scheme", "value": scheme, "source": "derived" }))?;
+            printer.finish()?;
+            Ok(())
+        }
+    }
+}
+
+fn source_name(s: Source) -> &'static str {
+    match s {
+        Source::Env => "environment",
+        Source::File => "config file",
+        Source::Command => "secret_command",
+        Source::Default => "default",
+    }
+}
+
+fn profile_from_env(env: &dyn Fn(&str) -> Option<String>) -> Profile {
+    let get = |k: &str| env(config::env_name(k)).filter(|v| !v.trim().is_empty());
+    Profile {
+        base_url: get("base_url"),
+        client_id: get("client_id"),
+        client_secret: get("client_secret"),
+        access_key: get("access_key"),
+        secret_key: get("secret_key"),
+        app_id: get("app_id"),
+        app_key: get("app_key"),
+        secret_command: None,
+        timeout: get("timeout").and_then(|t| t.parse().ok()),
+    }
+}
+
+fn write_template(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    opts.open(path)?.write_all(text.as_bytes())
+}

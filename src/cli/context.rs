@@ -1,0 +1,219 @@
+//! What every command shares: the resolved settings, the directory, printers, prompts.
+//!
+//! Policy: credentials are resolved only when a command first needs the API, so commands that
+//! never call it (config, completions, sandbox) work without any. `--sandbox` starts an
+//! embedded sandbox on the same runtime and uses its credentials. Diagnostics go to stderr
+//! and respect `-q`/`-v`; results go to stdout.
+
+use std::io::{IsTerminal, Write};
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use colored::Colorize;
+
+use super::report::Usage;
+use super::Global;
+use crate::api::events::{Event, Observer};
+use crate::api::{Client, ClientOptions, Credentials, Secret};
+use crate::config;
+use crate::directory::{BulkOptions, Directory};
+use crate::output::{Format, Printer, Shape};
+use crate::sandbox;
+
+/// Environment variable naming the embedded sandbox's state file.
+pub const SANDBOX_STATE_ENV: &str = "MCSH_SANDBOX_STATE";
+
+/// Shared state of one command run.
+pub struct Ctx {
+    /// The global options.
+    pub global: Global,
+    embedded: Option<sandbox::Running>,
+}
+
+impl Ctx {
+    /// A context for `global`.
+    pub fn new(global: Global) -> Ctx {
+        Ctx {
+            global,
+            embedded: None,
+        }
+    }
+
+    /// The result format: as asked, else a table on a terminal and JSON otherwise.
+    pub fn format(&self) -> Format {
+        self.global
+            .output
+            .unwrap_or(if std::io::stdout().is_terminal() {
+                Format::Table
+            } else {
+                Format::Json
+            })
+    }
+
+    /// A printer of results on stdout.
+    pub fn printer(&self, shape: Shape, columns: &[&str]) -> Printer<std::io::StdoutLock<'static>> {
+        let width = terminal_width();
+        Printer::new(std::io::stdout().lock(), self.format(), shape, columns).with_width(width)
+    }
+
+    /// A note for people on stderr (suppressed by `-q`).
+    pub fn note(&self, message: &str) {
+        if !self.global.quiet {
+            eprintln!("{message}");
+        }
+    }
+
+    /// A warning on stderr (suppressed by `-q`).
+    pub fn warn(&self, message: &str) {
+        if !self.global.quiet {
+            eprintln!("{} {message}", "warning:".yellow().bold());
+        }
+    }
+
+    /// Asks `question` on a terminal; without one, `--yes` is required.
+    pub fn confirm(&self, question: &str) -> anyhow::Result<bool> {
+        if self.global.yes || self.global.dry_run {
+            return Ok(true);
+        }
+        if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
+            return Err(Usage(format!(
+                "{question}: refusing without confirmation; pass --yes to confirm"
+            ))
+            .into());
+        }
+        eprint!("{question} [y/N] ");
+        let _ = std::io::stderr().flush();
+        let mut answer = String::new();
+        std::io::stdin().read_line(&mut answer)?;
+        Ok(matches!(
+            answer.trim().to_ascii_lowercase().as_str(),
+            "y" | "yes"
+        ))
+    }
+
+    /// The directory, connecting on first use (embedded sandbox or configured account).
+    pub async fn directory(&mut self) -> anyhow::Result<Directory> {
+        let options = ClientOptions::default();
+        let (base_url, credentials, options) = if self.global.sandbox {
+            let running = match self.embedded.take() {
+                Some(r) => r,
+                None => self.start_embedded().await?,
+            };
+            let creds = Credentials::OAuth {
+                client_id: running.keys.client_id.clone(),
+                client_secret: Secret::new(running.keys.client_secret.clone()),
+            };
+            let url = running.base_url.clone();
+            self.embedded = Some(running);
+            (url, creds, options)
+        } else {
+            let env = |k: &str| std::env::var(k).ok();
+            let resolved = config::resolve(self.global.profile.as_deref(), &env)?;
+            for w in &resolved.warnings {
+                self.warn(w);
+            }
+            let settings = resolved.settings()?;
+            (
+                settings.base_url,
+                settings.credentials,
+                ClientOptions {
+                    timeout: settings.timeout,
+                    ..options
+                },
+            )
+        };
+        let client = Client::new(&base_url, credentials, options, Some(self.observer()))?;
+        let defaults = BulkOptions::default();
+        let bulk = BulkOptions {
+            batch_size: self
+                .global
+                .batch_size
+                .map_or(defaults.batch_size, usize::from),
+            concurrency: self
+                .global
+                .concurrency
+                .map_or(defaults.concurrency, usize::from),
+            page_size: defaults.page_size,
+        };
+        Ok(Directory::new(client, bulk, self.global.dry_run))
+    }
+
+    async fn start_embedded(&self) -> anyhow::Result<sandbox::Running> {
+        let state = std::env::var(SANDBOX_STATE_ENV)
+            .ok()
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| sandbox::default_state_path().display().to_string());
+        let options = sandbox::Options {
+            state: state.clone(),
+            ..sandbox::Options::default()
+        };
+        let running = sandbox::start(options)
+            .await
+            .context("cannot start the embedded sandbox")?;
+        if self.global.verbose > 0 {
+            eprintln!("sandbox: {} (state {state})", running.base_url);
+        }
+        Ok(running)
+    }
+
+    fn observer(&self) -> Observer {
+        let level = if self.global.quiet {
+            0
+        } else {
+            self.global.verbose
+        };
+        Arc::new(move |event: &Event| match event {
+            Event::Retry {
+                path,
+                attempt,
+                reason,
+                wait,
+            } if level >= 1 => {
+                eprintln!(
+                    "retry: {path} attempt {attempt} in {} ms after {reason}",
+                    wait.as_millis()
+                );
+            }
+            Event::RateLimited { path, wait } if level >= 1 => {
+                eprintln!(
+                    "rate limit: {path} answered 429; waiting {} ms as X-RateLimit-Reset says",
+                    wait.as_millis()
+                );
+            }
+            Event::Response {
+                path,
+                status,
+                elapsed,
+                request_id,
+                remaining,
+            } if level >= 2 => {
+                let id = request_id
+                    .as_deref()
+                    .map(|i| format!(" req {i}"))
+                    .unwrap_or_default();
+                let left = remaining
+                    .map(|r| format!(" remaining {r}"))
+                    .unwrap_or_default();
+                eprintln!(
+                    "http: POST {path} -> {status} in {} ms{left}{id}",
+                    elapsed.as_millis()
+                );
+            }
+            Event::TokenIssued { expires_in } if level >= 3 => {
+                eprintln!("auth: new API 2.0 token, valid {expires_in} s");
+            }
+            _ => {}
+        })
+    }
+
+    /// Stops the embedded sandbox, if one was started.
+    pub async fn close(&mut self) {
+        if let Some(r) = self.embedded.take() {
+            r.stop().await;
+        }
+    }
+}
+
+fn terminal_width() -> Option<u16> {
+    std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok())
+}

@@ -1,0 +1,232 @@
+//! `mcsh groups ...`: list, create, members, add-member, remove-member, rename, delete.
+
+use anyhow::Context as _;
+use clap::Subcommand;
+use serde_json::json;
+
+use super::report::{hinted, Partial, Usage};
+use super::Ctx;
+use crate::directory::email;
+use crate::directory::outcome::{ItemResult, Status, Tally};
+use crate::output::Shape;
+
+const GROUP_COLUMNS: &[&str] = &[
+    "description",
+    "id",
+    "parentId",
+    "userCount",
+    "folderCount",
+    "source",
+];
+const MEMBER_COLUMNS: &[&str] = &["emailAddress", "name", "domain", "type", "internal"];
+const CHANGE_COLUMNS: &[&str] = &["group", "emailAddress", "status", "message"];
+
+/// `mcsh groups` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum GroupsCmd {
+    /// List groups (all of them, or those whose name contains --query)
+    List {
+        /// Only groups whose name contains this (any case)
+        #[arg(long, value_name = "TEXT")]
+        query: Option<String>,
+    },
+    /// Create a group
+    Create {
+        /// The group's name
+        #[arg(long, value_name = "NAME")]
+        description: String,
+        /// Create it under this group (id or name)
+        #[arg(long, value_name = "GROUP")]
+        parent: Option<String>,
+    },
+    /// List the members of a group
+    Members {
+        /// The group: its id or its name
+        #[arg(long, value_name = "GROUP")]
+        group: String,
+    },
+    /// Add users to a group (already a member is fine)
+    AddMember {
+        /// The group: its id or its name
+        #[arg(long, value_name = "GROUP")]
+        group: String,
+        /// An address to add (repeat for several)
+        #[arg(long, value_name = "EMAIL", required = true)]
+        email: Vec<String>,
+    },
+    /// Remove users from a group (not a member is fine)
+    RemoveMember {
+        /// The group: its id or its name
+        #[arg(long, value_name = "GROUP")]
+        group: String,
+        /// An address to remove (repeat for several)
+        #[arg(long, value_name = "EMAIL", required = true)]
+        email: Vec<String>,
+    },
+    /// Rename a group
+    Rename {
+        /// The group: its id or its name
+        #[arg(long, value_name = "GROUP")]
+        group: String,
+        /// The new name
+        #[arg(long, value_name = "NAME")]
+        description: String,
+    },
+    /// Delete an empty group (asks first; --yes without a terminal)
+    Delete {
+        /// The group: its id or its name
+        #[arg(long, value_name = "GROUP")]
+        group: String,
+    },
+}
+
+/// Runs a `groups` subcommand.
+pub async fn run(ctx: &mut Ctx, cmd: GroupsCmd) -> anyhow::Result<()> {
+    match cmd {
+        GroupsCmd::List { query } => {
+            let dir = ctx.directory().await?;
+            let groups = dir
+                .list_groups(query.as_deref().map(str::trim))
+                .await
+                .context("list groups")?;
+            let mut printer = ctx.printer(Shape::List, GROUP_COLUMNS);
+            for g in groups {
+                printer.row(&json!(g))?;
+            }
+            printer.finish()?;
+            Ok(())
+        }
+        GroupsCmd::Create {
+            description,
+            parent,
+        } => {
+            let description = non_blank("--description", &description)?;
+            let dir = ctx.directory().await?;
+            let parent = match parent {
+                Some(p) => Some(dir.resolve_group(&p).await.context("--parent")?),
+                None => None,
+            };
+            let group = dir.create_group(&description, parent.as_ref()).await.map_err(|e| {
+                let hint = if matches!(&e, crate::directory::DirError::Api(a) if a.code() == "err_folder_already_exists") {
+                    "a group of that name already exists at that level: `mcsh groups list --query` finds it"
+                } else {
+                    ""
+                };
+                hinted(format!("create group {description:?}"), hint, e)
+            })?;
+            let mut printer = ctx.printer(Shape::Single, GROUP_COLUMNS);
+            printer.row(&json!(group))?;
+            printer.finish()?;
+            if dir.is_dry_run() {
+                ctx.note(&format!(
+                    "dry run: would create group {description:?}; nothing was sent"
+                ));
+            }
+            Ok(())
+        }
+        GroupsCmd::Members { group } => {
+            let dir = ctx.directory().await?;
+            let group = dir.resolve_group(&group).await?;
+            let members = dir
+                .members(&group)
+                .await
+                .with_context(|| format!("members of {}", group.description))?;
+            let mut printer = ctx.printer(Shape::List, MEMBER_COLUMNS);
+            for m in members {
+                printer.row(&json!(m))?;
+            }
+            printer.finish()?;
+            Ok(())
+        }
+        GroupsCmd::AddMember { group, email } => change(ctx, &group, &email, true).await,
+        GroupsCmd::RemoveMember { group, email } => change(ctx, &group, &email, false).await,
+        GroupsCmd::Rename { group, description } => {
+            let description = non_blank("--description", &description)?;
+            let dir = ctx.directory().await?;
+            let g = dir.resolve_group(&group).await?;
+            let renamed = dir
+                .rename_group(&g, &description)
+                .await
+                .with_context(|| format!("rename group {:?} to {description:?}", g.description))?;
+            let mut printer = ctx.printer(Shape::Single, GROUP_COLUMNS);
+            printer.row(&json!(renamed))?;
+            printer.finish()?;
+            Ok(())
+        }
+        GroupsCmd::Delete { group } => {
+            let dir = ctx.directory().await?;
+            let g = dir.resolve_group(&group).await?;
+            if !ctx.confirm(&format!("delete group {:?}", g.description))? {
+                return Err(Usage("cancelled; nothing was changed".into()).into());
+            }
+            dir.delete_group(&g).await.map_err(|e| {
+                let hint = if matches!(&e, crate::directory::DirError::Api(a) if a.code() == "err_folder_not_empty") {
+                    "remove its members and child groups first"
+                } else {
+                    ""
+                };
+                hinted(format!("delete group {:?}", g.description), hint, e)
+            })?;
+            let status = if dir.is_dry_run() {
+                Status::Planned
+            } else {
+                Status::Removed
+            };
+            let mut printer = ctx.printer(Shape::Single, &["group", "status"]);
+            printer.row(&json!({ "group": g.description, "id": g.id, "status": status }))?;
+            printer.finish()?;
+            Ok(())
+        }
+    }
+}
+
+fn non_blank(flag: &str, value: &str) -> anyhow::Result<String> {
+    let v = value.trim();
+    if v.is_empty() {
+        return Err(Usage(format!("{flag} must not be empty")).into());
+    }
+    Ok(v.to_string())
+}
+
+async fn change(ctx: &mut Ctx, group: &str, emails: &[String], add: bool) -> anyhow::Result<()> {
+    let emails: Vec<String> = emails
+        .iter()
+        .map(|e| email::normalize(e))
+        .collect::<Result<_, _>>()?;
+    let mut unique = Vec::with_capacity(emails.len());
+    for e in emails {
+        if !unique.iter().any(|u: &String| u.eq_ignore_ascii_case(&e)) {
+            unique.push(e);
+        }
+    }
+    let dir = ctx.directory().await?;
+    let g = dir.resolve_group(group).await?;
+    let results = if add {
+        dir.add_members(&g, &unique).await?
+    } else {
+        dir.remove_members(&g, &unique).await?
+    };
+    print_results(ctx, &g.description, &results)?;
+    let tally = Tally::of(&results);
+    if tally.failed > 0 {
+        return Err(Partial {
+            failed: tally.failed,
+            total: results.len(),
+        }
+        .into());
+    }
+    Ok(())
+}
+
+fn print_results(ctx: &Ctx, group: &str, results: &[ItemResult]) -> anyhow::Result<()> {
+    let mut printer = ctx.printer(Shape::List, CHANGE_COLUMNS);
+    for r in results {
+        let mut row = json!({ "group": group, "emailAddress": r.item, "status": r.status, "message": r.message });
+        if let Some(code) = &r.code {
+            row["code"] = json!(code);
+        }
+        printer.row(&row)?;
+    }
+    printer.finish()?;
+    Ok(())
+}

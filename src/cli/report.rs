@@ -1,0 +1,124 @@
+//! Errors to exit codes and messages: the only place that decides either.
+//!
+//! | code | meaning |
+//! |---|---|
+//! | 0 | done (or already so) |
+//! | 1 | failure |
+//! | 2 | usage error: bad flags or input |
+//! | 3 | partial: some items of a bulk job failed (each was reported) |
+//! | 4 | credentials or configuration missing or refused |
+//! | 130 | interrupted |
+
+use colored::Colorize;
+
+use crate::api::ApiError;
+use crate::config::ConfigError;
+use crate::directory::email::BadEmail;
+use crate::directory::DirError;
+
+/// Bad input from the command line or an input file (exit 2).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Usage(pub String);
+
+/// Some items of a bulk job failed (exit 3, or 1 when all failed).
+#[derive(Debug, thiserror::Error)]
+#[error("{failed} of {total} items failed (each is listed above)")]
+pub struct Partial {
+    /// Items that failed.
+    pub failed: usize,
+    /// Items in the job.
+    pub total: usize,
+}
+
+/// An error with a next step for the user, printed as a `hint:` line after the message.
+#[derive(Debug)]
+pub struct Hinted {
+    context: String,
+    hint: String,
+    source: Box<dyn std::error::Error + Send + Sync + 'static>,
+}
+
+impl std::fmt::Display for Hinted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.context)
+    }
+}
+
+impl std::error::Error for Hinted {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(self.source.as_ref())
+    }
+}
+
+/// `source` under `context`, with `hint` (when not empty) shown after it.
+pub fn hinted(
+    context: impl Into<String>,
+    hint: &str,
+    source: impl std::error::Error + Send + Sync + 'static,
+) -> anyhow::Error {
+    Hinted {
+        context: context.into(),
+        hint: hint.to_string(),
+        source: Box::new(source),
+    }
+    .into()
+}
+
+/// The user pressed Ctrl-C (exit 130).
+#[derive(Debug, thiserror::Error)]
+#[error("interrupted")]
+pub struct Interrupted;
+
+/// Whether `e` is only the reader of our output going away (`mcsh ... | head`).
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// The exit code for `e`.
+pub fn exit_code(e: &anyhow::Error) -> i32 {
+    if is_broken_pipe(e) {
+        return 0;
+    }
+    for cause in e.chain() {
+        if cause.is::<Interrupted>() {
+            return 130;
+        }
+        if let Some(p) = cause.downcast_ref::<Partial>() {
+            return if p.failed < p.total { 3 } else { 1 };
+        }
+        if cause.is::<Usage>() || cause.is::<BadEmail>() {
+            return 2;
+        }
+        if cause.is::<ConfigError>() {
+            return 4;
+        }
+        if let Some(api) = cause.downcast_ref::<ApiError>() {
+            return if api.is_auth() { 4 } else { 1 };
+        }
+        if let Some(DirError::Api(api)) = cause.downcast_ref::<DirError>() {
+            return if api.is_auth() { 4 } else { 1 };
+        }
+    }
+    1
+}
+
+/// Prints `e` on stderr as `error: context: cause` and returns its exit code.
+pub fn print(e: &anyhow::Error, quiet: bool) -> i32 {
+    let code = exit_code(e);
+    if is_broken_pipe(e) {
+        return code;
+    }
+    if !(quiet && code == 130) {
+        eprintln!("{} {e:#}", "error:".red().bold());
+        for h in e.chain().filter_map(|c| c.downcast_ref::<Hinted>()) {
+            if !h.hint.is_empty() {
+                eprintln!("{} {}", "hint:".cyan().bold(), h.hint);
+            }
+        }
+    }
+    code
+}

@@ -1,0 +1,174 @@
+//! `mcsh sandbox serve|reset`: run the local Mimecast, or start its tenant afresh.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::Subcommand;
+use serde_json::json;
+
+use super::context::SANDBOX_STATE_ENV;
+use super::report::Usage;
+use super::Ctx;
+use crate::output::Format;
+use crate::sandbox;
+
+/// `mcsh sandbox` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum SandboxCmd {
+    /// Serve the sandbox; prints the base URL and the credentials of both schemes
+    Serve {
+        /// Address to listen on (loopback by default)
+        #[arg(long, default_value = "127.0.0.1:8484", value_name = "ADDR")]
+        addr: SocketAddr,
+        /// Tenant state: a SQLite file, or :memory: [default: the user's data dir, or MCSH_SANDBOX_STATE]
+        #[arg(long, value_name = "FILE")]
+        state: Option<String>,
+        /// A new tenant starts without demo people and groups
+        #[arg(long)]
+        empty: bool,
+        /// Delay added to every answer, in milliseconds
+        #[arg(long, default_value_t = 0, value_name = "N")]
+        latency_ms: u64,
+        /// Share of requests that fail at random (500, 503, 429, dropped connections)
+        #[arg(long, default_value_t = 0.0, value_name = "P")]
+        fail_rate: f64,
+        /// Requests allowed per second; past it, honest 429s
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+        quota: Option<u32>,
+        /// Seed of the fault generator, for repeatable runs
+        #[arg(long, value_name = "N")]
+        seed: Option<u64>,
+    },
+    /// Delete the sandbox's tenant so the next start seeds a new demo
+    Reset {
+        /// Tenant state file [default: the user's data dir, or MCSH_SANDBOX_STATE]
+        #[arg(long, value_name = "FILE")]
+        state: Option<String>,
+    },
+}
+
+fn state_path(state: Option<String>) -> String {
+    state
+        .or_else(|| {
+            std::env::var(SANDBOX_STATE_ENV)
+                .ok()
+                .filter(|s| !s.is_empty())
+        })
+        .unwrap_or_else(|| sandbox::default_state_path().display().to_string())
+}
+
+/// Runs a `sandbox` subcommand.
+pub async fn run(ctx: &Ctx, cmd: SandboxCmd) -> anyhow::Result<()> {
+    match cmd {
+        SandboxCmd::Reset { state } => {
+            let state = state_path(state);
+            if sandbox::reset(&state)? {
+                ctx.note(&format!(
+                    "removed the sandbox tenant at {state}; the next start seeds a new demo"
+                ));
+            } else {
+                ctx.note(&format!("no sandbox tenant at {state}; nothing to remove"));
+            }
+            Ok(())
+        }
+        SandboxCmd::Serve {
+            addr,
+            state,
+            empty,
+            latency_ms,
+            fail_rate,
+            quota,
+            seed,
+        } => {
+            if !(0.0..=1.0).contains(&fail_rate) {
+                return Err(
+                    Usage(format!("--fail-rate {fail_rate} must be between 0 and 1")).into(),
+                );
+            }
+            if !addr.ip().is_loopback() {
+                ctx.warn(&format!("listening on {addr}, which is not a loopback address: other machines can reach it"));
+            }
+            let state = state_path(state);
+            let options = sandbox::Options {
+                addr,
+                state: state.clone(),
+                empty,
+                latency: Duration::from_millis(latency_ms),
+                fail_rate,
+                quota,
+                seed,
+                ..sandbox::Options::default()
+            };
+            let running = sandbox::start(options)
+                .await
+                .context("cannot start the sandbox")?;
+            announce(ctx, &running, &state)?;
+            wait_for_stop().await;
+            ctx.note("sandbox stopped");
+            running.stop().await;
+            Ok(())
+        }
+    }
+}
+
+fn announce(ctx: &Ctx, running: &sandbox::Running, state: &str) -> anyhow::Result<()> {
+    let k = &running.keys;
+    let mut out = std::io::stdout().lock();
+    if ctx.global.output == Some(Format::Json) {
+        let line = json!({
+            "base_url": running.base_url,
+            "client_id": k.client_id,
+            "client_secret": k.client_secret,
+            "access_key": k.access_key,
+            "secret_key": k.secret_key,
+            "app_id": k.app_id,
+            "app_key": k.app_key,
+        });
+        writeln!(out, "{line}")?;
+        out.flush()?;
+        ctx.note(&format!(
+            "sandbox listening on {} (state {state}); Ctrl-C stops it",
+            running.base_url
+        ));
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "mcsh sandbox listening on {} (state {state})\n",
+        running.base_url
+    )?;
+    writeln!(out, "API 2.0 (OAuth2):")?;
+    writeln!(out, "  export MIMECAST_BASE_URL={}", running.base_url)?;
+    writeln!(out, "  export MIMECAST_CLIENT_ID={}", k.client_id)?;
+    writeln!(out, "  export MIMECAST_CLIENT_SECRET={}\n", k.client_secret)?;
+    writeln!(out, "API 1.0 (HMAC), instead of the two above:")?;
+    writeln!(out, "  export MIMECAST_ACCESS_KEY={}", k.access_key)?;
+    writeln!(out, "  export MIMECAST_SECRET_KEY={}", k.secret_key)?;
+    writeln!(out, "  export MIMECAST_APP_ID={}", k.app_id)?;
+    writeln!(out, "  export MIMECAST_APP_KEY={}\n", k.app_key)?;
+    writeln!(out, "Press Ctrl-C to stop.")?;
+    out.flush()?;
+    Ok(())
+}
+
+/// Waits for SIGTERM (or Ctrl-C, which the caller also handles).
+async fn wait_for_stop() {
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => return std::future::pending().await,
+            };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

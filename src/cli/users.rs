@@ -1,0 +1,303 @@
+//! `mcsh users ...`: list, get, create, update, delete (purge list), restore.
+
+use anyhow::Context as _;
+use clap::Subcommand;
+use serde_json::{json, Value};
+
+use super::report::Usage;
+use super::Ctx;
+use crate::api::users::UserUpdate;
+use crate::directory::email;
+use crate::directory::DirError;
+use crate::output::Shape;
+
+/// Columns of user listings.
+const USER_COLUMNS: &[&str] = &["emailAddress", "name", "domain", "alias", "addressType"];
+/// Columns of per-item results.
+pub const RESULT_COLUMNS: &[&str] = &["emailAddress", "status", "message"];
+
+/// `mcsh users` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum UsersCmd {
+    /// List internal users (of every internal domain unless --domain)
+    List {
+        /// Only this domain
+        #[arg(long, value_name = "DOMAIN")]
+        domain: Option<String>,
+    },
+    /// Show one user, with aliases
+    Get {
+        /// The user's address
+        #[arg(long, value_name = "EMAIL")]
+        email: String,
+    },
+    /// Create an internal user
+    Create {
+        /// The new address (or the part before @ when --domain is given)
+        #[arg(long, value_name = "EMAIL")]
+        email: String,
+        /// Display name
+        #[arg(long, value_name = "NAME")]
+        name: Option<String>,
+        /// Domain of the address; must match the address's own
+        #[arg(long, value_name = "DOMAIN")]
+        domain: Option<String>,
+    },
+    /// Change a user's name, lock or enable state, or add an alias
+    Update {
+        /// The user's address
+        #[arg(long, value_name = "EMAIL")]
+        email: String,
+        /// New display name
+        #[arg(long, value_name = "NAME")]
+        name: Option<String>,
+        /// Add this address as an alias
+        #[arg(long, value_name = "ALIAS")]
+        alias: Option<String>,
+        /// Lock the account
+        #[arg(long, conflicts_with = "unlock")]
+        lock: bool,
+        /// Unlock the account
+        #[arg(long)]
+        unlock: bool,
+        /// Disable the account
+        #[arg(long, conflicts_with = "enable")]
+        disable: bool,
+        /// Enable the account
+        #[arg(long)]
+        enable: bool,
+    },
+    /// Delete a user: queue it on the purge list (Mimecast has no hard delete; `restore` undoes it)
+    Delete {
+        /// The user's address
+        #[arg(long, value_name = "EMAIL")]
+        email: String,
+    },
+    /// Take a deleted user back off the purge list
+    Restore {
+        /// The user's address
+        #[arg(long, value_name = "EMAIL")]
+        email: String,
+    },
+}
+
+/// Runs a `users` subcommand.
+pub async fn run(ctx: &mut Ctx, cmd: UsersCmd) -> anyhow::Result<()> {
+    match cmd {
+        UsersCmd::List { domain } => list(ctx, domain).await,
+        UsersCmd::Get { email } => get(ctx, &email::normalize(&email)?).await,
+        UsersCmd::Create {
+            email,
+            name,
+            domain,
+        } => create(ctx, &email, name, domain).await,
+        UsersCmd::Update {
+            email,
+            name,
+            alias,
+            lock,
+            unlock,
+            disable,
+            enable,
+        } => {
+            let email = email::normalize(&email)?;
+            let update = UserUpdate {
+                email_address: email.clone(),
+                name: name.map(|n| n.trim().to_string()),
+                account_locked: flag_pair(lock, unlock),
+                account_disabled: flag_pair(disable, enable),
+            };
+            let alias = alias.as_deref().map(email::normalize).transpose()?;
+            update_user(ctx, update, alias).await
+        }
+        UsersCmd::Delete { email } => delete(ctx, &email::normalize(&email)?, true).await,
+        UsersCmd::Restore { email } => delete(ctx, &email::normalize(&email)?, false).await,
+    }
+}
+
+fn flag_pair(on: bool, off: bool) -> Option<bool> {
+    match (on, off) {
+        (true, _) => Some(true),
+        (_, true) => Some(false),
+        _ => None,
+    }
+}
+
+async fn list(ctx: &mut Ctx, domain: Option<String>) -> anyhow::Result<()> {
+    let domain = match domain {
+        Some(d) if !email::valid_domain(d.trim()) => {
+            return Err(Usage(format!("--domain {d:?} is not a domain name")).into())
+        }
+        d => d.map(|d| d.trim().to_ascii_lowercase()),
+    };
+    let dir = ctx.directory().await?;
+    let mut printer = ctx.printer(Shape::List, USER_COLUMNS);
+    let mut listing = dir.users(domain.as_deref()).await.context("list users")?;
+    while let Some(batch) = listing.next_batch().await.context("list users")? {
+        for user in batch {
+            printer.row(&json!(user))?;
+        }
+    }
+    printer.finish()?;
+    Ok(())
+}
+
+async fn get(ctx: &mut Ctx, email: &str) -> anyhow::Result<()> {
+    let dir = ctx.directory().await?;
+    let user = dir
+        .find_user(email)
+        .await
+        .with_context(|| format!("get user {email}"))?
+        .ok_or_else(|| DirError::UserNotFound {
+            email: email.to_string(),
+        })?;
+    let aliases = match dir.client().aliases(&user.email_address).await {
+        Ok(a) => a,
+        Err(e) => {
+            ctx.warn(&format!(
+                "cannot read the aliases of {email} ({e}); showing those the listing gave"
+            ));
+            user.alias.clone()
+        }
+    };
+    let mut row = json!(user);
+    row["alias"] = json!(aliases);
+    let mut printer = ctx.printer(Shape::Single, USER_COLUMNS);
+    printer.row(&row)?;
+    printer.finish()?;
+    Ok(())
+}
+
+/// The address `users create` means: `--domain` completes a bare local part and must agree
+/// with an address's own domain.
+pub fn address_with_domain(email: &str, domain: Option<&str>) -> anyhow::Result<String> {
+    let address = match domain.map(str::trim) {
+        None => email.to_string(),
+        Some(d) if !email::valid_domain(d) => {
+            return Err(Usage(format!("--domain {d:?} is not a domain name")).into())
+        }
+        Some(d) if !email.contains('@') => format!("{}@{d}", email.trim()),
+        Some(d) => {
+            let given = email::normalize(email)?;
+            if !email::domain_of(&given).eq_ignore_ascii_case(d) {
+                return Err(Usage(format!("--email {email:?} is not in --domain {d:?}")).into());
+            }
+            given
+        }
+    };
+    Ok(email::normalize(&address)?)
+}
+
+async fn create(
+    ctx: &mut Ctx,
+    email: &str,
+    name: Option<String>,
+    domain: Option<String>,
+) -> anyhow::Result<()> {
+    let address = address_with_domain(email, domain.as_deref())?;
+    let name = name.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
+    let dir = ctx.directory().await?;
+    let created = dir
+        .create_user(&address, name.as_deref())
+        .await
+        .map_err(|e| explain_create(e, &address))?;
+    let mut printer = ctx.printer(Shape::Single, &["emailAddress", "name", "id"]);
+    printer.row(&created)?;
+    printer.finish()?;
+    if dir.is_dry_run() {
+        ctx.note(&format!(
+            "dry run: would create {address}; nothing was sent"
+        ));
+    }
+    Ok(())
+}
+
+fn explain_create(e: DirError, address: &str) -> anyhow::Error {
+    let hint = match &e {
+        DirError::Api(api) if api.code() == "err_user_already_exists" => {
+            "use `mcsh users update` to change it (or `mcsh users restore` if it was deleted)"
+        }
+        DirError::Api(api) if api.code() == "err_domain_not_internal" => {
+            "the address must be in one of the account's internal domains"
+        }
+        _ => "",
+    };
+    super::report::hinted(format!("create user {address}"), hint, e)
+}
+
+async fn update_user(
+    ctx: &mut Ctx,
+    update: UserUpdate,
+    alias: Option<String>,
+) -> anyhow::Result<()> {
+    let changes_settings = update.name.is_some()
+        || update.account_locked.is_some()
+        || update.account_disabled.is_some();
+    if !changes_settings && alias.is_none() {
+        return Err(Usage(
+            "nothing to update: give --name, --alias, --lock/--unlock or --disable/--enable".into(),
+        )
+        .into());
+    }
+    let email = update.email_address.clone();
+    let dir = ctx.directory().await?;
+    let mut result: Value = json!({ "emailAddress": email });
+    if changes_settings {
+        result = dir
+            .update_user(&update)
+            .await
+            .with_context(|| format!("update user {email}"))?;
+    }
+    if let Some(alias) = alias {
+        dir.add_alias(&email, &alias)
+            .await
+            .with_context(|| format!("add alias {alias} to {email}"))?;
+        result["alias"] = json!([alias]);
+    }
+    let mut printer = ctx.printer(
+        Shape::Single,
+        &[
+            "emailAddress",
+            "name",
+            "accountLocked",
+            "accountDisabled",
+            "alias",
+        ],
+    );
+    printer.row(&result)?;
+    printer.finish()?;
+    if dir.is_dry_run() {
+        ctx.note(&format!("dry run: would update {email}; nothing was sent"));
+    }
+    Ok(())
+}
+
+async fn delete(ctx: &mut Ctx, email: &str, delete: bool) -> anyhow::Result<()> {
+    if delete
+        && !ctx.global.yes
+        && !ctx.global.dry_run
+        && std::io::IsTerminal::is_terminal(&std::io::stdin())
+    {
+        // Deletion is reversible until the purge runs, so only a person at a terminal is asked.
+        if !ctx.confirm(&format!("queue {email} for deletion"))? {
+            return Err(Usage("cancelled; nothing was changed".into()).into());
+        }
+    }
+    let dir = ctx.directory().await?;
+    let verb = if delete { "delete" } else { "restore" };
+    let result = dir
+        .set_deleted(email, delete)
+        .await
+        .with_context(|| format!("{verb} user {email}"))?;
+    let mut printer = ctx.printer(Shape::Single, RESULT_COLUMNS);
+    printer.row(
+        &json!({ "emailAddress": result.item, "status": result.status, "message": result.message }),
+    )?;
+    printer.finish()?;
+    if delete && !dir.is_dry_run() {
+        ctx.note(&format!(
+            "{email} is on the purge list: Mimecast deletes it later; until then `mcsh users restore --email {email}` undoes this"
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,133 @@
+//! What an admin means, on top of what Mimecast means: groups named by id or name, complete
+//! listings across domains, membership changes reported item by item, dry runs.
+//!
+//! Policy: every write goes through a [`Directory`] method, which under dry-run records the
+//! write in the plan instead of sending it; reads are always real. "Already a member" on add
+//! and "not a member" on removal are outcomes (`unchanged`), not errors.
+
+pub mod email;
+pub mod groups;
+pub mod outcome;
+pub mod users;
+
+use std::sync::Mutex;
+
+use serde_json::Value;
+
+use crate::api::{ApiError, Client};
+
+pub use outcome::{ItemResult, Status};
+
+/// Tuning of bulk work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BulkOptions {
+    /// Items packed into one request's `data[]`.
+    pub batch_size: usize,
+    /// Requests in flight at once.
+    pub concurrency: usize,
+    /// Records asked for per page.
+    pub page_size: u32,
+}
+
+impl Default for BulkOptions {
+    fn default() -> Self {
+        BulkOptions {
+            batch_size: 100,
+            concurrency: 8,
+            page_size: 500,
+        }
+    }
+}
+
+/// A write that a dry run recorded instead of sending.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct PlannedWrite {
+    /// The endpoint it would call.
+    pub endpoint: String,
+    /// The `data` item it would send.
+    pub item: Value,
+}
+
+/// Errors of directory operations.
+#[derive(Debug, thiserror::Error)]
+pub enum DirError {
+    /// The API call failed.
+    #[error(transparent)]
+    Api(#[from] ApiError),
+    /// No group has that id or name.
+    #[error("no group has the id or name {spec:?}{}", similar_hint(.similar))]
+    GroupNotFound {
+        /// What the user typed.
+        spec: String,
+        /// Names of groups that contain it.
+        similar: Vec<String>,
+    },
+    /// Several groups have that name.
+    #[error("group {spec:?} is ambiguous: {} groups have that name ({}); pass --group ID (see `mcsh groups list --query {spec:?} -o json`)", .candidates.len(), .candidates.join(", "))]
+    GroupAmbiguous {
+        /// What the user typed.
+        spec: String,
+        /// Each candidate, described.
+        candidates: Vec<String>,
+    },
+    /// No live user has that address.
+    #[error("no user {email:?} in the directory")]
+    UserNotFound {
+        /// The address.
+        email: String,
+    },
+}
+
+fn similar_hint(similar: &[String]) -> String {
+    if similar.is_empty() {
+        "; `mcsh groups list` shows them all".into()
+    } else {
+        format!("; did you mean: {}?", similar.join(", "))
+    }
+}
+
+/// The directory of one account, reached through one client.
+pub struct Directory {
+    client: Client,
+    options: BulkOptions,
+    dry_run: bool,
+    plan: Mutex<Vec<PlannedWrite>>,
+}
+
+impl Directory {
+    /// A directory over `client`; with `dry_run`, writes are recorded, not sent.
+    pub fn new(client: Client, options: BulkOptions, dry_run: bool) -> Directory {
+        Directory {
+            client,
+            options,
+            dry_run,
+            plan: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The client underneath.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Whether writes are being recorded instead of sent.
+    pub fn is_dry_run(&self) -> bool {
+        self.dry_run
+    }
+
+    /// The writes recorded so far under dry-run.
+    pub fn plan(&self) -> Vec<PlannedWrite> {
+        self.plan.lock().expect("plan lock").clone()
+    }
+
+    /// Under dry-run, records the write and returns true: the caller must not send it.
+    fn planned(&self, endpoint: &str, item: Value) -> bool {
+        if self.dry_run {
+            self.plan.lock().expect("plan lock").push(PlannedWrite {
+                endpoint: endpoint.to_string(),
+                item,
+            });
+        }
+        self.dry_run
+    }
+}

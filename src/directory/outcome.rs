@@ -1,0 +1,77 @@
+//! The result of one item of a write: what happened to it, in words an admin reads.
+
+use serde::Serialize;
+
+/// What happened to one item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Newly created or added.
+    Created,
+    /// Changed.
+    Updated,
+    /// Removed or queued for deletion.
+    Removed,
+    /// Already as asked; nothing was sent or the service said it already was.
+    Unchanged,
+    /// Recorded under dry-run, not sent.
+    Planned,
+    /// The service refused it.
+    Failed,
+}
+
+/// The result of one item.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ItemResult {
+    /// The item, e.g. the address added.
+    pub item: String,
+    /// What happened.
+    pub status: Status,
+    /// Mimecast's code, on failure or when "already" was reported.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// A sentence about it.
+    pub message: String,
+}
+
+impl ItemResult {
+    /// A result without a code.
+    pub fn new(item: impl Into<String>, status: Status, message: impl Into<String>) -> Self {
+        ItemResult {
+            item: item.into(),
+            status,
+            code: None,
+            message: message.into(),
+        }
+    }
+
+    /// A result carrying a Mimecast code.
+    pub fn with_code(mut self, code: impl Into<String>) -> Self {
+        self.code = Some(code.into());
+        self
+    }
+}
+
+/// Counts of results, for exit codes and summaries.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tally {
+    /// Items that failed.
+    pub failed: usize,
+    /// Items that did not fail.
+    pub ok: usize,
+}
+
+impl Tally {
+    /// Counts `results`.
+    pub fn of(results: &[ItemResult]) -> Tally {
+        let failed = results
+            .iter()
+            .filter(|r| r.status == Status::Failed)
+            .count();
+        Tally {
+            failed,
+            ok: results.len() - failed,
+        }
+    }
+}

@@ -1,0 +1,216 @@
+//! Rendering rows as `table`, `json`, `jsonl` or `csv`.
+//!
+//! Policy: rows are JSON objects with the API's field names. `jsonl` and `csv` stream a row
+//! as soon as it arrives, so a 100 000-user listing never sits in memory; `json` is one
+//! document (an array, or an object for a single record); `table` is for people: columns
+//! picked per command, fitted to the terminal, long opaque ids shortened.
+
+use std::io::{self, Write};
+
+use serde_json::Value;
+
+/// A comfy-table preset that draws only the rule under the header.
+const HEADER_RULE_ONLY: &str = "     ──            ";
+
+/// A result format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Aligned columns for people.
+    Table,
+    /// One JSON document.
+    Json,
+    /// One JSON object per line.
+    Jsonl,
+    /// Comma-separated values with a header row.
+    Csv,
+}
+
+/// Whether the result is one record or a list (only `json` differs: object or array).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// A list of records.
+    List,
+    /// Exactly one record.
+    Single,
+}
+
+/// Writes rows in one format to one writer.
+pub struct Printer<W: Write> {
+    format: Format,
+    shape: Shape,
+    columns: Vec<String>,
+    out: W,
+    buffered: Vec<Value>,
+    csv_header_written: bool,
+    width: Option<u16>,
+    count: usize,
+}
+
+impl<W: Write> Printer<W> {
+    /// A printer; `columns` are the fields shown by `table` and `csv`.
+    pub fn new(out: W, format: Format, shape: Shape, columns: &[&str]) -> Self {
+        Printer {
+            format,
+            shape,
+            columns: columns.iter().map(|c| c.to_string()).collect(),
+            out,
+            buffered: Vec::new(),
+            csv_header_written: false,
+            width: None,
+            count: 0,
+        }
+    }
+
+    /// Fits tables to `width` columns of text.
+    pub fn with_width(mut self, width: Option<u16>) -> Self {
+        self.width = width;
+        self
+    }
+
+    /// Adds one row.
+    pub fn row(&mut self, row: &Value) -> io::Result<()> {
+        self.count += 1;
+        match self.format {
+            Format::Jsonl => {
+                serde_json::to_writer(&mut self.out, row)?;
+                self.out.write_all(b"\n")
+            }
+            Format::Csv => {
+                if !self.csv_header_written {
+                    self.csv_header_written = true;
+                    let header = csv_line(&self.columns)?;
+                    self.out.write_all(&header)?;
+                }
+                let record: Vec<String> = self
+                    .columns
+                    .iter()
+                    .map(|c| cell(row.get(c), false))
+                    .collect();
+                let line = csv_line(&record)?;
+                self.out.write_all(&line)
+            }
+            Format::Json | Format::Table => {
+                self.buffered.push(row.clone());
+                Ok(())
+            }
+        }
+    }
+
+    /// How many rows were added.
+    pub fn count(&self) -> usize {
+        self.count
+    }
+
+    /// Writes what was buffered and flushes.
+    pub fn finish(mut self) -> io::Result<()> {
+        match self.format {
+            Format::Json => {
+                let doc = match (self.shape, self.buffered.len()) {
+                    (Shape::Single, 1) => self.buffered.pop().expect("one row"),
+                    _ => Value::Array(std::mem::take(&mut self.buffered)),
+                };
+                serde_json::to_writer_pretty(&mut self.out, &doc)?;
+                self.out.write_all(b"\n")?;
+            }
+            Format::Table => {
+                if !self.buffered.is_empty() {
+                    let table = self.table();
+                    writeln!(self.out, "{table}")?;
+                }
+            }
+            Format::Csv if !self.csv_header_written => {
+                let header = csv_line(&self.columns)?;
+                self.out.write_all(&header)?;
+            }
+            Format::Csv | Format::Jsonl => {}
+        }
+        self.out.flush()
+    }
+
+    fn table(&self) -> comfy_table::Table {
+        let mut table = comfy_table::Table::new();
+        table.load_preset(HEADER_RULE_ONLY);
+        table.set_content_arrangement(comfy_table::ContentArrangement::Dynamic);
+        if let Some(w) = self.width {
+            table.set_width(w);
+        }
+        table.set_header(&self.columns);
+        for row in &self.buffered {
+            table.add_row(self.columns.iter().map(|c| cell(row.get(c), true)));
+        }
+        table
+    }
+}
+
+/// One CSV record, quoted as needed, with its line end.
+fn csv_line(fields: &[String]) -> io::Result<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(fields).map_err(io::Error::other)?;
+    w.into_inner().map_err(|e| io::Error::other(e.to_string()))
+}
+
+/// The text of one field; `short` abbreviates long opaque ids for tables.
+fn cell(v: Option<&Value>, short: bool) -> String {
+    let text = match v {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|i| cell(Some(i), short))
+            .collect::<Vec<_>>()
+            .join(";"),
+        Some(other) => other.to_string(),
+    };
+    if short && text.len() > 40 && !text.contains(char::is_whitespace) {
+        let head: String = text.chars().take(16).collect();
+        return format!("{head}…");
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn render(format: Format, shape: Shape, rows: &[Value]) -> String {
+        let mut buf = Vec::new();
+        let mut p = Printer::new(&mut buf, format, shape, &["emailAddress", "alias"]);
+        for r in rows {
+            p.row(r).unwrap();
+        }
+        p.finish().unwrap();
+        String::from_utf8(buf).unwrap()
+    }
+
+    #[test]
+    fn formats() {
+        let rows = [
+            json!({"emailAddress": "a@x.com", "alias": ["b@x.com", "c@x.com"]}),
+            json!({"emailAddress": "d,e@x.com"}),
+        ];
+        assert_eq!(render(Format::Jsonl, Shape::List, &rows).lines().count(), 2);
+        assert_eq!(
+            render(Format::Csv, Shape::List, &rows),
+            "emailAddress,alias\na@x.com,b@x.com;c@x.com\n\"d,e@x.com\",\n"
+        );
+        let json: Value = serde_json::from_str(&render(Format::Json, Shape::List, &rows)).unwrap();
+        assert_eq!(json.as_array().unwrap().len(), 2);
+        let single: Value =
+            serde_json::from_str(&render(Format::Json, Shape::Single, &rows[..1])).unwrap();
+        assert_eq!(single["emailAddress"], "a@x.com");
+        assert!(render(Format::Table, Shape::List, &rows).contains("a@x.com"));
+        assert_eq!(
+            render(Format::Csv, Shape::List, &[]),
+            "emailAddress,alias\n"
+        );
+        assert_eq!(render(Format::Json, Shape::List, &[]).trim(), "[]");
+    }
+
+    #[test]
+    fn tables_shorten_opaque_ids() {
+        let id = "eNo".to_string() + &"x".repeat(240);
+        assert_eq!(cell(Some(&json!(id)), true).chars().count(), 17);
+        assert_eq!(cell(Some(&json!(id)), false).len(), 243);
+    }
+}
