@@ -1,1 +1,11 @@
-//! Integration tests: the real binary against an in-process sandbox.
+//! Integration tests: the real binary, and the real client, against an in-process sandbox on
+//! 127.0.0.1:0. A scripted server stands in only for the narrow protocol cases no honest
+//! server produces (a repeated page token, a garbage body).
+
+mod support;
+
+mod client_protocol;
+mod commands;
+mod config_cmd;
+mod sandbox_cmd;
+mod seed_workflows;

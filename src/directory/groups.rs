@@ -60,7 +60,13 @@ impl Directory {
                     .collect(),
             }),
             many => {
-                let names: HashMap<&str, &str> = candidates
+                // Parents are rarely among the candidates: name them from the whole list.
+                let all = if by_id {
+                    candidates.clone()
+                } else {
+                    self.list_groups(None).await?
+                };
+                let names: HashMap<&str, &str> = all
                     .iter()
                     .map(|g| (g.id.as_str(), g.description.as_str()))
                     .collect();

@@ -1,0 +1,407 @@
+//! The client's protocol behaviour: tokens, pagination, failures under 200, 429s, retries.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use mcsh::api::events::Event;
+use mcsh::api::users::NewUser;
+use mcsh::api::{paths, ApiError, Client, ClientOptions, Credentials, Kind, Secret};
+use mcsh::directory::{BulkOptions, Directory};
+use mcsh::sandbox::{Options, Sandbox};
+use serde_json::json;
+
+use crate::support::scripted::{users_page, Canned, Scripted};
+
+fn fast() -> ClientOptions {
+    ClientOptions {
+        timeout: Duration::from_secs(10),
+        backoff_base: Duration::from_millis(5),
+        backoff_max: Duration::from_millis(20),
+        ..ClientOptions::default()
+    }
+}
+
+fn oauth(base: &str, id: &str, secret: &str) -> Client {
+    let creds = Credentials::OAuth {
+        client_id: id.into(),
+        client_secret: Secret::new(secret),
+    };
+    Client::new(base, creds, fast(), None).unwrap()
+}
+
+fn sandbox_client(sb: &Sandbox) -> Client {
+    oauth(&sb.base_url, &sb.keys.client_id, &sb.keys.client_secret)
+}
+
+fn recording(base: &str) -> (Client, Arc<Mutex<Vec<Event>>>) {
+    let events: Arc<Mutex<Vec<Event>>> = Arc::default();
+    let sink = events.clone();
+    let creds = Credentials::OAuth {
+        client_id: "id".into(),
+        client_secret: Secret::new("secret"),
+    };
+    let client = Client::new(
+        base,
+        creds,
+        fast(),
+        Some(Arc::new(move |e: &Event| {
+            sink.lock().unwrap().push(e.clone())
+        })),
+    )
+    .unwrap();
+    (client, events)
+}
+
+fn token_or(path: &str, n: usize, api: impl FnOnce() -> Canned) -> Canned {
+    if path == "/oauth/token" {
+        Canned::json(200, &json!({ "access_token": format!("tok{n}"), "token_type": "Bearer", "expires_in": 1799 }).to_string())
+    } else {
+        api()
+    }
+}
+
+const ACCOUNT_OK: &str = r#"{"meta":{"status":200},"data":[{"accountName":"Scripted"}],"fail":[]}"#;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn token_is_cached_across_calls() {
+    let sb = Sandbox::spawn(Options::default()).unwrap();
+    let client = sandbox_client(&sb);
+    for _ in 0..3 {
+        client.list_domains().await.unwrap();
+    }
+    assert_eq!(mcsh::sandbox::Stats::get(&sb.stats.tokens_issued), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn token_expired_fetches_a_new_token_once_and_retries() {
+    let server = Scripted::start(|path, auth, n| {
+        token_or(path, n, || {
+            if auth == "Bearer tok0" {
+                Canned::json(401, r#"{"fail":[{"code":"token_expired"}]}"#)
+            } else {
+                Canned::json(200, ACCOUNT_OK)
+            }
+        })
+    });
+    let client = oauth(&server.base_url, "id", "secret");
+    let account = client.account().await.unwrap();
+    assert_eq!(account["accountName"], "Scripted");
+    assert_eq!(
+        server.hits("/oauth/token"),
+        2,
+        "one token, then one more after token_expired"
+    );
+    let auths: Vec<String> = server
+        .seen()
+        .iter()
+        .filter(|s| s.path == paths::GET_ACCOUNT)
+        .map(|s| s.authorization.clone())
+        .collect();
+    assert_eq!(
+        auths,
+        ["Bearer tok0", "Bearer tok2"],
+        "the retry carries the new token"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_token_that_stays_expired_is_an_auth_error_not_a_loop() {
+    let server = Scripted::start(|path, _auth, n| {
+        token_or(path, n, || {
+            Canned::json(401, r#"{"fail":[{"code":"token_expired"}]}"#)
+        })
+    });
+    let err = oauth(&server.base_url, "id", "secret")
+        .account()
+        .await
+        .unwrap_err();
+    assert!(err.is_auth(), "{err}");
+    assert_eq!(err.code(), "token_expired");
+    assert_eq!(server.hits("/oauth/token"), 2);
+    assert_eq!(server.hits(paths::GET_ACCOUNT), 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pagination_follows_next_across_many_pages() {
+    let sb = Sandbox::spawn(Options::default()).unwrap();
+    let client = sandbox_client(&sb);
+    let mut pager = client.user_pages(Some("company.com"), 7);
+    let mut emails = Vec::new();
+    while let Some(page) = pager.next_page().await.unwrap() {
+        emails.extend(
+            mcsh::api::users::users_of(&page)
+                .unwrap()
+                .into_iter()
+                .map(|u| u.email_address),
+        );
+    }
+    assert_eq!(pager.pages_read(), 7, "48 users in pages of 7");
+    assert_eq!(emails.len(), 48);
+    let unique: std::collections::HashSet<_> = emails.iter().collect();
+    assert_eq!(unique.len(), 48, "no user twice");
+
+    let dir = Directory::new(
+        client,
+        BulkOptions {
+            page_size: 5,
+            ..BulkOptions::default()
+        },
+        false,
+    );
+    let mut listing = dir.users(None).await.unwrap();
+    let mut all = 0;
+    while let Some(batch) = listing.next_batch().await.unwrap() {
+        all += batch.len();
+    }
+    assert_eq!(all, 62, "every internal domain, every page");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_repeated_page_token_is_an_error_not_an_endless_loop() {
+    let server = Scripted::start(|path, _auth, n| {
+        token_or(path, n, || match n {
+            1 => Canned::json(200, &users_page(&["a@x.com"], Some("A"))),
+            2 => Canned::json(200, &users_page(&["b@x.com"], Some("B"))),
+            _ => Canned::json(200, &users_page(&["c@x.com"], Some("A"))),
+        })
+    });
+    let client = oauth(&server.base_url, "id", "secret");
+    let mut pager = client.user_pages(Some("x.com"), 1);
+    assert!(pager.next_page().await.unwrap().is_some());
+    assert!(pager.next_page().await.unwrap().is_some());
+    let err = pager.next_page().await.unwrap_err();
+    assert!(
+        matches!(err, ApiError::PageLoop { ref token, .. } if token == "A"),
+        "{err}"
+    );
+    assert!(
+        pager.next_page().await.unwrap().is_none(),
+        "the pager stops after the error"
+    );
+    assert_eq!(server.hits(paths::GET_INTERNAL_USERS), 3);
+    let sent: Vec<String> = server
+        .seen()
+        .iter()
+        .filter(|s| s.path == paths::GET_INTERNAL_USERS)
+        .map(|s| s.body.clone())
+        .collect();
+    assert!(
+        !sent[0].contains("pageToken")
+            && sent[1].contains("\"pageToken\":\"A\"")
+            && sent[2].contains("\"pageToken\":\"B\"")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn fail_items_under_http_200_are_errors_with_their_details() {
+    let sb = Sandbox::spawn(Options::default()).unwrap();
+    let client = sandbox_client(&sb);
+    let existing = json!({ "emailAddress": "alice.anderson@company.com" });
+    let err = client
+        .call(paths::CREATE_USER, Kind::Write, vec![existing.clone()])
+        .await
+        .unwrap_err();
+    let failures = err.failures();
+    assert_eq!(failures.len(), 1, "{err}");
+    assert_eq!(failures[0].code, "err_user_already_exists");
+    assert_eq!(failures[0].key.as_ref(), Some(&existing));
+    assert_eq!(err.status(), 200);
+
+    let batch = [
+        NewUser {
+            email_address: "fresh.one@company.com".into(),
+            name: None,
+        },
+        NewUser {
+            email_address: "not-an-address".into(),
+            name: None,
+        },
+    ];
+    let resp = client.create_users(&batch).await.unwrap();
+    assert_eq!(resp.data.len(), 1);
+    assert_eq!(resp.fail.len(), 1);
+    assert_eq!(resp.fail[0].code, "err_validation_invalid_email_address");
+    assert_eq!(resp.fail[0].field.as_deref(), Some("emailAddress"));
+    assert_eq!(
+        resp.fail[0].key.as_ref().unwrap()["emailAddress"],
+        "not-an-address"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn meta_status_other_than_200_is_a_failure() {
+    let server = Scripted::start(|path, _auth, n| {
+        token_or(path, n, || {
+            Canned::json(200, r#"{"meta":{"status":500},"data":[],"fail":[]}"#)
+        })
+    });
+    let err = oauth(&server.base_url, "id", "secret")
+        .account()
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ApiError::Failed { status: 500, .. }), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_429_waits_for_x_ratelimit_reset_then_succeeds() {
+    let server = Scripted::start(|path, _auth, n| {
+        token_or(path, n, || {
+            if n == 1 {
+                Canned::json(429, r#"{"detail":"Over throttling limit"}"#)
+                    .header("x-ratelimit-reset", "400")
+            } else {
+                Canned::json(200, ACCOUNT_OK)
+            }
+        })
+    });
+    let (client, events) = recording(&server.base_url);
+    let started = Instant::now();
+    client.account().await.unwrap();
+    assert!(
+        started.elapsed() >= Duration::from_millis(400),
+        "waited {:?}",
+        started.elapsed()
+    );
+    assert_eq!(server.hits(paths::GET_ACCOUNT), 2);
+    let waits: Vec<Duration> = events
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|e| match e {
+            Event::RateLimited { wait, .. } => Some(*wait),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        waits,
+        vec![Duration::from_millis(400)],
+        "Reset is milliseconds"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_429_on_a_write_is_retried_because_it_did_not_run() {
+    let server = Scripted::start(|path, _auth, n| {
+        token_or(path, n, || {
+            if n == 1 {
+                Canned::json(429, "{}").header("x-ratelimit-reset", "10")
+            } else {
+                Canned::json(
+                    200,
+                    r#"{"meta":{"status":200},"data":[{"emailAddress":"a@x.com"}],"fail":[]}"#,
+                )
+            }
+        })
+    });
+    let client = oauth(&server.base_url, "id", "secret");
+    let resp = client
+        .create_users(&[NewUser {
+            email_address: "a@x.com".into(),
+            name: None,
+        }])
+        .await
+        .unwrap();
+    assert_eq!(resp.data.len(), 1);
+    assert_eq!(server.hits(paths::CREATE_USER), 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn server_errors_are_retried_for_reads_but_not_for_writes() {
+    let server = Scripted::start(|path, _auth, n| {
+        token_or(path, n, || {
+            if n == 1 || n == 3 {
+                Canned::json(503, "<html>Service Unavailable</html>")
+            } else {
+                Canned::json(200, ACCOUNT_OK)
+            }
+        })
+    });
+    let (client, events) = recording(&server.base_url);
+    client.account().await.unwrap();
+    assert_eq!(
+        server.hits(paths::GET_ACCOUNT),
+        2,
+        "the read was retried once"
+    );
+    assert!(events
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|e| matches!(e, Event::Retry { reason, .. } if reason == "HTTP 503")));
+    let err = client
+        .create_users(&[NewUser {
+            email_address: "a@x.com".into(),
+            name: None,
+        }])
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), 503, "{err}");
+    assert_eq!(
+        server.hits(paths::CREATE_USER),
+        1,
+        "a write that may have run is not repeated"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn answers_that_are_not_envelopes_are_clear_errors() {
+    for (body, says) in [
+        (
+            "<html><body>502 Bad Gateway</body></html>",
+            "it is not JSON",
+        ),
+        ("", "the body is empty"),
+        (r#"{"data":[{"users":["#, "truncated"),
+        (r#"{"data":"users"}"#, "not a list"),
+    ] {
+        let server =
+            Scripted::start(move |path, _auth, n| token_or(path, n, || Canned::json(200, body)));
+        let err = oauth(&server.base_url, "id", "secret")
+            .account()
+            .await
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(matches!(err, ApiError::Decode { .. }), "{text}");
+        assert!(
+            text.contains("not a Mimecast response") && text.contains(says),
+            "{text}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_honest_quota_delays_but_loses_nothing() {
+    let sb = Sandbox::spawn(Options {
+        quota: Some(10),
+        ..Options::default()
+    })
+    .unwrap();
+    let client = sandbox_client(&sb);
+    for _ in 0..25 {
+        assert_eq!(client.list_domains().await.unwrap().len(), 2);
+    }
+    assert!(
+        mcsh::sandbox::Stats::get(&sb.stats.throttled) > 0,
+        "the quota was reached"
+    );
+    let rate = client.rate();
+    assert_eq!(rate.limit, Some(10));
+    assert!(rate.reset_ms.unwrap() <= 1000);
+}
+
+#[test]
+fn credentials_never_go_to_plain_http_off_loopback() {
+    let creds = Credentials::OAuth {
+        client_id: "id".into(),
+        client_secret: Secret::new("s"),
+    };
+    let err = Client::new("http://api.example.com", creds.clone(), fast(), None)
+        .err()
+        .unwrap();
+    assert!(
+        err.is_auth() && err.to_string().contains("clear text"),
+        "{err}"
+    );
+    assert!(Client::new("http://127.0.0.1:9", creds.clone(), fast(), None).is_ok());
+    assert!(Client::new("https://api.services.mimecast.com", creds, fast(), None).is_ok());
+}

@@ -1,0 +1,187 @@
+//! `mcsh config init|show|path`, profiles, and where credentials come from.
+
+use predicates::prelude::*;
+use serde_json::Value;
+
+use crate::support::{Env, Scheme};
+
+fn config_file(env: &Env) -> std::path::PathBuf {
+    env.dir.path().join("config/mcsh/config.toml")
+}
+
+#[test]
+fn path_follows_mcsh_config() {
+    let env = Env::new();
+    env.bare()
+        .args(["config", "path"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("config/mcsh/config.toml"));
+    env.bare()
+        .env("MCSH_CONFIG", "/somewhere/else.toml")
+        .args(["config", "path"])
+        .assert()
+        .success()
+        .stdout("/somewhere/else.toml\n");
+}
+
+#[test]
+fn init_stores_the_environment_privately_and_show_masks_secrets() {
+    let env = Env::new();
+    env.mcsh(Scheme::OAuth)
+        .args(["--profile", "prod", "config", "init"])
+        .assert()
+        .success();
+    let path = config_file(&env);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+    assert!(std::fs::read_to_string(&path).unwrap().contains("[prod]"));
+    env.mcsh(Scheme::OAuth)
+        .args(["--profile", "prod", "config", "init"])
+        .assert()
+        .code(4)
+        .stderr(predicate::str::contains("--force"));
+
+    // The profile alone (no environment) reaches the sandbox.
+    let out = env
+        .bare()
+        .args(["--profile", "prod", "groups", "list", "-o", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    env.bare()
+        .env("MCSH_PROFILE", "prod")
+        .args(["users", "list"])
+        .assert()
+        .success();
+    env.bare()
+        .args(["--profile", "staging", "users", "list"])
+        .assert()
+        .code(4)
+        .stderr(predicate::str::contains("profiles there: prod"));
+
+    let shown = env
+        .bare()
+        .args(["--profile", "prod", "config", "show", "-o", "json"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(shown.stdout).unwrap();
+    assert!(
+        !text.contains(&env.sandbox.keys.client_secret),
+        "show never prints a secret"
+    );
+    let rows: Value = serde_json::from_str(&text).unwrap();
+    let secret = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["key"] == "client_secret")
+        .unwrap();
+    assert!(secret["value"].as_str().unwrap().starts_with("****"));
+    assert_eq!(secret["source"], "config file");
+    let scheme = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["key"] == "scheme")
+        .unwrap();
+    assert_eq!(scheme["value"], "API 2.0 (OAuth2)");
+}
+
+#[test]
+fn init_without_credentials_writes_a_template() {
+    let env = Env::new();
+    env.bare()
+        .args(["config", "init"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("template"));
+    let text = std::fs::read_to_string(config_file(&env)).unwrap();
+    assert!(text.contains("[default]") && text.contains("# client_id"));
+    env.bare()
+        .args(["users", "list"])
+        .assert()
+        .code(4)
+        .stderr(predicate::str::contains("no Mimecast credentials"));
+}
+
+#[test]
+fn a_readable_secret_file_draws_a_warning() {
+    let env = Env::new();
+    env.mcsh(Scheme::Hmac)
+        .args(["config", "init"])
+        .assert()
+        .success();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(config_file(&env), std::fs::Permissions::from_mode(0o644))
+            .unwrap();
+        env.bare()
+            .args(["users", "list"])
+            .assert()
+            .success()
+            .stderr(
+                predicate::str::contains("can be read by other users")
+                    .and(predicate::str::contains("chmod 600")),
+            );
+    }
+}
+
+#[test]
+fn bad_config_files_exit_4_naming_the_problem() {
+    let env = Env::new();
+    let path = config_file(&env);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, "[default\nclient_id = 1").unwrap();
+    env.bare()
+        .args(["users", "list"])
+        .assert()
+        .code(4)
+        .stderr(predicate::str::contains("config.toml"));
+    std::fs::write(&path, "[default]\nclient_secrett = \"x\"\n").unwrap();
+    env.bare()
+        .args(["users", "list"])
+        .assert()
+        .code(4)
+        .stderr(predicate::str::contains("client_secrett"));
+    std::fs::write(&path, "[default]\ntimeout = \"soon\"\n").unwrap();
+    env.bare().args(["users", "list"]).assert().code(4);
+}
+
+#[test]
+fn secret_command_supplies_the_secret() {
+    let env = Env::new();
+    let path = config_file(&env);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let k = &env.sandbox.keys;
+    let text = format!(
+        "[default]\nbase_url = \"{}\"\nclient_id = \"{}\"\nsecret_command = \"echo {}\"\n",
+        env.sandbox.base_url, k.client_id, k.client_secret
+    );
+    std::fs::write(&path, text).unwrap();
+    env.bare()
+        .args(["users", "list", "-o", "json"])
+        .assert()
+        .success();
+    std::fs::write(
+        &path,
+        "[default]\nclient_id = \"x\"\nsecret_command = \"exit 3\"\n",
+    )
+    .unwrap();
+    env.bare()
+        .args(["users", "list"])
+        .assert()
+        .code(4)
+        .stderr(predicate::str::contains("secret_command"));
+}

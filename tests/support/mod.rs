@@ -1,0 +1,185 @@
+//! Shared fixtures: a sandbox per test, the binary with an isolated environment.
+
+pub mod scripted;
+
+use std::path::PathBuf;
+
+use assert_cmd::Command;
+use mcsh::sandbox::{Options, Sandbox};
+use serde_json::Value;
+use tempfile::TempDir;
+
+/// Which authentication scheme a command uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheme {
+    OAuth,
+    Hmac,
+}
+
+pub const SCHEMES: [Scheme; 2] = [Scheme::OAuth, Scheme::Hmac];
+pub const FORMATS: [&str; 4] = ["table", "json", "jsonl", "csv"];
+
+/// A sandbox and a private home for the binary.
+pub struct Env {
+    pub sandbox: Sandbox,
+    pub dir: TempDir,
+}
+
+impl Env {
+    /// A sandbox with the demo tenant.
+    pub fn new() -> Env {
+        Env::with(Options::default())
+    }
+
+    /// A sandbox with `options` (state in memory unless they say otherwise).
+    pub fn with(options: Options) -> Env {
+        let sandbox = Sandbox::spawn(options).expect("sandbox starts");
+        Env {
+            sandbox,
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    /// The binary with no credentials and a private home, config and data dir.
+    pub fn bare(&self) -> Command {
+        isolated(self.dir.path().to_path_buf())
+    }
+
+    /// The binary with the sandbox's credentials of `scheme` in the environment.
+    pub fn mcsh(&self, scheme: Scheme) -> Command {
+        let mut cmd = self.bare();
+        let k = &self.sandbox.keys;
+        cmd.env("MIMECAST_BASE_URL", &self.sandbox.base_url);
+        match scheme {
+            Scheme::OAuth => {
+                cmd.env("MIMECAST_CLIENT_ID", &k.client_id)
+                    .env("MIMECAST_CLIENT_SECRET", &k.client_secret);
+            }
+            Scheme::Hmac => {
+                cmd.env("MIMECAST_ACCESS_KEY", &k.access_key)
+                    .env("MIMECAST_SECRET_KEY", &k.secret_key)
+                    .env("MIMECAST_APP_ID", &k.app_id)
+                    .env("MIMECAST_APP_KEY", &k.app_key);
+            }
+        }
+        cmd
+    }
+
+    /// Runs `args` with API 2.0 and `-o json`, asserts success and returns the parsed output.
+    pub fn json(&self, args: &[&str]) -> Value {
+        let out = self
+            .mcsh(Scheme::OAuth)
+            .args(args)
+            .args(["-o", "json"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "mcsh {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("JSON output")
+    }
+
+    /// Every user address in the tenant, sorted.
+    pub fn user_emails(&self) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .json(&["users", "list"])
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["emailAddress"].as_str().unwrap().to_string())
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// The member addresses of group `group` (id or name), sorted.
+    pub fn members(&self, group: &str) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .json(&["groups", "members", "--group", group])
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["emailAddress"].as_str().unwrap().to_string())
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// The id of the group named `name`.
+    pub fn group_id(&self, name: &str) -> String {
+        let groups = self.json(&["groups", "list"]);
+        let found: Vec<&Value> = groups
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|g| g["description"] == name)
+            .collect();
+        assert_eq!(found.len(), 1, "exactly one group named {name}");
+        found[0]["id"].as_str().unwrap().to_string()
+    }
+}
+
+/// The binary with every mcsh and Mimecast variable removed and a private home under `dir`.
+pub fn isolated(dir: PathBuf) -> Command {
+    let mut cmd = Command::cargo_bin("mcsh").expect("the mcsh binary");
+    for (key, _) in std::env::vars() {
+        if key.starts_with("MIMECAST_") || key.starts_with("MCSH_") || key == "NO_COLOR" {
+            cmd.env_remove(&key);
+        }
+    }
+    cmd.env("HOME", &dir)
+        .env("XDG_CONFIG_HOME", dir.join("config"))
+        .env("XDG_DATA_HOME", dir.join("data"))
+        .env("XDG_STATE_HOME", dir.join("state"))
+        .env(
+            "MCSH_CONFIG",
+            dir.join("config").join("mcsh").join("config.toml"),
+        )
+        .env("NO_COLOR", "1")
+        .env("COLUMNS", "200")
+        .timeout(std::time::Duration::from_secs(60));
+    cmd
+}
+
+/// Asserts that `stdout` is well-formed `format` output holding `needle`.
+pub fn assert_format(format: &str, stdout: &str, needle: &str) {
+    assert!(
+        stdout.contains(needle),
+        "{format} output lacks {needle:?}:\n{stdout}"
+    );
+    match format {
+        "json" => {
+            serde_json::from_str::<Value>(stdout)
+                .unwrap_or_else(|e| panic!("not JSON ({e}):\n{stdout}"));
+        }
+        "jsonl" => {
+            assert!(!stdout.trim().is_empty());
+            for line in stdout.lines() {
+                let v: Value = serde_json::from_str(line)
+                    .unwrap_or_else(|e| panic!("not a JSON line ({e}): {line}"));
+                assert!(v.is_object(), "jsonl lines are objects: {line}");
+            }
+        }
+        "csv" => {
+            let mut reader = csv::Reader::from_reader(stdout.as_bytes());
+            let width = reader.headers().expect("a header row").len();
+            for record in reader.records() {
+                assert_eq!(
+                    record.expect("a CSV record").len(),
+                    width,
+                    "every row has every column"
+                );
+            }
+        }
+        "table" => {
+            assert!(
+                serde_json::from_str::<Value>(stdout).is_err(),
+                "a table is not JSON:\n{stdout}"
+            );
+            assert!(stdout.contains('─'), "a table has a header rule:\n{stdout}");
+        }
+        other => panic!("unknown format {other}"),
+    }
+}
