@@ -8,4 +8,5 @@ mod client_protocol;
 mod commands;
 mod config_cmd;
 mod sandbox_cmd;
+mod sandbox_wire;
 mod seed_workflows;
