@@ -9,19 +9,6 @@ use super::wire::{self, ApiRequest, ItemError, Outcome, Reply};
 
 type Handled = Result<Outcome, Reply>;
 
-fn db(e: rusqlite::Error) -> Reply {
-    wire::error(
-        500,
-        "err_internal",
-        &format!("sandbox storage error: {e}"),
-        true,
-    )
-}
-
-fn item_db(e: rusqlite::Error) -> ItemError {
-    ItemError::new("err_internal", format!("sandbox storage error: {e}"))
-}
-
 fn group_json(g: &GroupRow) -> Value {
     let mut v = json!({
         "id": g.id,
@@ -42,7 +29,7 @@ fn not_found() -> ItemError {
 
 fn existing(conn: &Connection, id: &str) -> Result<GroupRow, ItemError> {
     store::group(conn, id)
-        .map_err(item_db)?
+        .map_err(wire::item_storage)?
         .ok_or_else(not_found)
 }
 
@@ -62,11 +49,11 @@ pub fn find_groups(conn: &Connection, req: &ApiRequest) -> Handled {
         wire::opt_str(&item, "source"),
     ) {
         (Ok(q), Ok(s)) => (q.filter(|q| !q.is_empty()), s.filter(|s| !s.is_empty())),
-        (Err(e), _) | (_, Err(e)) => return Ok(failed(&item, e)),
+        (Err(e), _) | (_, Err(e)) => return Ok(Outcome::failed(&item, e)),
     };
     if let Some(s) = source {
         if s != "cloud" && s != "ldap" {
-            return Ok(failed(
+            return Ok(Outcome::failed(
                 &item,
                 ItemError::field(
                     "err_validation_invalid_value",
@@ -78,24 +65,16 @@ pub fn find_groups(conn: &Connection, req: &ApiRequest) -> Handled {
     }
     let scope = format!("groups|{}|{}", query.unwrap_or(""), source.unwrap_or(""));
     let after = wire::read_page_token(&scope, req.page_token.as_deref())?;
-    let mut rows = store::groups_page(conn, query, source, after, req.page_size + 1).map_err(db)?;
-    let more = rows.len() > req.page_size;
-    rows.truncate(req.page_size);
-    let total = store::count_groups(conn, query, source).map_err(db)?;
-    let next = more.then(|| wire::page_token(&scope, rows.last().map_or(after, |r| r.seq)));
+    let rows =
+        store::groups_page(conn, query, source, after, req.page_size + 1).map_err(wire::storage)?;
+    let (rows, next) = wire::page_of(rows, req.page_size, &scope, after, |r| r.seq);
+    let total = store::count_groups(conn, query, source).map_err(wire::storage)?;
     let folders: Vec<Value> = rows.iter().map(group_json).collect();
     Ok(Outcome {
         data: vec![json!({ "folders": folders })],
         fail: vec![],
         pagination: Some(wire::pagination(req.page_size, total, next)),
     })
-}
-
-fn failed(key: &Value, e: ItemError) -> Outcome {
-    Outcome {
-        fail: vec![wire::fail_entry(key, &e)],
-        ..Outcome::default()
-    }
 }
 
 /// `create-group`: a root group, or a child of `parentId`; sibling names are unique.
@@ -116,7 +95,7 @@ fn create_one(conn: &Connection, item: &Value) -> Result<Value, ItemError> {
         })?;
     }
     if store::sibling_named(conn, description, parent, None)
-        .map_err(item_db)?
+        .map_err(wire::item_storage)?
         .is_some()
     {
         return Err(ItemError::new(
@@ -129,7 +108,7 @@ fn create_one(conn: &Connection, item: &Value) -> Result<Value, ItemError> {
         "INSERT INTO groups(id, description, parent_id) VALUES (?1, ?2, ?3)",
         params![id, description, parent],
     )
-    .map_err(item_db)?;
+    .map_err(wire::item_storage)?;
     Ok(group_json(&existing(conn, &id)?))
 }
 
@@ -174,7 +153,7 @@ fn update_one(conn: &Connection, item: &Value) -> Result<Value, ItemError> {
         }
     };
     if store::sibling_named(conn, &description, parent.as_deref(), Some(id))
-        .map_err(item_db)?
+        .map_err(wire::item_storage)?
         .is_some()
     {
         return Err(ItemError::new(
@@ -186,7 +165,7 @@ fn update_one(conn: &Connection, item: &Value) -> Result<Value, ItemError> {
         "UPDATE groups SET description = ?2, parent_id = ?3 WHERE id = ?1",
         params![id, description, parent],
     )
-    .map_err(item_db)?;
+    .map_err(wire::item_storage)?;
     Ok(group_json(&existing(conn, id)?))
 }
 
@@ -206,7 +185,7 @@ fn is_self_or_descendant(
             return Ok(true);
         }
         current = store::group(conn, &id)
-            .map_err(item_db)?
+            .map_err(wire::item_storage)?
             .and_then(|g| g.parent_id);
     }
     Ok(false)
@@ -225,7 +204,7 @@ pub fn delete_group(conn: &Connection, req: &ApiRequest) -> Handled {
                 ));
             }
             conn.execute("DELETE FROM groups WHERE id = ?1", [id])
-                .map_err(item_db)?;
+                .map_err(wire::item_storage)?;
             Ok(json!({ "id": id }))
         });
         out.item(item, result);
@@ -246,14 +225,13 @@ pub fn get_group_members(conn: &Connection, req: &ApiRequest) -> Handled {
     let item = &req.data[0];
     let group = match wire::req_str(item, "id").and_then(|id| existing(conn, id)) {
         Ok(g) => g,
-        Err(e) => return Ok(failed(item, e)),
+        Err(e) => return Ok(Outcome::failed(item, e)),
     };
     let scope = format!("members|{}", group.id);
     let after = wire::read_page_token(&scope, req.page_token.as_deref())?;
-    let mut rows = store::members_page(conn, &group.id, after, req.page_size + 1).map_err(db)?;
-    let more = rows.len() > req.page_size;
-    rows.truncate(req.page_size);
-    let next = more.then(|| wire::page_token(&scope, rows.last().map_or(after, |r| r.seq)));
+    let rows =
+        store::members_page(conn, &group.id, after, req.page_size + 1).map_err(wire::storage)?;
+    let (rows, next) = wire::page_of(rows, req.page_size, &scope, after, |r| r.seq);
     let members: Vec<Value> = rows
         .iter()
         .map(|m| {
@@ -315,7 +293,7 @@ fn membership_one(conn: &Connection, item: &Value, add: bool) -> Result<Value, I
     let group = existing(conn, wire::req_str(item, "id")?)?;
     let (email, domain) = member_target(item)?;
     let notes = wire::opt_str(item, "notes")?.unwrap_or("");
-    let internal = store::is_internal_domain(conn, &domain).map_err(item_db)?;
+    let internal = store::is_internal_domain(conn, &domain).map_err(wire::item_storage)?;
     let current: Option<String> = {
         use rusqlite::OptionalExtension;
         conn.query_row(
@@ -324,7 +302,7 @@ fn membership_one(conn: &Connection, item: &Value, add: bool) -> Result<Value, I
             |r| r.get(0),
         )
         .optional()
-        .map_err(item_db)?
+        .map_err(wire::item_storage)?
     };
     let id = match (add, current) {
         (true, Some(_)) => {
@@ -351,12 +329,12 @@ fn membership_one(conn: &Connection, item: &Value, add: bool) -> Result<Value, I
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 params![id, group.id, email, domain, internal, kind, notes],
             )
-            .map_err(item_db)?;
+            .map_err(wire::item_storage)?;
             id
         }
         (false, Some(id)) => {
             conn.execute("DELETE FROM members WHERE id = ?1", [&id])
-                .map_err(item_db)?;
+                .map_err(wire::item_storage)?;
             id
         }
     };

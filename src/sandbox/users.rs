@@ -9,15 +9,6 @@ use super::wire::{self, ApiRequest, ItemError, Outcome, Reply};
 
 type Handled = Result<Outcome, Reply>;
 
-fn db(e: rusqlite::Error) -> Reply {
-    wire::error(
-        500,
-        "err_internal",
-        &format!("sandbox storage error: {e}"),
-        true,
-    )
-}
-
 fn user_json(conn: &Connection, u: &UserRow) -> rusqlite::Result<Value> {
     Ok(json!({
         "emailAddress": u.email,
@@ -51,31 +42,29 @@ pub fn get_internal_users(conn: &Connection, req: &ApiRequest) -> Handled {
     let item = req.data.first().cloned().unwrap_or(json!({}));
     let domain = match wire::opt_str(&item, "domain") {
         Ok(d) => d.map(str::to_ascii_lowercase),
-        Err(e) => return Ok(failed(&item, e)),
+        Err(e) => return Ok(Outcome::failed(&item, e)),
     };
     if let Some(d) = &domain {
-        if !store::is_internal_domain(conn, d).map_err(db)? {
+        if !store::is_internal_domain(conn, d).map_err(wire::storage)? {
             let e = ItemError::field(
                 "err_domain_not_internal",
                 "Domain is not an internal domain of this account",
                 "domain",
             );
-            return Ok(failed(&item, e));
+            return Ok(Outcome::failed(&item, e));
         }
     }
     let scope = format!("users|{}", domain.as_deref().unwrap_or("*"));
     let after = wire::read_page_token(&scope, req.page_token.as_deref())?;
-    let mut rows =
-        store::users_page(conn, domain.as_deref(), after, req.page_size + 1).map_err(db)?;
-    let more = rows.len() > req.page_size;
-    rows.truncate(req.page_size);
-    let total = store::count_users(conn, domain.as_deref()).map_err(db)?;
-    let next = more.then(|| wire::page_token(&scope, rows.last().map_or(after, |r| r.seq)));
+    let rows = store::users_page(conn, domain.as_deref(), after, req.page_size + 1)
+        .map_err(wire::storage)?;
+    let (rows, next) = wire::page_of(rows, req.page_size, &scope, after, |r| r.seq);
+    let total = store::count_users(conn, domain.as_deref()).map_err(wire::storage)?;
     let users: Vec<Value> = rows
         .iter()
         .map(|u| user_json(conn, u))
         .collect::<Result<_, _>>()
-        .map_err(db)?;
+        .map_err(wire::storage)?;
     Ok(Outcome {
         data: vec![json!({ "users": users, "userCount": total })],
         fail: vec![],
@@ -83,18 +72,11 @@ pub fn get_internal_users(conn: &Connection, req: &ApiRequest) -> Handled {
     })
 }
 
-fn failed(key: &Value, e: ItemError) -> Outcome {
-    Outcome {
-        fail: vec![wire::fail_entry(key, &e)],
-        ..Outcome::default()
-    }
-}
-
 /// `get-internal-domain`: the tenant's internal domains.
 pub fn get_internal_domains(conn: &Connection, _req: &ApiRequest) -> Handled {
     let mut stmt = conn
         .prepare_cached("SELECT id, domain, inbound_type, local FROM domains ORDER BY seq")
-        .map_err(db)?;
+        .map_err(wire::storage)?;
     let rows = stmt
         .query_map([], |r| {
             Ok(json!({
@@ -105,7 +87,7 @@ pub fn get_internal_domains(conn: &Connection, _req: &ApiRequest) -> Handled {
             }))
         })
         .and_then(Iterator::collect)
-        .map_err(db)?;
+        .map_err(wire::storage)?;
     Ok(Outcome {
         data: rows,
         ..Outcome::default()
@@ -129,14 +111,14 @@ fn create_one(conn: &Connection, item: &Value) -> Result<Value, ItemError> {
         wire::opt_str(item, field)?;
     }
     wire::opt_bool(item, "forcePasswordChange")?;
-    if !store::is_internal_domain(conn, &domain).map_err(item_db)? {
+    if !store::is_internal_domain(conn, &domain).map_err(wire::item_storage)? {
         return Err(ItemError::field(
             "err_domain_not_internal",
             "Domain is not an internal domain of this account",
             "emailAddress",
         ));
     }
-    if let Some(existing) = store::user(conn, email).map_err(item_db)? {
+    if let Some(existing) = store::user(conn, email).map_err(wire::item_storage)? {
         let message = if existing.purged {
             "User already exists (it is on the purge list: remove it from the purge list to restore it)"
         } else {
@@ -155,12 +137,8 @@ fn create_one(conn: &Connection, item: &Value) -> Result<Value, ItemError> {
         "INSERT INTO users(email, id, name, domain, created) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![email, id, name, domain, chrono::Utc::now().to_rfc3339()],
     )
-    .map_err(item_db)?;
+    .map_err(wire::item_storage)?;
     Ok(json!({ "emailAddress": email, "id": id, "name": name }))
-}
-
-fn item_db(e: rusqlite::Error) -> ItemError {
-    ItemError::new("err_internal", format!("sandbox storage error: {e}"))
 }
 
 fn alias_owner(conn: &Connection, alias: &str) -> Result<Option<String>, ItemError> {
@@ -169,11 +147,11 @@ fn alias_owner(conn: &Connection, alias: &str) -> Result<Option<String>, ItemErr
         r.get(0)
     })
     .optional()
-    .map_err(item_db)
+    .map_err(wire::item_storage)
 }
 
 fn live_user(conn: &Connection, email: &str) -> Result<UserRow, ItemError> {
-    match store::user(conn, email).map_err(item_db)? {
+    match store::user(conn, email).map_err(wire::item_storage)? {
         Some(u) if !u.purged => Ok(u),
         _ => Err(ItemError::new("err_user_not_found", "User not found")),
     }
@@ -211,7 +189,7 @@ fn update_one(conn: &Connection, item: &Value) -> Result<Value, ItemError> {
          disabled = COALESCE(?4, disabled) WHERE email = ?1",
         params![user.email, name, locked, disabled],
     )
-    .map_err(item_db)?;
+    .map_err(wire::item_storage)?;
     let updated = live_user(conn, email)?;
     Ok(settings_json(&updated))
 }
@@ -231,14 +209,17 @@ fn alias_one(conn: &Connection, item: &Value) -> Result<Value, ItemError> {
     let (_, domain) = wire::valid_email("alias", alias)?;
     wire::valid_email("aliasFor", owner)?;
     let user = live_user(conn, owner)?;
-    if !store::is_internal_domain(conn, &domain).map_err(item_db)? {
+    if !store::is_internal_domain(conn, &domain).map_err(wire::item_storage)? {
         return Err(ItemError::field(
             "err_domain_not_internal",
             "Domain is not an internal domain of this account",
             "alias",
         ));
     }
-    if store::user(conn, alias).map_err(item_db)?.is_some() {
+    if store::user(conn, alias)
+        .map_err(wire::item_storage)?
+        .is_some()
+    {
         return Err(ItemError::new(
             "err_alias_already_exists",
             "The address already belongs to a user",
@@ -257,7 +238,7 @@ fn alias_one(conn: &Connection, item: &Value) -> Result<Value, ItemError> {
                 "INSERT INTO aliases(alias, email) VALUES (?1, ?2)",
                 params![alias, user.email],
             )
-            .map_err(item_db)?;
+            .map_err(wire::item_storage)?;
         }
     }
     Ok(json!({ "alias": alias, "aliasFor": user.email }))
@@ -269,7 +250,7 @@ pub fn get_aliases(conn: &Connection, req: &ApiRequest) -> Handled {
     for item in &req.data {
         let result = wire::req_str(item, "emailAddress").and_then(|email| {
             let user = live_user(conn, email)?;
-            let aliases = store::aliases_of(conn, &user.email).map_err(item_db)?;
+            let aliases = store::aliases_of(conn, &user.email).map_err(wire::item_storage)?;
             let list: Vec<Value> = aliases.iter().map(|a| json!({ "alias": a })).collect();
             Ok(json!({ "emailAddress": user.email, "aliases": list }))
         });
@@ -339,7 +320,7 @@ pub fn purge_list(conn: &Connection, req: &ApiRequest, purge: bool) -> Handled {
 fn set_purged(conn: &Connection, email: &str, purge: bool) -> Result<String, ItemError> {
     wire::valid_email("emailAddresses", email)?;
     let user = store::user(conn, email)
-        .map_err(item_db)?
+        .map_err(wire::item_storage)?
         .ok_or_else(|| ItemError::new("err_user_not_found", "User not found"))?;
     if !purge && !user.purged {
         return Err(ItemError::new(
@@ -351,16 +332,16 @@ fn set_purged(conn: &Connection, email: &str, purge: bool) -> Result<String, Ite
         "UPDATE users SET purged = ?2 WHERE email = ?1",
         params![user.email, purge],
     )
-    .map_err(item_db)?;
+    .map_err(wire::item_storage)?;
     Ok(user.email)
 }
 
 /// `get-account`: the account record.
 pub fn get_account(conn: &Connection, _req: &ApiRequest) -> Handled {
     let name = store::setting(conn, "account_name")
-        .map_err(db)?
+        .map_err(wire::storage)?
         .unwrap_or_else(|| "Sandbox".into());
-    let users = store::count_users(conn, None).map_err(db)?;
+    let users = store::count_users(conn, None).map_err(wire::storage)?;
     Ok(Outcome {
         data: vec![json!({
             "accountName": name,

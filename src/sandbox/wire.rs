@@ -98,6 +98,45 @@ impl Outcome {
     }
 }
 
+impl Outcome {
+    /// An answer whose only item failed.
+    pub fn failed(key: &Value, e: ItemError) -> Outcome {
+        Outcome {
+            fail: vec![fail_entry(key, &e)],
+            ..Outcome::default()
+        }
+    }
+}
+
+/// A storage failure as a whole-request answer (500, retryable).
+pub fn storage(e: rusqlite::Error) -> Reply {
+    error(
+        500,
+        "err_internal",
+        &format!("sandbox storage error: {e}"),
+        true,
+    )
+}
+
+/// A storage failure as one item's error.
+pub fn item_storage(e: rusqlite::Error) -> ItemError {
+    ItemError::new("err_internal", format!("sandbox storage error: {e}"))
+}
+
+/// Cuts `rows`, fetched with one more than `page_size`, to a page and the token of the next.
+pub fn page_of<T>(
+    mut rows: Vec<T>,
+    page_size: usize,
+    scope: &str,
+    after: i64,
+    seq: impl Fn(&T) -> i64,
+) -> (Vec<T>, Option<String>) {
+    let more = rows.len() > page_size;
+    rows.truncate(page_size);
+    let next = more.then(|| page_token(scope, rows.last().map_or(after, &seq)));
+    (rows, next)
+}
+
 /// One `fail[]` entry.
 pub fn fail_entry(key: &Value, e: &ItemError) -> Value {
     let mut err = json!({ "code": e.code, "message": e.message, "retryable": false });
