@@ -465,28 +465,7 @@ pub fn write_profile(
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| file_err(e.to_string()))?;
     }
-    let tmp = path.with_extension("toml.tmp");
-    write_private(&tmp, text.as_bytes()).map_err(|e| file_err(e.to_string()))?;
-    std::fs::rename(&tmp, path).map_err(|e| file_err(e.to_string()))
-}
-
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    let mut f = opts.open(path)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-    }
-    f.write_all(bytes)?;
-    f.sync_all()
+    crate::files::write_atomic(path, text.as_bytes(), true).map_err(|e| file_err(e.to_string()))
 }
 
 #[cfg(test)]

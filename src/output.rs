@@ -149,6 +149,60 @@ fn csv_line(fields: &[String]) -> io::Result<Vec<u8>> {
     w.into_inner().map_err(|e| io::Error::other(e.to_string()))
 }
 
+/// Renders one value (what `mcsh -e` and the REPL show): with `table`, a list of records is a
+/// table, a record a key/value table, a string itself; otherwise JSON in the asked form.
+/// `()`/null renders as nothing.
+pub fn render_value(value: &Value, format: Format, width: Option<u16>) -> String {
+    let records = |items: &[Value]| !items.is_empty() && items.iter().all(Value::is_object);
+    let table_of = |rows: &[Value], columns: &[String]| -> String {
+        let cols: Vec<&str> = columns.iter().map(String::as_str).collect();
+        let mut buf = Vec::new();
+        let mut p = Printer::new(&mut buf, format, Shape::List, &cols).with_width(width);
+        for r in rows {
+            let _ = p.row(r);
+        }
+        let _ = p.finish();
+        String::from_utf8_lossy(&buf).trim_end().to_string()
+    };
+    match (format, value) {
+        (_, Value::Null) => String::new(),
+        (Format::Table | Format::Csv, Value::Array(items)) if records(items) => {
+            table_of(items, &columns_of(items))
+        }
+        (Format::Table, Value::Object(map)) => {
+            let rows: Vec<Value> = map
+                .iter()
+                .map(|(k, v)| serde_json::json!({ "key": k, "value": v }))
+                .collect();
+            table_of(&rows, &["key".to_string(), "value".to_string()])
+        }
+        (Format::Table, Value::String(s)) => s.clone(),
+        (Format::Table, other) => other.to_string(),
+        (Format::Jsonl, Value::Array(items)) => items
+            .iter()
+            .map(Value::to_string)
+            .collect::<Vec<_>>()
+            .join("\n"),
+        (Format::Jsonl, other) => other.to_string(),
+        (_, other) => serde_json::to_string_pretty(other).unwrap_or_default(),
+    }
+}
+
+/// Every key of `rows`, in the order first seen.
+pub fn columns_of(rows: &[Value]) -> Vec<String> {
+    let mut cols: Vec<String> = Vec::new();
+    for row in rows {
+        if let Value::Object(m) = row {
+            for k in m.keys() {
+                if !cols.contains(k) {
+                    cols.push(k.clone());
+                }
+            }
+        }
+    }
+    cols
+}
+
 /// The text of one field; `short` abbreviates long opaque ids for tables.
 fn cell(v: Option<&Value>, short: bool) -> String {
     let text = match v {
@@ -209,7 +263,7 @@ mod tests {
 
     #[test]
     fn tables_shorten_opaque_ids() {
-        let id = "eNo".to_string() + &"x".repeat(240);
+        let id = format!("eNo{}", "x".repeat(240));
         assert_eq!(cell(Some(&json!(id)), true).chars().count(), 17);
         assert_eq!(cell(Some(&json!(id)), false).len(), 243);
     }

@@ -72,23 +72,7 @@ impl Ctx {
 
     /// Asks `question` on a terminal; without one, `--yes` is required.
     pub fn confirm(&self, question: &str) -> anyhow::Result<bool> {
-        if self.global.yes || self.global.dry_run {
-            return Ok(true);
-        }
-        if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
-            return Err(Usage(format!(
-                "{question}: refusing without confirmation; pass --yes to confirm"
-            ))
-            .into());
-        }
-        eprint!("{question} [y/N] ");
-        let _ = std::io::stderr().flush();
-        let mut answer = String::new();
-        std::io::stdin().read_line(&mut answer)?;
-        Ok(matches!(
-            answer.trim().to_ascii_lowercase().as_str(),
-            "y" | "yes"
-        ))
+        confirm(&self.global, question)
     }
 
     /// The directory, connecting on first use (embedded sandbox or configured account).
@@ -214,6 +198,27 @@ impl Ctx {
     }
 }
 
-fn terminal_width() -> Option<u16> {
+/// Asks `question` on a terminal; `--yes` and `--dry-run` answer yes; without a terminal and
+/// without `--yes` it is a usage error rather than a guess.
+pub fn confirm(global: &Global, question: &str) -> anyhow::Result<bool> {
+    if global.yes || global.dry_run {
+        return Ok(true);
+    }
+    if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
+        let msg = format!("{question}: refusing without confirmation; pass --yes to confirm");
+        return Err(Usage(msg).into());
+    }
+    eprint!("{question} [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer)?;
+    Ok(matches!(
+        answer.trim().to_ascii_lowercase().as_str(),
+        "y" | "yes"
+    ))
+}
+
+/// The terminal width from `COLUMNS`, when set.
+pub fn terminal_width() -> Option<u16> {
     std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok())
 }

@@ -2,18 +2,22 @@
 //!
 //! Policy: each command group is its own module owning its clap definition and its `run`;
 //! commands print results to stdout through [`crate::output`] and everything else to stderr.
+//! Script commands run on the main thread (their functions block on the runtime); the others
+//! run on the runtime, raced against Ctrl-C.
 
 pub mod config_cmd;
 pub mod context;
 pub mod groups;
 pub mod report;
 pub mod sandbox_cmd;
+pub mod script_cmd;
 pub mod users;
 
 use std::ffi::OsString;
 
 use clap::{Parser, Subcommand};
 
+use crate::interrupt::Interrupt;
 use crate::output::Format;
 pub use context::Ctx;
 
@@ -22,20 +26,22 @@ pub use context::Ctx;
 /// Credentials come from flags, then MIMECAST_* environment variables, then the profile in
 /// the config file (`mcsh config path`). Add --sandbox to any command to run it against a
 /// local imitation of Mimecast with a demo tenant, no account needed.
+///
+/// Without a command, mcsh opens the interactive shell on a terminal and runs the script on
+/// standard input otherwise. `mcsh FILE.rhai ARGS...` runs a script, and so does a script
+/// whose first line is `#!/usr/bin/env mcsh`.
 #[derive(Debug, Parser)]
-#[command(
-    name = "mcsh",
-    version,
-    arg_required_else_help = true,
-    max_term_width = 100
-)]
+#[command(name = "mcsh", version, max_term_width = 100)]
 pub struct Cli {
     /// Options every command takes.
     #[command(flatten)]
     pub global: Global,
+    /// Evaluate a Rhai expression and print its value, e.g. `mcsh -e 'users().len()'`
+    #[arg(short = 'e', long = "eval", value_name = "EXPR")]
+    pub eval: Option<String>,
     /// What to do.
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 /// Options every command takes, before or after the subcommand.
@@ -71,6 +77,9 @@ pub struct Global {
     /// Plain output without colour (also: NO_COLOR)
     #[arg(long, global = true)]
     pub no_color: bool,
+    /// A script limit: operations, call-depth, string-size, array-size or map-size (repeatable)
+    #[arg(long, global = true, value_name = "NAME=VALUE")]
+    pub limit: Vec<String>,
 }
 
 /// The commands.
@@ -89,11 +98,36 @@ pub enum Command {
     #[command(subcommand)]
     Sandbox(sandbox_cmd::SandboxCmd),
     /// Print a shell completion script
+    /// Run a Rhai script with the directory built in (FILE `-` reads standard input)
+    Run {
+        /// The script
+        #[arg(value_name = "FILE")]
+        file: String,
+        /// Arguments for the script (`args` in the script)
+        #[arg(
+            trailing_var_arg = true,
+            allow_hyphen_values = true,
+            value_name = "ARGS"
+        )]
+        args: Vec<String>,
+    },
+    /// The interactive shell (what a bare `mcsh` opens on a terminal)
+    Repl,
+    /// The scripting reference: every function, from its own documentation
+    Doc {
+        /// Only this function (e.g. `users`, `add_member`)
+        #[arg(value_name = "NAME")]
+        name: Option<String>,
+    },
+    /// Print a shell completion script
     Completions {
         /// The shell
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+    /// `mcsh FILE.rhai ARGS...`: run a script
+    #[command(external_subcommand)]
+    Script(Vec<String>),
 }
 
 /// Parses `args`, runs the command and returns the process exit code.
@@ -119,19 +153,13 @@ where
     {
         Ok(rt) => rt,
         Err(e) => {
-            return report::print(
-                &anyhow::anyhow!("cannot start the async runtime: {e}"),
-                cli.global.quiet,
-            )
+            let e = anyhow::anyhow!("cannot start the async runtime: {e}");
+            return report::print(&e, cli.global.quiet);
         }
     };
+    let interrupt = crate::interrupt::install(runtime.handle());
     let quiet = cli.global.quiet;
-    let result = runtime.block_on(async move {
-        tokio::select! {
-            r = dispatch(cli) => r,
-            _ = tokio::signal::ctrl_c() => Err(report::Interrupted.into()),
-        }
-    });
+    let result = dispatch(cli, &runtime, &interrupt);
     // Do not wait for in-flight requests to finish: an interrupted run ends now.
     runtime.shutdown_timeout(std::time::Duration::from_millis(200));
     match result {
@@ -140,19 +168,57 @@ where
     }
 }
 
-async fn dispatch(cli: Cli) -> anyhow::Result<()> {
-    let mut ctx = Ctx::new(cli.global);
-    let result = match cli.command {
-        Command::Users(cmd) => users::run(&mut ctx, cmd).await,
-        Command::Groups(cmd) => groups::run(&mut ctx, cmd).await,
-        Command::Config(cmd) => config_cmd::run(&ctx, cmd),
-        Command::Sandbox(cmd) => sandbox_cmd::run(&ctx, cmd).await,
+fn dispatch(
+    cli: Cli,
+    runtime: &tokio::runtime::Runtime,
+    interrupt: &Interrupt,
+) -> anyhow::Result<()> {
+    let global = cli.global;
+    let command = match (cli.eval, cli.command) {
+        (Some(_), Some(_)) => {
+            return Err(report::Usage(
+                "-e EXPR runs on its own; drop the command, or drop -e".into(),
+            )
+            .into())
+        }
+        (Some(expr), None) => return script_cmd::eval(&global, runtime, &expr),
+        (None, None) if std::io::IsTerminal::is_terminal(&std::io::stdin()) => {
+            return script_cmd::repl(&global, runtime)
+        }
+        (None, None) => return script_cmd::run_file(&global, runtime, "-", Vec::new()),
+        (None, Some(command)) => command,
+    };
+    let command = match command {
+        Command::Run { file, args } => return script_cmd::run_file(&global, runtime, &file, args),
+        Command::Script(words) => return script_cmd::run_external(&global, runtime, words),
+        Command::Repl => return script_cmd::repl(&global, runtime),
+        Command::Doc { name } => return script_cmd::doc(&global, runtime, name.as_deref()),
+        other => other,
+    };
+    runtime.block_on(async move {
+        let mut ctx = Ctx::new(global);
+        let result = tokio::select! {
+            r = run_command(&mut ctx, command) => r,
+            _ = interrupt.wait() => Err(report::Interrupted.into()),
+        };
+        ctx.close().await;
+        result
+    })
+}
+
+async fn run_command(ctx: &mut Ctx, command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Users(cmd) => users::run(ctx, cmd).await,
+        Command::Groups(cmd) => groups::run(ctx, cmd).await,
+        Command::Config(cmd) => config_cmd::run(ctx, cmd),
+        Command::Sandbox(cmd) => sandbox_cmd::run(ctx, cmd).await,
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut command, "mcsh", &mut std::io::stdout());
             Ok(())
         }
-    };
-    ctx.close().await;
-    result
+        Command::Run { .. } | Command::Script(_) | Command::Repl | Command::Doc { .. } => {
+            unreachable!("script commands are dispatched before the runtime")
+        }
+    }
 }

@@ -65,6 +65,18 @@ pub fn hinted(
     .into()
 }
 
+/// A script failed; its message, location and excerpt are ready to print.
+#[derive(Debug)]
+pub struct ScriptFailed(pub crate::script::runner::Failure);
+
+impl std::fmt::Display for ScriptFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for ScriptFailed {}
+
 /// The user pressed Ctrl-C (exit 130).
 #[derive(Debug, thiserror::Error)]
 #[error("interrupted")]
@@ -86,6 +98,9 @@ pub fn exit_code(e: &anyhow::Error) -> i32 {
     for cause in e.chain() {
         if cause.is::<Interrupted>() {
             return 130;
+        }
+        if let Some(s) = cause.downcast_ref::<ScriptFailed>() {
+            return s.0.exit_code;
         }
         if let Some(p) = cause.downcast_ref::<Partial>() {
             return if p.failed < p.total { 3 } else { 1 };
@@ -114,6 +129,11 @@ pub fn print(e: &anyhow::Error, quiet: bool) -> i32 {
     }
     if !(quiet && code == 130) {
         eprintln!("{} {e:#}", "error:".red().bold());
+        for s in e.chain().filter_map(|c| c.downcast_ref::<ScriptFailed>()) {
+            if let Some(excerpt) = &s.0.excerpt {
+                eprintln!("{excerpt}");
+            }
+        }
         for h in e.chain().filter_map(|c| c.downcast_ref::<Hinted>()) {
             if !h.hint.is_empty() {
                 eprintln!("{} {}", "hint:".cyan().bold(), h.hint);

@@ -6,7 +6,9 @@
 //! and "not a member" on removal are outcomes (`unchanged`), not errors.
 
 pub mod email;
+pub mod ensure;
 pub mod groups;
+pub mod membership;
 pub mod outcome;
 pub mod users;
 
@@ -70,6 +72,12 @@ pub enum DirError {
         /// Each candidate, described.
         candidates: Vec<String>,
     },
+    /// A group path with no names in it.
+    #[error("group path {path:?} names no group; write it like Engineering/Platform")]
+    BadPath {
+        /// What was given.
+        path: String,
+    },
     /// No live user has that address.
     #[error("no user {email:?} in the directory")]
     UserNotFound {
@@ -121,7 +129,7 @@ impl Directory {
     }
 
     /// Under dry-run, records the write and returns true: the caller must not send it.
-    fn planned(&self, endpoint: &str, item: Value) -> bool {
+    pub(crate) fn planned(&self, endpoint: &str, item: Value) -> bool {
         if self.dry_run {
             self.plan.lock().expect("plan lock").push(PlannedWrite {
                 endpoint: endpoint.to_string(),

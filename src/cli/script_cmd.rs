@@ -1,0 +1,182 @@
+//! `mcsh run`, `mcsh FILE.rhai`, `mcsh -e`, scripts on stdin, `mcsh repl` and `mcsh doc`.
+//!
+//! Policy: the session connects on the first API call, so `mcsh -e '1+1'` and scripts that
+//! never call the API need no configuration and start fast. `print` goes to stdout, `debug`
+//! to stderr. A failure names `file:line:column`, shows the line with a caret, and exits
+//! with the code its kind deserves.
+
+use std::io::{IsTerminal, Read, Write};
+use std::rc::Rc;
+
+use rhai::{Engine, Scope};
+
+use super::context::{self, terminal_width, Ctx};
+use super::report::{ScriptFailed, Usage};
+use super::Global;
+use crate::interrupt;
+use crate::output::{render_value, Format};
+use crate::script::host::{Connector, Prompter};
+use crate::script::{self, docs, runner, Host, Limits};
+
+/// An engine, its scope and host, ready to run.
+struct Session {
+    engine: Engine,
+    scope: Scope<'static>,
+    host: Rc<Host>,
+    limits: Limits,
+}
+
+fn session(
+    global: &Global,
+    runtime: &tokio::runtime::Runtime,
+    args: Vec<String>,
+) -> anyhow::Result<Session> {
+    let limits = Limits::parse_all(&global.limit).map_err(Usage)?;
+    let handle = runtime.handle().clone();
+    let mut ctx = Ctx::new(global.clone());
+    let connector: Connector = Box::new(move || handle.block_on(ctx.directory()));
+    let policy = global.clone();
+    let prompter: Prompter = Box::new(move |q| context::confirm(&policy, q));
+    let host = Host::new(
+        runtime.handle().clone(),
+        interrupt::shared(),
+        connector,
+        prompter,
+        args,
+        global.dry_run,
+    );
+    let mut engine = script::engine(&host, &limits);
+    engine.on_print(|text| {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{text}");
+    });
+    engine.on_debug(|text, source, pos| {
+        let at = match (source, pos.line()) {
+            (Some(s), Some(l)) => format!("{s}:{l}: "),
+            (None, Some(l)) => format!("line {l}: "),
+            _ => String::new(),
+        };
+        eprintln!("{at}{text}");
+    });
+    let scope = script::scope(&host);
+    Ok(Session {
+        engine,
+        scope,
+        host,
+        limits,
+    })
+}
+
+/// Runs `source` named `name`; under `--dry-run` tells what would have been written.
+fn execute(
+    global: &Global,
+    mut s: Session,
+    name: &str,
+    source: &str,
+) -> anyhow::Result<rhai::Dynamic> {
+    let source = runner::strip_shebang(source);
+    let ast =
+        runner::compile(&s.engine, &s.scope, name, &source, &s.limits).map_err(ScriptFailed)?;
+    let result =
+        runner::run(&s.engine, &mut s.scope, &ast, name, &source, &s.limits).map_err(ScriptFailed);
+    if let Some(dir) = s.host.connected() {
+        let plan = dir.plan();
+        if global.dry_run && !global.quiet {
+            eprintln!("dry run: {} write(s) planned, nothing was sent", plan.len());
+            for w in plan {
+                eprintln!("  {} {}", w.endpoint, w.item);
+            }
+        }
+    }
+    Ok(result?)
+}
+
+/// `mcsh run FILE ARGS...` (FILE `-` is standard input).
+pub fn run_file(
+    global: &Global,
+    runtime: &tokio::runtime::Runtime,
+    file: &str,
+    args: Vec<String>,
+) -> anyhow::Result<()> {
+    let (name, source) = if file == "-" {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .map_err(|e| Usage(format!("cannot read the script on standard input: {e}")))?;
+        ("<stdin>".to_string(), text)
+    } else {
+        let text =
+            std::fs::read(file).map_err(|e| Usage(format!("cannot read script {file}: {e}")))?;
+        let text = String::from_utf8(text)
+            .map_err(|_| Usage(format!("script {file} is not UTF-8 text")))?;
+        (file.to_string(), text)
+    };
+    let s = session(global, runtime, args)?;
+    let _value = execute(global, s, &name, &source)?;
+    Ok(())
+}
+
+/// `mcsh FILE.rhai ARGS...` and `#!/usr/bin/env mcsh` scripts.
+pub fn run_external(
+    global: &Global,
+    runtime: &tokio::runtime::Runtime,
+    mut words: Vec<String>,
+) -> anyhow::Result<()> {
+    let file = words.remove(0);
+    let is_script = file.ends_with(".rhai") || std::path::Path::new(&file).is_file();
+    if !is_script {
+        return Err(Usage(format!("unknown command {file:?}; `mcsh --help` lists the commands, `mcsh run FILE` runs a script")).into());
+    }
+    run_file(global, runtime, &file, words)
+}
+
+/// `mcsh -e EXPR`: evaluates and prints the value in the output format.
+pub fn eval(global: &Global, runtime: &tokio::runtime::Runtime, expr: &str) -> anyhow::Result<()> {
+    let s = session(global, runtime, Vec::new())?;
+    let value = execute(global, s, "<expr>", expr)?;
+    if value.is_unit() {
+        return Ok(());
+    }
+    let format = global.output.unwrap_or(if std::io::stdout().is_terminal() {
+        Format::Table
+    } else {
+        Format::Json
+    });
+    let json: serde_json::Value = rhai::serde::from_dynamic(&value)
+        .unwrap_or_else(|_| serde_json::Value::String(value.to_string()));
+    let text = render_value(&json, format, terminal_width());
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{text}")?;
+    Ok(())
+}
+
+/// `mcsh repl`, and a bare `mcsh` on a terminal.
+pub fn repl(global: &Global, runtime: &tokio::runtime::Runtime) -> anyhow::Result<()> {
+    let s = session(global, runtime, Vec::new())?;
+    let label = if global.sandbox {
+        "sandbox".to_string()
+    } else {
+        global.profile.clone().unwrap_or_else(|| "default".into())
+    };
+    let options = crate::repl::Options {
+        label,
+        history: crate::repl::default_history(),
+        format: global.output.unwrap_or(Format::Table),
+        limits: s.limits,
+    };
+    crate::repl::run(s.engine, s.scope, s.host, options)
+}
+
+/// `mcsh doc [NAME]`.
+pub fn doc(
+    global: &Global,
+    runtime: &tokio::runtime::Runtime,
+    name: Option<&str>,
+) -> anyhow::Result<()> {
+    let s = session(global, runtime, Vec::new())?;
+    let all = docs::all(&s.engine);
+    let text = docs::render(&all, name).map_err(Usage)?;
+    let mut out = std::io::stdout().lock();
+    write!(out, "{text}")?;
+    Ok(())
+}

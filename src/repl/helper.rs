@@ -1,0 +1,157 @@
+//! Line editing help: completion and the multi-line validator.
+//!
+//! Completion offers, by context: `:commands` at the start of a line; inside a string, the
+//! email addresses and group names fetched so far in the session; elsewhere registered and
+//! script functions and variables.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use rustyline::completion::{Completer, Pair};
+use rustyline::validate::{ValidationContext, ValidationResult, Validator};
+use rustyline::{Context, Helper, Highlighter, Hinter};
+
+use super::input::{classify, Completeness};
+use crate::script::Host;
+
+/// The REPL's `:commands`.
+pub const COMMANDS: &[&str] = &[":help", ":vars", ":load", ":quit"];
+
+/// Words completion can offer outside strings; refreshed after each input.
+#[derive(Debug, Default)]
+pub struct Words {
+    /// Registered and stdlib functions.
+    pub functions: Vec<String>,
+    /// Functions defined in this session.
+    pub script_functions: Vec<String>,
+    /// Variables in scope.
+    pub variables: Vec<String>,
+}
+
+/// The rustyline helper of the REPL.
+#[derive(Helper, Highlighter, Hinter)]
+pub struct ReplHelper {
+    parser: rhai::Engine,
+    words: Rc<RefCell<Words>>,
+    host: Rc<Host>,
+}
+
+impl ReplHelper {
+    /// A helper reading `words` and the names `host` has seen.
+    pub fn new(words: Rc<RefCell<Words>>, host: Rc<Host>) -> Self {
+        ReplHelper {
+            parser: rhai::Engine::new_raw(),
+            words,
+            host,
+        }
+    }
+
+    /// Candidates for the text before the cursor: (start of the replaced text, candidates).
+    pub fn candidates(&self, before: &str) -> (usize, Vec<String>) {
+        if let Some(open) = open_string(before) {
+            let prefix = before[open + 1..].to_ascii_lowercase();
+            let names = self.host.names.borrow();
+            let found = names
+                .emails
+                .iter()
+                .chain(names.groups.iter())
+                .filter(|n| n.to_ascii_lowercase().starts_with(&prefix))
+                .take(200)
+                .cloned()
+                .collect();
+            return (open + 1, found);
+        }
+        let start = before
+            .char_indices()
+            .rev()
+            .find(|(_, c)| !(c.is_alphanumeric() || *c == '_' || *c == ':'))
+            .map_or(0, |(i, c)| i + c.len_utf8());
+        let word = &before[start..];
+        if before.trim_start().starts_with(':') && !before.contains(' ') {
+            let cmds = COMMANDS
+                .iter()
+                .filter(|c| c.starts_with(before.trim_start()))
+                .map(|c| c.to_string())
+                .collect();
+            return (before.len() - before.trim_start().len(), cmds);
+        }
+        if word.is_empty() {
+            return (start, vec![]);
+        }
+        let words = self.words.borrow();
+        let mut found: Vec<String> = words
+            .functions
+            .iter()
+            .chain(&words.script_functions)
+            .chain(&words.variables)
+            .filter(|w| w.starts_with(word))
+            .cloned()
+            .collect();
+        found.sort();
+        found.dedup();
+        (start, found)
+    }
+}
+
+/// The byte index of the opening `"` when `text` ends inside a double-quoted string.
+fn open_string(text: &str) -> Option<usize> {
+    let mut open = None;
+    let mut escaped = false;
+    for (i, c) in text.char_indices() {
+        match (open, c) {
+            (Some(_), '\\') if !escaped => {
+                escaped = true;
+                continue;
+            }
+            (Some(_), '"') if !escaped => open = None,
+            (None, '"') => open = Some(i),
+            _ => {}
+        }
+        escaped = false;
+    }
+    open
+}
+
+impl Completer for ReplHelper {
+    type Candidate = Pair;
+
+    fn complete(
+        &self,
+        line: &str,
+        pos: usize,
+        _ctx: &Context<'_>,
+    ) -> rustyline::Result<(usize, Vec<Pair>)> {
+        let (start, found) = self.candidates(&line[..pos]);
+        Ok((
+            start,
+            found
+                .into_iter()
+                .map(|w| Pair {
+                    display: w.clone(),
+                    replacement: w,
+                })
+                .collect(),
+        ))
+    }
+}
+
+impl Validator for ReplHelper {
+    fn validate(&self, ctx: &mut ValidationContext) -> rustyline::Result<ValidationResult> {
+        Ok(match classify(&self.parser, ctx.input()) {
+            Completeness::Incomplete => ValidationResult::Incomplete,
+            Completeness::Complete => ValidationResult::Valid(None),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strings_are_detected() {
+        assert_eq!(open_string(r#"members("Eng"#), Some(8));
+        assert_eq!(open_string(r#"members("Eng")"#), None);
+        assert_eq!(open_string(r#"x("a\"b"#), Some(2));
+    }
+}

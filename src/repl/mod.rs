@@ -1,0 +1,278 @@
+//! The interactive shell: Rhai with the directory built in, one statement at a time.
+//!
+//! Policy: variables live in one scope and `fn` definitions are kept by merging each input's
+//! functions into a functions-only AST, so the session remembers both. The parser decides
+//! when input continues on another line. Ctrl-C at the prompt clears the line; during a
+//! statement it stops the statement (and any wait on the network) and keeps the session.
+//! Ctrl-D leaves. Errors never end the session.
+
+pub mod helper;
+pub mod input;
+
+use std::cell::RefCell;
+use std::path::PathBuf;
+use std::rc::Rc;
+
+use rhai::{Dynamic, Engine, Scope, AST};
+use rustyline::config::Config;
+use rustyline::error::ReadlineError;
+use rustyline::history::FileHistory;
+use rustyline::Editor;
+
+use crate::output::{render_value, Format};
+use crate::script::{docs, runner, Host, Limits};
+use helper::{ReplHelper, Words, COMMANDS};
+
+/// How a REPL session looks.
+pub struct Options {
+    /// Shown in the prompt: the profile, or `sandbox`.
+    pub label: String,
+    /// Where history is kept, if anywhere.
+    pub history: Option<PathBuf>,
+    /// How results are shown.
+    pub format: Format,
+    /// The engine's limits, for messages.
+    pub limits: Limits,
+}
+
+/// The default history file: `$XDG_DATA_HOME/mcsh/history`.
+pub fn default_history() -> Option<PathBuf> {
+    dirs::data_dir().map(|d| d.join("mcsh").join("history"))
+}
+
+struct Session {
+    engine: Engine,
+    scope: Scope<'static>,
+    functions: AST,
+    host: Rc<Host>,
+    words: Rc<RefCell<Words>>,
+    docs: Vec<docs::FnDoc>,
+    options: Options,
+    inputs: usize,
+}
+
+/// Runs the REPL until Ctrl-D or `:quit`.
+pub fn run(
+    engine: Engine,
+    scope: Scope<'static>,
+    host: Rc<Host>,
+    options: Options,
+) -> anyhow::Result<()> {
+    let docs = docs::all(&engine);
+    let words = Rc::new(RefCell::new(Words {
+        functions: docs::names(&docs),
+        ..Words::default()
+    }));
+    let config = Config::builder()
+        .auto_add_history(true)
+        .max_history_size(5000)?
+        .build();
+    let mut editor: Editor<ReplHelper, FileHistory> = Editor::with_config(config)?;
+    editor.set_helper(Some(ReplHelper::new(words.clone(), host.clone())));
+    if let Some(path) = &options.history {
+        let _ = editor.load_history(path);
+    }
+    let prompt = format!("mcsh[{}]> ", options.label);
+    let mut session = Session {
+        engine,
+        scope,
+        functions: AST::empty(),
+        host,
+        words,
+        docs,
+        options,
+        inputs: 0,
+    };
+    session.refresh_words();
+    eprintln!(
+        "mcsh {} — :help for help, Ctrl-D to leave",
+        env!("CARGO_PKG_VERSION")
+    );
+    loop {
+        match editor.readline(&prompt) {
+            Ok(line) => {
+                let text = line.trim();
+                if text.is_empty() {
+                    continue;
+                }
+                if text.starts_with(':') {
+                    if !session.command(text) {
+                        break;
+                    }
+                } else {
+                    session.evaluate(&line);
+                }
+                session.save_history(&mut editor);
+            }
+            Err(ReadlineError::Interrupted) => continue,
+            Err(ReadlineError::Eof) => break,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    session.save_history(&mut editor);
+    Ok(())
+}
+
+impl Session {
+    fn save_history(&self, editor: &mut Editor<ReplHelper, FileHistory>) {
+        if let Some(path) = &self.options.history {
+            if let Some(dir) = path.parent() {
+                let _ = std::fs::create_dir_all(dir);
+            }
+            let _ = editor.save_history(path);
+        }
+    }
+
+    /// Runs one input; prints its value or its error.
+    fn evaluate(&mut self, input: &str) {
+        self.inputs += 1;
+        let name = format!("<input {}>", self.inputs);
+        self.host.interrupt().clear();
+        let ast = match runner::compile(
+            &self.engine,
+            &self.scope,
+            &name,
+            input,
+            &self.options.limits,
+        ) {
+            Ok(ast) => ast,
+            Err(f) => return show_failure(&f),
+        };
+        let combined = self.functions.merge(&ast);
+        let result = runner::run(
+            &self.engine,
+            &mut self.scope,
+            &combined,
+            &name,
+            input,
+            &self.options.limits,
+        );
+        self.functions = self.functions.merge(&ast.clone_functions_only());
+        self.host.interrupt().clear();
+        match result {
+            Ok(value) => self.show(&value),
+            Err(f) => show_failure(&f),
+        }
+        self.refresh_words();
+    }
+
+    fn show(&self, value: &Dynamic) {
+        if value.is_unit() {
+            return;
+        }
+        let json: serde_json::Value = rhai::serde::from_dynamic(value)
+            .unwrap_or_else(|_| serde_json::Value::String(value.to_string()));
+        let text = render_value(&json, self.options.format, None);
+        if !text.is_empty() {
+            println!("{text}");
+        }
+    }
+
+    fn refresh_words(&self) {
+        let mut words = self.words.borrow_mut();
+        words.variables = self
+            .scope
+            .iter()
+            .map(|(name, _, _)| name.to_string())
+            .collect();
+        words.script_functions = self
+            .functions
+            .iter_functions()
+            .map(|f| f.name.to_string())
+            .collect();
+    }
+
+    /// Runs a `:command`; false means leave.
+    fn command(&mut self, text: &str) -> bool {
+        let (cmd, arg) = text
+            .split_once(char::is_whitespace)
+            .map_or((text, ""), |(c, a)| (c, a.trim()));
+        match cmd {
+            ":quit" | ":q" | ":exit" => return false,
+            ":help" | ":h" if arg.is_empty() => println!("{}", self.overview()),
+            ":help" | ":h" => match docs::render(&self.docs, Some(arg)) {
+                Ok(text) => print!("{text}"),
+                Err(e) => eprintln!("error: {e}"),
+            },
+            ":vars" => {
+                for (name, constant, value) in self.scope.iter() {
+                    let shown = value.to_string();
+                    let shown: String = if shown.chars().count() > 60 {
+                        shown.chars().take(57).collect::<String>() + "..."
+                    } else {
+                        shown
+                    };
+                    let kind = if constant { "const" } else { "let" };
+                    println!("{kind} {name}: {} = {shown}", value.type_name());
+                }
+            }
+            ":load" if arg.is_empty() => {
+                eprintln!("error: :load needs a file: :load path/to/script.rhai")
+            }
+            ":load" => self.load(arg),
+            other => eprintln!(
+                "error: unknown command {other}; commands: {}",
+                COMMANDS.join(", ")
+            ),
+        }
+        true
+    }
+
+    fn load(&mut self, path: &str) {
+        let source = match std::fs::read_to_string(path) {
+            Ok(s) => runner::strip_shebang(&s),
+            Err(e) => return eprintln!("error: {path}: {e}"),
+        };
+        self.host.interrupt().clear();
+        let ast = match runner::compile(
+            &self.engine,
+            &self.scope,
+            path,
+            &source,
+            &self.options.limits,
+        ) {
+            Ok(ast) => ast,
+            Err(f) => return show_failure(&f),
+        };
+        let combined = self.functions.merge(&ast);
+        let result = runner::run(
+            &self.engine,
+            &mut self.scope,
+            &combined,
+            path,
+            &source,
+            &self.options.limits,
+        );
+        self.functions = self.functions.merge(&ast.clone_functions_only());
+        match result {
+            Ok(_) => eprintln!("loaded {path}"),
+            Err(f) => show_failure(&f),
+        }
+        self.refresh_words();
+    }
+
+    fn overview(&self) -> String {
+        let mut text = String::from(
+            "Type Rhai statements; results print as tables or JSON. Variables and fn definitions persist.\n\
+             An open bracket continues on the next line. Ctrl-C stops a running statement; Ctrl-D leaves.\n\n\
+             :help NAME   the reference of a function      :vars        variables in scope\n\
+             :load FILE   run a script in this session     :quit        leave\n\nFunctions:\n",
+        );
+        let names = docs::names(&self.docs);
+        for chunk in names.chunks(6) {
+            text.push_str("  ");
+            let row: String = chunk.iter().map(|n| format!("{n:<16}")).collect();
+            text.push_str(row.trim_end());
+            text.push('\n');
+        }
+        text.push_str("\n`mcsh doc` prints the whole reference.");
+        text
+    }
+}
+
+fn show_failure(f: &runner::Failure) {
+    eprintln!("error: {f}");
+    if let Some(excerpt) = &f.excerpt {
+        eprintln!("{excerpt}");
+    }
+}

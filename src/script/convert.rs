@@ -1,0 +1,123 @@
+//! Values crossing into and out of Rhai: records as object maps with the API's field names,
+//! option maps read strictly (an unknown key is an error naming it), group arguments as a
+//! map, an id or a name.
+
+use rhai::{Array, Dynamic, EvalAltResult, Map};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use super::errors;
+use super::host::Host;
+use crate::api::Group;
+use crate::directory::email;
+use crate::directory::outcome::ItemResult;
+
+type Res<T> = Result<T, Box<EvalAltResult>>;
+
+/// A record as a Rhai value.
+pub fn to_dyn<T: Serialize>(function: &str, value: &T) -> Res<Dynamic> {
+    rhai::serde::to_dynamic(value).map_err(|e| errors::other(function, "conversion", e.to_string()))
+}
+
+/// Records as a Rhai array.
+pub fn to_array<T: Serialize>(function: &str, values: &[T]) -> Res<Array> {
+    values.iter().map(|v| to_dyn(function, v)).collect()
+}
+
+/// A Rhai value read as `T`; what does not fit is a usage error that says why.
+pub fn from_dyn<T: DeserializeOwned>(function: &str, what: &str, value: &Dynamic) -> Res<T> {
+    rhai::serde::from_dynamic(value).map_err(|e| {
+        let text = e.to_string();
+        let text = text.split(" (line ").next().unwrap_or(&text).to_string();
+        errors::usage(function, format!("{what}: {text}"))
+    })
+}
+
+/// A checked address.
+pub fn email_arg(function: &str, value: &str) -> Res<String> {
+    email::normalize(value).map_err(|e| errors::bad_email(function, &e))
+}
+
+/// A list of checked addresses.
+pub fn emails_arg(function: &str, values: &Array) -> Res<Vec<String>> {
+    values
+        .iter()
+        .map(|v| match v.clone().into_immutable_string() {
+            Ok(s) => email_arg(function, &s),
+            Err(ty) => Err(errors::usage(
+                function,
+                format!("addresses must be strings, not {ty}"),
+            )),
+        })
+        .collect()
+}
+
+/// The group a script means: a group map (with `id`), an id, or a name.
+pub fn group_arg(host: &Host, function: &str, value: &Dynamic) -> Res<Group> {
+    if value.is_map() {
+        let group: Group = from_dyn(function, "group", value)?;
+        if group.id.is_empty() {
+            return Err(errors::usage(function, "a group map needs its `id`"));
+        }
+        return Ok(group);
+    }
+    let spec = value.clone().into_immutable_string().map_err(|ty| {
+        errors::usage(
+            function,
+            format!("a group is a map, an id or a name, not {ty}"),
+        )
+    })?;
+    if spec.trim().is_empty() {
+        return Err(errors::usage(function, "the group name is empty"));
+    }
+    let dir = host.directory(function)?;
+    let group = host.block_on(function, dir.resolve_group(&spec))?;
+    host.saw_groups([group.description.as_str()]);
+    Ok(group)
+}
+
+/// One item's result as `#{emailAddress, status, message, code?}`.
+pub fn result_map(r: &ItemResult) -> Dynamic {
+    let mut map = Map::new();
+    map.insert("emailAddress".into(), r.item.clone().into());
+    map.insert(
+        "status".into(),
+        serde_json::to_value(r.status)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default()
+            .into(),
+    );
+    map.insert("message".into(), r.message.clone().into());
+    if let Some(code) = &r.code {
+        map.insert("code".into(), code.clone().into());
+    }
+    Dynamic::from_map(map)
+}
+
+/// `create_user(#{...})`, `create_users([...])` and `ensure_user(#{...})` items.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct NewUserOpts {
+    /// The address (`email` is accepted too).
+    #[serde(alias = "email")]
+    pub email_address: String,
+    /// Display name.
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+/// `update_user(email, #{...})` changes.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct UpdateOpts {
+    /// New display name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Lock (true) or unlock (false).
+    #[serde(default)]
+    pub account_locked: Option<bool>,
+    /// Disable (true) or enable (false).
+    #[serde(default)]
+    pub account_disabled: Option<bool>,
+}

@@ -1,0 +1,251 @@
+//! The scripting reference, generated from the functions' own doc comments and signatures:
+//! what `mcsh doc` prints and the REPL's `:help` shows.
+//!
+//! Policy: one source of truth. Registered functions document themselves at registration
+//! (Rhai metadata); stdlib functions with their `///` comments. Nothing is written twice.
+
+use rhai::Engine;
+use serde_json::Value;
+
+use super::fn_session::ARGS_DOC;
+use super::stdlib;
+
+/// The documentation of one function (one overload).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FnDoc {
+    /// Name as called (`users`, or `onboard::person` for stdlib functions).
+    pub name: String,
+    /// Signature with parameter names and types.
+    pub signature: String,
+    /// The doc comment, without the comment markers.
+    pub doc: String,
+    /// `builtin`, `stdlib` or `variable`.
+    pub origin: &'static str,
+}
+
+/// Every documented function of `engine` and of the stdlib, plus the `args` variable.
+pub fn all(engine: &Engine) -> Vec<FnDoc> {
+    let mut docs = registered(engine);
+    docs.extend(stdlib_docs(engine));
+    docs.push(FnDoc {
+        name: "args".into(),
+        signature: "args: Array".into(),
+        doc: ARGS_DOC.into(),
+        origin: "variable",
+    });
+    docs
+}
+
+fn registered(engine: &Engine) -> Vec<FnDoc> {
+    let json = engine.gen_fn_metadata_to_json(false).unwrap_or_default();
+    let meta: Value = serde_json::from_str(&json).unwrap_or(Value::Null);
+    let mut out: Vec<FnDoc> = meta["functions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|f| f["namespace"] == "global")
+        .map(|f| FnDoc {
+            name: f["name"].as_str().unwrap_or_default().to_string(),
+            signature: f["signature"].as_str().unwrap_or_default().to_string(),
+            doc: strip_markers(
+                f["docComments"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str),
+            ),
+            origin: "builtin",
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        a.name
+            .cmp(&b.name)
+            .then(a.signature.len().cmp(&b.signature.len()))
+    });
+    out
+}
+
+fn stdlib_docs(engine: &Engine) -> Vec<FnDoc> {
+    let mut out = Vec::new();
+    for (module, source) in stdlib::MODULES {
+        let Ok(ast) = engine.compile(source) else {
+            continue;
+        };
+        for f in ast.iter_functions() {
+            if matches!(f.access, rhai::FnAccess::Private) {
+                continue;
+            }
+            out.push(FnDoc {
+                name: format!("{module}::{}", f.name),
+                signature: format!("{module}::{}({})", f.name, f.params.join(", ")),
+                doc: strip_markers(f.comments.iter().copied()),
+                origin: "stdlib",
+            });
+        }
+    }
+    out
+}
+
+fn strip_markers<'a>(comments: impl Iterator<Item = &'a str>) -> String {
+    let mut lines = Vec::new();
+    for block in comments {
+        for line in block.lines() {
+            let l = line.trim_start();
+            let l = l
+                .strip_prefix("///")
+                .or_else(|| l.strip_prefix("/**"))
+                .or_else(|| l.strip_prefix("*/"))
+                .or_else(|| l.strip_prefix('*'))
+                .unwrap_or(l);
+            lines.push(
+                l.strip_prefix(' ')
+                    .unwrap_or(l)
+                    .trim_end()
+                    .trim_end_matches("*/")
+                    .to_string(),
+            );
+        }
+    }
+    lines.join("\n").trim().to_string()
+}
+
+/// The reference of `name` (every overload), or of everything when `None`.
+pub fn render(docs: &[FnDoc], name: Option<&str>) -> Result<String, String> {
+    let chosen: Vec<&FnDoc> = match name {
+        None => docs.iter().collect(),
+        Some(n) => docs
+            .iter()
+            .filter(|d| d.name == n || d.name.rsplit("::").next() == Some(n))
+            .collect(),
+    };
+    if chosen.is_empty() {
+        let n = name.unwrap_or_default();
+        let mut similar: Vec<&str> = docs
+            .iter()
+            .map(|d| d.name.as_str())
+            .filter(|d| d.contains(n) || n.contains(*d))
+            .collect();
+        similar.dedup();
+        let hint = if similar.is_empty() {
+            String::new()
+        } else {
+            format!(" (similar: {})", similar.join(", "))
+        };
+        return Err(format!(
+            "no script function is called {n:?}{hint}; `mcsh doc` lists them all"
+        ));
+    }
+    let mut out = String::new();
+    for d in chosen {
+        out.push_str(&d.signature);
+        out.push('\n');
+        for line in d.doc.lines() {
+            out.push_str("    ");
+            out.push_str(line);
+            out.push('\n');
+        }
+        out.push('\n');
+    }
+    Ok(out.trim_end().to_string() + "\n")
+}
+
+/// The names of every documented function, for completion.
+pub fn names(docs: &[FnDoc]) -> Vec<String> {
+    let mut names: Vec<String> = docs.iter().map(|d| d.name.clone()).collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::script::{engine, host::Host, Limits};
+
+    fn test_engine() -> (tokio::runtime::Runtime, Engine) {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let host = Host::new(
+            rt.handle().clone(),
+            std::sync::Arc::default(),
+            Box::new(|| anyhow::bail!("no directory in this test")),
+            Box::new(|_| Ok(false)),
+            vec![],
+            false,
+        );
+        let e = engine(&host, &Limits::default());
+        (rt, e)
+    }
+
+    #[test]
+    fn every_registered_and_stdlib_function_is_documented_with_an_example() {
+        let (_rt, e) = test_engine();
+        let docs = all(&e);
+        assert!(docs.len() > 30, "{} functions", docs.len());
+        for d in &docs {
+            assert!(!d.doc.is_empty(), "{} has no doc comment", d.signature);
+            if d.origin == "builtin" {
+                assert!(d.doc.contains("```rhai"), "{} has no example", d.signature);
+            }
+        }
+    }
+
+    #[test]
+    fn the_scripting_surface_of_the_design_is_registered() {
+        let (_rt, e) = test_engine();
+        let names = names(&all(&e));
+        for wanted in [
+            "users",
+            "user",
+            "create_user",
+            "update_user",
+            "add_alias",
+            "delete_user",
+            "restore_user",
+            "groups",
+            "group",
+            "create_group",
+            "rename_group",
+            "delete_group",
+            "members",
+            "add_member",
+            "remove_member",
+            "groups_of",
+            "add_members",
+            "create_users",
+            "ensure_user",
+            "ensure_member",
+            "ensure_group",
+            "read_csv",
+            "write_csv",
+            "read_json",
+            "write_json",
+            "table",
+            "to_json",
+            "parse_json",
+            "args",
+            "env",
+            "confirm",
+            "dry_run",
+        ] {
+            assert!(
+                names.iter().any(|n| n == wanted),
+                "{wanted} is not registered"
+            );
+        }
+    }
+
+    #[test]
+    fn rendering_one_name_shows_every_overload_and_unknown_names_are_explained() {
+        let (_rt, e) = test_engine();
+        let docs = all(&e);
+        let text = render(&docs, Some("create_user")).unwrap();
+        assert!(text.matches("create_user(").count() >= 3, "{text}");
+        assert!(render(&docs, Some("create_usr"))
+            .unwrap_err()
+            .contains("no script function"));
+    }
+}

@@ -1,0 +1,150 @@
+//! Bulk and idempotent script functions: `add_members`, `create_users`, `ensure_user`,
+//! `ensure_member`, `ensure_group`. Bulk functions report failures per item instead of raising.
+
+use std::rc::Rc;
+
+use rhai::{Array, Dynamic, Engine, EvalAltResult, Map};
+
+use super::convert::{self, NewUserOpts};
+use super::host::Host;
+use super::register::network;
+use crate::api::users::NewUser;
+
+type Res<T> = Result<T, Box<EvalAltResult>>;
+
+fn ensure_user(host: &Host, opts: NewUserOpts) -> Res<Dynamic> {
+    let email = convert::email_arg("ensure_user", &opts.email_address)?;
+    let dir = host.directory("ensure_user")?;
+    let result = host.block_on("ensure_user", dir.ensure_user(&email, opts.name.as_deref()))?;
+    host.saw_emails([email.as_str()]);
+    Ok(convert::result_map(&result))
+}
+
+/// Registers the bulk and idempotent functions.
+pub fn register(engine: &mut Engine, host: &Rc<Host>) {
+    let h = host.clone();
+    network("add_members", &["group: Dynamic", "emails: Array", "Array"], r#"
+Adds many addresses to a group in batched requests. Returns one `#{emailAddress, status, message, code}` per address (`created`, `unchanged` or `failed`); failures do not raise.
+```rhai
+let results = add_members("All Staff", ["a@company.com", "b@company.com"]);
+print(results.filter(|r| r.status == "failed").len());
+```"#)
+    .register_into_engine(engine, move |group: Dynamic, emails: Array| -> Res<Array> {
+        let emails = convert::emails_arg("add_members", &emails)?;
+        let g = convert::group_arg(&h, "add_members", &group)?;
+        let dir = h.directory("add_members")?;
+        let results = h.block_on("add_members", dir.add_members(&g, &emails))?;
+        Ok(results.iter().map(convert::result_map).collect())
+    });
+
+    let h = host.clone();
+    network("create_users", &["rows: Array", "Array"], r#"
+Creates many users in batched requests from maps `#{emailAddress, name}` (e.g. the rows of `read_csv`). Returns one result per row; an existing address is `failed` with `err_user_already_exists`.
+```rhai
+let results = create_users([#{ emailAddress: "a@company.com", name: "A" }]);
+```"#)
+    .register_into_engine(engine, move |rows: Array| -> Res<Array> {
+        let mut users = Vec::with_capacity(rows.len());
+        for (i, row) in rows.iter().enumerate() {
+            let opts: NewUserOpts = convert::from_dyn("create_users", &format!("row {}", i + 1), row)?;
+            let email = convert::email_arg("create_users", &opts.email_address)?;
+            users.push(NewUser { email_address: email, name: opts.name.filter(|n| !n.is_empty()) });
+        }
+        let dir = h.directory("create_users")?;
+        let results = h.block_on("create_users", dir.create_users(&users))?;
+        Ok(results.iter().map(convert::result_map).collect())
+    });
+
+    let h = host.clone();
+    network(
+        "ensure_user",
+        &["email: &str", "Map"],
+        r#"
+Makes sure the user exists: creates it if missing. Status `created` or `unchanged`.
+```rhai
+ensure_user("new.person@company.com");
+```"#,
+    )
+    .register_into_engine(engine, move |email: &str| {
+        ensure_user(
+            &h,
+            NewUserOpts {
+                email_address: email.into(),
+                name: None,
+            },
+        )
+    });
+
+    let h = host.clone();
+    network("ensure_user", &["email: &str", "name: &str", "Map"], r#"
+Makes sure the user exists with this name: creates it, or renames it (`updated`), or leaves it (`unchanged`).
+```rhai
+ensure_user("new.person@company.com", "New Person");
+```"#)
+    .register_into_engine(engine, move |email: &str, name: &str| {
+        ensure_user(&h, NewUserOpts { email_address: email.into(), name: Some(name.into()) })
+    });
+
+    let h = host.clone();
+    network(
+        "ensure_user",
+        &["user: Map", "Map"],
+        r#"
+`ensure_user` from a map `#{emailAddress, name}`.
+```rhai
+ensure_user(#{ emailAddress: "new.person@company.com", name: "New Person" });
+```"#,
+    )
+    .register_into_engine(engine, move |user: Map| {
+        let opts: NewUserOpts = convert::from_dyn("ensure_user", "user", &Dynamic::from_map(user))?;
+        ensure_user(&h, opts)
+    });
+
+    let h = host.clone();
+    network(
+        "ensure_member",
+        &["group: Dynamic", "email: &str", "Map"],
+        r#"
+Makes sure an address is a member of a group: `created` or `unchanged`. A refusal raises.
+```rhai
+ensure_member("All Staff", "new.person@company.com");
+```"#,
+    )
+    .register_into_engine(engine, move |group: Dynamic, email: &str| -> Res<Dynamic> {
+        let email = convert::email_arg("ensure_member", email)?;
+        let g = convert::group_arg(&h, "ensure_member", &group)?;
+        let dir = h.directory("ensure_member")?;
+        let r = h.block_on("ensure_member", dir.ensure_member(&g, &email))?;
+        if r.status == crate::directory::Status::Failed {
+            let code = r.code.clone().unwrap_or_else(|| "failed".into());
+            return Err(super::errors::raise(
+                "ensure_member",
+                &code,
+                &r.message,
+                false,
+                200,
+                "api",
+            ));
+        }
+        Ok(convert::result_map(&r))
+    });
+
+    let h = host.clone();
+    network("ensure_group", &["path: &str", "Map"], r#"
+The group at a path like `"Engineering/Platform"`, creating each missing level. Returns the group map with a `status` of `created` or `unchanged`.
+```rhai
+let g = ensure_group("Engineering/Platform/SRE");
+print(g.id);
+```"#)
+    .register_into_engine(engine, move |path: &str| -> Res<Dynamic> {
+        let dir = h.directory("ensure_group")?;
+        let (group, status) = h.block_on("ensure_group", dir.ensure_group(path))?;
+        let mut value = convert::to_dyn("ensure_group", &group)?;
+        if let Some(mut map) = value.write_lock::<Map>() {
+            let s = serde_json::to_value(status).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+            map.insert("status".into(), s.into());
+        }
+        h.saw_groups([group.description.as_str()]);
+        Ok(value)
+    });
+}

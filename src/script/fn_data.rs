@@ -1,0 +1,214 @@
+//! Data helpers for scripts: CSV and JSON files, tables, JSON text.
+//!
+//! Policy: files are read whole and checked (a bad row names its line); files are written
+//! atomically, so an interrupted script never leaves a truncated file.
+
+use std::path::Path;
+
+use rhai::{Array, Dynamic, Engine, EvalAltResult, Map};
+use serde_json::Value;
+
+use super::errors;
+use super::register::local;
+use crate::output::{columns_of, Format, Printer, Shape};
+
+type Res<T> = Result<T, Box<EvalAltResult>>;
+
+fn to_value(function: &str, v: &Dynamic) -> Res<Value> {
+    rhai::serde::from_dynamic(v)
+        .map_err(|e| errors::usage(function, format!("cannot be turned into JSON: {e}")))
+}
+
+fn to_dynamic(function: &str, v: &Value) -> Res<Dynamic> {
+    rhai::serde::to_dynamic(v).map_err(|e| errors::other(function, "conversion", e.to_string()))
+}
+
+fn io_error(function: &str, path: &str, e: impl std::fmt::Display) -> Box<EvalAltResult> {
+    errors::other(function, "io", format!("{path}: {e}"))
+}
+
+/// Reads a CSV file with a header row into maps of strings.
+pub fn read_csv(path: &str) -> Res<Array> {
+    let bytes = std::fs::read(path).map_err(|e| io_error("read_csv", path, e))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let line = 1 + e.as_bytes()[..e.utf8_error().valid_up_to()]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count();
+        io_error(
+            "read_csv",
+            path,
+            format!("line {line} is not UTF-8 text (save the file as UTF-8)"),
+        )
+    })?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
+    let headers: Vec<String> = reader
+        .headers()
+        .map_err(|e| io_error("read_csv", path, e))?
+        .iter()
+        .map(str::to_string)
+        .collect();
+    if headers.iter().all(String::is_empty) {
+        return Err(io_error("read_csv", path, "there is no header row"));
+    }
+    let mut rows = Array::new();
+    for record in reader.records() {
+        let record = record.map_err(|e| io_error("read_csv", path, csv_error(&e)))?;
+        let mut map = Map::new();
+        for (h, v) in headers.iter().zip(record.iter()) {
+            map.insert(h.as_str().into(), v.into());
+        }
+        rows.push(Dynamic::from_map(map));
+    }
+    Ok(rows)
+}
+
+fn csv_error(e: &csv::Error) -> String {
+    match e.kind() {
+        csv::ErrorKind::UnequalLengths {
+            pos,
+            expected_len,
+            len,
+        } => format!(
+            "line {} has {len} fields where the header has {expected_len}",
+            pos.as_ref().map_or(0, |p| p.line())
+        ),
+        _ => e.to_string(),
+    }
+}
+
+fn render(function: &str, rows: &Array, format: Format) -> Res<Vec<u8>> {
+    let values: Vec<Value> = rows
+        .iter()
+        .map(|r| to_value(function, r))
+        .collect::<Res<_>>()?;
+    if let Some(bad) = values.iter().position(|v| !v.is_object()) {
+        return Err(errors::usage(
+            function,
+            format!("item {} is not a map", bad + 1),
+        ));
+    }
+    let columns = columns_of(&values);
+    let cols: Vec<&str> = columns.iter().map(String::as_str).collect();
+    let mut buf = Vec::new();
+    let mut printer = Printer::new(&mut buf, format, Shape::List, &cols);
+    for v in &values {
+        printer
+            .row(v)
+            .map_err(|e| errors::other(function, "io", e.to_string()))?;
+    }
+    printer
+        .finish()
+        .map_err(|e| errors::other(function, "io", e.to_string()))?;
+    Ok(buf)
+}
+
+fn write_file(function: &str, path: &str, bytes: &[u8]) -> Res<()> {
+    crate::files::write_atomic(Path::new(path), bytes, false)
+        .map_err(|e| io_error(function, path, e))
+}
+
+/// Registers the data helpers.
+pub fn register(engine: &mut Engine) {
+    local("read_csv", &["path: &str", "Array"], r#"
+Reads a CSV file with a header row: one map per row, keyed by the header's names, values as strings. A UTF-8 BOM is accepted; a row with the wrong number of fields is an error naming its line.
+```rhai
+for row in read_csv("people.csv") { print(row.email) }
+```"#, true)
+    .register_into_engine(engine, read_csv);
+
+    local("write_csv", &["path: &str", "rows: Array", "()"], r#"
+Writes maps as CSV with a header row (every key, in the order first seen). The file is replaced atomically.
+```rhai
+write_csv("users.csv", users("example.com"));
+```"#, true)
+    .register_into_engine(engine, |path: &str, rows: Array| -> Res<()> {
+        let bytes = render("write_csv", &rows, Format::Csv)?;
+        write_file("write_csv", path, &bytes)
+    });
+
+    local(
+        "read_json",
+        &["path: &str", "Dynamic"],
+        r#"
+Reads a JSON file into maps, arrays, strings, numbers and booleans.
+```rhai
+let config = read_json("settings.json");
+```"#,
+        true,
+    )
+    .register_into_engine(engine, |path: &str| -> Res<Dynamic> {
+        let bytes = std::fs::read(path).map_err(|e| io_error("read_json", path, e))?;
+        let value: Value =
+            serde_json::from_slice(&bytes).map_err(|e| io_error("read_json", path, e))?;
+        to_dynamic("read_json", &value)
+    });
+
+    local(
+        "write_json",
+        &["path: &str", "value: Dynamic", "()"],
+        r#"
+Writes a value as pretty JSON. The file is replaced atomically.
+```rhai
+write_json("groups.json", groups());
+```"#,
+        true,
+    )
+    .register_into_engine(engine, |path: &str, value: Dynamic| -> Res<()> {
+        let v = to_value("write_json", &value)?;
+        let mut text = serde_json::to_vec_pretty(&v)
+            .map_err(|e| errors::other("write_json", "json", e.to_string()))?;
+        text.push(b'\n');
+        write_file("write_json", path, &text)
+    });
+
+    local(
+        "table",
+        &["rows: Array", "String"],
+        r#"
+Renders maps as a text table (one column per key). Print it with `print(table(rows))`.
+```rhai
+print(table(groups().map(|g| #{ name: g.description, members: g.userCount })));
+```"#,
+        false,
+    )
+    .register_into_engine(engine, |rows: Array| -> Res<String> {
+        let bytes = render("table", &rows, Format::Table)?;
+        Ok(String::from_utf8_lossy(&bytes).trim_end().to_string())
+    });
+
+    local(
+        "to_json",
+        &["value: Dynamic", "String"],
+        r#"
+The value as compact JSON text.
+```rhai
+print(to_json(#{ a: 1, b: [true, ()] }));   // {"a":1,"b":[true,null]}
+```"#,
+        false,
+    )
+    .register_into_engine(engine, |value: Dynamic| -> Res<String> {
+        let v = to_value("to_json", &value)?;
+        Ok(v.to_string())
+    });
+
+    local(
+        "parse_json",
+        &["text: &str", "Dynamic"],
+        r#"
+Parses JSON text into maps, arrays and values.
+```rhai
+let v = parse_json(`{"a": [1, 2]}`);
+print(v.a[1]);
+```"#,
+        false,
+    )
+    .register_into_engine(engine, |text: &str| -> Res<Dynamic> {
+        let v: Value = serde_json::from_str(text)
+            .map_err(|e| errors::usage("parse_json", format!("not JSON: {e}")))?;
+        to_dynamic("parse_json", &v)
+    });
+}

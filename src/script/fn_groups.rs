@@ -1,0 +1,231 @@
+//! Script functions for groups and membership: `groups`, `group`, `create_group`,
+//! `rename_group`, `delete_group`, `members`, `add_member`, `remove_member`, `groups_of`.
+
+use std::rc::Rc;
+
+use rhai::{Array, Dynamic, Engine, EvalAltResult};
+
+use super::convert;
+use super::errors;
+use super::host::Host;
+use super::register::network;
+use crate::api::Group;
+use crate::directory::{DirError, Status};
+
+type Res<T> = Result<T, Box<EvalAltResult>>;
+
+fn list(host: &Host, query: Option<&str>) -> Res<Array> {
+    let dir = host.directory("groups")?;
+    let groups = host.block_on("groups", dir.list_groups(query))?;
+    host.saw_groups(groups.iter().map(|g| g.description.as_str()));
+    convert::to_array("groups", &groups)
+}
+
+fn create(host: &Host, name: &str, parent: Option<&Dynamic>) -> Res<Dynamic> {
+    if name.trim().is_empty() {
+        return Err(errors::usage("create_group", "the group name is empty"));
+    }
+    let parent = parent
+        .map(|p| convert::group_arg(host, "create_group", p))
+        .transpose()?;
+    let dir = host.directory("create_group")?;
+    let group = host.block_on(
+        "create_group",
+        dir.create_group(name.trim(), parent.as_ref()),
+    )?;
+    host.saw_groups([group.description.as_str()]);
+    convert::to_dyn("create_group", &group)
+}
+
+fn change(host: &Host, function: &str, group: &Dynamic, email: &str, add: bool) -> Res<Dynamic> {
+    let email = convert::email_arg(function, email)?;
+    let group = convert::group_arg(host, function, group)?;
+    let dir = host.directory(function)?;
+    let emails = [email];
+    let mut results = if add {
+        host.block_on(function, dir.add_members(&group, &emails))?
+    } else {
+        host.block_on(function, dir.remove_members(&group, &emails))?
+    };
+    let result = results.pop().expect("one result per address");
+    if result.status == Status::Failed {
+        let code = result.code.clone().unwrap_or_else(|| "failed".into());
+        return Err(errors::raise(
+            function,
+            &code,
+            &result.message,
+            false,
+            200,
+            "api",
+        ));
+    }
+    Ok(convert::result_map(&result))
+}
+
+/// Registers the group functions.
+pub fn register(engine: &mut Engine, host: &Rc<Host>) {
+    let h = host.clone();
+    network("groups", &["Array"], r#"
+Every group, as maps with `id`, `description` (the name), `parentId`, `userCount`, `folderCount`, `source`.
+```rhai
+for g in groups() { print(`${g.description}: ${g.userCount}`) }
+```"#)
+    .register_into_engine(engine, move || list(&h, None));
+
+    let h = host.clone();
+    network(
+        "groups",
+        &["query: &str", "Array"],
+        r#"
+The groups whose name contains `query`, ignoring case.
+```rhai
+let sales = groups("sales");
+```"#,
+    )
+    .register_into_engine(engine, move |query: &str| list(&h, Some(query)));
+
+    let h = host.clone();
+    network("group", &["id_or_name: &str", "Dynamic"], r#"
+The group with this id or name as a map, or `()` when there is none. A name several groups share raises an error listing them.
+```rhai
+let eng = group("Engineering");
+print(eng.id);
+```"#)
+    .register_into_engine(engine, move |spec: &str| -> Res<Dynamic> {
+        let dir = h.directory("group")?;
+        let found = h.runtime_resolve(&dir, spec)?;
+        match found {
+            Some(g) => convert::to_dyn("group", &g),
+            None => Ok(Dynamic::UNIT),
+        }
+    });
+
+    let h = host.clone();
+    network(
+        "create_group",
+        &["name: &str", "Map"],
+        r#"
+Creates a root group and returns it. A sibling of the same name raises `err_folder_already_exists`.
+```rhai
+let g = create_group("Project X");
+```"#,
+    )
+    .register_into_engine(engine, move |name: &str| create(&h, name, None));
+
+    let h = host.clone();
+    network(
+        "create_group",
+        &["name: &str", "parent: Dynamic", "Map"],
+        r#"
+Creates a group under `parent` (a group map, id or name).
+```rhai
+create_group("Platform", "Engineering");
+```"#,
+    )
+    .register_into_engine(engine, move |name: &str, parent: Dynamic| {
+        create(&h, name, Some(&parent))
+    });
+
+    let h = host.clone();
+    network(
+        "rename_group",
+        &["group: Dynamic", "name: &str", "Map"],
+        r#"
+Renames a group (a group map, id or name) and returns it.
+```rhai
+rename_group("Project X", "Project Y");
+```"#,
+    )
+    .register_into_engine(engine, move |group: Dynamic, name: &str| -> Res<Dynamic> {
+        if name.trim().is_empty() {
+            return Err(errors::usage("rename_group", "the new name is empty"));
+        }
+        let g = convert::group_arg(&h, "rename_group", &group)?;
+        let dir = h.directory("rename_group")?;
+        let renamed = h.block_on("rename_group", dir.rename_group(&g, name.trim()))?;
+        convert::to_dyn("rename_group", &renamed)
+    });
+
+    let h = host.clone();
+    network(
+        "delete_group",
+        &["group: Dynamic", "()"],
+        r#"
+Deletes a group. Mimecast refuses a group with members or child groups (`err_folder_not_empty`).
+```rhai
+delete_group("Project Y");
+```"#,
+    )
+    .register_into_engine(engine, move |group: Dynamic| -> Res<()> {
+        let g = convert::group_arg(&h, "delete_group", &group)?;
+        let dir = h.directory("delete_group")?;
+        h.block_on("delete_group", dir.delete_group(&g))
+    });
+
+    let h = host.clone();
+    network("members", &["group: Dynamic", "Array"], r#"
+The members of a group (map, id or name): maps with `emailAddress`, `name`, `domain`, `type`, `internal`. A domain member has an empty `emailAddress`.
+```rhai
+for m in members("Engineering") { print(m.emailAddress) }
+```"#)
+    .register_into_engine(engine, move |group: Dynamic| -> Res<Array> {
+        let g = convert::group_arg(&h, "members", &group)?;
+        let dir = h.directory("members")?;
+        let members = h.block_on("members", dir.members(&g))?;
+        h.saw_emails(members.iter().map(|m| m.email_address.as_str()));
+        convert::to_array("members", &members)
+    });
+
+    let h = host.clone();
+    network("add_member", &["group: Dynamic", "email: &str", "Map"], r#"
+Adds an address to a group. Returns `#{emailAddress, status, message}` where status is `created`, or `unchanged` when it already was a member. A refusal raises.
+```rhai
+add_member("All Staff", "new.person@company.com");
+```"#)
+    .register_into_engine(engine, move |group: Dynamic, email: &str| change(&h, "add_member", &group, email, true));
+
+    let h = host.clone();
+    network(
+        "remove_member",
+        &["group: Dynamic", "email: &str", "Map"],
+        r#"
+Removes an address from a group. Status `removed`, or `unchanged` when it was not a member.
+```rhai
+remove_member("Sales", "leaver@company.com");
+```"#,
+    )
+    .register_into_engine(engine, move |group: Dynamic, email: &str| {
+        change(&h, "remove_member", &group, email, false)
+    });
+
+    let h = host.clone();
+    network("groups_of", &["email: &str", "Array"], r#"
+The groups an address is a direct member of. Mimecast has no call for this, so it reads the members of every group (concurrently).
+```rhai
+for g in groups_of("alice.anderson@company.com") { print(g.description) }
+```"#)
+    .register_into_engine(engine, move |email: &str| -> Res<Array> {
+        let email = convert::email_arg("groups_of", email)?;
+        let dir = h.directory("groups_of")?;
+        let index = h.block_on("groups_of", dir.membership_index())?;
+        let groups: Vec<Group> = index.groups_of(&email).into_iter().cloned().collect();
+        convert::to_array("groups_of", &groups)
+    });
+}
+
+impl Host {
+    /// `group(x)`: the group, `None` when nothing matches, an error when ambiguous.
+    fn runtime_resolve(&self, dir: &crate::directory::Directory, spec: &str) -> Res<Option<Group>> {
+        let found = self.block_on("group", async {
+            match dir.resolve_group(spec).await {
+                Ok(g) => Ok(Some(g)),
+                Err(DirError::GroupNotFound { .. }) => Ok(None),
+                Err(e) => Err(e),
+            }
+        })?;
+        if let Some(g) = &found {
+            self.saw_groups([g.description.as_str()]);
+        }
+        Ok(found)
+    }
+}

@@ -1,0 +1,46 @@
+//! Session functions: `env`, `confirm`, `dry_run` (and the `args` variable, set by the runner).
+
+use std::rc::Rc;
+
+use rhai::{Dynamic, Engine};
+
+use super::host::Host;
+use super::register::local;
+
+/// What `mcsh doc args` shows for the `args` variable.
+pub const ARGS_DOC: &str = "The script's arguments, as an array of strings: `mcsh run FILE.rhai a b` gives `[\"a\", \"b\"]`.\n```rhai\nlet domain = if args.len() > 0 { args[0] } else { \"example.com\" };\n```";
+
+/// Registers the session functions.
+pub fn register(engine: &mut Engine, host: &Rc<Host>) {
+    local(
+        "env",
+        &["name: &str", "Dynamic"],
+        r#"
+The environment variable `name` as a string, or `()` when it is not set.
+```rhai
+let who = env("USER") ?? "someone";
+```"#,
+        true,
+    )
+    .register_into_engine(engine, |name: &str| -> Dynamic {
+        std::env::var(name)
+            .map(Dynamic::from)
+            .unwrap_or(Dynamic::UNIT)
+    });
+
+    let h = host.clone();
+    local("confirm", &["question: &str", "bool"], r#"
+Asks a yes/no question on the terminal. With `--yes` (or `--dry-run`) it answers yes; without a terminal and without `--yes` it raises an error instead of guessing.
+```rhai
+if confirm("remove 12 users from Sales?") { /* ... */ }
+```"#, true)
+    .register_into_engine(engine, move |question: &str| h.confirm(question));
+
+    let h = host.clone();
+    local("dry_run", &["bool"], r#"
+Whether this run only plans writes (`--dry-run`): reads are real, writes are recorded and shown, nothing changes.
+```rhai
+if dry_run() { print("nothing will change") }
+```"#, false)
+    .register_into_engine(engine, move || h.dry_run);
+}

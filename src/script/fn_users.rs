@@ -1,0 +1,184 @@
+//! Script functions for users: `users`, `user`, `create_user`, `update_user`, `add_alias`,
+//! `delete_user`, `restore_user`.
+
+use std::rc::Rc;
+
+use rhai::{Array, Dynamic, Engine, EvalAltResult, Map};
+
+use super::convert::{self, NewUserOpts, UpdateOpts};
+use super::errors;
+use super::host::Host;
+use super::register::network;
+use crate::api::users::UserUpdate;
+use crate::api::User;
+
+type Res<T> = Result<T, Box<EvalAltResult>>;
+
+fn list(host: &Host, function: &str, domain: Option<&str>) -> Res<Array> {
+    let dir = host.directory(function)?;
+    let users: Vec<User> = host.block_on(function, async {
+        let mut listing = dir.users(domain).await?;
+        let mut all = Vec::new();
+        while let Some(batch) = listing.next_batch().await? {
+            all.extend(batch);
+        }
+        Ok(all)
+    })?;
+    host.saw_emails(users.iter().map(|u| u.email_address.as_str()));
+    convert::to_array(function, &users)
+}
+
+fn create(host: &Host, opts: NewUserOpts) -> Res<Dynamic> {
+    let email = convert::email_arg("create_user", &opts.email_address)?;
+    let dir = host.directory("create_user")?;
+    let created = host.block_on("create_user", dir.create_user(&email, opts.name.as_deref()))?;
+    host.saw_emails([email.as_str()]);
+    convert::to_dyn("create_user", &created)
+}
+
+fn set_deleted(host: &Host, function: &str, email: &str, delete: bool) -> Res<Dynamic> {
+    let email = convert::email_arg(function, email)?;
+    let dir = host.directory(function)?;
+    let result = host.block_on(function, dir.set_deleted(&email, delete))?;
+    Ok(convert::result_map(&result))
+}
+
+/// Registers the user functions.
+pub fn register(engine: &mut Engine, host: &Rc<Host>) {
+    let h = host.clone();
+    network("users", &["Array"], r#"
+Every user of every internal domain, as maps with `emailAddress`, `name`, `domain`, `alias`, `addressType`.
+```rhai
+for u in users() { if u.name == "" { print(u.emailAddress) } }
+```"#)
+    .register_into_engine(engine, move || list(&h, "users", None));
+
+    let h = host.clone();
+    network(
+        "users",
+        &["domain: &str", "Array"],
+        r#"
+The users of one internal domain.
+```rhai
+let people = users("example.com");
+print(people.len());
+```"#,
+    )
+    .register_into_engine(engine, move |domain: &str| list(&h, "users", Some(domain)));
+
+    let h = host.clone();
+    network(
+        "user",
+        &["email: &str", "Dynamic"],
+        r#"
+The user with this address as a map, or `()` when there is none.
+```rhai
+let u = user("alice.anderson@company.com");
+if u != () { print(u.name) }
+```"#,
+    )
+    .register_into_engine(engine, move |email: &str| -> Res<Dynamic> {
+        let email = convert::email_arg("user", email)?;
+        let dir = h.directory("user")?;
+        match h.block_on("user", dir.find_user(&email))? {
+            Some(u) => convert::to_dyn("user", &u),
+            None => Ok(Dynamic::UNIT),
+        }
+    });
+
+    let h = host.clone();
+    network("create_user", &["email: &str", "Map"], r#"
+Creates an internal user and returns `#{emailAddress, id, name}`. An existing address raises `err_user_already_exists`.
+```rhai
+create_user("new.person@company.com");
+```"#)
+    .register_into_engine(engine, move |email: &str| create(&h, NewUserOpts { email_address: email.into(), name: None }));
+
+    let h = host.clone();
+    network(
+        "create_user",
+        &["email: &str", "name: &str", "Map"],
+        r#"
+Creates an internal user with a display name.
+```rhai
+create_user("new.person@company.com", "New Person");
+```"#,
+    )
+    .register_into_engine(engine, move |email: &str, name: &str| {
+        create(
+            &h,
+            NewUserOpts {
+                email_address: email.into(),
+                name: Some(name.into()),
+            },
+        )
+    });
+
+    let h = host.clone();
+    network("create_user", &["options: Map", "Map"], r#"
+Creates an internal user from a map: `#{emailAddress, name}` (`email` works for `emailAddress`). Unknown keys are an error.
+```rhai
+create_user(#{ emailAddress: "new.person@company.com", name: "New Person" });
+```"#)
+    .register_into_engine(engine, move |options: Map| {
+        let opts: NewUserOpts = convert::from_dyn("create_user", "options", &Dynamic::from_map(options))?;
+        create(&h, opts)
+    });
+
+    let h = host.clone();
+    network("update_user", &["email: &str", "changes: Map", "Map"], r#"
+Changes a user: `#{name, accountLocked, accountDisabled}` (any of them). Returns the user's settings.
+```rhai
+update_user("bob.hughes@company.com", #{ name: "Robert Hughes", accountLocked: false });
+```"#)
+    .register_into_engine(engine, move |email: &str, changes: Map| -> Res<Dynamic> {
+        let email = convert::email_arg("update_user", email)?;
+        let opts: UpdateOpts = convert::from_dyn("update_user", "changes", &Dynamic::from_map(changes))?;
+        if opts.name.is_none() && opts.account_locked.is_none() && opts.account_disabled.is_none() {
+            return Err(errors::usage("update_user", "nothing to change: give name, accountLocked or accountDisabled"));
+        }
+        let update = UserUpdate { email_address: email, name: opts.name, account_locked: opts.account_locked, account_disabled: opts.account_disabled };
+        let dir = h.directory("update_user")?;
+        let answered = h.block_on("update_user", dir.update_user(&update))?;
+        convert::to_dyn("update_user", &answered)
+    });
+
+    let h = host.clone();
+    network(
+        "add_alias",
+        &["email: &str", "alias: &str", "()"],
+        r#"
+Adds `alias` as another address of the user `email`.
+```rhai
+add_alias("bob.hughes@company.com", "bob@company.com");
+```"#,
+    )
+    .register_into_engine(engine, move |email: &str, alias: &str| -> Res<()> {
+        let email = convert::email_arg("add_alias", email)?;
+        let alias = convert::email_arg("add_alias", alias)?;
+        let dir = h.directory("add_alias")?;
+        h.block_on("add_alias", dir.add_alias(&email, &alias))
+    });
+
+    let h = host.clone();
+    network("delete_user", &["email: &str", "Map"], r#"
+Deletes a user: queues it on Mimecast's purge list (there is no hard delete). `restore_user` undoes it until the purge runs.
+```rhai
+delete_user("leaver@company.com");
+```"#)
+    .register_into_engine(engine, move |email: &str| set_deleted(&h, "delete_user", email, true));
+
+    let h = host.clone();
+    network(
+        "restore_user",
+        &["email: &str", "Map"],
+        r#"
+Takes a deleted user back off the purge list.
+```rhai
+restore_user("leaver@company.com");
+```"#,
+    )
+    .register_into_engine(engine, move |email: &str| {
+        set_deleted(&h, "restore_user", email, false)
+    });
+}

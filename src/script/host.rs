@@ -1,0 +1,159 @@
+//! The bridge between synchronous Rhai and the asynchronous directory.
+//!
+//! Policy: credentials are resolved on the first API call, not before, so scripts that never
+//! touch the network need no configuration. Every network wait runs on the shell's runtime
+//! (`Handle::block_on` from the main thread, never inside a task) and races Ctrl-C.
+
+use std::cell::RefCell;
+use std::collections::BTreeSet;
+use std::future::Future;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use rhai::EvalAltResult;
+
+use super::errors;
+use crate::directory::{DirError, Directory};
+use crate::interrupt::Interrupt;
+
+/// Makes the session's directory on first use (the CLI resolves credentials here).
+pub type Connector = Box<dyn FnMut() -> anyhow::Result<Directory>>;
+/// Asks the user a yes/no question (the CLI decides how: terminal, `--yes`, refusal).
+pub type Prompter = Box<dyn Fn(&str) -> anyhow::Result<bool>>;
+
+/// Addresses and group names seen in this session, for completion.
+#[derive(Debug, Default)]
+pub struct Names {
+    /// Email addresses.
+    pub emails: BTreeSet<String>,
+    /// Group names.
+    pub groups: BTreeSet<String>,
+}
+
+/// Most names remembered for completion.
+const MAX_NAMES: usize = 100_000;
+
+/// What scripts reach the world through.
+pub struct Host {
+    runtime: tokio::runtime::Handle,
+    interrupt: Arc<Interrupt>,
+    connector: RefCell<Option<Connector>>,
+    directory: RefCell<Option<Rc<Directory>>>,
+    prompter: Prompter,
+    /// Script arguments (`args` in scripts).
+    pub args: Vec<String>,
+    /// Whether writes are recorded instead of sent.
+    pub dry_run: bool,
+    /// Names seen so far.
+    pub names: RefCell<Names>,
+}
+
+impl Host {
+    /// A host on `runtime`; `connector` runs at the first API call.
+    pub fn new(
+        runtime: tokio::runtime::Handle,
+        interrupt: Arc<Interrupt>,
+        connector: Connector,
+        prompter: Prompter,
+        args: Vec<String>,
+        dry_run: bool,
+    ) -> Rc<Host> {
+        Rc::new(Host {
+            runtime,
+            interrupt,
+            connector: RefCell::new(Some(connector)),
+            directory: RefCell::new(None),
+            prompter,
+            args,
+            dry_run,
+            names: RefCell::default(),
+        })
+    }
+
+    /// The directory, if a call has connected already.
+    pub fn connected(&self) -> Option<Rc<Directory>> {
+        self.directory.borrow().clone()
+    }
+
+    /// The interrupt flag scripts stop on.
+    pub fn interrupt(&self) -> &Arc<Interrupt> {
+        &self.interrupt
+    }
+
+    /// The directory, connecting on first use.
+    pub fn directory(&self, function: &str) -> Result<Rc<Directory>, Box<EvalAltResult>> {
+        if let Some(d) = self.directory.borrow().as_ref() {
+            return Ok(d.clone());
+        }
+        let mut connector = self.connector.borrow_mut();
+        let connect = connector.as_mut().ok_or_else(|| {
+            errors::raise(
+                function,
+                "config",
+                "no connection could be made earlier in this session",
+                false,
+                0,
+                "config",
+            )
+        })?;
+        let dir = Rc::new(connect().map_err(|e| errors::from_setup(function, &e))?);
+        *self.directory.borrow_mut() = Some(dir.clone());
+        Ok(dir)
+    }
+
+    /// Runs `fut` to completion on the runtime, unless Ctrl-C comes first.
+    pub fn block_on<T>(
+        &self,
+        function: &str,
+        fut: impl Future<Output = Result<T, DirError>>,
+    ) -> Result<T, Box<EvalAltResult>> {
+        let interrupt = self.interrupt.clone();
+        let result = self.runtime.block_on(async move {
+            tokio::select! {
+                r = fut => Some(r),
+                _ = interrupt.wait() => None,
+            }
+        });
+        match result {
+            Some(Ok(v)) => Ok(v),
+            Some(Err(e)) => Err(errors::from_dir(function, &e)),
+            None => Err(errors::raise(
+                function,
+                "interrupted",
+                "interrupted by Ctrl-C",
+                false,
+                0,
+                "interrupted",
+            )),
+        }
+    }
+
+    /// Asks a yes/no question through the CLI's policy.
+    pub fn confirm(&self, question: &str) -> Result<bool, Box<EvalAltResult>> {
+        (self.prompter)(question)
+            .map_err(|e| errors::raise("confirm", "usage", &format!("{e:#}"), false, 0, "usage"))
+    }
+
+    /// Remembers addresses for completion.
+    pub fn saw_emails<'a>(&self, emails: impl IntoIterator<Item = &'a str>) {
+        let mut names = self.names.borrow_mut();
+        for e in emails {
+            if names.emails.len() >= MAX_NAMES {
+                break;
+            }
+            if !e.is_empty() {
+                names.emails.insert(e.to_string());
+            }
+        }
+    }
+
+    /// Remembers group names for completion.
+    pub fn saw_groups<'a>(&self, groups: impl IntoIterator<Item = &'a str>) {
+        let mut names = self.names.borrow_mut();
+        for g in groups {
+            if names.groups.len() < MAX_NAMES {
+                names.groups.insert(g.to_string());
+            }
+        }
+    }
+}

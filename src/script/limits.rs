@@ -1,0 +1,124 @@
+//! How far a script may go: operations, call depth, sizes of strings, arrays and maps.
+//!
+//! Policy: defaults let a loop over 100 000 users with real work in it finish, and stop an
+//! endless loop, runaway recursion or runaway memory within seconds with a message that names
+//! the limit and how to raise it (`--limit operations=N`). Memory is bounded by bytes held
+//! (see `crate::alloc`); Rhai's own string/array/map size limits are off unless set, because
+//! each check walks the whole value and would make large collections quadratic.
+
+use std::str::FromStr;
+
+/// The limits of one engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Operations per run (statements, expressions, calls).
+    pub operations: u64,
+    /// Nested function calls.
+    pub call_depth: usize,
+    /// Characters in one string.
+    pub string_size: usize,
+    /// Items in one array.
+    pub array_size: usize,
+    /// Entries in one map.
+    pub map_size: usize,
+    /// MiB the process may hold while a script runs.
+    pub memory_mb: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            operations: 50_000_000,
+            call_depth: 64,
+            string_size: 0,
+            array_size: 0,
+            map_size: 0,
+            memory_mb: 2048,
+        }
+    }
+}
+
+/// The names `--limit` accepts.
+pub const NAMES: &[&str] = &[
+    "operations",
+    "call-depth",
+    "memory",
+    "string-size",
+    "array-size",
+    "map-size",
+];
+
+impl Limits {
+    /// Applies one `NAME=VALUE` setting.
+    pub fn set(&mut self, setting: &str) -> Result<(), String> {
+        let (name, value) = setting.split_once('=').ok_or_else(|| {
+            format!(
+                "--limit {setting:?} must look like NAME=VALUE (names: {})",
+                NAMES.join(", ")
+            )
+        })?;
+        let n = u64::from_str(value.trim().replace('_', "").as_str())
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| {
+                format!("--limit {name}={value:?}: the value must be a positive whole number")
+            })?;
+        let size = usize::try_from(n).map_err(|_| format!("--limit {name}: {n} is too large"))?;
+        match name.trim() {
+            "operations" => self.operations = n,
+            "call-depth" => self.call_depth = size.min(10_000),
+            "string-size" => self.string_size = size,
+            "array-size" => self.array_size = size,
+            "map-size" => self.map_size = size,
+            "memory" => self.memory_mb = size,
+            other => {
+                return Err(format!(
+                    "--limit {other:?} is not a limit (names: {})",
+                    NAMES.join(", ")
+                ))
+            }
+        }
+        Ok(())
+    }
+
+    /// The limits with every setting of `settings` applied.
+    pub fn parse_all(settings: &[String]) -> Result<Limits, String> {
+        let mut limits = Limits::default();
+        for s in settings {
+            limits.set(s)?;
+        }
+        Ok(limits)
+    }
+
+    /// The memory limit in bytes.
+    pub fn memory_bytes(&self) -> usize {
+        self.memory_mb.saturating_mul(1024 * 1024)
+    }
+
+    /// Sets them on `engine` (memory is enforced by the progress hook).
+    pub fn apply(&self, engine: &mut rhai::Engine) {
+        engine.set_max_operations(self.operations);
+        engine.set_max_call_levels(self.call_depth);
+        engine.set_max_string_size(self.string_size);
+        engine.set_max_array_size(self.array_size);
+        engine.set_max_map_size(self.map_size);
+        // Rhai's own defaults are lower in debug builds; closures in functions need room.
+        engine.set_max_expr_depths(128, 64);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_parse_and_refuse() {
+        let l = Limits::parse_all(&["operations=1_000".into(), "call-depth=8".into()]).unwrap();
+        assert_eq!((l.operations, l.call_depth), (1000, 8));
+        assert!(Limits::parse_all(&["operations".into()]).is_err());
+        assert!(Limits::parse_all(&["speed=3".into()])
+            .unwrap_err()
+            .contains("not a limit"));
+        assert!(Limits::parse_all(&["map-size=-1".into()]).is_err());
+    }
+}

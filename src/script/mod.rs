@@ -1,0 +1,66 @@
+//! The Rhai engine with the directory built in.
+//!
+//! Policy: one function builds the engine for a session: limits, the stdlib-first module
+//! resolver, Ctrl-C checked between operations, and every script function (users, groups,
+//! bulk, data, session) registered with its parameter names and doc comment. Records cross
+//! as object maps with the API's field names; failed calls raise `#{code, message, ...}`.
+//! This layer never prints: the CLI and the REPL decide where `print` goes.
+
+pub mod convert;
+pub mod docs;
+pub mod errors;
+pub mod fn_bulk;
+pub mod fn_data;
+pub mod fn_groups;
+pub mod fn_session;
+pub mod fn_users;
+pub mod host;
+pub mod limits;
+pub mod modules;
+pub mod register;
+pub mod runner;
+pub mod stdlib;
+
+use std::rc::Rc;
+
+use rhai::{Array, Dynamic, Engine, Scope};
+
+pub use host::Host;
+pub use limits::Limits;
+
+/// Why the progress hook stopped a script: Ctrl-C.
+pub const STOP_INTERRUPTED: &str = "interrupted";
+/// Why the progress hook stopped a script: the memory limit.
+pub const STOP_MEMORY: &str = "memory";
+
+/// Builds the engine of a session.
+pub fn engine(host: &Rc<Host>, limits: &Limits) -> Engine {
+    let mut engine = Engine::new();
+    limits.apply(&mut engine);
+    engine.set_module_resolver(modules::Resolver::new());
+    let interrupt = host.interrupt().clone();
+    let memory = limits.memory_bytes();
+    engine.on_progress(move |_| {
+        if interrupt.is_set() {
+            Some(Dynamic::from(STOP_INTERRUPTED))
+        } else if crate::alloc::allocated() > memory {
+            Some(Dynamic::from(STOP_MEMORY))
+        } else {
+            None
+        }
+    });
+    fn_users::register(&mut engine, host);
+    fn_groups::register(&mut engine, host);
+    fn_bulk::register(&mut engine, host);
+    fn_data::register(&mut engine);
+    fn_session::register(&mut engine, host);
+    engine
+}
+
+/// The starting scope of a session: `args`.
+pub fn scope(host: &Host) -> Scope<'static> {
+    let mut scope = Scope::new();
+    let args: Array = host.args.iter().map(|a| Dynamic::from(a.clone())).collect();
+    scope.push_constant("args", args);
+    scope
+}

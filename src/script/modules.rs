@@ -1,0 +1,64 @@
+//! `import "x" as y;`: the embedded standard library first, then files relative to the
+//! importing script.
+//!
+//! Policy: stdlib modules are compiled on first import and cached for the session, so
+//! scripts that import nothing pay nothing at start-up.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use rhai::module_resolvers::FileModuleResolver;
+use rhai::{Engine, EvalAltResult, Module, ModuleResolver, Position, Scope, Shared};
+
+use super::stdlib;
+
+/// The resolver every mcsh engine uses.
+pub struct Resolver {
+    stdlib: RefCell<HashMap<String, Shared<Module>>>,
+    files: FileModuleResolver,
+}
+
+impl Resolver {
+    /// A resolver with an empty cache.
+    pub fn new() -> Resolver {
+        Resolver {
+            stdlib: RefCell::default(),
+            files: FileModuleResolver::new(),
+        }
+    }
+}
+
+impl Default for Resolver {
+    fn default() -> Self {
+        Resolver::new()
+    }
+}
+
+impl ModuleResolver for Resolver {
+    fn resolve(
+        &self,
+        engine: &Engine,
+        source: Option<&str>,
+        path: &str,
+        pos: Position,
+    ) -> Result<Shared<Module>, Box<EvalAltResult>> {
+        if let Some(text) = stdlib::source(path) {
+            if let Some(m) = self.stdlib.borrow().get(path) {
+                return Ok(m.clone());
+            }
+            let in_module = |e: Box<EvalAltResult>| {
+                Box::new(EvalAltResult::ErrorInModule(path.to_string(), e, pos))
+            };
+            let mut ast = engine.compile(text).map_err(|e| in_module(e.into()))?;
+            ast.set_source(format!("stdlib/{path}.rhai"));
+            let module: Shared<Module> = Module::eval_ast_as_new(Scope::new(), &ast, engine)
+                .map_err(in_module)?
+                .into();
+            self.stdlib
+                .borrow_mut()
+                .insert(path.to_string(), module.clone());
+            return Ok(module);
+        }
+        self.files.resolve(engine, source, path, pos)
+    }
+}

@@ -1,0 +1,193 @@
+//! Running script text and explaining failures: `file:line:column`, the source line and a
+//! caret, and the exit code the failure deserves.
+
+use rhai::{Dynamic, Engine, EvalAltResult, Position, Scope, AST};
+
+use super::errors;
+use super::limits::Limits;
+
+/// A failed script, ready to print.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// One line: what went wrong (with the function for API errors).
+    pub message: String,
+    /// `file:line:column`, when known.
+    pub location: Option<String>,
+    /// The source line and a caret under the column.
+    pub excerpt: Option<String>,
+    /// The process exit code for it.
+    pub exit_code: i32,
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)?;
+        if let Some(l) = &self.location {
+            write!(f, " ({l})")?;
+        }
+        Ok(())
+    }
+}
+
+/// The source with a `#!` first line blanked (line numbers stay right).
+pub fn strip_shebang(source: &str) -> String {
+    if source.starts_with("#!") {
+        let rest = source.find('\n').map_or("", |i| &source[i..]);
+        format!("//{rest}")
+    } else {
+        source.to_string()
+    }
+}
+
+/// Compiles `source`, named `name` for messages and relative imports.
+pub fn compile(
+    engine: &Engine,
+    scope: &Scope,
+    name: &str,
+    source: &str,
+    limits: &Limits,
+) -> Result<AST, Failure> {
+    let mut ast = engine
+        .compile_with_scope(scope, source)
+        .map_err(|e| describe(&EvalAltResult::from(e), name, source, limits))?;
+    ast.set_source(name);
+    Ok(ast)
+}
+
+/// Runs `ast` in `scope`.
+pub fn run(
+    engine: &Engine,
+    scope: &mut Scope,
+    ast: &AST,
+    name: &str,
+    source: &str,
+    limits: &Limits,
+) -> Result<Dynamic, Failure> {
+    engine
+        .eval_ast_with_scope::<Dynamic>(scope, ast)
+        .map_err(|e| describe(&e, name, source, limits))
+}
+
+/// Explains `err` of script `name` whose text is `source`.
+pub fn describe(err: &EvalAltResult, name: &str, source: &str, limits: &Limits) -> Failure {
+    let inner = innermost(err);
+    let pos = if inner.position().is_none() {
+        err.position()
+    } else {
+        inner.position()
+    };
+    let (message, exit_code) = match inner {
+        EvalAltResult::ErrorRuntime(value, _) => match (errors::field(value, "function"), errors::field(value, "message")) {
+            (Some(function), Some(message)) => {
+                let kind = errors::field(value, "kind").unwrap_or_default();
+                (format!("{function}: {message}"), exit_for_kind(&kind))
+            }
+            _ => (format!("script error: {value}"), 1),
+        },
+        EvalAltResult::ErrorTooManyOperations(_) => (
+            format!(
+                "the script was stopped after {} operations (an endless loop?); raise the limit with --limit operations=N",
+                limits.operations
+            ),
+            1,
+        ),
+        EvalAltResult::ErrorStackOverflow(_) => (
+            format!(
+                "function calls nested deeper than {} (endless recursion?); raise the limit with --limit call-depth=N",
+                limits.call_depth
+            ),
+            1,
+        ),
+        EvalAltResult::ErrorDataTooLarge(what, _) => (
+            format!("{what} is over its limit; raise it with --limit string-size=N, array-size=N or map-size=N"),
+            1,
+        ),
+        EvalAltResult::ErrorTerminated(why, _) if why.to_string() == super::STOP_MEMORY => (
+            format!(
+                "the script was stopped holding more than {} MiB of memory; raise the limit with --limit memory=MiB",
+                limits.memory_mb
+            ),
+            1,
+        ),
+        EvalAltResult::ErrorTerminated(..) => ("interrupted".to_string(), 130),
+        EvalAltResult::ErrorParsing(p, _) => (format!("syntax error: {p}"), 2),
+        other => {
+            let text = other.to_string();
+            let plain = text.rsplit_once(" (line ").map_or(text.as_str(), |(head, _)| head);
+            (plain.to_string(), 1)
+        }
+    };
+    let (location, excerpt) = locate(pos, name, source);
+    Failure {
+        message,
+        location,
+        excerpt,
+        exit_code,
+    }
+}
+
+fn innermost(err: &EvalAltResult) -> &EvalAltResult {
+    match err {
+        EvalAltResult::ErrorInFunctionCall(_, _, inner, _)
+        | EvalAltResult::ErrorInModule(_, inner, _) => innermost(inner),
+        other => other,
+    }
+}
+
+/// The exit code for an uncaught error of `kind`.
+pub fn exit_for_kind(kind: &str) -> i32 {
+    match kind {
+        "auth" | "config" => 4,
+        "usage" => 2,
+        "interrupted" => 130,
+        _ => 1,
+    }
+}
+
+fn locate(pos: Position, name: &str, source: &str) -> (Option<String>, Option<String>) {
+    let (Some(line), col) = (pos.line(), pos.position()) else {
+        return (None, None);
+    };
+    let col = col.unwrap_or(1);
+    let location = Some(format!("{name}:{line}:{col}"));
+    let excerpt = source.lines().nth(line - 1).map(|text| {
+        let number = line.to_string();
+        let pad = " ".repeat(number.len());
+        let caret_pad: String = text
+            .chars()
+            .take(col.saturating_sub(1))
+            .map(|c| if c == '\t' { '\t' } else { ' ' })
+            .collect();
+        format!("{number} | {text}\n{pad} | {caret_pad}^")
+    });
+    (location, excerpt)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shebang_lines_are_blanked_not_removed() {
+        assert_eq!(
+            strip_shebang("#!/usr/bin/env mcsh\nprint(1);"),
+            "//\nprint(1);"
+        );
+        assert_eq!(strip_shebang("print(1);"), "print(1);");
+    }
+
+    #[test]
+    fn failures_point_at_the_line() {
+        let engine = Engine::new();
+        let limits = Limits::default();
+        let src = "let x = 1;\nlet y = x +;\n";
+        let err = compile(&engine, &Scope::new(), "t.rhai", src, &limits).unwrap_err();
+        assert!(err.message.starts_with("syntax error"), "{err:?}");
+        assert_eq!(err.exit_code, 2);
+        assert!(
+            err.location.as_deref().unwrap().starts_with("t.rhai:2:"),
+            "{err:?}"
+        );
+        assert!(err.excerpt.unwrap().contains("2 | let y = x +;"));
+    }
+}

@@ -1,0 +1,69 @@
+//! The REPL driven through piped stdin (rustyline still applies the validator).
+
+use predicates::prelude::*;
+
+use crate::support::{Env, Scheme};
+
+#[test]
+fn multi_line_input_and_persistent_variables_and_functions() {
+    let env = Env::new();
+    let input = "let x = 40;\nfn add(a,\n       b) {\n  a + b\n}\nadd(x, 2)\nlet s = `two\nlines`;\ns.len()\n";
+    env.bare()
+        .arg("repl")
+        .write_stdin(input)
+        .assert()
+        .success()
+        .stdout("42\n9\n");
+}
+
+#[test]
+fn errors_do_not_end_the_session() {
+    let env = Env::new();
+    let input = "nope()\nprint(\"unterminated\nlet = ;\n1 + 1\n";
+    env.bare()
+        .arg("repl")
+        .write_stdin(input)
+        .assert()
+        .success()
+        .stdout("2\n")
+        .stderr(
+            predicate::str::contains("Function not found: nope")
+                .and(predicate::str::contains("Open string is not terminated"))
+                .and(predicate::str::contains("syntax error")),
+        );
+}
+
+#[test]
+fn commands_help_vars_load_quit() {
+    let env = Env::new();
+    let lib = env.dir.path().join("lib.rhai");
+    std::fs::write(&lib, "fn triple(x) { x * 3 }\nlet loaded = true;\n").unwrap();
+    let input = format!(":help\n:help add_member\n:vars\nlet y = 5;\n:vars\n:load {}\ntriple(y)\n:bogus\n:quit\nprint(\"not reached\");\n", lib.display());
+    let out = env.bare().arg("repl").write_stdin(input).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success());
+    assert!(
+        stdout.contains(":load FILE") && stdout.contains("ensure_group"),
+        "overview: {stdout}"
+    );
+    assert!(
+        stdout.contains("add_member(group: Dynamic, email: &str) -> Map"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("let y: i64 = 5"), "{stdout}");
+    assert!(stdout.contains("15"), "loaded functions persist: {stdout}");
+    assert!(stderr.contains("unknown command :bogus"), "{stderr}");
+    assert!(!stdout.contains("not reached"));
+}
+
+#[test]
+fn the_repl_reaches_the_directory() {
+    let env = Env::new();
+    env.mcsh(Scheme::OAuth)
+        .arg("repl")
+        .write_stdin("let eng = members(\"Engineering\");\neng.len()\ngroup(\"Platform\").parentId == group(\"Engineering\").id\n")
+        .assert()
+        .success()
+        .stdout("10\ntrue\n");
+}
