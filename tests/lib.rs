@@ -13,3 +13,4 @@ mod sandbox_cmd;
 mod sandbox_wire;
 mod scripting;
 mod seed_workflows;
+mod workflows;

@@ -12,6 +12,7 @@ pub mod report;
 pub mod sandbox_cmd;
 pub mod script_cmd;
 pub mod users;
+pub mod workflows;
 
 use std::ffi::OsString;
 
@@ -98,6 +99,14 @@ pub enum Command {
     #[command(subcommand)]
     Sandbox(sandbox_cmd::SandboxCmd),
     /// Print a shell completion script
+    /// Onboard people: create the user, set the name, join groups (safe to re-run)
+    Onboard(workflows::OnboardArgs),
+    /// Offboard people: leave every group, lock, queue for deletion (asks; --yes)
+    Offboard(workflows::OffboardArgs),
+    /// Export every user (or one domain's) as JSON or CSV, optionally with their groups
+    Export(workflows::ExportArgs),
+    /// Create department groups from names or paths, nested by path (safe to re-run)
+    Departments(workflows::DepartmentsArgs),
     /// Run a Rhai script with the directory built in (FILE `-` reads standard input)
     Run {
         /// The script
@@ -193,6 +202,10 @@ fn dispatch(
         Command::Script(words) => return script_cmd::run_external(&global, runtime, words),
         Command::Repl => return script_cmd::repl(&global, runtime),
         Command::Doc { name } => return script_cmd::doc(&global, runtime, name.as_deref()),
+        Command::Onboard(a) => return workflows::onboard(&global, runtime, a),
+        Command::Offboard(a) => return workflows::offboard(&global, runtime, a),
+        Command::Export(a) => return workflows::export(&global, runtime, a),
+        Command::Departments(a) => return workflows::departments(&global, runtime, a),
         other => other,
     };
     runtime.block_on(async move {
@@ -217,7 +230,14 @@ async fn run_command(ctx: &mut Ctx, command: Command) -> anyhow::Result<()> {
             clap_complete::generate(shell, &mut command, "mcsh", &mut std::io::stdout());
             Ok(())
         }
-        Command::Run { .. } | Command::Script(_) | Command::Repl | Command::Doc { .. } => {
+        Command::Run { .. }
+        | Command::Script(_)
+        | Command::Repl
+        | Command::Doc { .. }
+        | Command::Onboard(_)
+        | Command::Offboard(_)
+        | Command::Export(_)
+        | Command::Departments(_) => {
             unreachable!("script commands are dispatched before the runtime")
         }
     }

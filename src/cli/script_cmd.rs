@@ -19,14 +19,15 @@ use crate::script::host::{Connector, Prompter};
 use crate::script::{self, docs, runner, Host, Limits};
 
 /// An engine, its scope and host, ready to run.
-struct Session {
-    engine: Engine,
-    scope: Scope<'static>,
-    host: Rc<Host>,
-    limits: Limits,
+pub(crate) struct Session {
+    pub(crate) engine: Engine,
+    pub(crate) scope: Scope<'static>,
+    pub(crate) host: Rc<Host>,
+    pub(crate) limits: Limits,
 }
 
-fn session(
+/// A session for `global`'s options, with `args` as the script's arguments.
+pub(crate) fn session(
     global: &Global,
     runtime: &tokio::runtime::Runtime,
     args: Vec<String>,
@@ -68,7 +69,7 @@ fn session(
 }
 
 /// Runs `source` named `name`; under `--dry-run` tells what would have been written.
-fn execute(
+pub(crate) fn execute(
     global: &Global,
     mut s: Session,
     name: &str,

@@ -58,8 +58,13 @@ impl Directory {
         Ok(results.pop().expect("one result per address"))
     }
 
-    /// The group at `path` (`Engineering/Platform`), creating each missing level.
-    pub async fn ensure_group(&self, path: &str) -> Result<(Group, Status), DirError> {
+    /// The group at `path` (`Engineering/Platform`) under `root` (or at the top), creating
+    /// each missing level.
+    pub async fn ensure_group(
+        &self,
+        path: &str,
+        root: Option<&Group>,
+    ) -> Result<(Group, Status), DirError> {
         let parts: Vec<&str> = path
             .split('/')
             .map(str::trim)
@@ -70,7 +75,7 @@ impl Directory {
                 path: path.to_string(),
             });
         }
-        let mut parent: Option<Group> = None;
+        let mut parent: Option<Group> = root.cloned();
         let mut status = Status::Unchanged;
         for part in parts {
             let parent_id = parent.as_ref().map(|p| p.id.clone());

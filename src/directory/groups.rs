@@ -100,6 +100,8 @@ impl Directory {
         let item = json!({ "description": description, "parentId": parent_id });
         if self.planned(paths::CREATE_GROUP, item) {
             return Ok(Group {
+                // Later planned writes need something to name the group by.
+                id: format!("planned:{description}"),
                 description: description.to_string(),
                 parent_id: parent_id.map(str::to_string),
                 source: "cloud".into(),

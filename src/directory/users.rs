@@ -171,3 +171,40 @@ impl Directory {
         })
     }
 }
+
+impl Directory {
+    /// The users among `emails`, keyed by lower-case address. Each domain's users are read
+    /// once; a domain that is not internal simply has none.
+    pub async fn find_users(
+        &self,
+        emails: &[String],
+    ) -> Result<std::collections::HashMap<String, User>, DirError> {
+        let wanted: std::collections::HashSet<String> =
+            emails.iter().map(|e| e.to_ascii_lowercase()).collect();
+        let mut domains: Vec<String> = wanted
+            .iter()
+            .map(|e| super::email::domain_of(e).to_string())
+            .collect();
+        domains.sort();
+        domains.dedup();
+        let internal: std::collections::HashSet<String> = self
+            .domains()
+            .await?
+            .into_iter()
+            .map(|d| d.domain.to_ascii_lowercase())
+            .collect();
+        let mut found = std::collections::HashMap::new();
+        for d in domains.into_iter().filter(|d| internal.contains(d)) {
+            let mut listing = self.users(Some(&d)).await?;
+            while let Some(batch) = listing.next_batch().await? {
+                for u in batch {
+                    let key = u.email_address.to_ascii_lowercase();
+                    if wanted.contains(&key) {
+                        found.insert(key, u);
+                    }
+                }
+            }
+        }
+        Ok(found)
+    }
+}

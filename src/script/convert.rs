@@ -80,19 +80,20 @@ pub fn group_arg(host: &Host, function: &str, value: &Dynamic) -> Res<Group> {
 pub fn result_map(r: &ItemResult) -> Dynamic {
     let mut map = Map::new();
     map.insert("emailAddress".into(), r.item.clone().into());
-    map.insert(
-        "status".into(),
-        serde_json::to_value(r.status)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default()
-            .into(),
-    );
+    map.insert("status".into(), status_name(r.status).into());
     map.insert("message".into(), r.message.clone().into());
     if let Some(code) = &r.code {
         map.insert("code".into(), code.clone().into());
     }
     Dynamic::from_map(map)
+}
+
+/// The word scripts see for a status: `created`, `unchanged`, `planned`...
+pub fn status_name(status: crate::directory::Status) -> String {
+    serde_json::to_value(status)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
 }
 
 /// `create_user(#{...})`, `create_users([...])` and `ensure_user(#{...})` items.

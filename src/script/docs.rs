@@ -72,7 +72,8 @@ fn stdlib_docs(engine: &Engine) -> Vec<FnDoc> {
             continue;
         };
         for f in ast.iter_functions() {
-            if matches!(f.access, rhai::FnAccess::Private) {
+            // Private helpers and closures (`anon$...`) are not callable by name.
+            if matches!(f.access, rhai::FnAccess::Private) || f.name.starts_with("anon$") {
                 continue;
             }
             out.push(FnDoc {

@@ -12,6 +12,20 @@ use crate::api::users::NewUser;
 
 type Res<T> = Result<T, Box<EvalAltResult>>;
 
+fn ensure_group(host: &Host, path: &str, parent: Option<&Dynamic>) -> Res<Dynamic> {
+    let parent = parent
+        .map(|p| convert::group_arg(host, "ensure_group", p))
+        .transpose()?;
+    let dir = host.directory("ensure_group")?;
+    let (group, status) = host.block_on("ensure_group", dir.ensure_group(path, parent.as_ref()))?;
+    let mut value = convert::to_dyn("ensure_group", &group)?;
+    if let Some(mut map) = value.write_lock::<Map>() {
+        map.insert("status".into(), convert::status_name(status).into());
+    }
+    host.saw_groups([group.description.as_str()]);
+    Ok(value)
+}
+
 fn ensure_user(host: &Host, opts: NewUserOpts) -> Res<Dynamic> {
     let email = convert::email_arg("ensure_user", &opts.email_address)?;
     let dir = host.directory("ensure_user")?;
@@ -136,15 +150,37 @@ The group at a path like `"Engineering/Platform"`, creating each missing level. 
 let g = ensure_group("Engineering/Platform/SRE");
 print(g.id);
 ```"#)
-    .register_into_engine(engine, move |path: &str| -> Res<Dynamic> {
-        let dir = h.directory("ensure_group")?;
-        let (group, status) = h.block_on("ensure_group", dir.ensure_group(path))?;
-        let mut value = convert::to_dyn("ensure_group", &group)?;
-        if let Some(mut map) = value.write_lock::<Map>() {
-            let s = serde_json::to_value(status).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
-            map.insert("status".into(), s.into());
+        .register_into_engine(engine, move |path: &str| ensure_group(&h, path, None));
+
+    let h = host.clone();
+    network(
+        "ensure_group",
+        &["path: &str", "parent: Dynamic", "Map"],
+        r#"
+`ensure_group` under `parent` (a group map, id or name) instead of at the top.
+```rhai
+let g = ensure_group("Platform/SRE", "Engineering");
+```"#,
+    )
+    .register_into_engine(engine, move |path: &str, parent: Dynamic| {
+        ensure_group(&h, path, Some(&parent))
+    });
+
+    let h = host.clone();
+    network("find_users", &["emails: Array", "Map"], r#"
+The users among `emails`, keyed by lower-case address; addresses that are not users are absent. Reads each domain's users once, so it suits hundreds of addresses.
+```rhai
+let found = find_users(["a@company.com", "b@company.com"]);
+if "a@company.com" in found { print(found["a@company.com"].name) }
+```"#)
+    .register_into_engine(engine, move |emails: Array| -> Res<Map> {
+        let emails = convert::emails_arg("find_users", &emails)?;
+        let dir = h.directory("find_users")?;
+        let found = h.block_on("find_users", dir.find_users(&emails))?;
+        let mut map = Map::new();
+        for (key, user) in found {
+            map.insert(key.into(), convert::to_dyn("find_users", &user)?);
         }
-        h.saw_groups([group.description.as_str()]);
-        Ok(value)
+        Ok(map)
     });
 }

@@ -27,8 +27,25 @@ fn io_error(function: &str, path: &str, e: impl std::fmt::Display) -> Box<EvalAl
     errors::other(function, "io", format!("{path}: {e}"))
 }
 
+/// Options of `read_csv(path, options)`.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CsvOptions {
+    /// Columns the header must have; a missing one is an error naming it.
+    #[serde(default)]
+    pub require: Vec<String>,
+    /// Add each row's line number (of the file) under this key.
+    #[serde(default)]
+    pub line_field: Option<String>,
+}
+
 /// Reads a CSV file with a header row into maps of strings.
 pub fn read_csv(path: &str) -> Res<Array> {
+    read_csv_with(path, &CsvOptions::default())
+}
+
+/// `read_csv` with options.
+pub fn read_csv_with(path: &str, options: &CsvOptions) -> Res<Array> {
     let bytes = std::fs::read(path).map_err(|e| io_error("read_csv", path, e))?;
     let text = String::from_utf8(bytes).map_err(|e| {
         let line = 1 + e.as_bytes()[..e.utf8_error().valid_up_to()]
@@ -54,12 +71,36 @@ pub fn read_csv(path: &str) -> Res<Array> {
     if headers.iter().all(String::is_empty) {
         return Err(io_error("read_csv", path, "there is no header row"));
     }
+    let missing: Vec<&str> = options
+        .require
+        .iter()
+        .filter(|c| !headers.contains(c))
+        .map(String::as_str)
+        .collect();
+    if !missing.is_empty() {
+        return Err(errors::raise(
+            "read_csv",
+            "missing_column",
+            &format!(
+                "{path}: missing column(s) {} (the header has: {})",
+                missing.join(", "),
+                headers.join(", ")
+            ),
+            false,
+            0,
+            "usage",
+        ));
+    }
     let mut rows = Array::new();
     for record in reader.records() {
         let record = record.map_err(|e| io_error("read_csv", path, csv_error(&e)))?;
         let mut map = Map::new();
         for (h, v) in headers.iter().zip(record.iter()) {
             map.insert(h.as_str().into(), v.into());
+        }
+        if let Some(key) = &options.line_field {
+            let line = record.position().map_or(0, |p| p.line() as i64);
+            map.insert(key.as_str().into(), line.into());
         }
         rows.push(Dynamic::from_map(map));
     }
@@ -119,6 +160,45 @@ Reads a CSV file with a header row: one map per row, keyed by the header's names
 for row in read_csv("people.csv") { print(row.email) }
 ```"#, true)
     .register_into_engine(engine, read_csv);
+
+    local("read_csv", &["path: &str", "options: Map", "Array"], r#"
+`read_csv` with options: `require` (columns the header must have; a missing one is an error naming it) and `line_field` (a key under which each row gets its line number in the file).
+```rhai
+for row in read_csv("people.csv", #{ require: ["email"], line_field: "line" }) { print(`${row.line}: ${row.email}`) }
+```"#, true)
+    .register_into_engine(engine, |path: &str, options: Map| -> Res<Array> {
+        let opts: CsvOptions = super::convert::from_dyn("read_csv", "options", &Dynamic::from_map(options))?;
+        read_csv_with(path, &opts)
+    });
+
+    local(
+        "read_text",
+        &["path: &str", "String"],
+        r#"
+Reads a whole UTF-8 text file.
+```rhai
+let names = read_text("departments.txt").split("\n");
+```"#,
+        true,
+    )
+    .register_into_engine(engine, |path: &str| -> Res<String> {
+        let bytes = std::fs::read(path).map_err(|e| io_error("read_text", path, e))?;
+        String::from_utf8(bytes).map_err(|_| io_error("read_text", path, "it is not UTF-8 text"))
+    });
+
+    local(
+        "is_email",
+        &["text: &str", "bool"],
+        r#"
+Whether `text` has the form of an email address (the check mcsh makes before sending one).
+```rhai
+if !is_email(row.email) { print(`bad address: ${row.email}`) }
+```"#,
+        false,
+    )
+    .register_into_engine(engine, |text: &str| {
+        crate::directory::email::normalize(text).is_ok()
+    });
 
     local("write_csv", &["path: &str", "rows: Array", "()"], r#"
 Writes maps as CSV with a header row (every key, in the order first seen). The file is replaced atomically.

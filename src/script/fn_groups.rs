@@ -213,6 +213,28 @@ for g in groups_of("alice.anderson@company.com") { print(g.description) }
     });
 }
 
+/// Registers `groups_of(emails)`: one scan for many addresses.
+pub fn register_many(engine: &mut Engine, host: &Rc<Host>) {
+    let h = host.clone();
+    network("groups_of", &["emails: Array", "Map"], r#"
+For each address, the groups it is a direct member of, keyed by lower-case address (an empty array for none). One scan of every group's members serves them all.
+```rhai
+let index = groups_of(["a@company.com", "b@company.com"]);
+print(index["a@company.com"].len());
+```"#)
+    .register_into_engine(engine, move |emails: Array| -> Res<rhai::Map> {
+        let emails = convert::emails_arg("groups_of", &emails)?;
+        let dir = h.directory("groups_of")?;
+        let index = h.block_on("groups_of", dir.membership_index())?;
+        let mut map = rhai::Map::new();
+        for e in emails {
+            let groups: Vec<Group> = index.groups_of(&e).into_iter().cloned().collect();
+            map.insert(e.to_ascii_lowercase().into(), Dynamic::from_array(convert::to_array("groups_of", &groups)?));
+        }
+        Ok(map)
+    });
+}
+
 impl Host {
     /// `group(x)`: the group, `None` when nothing matches, an error when ambiguous.
     fn runtime_resolve(&self, dir: &crate::directory::Directory, spec: &str) -> Res<Option<Group>> {

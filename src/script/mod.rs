@@ -51,6 +51,7 @@ pub fn engine(host: &Rc<Host>, limits: &Limits) -> Engine {
     });
     fn_users::register(&mut engine, host);
     fn_groups::register(&mut engine, host);
+    fn_groups::register_many(&mut engine, host);
     fn_bulk::register(&mut engine, host);
     fn_data::register(&mut engine);
     fn_session::register(&mut engine, host);

@@ -2,7 +2,12 @@
 //! importable as `import "NAME" as NAME;`. They hold only documented `fn`s and `const`s.
 
 /// Every stdlib module: name and source.
-pub const MODULES: &[(&str, &str)] = &[];
+pub const MODULES: &[(&str, &str)] = &[
+    ("onboard", include_str!("../../stdlib/onboard.rhai")),
+    ("offboard", include_str!("../../stdlib/offboard.rhai")),
+    ("export", include_str!("../../stdlib/export.rhai")),
+    ("departments", include_str!("../../stdlib/departments.rhai")),
+];
 
 /// The source of stdlib module `name`.
 pub fn source(name: &str) -> Option<&'static str> {

@@ -1,0 +1,344 @@
+//! `mcsh onboard|offboard|export|departments`: the seed's workflows as single commands.
+//!
+//! Policy: each command is a thin caller of its stdlib module (`stdlib/NAME.rhai`), so a
+//! script that imports the module gets exactly what the command does. The command checks its
+//! flags, calls the module, prints the report rows, sums them up on stderr and picks the exit
+//! code: 3 when some steps failed (each is listed), 1 when all did.
+
+use std::collections::BTreeMap;
+
+use clap::Args;
+use rhai::{Array, Dynamic};
+use serde_json::Value;
+
+use super::context::terminal_width;
+use super::report::{Partial, ScriptFailed, Usage};
+use super::script_cmd::{execute, session};
+use super::Global;
+use crate::directory::email;
+use crate::output::{Format, Printer, Shape};
+
+/// `mcsh onboard`
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("who").required(true).args(["email", "csv"])))]
+pub struct OnboardArgs {
+    /// The new person's address
+    #[arg(long, value_name = "EMAIL", conflicts_with = "csv")]
+    pub email: Option<String>,
+    /// Their display name
+    #[arg(long, value_name = "NAME", requires = "email")]
+    pub name: Option<String>,
+    /// A group to join, by name or id (repeatable)
+    #[arg(long, value_name = "GROUP", requires = "email")]
+    pub group: Vec<String>,
+    /// Many people from a CSV with the columns email,name,groups (groups separated by ;)
+    #[arg(long, value_name = "FILE")]
+    pub csv: Option<String>,
+    /// Create groups that do not exist instead of stopping
+    #[arg(long)]
+    pub create_groups: bool,
+}
+
+/// `mcsh offboard`
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("who").required(true).args(["email", "csv"])))]
+pub struct OffboardArgs {
+    /// The leaver's address (repeatable)
+    #[arg(long, value_name = "EMAIL", conflicts_with = "csv")]
+    pub email: Vec<String>,
+    /// Many people from a CSV with an email column
+    #[arg(long, value_name = "FILE")]
+    pub csv: Option<String>,
+    /// Lock the account but do not queue it for deletion
+    #[arg(long)]
+    pub keep_account: bool,
+}
+
+/// `mcsh export`
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Only this domain (default: every internal domain)
+    #[arg(long, value_name = "DOMAIN")]
+    pub domain: Option<String>,
+    /// Add each user's groups (one scan of every group's members)
+    #[arg(long)]
+    pub with_groups: bool,
+    /// json or csv [default: json, or --output when it is one of them]
+    #[arg(long, value_name = "FORMAT", value_parser = ["json", "csv"])]
+    pub format: Option<String>,
+    /// Write to this file, atomically, instead of standard output
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<String>,
+}
+
+/// `mcsh departments`
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("what").required(true).args(["names", "file"])))]
+pub struct DepartmentsArgs {
+    /// Department names or paths (Engineering/Platform nests Platform under Engineering)
+    #[arg(value_name = "NAME", conflicts_with = "file")]
+    pub names: Vec<String>,
+    /// Read the names from a file, one per line (# comments and blank lines skipped)
+    #[arg(long, value_name = "FILE")]
+    pub file: Option<String>,
+    /// Create them under this group (id or name) instead of at the top
+    #[arg(long, value_name = "GROUP")]
+    pub parent: Option<String>,
+}
+
+const STEP_COLUMNS: &[&str] = &["emailAddress", "step", "status", "message"];
+
+type Runtime = tokio::runtime::Runtime;
+
+/// Calls `call` after importing stdlib `module`, with `vars` in scope; returns its value.
+fn call(
+    global: &Global,
+    runtime: &Runtime,
+    module: &str,
+    call: &str,
+    vars: Vec<(&'static str, Dynamic)>,
+) -> anyhow::Result<Value> {
+    let mut s = session(global, runtime, Vec::new())?;
+    for (name, value) in vars {
+        s.scope.push_constant(name, value);
+    }
+    // `export` is a Rhai keyword, so that module is imported under another name.
+    let alias = if module == "export" {
+        "exporter"
+    } else {
+        module
+    };
+    let source = format!("import \"{module}\" as {alias};\n{call}");
+    let value = execute(global, s, &format!("mcsh {module}"), &source).map_err(|e| {
+        match e.downcast::<ScriptFailed>() {
+            // Where in the stdlib a workflow stopped is no help to the admin: keep the message.
+            Ok(ScriptFailed(mut f)) => {
+                f.location = None;
+                f.excerpt = None;
+                ScriptFailed(f).into()
+            }
+            Err(other) => other,
+        }
+    })?;
+    Ok(rhai::serde::from_dynamic(&value).unwrap_or(Value::Null))
+}
+
+fn strings(values: &[String]) -> Dynamic {
+    Dynamic::from_array(
+        values
+            .iter()
+            .map(|v| Dynamic::from(v.clone()))
+            .collect::<Array>(),
+    )
+}
+
+fn text(v: &Option<String>) -> Dynamic {
+    v.clone().map(Dynamic::from).unwrap_or(Dynamic::UNIT)
+}
+
+/// Prints report rows, the summary, and turns failures into the exit code.
+fn report(global: &Global, what: &str, rows: &Value, columns: &[&str]) -> anyhow::Result<()> {
+    let rows = rows.as_array().cloned().unwrap_or_default();
+    let format = global
+        .output
+        .unwrap_or(if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+            Format::Table
+        } else {
+            Format::Json
+        });
+    let mut printer = Printer::new(std::io::stdout().lock(), format, Shape::List, columns)
+        .with_width(terminal_width());
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for r in &rows {
+        printer.row(r)?;
+        *counts
+            .entry(r["status"].as_str().unwrap_or("?").to_string())
+            .or_default() += 1;
+    }
+    printer.finish()?;
+    if !global.quiet {
+        let failed = counts.get("failed").copied().unwrap_or(0);
+        let changed = rows.len() - counts.get("unchanged").copied().unwrap_or(0) - failed;
+        let summary: Vec<String> = counts.iter().map(|(k, v)| format!("{v} {k}")).collect();
+        if rows.is_empty() {
+            eprintln!("{what}: nothing to do");
+        } else if changed == 0 && failed == 0 {
+            eprintln!(
+                "{what}: nothing changed, everything was already done ({})",
+                summary.join(", ")
+            );
+        } else {
+            eprintln!("{what}: {}", summary.join(", "));
+        }
+    }
+    let failed = rows.iter().filter(|r| r["status"] == "failed").count();
+    if failed > 0 {
+        return Err(Partial {
+            failed,
+            total: rows.len(),
+        }
+        .into());
+    }
+    Ok(())
+}
+
+/// `mcsh onboard`.
+pub fn onboard(global: &Global, runtime: &Runtime, a: OnboardArgs) -> anyhow::Result<()> {
+    let options = Dynamic::from_map(
+        [("create_groups".into(), a.create_groups.into())]
+            .into_iter()
+            .collect(),
+    );
+    let rows = match (&a.csv, &a.email) {
+        (Some(csv), _) => call(
+            global,
+            runtime,
+            "onboard",
+            "onboard::from_csv(CSV, OPTIONS)",
+            vec![("CSV", csv.clone().into()), ("OPTIONS", options)],
+        )?,
+        (None, Some(e)) => {
+            let e = email::normalize(e)?;
+            let name = a.name.as_deref().map(str::trim).unwrap_or("").to_string();
+            let vars = vec![
+                ("EMAIL", e.into()),
+                ("NAME", name.into()),
+                ("GROUPS", strings(&a.group)),
+                ("OPTIONS", options),
+            ];
+            call(
+                global,
+                runtime,
+                "onboard",
+                "onboard::person(EMAIL, NAME, GROUPS, OPTIONS)",
+                vars,
+            )?
+        }
+        (None, None) => unreachable!("clap requires --email or --csv"),
+    };
+    report(global, "onboard", &rows, STEP_COLUMNS)
+}
+
+/// `mcsh offboard`.
+pub fn offboard(global: &Global, runtime: &Runtime, a: OffboardArgs) -> anyhow::Result<()> {
+    let options = Dynamic::from_map(
+        [("keep_account".into(), a.keep_account.into())]
+            .into_iter()
+            .collect(),
+    );
+    let rows = match &a.csv {
+        Some(csv) => call(
+            global,
+            runtime,
+            "offboard",
+            "offboard::from_csv(CSV, OPTIONS)",
+            vec![("CSV", csv.clone().into()), ("OPTIONS", options)],
+        )?,
+        None => {
+            let emails: Vec<String> = a
+                .email
+                .iter()
+                .map(|e| email::normalize(e))
+                .collect::<Result<_, _>>()?;
+            call(
+                global,
+                runtime,
+                "offboard",
+                "offboard::people(EMAILS, OPTIONS)",
+                vec![("EMAILS", strings(&emails)), ("OPTIONS", options)],
+            )?
+        }
+    };
+    report(global, "offboard", &rows, STEP_COLUMNS)
+}
+
+/// `mcsh departments`.
+pub fn departments(global: &Global, runtime: &Runtime, a: DepartmentsArgs) -> anyhow::Result<()> {
+    let parent = text(&a.parent);
+    let rows = match &a.file {
+        Some(f) => call(
+            global,
+            runtime,
+            "departments",
+            "departments::from_file(FILE, PARENT)",
+            vec![("FILE", f.clone().into()), ("PARENT", parent)],
+        )?,
+        None => {
+            if a.names.iter().all(|n| n.trim().is_empty()) {
+                return Err(Usage("give at least one department name".into()).into());
+            }
+            call(
+                global,
+                runtime,
+                "departments",
+                "departments::create(NAMES, PARENT)",
+                vec![("NAMES", strings(&a.names)), ("PARENT", parent)],
+            )?
+        }
+    };
+    report(
+        global,
+        "departments",
+        &rows,
+        &["description", "path", "status", "id"],
+    )
+}
+
+/// `mcsh export`.
+pub fn export(global: &Global, runtime: &Runtime, a: ExportArgs) -> anyhow::Result<()> {
+    if let Some(d) = &a.domain {
+        if !email::valid_domain(d.trim()) {
+            return Err(Usage(format!("--domain {d:?} is not a domain name")).into());
+        }
+    }
+    let format = match (a.format.as_deref(), global.output) {
+        (Some("csv"), _) => Format::Csv,
+        (Some(_), _) => Format::Json,
+        (None, Some(f)) => f,
+        (None, None) if a.out.is_some() => Format::Json,
+        (None, None) => Format::Json,
+    };
+    let vars = vec![
+        (
+            "DOMAIN",
+            text(&a.domain.map(|d| d.trim().to_ascii_lowercase())),
+        ),
+        ("WITH_GROUPS", a.with_groups.into()),
+    ];
+    let rows = call(
+        global,
+        runtime,
+        "export",
+        "exporter::rows(DOMAIN, WITH_GROUPS)",
+        vars,
+    )?;
+    let rows = rows.as_array().cloned().unwrap_or_default();
+    let mut columns = vec!["emailAddress", "name", "domain", "alias"];
+    if a.with_groups {
+        columns.push("groups");
+    }
+    match &a.out {
+        None => {
+            let mut printer = Printer::new(std::io::stdout().lock(), format, Shape::List, &columns)
+                .with_width(terminal_width());
+            for r in &rows {
+                printer.row(r)?;
+            }
+            printer.finish()?;
+        }
+        Some(path) => {
+            let mut buf = Vec::new();
+            let mut printer = Printer::new(&mut buf, format, Shape::List, &columns);
+            for r in &rows {
+                printer.row(r)?;
+            }
+            printer.finish()?;
+            crate::files::write_atomic(std::path::Path::new(path), &buf, false)
+                .map_err(|e| anyhow::anyhow!("cannot write {path}: {e}"))?;
+            if !global.quiet {
+                eprintln!("export: {} users written to {path}", rows.len());
+            }
+        }
+    }
+    Ok(())
+}
