@@ -370,7 +370,7 @@ async fn answers_that_are_not_envelopes_are_clear_errors() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn an_honest_quota_delays_but_loses_nothing() {
+async fn an_honest_quota_is_paced_before_it_runs_out_and_loses_nothing() {
     let sb = Sandbox::spawn(Options {
         quota: Some(10),
         ..Options::default()
@@ -380,10 +380,13 @@ async fn an_honest_quota_delays_but_loses_nothing() {
     for _ in 0..25 {
         assert_eq!(client.list_domains().await.unwrap().len(), 2);
     }
-    assert!(
-        mcsh::sandbox::Stats::get(&sb.stats.throttled) > 0,
-        "the quota was reached"
+    assert_eq!(
+        mcsh::sandbox::Stats::get(&sb.stats.throttled),
+        0,
+        "the budget waited for the window instead of spending into 429s"
     );
+    assert!(client.stats().paced > 0, "the quota was reached and paced");
+    assert_eq!(client.stats().rate_waits, 0);
     let rate = client.rate();
     assert_eq!(rate.limit, Some(10));
     assert!(rate.reset_ms.unwrap() <= 1000);

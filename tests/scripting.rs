@@ -181,12 +181,14 @@ fn dry_run_scripts_read_for_real_and_write_nothing() {
         .args(["--dry-run", "run", &path])
         .assert()
         .success()
-        .stdout("true\n62\n")
+        .stdout("true\n63\n")
         .stderr(
             predicate::str::contains("2 write(s) planned")
                 .and(predicate::str::contains("/api/user/create-user")),
         );
+    // Later reads in the run saw the planned user (63); the directory itself did not change.
     assert!(!env.user_emails().contains(&"dry@company.com".to_string()));
+    assert_eq!(env.user_emails().len(), 62);
 }
 
 #[test]

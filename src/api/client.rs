@@ -9,6 +9,7 @@
 //! - A 401 `token_expired` fetches a new token once; `err_developer_key` is retried once.
 //! - Every request has a timeout; every body read is bounded.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -88,6 +89,36 @@ struct Inner {
     options: ClientOptions,
     observer: Option<Observer>,
     rate: Mutex<RateSnapshot>,
+    budget: Mutex<Budget>,
+    stats: Counters,
+}
+
+/// The shared rate budget: how many requests the quota still allows, and when it renews.
+#[derive(Debug, Default)]
+struct Budget {
+    remaining: Option<u64>,
+    resume_at: Option<Instant>,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    requests: AtomicU64,
+    retries: AtomicU64,
+    rate_waits: AtomicU64,
+    paced: AtomicU64,
+}
+
+/// What a client has done so far.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ClientStats {
+    /// HTTP requests sent (token requests excluded).
+    pub requests: u64,
+    /// Requests repeated after a transient failure.
+    pub retries: u64,
+    /// 429 answers waited out.
+    pub rate_waits: u64,
+    /// Pauses taken because the budget said the quota was used up.
+    pub paced: u64,
 }
 
 enum Auth {
@@ -180,6 +211,8 @@ impl Client {
                 options,
                 observer,
                 rate: Mutex::new(RateSnapshot::default()),
+                budget: Mutex::new(Budget::default()),
+                stats: Counters::default(),
             }),
         })
     }
@@ -187,6 +220,17 @@ impl Client {
     /// The base URL calls go to.
     pub fn base_url(&self) -> &str {
         &self.inner.base_url
+    }
+
+    /// Requests, retries and waits so far.
+    pub fn stats(&self) -> ClientStats {
+        let c = &self.inner.stats;
+        ClientStats {
+            requests: c.requests.load(Ordering::Relaxed),
+            retries: c.retries.load(Ordering::Relaxed),
+            rate_waits: c.rate_waits.load(Ordering::Relaxed),
+            paced: c.paced.load(Ordering::Relaxed),
+        }
     }
 
     /// The rate-limit headers of the latest answer.
@@ -263,6 +307,12 @@ impl Client {
                         .map(Duration::from_millis)
                         .unwrap_or_else(|| backoff(opts, rate_waits))
                         .min(opts.max_rate_wait);
+                    self.inner.stats.rate_waits.fetch_add(1, Ordering::Relaxed);
+                    {
+                        let mut b = self.inner.budget.lock().expect("budget lock");
+                        b.remaining = Some(0);
+                        b.resume_at = Some(Instant::now() + wait);
+                    }
                     self.emit(&Event::RateLimited {
                         path: path.to_string(),
                         wait,
@@ -292,11 +342,12 @@ impl Client {
                 }
                 _ => return Err(status_error(path, &answer)),
             }
-            let resp = envelope::decode(&answer.body).map_err(|e| ApiError::Decode {
+            let mut resp = envelope::decode(&answer.body).map_err(|e| ApiError::Decode {
                 path: path.to_string(),
                 status: 200,
                 detail: e.0,
             })?;
+            resp.request_id = answer.request_id.clone();
             if !dev_key_retried && resp.fail.iter().any(|f| f.code == "err_developer_key") {
                 // Seen to fail intermittently on valid application ids: one more try.
                 dev_key_retried = true;
@@ -325,6 +376,7 @@ impl Client {
     }
 
     async fn pause_before_retry(&self, path: &str, attempt: &mut u32, reason: &str) {
+        self.inner.stats.retries.fetch_add(1, Ordering::Relaxed);
         let wait = backoff(&self.inner.options, *attempt);
         *attempt += 1;
         self.emit(&Event::Retry {
@@ -356,11 +408,12 @@ impl Client {
             .header("content-type", "application/json")
             .header("accept", "application/json")
             .body(body.to_vec());
-        let mut request_id = None;
+        // Every request carries an id, so audit lines and Mimecast's logs can be matched.
+        let id = uuid::Uuid::new_v4().to_string();
         match &self.inner.auth {
             Auth::OAuth { .. } => {
                 let token = self.token().await?;
-                req = req.bearer_auth(token.expose());
+                req = req.bearer_auth(token.expose()).header("x-mc-req-id", &id);
             }
             Auth::Hmac {
                 access_key,
@@ -369,7 +422,6 @@ impl Client {
                 app_key,
             } => {
                 let date = chrono::Utc::now().format(signer::DATE_FORMAT).to_string();
-                let id = uuid::Uuid::new_v4().to_string();
                 let authz =
                     signer::authorization(access_key, key, &date, &id, path, app_key.expose());
                 req = req
@@ -377,10 +429,11 @@ impl Client {
                     .header("x-mc-date", date)
                     .header("x-mc-req-id", &id)
                     .header("authorization", authz);
-                request_id = Some(id);
             }
         }
-        let answer = read_answer(req.send().await, request_id).await?;
+        self.pace(path).await;
+        self.inner.stats.requests.fetch_add(1, Ordering::Relaxed);
+        let answer = read_answer(req.send().await, Some(id)).await?;
         self.note_rate(&answer.headers);
         self.emit(&Event::Response {
             path: path.to_string(),
@@ -392,12 +445,57 @@ impl Client {
         Ok(answer)
     }
 
+    /// Waits while the shared budget says the quota is used up, and takes one request from it.
+    async fn pace(&self, path: &str) {
+        loop {
+            let wait = {
+                let mut b = self.inner.budget.lock().expect("budget lock");
+                let now = Instant::now();
+                match (b.remaining, b.resume_at) {
+                    (Some(0), Some(at)) if at > now => {
+                        Some((at - now).min(self.inner.options.max_rate_wait))
+                    }
+                    (Some(0), _) => {
+                        // The window has turned; the next answer tells the new budget.
+                        b.remaining = None;
+                        None
+                    }
+                    (Some(n), _) => {
+                        b.remaining = Some(n - 1);
+                        None
+                    }
+                    (None, _) => None,
+                }
+            };
+            match wait {
+                None => return,
+                Some(wait) => {
+                    self.inner.stats.paced.fetch_add(1, Ordering::Relaxed);
+                    self.emit(&Event::Paced {
+                        path: path.to_string(),
+                        wait,
+                    });
+                    tokio::time::sleep(wait).await;
+                    let mut b = self.inner.budget.lock().expect("budget lock");
+                    if b.resume_at.is_some_and(|at| at <= Instant::now()) {
+                        b.remaining = None;
+                    }
+                }
+            }
+        }
+    }
+
     fn note_rate(&self, headers: &HeaderMap) {
         let snap = RateSnapshot {
             limit: header_u64(headers, "x-ratelimit-limit"),
             remaining: header_u64(headers, "x-ratelimit-remaining"),
             reset_ms: header_u64(headers, "x-ratelimit-reset"),
         };
+        if let (Some(remaining), Some(reset)) = (snap.remaining, snap.reset_ms) {
+            let mut b = self.inner.budget.lock().expect("budget lock");
+            b.remaining = Some(remaining);
+            b.resume_at = Some(Instant::now() + Duration::from_millis(reset));
+        }
         if snap != RateSnapshot::default() {
             *self.inner.rate.lock().expect("rate lock") = snap;
         }

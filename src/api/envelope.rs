@@ -54,6 +54,8 @@ pub struct Response {
     pub data: Vec<Value>,
     /// The items that failed.
     pub fail: Vec<Failure>,
+    /// The `x-mc-req-id` the request was sent with.
+    pub request_id: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -160,6 +162,7 @@ pub fn decode(body: &[u8]) -> Result<Response, NotAnEnvelope> {
         total_count: pagination.total_count.as_ref().and_then(as_u64),
         data,
         fail,
+        request_id: None,
     })
 }
 

@@ -41,6 +41,13 @@ pub enum Event {
         /// The pause before trying again.
         wait: Duration,
     },
+    /// The shared budget says the quota is used up: requests wait for it to renew.
+    Paced {
+        /// The endpoint path that waits.
+        path: String,
+        /// How long.
+        wait: Duration,
+    },
     /// A new API 2.0 token was obtained.
     TokenIssued {
         /// Its lifetime as the service stated it.

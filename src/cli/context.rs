@@ -183,6 +183,12 @@ impl Ctx {
                     elapsed.as_millis()
                 );
             }
+            Event::Paced { path, wait } if level >= 1 => {
+                eprintln!(
+                    "rate budget: quota used up; {path} waits {} ms for it to renew",
+                    wait.as_millis()
+                );
+            }
             Event::TokenIssued { expires_in } if level >= 3 => {
                 eprintln!("auth: new API 2.0 token, valid {expires_in} s");
             }

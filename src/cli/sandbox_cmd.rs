@@ -40,6 +40,12 @@ pub enum SandboxCmd {
         /// Seed of the fault generator, for repeatable runs
         #[arg(long, value_name = "N")]
         seed: Option<u64>,
+        /// Add N synthetic users (gen.user.NNNNNN@..., nine in ten in company.com)
+        #[arg(long, default_value_t = 0, value_name = "N")]
+        generate_users: usize,
+        /// Add G synthetic groups ("Generated NNNN"), each with 20 of the synthetic users
+        #[arg(long, default_value_t = 0, value_name = "G")]
+        generate_groups: usize,
     },
     /// Delete the sandbox's tenant so the next start seeds a new demo
     Reset {
@@ -81,6 +87,8 @@ pub async fn run(ctx: &Ctx, cmd: SandboxCmd) -> anyhow::Result<()> {
             fail_rate,
             quota,
             seed,
+            generate_users,
+            generate_groups,
         } => {
             if !(0.0..=1.0).contains(&fail_rate) {
                 return Err(
@@ -99,6 +107,8 @@ pub async fn run(ctx: &Ctx, cmd: SandboxCmd) -> anyhow::Result<()> {
                 fail_rate,
                 quota,
                 seed,
+                generate_users,
+                generate_groups,
                 ..sandbox::Options::default()
             };
             let running = sandbox::start(options)

@@ -3,13 +3,11 @@
 //! Policy: `ensure_*` read first and write only the difference, so running them twice changes
 //! nothing the second time and reports `unchanged`.
 
-use futures_util::stream::{self, StreamExt};
-use serde_json::Value;
-
 use super::outcome::{ItemResult, Status};
+use super::plan::wording;
 use super::{DirError, Directory};
 use crate::api::users::{NewUser, UserUpdate};
-use crate::api::{ApiError, Group};
+use crate::api::{paths, Group};
 
 impl Directory {
     /// Creates `email` if it does not exist; an existing user whose name differs gets `name`.
@@ -103,58 +101,13 @@ impl Directory {
     /// result per user in input order. Existing users are failures (`err_user_already_exists`):
     /// use [`Directory::ensure_user`] to accept them.
     pub async fn create_users(&self, users: &[NewUser]) -> Result<Vec<ItemResult>, DirError> {
-        if self.is_dry_run() {
-            for u in users {
-                self.planned(crate::api::paths::CREATE_USER, serde_json::json!(u));
-            }
-            return Ok(users
-                .iter()
-                .map(|u| ItemResult::new(&u.email_address, Status::Planned, "would be created"))
-                .collect());
-        }
-        let batches: Vec<&[NewUser]> = users.chunks(self.options.batch_size.max(1)).collect();
-        let answers: Vec<Result<Vec<ItemResult>, ApiError>> = stream::iter(batches)
-            .map(|batch| async move {
-                match self.client().create_users(batch).await {
-                    Ok(resp) => Ok(batch
-                        .iter()
-                        .map(|u| {
-                            let failed = resp.fail.iter().find(|f| {
-                                key_email(&f.key)
-                                    .is_some_and(|e| e.eq_ignore_ascii_case(&u.email_address))
-                            });
-                            match failed {
-                                Some(f) => {
-                                    ItemResult::new(&u.email_address, Status::Failed, f.to_string())
-                                        .with_code(f.code.clone())
-                                }
-                                None => {
-                                    ItemResult::new(&u.email_address, Status::Created, "created")
-                                }
-                            }
-                        })
-                        .collect()),
-                    Err(e) if e.is_auth() => Err(e),
-                    Err(e) => Ok(batch
-                        .iter()
-                        .map(|u| {
-                            ItemResult::new(&u.email_address, Status::Failed, e.to_string())
-                                .with_code(e.code())
-                        })
-                        .collect()),
-                }
-            })
-            .buffered(self.options.concurrency.max(1))
-            .collect()
-            .await;
-        let mut out = Vec::with_capacity(users.len());
-        for a in answers {
-            out.extend(a?);
-        }
-        Ok(out)
+        let items = users
+            .iter()
+            .map(|u| (u.email_address.clone(), serde_json::json!(u)))
+            .collect();
+        let outcomes = self
+            .execute(paths::CREATE_USER, items, &wording(paths::CREATE_USER))
+            .await?;
+        Ok(outcomes.into_iter().map(|o| o.result).collect())
     }
-}
-
-fn key_email(key: &Option<Value>) -> Option<&str> {
-    key.as_ref()?.get("emailAddress")?.as_str()
 }

@@ -2,13 +2,14 @@
 
 use std::collections::HashMap;
 
-use futures_util::stream::{self, StreamExt};
 use serde_json::{json, Value};
 
+use super::executor::Wording;
 use super::outcome::{ItemResult, Status};
+use super::plan::{wording, Digest};
 use super::{DirError, Directory};
 use crate::api::groups::{groups_of, members_of};
-use crate::api::{paths, ApiError, Group, Member};
+use crate::api::{model, paths, Group, Member};
 
 /// Whether `spec` looks like a Mimecast group id rather than a name: long, no spaces.
 pub fn looks_like_id(spec: &str) -> bool {
@@ -23,7 +24,15 @@ impl Directory {
         while let Some(page) = pager.next_page().await? {
             out.extend(groups_of(&page)?);
         }
-        Ok(out)
+        let label = match query {
+            Some(q) => format!("the groups whose name contains {q:?}"),
+            None => "the list of groups".to_string(),
+        };
+        self.note_read("groups", query.unwrap_or(""), &label, Digest::of(&out));
+        Ok(self.overlaid(out, |o, mut v| {
+            v.extend(o.groups(query));
+            v
+        }))
     }
 
     /// The group `spec` names: an id, or a name (exact, then ignoring case). An unknown or
@@ -80,14 +89,27 @@ impl Directory {
 
     /// Every member of `group`.
     pub async fn members(&self, group: &Group) -> Result<Vec<Member>, DirError> {
-        let mut pager = self
-            .client()
-            .member_pages(&group.id, self.options.page_size);
         let mut out = Vec::new();
-        while let Some(page) = pager.next_page().await? {
-            out.extend(members_of(&page)?);
+        if !group.id.starts_with("planned:") {
+            let mut pager = self
+                .client()
+                .member_pages(&group.id, self.options.page_size);
+            while let Some(page) = pager.next_page().await? {
+                out.extend(members_of(&page)?);
+            }
         }
-        Ok(out)
+        let name = if group.description.is_empty() {
+            &group.id
+        } else {
+            &group.description
+        };
+        self.note_read(
+            "members",
+            &group.id,
+            &format!("the members of group {name}"),
+            Digest::of(&out),
+        );
+        Ok(self.overlaid(out, |o, v| o.members(&group.id, v)))
     }
 
     /// Creates a group under `parent` (or at the root).
@@ -96,44 +118,62 @@ impl Directory {
         description: &str,
         parent: Option<&Group>,
     ) -> Result<Group, DirError> {
-        let parent_id = parent.map(|p| p.id.as_str());
-        let item = json!({ "description": description, "parentId": parent_id });
-        if self.planned(paths::CREATE_GROUP, item) {
-            return Ok(Group {
+        let mut item = json!({ "description": description });
+        if let Some(p) = parent {
+            item["parentId"] = json!(p.id);
+        }
+        match self
+            .execute_one(
+                paths::CREATE_GROUP,
+                description,
+                item,
+                &wording(paths::CREATE_GROUP),
+            )
+            .await?
+        {
+            Some(data) => Ok(model::decode(paths::CREATE_GROUP, data)?),
+            None => Ok(Group {
                 // Later planned writes need something to name the group by.
                 id: format!("planned:{description}"),
                 description: description.to_string(),
-                parent_id: parent_id.map(str::to_string),
+                parent_id: parent.map(|p| p.id.clone()),
                 source: "cloud".into(),
                 ..Group::default()
-            });
+            }),
         }
-        Ok(self.client().create_group(description, parent_id).await?)
     }
 
     /// Renames `group`.
     pub async fn rename_group(&self, group: &Group, description: &str) -> Result<Group, DirError> {
-        if self.planned(
-            paths::UPDATE_GROUP,
-            json!({ "id": group.id, "description": description }),
-        ) {
-            return Ok(Group {
+        let item = json!({ "id": group.id, "description": description });
+        match self
+            .execute_one(
+                paths::UPDATE_GROUP,
+                &group.description,
+                item,
+                &wording(paths::UPDATE_GROUP),
+            )
+            .await?
+        {
+            Some(data) => Ok(model::decode(paths::UPDATE_GROUP, data)?),
+            None => Ok(Group {
                 description: description.to_string(),
                 ..group.clone()
-            });
+            }),
         }
-        Ok(self
-            .client()
-            .update_group(&group.id, Some(description), None)
-            .await?)
     }
 
     /// Deletes `group` (the service refuses one with members or children).
     pub async fn delete_group(&self, group: &Group) -> Result<(), DirError> {
-        if self.planned(paths::DELETE_GROUP, json!({ "id": group.id })) {
-            return Ok(());
-        }
-        Ok(self.client().delete_group(&group.id).await?)
+        let item = json!({ "id": group.id });
+        self.execute_one(
+            paths::DELETE_GROUP,
+            &group.description,
+            item,
+            &wording(paths::DELETE_GROUP),
+        )
+        .await?;
+        Ok(())
     }
 
     /// Adds `emails` to `group`, batched; one result per address, in input order.
@@ -142,7 +182,13 @@ impl Directory {
         group: &Group,
         emails: &[String],
     ) -> Result<Vec<ItemResult>, DirError> {
-        self.change_members(group, emails, true).await
+        let words = Wording {
+            success: Status::Created,
+            done: format!("added to {}", group.description),
+            already: format!("already a member of {}", group.description),
+        };
+        self.change_members(paths::ADD_GROUP_MEMBER, group, emails, &words)
+            .await
     }
 
     /// Removes `emails` from `group`, batched; one result per address, in input order.
@@ -151,134 +197,33 @@ impl Directory {
         group: &Group,
         emails: &[String],
     ) -> Result<Vec<ItemResult>, DirError> {
-        self.change_members(group, emails, false).await
+        let words = Wording {
+            success: Status::Removed,
+            done: format!("removed from {}", group.description),
+            already: format!("not a member of {}", group.description),
+        };
+        self.change_members(paths::REMOVE_GROUP_MEMBER, group, emails, &words)
+            .await
     }
 
     async fn change_members(
         &self,
+        endpoint: &'static str,
         group: &Group,
         emails: &[String],
-        add: bool,
+        words: &Wording,
     ) -> Result<Vec<ItemResult>, DirError> {
-        let path = if add {
-            paths::ADD_GROUP_MEMBER
-        } else {
-            paths::REMOVE_GROUP_MEMBER
-        };
-        if self.is_dry_run() {
-            return Ok(emails
-                .iter()
-                .map(|e| {
-                    self.planned(path, json!({ "id": group.id, "emailAddress": e }));
-                    let verb = if add {
-                        "would be added to"
-                    } else {
-                        "would be removed from"
-                    };
-                    ItemResult::new(
-                        e.clone(),
-                        Status::Planned,
-                        format!("{verb} {}", group.description),
-                    )
-                })
-                .collect());
-        }
-        let batches: Vec<Vec<String>> = emails
-            .chunks(self.options.batch_size.max(1))
-            .map(<[String]>::to_vec)
+        let items: Vec<(String, Value)> = emails
+            .iter()
+            .map(|e| (e.clone(), json!({ "id": group.id, "emailAddress": e })))
             .collect();
-        let answers: Vec<Result<Vec<ItemResult>, ApiError>> = stream::iter(batches)
-            .map(|batch| async move {
-                let resp = if add {
-                    self.client().add_members(&group.id, &batch).await
-                } else {
-                    self.client().remove_members(&group.id, &batch).await
-                };
-                match resp {
-                    Ok(resp) => Ok(membership_results(
-                        &batch,
-                        &resp.data,
-                        &resp.fail,
-                        add,
-                        &group.description,
-                    )),
-                    Err(e) if e.is_auth() => Err(e),
-                    Err(e) => Ok(batch
-                        .iter()
-                        .map(|m| {
-                            ItemResult::new(m.clone(), Status::Failed, e.to_string())
-                                .with_code(e.code())
-                        })
-                        .collect()),
-                }
-            })
-            .buffered(self.options.concurrency.max(1))
-            .collect()
-            .await;
-        let mut out = Vec::with_capacity(emails.len());
-        for a in answers {
-            out.extend(a?);
-        }
-        Ok(out)
+        Ok(self
+            .execute(endpoint, items, words)
+            .await?
+            .into_iter()
+            .map(|o| o.result)
+            .collect())
     }
-}
-
-/// Maps a membership batch's `data` and `fail` back to its addresses.
-fn membership_results(
-    batch: &[String],
-    data: &[Value],
-    fail: &[crate::api::Failure],
-    add: bool,
-    group: &str,
-) -> Vec<ItemResult> {
-    let key = |s: &str| s.to_ascii_lowercase();
-    let mut by_email: HashMap<String, ItemResult> = HashMap::new();
-    for d in data {
-        if let Some(e) = d.get("emailAddress").and_then(Value::as_str) {
-            let (status, verb) = if add {
-                (Status::Created, "added to")
-            } else {
-                (Status::Removed, "removed from")
-            };
-            by_email.insert(
-                key(e),
-                ItemResult::new(e, status, format!("{verb} {group}")),
-            );
-        }
-    }
-    for f in fail {
-        let Some(e) = f
-            .key
-            .as_ref()
-            .and_then(|k| k.get("emailAddress"))
-            .and_then(Value::as_str)
-        else {
-            continue;
-        };
-        let result = match (add, f.code.as_str()) {
-            (true, "err_folder_group_member_already_exists") => {
-                ItemResult::new(e, Status::Unchanged, format!("already a member of {group}"))
-            }
-            (false, "err_folder_email_address_not_found") => {
-                ItemResult::new(e, Status::Unchanged, format!("not a member of {group}"))
-            }
-            _ => ItemResult::new(e, Status::Failed, f.to_string()),
-        };
-        by_email.insert(key(e), result.with_code(f.code.clone()));
-    }
-    batch
-        .iter()
-        .map(|e| {
-            by_email.remove(&key(e)).unwrap_or_else(|| {
-                ItemResult::new(
-                    e.clone(),
-                    Status::Failed,
-                    "the service did not report on this address",
-                )
-                .with_code("no_answer")
-            })
-        })
-        .collect()
 }
 
 fn describe(g: &Group, names: &HashMap<&str, &str>) -> String {
@@ -292,50 +237,6 @@ fn describe(g: &Group, names: &HashMap<&str, &str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::Failure;
-
-    #[test]
-    fn batch_results_map_back_by_key() {
-        let batch = vec![
-            "a@x.com".to_string(),
-            "B@x.com".to_string(),
-            "c@x.com".to_string(),
-            "d@x.com".to_string(),
-        ];
-        let data = vec![json!({"emailAddress": "a@x.com"})];
-        let fail = vec![
-            Failure {
-                key: Some(json!({"emailAddress": "b@x.com"})),
-                code: "err_folder_group_member_already_exists".into(),
-                message: "Group member already exists".into(),
-                retryable: false,
-                field: None,
-            },
-            Failure {
-                key: Some(json!({"emailAddress": "c@x.com"})),
-                code: "err_validation_invalid_email_address".into(),
-                message: "bad".into(),
-                retryable: false,
-                field: Some("emailAddress".into()),
-            },
-        ];
-        let r = membership_results(&batch, &data, &fail, true, "Sales");
-        let statuses: Vec<Status> = r.iter().map(|r| r.status).collect();
-        assert_eq!(
-            statuses,
-            vec![
-                Status::Created,
-                Status::Unchanged,
-                Status::Failed,
-                Status::Failed
-            ]
-        );
-        assert_eq!(
-            r[2].code.as_deref(),
-            Some("err_validation_invalid_email_address")
-        );
-        assert_eq!(r[3].code.as_deref(), Some("no_answer"));
-    }
 
     #[test]
     fn ids_and_names() {

@@ -5,14 +5,19 @@
 //! write in the plan instead of sending it; reads are always real. "Already a member" on add
 //! and "not a member" on removal are outcomes (`unchanged`), not errors.
 
+pub mod audit;
 pub mod email;
 pub mod ensure;
+pub mod executor;
 pub mod groups;
 pub mod membership;
 pub mod outcome;
+pub mod overlay;
+pub mod plan;
+pub mod progress;
 pub mod users;
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 
@@ -42,7 +47,7 @@ impl Default for BulkOptions {
 }
 
 /// A write that a dry run recorded instead of sending.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PlannedWrite {
     /// The endpoint it would call.
     pub endpoint: String,
@@ -78,6 +83,12 @@ pub enum DirError {
         /// What was given.
         path: String,
     },
+    /// A plan file that cannot be applied as it is.
+    #[error("the plan cannot be applied: {detail}")]
+    BadPlan {
+        /// What is wrong.
+        detail: String,
+    },
     /// No live user has that address.
     #[error("no user {email:?} in the directory")]
     UserNotFound {
@@ -100,6 +111,10 @@ pub struct Directory {
     options: BulkOptions,
     dry_run: bool,
     plan: Mutex<Vec<PlannedWrite>>,
+    overlay: Mutex<overlay::Overlay>,
+    reads: Mutex<Vec<plan::Read>>,
+    audit: Option<Arc<audit::Audit>>,
+    progress: Option<Arc<dyn progress::Progress>>,
 }
 
 impl Directory {
@@ -110,7 +125,33 @@ impl Directory {
             options,
             dry_run,
             plan: Mutex::new(Vec::new()),
+            overlay: Mutex::default(),
+            reads: Mutex::default(),
+            audit: None,
+            progress: None,
         }
+    }
+
+    /// Records every write in `audit`.
+    pub fn with_audit(mut self, audit: Arc<audit::Audit>) -> Directory {
+        self.audit = Some(audit);
+        self
+    }
+
+    /// Reports bulk progress to `progress`.
+    pub fn with_progress(mut self, progress: Arc<dyn progress::Progress>) -> Directory {
+        self.progress = Some(progress);
+        self
+    }
+
+    /// The audit log, if one is kept.
+    pub fn audit(&self) -> Option<&audit::Audit> {
+        self.audit.as_deref()
+    }
+
+    /// The bulk tuning in force.
+    pub fn options(&self) -> BulkOptions {
+        self.options
     }
 
     /// The client underneath.
@@ -128,14 +169,53 @@ impl Directory {
         self.plan.lock().expect("plan lock").clone()
     }
 
-    /// Under dry-run, records the write and returns true: the caller must not send it.
+    /// Under dry-run, records the write (for the plan and for later reads) and returns true:
+    /// the caller must not send it.
     pub(crate) fn planned(&self, endpoint: &str, item: Value) -> bool {
         if self.dry_run {
+            self.overlay
+                .lock()
+                .expect("overlay lock")
+                .record(endpoint, &item);
             self.plan.lock().expect("plan lock").push(PlannedWrite {
                 endpoint: endpoint.to_string(),
                 item,
             });
         }
         self.dry_run
+    }
+
+    /// Under dry-run, lets `f` adjust what a read returns to what the plan would leave.
+    pub(crate) fn overlaid<T>(&self, value: T, f: impl FnOnce(&overlay::Overlay, T) -> T) -> T {
+        if self.dry_run {
+            f(&self.overlay.lock().expect("overlay lock"), value)
+        } else {
+            value
+        }
+    }
+
+    fn audit_item(
+        &self,
+        endpoint: &str,
+        item: &Value,
+        result: &ItemResult,
+        request_id: Option<&str>,
+        planned: bool,
+    ) {
+        if let Some(a) = &self.audit {
+            a.record(endpoint, item, result, request_id, planned);
+        }
+    }
+
+    fn progress_total(&self, n: usize) {
+        if let Some(p) = &self.progress {
+            p.add_total(n);
+        }
+    }
+
+    fn progress_done(&self, n: usize, failed: usize) {
+        if let Some(p) = &self.progress {
+            p.done(n, failed);
+        }
     }
 }

@@ -5,36 +5,56 @@ use std::collections::VecDeque;
 use serde_json::{json, Value};
 
 use super::outcome::{ItemResult, Status};
+use super::plan::{wording, Digest};
 use super::{DirError, Directory};
 use crate::api::pager::Pager;
 use crate::api::users::{users_of, NewUser, UserUpdate};
-use crate::api::{paths, ApiError, Domain, User};
+use crate::api::{paths, Domain, User};
 
 /// Pages of users across one or several domains, read as they are needed.
 pub struct UserListing<'a> {
     dir: &'a Directory,
     domains: VecDeque<String>,
-    pager: Option<Pager>,
+    current: Option<(String, Pager, Digest)>,
+    overlay: bool,
 }
 
 impl UserListing<'_> {
     /// The next batch of users, or `None` when every domain is exhausted.
     pub async fn next_batch(&mut self) -> Result<Option<Vec<User>>, DirError> {
         loop {
-            if self.pager.is_none() {
+            if self.current.is_none() {
                 let Some(domain) = self.domains.pop_front() else {
                     return Ok(None);
                 };
-                self.pager = Some(
-                    self.dir
-                        .client()
-                        .user_pages(Some(&domain), self.dir.options.page_size),
-                );
+                let pager = self
+                    .dir
+                    .client()
+                    .user_pages(Some(&domain), self.dir.options.page_size);
+                self.current = Some((domain, pager, Digest::default()));
             }
-            let pager = self.pager.as_mut().expect("a pager");
-            match pager.next_page().await? {
-                Some(page) => return Ok(Some(users_of(&page)?)),
-                None => self.pager = None,
+            let (_, pager, digest) = self.current.as_mut().expect("a pager");
+            if let Some(page) = pager.next_page().await? {
+                let users = users_of(&page)?;
+                digest.update(&users);
+                return Ok(Some(if self.overlay {
+                    self.dir.overlaid(users, |o, v| o.users(v))
+                } else {
+                    users
+                }));
+            }
+            let (domain, _, digest) = self.current.take().expect("a pager");
+            self.dir.note_read(
+                "users",
+                &domain,
+                &format!("the users of {domain}"),
+                digest.hex(),
+            );
+            if self.overlay {
+                let planned = self.dir.overlaid(Vec::new(), |o, _| o.created_in(&domain));
+                if !planned.is_empty() {
+                    return Ok(Some(planned));
+                }
             }
         }
     }
@@ -43,11 +63,21 @@ impl UserListing<'_> {
 impl Directory {
     /// The account's internal domains.
     pub async fn domains(&self) -> Result<Vec<Domain>, DirError> {
-        Ok(self.client().list_domains().await?)
+        let domains = self.client().list_domains().await?;
+        self.note_read("domains", "", "the internal domains", Digest::of(&domains));
+        Ok(domains)
     }
 
     /// The users of `domain`, or of every internal domain (the API needs a domain per call).
     pub async fn users(&self, domain: Option<&str>) -> Result<UserListing<'_>, DirError> {
+        self.listing(domain, true).await
+    }
+
+    async fn listing(
+        &self,
+        domain: Option<&str>,
+        overlay: bool,
+    ) -> Result<UserListing<'_>, DirError> {
         let domains = match domain {
             Some(d) => VecDeque::from([d.to_ascii_lowercase()]),
             None => self
@@ -60,23 +90,32 @@ impl Directory {
         Ok(UserListing {
             dir: self,
             domains,
-            pager: None,
+            current: None,
+            overlay,
         })
     }
 
-    /// The live user with address `email` (aliases filled in), or `None`.
+    /// The live user with address `email`, or `None`.
     pub async fn find_user(&self, email: &str) -> Result<Option<User>, DirError> {
         let domain = super::email::domain_of(email).to_string();
-        let mut listing = self.users(Some(&domain)).await?;
+        let mut listing = self.listing(Some(&domain), false).await?;
+        let mut found = None;
         while let Some(batch) = listing.next_batch().await? {
             if let Some(u) = batch
                 .into_iter()
                 .find(|u| u.email_address.eq_ignore_ascii_case(email))
             {
-                return Ok(Some(u));
+                found = Some(u);
+                break;
             }
         }
-        Ok(None)
+        self.note_read(
+            "user",
+            email,
+            &format!("the user {email}"),
+            Digest::of(&found),
+        );
+        Ok(self.overlaid(found, |o, f| o.user(email, f)))
     }
 
     /// Creates one user and returns what the service answered (`emailAddress`, `id`, ...).
@@ -85,45 +124,42 @@ impl Directory {
             email_address: email.to_string(),
             name: name.map(str::to_string),
         };
-        if self.planned(paths::CREATE_USER, json!(user)) {
-            return Ok(json!({ "emailAddress": email, "name": name.unwrap_or("") }));
-        }
-        let resp = self
-            .client()
-            .create_users(std::slice::from_ref(&user))
+        let data = self
+            .execute_one(
+                paths::CREATE_USER,
+                email,
+                json!(user),
+                &wording(paths::CREATE_USER),
+            )
             .await?;
-        if !resp.fail.is_empty() {
-            return Err(ApiError::Failed {
-                path: paths::CREATE_USER.into(),
-                status: 200,
-                failures: resp.fail,
-            }
-            .into());
-        }
-        Ok(resp
-            .data
-            .into_iter()
-            .next()
-            .unwrap_or_else(|| json!({ "emailAddress": email })))
+        Ok(data.unwrap_or_else(|| json!({ "emailAddress": email, "name": name.unwrap_or("") })))
     }
 
     /// Changes settings of one user and returns the user's settings as answered.
     pub async fn update_user(&self, update: &UserUpdate) -> Result<Value, DirError> {
-        if self.planned(paths::UPDATE_USER, json!(update)) {
-            return Ok(json!(update));
-        }
-        Ok(self.client().update_user(update).await?)
+        let item = json!(update);
+        let data = self
+            .execute_one(
+                paths::UPDATE_USER,
+                &update.email_address,
+                item.clone(),
+                &wording(paths::UPDATE_USER),
+            )
+            .await?;
+        Ok(data.unwrap_or(item))
     }
 
     /// Adds an alias to a user.
     pub async fn add_alias(&self, email: &str, alias: &str) -> Result<(), DirError> {
-        if self.planned(
+        let item = json!({ "alias": alias, "aliasFor": email });
+        self.execute_one(
             paths::UPDATE_ALIAS,
-            json!({ "alias": alias, "aliasFor": email }),
-        ) {
-            return Ok(());
-        }
-        Ok(self.client().add_alias(email, alias).await?)
+            email,
+            item,
+            &wording(paths::UPDATE_ALIAS),
+        )
+        .await?;
+        Ok(())
     }
 
     /// Queues `email` for deletion (the purge list); `restore` takes it back off.
@@ -133,42 +169,25 @@ impl Directory {
         } else {
             paths::REMOVE_FROM_PURGE_LIST
         };
-        if self.planned(path, json!({ "emailAddresses": [email] })) {
-            let what = if delete {
-                "would be queued for deletion"
-            } else {
-                "would be restored"
-            };
-            return Ok(ItemResult::new(email, Status::Planned, what));
-        }
-        let emails = [email.to_string()];
-        let resp = if delete {
-            self.client().purge_users(&emails).await?
-        } else {
-            self.client().restore_users(&emails).await?
-        };
-        if let Some(f) = resp.fail.into_iter().next() {
-            if f.code == "err_user_not_found" {
-                return Err(DirError::UserNotFound {
+        let words = wording(path);
+        let item = json!({ "emailAddresses": [email] });
+        match self.execute_one(path, email, item, &words).await {
+            Ok(_) if self.is_dry_run() => {
+                let what = if delete {
+                    "would be queued for deletion"
+                } else {
+                    "would be restored"
+                };
+                Ok(ItemResult::new(email, Status::Planned, what))
+            }
+            Ok(_) => Ok(ItemResult::new(email, words.success, words.done)),
+            Err(DirError::Api(e)) if e.code() == "err_user_not_found" => {
+                Err(DirError::UserNotFound {
                     email: email.to_string(),
-                });
+                })
             }
-            return Err(ApiError::Failed {
-                path: path.into(),
-                status: 200,
-                failures: vec![f],
-            }
-            .into());
+            Err(e) => Err(e),
         }
-        Ok(if delete {
-            ItemResult::new(
-                email,
-                Status::Removed,
-                "queued for deletion on the purge list",
-            )
-        } else {
-            ItemResult::new(email, Status::Updated, "taken off the purge list")
-        })
     }
 }
 

@@ -7,6 +7,7 @@
 
 pub mod auth;
 pub mod faults;
+pub mod generate;
 pub mod groups;
 pub mod ids;
 pub mod seed;
@@ -42,6 +43,10 @@ pub struct Options {
     pub seed: Option<u64>,
     /// Lifetime of API 2.0 tokens.
     pub token_ttl: Duration,
+    /// Synthetic users to add at start (most in the main domain).
+    pub generate_users: usize,
+    /// Synthetic groups, with members, to add at start.
+    pub generate_groups: usize,
 }
 
 impl Default for Options {
@@ -55,6 +60,8 @@ impl Default for Options {
             quota: None,
             seed: None,
             token_ttl: Duration::from_secs(1799),
+            generate_users: 0,
+            generate_groups: 0,
         }
     }
 }
@@ -126,8 +133,12 @@ pub async fn start(options: Options) -> Result<Running, SandboxError> {
         state: options.state.clone(),
         source,
     };
-    let conn = store::open(&options.state).map_err(storage)?;
+    let mut conn = store::open(&options.state).map_err(storage)?;
     seed::seed(&conn, options.empty).map_err(storage)?;
+    if options.generate_users > 0 || options.generate_groups > 0 {
+        generate::generate(&mut conn, options.generate_users, options.generate_groups)
+            .map_err(storage)?;
+    }
     let keys = Keys::load_or_create(&conn).map_err(storage)?;
     let listener = tokio::net::TcpListener::bind(options.addr)
         .await

@@ -60,7 +60,7 @@ pub fn from_dir(function: &str, e: &DirError) -> Box<EvalAltResult> {
         DirError::GroupAmbiguous { .. } => {
             raise(function, "ambiguous", &e.to_string(), false, 0, "usage")
         }
-        DirError::BadPath { .. } => raise(
+        DirError::BadPath { .. } | DirError::BadPlan { .. } => raise(
             function,
             "invalid_argument",
             &e.to_string(),

@@ -1,0 +1,334 @@
+//! The one place every write goes through: batching, concurrency, retries, audit, progress.
+//!
+//! Policy:
+//! - Items are packed `batch_size` to a request and `concurrency` requests run at once; each
+//!   `fail[]` entry is mapped back to its item by its echoed `key`.
+//! - Only retryable items are sent again. A batch whose answer was lost (connection dropped,
+//!   timeout, 5xx) is sent again only for writes whose outcome is idempotent (creating a user,
+//!   adding or removing a member, updating a user, the purge list); after such a retry,
+//!   "already exists", "already a member" and "not a member" mean our first attempt worked.
+//! - Each item ends as created, updated, removed, unchanged or failed (with code and message),
+//!   and each is written to the audit log with the request id that carried it.
+
+use std::time::Duration;
+
+use futures_util::stream::{self, StreamExt};
+use rand::Rng;
+use serde_json::Value;
+
+use super::outcome::{ItemResult, Status};
+use super::{DirError, Directory};
+use crate::api::envelope::Request;
+use crate::api::{paths, ApiError, Failure, Kind};
+
+/// How many times one batch is sent at most.
+pub const MAX_ATTEMPTS: u32 = 6;
+
+/// One item's result, the answer's `data` entry for it, and the request that carried it.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// What happened.
+    pub result: ItemResult,
+    /// The service's `data` entry for a successful item.
+    pub data: Option<Value>,
+    /// The `x-mc-req-id` of the request that decided it.
+    pub request_id: Option<String>,
+}
+
+/// What the words of a result should be.
+#[derive(Debug, Clone)]
+pub struct Wording {
+    /// Status of a success.
+    pub success: Status,
+    /// Message of a success.
+    pub done: String,
+    /// Message when the service says it already was so.
+    pub already: String,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Policy {
+    /// Resend a batch whose answer was lost.
+    resend: bool,
+    /// The code meaning "already so", and the status it gives on a first attempt.
+    already: Option<(&'static str, Status)>,
+}
+
+fn policy(endpoint: &str) -> Policy {
+    match endpoint {
+        paths::CREATE_USER => Policy {
+            resend: true,
+            already: Some(("err_user_already_exists", Status::Failed)),
+        },
+        paths::ADD_GROUP_MEMBER => Policy {
+            resend: true,
+            already: Some(("err_folder_group_member_already_exists", Status::Unchanged)),
+        },
+        paths::REMOVE_GROUP_MEMBER => Policy {
+            resend: true,
+            already: Some(("err_folder_email_address_not_found", Status::Unchanged)),
+        },
+        paths::UPDATE_USER
+        | paths::UPDATE_ALIAS
+        | paths::ADD_TO_PURGE_LIST
+        | paths::REMOVE_FROM_PURGE_LIST => Policy {
+            resend: true,
+            already: None,
+        },
+        _ => Policy {
+            resend: false,
+            already: None,
+        },
+    }
+}
+
+/// Whether the request may have run although no answer says so.
+fn answer_lost(e: &ApiError) -> bool {
+    match e {
+        ApiError::Transport { .. }
+        | ApiError::Timeout { .. }
+        | ApiError::RateLimited { .. }
+        | ApiError::Decode { .. } => true,
+        ApiError::Status { status, .. } => *status >= 500,
+        ApiError::Failed { status, .. } => *status >= 500,
+        _ => false,
+    }
+}
+
+/// The failure reported for `item`: by the echoed key, or failing that by its address.
+fn failure_of<'a>(fail: &'a [Failure], item: &Value) -> Option<&'a Failure> {
+    fail.iter()
+        .find(|f| f.key.as_ref() == Some(item))
+        .or_else(|| {
+            let email = item.get("emailAddress").and_then(Value::as_str)?;
+            fail.iter().find(|f| {
+                f.key
+                    .as_ref()
+                    .and_then(|k| k.get("emailAddress"))
+                    .and_then(Value::as_str)
+                    .is_some_and(|e| e.eq_ignore_ascii_case(email))
+            })
+        })
+}
+
+impl Directory {
+    /// Sends `items` (label, `data` item) to `endpoint` in batches; one outcome per item, in
+    /// input order. Credentials refused stop everything (an error); anything else is a failed
+    /// item.
+    pub async fn execute(
+        &self,
+        endpoint: &'static str,
+        items: Vec<(String, Value)>,
+        wording: &Wording,
+    ) -> Result<Vec<Outcome>, DirError> {
+        if items.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.progress_total(items.len());
+        if self.is_dry_run() {
+            let out: Vec<Outcome> = items
+                .into_iter()
+                .map(|(label, item)| {
+                    self.planned(endpoint, item.clone());
+                    let result = ItemResult::new(
+                        label,
+                        Status::Planned,
+                        format!("would be {}", wording.done),
+                    );
+                    self.audit_item(endpoint, &item, &result, None, true);
+                    Outcome {
+                        result,
+                        data: None,
+                        request_id: None,
+                    }
+                })
+                .collect();
+            self.progress_done(out.len(), 0);
+            return Ok(out);
+        }
+        let batches: Vec<Vec<(String, Value)>> = items
+            .chunks(self.options.batch_size.max(1))
+            .map(<[_]>::to_vec)
+            .collect();
+        let answers: Vec<Result<Vec<Outcome>, ApiError>> = stream::iter(batches)
+            .map(|batch| self.run_batch(endpoint, batch, wording))
+            .buffered(self.options.concurrency.max(1))
+            .collect()
+            .await;
+        let mut out = Vec::with_capacity(items.len());
+        for a in answers {
+            out.extend(a?);
+        }
+        Ok(out)
+    }
+
+    async fn run_batch(
+        &self,
+        endpoint: &'static str,
+        batch: Vec<(String, Value)>,
+        wording: &Wording,
+    ) -> Result<Vec<Outcome>, ApiError> {
+        let policy = policy(endpoint);
+        let mut outcomes: Vec<Option<Outcome>> = vec![None; batch.len()];
+        let mut pending: Vec<usize> = (0..batch.len()).collect();
+        let mut resent = vec![false; batch.len()];
+        let mut attempt = 0;
+        while !pending.is_empty() {
+            attempt += 1;
+            let request = Request {
+                meta: None,
+                data: pending.iter().map(|&i| batch[i].1.clone()).collect(),
+            };
+            let resp = match self.client().send(endpoint, Kind::Write, &request).await {
+                Ok(resp) => resp,
+                Err(e) if e.is_auth() => return Err(e),
+                Err(e) if policy.resend && answer_lost(&e) && attempt < MAX_ATTEMPTS => {
+                    for &i in &pending {
+                        resent[i] = true;
+                    }
+                    pause(attempt).await;
+                    continue;
+                }
+                Err(e) => {
+                    for &i in &pending {
+                        let result =
+                            ItemResult::new(batch[i].0.clone(), Status::Failed, e.to_string())
+                                .with_code(e.code());
+                        outcomes[i] = Some(Outcome {
+                            result,
+                            data: None,
+                            request_id: None,
+                        });
+                    }
+                    break;
+                }
+            };
+            let mut data = resp.data.into_iter();
+            let mut again = Vec::new();
+            for &i in &pending {
+                let (label, item) = &batch[i];
+                let result = match failure_of(&resp.fail, item) {
+                    None => ItemResult::new(label.clone(), wording.success, wording.done.clone()),
+                    Some(f) if f.retryable && attempt < MAX_ATTEMPTS => {
+                        again.push(i);
+                        continue;
+                    }
+                    Some(f) => match policy.already {
+                        Some((code, first)) if f.code == code => {
+                            let status = if resent[i] { wording.success } else { first };
+                            let message = match status {
+                                Status::Unchanged => wording.already.clone(),
+                                Status::Failed => f.to_string(),
+                                _ => wording.done.clone(),
+                            };
+                            ItemResult::new(label.clone(), status, message)
+                                .with_code(f.code.clone())
+                        }
+                        _ => ItemResult::new(label.clone(), Status::Failed, f.to_string())
+                            .with_code(f.code.clone()),
+                    },
+                };
+                let entry = if result.status == wording.success && result.code.is_none() {
+                    data.next()
+                } else {
+                    None
+                };
+                outcomes[i] = Some(Outcome {
+                    result,
+                    data: entry,
+                    request_id: resp.request_id.clone(),
+                });
+            }
+            if !again.is_empty() {
+                pause(attempt).await;
+            }
+            pending = again;
+        }
+        let outcomes: Vec<Outcome> = outcomes
+            .into_iter()
+            .map(|o| o.expect("every item decided"))
+            .collect();
+        let failed = outcomes
+            .iter()
+            .filter(|o| o.result.status == Status::Failed)
+            .count();
+        for (o, (_, item)) in outcomes.iter().zip(&batch) {
+            self.audit_item(endpoint, item, &o.result, o.request_id.as_deref(), false);
+        }
+        self.progress_done(outcomes.len(), failed);
+        Ok(outcomes)
+    }
+
+    /// Sends one write and returns its `data` entry; a failed item is an error.
+    pub async fn execute_one(
+        &self,
+        endpoint: &'static str,
+        label: &str,
+        item: Value,
+        wording: &Wording,
+    ) -> Result<Option<Value>, DirError> {
+        let mut out = self
+            .execute(endpoint, vec![(label.to_string(), item)], wording)
+            .await?;
+        let o = out.pop().expect("one outcome");
+        if o.result.status == Status::Failed {
+            let code = o.result.code.clone().unwrap_or_else(|| "failed".into());
+            // The item's message already reads "Mimecast CODE: text"; keep only the text.
+            let prefix = format!("Mimecast {code}: ");
+            let message = o
+                .result
+                .message
+                .strip_prefix(&prefix)
+                .unwrap_or(&o.result.message)
+                .to_string();
+            let failure = Failure {
+                key: None,
+                code,
+                message,
+                retryable: false,
+                field: None,
+            };
+            return Err(ApiError::Failed {
+                path: endpoint.to_string(),
+                status: 200,
+                failures: vec![failure],
+            }
+            .into());
+        }
+        Ok(o.data)
+    }
+}
+
+async fn pause(attempt: u32) {
+    let ceiling = 100u64 << attempt.min(6);
+    let ms = rand::thread_rng().gen_range(ceiling / 2..=ceiling);
+    tokio::time::sleep(Duration::from_millis(ms)).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn failures_are_found_by_key_or_address() {
+        let fail = vec![Failure {
+            key: Some(json!({"id": "g", "emailAddress": "A@x.com"})),
+            code: "c".into(),
+            message: "m".into(),
+            retryable: false,
+            field: None,
+        }];
+        assert!(failure_of(&fail, &json!({"id": "g", "emailAddress": "A@x.com"})).is_some());
+        assert!(failure_of(&fail, &json!({"id": "g", "emailAddress": "a@x.com"})).is_some());
+        assert!(failure_of(&fail, &json!({"id": "g", "emailAddress": "b@x.com"})).is_none());
+    }
+
+    #[test]
+    fn only_idempotent_writes_are_resent() {
+        assert!(policy(paths::ADD_GROUP_MEMBER).resend);
+        assert!(policy(paths::CREATE_USER).resend);
+        assert!(!policy(paths::CREATE_GROUP).resend);
+        assert!(!policy(paths::DELETE_GROUP).resend);
+    }
+}

@@ -1,0 +1,174 @@
+//! What a dry run has planned, as later reads in the same run should see it.
+//!
+//! Policy: under dry-run nothing is sent, but a planned user exists, a planned member is in
+//! its group and a planned deletion is gone for every read that follows, so a dry-run
+//! onboarding shows the person joining groups although the account was never created.
+
+use std::collections::{HashMap, HashSet};
+
+use serde_json::Value;
+
+use crate::api::{paths, Group, Member, User};
+
+/// The planned changes, keyed the way reads look them up.
+#[derive(Debug, Default)]
+pub struct Overlay {
+    created_users: Vec<User>,
+    renamed: HashMap<String, String>,
+    deleted: HashSet<String>,
+    added: HashMap<String, Vec<String>>,
+    removed: HashMap<String, HashSet<String>>,
+    created_groups: Vec<Group>,
+}
+
+fn text<'a>(item: &'a Value, key: &str) -> &'a str {
+    item.get(key).and_then(Value::as_str).unwrap_or("")
+}
+
+impl Overlay {
+    /// Records a planned write.
+    pub fn record(&mut self, endpoint: &str, item: &Value) {
+        let email = text(item, "emailAddress").to_ascii_lowercase();
+        match endpoint {
+            paths::CREATE_USER => {
+                self.deleted.remove(&email);
+                let user = User {
+                    email_address: text(item, "emailAddress").to_string(),
+                    name: text(item, "name").to_string(),
+                    address_type: "internal".into(),
+                    ..User::default()
+                };
+                self.created_users.push(user.with_domain());
+            }
+            paths::UPDATE_USER => {
+                if let Some(name) = item.get("name").and_then(Value::as_str) {
+                    self.renamed.insert(email, name.to_string());
+                }
+            }
+            paths::ADD_TO_PURGE_LIST | paths::REMOVE_FROM_PURGE_LIST => {
+                for e in item
+                    .get("emailAddresses")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                {
+                    if endpoint == paths::ADD_TO_PURGE_LIST {
+                        self.deleted.insert(e.to_ascii_lowercase());
+                    } else {
+                        self.deleted.remove(&e.to_ascii_lowercase());
+                    }
+                }
+            }
+            paths::ADD_GROUP_MEMBER | paths::REMOVE_GROUP_MEMBER => {
+                let id = text(item, "id").to_string();
+                if endpoint == paths::ADD_GROUP_MEMBER {
+                    self.removed.entry(id.clone()).or_default().remove(&email);
+                    self.added
+                        .entry(id)
+                        .or_default()
+                        .push(text(item, "emailAddress").to_string());
+                } else {
+                    self.added
+                        .entry(id.clone())
+                        .or_default()
+                        .retain(|e| !e.eq_ignore_ascii_case(&email));
+                    self.removed.entry(id).or_default().insert(email);
+                }
+            }
+            paths::CREATE_GROUP => {
+                let description = text(item, "description").to_string();
+                self.created_groups.push(Group {
+                    id: format!("planned:{description}"),
+                    description,
+                    source: "cloud".into(),
+                    parent_id: item
+                        .get("parentId")
+                        .and_then(Value::as_str)
+                        .map(str::to_string),
+                    ..Group::default()
+                });
+            }
+            _ => {}
+        }
+    }
+
+    /// A page of users as the plan would leave it.
+    pub fn users(&self, users: Vec<User>) -> Vec<User> {
+        users
+            .into_iter()
+            .filter(|u| !self.deleted.contains(&u.email_address.to_ascii_lowercase()))
+            .map(|mut u| {
+                if let Some(n) = self.renamed.get(&u.email_address.to_ascii_lowercase()) {
+                    u.name = n.clone();
+                }
+                u
+            })
+            .collect()
+    }
+
+    /// The user `email` as the plan would leave it, given what the directory has.
+    pub fn user(&self, email: &str, found: Option<User>) -> Option<User> {
+        let key = email.to_ascii_lowercase();
+        if self.deleted.contains(&key) {
+            return None;
+        }
+        let found = found.or_else(|| {
+            self.created_users
+                .iter()
+                .find(|u| u.email_address.eq_ignore_ascii_case(email))
+                .cloned()
+        });
+        found.map(|mut u| {
+            if let Some(n) = self.renamed.get(&key) {
+                u.name = n.clone();
+            }
+            u
+        })
+    }
+
+    /// Users the plan creates in `domain`.
+    pub fn created_in(&self, domain: &str) -> Vec<User> {
+        self.created_users
+            .iter()
+            .filter(|u| {
+                u.domain.eq_ignore_ascii_case(domain)
+                    && !self.deleted.contains(&u.email_address.to_ascii_lowercase())
+            })
+            .cloned()
+            .collect()
+    }
+
+    /// The members of group `id` as the plan would leave them.
+    pub fn members(&self, id: &str, mut members: Vec<Member>) -> Vec<Member> {
+        if let Some(gone) = self.removed.get(id) {
+            members.retain(|m| !gone.contains(&m.email_address.to_ascii_lowercase()));
+        }
+        for e in self.added.get(id).into_iter().flatten() {
+            if !members
+                .iter()
+                .any(|m| m.email_address.eq_ignore_ascii_case(e))
+            {
+                let domain = super::email::domain_of(e).to_string();
+                members.push(Member {
+                    email_address: e.clone(),
+                    domain,
+                    internal: true,
+                    kind: "planned".into(),
+                    ..Member::default()
+                });
+            }
+        }
+        members
+    }
+
+    /// Groups the plan creates whose name contains `query`.
+    pub fn groups(&self, query: Option<&str>) -> Vec<Group> {
+        let q = query.unwrap_or("").to_ascii_lowercase();
+        self.created_groups
+            .iter()
+            .filter(|g| g.description.to_ascii_lowercase().contains(&q))
+            .cloned()
+            .collect()
+    }
+}

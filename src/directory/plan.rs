@@ -1,0 +1,301 @@
+//! Plans: what a dry run read and what it would write, saved to a file and applied later.
+//!
+//! Policy: a plan records a digest of every read its decisions rest on. `apply` reads the same
+//! things again and refuses, naming each difference, when any changed: a plan made against
+//! another directory state is not the plan the admin approved. Otherwise it sends exactly the
+//! planned writes, in order, through the executor; groups the plan creates get their real ids
+//! in the writes that follow.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::executor::{Outcome, Wording};
+use super::outcome::Status;
+use super::{DirError, Directory, PlannedWrite};
+use crate::api::{paths, Group};
+
+/// A read a plan depends on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Read {
+    /// `domains`, `groups`, `members`, `users` or `user`.
+    pub kind: String,
+    /// What was read: the query, group id, domain or address.
+    pub key: String,
+    /// For people: what it was.
+    pub label: String,
+    /// FNV-1a digest of what the read returned.
+    pub digest: String,
+}
+
+/// A saved plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlanFile {
+    /// Format version.
+    pub version: u32,
+    /// When it was made.
+    pub created: String,
+    /// The API it was made against.
+    pub base_url: String,
+    /// The profile it was made with.
+    pub profile: String,
+    /// The reads it rests on.
+    pub reads: Vec<Read>,
+    /// The writes, in order.
+    pub writes: Vec<PlannedWrite>,
+}
+
+/// The plan format this build writes and reads.
+pub const VERSION: u32 = 1;
+
+/// Accumulates a digest over values (FNV-1a 64 of their JSON).
+#[derive(Debug, Clone, Copy)]
+pub struct Digest(u64);
+
+impl Default for Digest {
+    fn default() -> Self {
+        Digest(0xcbf29ce484222325)
+    }
+}
+
+impl Digest {
+    /// Adds `value`.
+    pub fn update(&mut self, value: &impl Serialize) {
+        let text = serde_json::to_string(value).unwrap_or_default();
+        for b in text.bytes() {
+            self.0 ^= b as u64;
+            self.0 = self.0.wrapping_mul(0x100000001b3);
+        }
+    }
+
+    /// The digest as hex.
+    pub fn hex(&self) -> String {
+        format!("{:016x}", self.0)
+    }
+
+    /// The digest of one value.
+    pub fn of(value: &impl Serialize) -> String {
+        let mut d = Digest::default();
+        d.update(value);
+        d.hex()
+    }
+}
+
+impl Directory {
+    /// Notes a read (dry runs only: plans rest on them).
+    pub(crate) fn note_read(&self, kind: &str, key: &str, label: &str, digest: String) {
+        if !self.is_dry_run() {
+            return;
+        }
+        let mut reads = self.reads.lock().expect("reads lock");
+        if !reads.iter().any(|r| r.kind == kind && r.key == key) {
+            reads.push(Read {
+                kind: kind.into(),
+                key: key.into(),
+                label: label.into(),
+                digest,
+            });
+        }
+    }
+
+    /// The plan of this dry run.
+    pub fn plan_file(&self, profile: &str) -> PlanFile {
+        PlanFile {
+            version: VERSION,
+            created: chrono::Utc::now().to_rfc3339(),
+            base_url: self.client().base_url().to_string(),
+            profile: profile.to_string(),
+            reads: self.reads.lock().expect("reads lock").clone(),
+            writes: self.plan(),
+        }
+    }
+
+    /// Reads again what `reads` read; describes each that now differs.
+    pub async fn changed_since(&self, reads: &[Read]) -> Result<Vec<String>, DirError> {
+        let mut changed = Vec::new();
+        for r in reads {
+            let now = match r.kind.as_str() {
+                "domains" => Digest::of(&self.domains().await?),
+                "groups" => Digest::of(
+                    &self
+                        .list_groups((!r.key.is_empty()).then_some(r.key.as_str()))
+                        .await?,
+                ),
+                "members" => {
+                    let g = Group {
+                        id: r.key.clone(),
+                        ..Group::default()
+                    };
+                    Digest::of(&self.members(&g).await?)
+                }
+                "users" => {
+                    let mut listing = self.users(Some(&r.key)).await?;
+                    let mut d = Digest::default();
+                    while let Some(batch) = listing.next_batch().await? {
+                        d.update(&batch);
+                    }
+                    d.hex()
+                }
+                "user" => Digest::of(&self.find_user(&r.key).await?),
+                other => {
+                    changed.push(format!(
+                        "the plan depends on a read this version does not know ({other})"
+                    ));
+                    continue;
+                }
+            };
+            if now != r.digest {
+                changed.push(r.label.clone());
+            }
+        }
+        Ok(changed)
+    }
+
+    /// Sends the plan's writes, in order, consecutive writes to one endpoint in one batch run.
+    pub async fn apply(&self, writes: &[PlannedWrite]) -> Result<Vec<Outcome>, DirError> {
+        let mut real_ids: HashMap<String, String> = HashMap::new();
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < writes.len() {
+            let endpoint = endpoint_of(&writes[i].endpoint)?;
+            let mut j = i;
+            while j < writes.len()
+                && writes[j].endpoint == writes[i].endpoint
+                && endpoint != paths::CREATE_GROUP
+            {
+                j += 1;
+            }
+            let j = j.max(i + 1);
+            let items: Vec<(String, Value)> = writes[i..j]
+                .iter()
+                .map(|w| {
+                    let item = with_real_ids(&w.item, &real_ids);
+                    (label_of(&item), item)
+                })
+                .collect();
+            let outcomes = self
+                .execute(endpoint, items.clone(), &wording(endpoint))
+                .await?;
+            if endpoint == paths::CREATE_GROUP {
+                for ((_, item), o) in items.iter().zip(&outcomes) {
+                    if let (Some(desc), Some(id)) = (
+                        item.get("description").and_then(Value::as_str),
+                        o.data
+                            .as_ref()
+                            .and_then(|d| d.get("id"))
+                            .and_then(Value::as_str),
+                    ) {
+                        real_ids.insert(format!("planned:{desc}"), id.to_string());
+                    }
+                }
+            }
+            out.extend(outcomes);
+            i = j;
+        }
+        Ok(out)
+    }
+}
+
+/// The endpoint constant for a path in a plan; an unknown path is refused.
+fn endpoint_of(path: &str) -> Result<&'static str, DirError> {
+    const WRITES: &[&str] = &[
+        paths::CREATE_USER,
+        paths::UPDATE_USER,
+        paths::UPDATE_ALIAS,
+        paths::ADD_TO_PURGE_LIST,
+        paths::REMOVE_FROM_PURGE_LIST,
+        paths::CREATE_GROUP,
+        paths::UPDATE_GROUP,
+        paths::DELETE_GROUP,
+        paths::ADD_GROUP_MEMBER,
+        paths::REMOVE_GROUP_MEMBER,
+    ];
+    WRITES
+        .iter()
+        .find(|p| **p == path)
+        .copied()
+        .ok_or_else(|| DirError::BadPlan {
+            detail: format!("{path} is not a write mcsh makes"),
+        })
+}
+
+/// The words for results of `endpoint`.
+pub fn wording(endpoint: &str) -> Wording {
+    let (success, done, already) = match endpoint {
+        paths::CREATE_USER => (Status::Created, "created", "already exists"),
+        paths::UPDATE_USER | paths::UPDATE_ALIAS | paths::UPDATE_GROUP => {
+            (Status::Updated, "updated", "already so")
+        }
+        paths::ADD_TO_PURGE_LIST => (
+            Status::Removed,
+            "queued for deletion on the purge list",
+            "already queued",
+        ),
+        paths::REMOVE_FROM_PURGE_LIST => (
+            Status::Updated,
+            "taken off the purge list",
+            "not on the purge list",
+        ),
+        paths::CREATE_GROUP => (Status::Created, "created", "already exists"),
+        paths::DELETE_GROUP => (Status::Removed, "deleted", "already gone"),
+        paths::ADD_GROUP_MEMBER => (Status::Created, "added to the group", "already a member"),
+        paths::REMOVE_GROUP_MEMBER => (Status::Removed, "removed from the group", "not a member"),
+        _ => (Status::Updated, "done", "already so"),
+    };
+    Wording {
+        success,
+        done: done.into(),
+        already: already.into(),
+    }
+}
+
+fn label_of(item: &Value) -> String {
+    for key in ["emailAddress", "description", "alias", "id"] {
+        if let Some(v) = item.get(key).and_then(Value::as_str) {
+            return v.to_string();
+        }
+    }
+    item.get("emailAddresses")
+        .map(|v| v.to_string())
+        .unwrap_or_default()
+}
+
+fn with_real_ids(item: &Value, real: &HashMap<String, String>) -> Value {
+    let mut item = item.clone();
+    for key in ["id", "parentId"] {
+        if let Some(id) = item
+            .get(key)
+            .and_then(Value::as_str)
+            .and_then(|p| real.get(p))
+            .cloned()
+        {
+            item[key] = Value::String(id);
+        }
+    }
+    item
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn digests_are_stable_and_sensitive() {
+        assert_eq!(Digest::of(&json!([1, 2])), Digest::of(&json!([1, 2])));
+        assert_ne!(Digest::of(&json!([1, 2])), Digest::of(&json!([2, 1])));
+    }
+
+    #[test]
+    fn planned_ids_are_replaced() {
+        let real = HashMap::from([("planned:Ops".to_string(), "eNoReal".to_string())]);
+        let item = with_real_ids(
+            &json!({"id": "planned:Ops", "emailAddress": "a@x.com"}),
+            &real,
+        );
+        assert_eq!(item["id"], "eNoReal");
+        assert!(endpoint_of("/api/account/get-account").is_err());
+    }
+}
