@@ -4,6 +4,7 @@
 
 mod support;
 
+mod bulk;
 mod client_protocol;
 mod commands;
 mod config_cmd;

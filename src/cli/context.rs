@@ -11,11 +11,13 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use colored::Colorize;
 
+use super::progress::Bar;
 use super::report::Usage;
 use super::Global;
 use crate::api::events::{Event, Observer};
 use crate::api::{Client, ClientOptions, Credentials, Secret};
 use crate::config;
+use crate::directory::audit::{self, Audit};
 use crate::directory::{BulkOptions, Directory};
 use crate::output::{Format, Printer, Shape};
 use crate::sandbox;
@@ -28,14 +30,22 @@ pub struct Ctx {
     /// The global options.
     pub global: Global,
     embedded: Option<sandbox::Running>,
+    embedded_state: Option<String>,
+    connected: Option<Arc<Directory>>,
+    /// The progress bar of bulk work.
+    pub bar: Arc<Bar>,
 }
 
 impl Ctx {
     /// A context for `global`.
     pub fn new(global: Global) -> Ctx {
+        let bar = Arc::new(Bar::new(!global.quiet && std::io::stderr().is_terminal()));
         Ctx {
             global,
             embedded: None,
+            embedded_state: None,
+            connected: None,
+            bar,
         }
     }
 
@@ -76,7 +86,10 @@ impl Ctx {
     }
 
     /// The directory, connecting on first use (embedded sandbox or configured account).
-    pub async fn directory(&mut self) -> anyhow::Result<Directory> {
+    pub async fn directory(&mut self) -> anyhow::Result<Arc<Directory>> {
+        if let Some(d) = &self.connected {
+            return Ok(d.clone());
+        }
         let options = ClientOptions::default();
         let (base_url, credentials, options) = if self.global.sandbox {
             let running = match self.embedded.take() {
@@ -119,10 +132,45 @@ impl Ctx {
                 .map_or(defaults.concurrency, usize::from),
             page_size: defaults.page_size,
         };
-        Ok(Directory::new(client, bulk, self.global.dry_run))
+        let audit = Arc::new(Audit::new(
+            audit::default_path(&|k| std::env::var(k).ok()),
+            &self.label(),
+        ));
+        let dir = Directory::new(client, bulk, self.global.dry_run)
+            .with_audit(audit)
+            .with_progress(self.bar.clone());
+        let dir = Arc::new(dir);
+        self.connected = Some(dir.clone());
+        Ok(dir)
     }
 
-    async fn start_embedded(&self) -> anyhow::Result<sandbox::Running> {
+    /// The directory, if a command has connected.
+    pub fn connected(&self) -> Option<Arc<Directory>> {
+        self.connected.clone()
+    }
+
+    /// The profile's name, or `sandbox`: for prompts and the audit log.
+    pub fn label(&self) -> String {
+        if self.global.sandbox {
+            "sandbox".into()
+        } else {
+            self.global
+                .profile
+                .clone()
+                .unwrap_or_else(|| "default".into())
+        }
+    }
+
+    /// What a plan is made against: the base URL, or the sandbox's state file.
+    pub fn target(&self) -> String {
+        match (&self.embedded_state, &self.connected) {
+            (Some(state), _) => format!("sandbox {state}"),
+            (None, Some(d)) => d.client().base_url().to_string(),
+            (None, None) => String::new(),
+        }
+    }
+
+    async fn start_embedded(&mut self) -> anyhow::Result<sandbox::Running> {
         let state = std::env::var(SANDBOX_STATE_ENV)
             .ok()
             .filter(|s| !s.is_empty())
@@ -131,6 +179,7 @@ impl Ctx {
             state: state.clone(),
             ..sandbox::Options::default()
         };
+        self.embedded_state = Some(state.clone());
         let running = sandbox::start(options)
             .await
             .context("cannot start the embedded sandbox")?;

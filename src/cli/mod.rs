@@ -5,9 +5,12 @@
 //! Script commands run on the main thread (their functions block on the runtime); the others
 //! run on the runtime, raced against Ctrl-C.
 
+pub mod audit_cmd;
 pub mod config_cmd;
 pub mod context;
 pub mod groups;
+pub mod plan_cmd;
+pub mod progress;
 pub mod report;
 pub mod sandbox_cmd;
 pub mod script_cmd;
@@ -78,7 +81,10 @@ pub struct Global {
     /// Plain output without colour (also: NO_COLOR)
     #[arg(long, global = true)]
     pub no_color: bool,
-    /// A script limit: operations, call-depth, string-size, array-size or map-size (repeatable)
+    /// Save the dry run's plan to FILE for `mcsh apply` (implies --dry-run)
+    #[arg(long, global = true, value_name = "FILE")]
+    pub plan_out: Option<String>,
+    /// A script limit: operations, call-depth, memory, string-size, array-size or map-size (repeatable)
     #[arg(long, global = true, value_name = "NAME=VALUE")]
     pub limit: Vec<String>,
 }
@@ -107,6 +113,21 @@ pub enum Command {
     Export(workflows::ExportArgs),
     /// Create department groups from names or paths, nested by path (safe to re-run)
     Departments(workflows::DepartmentsArgs),
+    /// Carry out a plan saved with --plan-out, unless the directory changed since
+    Apply {
+        /// The plan file
+        #[arg(value_name = "FILE")]
+        file: String,
+    },
+    /// Show the audit log: every write mcsh made (and planned)
+    Audit {
+        /// Only entries since: 30m, 2h, 7d, 2026-11-28 or an RFC 3339 time
+        #[arg(long, value_name = "WHEN")]
+        since: Option<String>,
+        /// Only the last N entries
+        #[arg(long, value_name = "N")]
+        last: Option<usize>,
+    },
     /// Run a Rhai script with the directory built in (FILE `-` reads standard input)
     Run {
         /// The script
@@ -145,7 +166,7 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let cli = match Cli::try_parse_from(args) {
+    let mut cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {
             let code = if e.use_stderr() { 2 } else { 0 };
@@ -153,6 +174,9 @@ where
             return code;
         }
     };
+    if cli.global.plan_out.is_some() {
+        cli.global.dry_run = true;
+    }
     if cli.global.no_color || std::env::var_os("NO_COLOR").is_some() {
         colored::control::set_override(false);
     }
@@ -214,8 +238,15 @@ fn dispatch(
             r = run_command(&mut ctx, command) => r,
             _ = interrupt.wait() => Err(report::Interrupted.into()),
         };
+        ctx.bar.finish();
+        let after = plan_cmd::after_run(
+            &ctx.global,
+            &ctx.target(),
+            &ctx.label(),
+            ctx.connected().as_ref(),
+        );
         ctx.close().await;
-        result
+        result.and(after)
     })
 }
 
@@ -225,6 +256,8 @@ async fn run_command(ctx: &mut Ctx, command: Command) -> anyhow::Result<()> {
         Command::Groups(cmd) => groups::run(ctx, cmd).await,
         Command::Config(cmd) => config_cmd::run(ctx, cmd),
         Command::Sandbox(cmd) => sandbox_cmd::run(ctx, cmd).await,
+        Command::Apply { file } => plan_cmd::apply(ctx, &file).await,
+        Command::Audit { since, last } => audit_cmd::run(ctx, since.as_deref(), last),
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut command, "mcsh", &mut std::io::stdout());
@@ -239,6 +272,37 @@ async fn run_command(ctx: &mut Ctx, command: Command) -> anyhow::Result<()> {
         | Command::Export(_)
         | Command::Departments(_) => {
             unreachable!("script commands are dispatched before the runtime")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        <Cli as clap::CommandFactory>::command().debug_assert();
+    }
+
+    #[test]
+    fn every_command_parses_with_every_global_option() {
+        for args in [
+            &["mcsh", "audit", "--last", "3", "--limit", "operations=5"][..],
+            &[
+                "mcsh",
+                "--plan-out",
+                "p.json",
+                "onboard",
+                "--email",
+                "a@b.com",
+            ],
+            &[
+                "mcsh", "export", "--format", "csv", "-o", "json", "--limit", "memory=9",
+            ],
+        ] {
+            let cli = Cli::try_parse_from(args).unwrap_or_else(|e| panic!("{args:?}: {e}"));
+            assert!(cli.command.is_some());
         }
     }
 }

@@ -5,12 +5,14 @@
 //! to stderr. A failure names `file:line:column`, shows the line with a caret, and exits
 //! with the code its kind deserves.
 
+use std::cell::RefCell;
 use std::io::{IsTerminal, Read, Write};
 use std::rc::Rc;
 
 use rhai::{Engine, Scope};
 
 use super::context::{self, terminal_width, Ctx};
+use super::plan_cmd;
 use super::report::{ScriptFailed, Usage};
 use super::Global;
 use crate::interrupt;
@@ -20,6 +22,7 @@ use crate::script::{self, docs, runner, Host, Limits};
 
 /// An engine, its scope and host, ready to run.
 pub(crate) struct Session {
+    pub(crate) ctx: Rc<RefCell<Ctx>>,
     pub(crate) engine: Engine,
     pub(crate) scope: Scope<'static>,
     pub(crate) host: Rc<Host>,
@@ -34,8 +37,9 @@ pub(crate) fn session(
 ) -> anyhow::Result<Session> {
     let limits = Limits::parse_all(&global.limit).map_err(Usage)?;
     let handle = runtime.handle().clone();
-    let mut ctx = Ctx::new(global.clone());
-    let connector: Connector = Box::new(move || handle.block_on(ctx.directory()));
+    let ctx = Rc::new(RefCell::new(Ctx::new(global.clone())));
+    let shared = ctx.clone();
+    let connector: Connector = Box::new(move || handle.block_on(shared.borrow_mut().directory()));
     let policy = global.clone();
     let prompter: Prompter = Box::new(move |q| context::confirm(&policy, q));
     let host = Host::new(
@@ -61,6 +65,7 @@ pub(crate) fn session(
     });
     let scope = script::scope(&host);
     Ok(Session {
+        ctx,
         engine,
         scope,
         host,
@@ -71,7 +76,7 @@ pub(crate) fn session(
 /// Runs `source` named `name`; under `--dry-run` tells what would have been written.
 pub(crate) fn execute(
     global: &Global,
-    mut s: Session,
+    s: &mut Session,
     name: &str,
     source: &str,
 ) -> anyhow::Result<rhai::Dynamic> {
@@ -80,16 +85,17 @@ pub(crate) fn execute(
         runner::compile(&s.engine, &s.scope, name, &source, &s.limits).map_err(ScriptFailed)?;
     let result =
         runner::run(&s.engine, &mut s.scope, &ast, name, &source, &s.limits).map_err(ScriptFailed);
-    if let Some(dir) = s.host.connected() {
-        let plan = dir.plan();
-        if global.dry_run && !global.quiet {
-            eprintln!("dry run: {} write(s) planned, nothing was sent", plan.len());
-            for w in plan {
-                eprintln!("  {} {}", w.endpoint, w.item);
-            }
-        }
-    }
-    Ok(result?)
+    let ctx = s.ctx.borrow();
+    ctx.bar.finish();
+    let after = plan_cmd::after_run(
+        global,
+        &ctx.target(),
+        &ctx.label(),
+        s.host.connected().as_ref(),
+    );
+    let value = result?;
+    after?;
+    Ok(value)
 }
 
 /// `mcsh run FILE ARGS...` (FILE `-` is standard input).
@@ -112,8 +118,8 @@ pub fn run_file(
             .map_err(|_| Usage(format!("script {file} is not UTF-8 text")))?;
         (file.to_string(), text)
     };
-    let s = session(global, runtime, args)?;
-    let _value = execute(global, s, &name, &source)?;
+    let mut s = session(global, runtime, args)?;
+    let _value = execute(global, &mut s, &name, &source)?;
     Ok(())
 }
 
@@ -133,8 +139,8 @@ pub fn run_external(
 
 /// `mcsh -e EXPR`: evaluates and prints the value in the output format.
 pub fn eval(global: &Global, runtime: &tokio::runtime::Runtime, expr: &str) -> anyhow::Result<()> {
-    let s = session(global, runtime, Vec::new())?;
-    let value = execute(global, s, "<expr>", expr)?;
+    let mut s = session(global, runtime, Vec::new())?;
+    let value = execute(global, &mut s, "<expr>", expr)?;
     if value.is_unit() {
         return Ok(());
     }

@@ -15,6 +15,7 @@ use super::context::terminal_width;
 use super::report::{Partial, ScriptFailed, Usage};
 use super::script_cmd::{execute, session};
 use super::Global;
+use crate::api::client::ClientStats;
 use crate::directory::email;
 use crate::output::{Format, Printer, Shape};
 
@@ -97,7 +98,8 @@ fn call(
     module: &str,
     call: &str,
     vars: Vec<(&'static str, Dynamic)>,
-) -> anyhow::Result<Value> {
+) -> anyhow::Result<Called> {
+    let started = std::time::Instant::now();
     let mut s = session(global, runtime, Vec::new())?;
     for (name, value) in vars {
         s.scope.push_constant(name, value);
@@ -109,7 +111,7 @@ fn call(
         module
     };
     let source = format!("import \"{module}\" as {alias};\n{call}");
-    let value = execute(global, s, &format!("mcsh {module}"), &source).map_err(|e| {
+    let value = execute(global, &mut s, &format!("mcsh {module}"), &source).map_err(|e| {
         match e.downcast::<ScriptFailed>() {
             // Where in the stdlib a workflow stopped is no help to the admin: keep the message.
             Ok(ScriptFailed(mut f)) => {
@@ -120,7 +122,18 @@ fn call(
             Err(other) => other,
         }
     })?;
-    Ok(rhai::serde::from_dynamic(&value).unwrap_or(Value::Null))
+    Ok(Called {
+        value: rhai::serde::from_dynamic(&value).unwrap_or(Value::Null),
+        stats: s.host.connected().map(|d| d.client().stats()),
+        elapsed: started.elapsed(),
+    })
+}
+
+/// What a workflow returned, and what it took.
+struct Called {
+    value: Value,
+    stats: Option<ClientStats>,
+    elapsed: std::time::Duration,
 }
 
 fn strings(values: &[String]) -> Dynamic {
@@ -136,9 +149,10 @@ fn text(v: &Option<String>) -> Dynamic {
     v.clone().map(Dynamic::from).unwrap_or(Dynamic::UNIT)
 }
 
-/// Prints report rows, the summary, and turns failures into the exit code.
-fn report(global: &Global, what: &str, rows: &Value, columns: &[&str]) -> anyhow::Result<()> {
-    let rows = rows.as_array().cloned().unwrap_or_default();
+/// Prints report rows, the summary (with time and retries), and turns failures into the
+/// exit code.
+fn report(global: &Global, what: &str, called: &Called, columns: &[&str]) -> anyhow::Result<()> {
+    let rows = called.value.as_array().cloned().unwrap_or_default();
     let format = global
         .output
         .unwrap_or(if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
@@ -156,22 +170,31 @@ fn report(global: &Global, what: &str, rows: &Value, columns: &[&str]) -> anyhow
             .or_default() += 1;
     }
     printer.finish()?;
+    let failed = counts.get("failed").copied().unwrap_or(0);
     if !global.quiet {
-        let failed = counts.get("failed").copied().unwrap_or(0);
         let changed = rows.len() - counts.get("unchanged").copied().unwrap_or(0) - failed;
         let summary: Vec<String> = counts.iter().map(|(k, v)| format!("{v} {k}")).collect();
+        let took = match called.stats {
+            Some(st) => format!(
+                " in {:.1} s ({} requests, {} retried, {} rate-limit waits)",
+                called.elapsed.as_secs_f64(),
+                st.requests,
+                st.retries,
+                st.rate_waits + st.paced
+            ),
+            None => String::new(),
+        };
         if rows.is_empty() {
             eprintln!("{what}: nothing to do");
         } else if changed == 0 && failed == 0 {
             eprintln!(
-                "{what}: nothing changed, everything was already done ({})",
+                "{what}: nothing changed, everything was already done ({}){took}",
                 summary.join(", ")
             );
         } else {
-            eprintln!("{what}: {}", summary.join(", "));
+            eprintln!("{what}: {}{took}", summary.join(", "));
         }
     }
-    let failed = rows.iter().filter(|r| r["status"] == "failed").count();
     if failed > 0 {
         return Err(Partial {
             failed,
@@ -312,7 +335,7 @@ pub fn export(global: &Global, runtime: &Runtime, a: ExportArgs) -> anyhow::Resu
         "exporter::rows(DOMAIN, WITH_GROUPS)",
         vars,
     )?;
-    let rows = rows.as_array().cloned().unwrap_or_default();
+    let rows = rows.value.as_array().cloned().unwrap_or_default();
     let mut columns = vec!["emailAddress", "name", "domain", "alias"];
     if a.with_groups {
         columns.push("groups");

@@ -15,7 +15,7 @@ use super::input::{classify, Completeness};
 use crate::script::Host;
 
 /// The REPL's `:commands`.
-pub const COMMANDS: &[&str] = &[":help", ":vars", ":load", ":quit"];
+pub const COMMANDS: &[&str] = &[":help", ":vars", ":load", ":status", ":quit"];
 
 /// Words completion can offer outside strings; refreshed after each input.
 #[derive(Debug, Default)]

@@ -206,6 +206,7 @@ impl Session {
                     println!("{kind} {name}: {} = {shown}", value.type_name());
                 }
             }
+            ":status" => println!("{}", self.status()),
             ":load" if arg.is_empty() => {
                 eprintln!("error: :load needs a file: :load path/to/script.rhai")
             }
@@ -251,12 +252,42 @@ impl Session {
         self.refresh_words();
     }
 
+    /// The connection, the rate budget and what the session has sent.
+    fn status(&self) -> String {
+        let Some(dir) = self.host.connected() else {
+            return "not connected yet: the first directory call connects".to_string();
+        };
+        let c = dir.client();
+        let st = c.stats();
+        let rate = c.rate();
+        let budget = match (rate.remaining, rate.limit) {
+            (Some(r), Some(l)) => format!(
+                "{r} of {l} requests left, renewing in {} ms",
+                rate.reset_ms.unwrap_or(0)
+            ),
+            _ => "no rate-limit headers seen yet".to_string(),
+        };
+        let o = dir.options();
+        format!(
+            "connected to {}{}\nrate budget: {budget}\nsent {} requests ({} retried, {} 429s waited out, {} pauses before the quota ran out)\nbatch size {}, concurrency {}",
+            c.base_url(),
+            if dir.is_dry_run() { " (dry run: writes are planned, not sent)" } else { "" },
+            st.requests,
+            st.retries,
+            st.rate_waits,
+            st.paced,
+            o.batch_size,
+            o.concurrency
+        )
+    }
+
     fn overview(&self) -> String {
         let mut text = String::from(
             "Type Rhai statements; results print as tables or JSON. Variables and fn definitions persist.\n\
              An open bracket continues on the next line. Ctrl-C stops a running statement; Ctrl-D leaves.\n\n\
              :help NAME   the reference of a function      :vars        variables in scope\n\
-             :load FILE   run a script in this session     :quit        leave\n\nFunctions:\n",
+             :load FILE   run a script in this session     :status      connection and rate budget\n\
+             :quit        leave\n\nFunctions:\n",
         );
         let names = docs::names(&self.docs);
         for chunk in names.chunks(6) {

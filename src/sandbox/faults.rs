@@ -36,12 +36,24 @@ pub struct Stats {
     pub throttled: AtomicU64,
     /// Faults injected by `--fail-rate`.
     pub faults: AtomicU64,
+    /// Requests per `/api/...` path.
+    pub by_path: std::sync::Mutex<std::collections::HashMap<String, u64>>,
 }
 
 impl Stats {
     /// Reads a counter.
     pub fn get(counter: &AtomicU64) -> u64 {
         counter.load(Ordering::Relaxed)
+    }
+
+    /// How many requests reached `path` (after quota and faults, before credentials).
+    pub fn hits(&self, path: &str) -> u64 {
+        self.by_path
+            .lock()
+            .expect("stats lock")
+            .get(path)
+            .copied()
+            .unwrap_or(0)
     }
 }
 

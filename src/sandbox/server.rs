@@ -208,6 +208,12 @@ async fn api(
             rate,
         );
     }
+    *app.stats
+        .by_path
+        .lock()
+        .expect("stats lock")
+        .entry(path.clone())
+        .or_default() += 1;
     if !PATHS.contains(&path.as_str()) {
         return respond(
             wire::error(404, "err_not_found", "Unknown API path", false),

@@ -17,7 +17,7 @@ use crate::directory::{DirError, Directory};
 use crate::interrupt::Interrupt;
 
 /// Makes the session's directory on first use (the CLI resolves credentials here).
-pub type Connector = Box<dyn FnMut() -> anyhow::Result<Directory>>;
+pub type Connector = Box<dyn FnMut() -> anyhow::Result<Arc<Directory>>>;
 /// Asks the user a yes/no question (the CLI decides how: terminal, `--yes`, refusal).
 pub type Prompter = Box<dyn Fn(&str) -> anyhow::Result<bool>>;
 
@@ -38,7 +38,7 @@ pub struct Host {
     runtime: tokio::runtime::Handle,
     interrupt: Arc<Interrupt>,
     connector: RefCell<Option<Connector>>,
-    directory: RefCell<Option<Rc<Directory>>>,
+    directory: RefCell<Option<Arc<Directory>>>,
     prompter: Prompter,
     /// Script arguments (`args` in scripts).
     pub args: Vec<String>,
@@ -71,7 +71,7 @@ impl Host {
     }
 
     /// The directory, if a call has connected already.
-    pub fn connected(&self) -> Option<Rc<Directory>> {
+    pub fn connected(&self) -> Option<Arc<Directory>> {
         self.directory.borrow().clone()
     }
 
@@ -81,7 +81,7 @@ impl Host {
     }
 
     /// The directory, connecting on first use.
-    pub fn directory(&self, function: &str) -> Result<Rc<Directory>, Box<EvalAltResult>> {
+    pub fn directory(&self, function: &str) -> Result<Arc<Directory>, Box<EvalAltResult>> {
         if let Some(d) = self.directory.borrow().as_ref() {
             return Ok(d.clone());
         }
@@ -96,7 +96,7 @@ impl Host {
                 "config",
             )
         })?;
-        let dir = Rc::new(connect().map_err(|e| errors::from_setup(function, &e))?);
+        let dir = connect().map_err(|e| errors::from_setup(function, &e))?;
         *self.directory.borrow_mut() = Some(dir.clone());
         Ok(dir)
     }

@@ -1,0 +1,106 @@
+//! `mcsh audit`: what mcsh wrote, from the audit log.
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use serde_json::json;
+
+use super::report::Usage;
+use super::Ctx;
+use crate::directory::audit;
+use crate::output::Shape;
+
+/// The start of `--since`: `30m`, `2h`, `7d`, a date `2026-11-28` or an RFC 3339 time.
+pub fn parse_since(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
+    let t = text.trim();
+    let bad = || format!("--since {t:?}: use 30m, 2h, 7d, 2026-11-28 or 2026-11-28T10:00:00Z");
+    if let Some(unit) = t.chars().last().filter(|c| "smhdw".contains(*c)) {
+        if let Ok(n) = t[..t.len() - 1].parse::<i64>() {
+            let d = match unit {
+                's' => Duration::seconds(n),
+                'm' => Duration::minutes(n),
+                'h' => Duration::hours(n),
+                'd' => Duration::days(n),
+                _ => Duration::weeks(n),
+            };
+            return Ok(now - d);
+        }
+    }
+    if let Ok(at) = DateTime::parse_from_rfc3339(t) {
+        return Ok(at.with_timezone(&Utc));
+    }
+    NaiveDate::parse_from_str(t, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|d| d.and_utc())
+        .ok_or_else(bad)
+}
+
+/// `mcsh audit [--since WHEN] [--last N]`.
+pub fn run(ctx: &Ctx, since: Option<&str>, limit: Option<usize>) -> anyhow::Result<()> {
+    let from = since
+        .map(|s| parse_since(s, Utc::now()))
+        .transpose()
+        .map_err(Usage)?;
+    let path = audit::default_path(&|k| std::env::var(k).ok());
+    let lines = audit::read(&path)
+        .map_err(|e| anyhow::anyhow!("cannot read the audit log {}: {e}", path.display()))?;
+    let mut chosen: Vec<_> = lines
+        .into_iter()
+        .filter(|l| {
+            let at = l["time"]
+                .as_str()
+                .and_then(|t| DateTime::parse_from_rfc3339(t).ok());
+            match (from, at) {
+                (Some(f), Some(at)) => at.with_timezone(&Utc) >= f,
+                _ => true,
+            }
+        })
+        .collect();
+    if let Some(n) = limit {
+        let skip = chosen.len().saturating_sub(n);
+        chosen.drain(..skip);
+    }
+    let mut printer = ctx.printer(
+        Shape::List,
+        &[
+            "time",
+            "profile",
+            "endpoint",
+            "item",
+            "outcome",
+            "message",
+            "requestId",
+            "dryRun",
+        ],
+    );
+    for mut l in chosen {
+        if ctx.format() == crate::output::Format::Table
+            || ctx.format() == crate::output::Format::Csv
+        {
+            l["item"] = json!(l["item"].to_string());
+        }
+        printer.row(&l)?;
+    }
+    printer.finish()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn since_forms() {
+        let now = DateTime::parse_from_rfc3339("2026-11-28T12:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(
+            parse_since("2h", now).unwrap().to_rfc3339(),
+            "2026-11-28T10:00:00+00:00"
+        );
+        assert_eq!(
+            parse_since("2026-11-27", now).unwrap().to_rfc3339(),
+            "2026-11-27T00:00:00+00:00"
+        );
+        assert!(parse_since("yesterday", now).is_err());
+    }
+}

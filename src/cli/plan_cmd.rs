@@ -1,0 +1,137 @@
+//! Dry runs, plans and `mcsh apply`: what would be written, saved, checked and carried out.
+//!
+//! Policy: after any command or script run with `--dry-run`, the planned writes print on
+//! stderr; `--plan-out FILE` (which implies `--dry-run`) saves the plan with the reads it
+//! rests on. `mcsh apply FILE` re-reads them and refuses, naming each difference, when the
+//! directory changed since; otherwise it asks (or takes `--yes`) and sends exactly those writes.
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use serde_json::json;
+
+use super::report::{Partial, Usage};
+use super::{Ctx, Global};
+use crate::directory::plan::{PlanFile, VERSION};
+use crate::directory::{Directory, Status};
+use crate::output::Shape;
+
+/// Everything that follows a run: audit-log trouble, the dry-run plan, `--plan-out`.
+pub fn after_run(
+    global: &Global,
+    target: &str,
+    label: &str,
+    dir: Option<&Arc<Directory>>,
+) -> anyhow::Result<()> {
+    let Some(dir) = dir else { return Ok(()) };
+    if let Some(err) = dir.audit().and_then(|a| a.error()) {
+        if !global.quiet {
+            eprintln!("warning: {err}");
+        }
+    }
+    if !global.dry_run {
+        return Ok(());
+    }
+    let plan = dir.plan();
+    if !global.quiet {
+        eprintln!("dry run: {} write(s) planned, nothing was sent", plan.len());
+        for w in &plan {
+            eprintln!("  {} {}", w.endpoint, short(&w.item));
+        }
+    }
+    if let Some(path) = &global.plan_out {
+        let mut file = dir.plan_file(label);
+        file.base_url = target.to_string();
+        let mut text = serde_json::to_vec_pretty(&file)?;
+        text.push(b'\n');
+        crate::files::write_atomic(std::path::Path::new(path), &text, true)
+            .with_context(|| format!("cannot write the plan to {path}"))?;
+        if !global.quiet {
+            eprintln!("plan saved to {path}; `mcsh apply {path}` carries it out");
+        }
+    }
+    Ok(())
+}
+
+/// An item on one line, long ids shortened.
+fn short(item: &serde_json::Value) -> String {
+    let mut item = item.clone();
+    if let Some(obj) = item.as_object_mut() {
+        for v in obj.values_mut() {
+            if let Some(s) = v.as_str().filter(|s| s.len() > 40) {
+                *v = json!(format!("{}…", &s[..16]));
+            }
+        }
+    }
+    item.to_string()
+}
+
+/// `mcsh apply FILE`.
+pub async fn apply(ctx: &mut Ctx, path: &str) -> anyhow::Result<()> {
+    if ctx.global.dry_run {
+        return Err(Usage("a plan is already a dry run: apply it without --dry-run, or make a new one with --plan-out".into()).into());
+    }
+    let text = std::fs::read(path).map_err(|e| Usage(format!("cannot read plan {path}: {e}")))?;
+    let plan: PlanFile = serde_json::from_slice(&text)
+        .map_err(|e| Usage(format!("{path} is not an mcsh plan: {e}")))?;
+    if plan.version != VERSION {
+        return Err(Usage(format!(
+            "{path} is a version {} plan; this mcsh reads version {VERSION}",
+            plan.version
+        ))
+        .into());
+    }
+    let dir = ctx.directory().await?;
+    let target = ctx.target();
+    if plan.base_url != target {
+        return Err(Usage(format!(
+            "{path} was made for {}, not {target}; make the plan again here",
+            plan.base_url
+        ))
+        .into());
+    }
+    let changed = dir
+        .changed_since(&plan.reads)
+        .await
+        .context("checking the plan against the directory")?;
+    if !changed.is_empty() {
+        anyhow::bail!(
+            "the directory changed since {path} was made ({}), so it is not applied: {}; make a new plan with --plan-out",
+            plan.created,
+            changed.join("; ")
+        );
+    }
+    if plan.writes.is_empty() {
+        ctx.note("the plan has no writes: nothing to do");
+        return Ok(());
+    }
+    if !ctx.confirm(&format!(
+        "apply {} planned write(s) from {path}",
+        plan.writes.len()
+    ))? {
+        return Err(Usage("cancelled; nothing was changed".into()).into());
+    }
+    let outcomes = dir.apply(&plan.writes).await?;
+    ctx.bar.finish();
+    let mut printer = ctx.printer(Shape::List, &["item", "endpoint", "status", "message"]);
+    for (o, w) in outcomes.iter().zip(&plan.writes) {
+        printer.row(&json!({ "item": o.result.item, "endpoint": w.endpoint, "status": o.result.status, "message": o.result.message }))?;
+    }
+    printer.finish()?;
+    let failed = outcomes
+        .iter()
+        .filter(|o| o.result.status == Status::Failed)
+        .count();
+    ctx.note(&format!(
+        "apply: {} write(s), {failed} failed",
+        outcomes.len()
+    ));
+    if failed > 0 {
+        return Err(Partial {
+            failed,
+            total: outcomes.len(),
+        }
+        .into());
+    }
+    Ok(())
+}

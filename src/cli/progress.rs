@@ -1,0 +1,83 @@
+//! The progress bar of bulk work: on stderr, only on a terminal, only for jobs over a second.
+//!
+//! Policy: nothing is drawn for quick jobs or when stderr is not a terminal (logs and pipes
+//! stay clean); a long job shows items done of total, rate, failures and time left.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::directory::progress::Progress;
+
+/// Jobs shorter than this never show a bar.
+const SHOW_AFTER: Duration = Duration::from_secs(1);
+
+/// A progress bar that appears once a job has run for a second.
+pub struct Bar {
+    enabled: bool,
+    started: Instant,
+    total: AtomicUsize,
+    done: AtomicUsize,
+    failed: AtomicUsize,
+    bar: Mutex<Option<ProgressBar>>,
+}
+
+impl Bar {
+    /// A bar drawing on stderr when `enabled` (a terminal and not `-q`).
+    pub fn new(enabled: bool) -> Bar {
+        Bar {
+            enabled,
+            started: Instant::now(),
+            total: AtomicUsize::new(0),
+            done: AtomicUsize::new(0),
+            failed: AtomicUsize::new(0),
+            bar: Mutex::new(None),
+        }
+    }
+
+    fn draw(&self) {
+        if !self.enabled || self.started.elapsed() < SHOW_AFTER {
+            return;
+        }
+        let mut slot = self.bar.lock().expect("bar lock");
+        let bar = slot.get_or_insert_with(|| {
+            let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+            let style = ProgressStyle::with_template(
+                "{bar:30} {pos}/{len} items  {per_sec}  {msg}  eta {eta}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar());
+            bar.set_style(style);
+            bar
+        });
+        bar.set_length(self.total.load(Ordering::Relaxed) as u64);
+        bar.set_position(self.done.load(Ordering::Relaxed) as u64);
+        let failed = self.failed.load(Ordering::Relaxed);
+        bar.set_message(if failed > 0 {
+            format!("{failed} failed")
+        } else {
+            String::new()
+        });
+    }
+
+    /// Removes the bar before the summary is printed.
+    pub fn finish(&self) {
+        if let Some(bar) = self.bar.lock().expect("bar lock").take() {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+impl Progress for Bar {
+    fn add_total(&self, n: usize) {
+        self.total.fetch_add(n, Ordering::Relaxed);
+        self.draw();
+    }
+
+    fn done(&self, n: usize, failed: usize) {
+        self.done.fetch_add(n, Ordering::Relaxed);
+        self.failed.fetch_add(failed, Ordering::Relaxed);
+        self.draw();
+    }
+}
