@@ -98,6 +98,7 @@ struct Inner {
 struct Budget {
     remaining: Option<u64>,
     resume_at: Option<Instant>,
+    limit: Option<u64>,
 }
 
 #[derive(Debug, Default)]
@@ -456,8 +457,9 @@ impl Client {
                         Some((at - now).min(self.inner.options.max_rate_wait))
                     }
                     (Some(0), _) => {
-                        // The window has turned; the next answer tells the new budget.
-                        b.remaining = None;
+                        // The window has turned: a fresh quota, spent from now on.
+                        b.remaining = b.limit.map(|l| l.saturating_sub(1));
+                        b.resume_at = None;
                         None
                     }
                     (Some(n), _) => {
@@ -477,8 +479,10 @@ impl Client {
                     });
                     tokio::time::sleep(wait).await;
                     let mut b = self.inner.budget.lock().expect("budget lock");
-                    if b.resume_at.is_some_and(|at| at <= Instant::now()) {
-                        b.remaining = None;
+                    if b.remaining == Some(0) && b.resume_at.is_some_and(|at| at <= Instant::now())
+                    {
+                        b.remaining = b.limit;
+                        b.resume_at = None;
                     }
                 }
             }
@@ -493,8 +497,18 @@ impl Client {
         };
         if let (Some(remaining), Some(reset)) = (snap.remaining, snap.reset_ms) {
             let mut b = self.inner.budget.lock().expect("budget lock");
-            b.remaining = Some(remaining);
-            b.resume_at = Some(Instant::now() + Duration::from_millis(reset));
+            let resume = Instant::now() + Duration::from_millis(reset);
+            // Within one window an answer may be older than requests already sent: never let
+            // it raise the count. A later window starts from what the service says.
+            let same_window = b
+                .resume_at
+                .is_some_and(|at| resume <= at + Duration::from_millis(100));
+            b.remaining = match b.remaining {
+                Some(local) if same_window => Some(local.min(remaining)),
+                _ => Some(remaining),
+            };
+            b.resume_at = Some(resume);
+            b.limit = snap.limit.or(b.limit);
         }
         if snap != RateSnapshot::default() {
             *self.inner.rate.lock().expect("rate lock") = snap;

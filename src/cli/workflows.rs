@@ -176,11 +176,12 @@ fn report(global: &Global, what: &str, called: &Called, columns: &[&str]) -> any
         let summary: Vec<String> = counts.iter().map(|(k, v)| format!("{v} {k}")).collect();
         let took = match called.stats {
             Some(st) => format!(
-                " in {:.1} s ({} requests, {} retried, {} rate-limit waits)",
+                " in {:.1} s ({} requests, {} retried, {} answered 429 and were sent again, {} pauses for the rate budget)",
                 called.elapsed.as_secs_f64(),
                 st.requests,
                 st.retries,
-                st.rate_waits + st.paced
+                st.rate_waits,
+                st.paced
             ),
             None => String::new(),
         };

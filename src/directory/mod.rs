@@ -40,7 +40,7 @@ impl Default for BulkOptions {
     fn default() -> Self {
         BulkOptions {
             batch_size: 100,
-            concurrency: 8,
+            concurrency: 32,
             page_size: 500,
         }
     }

@@ -7,16 +7,34 @@ use serde_json::{json, Value};
 use super::outcome::{ItemResult, Status};
 use super::plan::{wording, Digest};
 use super::{DirError, Directory};
+use crate::api::envelope::Response;
 use crate::api::pager::Pager;
 use crate::api::users::{users_of, NewUser, UserUpdate};
 use crate::api::{paths, Domain, User};
 
-/// Pages of users across one or several domains, read as they are needed.
+/// Pages of users across one or several domains. While the caller handles one page, the
+/// next is already on its way (its token came with the page), so a long listing costs about
+/// one round trip per page and no more.
 pub struct UserListing<'a> {
     dir: &'a Directory,
     domains: VecDeque<String>,
-    current: Option<(String, Pager, Digest)>,
+    current: Option<(String, Option<Fetch>, Digest)>,
     overlay: bool,
+    prefetch: bool,
+}
+
+type Fetched = (Pager, Result<Option<Response>, crate::api::ApiError>);
+
+enum Fetch {
+    Ready(Pager),
+    InFlight(tokio::task::JoinHandle<Fetched>),
+}
+
+fn fetch(mut pager: Pager) -> Fetch {
+    Fetch::InFlight(tokio::spawn(async move {
+        let page = pager.next_page().await;
+        (pager, page)
+    }))
 }
 
 impl UserListing<'_> {
@@ -31,10 +49,27 @@ impl UserListing<'_> {
                     .dir
                     .client()
                     .user_pages(Some(&domain), self.dir.options.page_size);
-                self.current = Some((domain, pager, Digest::default()));
+                self.current = Some((domain, Some(Fetch::Ready(pager)), Digest::default()));
             }
-            let (_, pager, digest) = self.current.as_mut().expect("a pager");
-            if let Some(page) = pager.next_page().await? {
+            let (_, slot, digest) = self.current.as_mut().expect("a listing");
+            let (pager, page) = match slot.take().expect("a pager between pages") {
+                Fetch::Ready(mut pager) => {
+                    let page = pager.next_page().await;
+                    (pager, page)
+                }
+                Fetch::InFlight(handle) => handle.await.map_err(|e| {
+                    DirError::Api(crate::api::ApiError::Config(format!(
+                        "page fetch stopped: {e}"
+                    )))
+                })?,
+            };
+            if let Some(page) = page? {
+                let more = page.next.is_some();
+                *slot = Some(if more && self.prefetch {
+                    fetch(pager)
+                } else {
+                    Fetch::Ready(pager)
+                });
                 let users = users_of(&page)?;
                 digest.update(&users);
                 return Ok(Some(if self.overlay {
@@ -43,7 +78,7 @@ impl UserListing<'_> {
                     users
                 }));
             }
-            let (domain, _, digest) = self.current.take().expect("a pager");
+            let (domain, _, digest) = self.current.take().expect("a listing");
             self.dir.note_read(
                 "users",
                 &domain,
@@ -87,11 +122,13 @@ impl Directory {
                 .map(|d| d.domain)
                 .collect(),
         };
+        // A listing read to the end prefetches; a lookup that stops early does not.
         Ok(UserListing {
             dir: self,
             domains,
             current: None,
             overlay,
+            prefetch: overlay,
         })
     }
 

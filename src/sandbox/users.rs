@@ -9,14 +9,14 @@ use super::wire::{self, ApiRequest, ItemError, Outcome, Reply};
 
 type Handled = Result<Outcome, Reply>;
 
-fn user_json(conn: &Connection, u: &UserRow) -> rusqlite::Result<Value> {
-    Ok(json!({
+fn user_json(u: &UserRow, aliases: &[String]) -> Value {
+    json!({
         "emailAddress": u.email,
         "name": u.name,
-        "alias": store::aliases_of(conn, &u.email)?,
+        "alias": aliases,
         "addressType": "internal",
         "domain": u.domain,
-    }))
+    })
 }
 
 fn settings_json(u: &UserRow) -> Value {
@@ -60,11 +60,18 @@ pub fn get_internal_users(conn: &Connection, req: &ApiRequest) -> Handled {
         .map_err(wire::storage)?;
     let (rows, next) = wire::page_of(rows, req.page_size, &scope, after, |r| r.seq);
     let total = store::count_users(conn, domain.as_deref()).map_err(wire::storage)?;
+    let emails: Vec<&str> = rows.iter().map(|u| u.email.as_str()).collect();
+    let aliases = store::aliases_of_many(conn, &emails).map_err(wire::storage)?;
+    let none = Vec::new();
     let users: Vec<Value> = rows
         .iter()
-        .map(|u| user_json(conn, u))
-        .collect::<Result<_, _>>()
-        .map_err(wire::storage)?;
+        .map(|u| {
+            user_json(
+                u,
+                aliases.get(&u.email.to_ascii_lowercase()).unwrap_or(&none),
+            )
+        })
+        .collect();
     Ok(Outcome {
         data: vec![json!({ "users": users, "userCount": total })],
         fail: vec![],

@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# mcsh benchmarks: the sandbox at --latency-ms 50 stands in for a real network.
+# Prints one table (Markdown). Needs cargo, python3 and GNU time (/usr/bin/time).
+#
+#   bench/run.sh            # everything (about two minutes after the release build)
+#   BENCH_QUICK=1 bench/run.sh   # smaller tenants, for a smoke run
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build --release --quiet
+M="$PWD/target/release/mcsh"
+WORK=$(mktemp -d)
+PIDS=()
+cleanup() { for p in "${PIDS[@]:-}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }
+trap cleanup EXIT
+[ -n "${BENCH_KEEP:-}" ] && trap - EXIT && echo "work dir: $WORK"
+export NO_COLOR=1 XDG_DATA_HOME="$WORK/data" XDG_STATE_HOME="$WORK/state" XDG_CONFIG_HOME="$WORK/config"
+QUICK=${BENCH_QUICK:-}
+USERS=111111; NGROUPS=1000; [ -n "$QUICK" ] && USERS=11111 && NGROUPS=200
+
+# start NAME ARGS...: a sandbox in the background; its credentials exported.
+start() {
+  local name=$1; shift
+  "$M" sandbox serve --addr 127.0.0.1:0 --state "$WORK/$name.db" "$@" > "$WORK/$name.out" 2> "$WORK/$name.err" &
+  PIDS+=($!)
+  for _ in $(seq 1 600); do grep -q 'export MIMECAST_CLIENT_SECRET' "$WORK/$name.out" 2>/dev/null && break; sleep 0.1; done
+  eval "$(grep -E '^  export MIMECAST_(BASE_URL|CLIENT_ID|CLIENT_SECRET)=' "$WORK/$name.out")"
+}
+stop() { kill "${PIDS[-1]}" 2>/dev/null || true; wait "${PIDS[-1]}" 2>/dev/null || true; unset 'PIDS[-1]'; }
+secs() { python3 -c "import sys; print(f'{float(sys.argv[1]):.2f}')" "$1"; }
+ROWS=()
+row() { ROWS+=("| $1 | $2 | $3 | $4 |"); }
+
+# 1. onboard 1000 new users from CSV, each into 2 groups: 3000 item operations
+python3 - "$WORK/onboard.csv" <<'PY'
+import sys
+with open(sys.argv[1], "w") as f:
+    f.write("email,name,groups\n")
+    for i in range(1000):
+        f.write(f"bench.new{i:04}@company.com,New Starter {i},Sales;All Staff\n")
+PY
+start onboard --latency-ms 50
+/usr/bin/time -f "%e" -o "$WORK/t1" "$M" onboard --csv "$WORK/onboard.csv" -o jsonl > /dev/null 2> "$WORK/onboard.log"
+t=$(tail -1 "$WORK/t1")
+created=$(grep -o '[0-9]* created' "$WORK/onboard.log" | head -1)
+row "onboard 1 000 new users from CSV, each into 2 groups (3 000 item operations)" "≤ 2 s (≥ 75× the 150 s of one request per operation)" \
+    "$(secs "$t") s, $(python3 -c 'import sys; print(f"{150/float(sys.argv[1]):.0f}")' "$t")× faster; $created" \
+    "$(python3 -c "print('yes' if float('$t') <= 2 else 'no')")"
+stop
+
+# 2. users list -o jsonl of a 100 000-user domain
+start big --latency-ms 50 --generate-users "$USERS"
+domain_users=$(( USERS - USERS / 10 + 48 ))
+pages=$(( (domain_users + 499) / 500 ))
+/usr/bin/time -f "%e %M" -o "$WORK/t2" "$M" users list --domain company.com -o jsonl > "$WORK/list.jsonl"
+read -r t kb < <(tail -1 "$WORK/t2")
+lines=$(wc -l < "$WORK/list.jsonl")
+limit=$(python3 -c "print(f'{1.2*$pages*0.05:.2f}')")
+row "\`users list -o jsonl\` of a $domain_users-user domain ($pages pages)" "≤ $limit s (1.2 × pages × 50 ms); peak memory ≤ 60 MB" \
+    "$(secs "$t") s, $(( kb / 1024 )) MB peak, $lines users" \
+    "$(python3 -c "print('yes' if float('$t') <= $limit and $kb <= 60*1024 and $lines == $domain_users else 'no')")"
+stop
+
+# 3. offboard one user in a tenant of 1 000 groups
+start groups --latency-ms 50 --generate-users 2000 --generate-groups "$NGROUPS"
+/usr/bin/time -f "%e" -o "$WORK/t3" "$M" --yes offboard --email gen.user.000001@company.com -o jsonl > /dev/null 2> "$WORK/off.log"
+t=$(tail -1 "$WORK/t3")
+row "offboard one user in a tenant of $NGROUPS groups" "≤ 4 s" "$(secs "$t") s ($(grep -o '[0-9]* requests' "$WORK/off.log"))" \
+    "$(python3 -c "print('yes' if float('$t') <= 4 else 'no')")"
+stop
+
+# 4. the same scan under --quota 50
+start quota --latency-ms 50 --quota 50 --generate-users 2000 --generate-groups "$NGROUPS"
+/usr/bin/time -f "%e" -o "$WORK/t4" "$M" --dry-run offboard --email gen.user.000002@company.com -o jsonl > "$WORK/quota.jsonl" 2> "$WORK/quota.log"
+t=$(tail -1 "$WORK/t4")
+summary=$(grep '^offboard:' "$WORK/quota.log")
+requests=$(echo "$summary" | grep -o '[0-9]* requests' | head -1 | grep -o '[0-9]*')
+throttled=$(echo "$summary" | grep -o '[0-9]* answered 429' | head -1 | awk '{print $1}')
+failed=$(grep -c '"status":"failed"' "$WORK/quota.jsonl" || true)
+used=$(python3 -c 'import sys; r, q, t = map(float, sys.argv[1:]); print(f"{100*(r-q)/(t*50):.0f}")' "$requests" "$throttled" "$t")
+row "the same scan under \`--quota 50\`" "≥ 90 % of the quota used, zero 429s lost, zero items failed" \
+    "$used % used ($((requests - throttled)) accepted in $(secs "$t") s), $throttled 429s all sent again, $failed failed" \
+    "$(python3 -c "print('yes' if $used >= 90 and $failed == 0 else 'no')")"
+stop
+
+# 5. start-up
+avg_ms() {
+  python3 - "$@" <<'PY'
+import subprocess, sys, time
+cmd = sys.argv[1:]
+for _ in range(5):
+    subprocess.run(cmd, stdout=subprocess.DEVNULL)
+n = 50
+t = time.perf_counter()
+for _ in range(n):
+    subprocess.run(cmd, stdout=subprocess.DEVNULL)
+print(f"{(time.perf_counter() - t) / n * 1000:.1f}")
+PY
+}
+v=$(avg_ms "$M" --version)
+e=$(avg_ms "$M" -e '1+1')
+row "\`mcsh --version\`; \`mcsh -e '1+1'\`" "≤ 5 ms; ≤ 15 ms" "$v ms; $e ms (mean of 50 runs)" \
+    "$(python3 -c "print('yes' if $v <= 5 and $e <= 15 else 'no')")"
+
+echo
+echo "| case | target | measured | met |"
+echo "|---|---|---|---|"
+printf '%s\n' "${ROWS[@]}"
+echo
+echo "defaults: batch size 100, concurrency 32; $(nproc) cores; $(date -u +%Y-%m-%d)"
