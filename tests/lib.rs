@@ -9,6 +9,7 @@ mod client_protocol;
 mod commands;
 mod config_cmd;
 mod examples;
+mod reliability;
 mod repl;
 mod sandbox_cmd;
 mod sandbox_wire;

@@ -223,6 +223,11 @@ impl Client {
         &self.inner.base_url
     }
 
+    /// Counts a retry made by a caller (the executor resending a batch).
+    pub fn count_retry(&self) {
+        self.inner.stats.retries.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// Requests, retries and waits so far.
     pub fn stats(&self) -> ClientStats {
         let c = &self.inner.stats;
@@ -546,6 +551,7 @@ impl Client {
             ("grant_type", "client_credentials"),
         ];
         let mut attempt = 1;
+        let mut rate_waits = 0;
         let answer = loop {
             let sent = self
                 .inner
@@ -555,6 +561,20 @@ impl Client {
                 .send()
                 .await;
             match read_answer(sent, None).await {
+                Ok(a) if a.status == 429 && rate_waits < self.inner.options.rate_waits => {
+                    // Over the quota: the token was not issued; wait as the service says.
+                    rate_waits += 1;
+                    self.inner.stats.rate_waits.fetch_add(1, Ordering::Relaxed);
+                    let wait = header_u64(&a.headers, "x-ratelimit-reset")
+                        .map(Duration::from_millis)
+                        .unwrap_or_else(|| backoff(&self.inner.options, rate_waits))
+                        .min(self.inner.options.max_rate_wait);
+                    self.emit(&Event::RateLimited {
+                        path: "/oauth/token".into(),
+                        wait,
+                    });
+                    tokio::time::sleep(wait).await;
+                }
                 Ok(a) if a.status < 500 || attempt > self.inner.options.read_retries => break a,
                 Ok(a) => {
                     self.pause_before_retry(

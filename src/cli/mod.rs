@@ -239,6 +239,11 @@ fn dispatch(
             _ = interrupt.wait() => Err(report::Interrupted.into()),
         };
         ctx.bar.finish();
+        if result.as_ref().is_err_and(|e| report::exit_code(e) == 130) {
+            if let Some(summary) = ctx.bar.interrupted_summary() {
+                eprintln!("{summary}");
+            }
+        }
         let after = plan_cmd::after_run(
             &ctx.global,
             &ctx.target(),

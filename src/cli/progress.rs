@@ -61,6 +61,25 @@ impl Bar {
         });
     }
 
+    /// Items (total, done, failed) so far.
+    pub fn counts(&self) -> (usize, usize, usize) {
+        (
+            self.total.load(Ordering::Relaxed),
+            self.done.load(Ordering::Relaxed),
+            self.failed.load(Ordering::Relaxed),
+        )
+    }
+
+    /// What was done, for a run stopped by Ctrl-C.
+    pub fn interrupted_summary(&self) -> Option<String> {
+        let (total, done, failed) = self.counts();
+        (total > 0).then(|| {
+            format!(
+                "interrupted after {done} of {total} items ({failed} failed); what finished is in `mcsh audit`, and running the same command again skips what is done"
+            )
+        })
+    }
+
     /// Removes the bar before the summary is printed.
     pub fn finish(&self) {
         if let Some(bar) = self.bar.lock().expect("bar lock").take() {

@@ -87,6 +87,11 @@ pub(crate) fn execute(
         runner::run(&s.engine, &mut s.scope, &ast, name, &source, &s.limits).map_err(ScriptFailed);
     let ctx = s.ctx.borrow();
     ctx.bar.finish();
+    if matches!(&result, Err(ScriptFailed(f)) if f.exit_code == 130) {
+        if let Some(summary) = ctx.bar.interrupted_summary() {
+            eprintln!("{summary}");
+        }
+    }
     let after = plan_cmd::after_run(
         global,
         &ctx.target(),

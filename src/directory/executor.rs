@@ -183,6 +183,7 @@ impl Directory {
                 Ok(resp) => resp,
                 Err(e) if e.is_auth() => return Err(e),
                 Err(e) if policy.resend && answer_lost(&e) && attempt < MAX_ATTEMPTS => {
+                    self.client().count_retry();
                     for &i in &pending {
                         resent[i] = true;
                     }
@@ -240,6 +241,7 @@ impl Directory {
                 });
             }
             if !again.is_empty() {
+                self.client().count_retry();
                 pause(attempt).await;
             }
             pending = again;

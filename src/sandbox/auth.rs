@@ -83,6 +83,16 @@ impl Tokens {
         token
     }
 
+    /// Every token issued and not yet swept (tests check that none is ever printed).
+    pub fn all(&self) -> Vec<String> {
+        self.live
+            .lock()
+            .expect("tokens lock")
+            .keys()
+            .cloned()
+            .collect()
+    }
+
     fn check(&self, token: &str) -> Result<(), Reply> {
         let live = self.live.lock().expect("tokens lock");
         match live.get(token) {

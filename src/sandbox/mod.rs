@@ -113,6 +113,8 @@ pub struct Running {
     pub keys: Keys,
     /// Request counters.
     pub stats: Arc<Stats>,
+    /// Issued tokens.
+    pub tokens: Arc<auth::Tokens>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -151,10 +153,11 @@ pub async fn start(options: Options) -> Result<Running, SandboxError> {
         source,
     })?;
     let stats = Arc::new(Stats::default());
+    let tokens = Arc::new(auth::Tokens::default());
     let app = Arc::new(server::App {
         db: Arc::new(Mutex::new(conn)),
         keys: keys.clone(),
-        tokens: auth::Tokens::default(),
+        tokens: tokens.clone(),
         faults: faults::Faults::new(
             options.latency,
             options.fail_rate,
@@ -178,6 +181,7 @@ pub async fn start(options: Options) -> Result<Running, SandboxError> {
         addr,
         keys,
         stats,
+        tokens,
         shutdown: Some(tx),
         task,
     })
@@ -192,6 +196,8 @@ pub struct Sandbox {
     pub keys: Keys,
     /// Request counters.
     pub stats: Arc<Stats>,
+    /// Issued tokens.
+    pub tokens: Arc<auth::Tokens>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -214,6 +220,7 @@ impl Sandbox {
                             running.base_url.clone(),
                             running.keys.clone(),
                             running.stats.clone(),
+                            running.tokens.clone(),
                         );
                         let _ = ready_tx.send(Ok(info));
                         let _ = stop_rx.await;
@@ -225,11 +232,13 @@ impl Sandbox {
                 }
             });
         });
-        let (base_url, keys, stats) = ready_rx.recv().expect("the sandbox thread reports")?;
+        let (base_url, keys, stats, tokens) =
+            ready_rx.recv().expect("the sandbox thread reports")?;
         Ok(Sandbox {
             base_url,
             keys,
             stats,
+            tokens,
             stop: Some(stop_tx),
             thread: Some(thread),
         })

@@ -34,7 +34,7 @@ pub struct App {
     /// The tenant's credentials.
     pub keys: Keys,
     /// Issued bearer tokens.
-    pub tokens: Tokens,
+    pub tokens: Arc<Tokens>,
     /// Latency, failures and quota.
     pub faults: Faults,
     /// Counters.
@@ -132,6 +132,21 @@ fn injected(app: &App) -> Option<Fault> {
     fault
 }
 
+/// An injected 429 is a short throttle: its headers say so (remaining 0, renewing within a
+/// fifth of a second), rather than pointing at the end of the hour-long window.
+fn fault_rate(status: u16, rate: RateHeaders) -> RateHeaders {
+    if status == 429 {
+        RateHeaders {
+            remaining: 0,
+            reset_ms: 200,
+            allowed: false,
+            ..rate
+        }
+    } else {
+        rate
+    }
+}
+
 fn fault_reply(status: u16) -> Reply {
     match status {
         429 => wire::error(
@@ -154,7 +169,7 @@ async fn token(
         Err(resp) => return resp,
     };
     match injected(&app) {
-        Some(Fault::Status(s)) => return respond(fault_reply(s), rate),
+        Some(Fault::Status(s)) => return respond(fault_reply(s), fault_rate(s, rate)),
         Some(_) => return dropped(),
         None => {}
     }
@@ -192,7 +207,7 @@ async fn api(
     };
     let fault = injected(&app);
     match fault {
-        Some(Fault::Status(s)) => return respond(fault_reply(s), rate),
+        Some(Fault::Status(s)) => return respond(fault_reply(s), fault_rate(s, rate)),
         Some(Fault::DropBefore) => return dropped(),
         _ => {}
     }
