@@ -9,6 +9,7 @@ mod client_protocol;
 mod commands;
 mod config_cmd;
 mod examples;
+mod hostile;
 mod reliability;
 mod repl;
 mod sandbox_cmd;

@@ -160,7 +160,7 @@ fn onboard_refuses_unknown_groups_and_bad_csv_before_any_write() {
         .assert()
         .code(2)
         .stderr(
-            predicate::str::contains("3 bad row(s), nothing was written")
+            predicate::str::contains("3 bad row(s) of 4, nothing was written")
                 .and(predicate::str::contains(
                     "line 3: \"bad@\" is not an email address",
                 ))
@@ -182,7 +182,7 @@ fn onboard_refuses_unknown_groups_and_bad_csv_before_any_write() {
     env.mcsh(Scheme::OAuth)
         .args(["onboard", "--csv", "/no/such/file.csv"])
         .assert()
-        .code(1)
+        .code(2)
         .stderr(predicate::str::contains("/no/such/file.csv"));
     assert_eq!(snapshot(&env), before, "nothing was written");
 }

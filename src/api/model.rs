@@ -134,14 +134,18 @@ pub fn decode<T: for<'de> Deserialize<'de>>(
     })
 }
 
+/// A string, or a number or boolean written as one; a list or object is not a string.
 fn lenient_string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    Ok(match Value::deserialize(d)? {
-        Value::String(s) => s,
-        Value::Null => String::new(),
-        Value::Number(n) => n.to_string(),
-        Value::Bool(b) => b.to_string(),
-        other => other.to_string(),
-    })
+    match Value::deserialize(d)? {
+        Value::String(s) => Ok(s),
+        Value::Null => Ok(String::new()),
+        Value::Number(n) => Ok(n.to_string()),
+        Value::Bool(b) => Ok(b.to_string()),
+        Value::Array(_) => Err(serde::de::Error::custom("expected a string, found a list")),
+        Value::Object(_) => Err(serde::de::Error::custom(
+            "expected a string, found an object",
+        )),
+    }
 }
 
 fn lenient_opt_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {

@@ -101,6 +101,10 @@ fn call(
 ) -> anyhow::Result<Called> {
     let started = std::time::Instant::now();
     let mut s = session(global, runtime, Vec::new())?;
+    // The stdlib is our code, not the user's: a million-row CSV must not trip the operations
+    // limit meant for runaway scripts. Memory stays bounded.
+    s.engine.set_max_operations(0);
+    s.limits.operations = 0;
     for (name, value) in vars {
         s.scope.push_constant(name, value);
     }
@@ -208,6 +212,12 @@ fn report(global: &Global, what: &str, called: &Called, columns: &[&str]) -> any
 
 /// `mcsh onboard`.
 pub fn onboard(global: &Global, runtime: &Runtime, a: OnboardArgs) -> anyhow::Result<()> {
+    if a.csv.is_some() && (a.name.is_some() || !a.group.is_empty()) {
+        return Err(Usage(
+            "--name and --group go with --email; a CSV has its own name and groups columns".into(),
+        )
+        .into());
+    }
     let options = Dynamic::from_map(
         [("create_groups".into(), a.create_groups.into())]
             .into_iter()

@@ -23,8 +23,9 @@ fn to_dynamic(function: &str, v: &Value) -> Res<Dynamic> {
     rhai::serde::to_dynamic(v).map_err(|e| errors::other(function, "conversion", e.to_string()))
 }
 
+/// A file that cannot be read or understood is bad input (exit 2 when uncaught).
 fn io_error(function: &str, path: &str, e: impl std::fmt::Display) -> Box<EvalAltResult> {
-    errors::other(function, "io", format!("{path}: {e}"))
+    errors::raise(function, "io", &format!("{path}: {e}"), false, 0, "usage")
 }
 
 /// Options of `read_csv(path, options)`.
