@@ -10,6 +10,7 @@ mod commands;
 mod config_cmd;
 mod examples;
 mod hostile;
+mod properties;
 mod reliability;
 mod repl;
 mod sandbox_cmd;

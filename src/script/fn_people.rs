@@ -2,7 +2,8 @@
 //!
 //! Policy: the file streams through once for checking (addresses, repeats, row widths, with
 //! the file's own line numbers), so a million-row file with one bad row fails in seconds and
-//! small memory. Only a file that passes becomes rows for a workflow.
+//! small memory. Only a file that passes becomes rows for a workflow. The check itself is a
+//! pure function over bytes ([`parse_people`]), fuzzed and property-tested.
 
 use std::collections::HashMap;
 
@@ -17,71 +18,74 @@ type Res<T> = Result<T, Box<EvalAltResult>>;
 /// Problems listed in full before the rest are counted.
 const SHOWN: usize = 20;
 
-fn bad(path: &str, message: String) -> Box<EvalAltResult> {
-    errors::raise(
-        "read_people",
-        "invalid_input",
-        &format!("{path}: {message}"),
-        false,
-        0,
-        "usage",
-    )
+/// One checked row of a people CSV.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Person {
+    /// The file's line number of the row.
+    pub line: u64,
+    /// The address, as written.
+    pub email: String,
+    /// The name, when the file has the column.
+    pub name: Option<String>,
+    /// The groups (split on `;`, trimmed, without repeats), when the file has the column.
+    pub groups: Option<Vec<String>>,
 }
 
-/// Reads and checks `path`; `columns` must all be in the header and must include `email`.
-pub fn read_people(path: &str, columns: &[String]) -> Res<Array> {
-    let bytes = std::fs::read(path).map_err(|e| bad(path, e.to_string()))?;
-    let text = String::from_utf8(bytes).map_err(|e| {
-        let line = 1 + e.as_bytes()[..e.utf8_error().valid_up_to()]
+/// Why a people CSV was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PeopleError {
+    /// The header lacks a required column.
+    MissingColumns(String),
+    /// Anything else: encoding, widths, addresses, repeats (every problem listed).
+    Bad(String),
+}
+
+/// Checks the bytes of a people CSV as a whole; `columns` must all be in the header.
+pub fn parse_people(bytes: &[u8], columns: &[String]) -> Result<Vec<Person>, PeopleError> {
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        let line = 1 + bytes[..e.valid_up_to()]
             .iter()
             .filter(|b| **b == b'\n')
             .count();
-        bad(
-            path,
-            format!("line {line} is not UTF-8 text (save the file as UTF-8)"),
-        )
+        PeopleError::Bad(format!(
+            "line {line} is not UTF-8 text (save the file as UTF-8)"
+        ))
     })?;
-    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .from_reader(text.as_bytes());
     let headers: Vec<String> = reader
         .headers()
-        .map_err(|e| bad(path, e.to_string()))?
+        .map_err(|e| PeopleError::Bad(e.to_string()))?
         .iter()
         .map(str::to_string)
         .collect();
     if headers.iter().all(String::is_empty) {
-        return Err(bad(path, "there is no header row".into()));
+        return Err(PeopleError::Bad("there is no header row".into()));
     }
+    let missing_columns = |missing: Vec<&str>| {
+        PeopleError::MissingColumns(format!(
+            "missing column(s) {} (the header has: {})",
+            missing.join(", "),
+            headers.join(", ")
+        ))
+    };
     let missing: Vec<&str> = columns
         .iter()
         .filter(|c| !headers.contains(c))
         .map(String::as_str)
         .collect();
     if !missing.is_empty() {
-        let msg = format!(
-            "missing column(s) {} (the header has: {})",
-            missing.join(", "),
-            headers.join(", ")
-        );
-        return Err(errors::raise(
-            "read_people",
-            "missing_column",
-            &format!("{path}: {msg}"),
-            false,
-            0,
-            "usage",
-        ));
+        return Err(missing_columns(missing));
     }
     let col = |name: &str| headers.iter().position(|h| h == name);
-    let (email_col, name_col, groups_col) = (
-        col("email").expect("email is required"),
-        col("name"),
-        col("groups"),
-    );
+    let Some(email_col) = col("email") else {
+        return Err(missing_columns(vec!["email"]));
+    };
+    let (name_col, groups_col) = (col("name"), col("groups"));
     let mut problems = Vec::new();
-    let mut count = 0usize;
+    let mut good = 0usize;
     let mut seen: HashMap<String, u64> = HashMap::new();
     let mut rows = Vec::new();
     for record in reader.records() {
@@ -104,27 +108,35 @@ pub fn read_people(path: &str, columns: &[String]) -> Res<Array> {
         };
         let line = record.position().map_or(0, |p| p.line());
         let address = record.get(email_col).unwrap_or("");
+        let key = address.to_ascii_lowercase();
         let problem = if address.is_empty() {
             Some(format!("line {line}: the email is empty"))
         } else if email::normalize(address).is_err() {
             Some(format!(
                 "line {line}: \"{address}\" is not an email address"
             ))
-        } else if let Some(first) = seen.get(&address.to_ascii_lowercase()) {
+        } else if let Some(first) = seen.get(&key) {
             Some(format!("line {line}: {address} is also on line {first}"))
         } else {
-            seen.insert(address.to_ascii_lowercase(), line);
+            seen.insert(key, line);
             None
         };
-        if let Some(p) = problem {
-            problems.push(p);
-            continue;
-        }
-        count += 1;
-        if problems.is_empty() {
-            rows.push((line, record));
-        } else {
-            rows.clear();
+        match problem {
+            Some(p) => {
+                problems.push(p);
+                rows.clear();
+            }
+            None => {
+                good += 1;
+                if problems.is_empty() {
+                    rows.push(Person {
+                        line,
+                        email: address.to_string(),
+                        name: name_col.map(|c| record.get(c).unwrap_or("").to_string()),
+                        groups: groups_col.map(|c| split_groups(record.get(c).unwrap_or(""))),
+                    });
+                }
+            }
         }
     }
     if !problems.is_empty() {
@@ -138,45 +150,59 @@ pub fn read_people(path: &str, columns: &[String]) -> Res<Array> {
         if more > 0 {
             listed.push_str(&format!("; and {more} more"));
         }
-        return Err(bad(
-            path,
-            format!(
-                "{} bad row(s) of {}, nothing was written: {listed}",
-                problems.len(),
-                count + problems.len()
-            ),
-        ));
+        let total = good + problems.len();
+        return Err(PeopleError::Bad(format!(
+            "{} bad row(s) of {total}, nothing was written: {listed}",
+            problems.len()
+        )));
     }
-    Ok(rows
-        .into_iter()
-        .map(|(line, r)| {
-            let mut m = Map::new();
-            m.insert("email".into(), r.get(email_col).unwrap_or("").into());
-            m.insert("line".into(), (line as i64).into());
-            if let Some(c) = name_col {
-                m.insert("name".into(), r.get(c).unwrap_or("").into());
-            }
-            if let Some(c) = groups_col {
-                let mut groups: Vec<String> = Vec::new();
-                for g in r
-                    .get(c)
-                    .unwrap_or("")
-                    .split(';')
-                    .map(str::trim)
-                    .filter(|g| !g.is_empty())
-                {
-                    if !groups.iter().any(|x| x == g) {
-                        groups.push(g.to_string());
-                    }
-                }
-                m.insert(
-                    "groups".into(),
-                    Dynamic::from_array(groups.into_iter().map(Dynamic::from).collect()),
-                );
-            }
-            Dynamic::from_map(m)
-        })
-        .collect())
+    Ok(rows)
+}
+
+fn split_groups(text: &str) -> Vec<String> {
+    let mut groups: Vec<String> = Vec::new();
+    for g in text.split(';').map(str::trim).filter(|g| !g.is_empty()) {
+        if !groups.iter().any(|x| x == g) {
+            groups.push(g.to_string());
+        }
+    }
+    groups
+}
+
+fn person_map(p: Person) -> Dynamic {
+    let mut m = Map::new();
+    m.insert("email".into(), p.email.into());
+    m.insert("line".into(), (p.line as i64).into());
+    if let Some(n) = p.name {
+        m.insert("name".into(), n.into());
+    }
+    if let Some(groups) = p.groups {
+        m.insert(
+            "groups".into(),
+            Dynamic::from_array(groups.into_iter().map(Dynamic::from).collect()),
+        );
+    }
+    Dynamic::from_map(m)
+}
+
+/// Reads and checks `path` (see [`parse_people`]).
+pub fn read_people(path: &str, columns: &[String]) -> Res<Array> {
+    let raise = |code: &str, msg: String| {
+        errors::raise(
+            "read_people",
+            code,
+            &format!("{path}: {msg}"),
+            false,
+            0,
+            "usage",
+        )
+    };
+    let bytes = std::fs::read(path).map_err(|e| raise("io", e.to_string()))?;
+    let people = parse_people(&bytes, columns).map_err(|e| match e {
+        PeopleError::MissingColumns(msg) => raise("missing_column", msg),
+        PeopleError::Bad(msg) => raise("invalid_input", msg),
+    })?;
+    Ok(people.into_iter().map(person_map).collect())
 }
 
 /// Registers `read_people`.
