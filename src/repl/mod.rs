@@ -127,33 +127,39 @@ impl Session {
     fn evaluate(&mut self, input: &str) {
         self.inputs += 1;
         let name = format!("<input {}>", self.inputs);
-        self.host.interrupt().clear();
-        let ast = match runner::compile(
-            &self.engine,
-            &self.scope,
-            &name,
-            input,
-            &self.options.limits,
-        ) {
-            Ok(ast) => ast,
-            Err(f) => return show_failure(&f),
-        };
-        let combined = self.functions.merge(&ast);
-        let result = runner::run(
-            &self.engine,
-            &mut self.scope,
-            &combined,
-            &name,
-            input,
-            &self.options.limits,
-        );
-        self.functions = self.functions.merge(&ast.clone_functions_only());
-        self.host.interrupt().clear();
-        match result {
-            Ok(value) => self.show(&value),
-            Err(f) => show_failure(&f),
+        if let Some(value) = self.run_source(&name, input) {
+            self.show(&value);
         }
+    }
+
+    /// Compiles and runs `source` in the session's scope, keeping its functions; the value,
+    /// or `None` after printing the failure.
+    fn run_source(&mut self, name: &str, source: &str) -> Option<Dynamic> {
+        self.host.interrupt().clear();
+        let limits = self.options.limits;
+        let result =
+            runner::compile(&self.engine, &self.scope, name, source, &limits).and_then(|ast| {
+                let combined = self.functions.merge(&ast);
+                let result = runner::run(
+                    &self.engine,
+                    &mut self.scope,
+                    &combined,
+                    name,
+                    source,
+                    &limits,
+                );
+                self.functions = self.functions.merge(&ast.clone_functions_only());
+                result
+            });
+        self.host.interrupt().clear();
         self.refresh_words();
+        match result {
+            Ok(value) => Some(value),
+            Err(f) => {
+                show_failure(&f);
+                None
+            }
+        }
     }
 
     fn show(&self, value: &Dynamic) {
@@ -224,32 +230,9 @@ impl Session {
             Ok(s) => runner::strip_shebang(&s),
             Err(e) => return eprintln!("error: {path}: {e}"),
         };
-        self.host.interrupt().clear();
-        let ast = match runner::compile(
-            &self.engine,
-            &self.scope,
-            path,
-            &source,
-            &self.options.limits,
-        ) {
-            Ok(ast) => ast,
-            Err(f) => return show_failure(&f),
-        };
-        let combined = self.functions.merge(&ast);
-        let result = runner::run(
-            &self.engine,
-            &mut self.scope,
-            &combined,
-            path,
-            &source,
-            &self.options.limits,
-        );
-        self.functions = self.functions.merge(&ast.clone_functions_only());
-        match result {
-            Ok(_) => eprintln!("loaded {path}"),
-            Err(f) => show_failure(&f),
+        if self.run_source(path, &source).is_some() {
+            eprintln!("loaded {path}");
         }
-        self.refresh_words();
     }
 
     /// The connection, the rate budget and what the session has sent.

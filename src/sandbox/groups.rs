@@ -35,14 +35,7 @@ fn existing(conn: &Connection, id: &str) -> Result<GroupRow, ItemError> {
 
 /// `find-groups`: paged groups whose name contains `query`, of `source` when given.
 pub fn find_groups(conn: &Connection, req: &ApiRequest) -> Handled {
-    if req.data.len() > 1 {
-        return Err(wire::error(
-            400,
-            "err_validation_too_many_items",
-            "This endpoint takes at most 1 item",
-            false,
-        ));
-    }
+    wire::at_most_one(req)?;
     let item = req.data.first().cloned().unwrap_or(json!({}));
     let (query, source) = match (
         wire::opt_str(&item, "query"),

@@ -31,14 +31,7 @@ fn settings_json(u: &UserRow) -> Value {
 
 /// `get-internal-users`: paged users of one domain, or of every domain without one.
 pub fn get_internal_users(conn: &Connection, req: &ApiRequest) -> Handled {
-    if req.data.len() > 1 {
-        return Err(wire::error(
-            400,
-            "err_validation_too_many_items",
-            "This endpoint takes at most 1 item",
-            false,
-        ));
-    }
+    wire::at_most_one(req)?;
     let item = req.data.first().cloned().unwrap_or(json!({}));
     let domain = match wire::opt_str(&item, "domain") {
         Ok(d) => d.map(str::to_ascii_lowercase),

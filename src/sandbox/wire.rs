@@ -137,6 +137,19 @@ pub fn page_of<T>(
     (rows, next)
 }
 
+/// Refuses a request with more than one item, for endpoints that take at most one.
+pub fn at_most_one(req: &ApiRequest) -> Result<(), Reply> {
+    if req.data.len() > 1 {
+        return Err(error(
+            400,
+            "err_validation_too_many_items",
+            "This endpoint takes at most 1 item",
+            false,
+        ));
+    }
+    Ok(())
+}
+
 /// One `fail[]` entry.
 pub fn fail_entry(key: &Value, e: &ItemError) -> Value {
     let mut err = json!({ "code": e.code, "message": e.message, "retryable": false });

@@ -108,7 +108,8 @@ pub fn read_csv_with(path: &str, options: &CsvOptions) -> Res<Array> {
     Ok(rows)
 }
 
-fn csv_error(e: &csv::Error) -> String {
+/// A CSV reading error in words, naming the line of a row with the wrong width.
+pub(crate) fn csv_error(e: &csv::Error) -> String {
     match e.kind() {
         csv::ErrorKind::UnequalLengths {
             pos,

@@ -92,17 +92,7 @@ pub fn parse_people(bytes: &[u8], columns: &[String]) -> Result<Vec<Person>, Peo
         let record = match record {
             Ok(r) => r,
             Err(e) => {
-                problems.push(match e.kind() {
-                    csv::ErrorKind::UnequalLengths {
-                        pos,
-                        expected_len,
-                        len,
-                    } => format!(
-                        "line {} has {len} fields where the header has {expected_len}",
-                        pos.as_ref().map_or(0, |p| p.line())
-                    ),
-                    _ => e.to_string(),
-                });
+                problems.push(super::fn_data::csv_error(&e));
                 continue;
             }
         };
