@@ -116,7 +116,14 @@ pub async fn run(ctx: &Ctx, cmd: SandboxCmd) -> anyhow::Result<()> {
                 .context("cannot start the sandbox")?;
             announce(ctx, &running, &state)?;
             wait_for_stop().await;
-            ctx.note("sandbox stopped");
+            let st = &running.stats;
+            ctx.note(&format!(
+                "sandbox stopped after {} requests ({} tokens issued, {} throttled by the quota, {} faults injected)",
+                sandbox::Stats::get(&st.requests),
+                sandbox::Stats::get(&st.tokens_issued),
+                sandbox::Stats::get(&st.throttled),
+                sandbox::Stats::get(&st.faults)
+            ));
             running.stop().await;
             Ok(())
         }
