@@ -44,20 +44,24 @@ impl Bar {
         let mut slot = self.bar.lock().expect("bar lock");
         let bar = slot.get_or_insert_with(|| {
             let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
-            let style = ProgressStyle::with_template(
-                "{bar:30} {pos}/{len} items  {per_sec}  {msg}  eta {eta}",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar());
+            let style =
+                ProgressStyle::with_template("{bar:30} {pos}/{len} items  {msg}  eta {eta}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar());
             bar.set_style(style);
             bar
         });
         bar.set_length(self.total.load(Ordering::Relaxed) as u64);
         bar.set_position(self.done.load(Ordering::Relaxed) as u64);
         let failed = self.failed.load(Ordering::Relaxed);
+        let done = self.done.load(Ordering::Relaxed) as f64;
+        let rate = format!(
+            "{:.0}/s",
+            done / self.started.elapsed().as_secs_f64().max(0.001)
+        );
         bar.set_message(if failed > 0 {
-            format!("{failed} failed")
+            format!("{rate}  {failed} failed")
         } else {
-            String::new()
+            rate
         });
     }
 
