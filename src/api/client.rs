@@ -13,15 +13,17 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use rand::Rng;
-use reqwest::header::HeaderMap;
 use serde_json::Value;
 
 use super::auth::{Credentials, Secret, Token};
+use super::budget::Budget;
 use super::envelope::{self, Request, Response};
 use super::error::{ApiError, Failure};
 use super::events::{Event, Observer};
 use super::signer;
+use super::transport::{
+    auth_error, backoff, check_base_url, header_u64, read_answer, status_error, Answer, Fault,
+};
 
 /// Largest response body the client reads (a page of 500 users is about 100 KiB).
 pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
@@ -79,34 +81,26 @@ pub struct RateSnapshot {
 /// A Mimecast API client. Cheap to clone: clones share the pool, the token and the budget.
 #[derive(Clone)]
 pub struct Client {
-    inner: Arc<Inner>,
+    pub(super) inner: Arc<Inner>,
 }
 
-struct Inner {
-    http: reqwest::Client,
-    base_url: String,
-    auth: Auth,
-    options: ClientOptions,
-    observer: Option<Observer>,
-    rate: Mutex<RateSnapshot>,
-    budget: Mutex<Budget>,
-    stats: Counters,
-}
-
-/// The shared rate budget: how many requests the quota still allows, and when it renews.
-#[derive(Debug, Default)]
-struct Budget {
-    remaining: Option<u64>,
-    resume_at: Option<Instant>,
-    limit: Option<u64>,
+pub(super) struct Inner {
+    pub(super) http: reqwest::Client,
+    pub(super) base_url: String,
+    pub(super) auth: Auth,
+    pub(super) options: ClientOptions,
+    pub(super) observer: Option<Observer>,
+    pub(super) rate: Mutex<RateSnapshot>,
+    pub(super) budget: Mutex<Budget>,
+    pub(super) stats: Counters,
 }
 
 #[derive(Debug, Default)]
-struct Counters {
-    requests: AtomicU64,
-    retries: AtomicU64,
-    rate_waits: AtomicU64,
-    paced: AtomicU64,
+pub(super) struct Counters {
+    pub(super) requests: AtomicU64,
+    pub(super) retries: AtomicU64,
+    pub(super) rate_waits: AtomicU64,
+    pub(super) paced: AtomicU64,
 }
 
 /// What a client has done so far.
@@ -122,7 +116,7 @@ pub struct ClientStats {
     pub paced: u64,
 }
 
-enum Auth {
+pub(super) enum Auth {
     OAuth {
         client_id: String,
         client_secret: Secret,
@@ -134,35 +128,6 @@ enum Auth {
         app_id: String,
         app_key: Secret,
     },
-}
-
-/// An answer as it came off the wire.
-struct Answer {
-    status: u16,
-    headers: HeaderMap,
-    body: Vec<u8>,
-    request_id: Option<String>,
-}
-
-/// Why an exchange produced no answer to interpret.
-enum Fault {
-    /// Nothing usable came back; maybe worth another try.
-    Lost(NoAnswer),
-    /// The exchange cannot succeed as it is (e.g. the token endpoint refused the credentials).
-    Refused(ApiError),
-}
-
-impl From<NoAnswer> for Fault {
-    fn from(e: NoAnswer) -> Self {
-        Fault::Lost(e)
-    }
-}
-
-/// A request that got no answer.
-struct NoAnswer {
-    never_sent: bool,
-    timed_out: bool,
-    detail: String,
 }
 
 impl Client {
@@ -381,7 +346,7 @@ impl Client {
         }
     }
 
-    async fn pause_before_retry(&self, path: &str, attempt: &mut u32, reason: &str) {
+    pub(super) async fn pause_before_retry(&self, path: &str, attempt: &mut u32, reason: &str) {
         self.inner.stats.retries.fetch_add(1, Ordering::Relaxed);
         let wait = backoff(&self.inner.options, *attempt);
         *attempt += 1;
@@ -394,11 +359,11 @@ impl Client {
         tokio::time::sleep(wait).await;
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(super) fn url(&self, path: &str) -> String {
         format!("{}{}", self.inner.base_url, path)
     }
 
-    fn emit(&self, event: &Event) {
+    pub(super) fn emit(&self, event: &Event) {
         if let Some(observer) = &self.inner.observer {
             observer(event);
         }
@@ -450,323 +415,4 @@ impl Client {
         });
         Ok(answer)
     }
-
-    /// Waits while the shared budget says the quota is used up, and takes one request from it.
-    async fn pace(&self, path: &str) {
-        loop {
-            let wait = {
-                let mut b = self.inner.budget.lock().expect("budget lock");
-                let now = Instant::now();
-                match (b.remaining, b.resume_at) {
-                    (Some(0), Some(at)) if at > now => {
-                        Some((at - now).min(self.inner.options.max_rate_wait))
-                    }
-                    (Some(0), _) => {
-                        // The window has turned: a fresh quota, spent from now on.
-                        b.remaining = b.limit.map(|l| l.saturating_sub(1));
-                        b.resume_at = None;
-                        None
-                    }
-                    (Some(n), _) => {
-                        b.remaining = Some(n - 1);
-                        None
-                    }
-                    (None, _) => None,
-                }
-            };
-            match wait {
-                None => return,
-                Some(wait) => {
-                    self.inner.stats.paced.fetch_add(1, Ordering::Relaxed);
-                    self.emit(&Event::Paced {
-                        path: path.to_string(),
-                        wait,
-                    });
-                    tokio::time::sleep(wait).await;
-                    let mut b = self.inner.budget.lock().expect("budget lock");
-                    if b.remaining == Some(0) && b.resume_at.is_some_and(|at| at <= Instant::now())
-                    {
-                        b.remaining = b.limit;
-                        b.resume_at = None;
-                    }
-                }
-            }
-        }
-    }
-
-    fn note_rate(&self, headers: &HeaderMap) {
-        let snap = RateSnapshot {
-            limit: header_u64(headers, "x-ratelimit-limit"),
-            remaining: header_u64(headers, "x-ratelimit-remaining"),
-            reset_ms: header_u64(headers, "x-ratelimit-reset"),
-        };
-        if let (Some(remaining), Some(reset)) = (snap.remaining, snap.reset_ms) {
-            let mut b = self.inner.budget.lock().expect("budget lock");
-            let resume = Instant::now() + Duration::from_millis(reset);
-            // Within one window an answer may be older than requests already sent: never let
-            // it raise the count. A later window starts from what the service says.
-            let same_window = b
-                .resume_at
-                .is_some_and(|at| resume <= at + Duration::from_millis(100));
-            b.remaining = match b.remaining {
-                Some(local) if same_window => Some(local.min(remaining)),
-                _ => Some(remaining),
-            };
-            b.resume_at = Some(resume);
-            b.limit = snap.limit.or(b.limit);
-        }
-        if snap != RateSnapshot::default() {
-            *self.inner.rate.lock().expect("rate lock") = snap;
-        }
-    }
-
-    /// Drops a cached bearer token; false when the scheme has none to drop.
-    async fn forget_token(&self) -> bool {
-        match &self.inner.auth {
-            Auth::OAuth { token, .. } => {
-                *token.lock().await = None;
-                true
-            }
-            Auth::Hmac { .. } => false,
-        }
-    }
-
-    /// The cached bearer token, or a new one from `/oauth/token`.
-    async fn token(&self) -> Result<Secret, Fault> {
-        let Auth::OAuth {
-            client_id,
-            client_secret,
-            token,
-        } = &self.inner.auth
-        else {
-            unreachable!("token() is only called for API 2.0");
-        };
-        let mut cached = token.lock().await;
-        if let Some(t) = cached.as_ref().filter(|t| t.is_fresh()) {
-            return Ok(t.value.clone());
-        }
-        let form = [
-            ("client_id", client_id.as_str()),
-            ("client_secret", client_secret.expose()),
-            ("grant_type", "client_credentials"),
-        ];
-        let mut attempt = 1;
-        let mut rate_waits = 0;
-        let answer = loop {
-            let sent = self
-                .inner
-                .http
-                .post(self.url("/oauth/token"))
-                .form(&form)
-                .send()
-                .await;
-            match read_answer(sent, None).await {
-                Ok(a) if a.status == 429 && rate_waits < self.inner.options.rate_waits => {
-                    // Over the quota: the token was not issued; wait as the service says.
-                    rate_waits += 1;
-                    self.inner.stats.rate_waits.fetch_add(1, Ordering::Relaxed);
-                    let wait = header_u64(&a.headers, "x-ratelimit-reset")
-                        .map(Duration::from_millis)
-                        .unwrap_or_else(|| backoff(&self.inner.options, rate_waits))
-                        .min(self.inner.options.max_rate_wait);
-                    self.emit(&Event::RateLimited {
-                        path: "/oauth/token".into(),
-                        wait,
-                    });
-                    tokio::time::sleep(wait).await;
-                }
-                Ok(a) if a.status < 500 || attempt > self.inner.options.read_retries => break a,
-                Ok(a) => {
-                    self.pause_before_retry(
-                        "/oauth/token",
-                        &mut attempt,
-                        &format!("HTTP {}", a.status),
-                    )
-                    .await
-                }
-                Err(e) if attempt <= self.inner.options.read_retries => {
-                    self.pause_before_retry("/oauth/token", &mut attempt, &e.detail)
-                        .await
-                }
-                Err(e) => return Err(e.into()),
-            }
-        };
-        let issued = serde_json::from_slice::<Value>(&answer.body)
-            .ok()
-            .and_then(|v| {
-                let access = v.get("access_token")?.as_str()?.to_string();
-                let expires = v.get("expires_in").and_then(Value::as_u64).unwrap_or(1799);
-                Some((access, expires))
-            });
-        match (answer.status, issued) {
-            (200, Some((access, expires_in))) => {
-                self.emit(&Event::TokenIssued { expires_in });
-                let t = Token::new(access, expires_in);
-                let value = t.value.clone();
-                *cached = Some(t);
-                Ok(value)
-            }
-            (status, _) if (400..500).contains(&status) => {
-                let (code, message) = envelope::error_summary(&answer.body);
-                Err(Fault::Refused(auth_error(
-                    status,
-                    code,
-                    message,
-                    &self.inner.auth,
-                )))
-            }
-            (status, _) => Err(Fault::Refused(ApiError::Decode {
-                path: "/oauth/token".into(),
-                status,
-                detail: format!(
-                    "no access_token in the answer (body starts {:?})",
-                    envelope::excerpt(&answer.body)
-                ),
-            })),
-        }
-    }
-}
-
-async fn read_answer(
-    sent: Result<reqwest::Response, reqwest::Error>,
-    request_id: Option<String>,
-) -> Result<Answer, NoAnswer> {
-    let mut resp = sent.map_err(|e| NoAnswer {
-        never_sent: e.is_connect(),
-        timed_out: e.is_timeout(),
-        detail: transport_detail(&e),
-    })?;
-    let status = resp.status().as_u16();
-    let headers = resp.headers().clone();
-    let mut body = Vec::new();
-    loop {
-        match resp.chunk().await {
-            Ok(Some(chunk)) => {
-                if body.len() + chunk.len() > MAX_BODY_BYTES {
-                    return Err(NoAnswer {
-                        never_sent: false,
-                        timed_out: false,
-                        detail: format!("the answer is larger than {} MiB", MAX_BODY_BYTES >> 20),
-                    });
-                }
-                body.extend_from_slice(&chunk);
-            }
-            Ok(None) => break,
-            Err(e) => {
-                return Err(NoAnswer {
-                    never_sent: false,
-                    timed_out: e.is_timeout(),
-                    detail: transport_detail(&e),
-                })
-            }
-        }
-    }
-    Ok(Answer {
-        status,
-        headers,
-        body,
-        request_id,
-    })
-}
-
-/// The innermost cause of a transport error, without the URL (printed separately).
-fn transport_detail(e: &reqwest::Error) -> String {
-    let mut source: &dyn std::error::Error = e;
-    while let Some(next) = source.source() {
-        source = next;
-    }
-    let inner = source.to_string();
-    if e.is_timeout() {
-        "timed out".into()
-    } else if e.is_connect() {
-        format!("connection failed ({inner})")
-    } else {
-        inner
-    }
-}
-
-fn header_u64(headers: &HeaderMap, name: &str) -> Option<u64> {
-    headers.get(name)?.to_str().ok()?.trim().parse().ok()
-}
-
-fn backoff(opts: &ClientOptions, attempt: u32) -> Duration {
-    let ceiling = opts
-        .backoff_base
-        .saturating_mul(1u32 << attempt.min(16))
-        .min(opts.backoff_max);
-    let ms = ceiling.as_millis() as u64;
-    Duration::from_millis(rand::thread_rng().gen_range(ms / 2..=ms.max(1)))
-}
-
-fn status_error(path: &str, answer: &Answer) -> ApiError {
-    let (code, message) = envelope::error_summary(&answer.body);
-    ApiError::Status {
-        path: path.to_string(),
-        status: answer.status,
-        code,
-        message,
-    }
-}
-
-fn auth_error(status: u16, code: Option<String>, message: Option<String>, auth: &Auth) -> ApiError {
-    let code = code.unwrap_or_else(|| format!("http_{status}"));
-    let scheme = match auth {
-        Auth::OAuth { .. } => "MIMECAST_CLIENT_ID / MIMECAST_CLIENT_SECRET",
-        Auth::Hmac { .. } => {
-            "MIMECAST_ACCESS_KEY / MIMECAST_SECRET_KEY / MIMECAST_APP_ID / MIMECAST_APP_KEY"
-        }
-    };
-    let said = message.map(|m| format!(" ({m})")).unwrap_or_default();
-    let message = match (status, code.as_str()) {
-        (418, _) | (_, "err_xdk_binding_expired") => format!(
-            "the access key has expired (Mimecast {code}); create new API 1.0 keys in the Mimecast \
-             administration console, or move to API 2.0 client credentials"
-        ),
-        (403, _) => format!(
-            "Mimecast refused the operation for these credentials (HTTP 403 {code}){said}; check \
-             the application's permissions"
-        ),
-        _ => {
-            format!("Mimecast refused the credentials (HTTP {status} {code}){said}; check {scheme}")
-        }
-    };
-    ApiError::Auth {
-        status,
-        code,
-        message,
-    }
-}
-
-fn check_base_url(base_url: &str) -> Result<String, ApiError> {
-    let trimmed = base_url.trim().trim_end_matches('/');
-    let url = reqwest::Url::parse(trimmed)
-        .map_err(|e| ApiError::Config(format!("base URL {trimmed:?} is not a URL: {e}")))?;
-    let host = url.host_str().unwrap_or("");
-    let loopback = host.eq_ignore_ascii_case("localhost")
-        || host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback());
-    match url.scheme() {
-        "https" => {}
-        "http" if loopback => {}
-        "http" => {
-            return Err(ApiError::Config(format!(
-                "refusing to send credentials in clear text to {trimmed}: use an https:// base URL \
-                 (plain http is allowed for loopback addresses only)"
-            )))
-        }
-        other => {
-            return Err(ApiError::Config(format!(
-                "base URL {trimmed:?} has scheme {other:?}; use https://"
-            )))
-        }
-    }
-    if url.path() != "/" && !url.path().is_empty() {
-        return Err(ApiError::Config(format!(
-            "base URL {trimmed:?} must not carry a path; use e.g. https://api.services.mimecast.com"
-        )));
-    }
-    Ok(trimmed.to_string())
 }

@@ -5,6 +5,7 @@
 //! retry and reports through [`events::Observer`]; every failure is an [`ApiError`].
 
 pub mod auth;
+pub mod budget;
 pub mod client;
 pub mod envelope;
 pub mod error;
@@ -14,6 +15,8 @@ pub mod model;
 pub mod pager;
 pub mod paths;
 pub mod signer;
+pub mod token;
+pub mod transport;
 pub mod users;
 
 pub use auth::{Credentials, Secret};

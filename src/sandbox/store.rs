@@ -155,28 +155,24 @@ pub fn users_page(
 ) -> rusqlite::Result<Vec<UserRow>> {
     // Two statements rather than `(?2 IS NULL OR domain = ?2)`, which keeps SQLite off the
     // (domain, seq) index.
-    let (sql, rows) = match domain {
+    match domain {
         Some(d) => {
-            let sql = format!("SELECT {USER_COLS} FROM users WHERE domain = ?1 AND seq > ?2 AND purged = 0 ORDER BY seq LIMIT ?3");
+            let sql = format!(
+                "SELECT {USER_COLS} FROM users WHERE domain = ?1 AND seq > ?2 AND purged = 0 ORDER BY seq LIMIT ?3"
+            );
             let mut stmt = conn.prepare_cached(&sql)?;
-            let rows = stmt
-                .query_map(params![d, after_seq, limit as i64], user_row)?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            (sql, rows)
+            let rows = stmt.query_map(params![d, after_seq, limit as i64], user_row)?;
+            rows.collect()
         }
         None => {
             let sql = format!(
                 "SELECT {USER_COLS} FROM users WHERE seq > ?1 AND purged = 0 ORDER BY seq LIMIT ?2"
             );
             let mut stmt = conn.prepare_cached(&sql)?;
-            let rows = stmt
-                .query_map(params![after_seq, limit as i64], user_row)?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            (sql, rows)
+            let rows = stmt.query_map(params![after_seq, limit as i64], user_row)?;
+            rows.collect()
         }
-    };
-    let _ = sql;
-    Ok(rows)
+    }
 }
 
 /// How many live users `domain` (or the whole tenant) has. Counting 100 000 rows on every

@@ -1,0 +1,189 @@
+//! One HTTP exchange's raw material: answers, lost answers, bounded body reads, and the
+//! errors made from them. No policy about retrying lives here.
+
+use std::time::Duration;
+
+use rand::Rng;
+use reqwest::header::HeaderMap;
+
+use super::client::{Auth, ClientOptions, MAX_BODY_BYTES};
+use super::envelope;
+use super::error::ApiError;
+
+/// An answer as it came off the wire.
+pub(super) struct Answer {
+    pub(super) status: u16,
+    pub(super) headers: HeaderMap,
+    pub(super) body: Vec<u8>,
+    pub(super) request_id: Option<String>,
+}
+
+/// Why an exchange produced no answer to interpret.
+pub(super) enum Fault {
+    /// Nothing usable came back; maybe worth another try.
+    Lost(NoAnswer),
+    /// The exchange cannot succeed as it is (e.g. the token endpoint refused the credentials).
+    Refused(ApiError),
+}
+
+impl From<NoAnswer> for Fault {
+    fn from(e: NoAnswer) -> Self {
+        Fault::Lost(e)
+    }
+}
+
+/// A request that got no answer.
+pub(super) struct NoAnswer {
+    pub(super) never_sent: bool,
+    pub(super) timed_out: bool,
+    pub(super) detail: String,
+}
+
+pub(super) async fn read_answer(
+    sent: Result<reqwest::Response, reqwest::Error>,
+    request_id: Option<String>,
+) -> Result<Answer, NoAnswer> {
+    let mut resp = sent.map_err(|e| NoAnswer {
+        never_sent: e.is_connect(),
+        timed_out: e.is_timeout(),
+        detail: transport_detail(&e),
+    })?;
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let mut body = Vec::new();
+    loop {
+        match resp.chunk().await {
+            Ok(Some(chunk)) => {
+                if body.len() + chunk.len() > MAX_BODY_BYTES {
+                    return Err(NoAnswer {
+                        never_sent: false,
+                        timed_out: false,
+                        detail: format!("the answer is larger than {} MiB", MAX_BODY_BYTES >> 20),
+                    });
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(None) => break,
+            Err(e) => {
+                return Err(NoAnswer {
+                    never_sent: false,
+                    timed_out: e.is_timeout(),
+                    detail: transport_detail(&e),
+                })
+            }
+        }
+    }
+    Ok(Answer {
+        status,
+        headers,
+        body,
+        request_id,
+    })
+}
+
+/// The innermost cause of a transport error, without the URL (printed separately).
+pub(super) fn transport_detail(e: &reqwest::Error) -> String {
+    let mut source: &dyn std::error::Error = e;
+    while let Some(next) = source.source() {
+        source = next;
+    }
+    let inner = source.to_string();
+    if e.is_timeout() {
+        "timed out".into()
+    } else if e.is_connect() {
+        format!("connection failed ({inner})")
+    } else {
+        inner
+    }
+}
+
+pub(super) fn header_u64(headers: &HeaderMap, name: &str) -> Option<u64> {
+    headers.get(name)?.to_str().ok()?.trim().parse().ok()
+}
+
+pub(super) fn backoff(opts: &ClientOptions, attempt: u32) -> Duration {
+    let ceiling = opts
+        .backoff_base
+        .saturating_mul(1u32 << attempt.min(16))
+        .min(opts.backoff_max);
+    let ms = ceiling.as_millis() as u64;
+    Duration::from_millis(rand::thread_rng().gen_range(ms / 2..=ms.max(1)))
+}
+
+pub(super) fn status_error(path: &str, answer: &Answer) -> ApiError {
+    let (code, message) = envelope::error_summary(&answer.body);
+    ApiError::Status {
+        path: path.to_string(),
+        status: answer.status,
+        code,
+        message,
+    }
+}
+
+pub(super) fn auth_error(
+    status: u16,
+    code: Option<String>,
+    message: Option<String>,
+    auth: &Auth,
+) -> ApiError {
+    let code = code.unwrap_or_else(|| format!("http_{status}"));
+    let scheme = match auth {
+        Auth::OAuth { .. } => "MIMECAST_CLIENT_ID / MIMECAST_CLIENT_SECRET",
+        Auth::Hmac { .. } => {
+            "MIMECAST_ACCESS_KEY / MIMECAST_SECRET_KEY / MIMECAST_APP_ID / MIMECAST_APP_KEY"
+        }
+    };
+    let said = message.map(|m| format!(" ({m})")).unwrap_or_default();
+    let message = match (status, code.as_str()) {
+        (418, _) | (_, "err_xdk_binding_expired") => format!(
+            "the access key has expired (Mimecast {code}); create new API 1.0 keys in the Mimecast \
+             administration console, or move to API 2.0 client credentials"
+        ),
+        (403, _) => format!(
+            "Mimecast refused the operation for these credentials (HTTP 403 {code}){said}; check \
+             the application's permissions"
+        ),
+        _ => {
+            format!("Mimecast refused the credentials (HTTP {status} {code}){said}; check {scheme}")
+        }
+    };
+    ApiError::Auth {
+        status,
+        code,
+        message,
+    }
+}
+
+pub(super) fn check_base_url(base_url: &str) -> Result<String, ApiError> {
+    let trimmed = base_url.trim().trim_end_matches('/');
+    let url = reqwest::Url::parse(trimmed)
+        .map_err(|e| ApiError::Config(format!("base URL {trimmed:?} is not a URL: {e}")))?;
+    let host = url.host_str().unwrap_or("");
+    let loopback = host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    match url.scheme() {
+        "https" => {}
+        "http" if loopback => {}
+        "http" => {
+            return Err(ApiError::Config(format!(
+                "refusing to send credentials in clear text to {trimmed}: use an https:// base URL \
+                 (plain http is allowed for loopback addresses only)"
+            )))
+        }
+        other => {
+            return Err(ApiError::Config(format!(
+                "base URL {trimmed:?} has scheme {other:?}; use https://"
+            )))
+        }
+    }
+    if url.path() != "/" && !url.path().is_empty() {
+        return Err(ApiError::Config(format!(
+            "base URL {trimmed:?} must not carry a path; use e.g. https://api.services.mimecast.com"
+        )));
+    }
+    Ok(trimmed.to_string())
+}
