@@ -1,0 +1,88 @@
+//! The config file on disk: where it is, reading its profiles strictly, writing one privately.
+//!
+//! Policy: a missing file has no profiles; unknown keys are errors that name the key; writing
+//! keeps the other profiles, refuses to replace one unless forced, and is atomic with mode
+//! 0600. A secret-holding file that others can read draws a warning.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use super::{ConfigError, Profile};
+
+/// The config file's path: `MCSH_CONFIG`, else `$XDG_CONFIG_HOME/mcsh/config.toml`.
+pub fn config_path(env: &dyn Fn(&str) -> Option<String>) -> PathBuf {
+    if let Some(p) = env("MCSH_CONFIG").filter(|p| !p.is_empty()) {
+        return PathBuf::from(p);
+    }
+    dirs::config_dir()
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join("mcsh")
+        .join("config.toml")
+}
+
+/// Reads every profile of the file at `path`; a missing file has none.
+pub fn read_profiles(path: &Path) -> Result<BTreeMap<String, Profile>, ConfigError> {
+    let text = match std::fs::read(path) {
+        Ok(bytes) => String::from_utf8(bytes).map_err(|_| ConfigError::File {
+            path: path.display().to_string(),
+            detail: "it is not UTF-8 text".into(),
+        })?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
+        Err(e) => {
+            return Err(ConfigError::File {
+                path: path.display().to_string(),
+                detail: e.to_string(),
+            })
+        }
+    };
+    toml::from_str(&text).map_err(|e| ConfigError::File {
+        path: path.display().to_string(),
+        detail: e.to_string().trim().replace('\n', " "),
+    })
+}
+
+#[cfg(unix)]
+pub(super) fn permission_warning(path: &Path) -> Option<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path).ok()?.permissions().mode();
+    (mode & 0o077 != 0).then(|| {
+        format!(
+            "{} holds secrets and can be read by other users (mode {:o}); run: chmod 600 {}",
+            path.display(),
+            mode & 0o777,
+            path.display()
+        )
+    })
+}
+
+#[cfg(not(unix))]
+pub(super) fn permission_warning(_path: &Path) -> Option<String> {
+    None
+}
+
+/// Writes `profile` into the file at `path` (creating it with mode 0600), keeping the other
+/// profiles. Refuses to replace an existing profile unless `force`.
+pub fn write_profile(
+    path: &Path,
+    name: &str,
+    profile: &Profile,
+    force: bool,
+) -> Result<(), ConfigError> {
+    let file_err = |detail: String| ConfigError::File {
+        path: path.display().to_string(),
+        detail,
+    };
+    let mut profiles = read_profiles(path)?;
+    if profiles.contains_key(name) && !force {
+        return Err(ConfigError::Invalid(format!(
+            "profile {name:?} already exists in {}; pass --force to replace it",
+            path.display()
+        )));
+    }
+    profiles.insert(name.to_string(), profile.clone());
+    let text = toml::to_string_pretty(&profiles).map_err(|e| file_err(e.to_string()))?;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| file_err(e.to_string()))?;
+    }
+    crate::files::write_atomic(path, text.as_bytes(), true).map_err(|e| file_err(e.to_string()))
+}
