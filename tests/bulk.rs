@@ -126,21 +126,14 @@ fn a_429_storm_loses_and_duplicates_nothing() {
         Stats::get(&env.sandbox.stats.throttled) > 0,
         "the quota answered 429s"
     );
-    let conn = rusqlite::Connection::open(&state).unwrap();
-    let users: i64 = conn
-        .query_row(
-            "SELECT COUNT(*) FROM users WHERE email LIKE 'storm%'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    let members: i64 = conn
-        .query_row(
-            "SELECT COUNT(*) FROM members WHERE email LIKE 'storm%'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let users = crate::support::db_count(
+        &state,
+        "SELECT COUNT(*) FROM users WHERE email LIKE 'storm%'",
+    );
+    let members = crate::support::db_count(
+        &state,
+        "SELECT COUNT(*) FROM members WHERE email LIKE 'storm%'",
+    );
     assert_eq!(
         (users, members),
         (40, 80),

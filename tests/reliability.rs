@@ -10,8 +10,7 @@ use serde_json::Value;
 use crate::support::{Env, Scheme, SCHEMES};
 
 fn count(db: &std::path::Path, sql: &str) -> i64 {
-    let conn = rusqlite::Connection::open(db).unwrap();
-    conn.query_row(sql, [], |r| r.get(0)).unwrap()
+    crate::support::db_count(db, sql)
 }
 
 fn people_csv(env: &Env, name: &str, n: usize, prefix: &str, groups: &str) -> String {
@@ -452,18 +451,7 @@ fn the_sandbox_under_200_concurrent_clients_stays_correct() {
             .filter(|s| **s != 200 && **s != 429)
             .collect::<Vec<_>>()
     );
-    let stored: BTreeSet<String> = {
-        let conn = rusqlite::Connection::open(&db).unwrap();
-        let mut stmt = conn
-            .prepare("SELECT email FROM users WHERE email LIKE 'load%'")
-            .unwrap();
-        let rows = stmt
-            .query_map([], |r| r.get::<_, String>(0))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect();
-        rows
-    };
+    let stored = crate::support::db_emails(&db, "SELECT email FROM users WHERE email LIKE 'load%'");
     assert_eq!(
         stored, acked,
         "the state matches exactly the writes acknowledged"

@@ -400,18 +400,7 @@ fn export_of_two_thousand_users_matches_the_sandbox_exactly() {
         .assert()
         .success();
 
-    let truth: BTreeSet<String> = {
-        let conn = rusqlite::Connection::open(&state).unwrap();
-        let mut stmt = conn
-            .prepare("SELECT email FROM users WHERE purged = 0")
-            .unwrap();
-        let emails = stmt
-            .query_map([], |r| r.get::<_, String>(0))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect();
-        emails
-    };
+    let truth = crate::support::db_emails(&state, "SELECT email FROM users WHERE purged = 0");
     assert_eq!(truth.len(), 2000);
 
     let json_path = env.dir.path().join("users.json");
@@ -497,6 +486,18 @@ fn export_of_one_domain_with_groups() {
         .code(2);
 }
 
+/// Four departments and one nested under the first, as JSON rows.
+const DEPARTMENTS: [&str; 8] = [
+    "departments",
+    "Engineering",
+    "Sales",
+    "Marketing",
+    "Finance",
+    "Engineering/Platform",
+    "-o",
+    "json",
+];
+
 #[test]
 fn departments_nest_by_path_and_are_idempotent() {
     let env = Env::with(Options {
@@ -520,42 +521,14 @@ fn departments_nest_by_path_and_are_idempotent() {
     assert!(planned.iter().all(|r| r["status"] == "planned"));
     assert_eq!(snapshot(&env), before);
 
-    let first = rows(
-        &env.mcsh(Scheme::OAuth)
-            .args([
-                "departments",
-                "Engineering",
-                "Sales",
-                "Marketing",
-                "Finance",
-                "Engineering/Platform",
-                "-o",
-                "json",
-            ])
-            .output()
-            .unwrap(),
-    );
+    let first = rows(&env.mcsh(Scheme::OAuth).args(DEPARTMENTS).output().unwrap());
     assert!(
         first
             .iter()
             .all(|r| r["status"] == "created" && r["id"].as_str().unwrap().len() > 200),
         "{first:?}"
     );
-    let again = rows(
-        &env.mcsh(Scheme::OAuth)
-            .args([
-                "departments",
-                "Engineering",
-                "Sales",
-                "Marketing",
-                "Finance",
-                "Engineering/Platform",
-                "-o",
-                "json",
-            ])
-            .output()
-            .unwrap(),
-    );
+    let again = rows(&env.mcsh(Scheme::OAuth).args(DEPARTMENTS).output().unwrap());
     assert!(again.iter().all(|r| r["status"] == "unchanged"));
     assert_eq!(
         first.iter().map(|r| r["id"].clone()).collect::<Vec<_>>(),

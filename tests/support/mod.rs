@@ -183,3 +183,17 @@ pub fn assert_format(format: &str, stdout: &str, needle: &str) {
         other => panic!("unknown format {other}"),
     }
 }
+
+/// A count straight from a sandbox's SQLite file: the truth, independent of mcsh.
+pub fn db_count(db: &std::path::Path, sql: &str) -> i64 {
+    let conn = rusqlite::Connection::open(db).expect("the sandbox's state file");
+    conn.query_row(sql, [], |r| r.get(0)).expect("a count")
+}
+
+/// The addresses a query over a sandbox's SQLite file returns.
+pub fn db_emails(db: &std::path::Path, sql: &str) -> std::collections::BTreeSet<String> {
+    let conn = rusqlite::Connection::open(db).expect("the sandbox's state file");
+    let mut stmt = conn.prepare(sql).expect("a query");
+    let rows = stmt.query_map([], |r| r.get::<_, String>(0)).expect("rows");
+    rows.map(|r| r.expect("an address")).collect()
+}
