@@ -579,6 +579,26 @@ fn verbose_traces_show_requests_and_never_a_secret() {
 
 #[test]
 fn version_help_and_completions() {
+    let help = Env::new().bare().arg("--help").output().unwrap();
+    let help = String::from_utf8(help.stdout).unwrap();
+    for (command, about) in [
+        ("onboard", "Onboard people"),
+        ("completions", "Print a shell completion script"),
+        ("apply", "Carry out a plan"),
+    ] {
+        let line = help
+            .lines()
+            .find(|l| l.trim_start().starts_with(command))
+            .unwrap_or_else(|| panic!("{command} in --help"));
+        assert!(
+            line.contains(about) && line.matches("script").count() <= 1,
+            "{line}"
+        );
+    }
+    assert!(
+        !help.contains("completion script Onboard"),
+        "each command's own description"
+    );
     let env = Env::new();
     env.bare()
         .arg("--version")

@@ -104,7 +104,6 @@ pub enum Command {
     /// A local imitation of the Mimecast API, for trying mcsh and for tests
     #[command(subcommand)]
     Sandbox(sandbox_cmd::SandboxCmd),
-    /// Print a shell completion script
     /// Onboard people: create the user, set the name, join groups (safe to re-run)
     Onboard(workflows::OnboardArgs),
     /// Offboard people: leave every group, lock, queue for deletion (asks; --yes)
