@@ -21,21 +21,31 @@ pub fn classify(engine: &Engine, input: &str) -> Completeness {
     if input.trim().is_empty() || input.trim_start().starts_with(':') {
         return Completeness::Complete;
     }
-    if inside_backtick_string(input) {
-        return Completeness::Incomplete;
-    }
     let Err(err) = engine.compile(input) else {
         return Completeness::Complete;
     };
-    let at_end = past_end(input, err.position());
     match err.err_type() {
         ParseErrorType::UnexpectedEOF => Completeness::Incomplete,
-        ParseErrorType::MissingToken(..) | ParseErrorType::MissingSymbol(..) if at_end => {
+        ParseErrorType::MissingToken(..) | ParseErrorType::MissingSymbol(..)
+            if past_end(input, err.position()) =>
+        {
             Completeness::Incomplete
         }
-        ParseErrorType::BadInput(LexError::UnterminatedString) => Completeness::Complete,
+        // The parser says where the open string starts: a back-tick string may span lines,
+        // a `"` string may not.
+        ParseErrorType::BadInput(LexError::UnterminatedString)
+            if char_at(input, err.position()) == Some('`') =>
+        {
+            Completeness::Incomplete
+        }
         _ => Completeness::Complete,
     }
+}
+
+/// The character at a parser position (1-based line and column).
+fn char_at(input: &str, pos: rhai::Position) -> Option<char> {
+    let line = input.lines().nth(pos.line()?.checked_sub(1)?)?;
+    line.chars().nth(pos.position()?.checked_sub(1)?)
 }
 
 /// Whether `pos` is at or beyond the last non-blank character of `input`.
@@ -53,73 +63,6 @@ fn past_end(input: &str, pos: rhai::Position) -> bool {
             col.unwrap_or(usize::MAX) > len
         }
     }
-}
-
-/// Whether the input ends inside a back-tick string (quotes and comments respected).
-fn inside_backtick_string(input: &str) -> bool {
-    #[derive(PartialEq)]
-    enum S {
-        Code,
-        Quote,
-        Back,
-        Char,
-        Line,
-        Block(usize),
-    }
-    let mut s = S::Code;
-    let chars: Vec<char> = input.chars().collect();
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        let next = chars.get(i + 1).copied();
-        match s {
-            S::Code => match (c, next) {
-                ('"', _) => s = S::Quote,
-                ('`', _) => s = S::Back,
-                ('\'', _) => s = S::Char,
-                ('/', Some('/')) => s = S::Line,
-                ('/', Some('*')) => {
-                    s = S::Block(1);
-                    i += 1;
-                }
-                _ => {}
-            },
-            S::Quote | S::Char => match c {
-                '\\' => i += 1,
-                '"' if s == S::Quote => s = S::Code,
-                '\'' if s == S::Char => s = S::Code,
-                '\n' => s = S::Code,
-                _ => {}
-            },
-            S::Back => {
-                if c == '`' {
-                    s = S::Code;
-                }
-            }
-            S::Line => {
-                if c == '\n' {
-                    s = S::Code;
-                }
-            }
-            S::Block(depth) => match (c, next) {
-                ('*', Some('/')) => {
-                    s = if depth == 1 {
-                        S::Code
-                    } else {
-                        S::Block(depth - 1)
-                    };
-                    i += 1;
-                }
-                ('/', Some('*')) => {
-                    s = S::Block(depth + 1);
-                    i += 1;
-                }
-                _ => {}
-            },
-        }
-        i += 1;
-    }
-    s == S::Back
 }
 
 #[cfg(test)]
@@ -160,10 +103,19 @@ mod tests {
     }
 
     #[test]
-    fn quotes_and_comments_do_not_confuse_the_backtick_scan() {
-        assert!(!inside_backtick_string("let s = \"`\";"));
-        assert!(!inside_backtick_string("// `\nlet x = 1;"));
-        assert!(!inside_backtick_string("/* ` */ 1"));
-        assert!(inside_backtick_string("let s = `abc"));
+    fn quotes_raw_strings_and_comments_do_not_confuse_it() {
+        let e = Engine::new_raw();
+        for input in [
+            "let s = \"`\";",
+            "// `\nlet x = 1;",
+            "/* ` */ 1",
+            "let r = #\"`\"#;",
+        ] {
+            assert_eq!(classify(&e, input), Complete, "{input:?}");
+        }
+        // Found by fuzzing: a raw string, then a comment holding back-ticks, compiles.
+        let found = "!!###\"\"\"###/////////////////////////////////////////////////////\u{0}`[\"\"\"\"\"###\"\"#```";
+        assert!(e.compile(found).is_ok());
+        assert_eq!(classify(&e, found), Complete);
     }
 }
