@@ -17,6 +17,11 @@ fn rows(out: &std::process::Output) -> Vec<Value> {
         .clone()
 }
 
+/// Runs `args` with API 2.0 and returns the JSON rows it printed (whatever the exit code).
+fn oauth_rows(env: &Env, args: &[&str]) -> Vec<Value> {
+    rows(&env.mcsh(Scheme::OAuth).args(args).output().unwrap())
+}
+
 fn statuses(rows: &[Value]) -> Vec<(String, String)> {
     rows.iter()
         .map(|r| {
@@ -82,19 +87,17 @@ fn onboard_one_person_then_again_then_dry_run() {
     );
 
     // A different name for an existing user is an update, not an error.
-    let renamed = rows(
-        &env.mcsh(Scheme::OAuth)
-            .args([
-                "onboard",
-                "--email",
-                "jane.doe@company.com",
-                "--name",
-                "Jane D. Doe",
-                "-o",
-                "json",
-            ])
-            .output()
-            .unwrap(),
+    let renamed = oauth_rows(
+        &env,
+        &[
+            "onboard",
+            "--email",
+            "jane.doe@company.com",
+            "--name",
+            "Jane D. Doe",
+            "-o",
+            "json",
+        ],
     );
     assert_eq!(statuses(&renamed), [("user".into(), "updated".into())]);
     assert_eq!(
@@ -103,23 +106,21 @@ fn onboard_one_person_then_again_then_dry_run() {
     );
 
     let before = snapshot(&env);
-    let planned = rows(
-        &env.mcsh(Scheme::OAuth)
-            .args([
-                "--dry-run",
-                "onboard",
-                "--email",
-                "dry.run@company.com",
-                "--group",
-                "Sales",
-                "--group",
-                "Brand New",
-                "--create-groups",
-                "-o",
-                "json",
-            ])
-            .output()
-            .unwrap(),
+    let planned = oauth_rows(
+        &env,
+        &[
+            "--dry-run",
+            "onboard",
+            "--email",
+            "dry.run@company.com",
+            "--group",
+            "Sales",
+            "--group",
+            "Brand New",
+            "--create-groups",
+            "-o",
+            "json",
+        ],
     );
     assert!(
         planned.iter().all(|r| r["status"] == "planned"),
@@ -225,11 +226,9 @@ fn onboard_from_csv_in_batches_and_creates_groups_when_asked() {
         1 + 120 * 3
     );
     assert_eq!(env.members("Interns").len(), 120);
-    let again = rows(
-        &env.mcsh(Scheme::OAuth)
-            .args(["onboard", "--csv", csv.to_str().unwrap(), "-o", "json"])
-            .output()
-            .unwrap(),
+    let again = oauth_rows(
+        &env,
+        &["onboard", "--csv", csv.to_str().unwrap(), "-o", "json"],
     );
     assert!(again.iter().all(|r| r["status"] == "unchanged"));
     assert_eq!(again.len(), 360);
@@ -265,18 +264,16 @@ fn offboard_a_user_in_five_groups_including_a_nested_one() {
             predicate::str::contains("leave 5 group membership(s)")
                 .and(predicate::str::contains("--yes")),
         );
-    let plan = rows(
-        &env.mcsh(Scheme::OAuth)
-            .args([
-                "--dry-run",
-                "offboard",
-                "--email",
-                "leaver@company.com",
-                "-o",
-                "json",
-            ])
-            .output()
-            .unwrap(),
+    let plan = oauth_rows(
+        &env,
+        &[
+            "--dry-run",
+            "offboard",
+            "--email",
+            "leaver@company.com",
+            "-o",
+            "json",
+        ],
     );
     assert_eq!(
         plan.len(),
@@ -286,18 +283,16 @@ fn offboard_a_user_in_five_groups_including_a_nested_one() {
     assert!(plan.iter().all(|r| r["status"] == "planned"));
     assert_eq!(snapshot(&env), before, "a dry run changes nothing");
 
-    let done = rows(
-        &env.mcsh(Scheme::OAuth)
-            .args([
-                "--yes",
-                "offboard",
-                "--email",
-                "leaver@company.com",
-                "-o",
-                "json",
-            ])
-            .output()
-            .unwrap(),
+    let done = oauth_rows(
+        &env,
+        &[
+            "--yes",
+            "offboard",
+            "--email",
+            "leaver@company.com",
+            "-o",
+            "json",
+        ],
     );
     let steps: BTreeSet<String> = done
         .iter()
@@ -505,30 +500,28 @@ fn departments_nest_by_path_and_are_idempotent() {
         ..Options::default()
     });
     let before = snapshot(&env);
-    let planned = rows(
-        &env.mcsh(Scheme::OAuth)
-            .args([
-                "--dry-run",
-                "departments",
-                "Engineering",
-                "Engineering/Platform",
-                "-o",
-                "json",
-            ])
-            .output()
-            .unwrap(),
+    let planned = oauth_rows(
+        &env,
+        &[
+            "--dry-run",
+            "departments",
+            "Engineering",
+            "Engineering/Platform",
+            "-o",
+            "json",
+        ],
     );
     assert!(planned.iter().all(|r| r["status"] == "planned"));
     assert_eq!(snapshot(&env), before);
 
-    let first = rows(&env.mcsh(Scheme::OAuth).args(DEPARTMENTS).output().unwrap());
+    let first = oauth_rows(&env, &DEPARTMENTS);
     assert!(
         first
             .iter()
             .all(|r| r["status"] == "created" && r["id"].as_str().unwrap().len() > 200),
         "{first:?}"
     );
-    let again = rows(&env.mcsh(Scheme::OAuth).args(DEPARTMENTS).output().unwrap());
+    let again = oauth_rows(&env, &DEPARTMENTS);
     assert!(again.iter().all(|r| r["status"] == "unchanged"));
     assert_eq!(
         first.iter().map(|r| r["id"].clone()).collect::<Vec<_>>(),
@@ -549,19 +542,17 @@ fn departments_nest_by_path_and_are_idempotent() {
 
     let file = env.dir.path().join("depts.txt");
     std::fs::write(&file, "# teams\nNOC\n\nNOC/Night Shift\n").unwrap();
-    let under = rows(
-        &env.mcsh(Scheme::OAuth)
-            .args([
-                "departments",
-                "--file",
-                file.to_str().unwrap(),
-                "--parent",
-                "Engineering",
-                "-o",
-                "json",
-            ])
-            .output()
-            .unwrap(),
+    let under = oauth_rows(
+        &env,
+        &[
+            "departments",
+            "--file",
+            file.to_str().unwrap(),
+            "--parent",
+            "Engineering",
+            "-o",
+            "json",
+        ],
     );
     assert_eq!(under.len(), 2);
     let noc = env.json(&["groups", "list", "--query", "NOC"]);
