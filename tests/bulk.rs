@@ -96,32 +96,45 @@ fn a_429_storm_loses_and_duplicates_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("t.db");
     let env = Env::with(Options {
-        quota: Some(8),
+        quota: mcsh::sandbox::Quota::per_second(8),
         state: state.display().to_string(),
         ..Options::default()
     });
+    // Two runs share the quota, as two admins' jobs share an app's: neither budget knows
+    // what the other spends, so the service answers 429s that both must wait out.
     let people = emails(40, "storm");
-    let csv = csv_of(&env, "storm.csv", &people, "Sales;Marketing");
-    let out = env
-        .mcsh(Scheme::OAuth)
-        .args([
-            "--concurrency",
-            "16",
-            "--batch-size",
-            "4",
-            "onboard",
-            "--csv",
-            &csv,
-            "-o",
-            "json",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (first, second) = people.split_at(20);
+    let csvs = [
+        csv_of(&env, "storm1.csv", first, "Sales;Marketing"),
+        csv_of(&env, "storm2.csv", second, "Sales;Marketing"),
+    ];
+    let outputs: Vec<std::process::Output> = std::thread::scope(|scope| {
+        let handles: Vec<_> = csvs
+            .iter()
+            .map(|csv| {
+                let mut cmd = env.mcsh(Scheme::OAuth);
+                cmd.args([
+                    "--concurrency",
+                    "16",
+                    "--batch-size",
+                    "2",
+                    "onboard",
+                    "--csv",
+                    csv,
+                ])
+                .args(["-o", "json"]);
+                scope.spawn(move || cmd.output().unwrap())
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for out in outputs {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
     assert!(
         Stats::get(&env.sandbox.stats.throttled) > 0,
         "the quota answered 429s"

@@ -135,10 +135,14 @@ async fn pagination_follows_next_across_many_pages() {
                 .map(|u| u.email_address),
         );
     }
-    assert_eq!(pager.pages_read(), 7, "48 users in pages of 7");
-    assert_eq!(emails.len(), 48);
+    assert_eq!(
+        pager.pages_read(),
+        7,
+        "48 mailboxes and 1 alias address in pages of 7"
+    );
+    assert_eq!(emails.len(), 49);
     let unique: std::collections::HashSet<_> = emails.iter().collect();
-    assert_eq!(unique.len(), 48, "no user twice");
+    assert_eq!(unique.len(), 49, "no row twice");
 
     let dir = Directory::new(
         client,
@@ -372,7 +376,7 @@ async fn answers_that_are_not_envelopes_are_clear_errors() {
 #[tokio::test(flavor = "multi_thread")]
 async fn an_honest_quota_is_paced_before_it_runs_out_and_loses_nothing() {
     let sb = Sandbox::spawn(Options {
-        quota: Some(10),
+        quota: mcsh::sandbox::Quota::per_second(10),
         ..Options::default()
     })
     .unwrap();
@@ -407,4 +411,43 @@ fn credentials_never_go_to_plain_http_off_loopback() {
     );
     assert!(Client::new("http://127.0.0.1:9", creds.clone(), fast(), None).is_ok());
     assert!(Client::new("https://api.services.mimecast.com", creds, fast(), None).is_ok());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_drained_bucket_that_refills_slowly_paces_a_long_scan_to_the_refill() {
+    // A bucket of 10 requests that gives one back every 10 ms: a scan of 150 groups needs
+    // about 150 requests, so most of it runs on the refill. Assuming a full refill at Reset
+    // would send bursts into 429s (and give up after a fixed number of waits).
+    let sb = Sandbox::spawn(Options {
+        quota: mcsh::sandbox::Quota {
+            bucket: 10,
+            refill: Duration::from_millis(10),
+        },
+        generate_users: 200,
+        generate_groups: 150,
+        ..Options::default()
+    })
+    .unwrap();
+    let client = sandbox_client(&sb);
+    let dir = Directory::new(
+        client.clone(),
+        BulkOptions {
+            concurrency: 32,
+            ..BulkOptions::default()
+        },
+        false,
+    );
+    let index = dir.membership_index().await.expect("the scan finishes");
+    assert_eq!(
+        index.groups().len(),
+        159,
+        "every group of the tenant was read"
+    );
+    let throttled = mcsh::sandbox::Stats::get(&sb.stats.throttled);
+    assert!(
+        throttled <= 5,
+        "paced to the refill: {throttled} requests answered 429 of {}",
+        client.stats().requests
+    );
+    assert!(client.stats().paced > 0, "the budget paced the scan");
 }

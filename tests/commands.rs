@@ -173,7 +173,19 @@ fn every_command_works_in_both_schemes_and_every_format() {
     assert_eq!(tests.len(), 8, "one user per scheme and format, restored");
     assert!(tests
         .iter()
-        .all(|u| u["name"] == "Renamed User" && u["alias"].as_array().unwrap().len() == 1));
+        .all(|u| u["name"] == "Renamed User" && u["alias"] == false));
+    let with_aliases = env.json(&["users", "list", "--domain", "company.com", "--aliases"]);
+    let added: Vec<&Value> = with_aliases
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|u| u["emailAddress"].as_str().unwrap().starts_with("a.") && u["alias"] == true)
+        .collect();
+    assert_eq!(
+        added.len(),
+        8,
+        "each update added its alias, listed as an alias row"
+    );
     let groups = env.json(&["groups", "list", "--query", "renamed"]);
     assert_eq!(groups.as_array().unwrap().len(), 8);
     for g in groups.as_array().unwrap() {
@@ -351,7 +363,7 @@ fn groups_are_named_by_id_or_name_and_unknown_or_ambiguous_names_are_explained()
         .code(1)
         .stderr(
             predicate::str::contains("is ambiguous: 2 groups")
-                .and(predicate::str::contains("under Sales")),
+                .and(predicate::str::contains("Sales/Leads")),
         );
 }
 
@@ -540,7 +552,7 @@ fn output_defaults_to_json_off_a_terminal() {
         .output()
         .unwrap();
     let groups: Value = serde_json::from_slice(&out.stdout).expect("JSON by default in a pipe");
-    assert_eq!(groups.as_array().unwrap().len(), 8);
+    assert_eq!(groups.as_array().unwrap().len(), 9);
 }
 
 #[test]

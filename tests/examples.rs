@@ -93,5 +93,5 @@ fn domain_to_csv_writes_the_domain() {
         .stdout(predicate::str::contains("wrote 14 users of example.com"));
     let text = std::fs::read_to_string(env.dir.path().join("example.com-users.csv")).unwrap();
     assert_eq!(text.lines().count(), 15);
-    assert!(text.starts_with("aliases,emailAddress,name\n"), "{text}");
+    assert!(text.starts_with("emailAddress,name,source\n"), "{text}");
 }

@@ -8,6 +8,7 @@ mod bulk;
 mod client_protocol;
 mod commands;
 mod config_cmd;
+mod conformance;
 mod examples;
 mod hostile;
 mod properties;

@@ -360,7 +360,7 @@ fn the_sandbox_under_200_concurrent_clients_stays_correct() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("load.db");
     let env = Env::with(Options {
-        quota: Some(3000),
+        quota: mcsh::sandbox::Quota::per_second(3000),
         state: db.display().to_string(),
         ..Options::default()
     });

@@ -44,7 +44,7 @@ check(user("s2@company.com").name == "Deux", "update_user");
 try { update_user("s2@company.com", #{ colour: "blue" }); check(false, "strict update"); }
 catch (e) { check(e.message.contains("colour"), "update key named"); }
 add_alias("s2@company.com", "deux@company.com");
-check(user("s2@company.com").alias.contains("deux@company.com"), "add_alias");
+check(user("s2@company.com").aliases.contains("deux@company.com"), "add_alias");
 check(delete_user("s3@company.com").status == "removed", "delete_user");
 check(user("s3@company.com") == (), "deleted user is gone");
 restore_user("s3@company.com");
@@ -52,8 +52,9 @@ check(user("s3@company.com") != (), "restore_user");
 try { delete_user("ghost@company.com"); check(false, "delete ghost"); }
 catch (e) { check(e.kind == "not_found", "delete of nobody"); }
 
-check(groups().len() == 8, "groups()");
-check(groups("staff").len() == 1, "groups(query)");
+check(groups().len() == 9, "groups()");
+check(groups("staff").len() == 2, "groups(query): All Staff, Directory Staff");
+check(groups("staff")[0].path == "All Staff", "groups() have paths");
 let eng = group("Engineering");
 check(eng.description == "Engineering" && group(eng.id).id == eng.id, "group(name) and group(id)");
 check(group("Nope") == (), "group() of nothing");

@@ -1,10 +1,17 @@
 //! The shared rate budget: requests pause before the quota is used up, not after.
 //!
-//! Policy: every request takes one from the budget the latest `X-RateLimit-*` headers gave;
-//! at zero, requests wait until the window renews (bounded by `max_rate_wait`), then start
-//! from the known limit. Within one window an answer older than requests already sent never
-//! raises the count; a 429 empties it until its `Reset`.
+//! Policy: Mimecast's quota is a bucket of `X-RateLimit-Limit` requests that refills a little
+//! at a time: `X-RateLimit-Reset` is the time for one request to be added back, and at least
+//! one is added back each interval (mimecast-api.md §3, revised). It never refills in full.
+//! The budget models exactly that:
+//! - every request takes one from what the bucket is believed to hold; at zero, requests wait
+//!   for the next refill instead of being sent into a 429;
+//! - the newest answer (in the order requests were sent) says what the bucket holds, less the
+//!   requests still in flight that were sent after it; an older answer never raises the count;
+//! - the refill interval is the longest `Reset` seen, and how many requests come back per
+//!   interval is learned from how `Remaining` grows (at least one, as documented).
 
+use std::collections::BTreeSet;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
@@ -14,81 +21,257 @@ use super::client::{Client, RateSnapshot};
 use super::events::Event;
 use super::transport::header_u64;
 
-/// The shared rate budget: how many requests the quota still allows, and when it renews.
-#[derive(Debug, Default)]
+/// What the client believes about the service's rate-limit bucket.
+#[derive(Debug)]
 pub(super) struct Budget {
-    pub(super) remaining: Option<u64>,
-    pub(super) resume_at: Option<Instant>,
+    /// The bucket's size (`X-RateLimit-Limit`).
     pub(super) limit: Option<u64>,
+    /// Requests the bucket is believed to hold now; below zero while requests are in flight
+    /// beyond it. `None` until an answer has said anything.
+    tokens: Option<f64>,
+    /// When the next request is expected to be added back.
+    next_at: Option<Instant>,
+    /// The refill interval: the longest `Reset` seen.
+    interval: Option<Duration>,
+    /// Requests added back per interval, learned; at least one.
+    per_interval: f64,
+    /// Sequence numbers of requests sent and not yet answered.
+    in_flight: BTreeSet<u64>,
+    next_seq: u64,
+    /// The newest answer by send order: its sequence number, when it came and `Remaining`.
+    newest: Option<(u64, Instant, u64)>,
+}
+
+impl Default for Budget {
+    fn default() -> Self {
+        Budget {
+            limit: None,
+            tokens: None,
+            next_at: None,
+            interval: None,
+            per_interval: 1.0,
+            in_flight: BTreeSet::new(),
+            next_seq: 0,
+            newest: None,
+        }
+    }
+}
+
+impl Budget {
+    /// Adds back what the bucket gained since the last look.
+    fn refill(&mut self, now: Instant) {
+        let (Some(tokens), Some(at)) = (self.tokens, self.next_at) else {
+            return;
+        };
+        if now < at {
+            return;
+        }
+        let Some(iv) = self.interval.filter(|iv| !iv.is_zero()) else {
+            // Without an interval (a 429 that said only when to come back) nothing more is
+            // known: the wait is over, one request may go and its answer will tell.
+            self.tokens = Some(tokens.max(1.0));
+            self.next_at = None;
+            return;
+        };
+        let intervals = ((now - at).as_secs_f64() / iv.as_secs_f64()).floor() + 1.0;
+        let cap = self.limit.map_or(f64::MAX, |l| l as f64);
+        self.tokens = Some((tokens + intervals * self.per_interval).min(cap));
+        self.next_at = Some(at + iv.mul_f64(intervals));
+    }
+
+    /// Takes one request from the bucket and returns its ticket, or how long to wait first.
+    fn take(&mut self, now: Instant, max_wait: Duration) -> Result<u64, Duration> {
+        self.refill(now);
+        match self.tokens {
+            Some(t) if t < 1.0 => match self.next_at {
+                Some(at) if at > now => Err((at - now).clamp(Duration::from_millis(1), max_wait)),
+                // Nothing says when the bucket refills: send, and learn from the answer.
+                _ => {
+                    self.tokens = None;
+                    self.take(now, max_wait)
+                }
+            },
+            tokens => {
+                self.tokens = tokens.map(|t| t - 1.0);
+                let seq = self.next_seq;
+                self.next_seq += 1;
+                self.in_flight.insert(seq);
+                Ok(seq)
+            }
+        }
+    }
+
+    /// Learns from the rate-limit headers of the answer to request `seq`.
+    fn observe(&mut self, seq: u64, snap: RateSnapshot, now: Instant) {
+        self.in_flight.remove(&seq);
+        self.limit = snap.limit.or(self.limit);
+        let (Some(remaining), Some(reset_ms)) = (snap.remaining, snap.reset_ms) else {
+            return;
+        };
+        let reset = Duration::from_millis(reset_ms.max(1));
+        self.interval = Some(self.interval.map_or(reset, |iv| iv.max(reset)));
+        if self.newest.is_some_and(|(newest, _, _)| seq < newest) {
+            // Older than what we already know: it cannot raise the count.
+            return;
+        }
+        self.learn_refill(seq, remaining, now);
+        let after = self.in_flight.range(seq + 1..).count() as f64;
+        self.tokens = Some(remaining as f64 - after);
+        self.next_at = Some(now + reset);
+        self.newest = Some((seq, now, remaining));
+    }
+
+    /// Requests added back per interval, from how `Remaining` grew between two answers while
+    /// the bucket was far from full (a full bucket hides growth).
+    fn learn_refill(&mut self, seq: u64, remaining: u64, now: Instant) {
+        let (Some((seq0, t0, r0)), Some(iv), Some(limit)) =
+            (self.newest, self.interval, self.limit)
+        else {
+            return;
+        };
+        let elapsed = now.saturating_duration_since(t0);
+        if elapsed < iv * 2 || remaining * 2 > limit || r0 * 2 > limit {
+            return;
+        }
+        let consumed = (seq - seq0) as f64;
+        let added = remaining as f64 + consumed - r0 as f64;
+        let intervals = elapsed.as_secs_f64() / iv.as_secs_f64();
+        if added > 0.0 {
+            self.per_interval = (added / intervals).clamp(1.0, limit as f64);
+        }
+    }
+
+    /// A 429: the bucket is empty until `wait` has passed.
+    fn throttled(&mut self, wait: Duration, now: Instant) {
+        self.tokens = Some(self.tokens.unwrap_or(0.0).min(0.0));
+        let until = now + wait;
+        self.next_at = Some(self.next_at.map_or(until, |at| at.max(until)));
+    }
 }
 
 impl Client {
-    /// Waits while the shared budget says the quota is used up, and takes one request from it.
-    pub(super) async fn pace(&self, path: &str) {
+    /// Waits while the shared budget says the bucket is empty, then takes one request from it.
+    /// Returns the request's ticket for [`Client::note_rate`].
+    pub(super) async fn pace(&self, path: &str) -> u64 {
         loop {
-            let wait = {
-                let mut b = self.inner.budget.lock().expect("budget lock");
-                let now = Instant::now();
-                match (b.remaining, b.resume_at) {
-                    (Some(0), Some(at)) if at > now => {
-                        Some((at - now).min(self.inner.options.max_rate_wait))
-                    }
-                    (Some(0), _) => {
-                        // The window has turned: a fresh quota, spent from now on.
-                        b.remaining = b.limit.map(|l| l.saturating_sub(1));
-                        b.resume_at = None;
-                        None
-                    }
-                    (Some(n), _) => {
-                        b.remaining = Some(n - 1);
-                        None
-                    }
-                    (None, _) => None,
-                }
-            };
-            match wait {
-                None => return,
-                Some(wait) => {
+            let taken = self
+                .inner
+                .budget
+                .lock()
+                .expect("budget lock")
+                .take(Instant::now(), self.inner.options.max_rate_wait);
+            match taken {
+                Ok(seq) => return seq,
+                Err(wait) => {
                     self.inner.stats.paced.fetch_add(1, Ordering::Relaxed);
                     self.emit(&Event::Paced {
                         path: path.to_string(),
                         wait,
                     });
                     tokio::time::sleep(wait).await;
-                    let mut b = self.inner.budget.lock().expect("budget lock");
-                    if b.remaining == Some(0) && b.resume_at.is_some_and(|at| at <= Instant::now())
-                    {
-                        b.remaining = b.limit;
-                        b.resume_at = None;
-                    }
                 }
             }
         }
     }
 
-    pub(super) fn note_rate(&self, headers: &HeaderMap) {
+    /// Learns from the rate-limit headers of the answer to the request with ticket `seq`.
+    pub(super) fn note_rate(&self, seq: u64, headers: &HeaderMap) {
         let snap = RateSnapshot {
             limit: header_u64(headers, "x-ratelimit-limit"),
             remaining: header_u64(headers, "x-ratelimit-remaining"),
             reset_ms: header_u64(headers, "x-ratelimit-reset"),
         };
-        if let (Some(remaining), Some(reset)) = (snap.remaining, snap.reset_ms) {
-            let mut b = self.inner.budget.lock().expect("budget lock");
-            let resume = Instant::now() + Duration::from_millis(reset);
-            // Within one window an answer may be older than requests already sent: never let
-            // it raise the count. A later window starts from what the service says.
-            let same_window = b
-                .resume_at
-                .is_some_and(|at| resume <= at + Duration::from_millis(100));
-            b.remaining = match b.remaining {
-                Some(local) if same_window => Some(local.min(remaining)),
-                _ => Some(remaining),
-            };
-            b.resume_at = Some(resume);
-            b.limit = snap.limit.or(b.limit);
-        }
+        self.inner
+            .budget
+            .lock()
+            .expect("budget lock")
+            .observe(seq, snap, Instant::now());
         if snap != RateSnapshot::default() {
             *self.inner.rate.lock().expect("rate lock") = snap;
         }
+    }
+
+    /// A request whose answer never came: it holds no place in flight any more.
+    pub(super) fn forget_ticket(&self, seq: u64) {
+        self.inner
+            .budget
+            .lock()
+            .expect("budget lock")
+            .in_flight
+            .remove(&seq);
+    }
+
+    /// Records a 429: nothing more is sent before `wait` has passed.
+    pub(super) fn note_throttled(&self, wait: Duration) {
+        self.inner
+            .budget
+            .lock()
+            .expect("budget lock")
+            .throttled(wait, Instant::now());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn snap(limit: u64, remaining: u64, reset_ms: u64) -> RateSnapshot {
+        RateSnapshot {
+            limit: Some(limit),
+            remaining: Some(remaining),
+            reset_ms: Some(reset_ms),
+        }
+    }
+
+    #[test]
+    fn an_empty_bucket_gives_back_one_request_per_interval_not_the_limit() {
+        let mut b = Budget::default();
+        let t0 = Instant::now();
+        let seq = b.take(t0, Duration::from_secs(60)).unwrap();
+        b.observe(seq, snap(800, 0, 5000), t0);
+        assert!(b.take(t0, Duration::from_secs(60)).is_err(), "empty: wait");
+        // One interval later one request is back, not 800.
+        let later = t0 + Duration::from_millis(5001);
+        assert!(b.take(later, Duration::from_secs(60)).is_ok());
+        assert!(b.take(later, Duration::from_secs(60)).is_err());
+    }
+
+    #[test]
+    fn an_older_answer_never_raises_the_count() {
+        let mut b = Budget::default();
+        let t0 = Instant::now();
+        let max = Duration::from_secs(60);
+        let first = b.take(t0, max).unwrap();
+        let second = b.take(t0, max).unwrap();
+        b.observe(second, snap(10, 1, 1000), t0);
+        b.observe(first, snap(10, 9, 1000), t0);
+        assert!(b.take(t0, max).is_ok());
+        assert!(b.take(t0, max).is_err(), "the older answer's 9 was ignored");
+    }
+
+    #[test]
+    fn requests_in_flight_after_the_answer_are_counted_against_it() {
+        let mut b = Budget::default();
+        let t0 = Instant::now();
+        let max = Duration::from_secs(60);
+        let seqs: Vec<u64> = (0..4).map(|_| b.take(t0, max).unwrap()).collect();
+        // The first answer says 3 remain, but the three sent after it are still on their way.
+        b.observe(seqs[0], snap(10, 3, 1000), t0);
+        assert!(b.take(t0, max).is_err());
+    }
+
+    #[test]
+    fn the_refill_rate_is_learned_from_how_remaining_grows() {
+        let mut b = Budget::default();
+        let t0 = Instant::now();
+        let max = Duration::from_secs(60);
+        let a = b.take(t0, max).unwrap();
+        b.observe(a, snap(100, 0, 100), t0);
+        // 1 s later (10 intervals) one more request was sent and the bucket shows 29:
+        // 30 came back, three per interval.
+        let t1 = t0 + Duration::from_secs(1);
+        let c = b.take(t1, max).unwrap();
+        b.observe(c, snap(100, 29, 100), t1);
+        assert!((b.per_interval - 3.0).abs() < 0.01, "{}", b.per_interval);
     }
 }

@@ -6,7 +6,9 @@
 //!   connection that was never established.
 //! - A 429 waits `X-RateLimit-Reset` milliseconds (bounded by `max_rate_wait`), for reads and
 //!   writes alike, because the service did not execute the call.
-//! - A 401 `token_expired` fetches a new token once; `err_developer_key` is retried once.
+//! - A 401 `token_expired` fetches a new token once; `err_developer_key` is retried once and
+//!   then means the credentials were refused.
+//! - A `fail` entry without `key` fails the whole request, every item of it.
 //! - Every request has a timeout; every body read is bounded.
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -48,8 +50,10 @@ pub struct ClientOptions {
     pub backoff_base: Duration,
     /// Longest single backoff.
     pub backoff_max: Duration,
-    /// How many 429s one call waits out before giving up.
-    pub rate_waits: u32,
+    /// How long one call may spend waiting out 429s in all before giving up. The budget paces
+    /// requests to the quota's refill, so 429s are rare; this bounds a quota that never
+    /// comes back.
+    pub rate_wait_total: Duration,
     /// Longest single wait for the quota, whatever `X-RateLimit-Reset` says.
     pub max_rate_wait: Duration,
 }
@@ -61,7 +65,7 @@ impl Default for ClientOptions {
             read_retries: 4,
             backoff_base: Duration::from_millis(200),
             backoff_max: Duration::from_secs(5),
-            rate_waits: 20,
+            rate_wait_total: Duration::from_secs(15 * 60),
             max_rate_wait: Duration::from_secs(60),
         }
     }
@@ -239,6 +243,7 @@ impl Client {
         let body = serde_json::to_vec(request).expect("a request always serializes");
         let opts = &self.inner.options;
         let (mut attempt, mut rate_waits) = (1u32, 0u32);
+        let mut rate_waited = Duration::ZERO;
         let (mut token_renewed, mut dev_key_retried) = (false, false);
         loop {
             let answer = match self.exchange(path, &body).await {
@@ -268,22 +273,19 @@ impl Client {
                 200 => {}
                 429 => {
                     rate_waits += 1;
-                    if rate_waits > opts.rate_waits {
+                    let wait = header_u64(&answer.headers, "x-ratelimit-reset")
+                        .map(Duration::from_millis)
+                        .unwrap_or_else(|| backoff(opts, rate_waits))
+                        .min(opts.max_rate_wait);
+                    if rate_waited + wait > opts.rate_wait_total {
                         return Err(ApiError::RateLimited {
                             path: path.to_string(),
                             attempts: rate_waits - 1,
                         });
                     }
-                    let wait = header_u64(&answer.headers, "x-ratelimit-reset")
-                        .map(Duration::from_millis)
-                        .unwrap_or_else(|| backoff(opts, rate_waits))
-                        .min(opts.max_rate_wait);
+                    rate_waited += wait;
                     self.inner.stats.rate_waits.fetch_add(1, Ordering::Relaxed);
-                    {
-                        let mut b = self.inner.budget.lock().expect("budget lock");
-                        b.remaining = Some(0);
-                        b.resume_at = Some(Instant::now() + wait);
-                    }
+                    self.note_throttled(wait);
                     self.emit(&Event::RateLimited {
                         path: path.to_string(),
                         wait,
@@ -319,10 +321,29 @@ impl Client {
                 detail: e.0,
             })?;
             resp.request_id = answer.request_id.clone();
-            if !dev_key_retried && resp.fail.iter().any(|f| f.code == "err_developer_key") {
-                // Seen to fail intermittently on valid application ids: one more try.
-                dev_key_retried = true;
-                continue;
+            let dev_key = resp.fail.iter().find(|f| f.code == "err_developer_key");
+            if let Some(f) = dev_key {
+                if !dev_key_retried {
+                    // Seen to fail intermittently on valid application ids: one more try.
+                    dev_key_retried = true;
+                    continue;
+                }
+                let message = (!f.message.is_empty()).then(|| f.message.clone());
+                return Err(auth_error(
+                    answer.status,
+                    Some(f.code.clone()),
+                    message,
+                    &self.inner.auth,
+                ));
+            }
+            if resp.fail.iter().any(|f| f.key.is_none()) {
+                // A `fail` entry without `key` is about the whole request: no item of it
+                // happened, whatever `data` holds (mimecast-api.md §2, revised).
+                return Err(ApiError::Failed {
+                    path: path.to_string(),
+                    status: resp.status,
+                    failures: resp.fail,
+                });
             }
             if resp.status != 200 {
                 let failures = if resp.fail.is_empty() {
@@ -402,10 +423,16 @@ impl Client {
                     .header("authorization", authz);
             }
         }
-        self.pace(path).await;
+        let ticket = self.pace(path).await;
         self.inner.stats.requests.fetch_add(1, Ordering::Relaxed);
-        let answer = read_answer(req.send().await, Some(id)).await?;
-        self.note_rate(&answer.headers);
+        let answer = match read_answer(req.send().await, Some(id)).await {
+            Ok(a) => a,
+            Err(e) => {
+                self.forget_ticket(ticket);
+                return Err(e.into());
+            }
+        };
+        self.note_rate(ticket, &answer.headers);
         self.emit(&Event::Response {
             path: path.to_string(),
             status: answer.status,

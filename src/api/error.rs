@@ -86,7 +86,7 @@ pub enum ApiError {
         message: Option<String>,
     },
     /// The quota stayed exhausted through every permitted wait.
-    #[error("{path}: rate limit still exceeded after {attempts} waits; try again later or lower --concurrency")]
+    #[error("{path}: rate limit still exceeded after waiting out {attempts} refusals; the quota is not coming back: try again later or lower --concurrency")]
     RateLimited {
         /// The endpoint path.
         path: String,

@@ -7,6 +7,7 @@
 pub mod auth;
 pub mod budget;
 pub mod client;
+pub mod discover;
 pub mod envelope;
 pub mod error;
 pub mod events;

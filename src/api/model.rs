@@ -8,11 +8,11 @@
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
-/// An internal user.
+/// A row of the user listing: a mailbox, or an alias address of one (`alias: true`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct User {
-    /// Primary address.
+    /// The address of the row.
     #[serde(alias = "emaiLAddress")]
     pub email_address: String,
     /// Display name.
@@ -21,12 +21,22 @@ pub struct User {
     /// The address's domain (derived from the address when the service omits it).
     #[serde(deserialize_with = "lenient_string")]
     pub domain: String,
-    /// Aliases of the address.
-    #[serde(deserialize_with = "string_or_list")]
-    pub alias: Vec<String>,
-    /// Mimecast's address type, e.g. `internal`.
+    /// Whether the row is an alias address rather than a mailbox (recorded as a boolean; an
+    /// older, undocumented shape listed aliases here, which is read into `aliases`).
+    #[serde(deserialize_with = "alias_flag")]
+    pub alias: AliasField,
+    /// How the address came to be, e.g. `created_manually`, `created_by_email`.
     #[serde(deserialize_with = "lenient_string")]
     pub address_type: String,
+    /// `cloud`, or `ldap` for a user that directory sync manages.
+    #[serde(deserialize_with = "lenient_string")]
+    pub source: String,
+    /// The user's alias addresses, when known (`users get` reads them with `get-aliases`).
+    #[serde(
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "string_list"
+    )]
+    pub aliases: Vec<String>,
     /// Whether the account is locked, when the service says.
     #[serde(
         skip_serializing_if = "Option::is_none",
@@ -41,15 +51,45 @@ pub struct User {
     pub account_disabled: Option<bool>,
 }
 
+/// The `alias` field of a user row: serialized as the boolean the service sends.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AliasField {
+    /// The row is an alias address.
+    pub is_alias: bool,
+    /// Aliases listed in the older list shape.
+    pub listed: Vec<String>,
+}
+
+impl Serialize for AliasField {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bool(self.is_alias)
+    }
+}
+
 impl User {
-    /// Fills `domain` from the address when the service left it out.
+    /// Fills `domain` from the address when the service left it out, and moves aliases the
+    /// older list shape gave into `aliases`.
     pub fn with_domain(mut self) -> User {
         if self.domain.is_empty() {
             if let Some((_, d)) = self.email_address.rsplit_once('@') {
                 self.domain = d.to_ascii_lowercase();
             }
         }
+        if !self.alias.listed.is_empty() {
+            let listed = std::mem::take(&mut self.alias.listed);
+            self.aliases.extend(listed);
+        }
         self
+    }
+
+    /// Whether the row is an alias address, not a mailbox.
+    pub fn is_alias(&self) -> bool {
+        self.alias.is_alias
+    }
+
+    /// Whether directory sync manages the user (`source: ldap`): Mimecast refuses changes.
+    pub fn is_synced(&self) -> bool {
+        self.source.eq_ignore_ascii_case("ldap")
     }
 }
 
@@ -66,7 +106,9 @@ pub struct Group {
     /// `cloud` or `ldap`.
     #[serde(deserialize_with = "lenient_string")]
     pub source: String,
-    /// The parent group's id; absent for a root group.
+    /// The parent folder's id. Every group has one: top-level groups carry the id of a root
+    /// folder that `find-groups` never lists, so "top-level" means "the parent is not a listed
+    /// group" (see [`crate::api::model::is_top_level`]), never "no parentId".
     #[serde(
         skip_serializing_if = "Option::is_none",
         deserialize_with = "lenient_opt_string"
@@ -78,6 +120,24 @@ pub struct Group {
     /// How many members it has.
     #[serde(alias = "usercount", deserialize_with = "lenient_u64")]
     pub user_count: u64,
+    /// Where it sits, `Engineering/Platform`: not an API field; mcsh fills it from the list.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub path: String,
+}
+
+impl Group {
+    /// Whether directory sync manages the group (`source: ldap`): Mimecast refuses changes.
+    pub fn is_synced(&self) -> bool {
+        self.source.eq_ignore_ascii_case("ldap")
+    }
+}
+
+/// Whether `group` is top-level among `listed` groups: its parent is none of their ids.
+pub fn is_top_level(group: &Group, listed: &std::collections::HashSet<&str>) -> bool {
+    group
+        .parent_id
+        .as_deref()
+        .is_none_or(|p| !listed.contains(p))
 }
 
 /// A member of a group: a user address, or a whole domain (then `emailAddress` is empty).
@@ -99,9 +159,6 @@ pub struct Member {
     /// The member's display name.
     #[serde(deserialize_with = "lenient_string")]
     pub name: String,
-    /// Free text attached to the membership.
-    #[serde(deserialize_with = "lenient_string")]
-    pub notes: String,
 }
 
 /// An internal domain of the account.
@@ -120,6 +177,9 @@ pub struct Domain {
     /// Whether the domain is local.
     #[serde(deserialize_with = "lenient_bool_default")]
     pub local: bool,
+    /// Whether the domain only sends mail.
+    #[serde(deserialize_with = "lenient_bool_default")]
+    pub send_only: bool,
 }
 
 /// Decodes one record, naming the endpoint in the error.
@@ -181,8 +241,39 @@ fn lenient_bool_default<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Erro
     Ok(lenient_bool(d)?.unwrap_or(false))
 }
 
-fn string_or_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
-    Ok(match Value::deserialize(d)? {
+/// `alias` as recorded (a boolean), or the older list shape (a string or a list of aliases,
+/// meaning the row is a mailbox).
+fn alias_flag<'de, D: Deserializer<'de>>(d: D) -> Result<AliasField, D::Error> {
+    let v = Value::deserialize(d)?;
+    Ok(match v {
+        Value::Bool(b) => AliasField {
+            is_alias: b,
+            listed: vec![],
+        },
+        Value::String(ref s) if matches!(s.to_ascii_lowercase().as_str(), "true" | "false") => {
+            AliasField {
+                is_alias: s.eq_ignore_ascii_case("true"),
+                listed: vec![],
+            }
+        }
+        other => AliasField {
+            is_alias: false,
+            listed: string_or_list(other),
+        },
+    })
+}
+
+/// Addresses from a string, or a list of strings or of records with `alias`/`emailAddress`.
+pub fn address_list(v: Value) -> Vec<String> {
+    string_or_list(v)
+}
+
+fn string_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    Ok(string_or_list(Value::deserialize(d)?))
+}
+
+fn string_or_list(v: Value) -> Vec<String> {
+    match v {
         Value::String(s) if s.is_empty() => vec![],
         Value::String(s) => vec![s],
         Value::Array(items) => items
@@ -198,7 +289,7 @@ fn string_or_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Err
             })
             .collect(),
         _ => vec![],
-    })
+    }
 }
 
 #[cfg(test)]
@@ -217,8 +308,42 @@ mod tests {
         assert_eq!(u.email_address, "a@example.com");
         assert_eq!(u.name, "");
         assert_eq!(u.domain, "example.com");
-        assert_eq!(u.alias, vec!["b@example.com"]);
+        assert!(!u.is_alias(), "the older list shape describes a mailbox");
+        assert_eq!(u.aliases, vec!["b@example.com"]);
         assert_eq!(u.account_locked, Some(false));
+    }
+
+    #[test]
+    fn alias_is_a_boolean_saying_the_row_is_an_alias() {
+        let row = |alias: Value| -> User {
+            serde_json::from_value::<User>(json!({"emailAddress": "x@a.com", "alias": alias}))
+                .unwrap()
+                .with_domain()
+        };
+        assert!(row(json!(true)).is_alias());
+        assert!(!row(json!(false)).is_alias());
+        assert!(!row(json!(["y@a.com"])).is_alias());
+        assert_eq!(
+            serde_json::to_value(row(json!(true))).unwrap()["alias"],
+            true
+        );
+        assert_eq!(
+            serde_json::to_value(row(json!(false))).unwrap()["alias"],
+            false
+        );
+    }
+
+    #[test]
+    fn top_level_means_the_parent_is_not_listed() {
+        let g = |id: &str, parent: &str| Group {
+            id: id.into(),
+            parent_id: Some(parent.into()),
+            ..Group::default()
+        };
+        let (a, b) = (g("a", "root"), g("b", "a"));
+        let listed: std::collections::HashSet<&str> = ["a", "b"].into();
+        assert!(is_top_level(&a, &listed));
+        assert!(!is_top_level(&b, &listed));
     }
 
     #[test]

@@ -47,6 +47,7 @@ impl Client {
         ];
         let mut attempt = 1;
         let mut rate_waits = 0;
+        let mut rate_waited = Duration::ZERO;
         let answer = loop {
             let sent = self
                 .inner
@@ -56,7 +57,7 @@ impl Client {
                 .send()
                 .await;
             match read_answer(sent, None).await {
-                Ok(a) if a.status == 429 && rate_waits < self.inner.options.rate_waits => {
+                Ok(a) if a.status == 429 && rate_waited < self.inner.options.rate_wait_total => {
                     // Over the quota: the token was not issued; wait as the service says.
                     rate_waits += 1;
                     self.inner.stats.rate_waits.fetch_add(1, Ordering::Relaxed);
@@ -64,6 +65,7 @@ impl Client {
                         .map(Duration::from_millis)
                         .unwrap_or_else(|| backoff(&self.inner.options, rate_waits))
                         .min(self.inner.options.max_rate_wait);
+                    rate_waited += wait;
                     self.emit(&Event::RateLimited {
                         path: "/oauth/token".into(),
                         wait,

@@ -139,6 +139,17 @@ pub(super) fn auth_error(
             "the access key has expired (Mimecast {code}); create new API 1.0 keys in the Mimecast \
              administration console, or move to API 2.0 client credentials"
         ),
+        (_, "err_developer_key") => {
+            let app = match auth {
+                Auth::Hmac { app_id, .. } => format!("App ID {app_id:?}"),
+                Auth::OAuth { .. } => "application".to_string(),
+            };
+            format!(
+                "Mimecast refused the {app} (err_developer_key){said}; check MIMECAST_APP_ID \
+                 (app_id in the profile) against the Application ID in the Mimecast \
+                 administration console"
+            )
+        }
         (403, _) => format!(
             "Mimecast refused the operation for these credentials (HTTP 403 {code}){said}; check \
              the application's permissions"

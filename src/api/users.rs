@@ -90,13 +90,10 @@ impl Client {
                 vec![json!({ "emailAddress": email })],
             )
             .await?;
-        let mut out = Vec::new();
-        for v in data {
-            let record: User =
-                model::decode(paths::GET_ALIASES, json!({ "alias": aliases_in(&v) }))?;
-            out.extend(record.alias);
-        }
-        Ok(out)
+        Ok(data
+            .iter()
+            .flat_map(|v| model::address_list(aliases_in(v)))
+            .collect())
     }
 
     /// Queues users for deletion (Mimecast has no hard delete).

@@ -33,7 +33,9 @@ const TEMPLATE: &str = r#"# mcsh configuration: one table per profile; pick one 
 # client_secret = ""
 # secret_command = "pass show mimecast/client_secret"   # instead of client_secret
 
-# API 1.0 (HMAC keys): use these four instead, with your region's base_url.
+# API 1.0 (HMAC keys): use these four instead, with your region's base_url, or with
+# admin_email (an administrator's address) for mcsh to discover the region and cache it here.
+# admin_email = "admin@example.com"
 # base_url = "https://eu-api.mimecast.com"
 # access_key = ""
 # secret_key = ""
@@ -139,6 +141,7 @@ fn profile_from_env(env: &dyn Fn(&str) -> Option<String>) -> Profile {
         app_key: get("app_key"),
         secret_command: None,
         timeout: get("timeout").and_then(|t| t.parse().ok()),
+        admin_email: get("admin_email"),
     }
 }
 

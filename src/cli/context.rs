@@ -109,7 +109,30 @@ impl Ctx {
             for w in &resolved.warnings {
                 self.warn(w);
             }
-            let settings = resolved.settings()?;
+            let mut settings = resolved.settings()?;
+            if let Some(email) = &settings.discover_from {
+                let found = crate::api::discover::region_base_url(
+                    &config::discovery_url(&env),
+                    email,
+                    settings.timeout,
+                )
+                .await
+                .with_context(|| format!("discover the API 1.0 region of {email}"))?;
+                let cached =
+                    config::file::cache_base_url(&resolved.path, &settings.profile, &found)
+                        .unwrap_or(false);
+                if cached {
+                    self.note(&format!(
+                        "discovered base URL {found}; saved as base_url in profile {:?}",
+                        settings.profile
+                    ));
+                } else {
+                    self.note(&format!(
+                        "discovered base URL {found}; set MIMECAST_BASE_URL={found} to skip discovery"
+                    ));
+                }
+                settings.base_url = found;
+            }
             (
                 settings.base_url,
                 settings.credentials,

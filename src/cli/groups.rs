@@ -10,13 +10,14 @@ use crate::directory::email;
 use crate::directory::outcome::{ItemResult, Status, Tally};
 use crate::output::Shape;
 
+/// Columns of group listings: where a group sits reads as a path; JSON keeps the ids.
 const GROUP_COLUMNS: &[&str] = &[
     "description",
-    "id",
-    "parentId",
+    "path",
     "userCount",
     "folderCount",
     "source",
+    "id",
 ];
 const MEMBER_COLUMNS: &[&str] = &["emailAddress", "name", "domain", "type", "internal"];
 const CHANGE_COLUMNS: &[&str] = &["group", "emailAddress", "status", "message"];

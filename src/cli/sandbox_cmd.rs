@@ -34,9 +34,15 @@ pub enum SandboxCmd {
         /// Share of requests that fail at random (500, 503, 429, dropped connections)
         #[arg(long, default_value_t = 0.0, value_name = "P")]
         fail_rate: f64,
-        /// Requests allowed per second; past it, honest 429s
+        /// Rate limit: a bucket of N requests refilled at N a second; past it, honest 429s
         #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
         quota: Option<u32>,
+        /// Rate limit: requests the bucket holds when full (X-RateLimit-Limit) [default: --quota's N]
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+        bucket: Option<u64>,
+        /// Rate limit: milliseconds for one request to be added back [default: 1000 / --quota's N]
+        #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..))]
+        refill_ms: Option<u64>,
         /// Seed of the fault generator, for repeatable runs
         #[arg(long, value_name = "N")]
         seed: Option<u64>,
@@ -86,6 +92,8 @@ pub async fn run(ctx: &Ctx, cmd: SandboxCmd) -> anyhow::Result<()> {
             latency_ms,
             fail_rate,
             quota,
+            bucket,
+            refill_ms,
             seed,
             generate_users,
             generate_groups,
@@ -105,7 +113,7 @@ pub async fn run(ctx: &Ctx, cmd: SandboxCmd) -> anyhow::Result<()> {
                 empty,
                 latency: Duration::from_millis(latency_ms),
                 fail_rate,
-                quota,
+                quota: sandbox::quota_of(quota, bucket, refill_ms),
                 seed,
                 generate_users,
                 generate_groups,

@@ -12,7 +12,23 @@ use crate::directory::DirError;
 use crate::output::Shape;
 
 /// Columns of user listings.
-const USER_COLUMNS: &[&str] = &["emailAddress", "name", "domain", "alias", "addressType"];
+const USER_COLUMNS: &[&str] = &[
+    "emailAddress",
+    "name",
+    "domain",
+    "alias",
+    "addressType",
+    "source",
+];
+/// Columns of `users get`: the user's aliases rather than the row's alias flag.
+const USER_GET_COLUMNS: &[&str] = &[
+    "emailAddress",
+    "name",
+    "domain",
+    "aliases",
+    "addressType",
+    "source",
+];
 /// Columns of per-item results.
 pub const RESULT_COLUMNS: &[&str] = &["emailAddress", "status", "message"];
 
@@ -24,6 +40,9 @@ pub enum UsersCmd {
         /// Only this domain
         #[arg(long, value_name = "DOMAIN")]
         domain: Option<String>,
+        /// Also list alias addresses (rows with alias = true); left out by default
+        #[arg(long)]
+        aliases: bool,
     },
     /// Show one user, with aliases
     Get {
@@ -84,7 +103,7 @@ pub enum UsersCmd {
 /// Runs a `users` subcommand.
 pub async fn run(ctx: &mut Ctx, cmd: UsersCmd) -> anyhow::Result<()> {
     match cmd {
-        UsersCmd::List { domain } => list(ctx, domain).await,
+        UsersCmd::List { domain, aliases } => list(ctx, domain, aliases).await,
         UsersCmd::Get { email } => get(ctx, &email::normalize(&email)?).await,
         UsersCmd::Create {
             email,
@@ -123,7 +142,7 @@ fn flag_pair(on: bool, off: bool) -> Option<bool> {
     }
 }
 
-async fn list(ctx: &mut Ctx, domain: Option<String>) -> anyhow::Result<()> {
+async fn list(ctx: &mut Ctx, domain: Option<String>, aliases: bool) -> anyhow::Result<()> {
     let domain = match domain {
         Some(d) if !email::valid_domain(d.trim()) => {
             return Err(Usage(format!("--domain {d:?} is not a domain name")).into())
@@ -132,7 +151,12 @@ async fn list(ctx: &mut Ctx, domain: Option<String>) -> anyhow::Result<()> {
     };
     let dir = ctx.directory().await?;
     let mut printer = ctx.printer(Shape::List, USER_COLUMNS);
-    let mut listing = dir.users(domain.as_deref()).await.context("list users")?;
+    let listing = if aliases {
+        dir.users_and_aliases(domain.as_deref()).await
+    } else {
+        dir.users(domain.as_deref()).await
+    };
+    let mut listing = listing.context("list users")?;
     while let Some(batch) = listing.next_batch().await.context("list users")? {
         for user in batch {
             printer.row(&json!(user))?;
@@ -145,24 +169,15 @@ async fn list(ctx: &mut Ctx, domain: Option<String>) -> anyhow::Result<()> {
 async fn get(ctx: &mut Ctx, email: &str) -> anyhow::Result<()> {
     let dir = ctx.directory().await?;
     let user = dir
-        .find_user(email)
+        .user_with_aliases(email)
         .await
         .with_context(|| format!("get user {email}"))?
         .ok_or_else(|| DirError::UserNotFound {
             email: email.to_string(),
         })?;
-    let aliases = match dir.client().aliases(&user.email_address).await {
-        Ok(a) => a,
-        Err(e) => {
-            ctx.warn(&format!(
-                "cannot read the aliases of {email} ({e}); showing those the listing gave"
-            ));
-            user.alias.clone()
-        }
-    };
     let mut row = json!(user);
-    row["alias"] = json!(aliases);
-    let mut printer = ctx.printer(Shape::Single, USER_COLUMNS);
+    row["aliases"] = json!(user.aliases);
+    let mut printer = ctx.printer(Shape::Single, USER_GET_COLUMNS);
     printer.row(&row)?;
     printer.finish()?;
     Ok(())

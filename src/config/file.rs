@@ -86,3 +86,18 @@ pub fn write_profile(
     }
     crate::files::write_atomic(path, text.as_bytes(), true).map_err(|e| file_err(e.to_string()))
 }
+
+/// Stores a discovered `base_url` in profile `name` of the file at `path`, if the file holds
+/// that profile; returns whether it did. Other profiles and keys are kept.
+pub fn cache_base_url(path: &Path, name: &str, base_url: &str) -> Result<bool, ConfigError> {
+    let profiles = read_profiles(path)?;
+    let Some(profile) = profiles.get(name) else {
+        return Ok(false);
+    };
+    let updated = Profile {
+        base_url: Some(base_url.to_string()),
+        ..profile.clone()
+    };
+    write_profile(path, name, &updated, true)?;
+    Ok(true)
+}

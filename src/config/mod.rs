@@ -53,6 +53,10 @@ pub struct Profile {
     /// Per-request timeout in seconds.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timeout: Option<u64>,
+    /// An administrator's address: with API 1.0 keys and no base URL, mcsh discovers the
+    /// region's base URL from it (`discover-authentication`) and caches it in the profile.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub admin_email: Option<String>,
 }
 
 /// What went wrong finding the configuration; all map to exit code 4.
@@ -165,7 +169,19 @@ pub const KEYS: &[(&str, &str)] = &[
     ("app_id", "MIMECAST_APP_ID"),
     ("app_key", "MIMECAST_APP_KEY"),
     ("timeout", "MCSH_TIMEOUT"),
+    ("admin_email", "MIMECAST_ADMIN_EMAIL"),
 ];
+
+/// Where API 1.0's region discovery is asked: `MCSH_DISCOVERY_URL`, else Mimecast's global
+/// address (the variable exists for tests and proxies).
+pub fn discovery_url(env: &dyn Fn(&str) -> Option<String>) -> String {
+    env("MCSH_DISCOVERY_URL")
+        .filter(|u| !u.trim().is_empty())
+        .unwrap_or_else(|| DISCOVERY_URL.to_string())
+}
+
+/// Mimecast's global address for API 1.0 region discovery.
+pub const DISCOVERY_URL: &str = "https://api.mimecast.com";
 
 /// Keys whose values are secrets.
 pub const SECRET_KEYS: &[&str] = &["client_secret", "secret_key", "app_key"];
@@ -282,8 +298,10 @@ fn run_secret_command(profile: &str, cmd: &str) -> Result<String, ConfigError> {
 pub struct Settings {
     /// The profile used.
     pub profile: String,
-    /// API base URL.
+    /// API base URL; empty while it is still to be discovered from `discover_from`.
     pub base_url: String,
+    /// With API 1.0 keys and no base URL: the administrator address to discover the region by.
+    pub discover_from: Option<String>,
     /// Credentials of one scheme.
     pub credentials: Credentials,
     /// Per-request timeout.
@@ -331,17 +349,25 @@ impl Resolved {
                 }
             }
         };
-        let base_url = match (self.get("base_url"), &credentials) {
-            (Some(url), _) => url.to_string(),
-            (None, Credentials::OAuth { .. }) => DEFAULT_BASE_URL.to_string(),
-            (None, Credentials::Hmac { .. }) => {
-                return Err(ConfigError::Invalid(
-                    "API 1.0 keys need your region's base URL: set MIMECAST_BASE_URL (or base_url in the \
-                     profile), e.g. https://eu-api.mimecast.com or https://us-api.mimecast.com"
-                        .into(),
-                ))
-            }
-        };
+        let mut discover_from = None;
+        let base_url =
+            match (self.get("base_url"), &credentials) {
+                (Some(url), _) => url.to_string(),
+                (None, Credentials::OAuth { .. }) => DEFAULT_BASE_URL.to_string(),
+                (None, Credentials::Hmac { .. }) => match self.get("admin_email") {
+                    Some(email) => {
+                        discover_from = Some(email.to_string());
+                        String::new()
+                    }
+                    None => return Err(ConfigError::Invalid(
+                        "API 1.0 keys need your region's base URL: set MIMECAST_ADMIN_EMAIL (or \
+                         admin_email in the profile) to an administrator's address so mcsh can \
+                         discover it, or set MIMECAST_BASE_URL (base_url), e.g. \
+                         https://eu-api.mimecast.com or https://us-api.mimecast.com"
+                            .into(),
+                    )),
+                },
+            };
         let timeout = match self.get("timeout") {
             None => Duration::from_secs(30),
             Some(t) => match t.parse::<f64>() {
@@ -356,6 +382,7 @@ impl Resolved {
         Ok(Settings {
             profile: self.profile.clone(),
             base_url,
+            discover_from,
             credentials,
             timeout,
         })

@@ -6,6 +6,7 @@
 use super::outcome::{ItemResult, Status};
 use super::plan::wording;
 use super::{DirError, Directory};
+use crate::api::model::is_top_level;
 use crate::api::users::{NewUser, UserUpdate};
 use crate::api::{paths, Group};
 
@@ -27,6 +28,12 @@ impl Directory {
                 Ok(ItemResult::new(email, status, "created"))
             }
             Some(u) => match name {
+                Some(n) if u.name != n && u.is_synced() => Ok(ItemResult::new(
+                    email,
+                    Status::Failed,
+                    super::synced_message(&format!("user {email}")),
+                )
+                .with_code(super::SYNCED_CODE)),
                 Some(n) if u.name != n => {
                     let update = UserUpdate {
                         email_address: u.email_address.clone(),
@@ -73,15 +80,24 @@ impl Directory {
                 path: path.to_string(),
             });
         }
+        // One listing serves every level: "top-level" needs the whole list (every group has a
+        // parentId; top-level ones carry an unlisted root folder's).
+        let mut all = self.list_groups(None).await?;
         let mut parent: Option<Group> = root.cloned();
         let mut status = Status::Unchanged;
         for part in parts {
-            let parent_id = parent.as_ref().map(|p| p.id.clone());
-            let found = self
-                .list_groups(Some(part))
-                .await?
-                .into_iter()
-                .find(|g| g.description.eq_ignore_ascii_case(part) && g.parent_id == parent_id);
+            let found = {
+                let ids = super::groups::listed_ids(&all);
+                all.iter()
+                    .find(|g| {
+                        g.description.eq_ignore_ascii_case(part)
+                            && match &parent {
+                                Some(p) => g.parent_id.as_deref() == Some(p.id.as_str()),
+                                None => is_top_level(g, &ids),
+                            }
+                    })
+                    .cloned()
+            };
             parent = Some(match found {
                 Some(g) => g,
                 None => {
@@ -90,7 +106,14 @@ impl Directory {
                     } else {
                         Status::Created
                     };
-                    self.create_group(part, parent.as_ref()).await?
+                    let mut made = self.create_group(part, parent.as_ref()).await?;
+                    made.path = match &parent {
+                        Some(p) if !p.path.is_empty() => format!("{}/{part}", p.path),
+                        Some(p) => format!("{}/{part}", p.description),
+                        None => part.to_string(),
+                    };
+                    all.push(made.clone());
+                    made
                 }
             });
         }

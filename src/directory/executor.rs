@@ -225,7 +225,7 @@ impl Directory {
                             ItemResult::new(label.clone(), status, message)
                                 .with_code(f.code.clone())
                         }
-                        _ => ItemResult::new(label.clone(), Status::Failed, f.to_string())
+                        _ => ItemResult::new(label.clone(), Status::Failed, explain(label, f))
                             .with_code(f.code.clone()),
                     },
                 };
@@ -298,6 +298,17 @@ impl Directory {
             .into());
         }
         Ok(o.data)
+    }
+}
+
+/// A failed item's message: the service's words, with plain ones where they are cryptic.
+fn explain(label: &str, f: &Failure) -> String {
+    match f.code.as_str() {
+        "err_xdk_operation_forbidden_for_address" | "err_folder_directory_synchronized" => format!(
+            "{}; {f}",
+            super::synced_message(label).replacen(" is managed", " is most likely managed", 1)
+        ),
+        _ => f.to_string(),
     }
 }
 

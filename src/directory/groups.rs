@@ -17,73 +17,69 @@ pub fn looks_like_id(spec: &str) -> bool {
 }
 
 impl Directory {
-    /// Every group whose name contains `query` (ignoring case), or every group.
+    /// Every group, each with its `path` (`Engineering/Platform`), or those whose name
+    /// contains `query` (ignoring case). The whole list is read either way: a path needs every
+    /// ancestor, and "top-level" can only be told from the whole list (every group has a
+    /// `parentId`; top-level ones carry a root folder's that is never listed).
     pub async fn list_groups(&self, query: Option<&str>) -> Result<Vec<Group>, DirError> {
-        let mut pager = self.client().group_pages(query, self.options.page_size);
+        let mut all = self.fetch_groups().await?;
+        with_paths(&mut all);
+        if let Some(q) = query.map(str::to_lowercase).filter(|q| !q.is_empty()) {
+            all.retain(|g| g.description.to_lowercase().contains(&q));
+        }
+        Ok(all)
+    }
+
+    /// Every group as the service lists it (plus those a dry run planned), without paths.
+    pub(crate) async fn fetch_groups(&self) -> Result<Vec<Group>, DirError> {
+        let mut pager = self.client().group_pages(None, self.options.page_size);
         let mut out = Vec::new();
         while let Some(page) = pager.next_page().await? {
             out.extend(groups_of(&page)?);
         }
-        let label = match query {
-            Some(q) => format!("the groups whose name contains {q:?}"),
-            None => "the list of groups".to_string(),
-        };
-        self.note_read("groups", query.unwrap_or(""), &label, Digest::of(&out));
+        self.note_read("groups", "", "the list of groups", Digest::of(&out));
         Ok(self.overlaid(out, |o, mut v| {
-            v.extend(o.groups(query));
+            v.extend(o.groups(None));
             v
         }))
     }
 
-    /// The group `spec` names: an id, or a name (exact, then ignoring case). An unknown or
-    /// ambiguous name is an error listing what was found.
+    /// The group `spec` names: an id, a name (exact, then ignoring case) or a path
+    /// (`Engineering/Platform`). An unknown or ambiguous name is an error listing what was
+    /// found.
     pub async fn resolve_group(&self, spec: &str) -> Result<Group, DirError> {
         let spec = spec.trim();
-        let by_id = looks_like_id(spec);
-        let candidates = self
-            .list_groups(if by_id { None } else { Some(spec) })
-            .await?;
-        if let Some(g) = candidates.iter().find(|g| g.id == spec) {
+        let all = self.list_groups(None).await?;
+        if let Some(g) = all.iter().find(|g| g.id == spec) {
             return Ok(g.clone());
         }
-        let exact: Vec<&Group> = candidates
-            .iter()
-            .filter(|g| g.description == spec)
-            .collect();
-        let chosen = if exact.is_empty() {
-            candidates
-                .iter()
-                .filter(|g| g.description.eq_ignore_ascii_case(spec))
-                .collect()
-        } else {
-            exact
-        };
+        let pick = |f: &dyn Fn(&Group) -> bool| all.iter().filter(|g| f(g)).collect::<Vec<_>>();
+        let mut chosen = pick(&|g| g.description == spec);
+        if chosen.is_empty() {
+            chosen = pick(&|g| g.description.eq_ignore_ascii_case(spec));
+        }
+        if chosen.is_empty() && spec.contains('/') {
+            let wanted = normalize_path(spec);
+            chosen = pick(&|g| g.path.eq_ignore_ascii_case(&wanted));
+        }
         match chosen.as_slice() {
             [one] => Ok((*one).clone()),
-            [] => Err(DirError::GroupNotFound {
-                spec: spec.to_string(),
-                similar: candidates
-                    .iter()
-                    .take(5)
-                    .map(|g| g.description.clone())
-                    .collect(),
-            }),
-            many => {
-                // Parents are rarely among the candidates: name them from the whole list.
-                let all = if by_id {
-                    candidates.clone()
-                } else {
-                    self.list_groups(None).await?
-                };
-                let names: HashMap<&str, &str> = all
-                    .iter()
-                    .map(|g| (g.id.as_str(), g.description.as_str()))
-                    .collect();
-                Err(DirError::GroupAmbiguous {
+            [] => {
+                let needle = spec.to_lowercase();
+                Err(DirError::GroupNotFound {
                     spec: spec.to_string(),
-                    candidates: many.iter().map(|g| describe(g, &names)).collect(),
+                    similar: all
+                        .iter()
+                        .filter(|g| g.description.to_lowercase().contains(&needle))
+                        .take(5)
+                        .map(|g| g.path.clone())
+                        .collect(),
                 })
             }
+            many => Err(DirError::GroupAmbiguous {
+                spec: spec.to_string(),
+                candidates: many.iter().map(|g| describe(g)).collect(),
+            }),
         }
     }
 
@@ -145,6 +141,7 @@ impl Directory {
 
     /// Renames `group`.
     pub async fn rename_group(&self, group: &Group, description: &str) -> Result<Group, DirError> {
+        refuse_synced(group)?;
         let item = json!({ "id": group.id, "description": description });
         match self
             .execute_one(
@@ -165,6 +162,7 @@ impl Directory {
 
     /// Deletes `group` (the service refuses one with members or children).
     pub async fn delete_group(&self, group: &Group) -> Result<(), DirError> {
+        refuse_synced(group)?;
         let item = json!({ "id": group.id });
         self.execute_one(
             paths::DELETE_GROUP,
@@ -213,6 +211,17 @@ impl Directory {
         emails: &[String],
         words: &Wording,
     ) -> Result<Vec<ItemResult>, DirError> {
+        if group.is_synced() {
+            // Neither sent nor planned: the service would refuse every item.
+            let message = super::synced_message(&format!("group {:?}", group.description));
+            return Ok(emails
+                .iter()
+                .map(|e| {
+                    ItemResult::new(e.clone(), Status::Failed, message.clone())
+                        .with_code(super::SYNCED_CODE)
+                })
+                .collect());
+        }
         let items: Vec<(String, Value)> = emails
             .iter()
             .map(|e| (e.clone(), json!({ "id": group.id, "emailAddress": e })))
@@ -226,12 +235,55 @@ impl Directory {
     }
 }
 
-fn describe(g: &Group, names: &HashMap<&str, &str>) -> String {
-    let id: String = g.id.chars().take(12).collect();
-    match g.parent_id.as_deref().and_then(|p| names.get(p)) {
-        Some(parent) => format!("{} under {parent}, id {id}…", g.description),
-        None => format!("{}, id {id}…", g.description),
+/// Refuses, before anything is sent or planned, a change to a directory-synced group.
+fn refuse_synced(group: &Group) -> Result<(), DirError> {
+    if group.is_synced() {
+        return Err(DirError::Synced {
+            what: format!("group {:?}", group.description),
+        });
     }
+    Ok(())
+}
+
+fn describe(g: &Group) -> String {
+    let id: String = g.id.chars().take(12).collect();
+    format!("{}, id {id}…", g.path)
+}
+
+/// `A / B/ C` as `A/B/C`.
+pub fn normalize_path(path: &str) -> String {
+    path.split('/')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Fills each group's `path` from its ancestors among `groups`: `Engineering/Platform`.
+pub fn with_paths(groups: &mut [Group]) {
+    let by_id: HashMap<String, (String, Option<String>)> = groups
+        .iter()
+        .map(|g| (g.id.clone(), (g.description.clone(), g.parent_id.clone())))
+        .collect();
+    for g in groups.iter_mut() {
+        let mut parts = vec![g.description.clone()];
+        let mut parent = g.parent_id.clone();
+        // A cycle in what the service answers must not hang the listing.
+        while let Some((name, up)) = parent.as_ref().and_then(|p| by_id.get(p)) {
+            if parts.len() > 64 {
+                break;
+            }
+            parts.push(name.clone());
+            parent = up.clone();
+        }
+        parts.reverse();
+        g.path = parts.join("/");
+    }
+}
+
+/// The ids of `groups`, for telling which are top-level ([`crate::api::model::is_top_level`]).
+pub fn listed_ids(groups: &[Group]) -> std::collections::HashSet<&str> {
+    groups.iter().map(|g| g.id.as_str()).collect()
 }
 
 #[cfg(test)]
@@ -242,5 +294,23 @@ mod tests {
     fn ids_and_names() {
         assert!(looks_like_id(&format!("eNo{}", "a".repeat(240))));
         assert!(!looks_like_id("All Staff"));
+    }
+
+    #[test]
+    fn paths_follow_listed_parents_only() {
+        let g = |id: &str, name: &str, parent: &str| Group {
+            id: id.into(),
+            description: name.into(),
+            parent_id: Some(parent.into()),
+            ..Group::default()
+        };
+        let mut groups = vec![
+            g("e", "Engineering", "root"),
+            g("p", "Platform", "e"),
+            g("s", "Sales", "root"),
+        ];
+        with_paths(&mut groups);
+        let paths: Vec<&str> = groups.iter().map(|g| g.path.as_str()).collect();
+        assert_eq!(paths, ["Engineering", "Engineering/Platform", "Sales"]);
     }
 }

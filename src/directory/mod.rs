@@ -89,6 +89,12 @@ pub enum DirError {
         /// What is wrong.
         detail: String,
     },
+    /// The object is managed by directory sync (`source: ldap`); Mimecast refuses changes.
+    #[error("{}", synced_message(.what))]
+    Synced {
+        /// What it is, e.g. `group "Directory Staff"`.
+        what: String,
+    },
     /// No live user has that address.
     #[error("no user {email:?} in the directory")]
     UserNotFound {
@@ -96,6 +102,17 @@ pub enum DirError {
         email: String,
     },
 }
+
+/// Why a change to a directory-synced object is refused, in plain words.
+pub fn synced_message(what: &str) -> String {
+    format!(
+        "{what} is managed by directory sync (source ldap): Mimecast refuses changes to it here; \
+         make the change in your directory (Active Directory / LDAP) and let the sync bring it over"
+    )
+}
+
+/// The code results carry when mcsh refuses to change a directory-synced object.
+pub const SYNCED_CODE: &str = "directory_synced";
 
 fn similar_hint(similar: &[String]) -> String {
     if similar.is_empty() {

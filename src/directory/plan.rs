@@ -118,11 +118,7 @@ impl Directory {
         for r in reads {
             let now = match r.kind.as_str() {
                 "domains" => Digest::of(&self.domains().await?),
-                "groups" => Digest::of(
-                    &self
-                        .list_groups((!r.key.is_empty()).then_some(r.key.as_str()))
-                        .await?,
-                ),
+                "groups" => Digest::of(&self.fetch_groups().await?),
                 "members" => {
                     let g = Group {
                         id: r.key.clone(),

@@ -21,6 +21,7 @@ pub struct UserListing<'a> {
     current: Option<(String, Option<Fetch>, Digest)>,
     overlay: bool,
     prefetch: bool,
+    aliases: bool,
 }
 
 type Fetched = (Pager, Result<Option<Response>, crate::api::ApiError>);
@@ -70,7 +71,11 @@ impl UserListing<'_> {
                 } else {
                     Fetch::Ready(pager)
                 });
-                let users = users_of(&page)?;
+                let mut users = users_of(&page)?;
+                if !self.aliases {
+                    // Alias addresses are rows of their own (`alias: true`), not people.
+                    users.retain(|u| !u.is_alias());
+                }
                 digest.update(&users);
                 return Ok(Some(if self.overlay {
                     self.dir.overlaid(users, |o, v| o.users(v))
@@ -103,15 +108,25 @@ impl Directory {
         Ok(domains)
     }
 
-    /// The users of `domain`, or of every internal domain (the API needs a domain per call).
+    /// The users (mailboxes) of `domain`, or of every internal domain (the API needs a domain
+    /// per call). Alias addresses, which the service lists as rows of their own, are left out.
     pub async fn users(&self, domain: Option<&str>) -> Result<UserListing<'_>, DirError> {
-        self.listing(domain, true).await
+        self.listing(domain, true, false).await
+    }
+
+    /// Like [`Directory::users`], with the alias addresses' rows (`alias: true`) kept.
+    pub async fn users_and_aliases(
+        &self,
+        domain: Option<&str>,
+    ) -> Result<UserListing<'_>, DirError> {
+        self.listing(domain, true, true).await
     }
 
     async fn listing(
         &self,
         domain: Option<&str>,
         overlay: bool,
+        aliases: bool,
     ) -> Result<UserListing<'_>, DirError> {
         let domains = match domain {
             Some(d) => VecDeque::from([d.to_ascii_lowercase()]),
@@ -129,13 +144,14 @@ impl Directory {
             current: None,
             overlay,
             prefetch: overlay,
+            aliases,
         })
     }
 
     /// The live user with address `email`, or `None`.
     pub async fn find_user(&self, email: &str) -> Result<Option<User>, DirError> {
         let domain = super::email::domain_of(email).to_string();
-        let mut listing = self.listing(Some(&domain), false).await?;
+        let mut listing = self.listing(Some(&domain), false, false).await?;
         let mut found = None;
         while let Some(batch) = listing.next_batch().await? {
             if let Some(u) = batch
@@ -153,6 +169,20 @@ impl Directory {
             Digest::of(&found),
         );
         Ok(self.overlaid(found, |o, f| o.user(email, f)))
+    }
+
+    /// The live user `email` with its alias addresses (`get-aliases`), or `None`.
+    pub async fn user_with_aliases(&self, email: &str) -> Result<Option<User>, DirError> {
+        let Some(mut user) = self.find_user(email).await? else {
+            return Ok(None);
+        };
+        match self.client().aliases(&user.email_address).await {
+            Ok(aliases) => user.aliases = aliases,
+            // A user that only a dry run's plan has created has no aliases yet.
+            Err(e) if self.is_dry_run() && e.code() == "err_user_not_found" => {}
+            Err(e) => return Err(e.into()),
+        }
+        Ok(Some(user))
     }
 
     /// Creates one user and returns what the service answered (`emailAddress`, `id`, ...).

@@ -145,13 +145,22 @@ pub fn verify(headers: &HeaderMap, path: &str, keys: &Keys, tokens: &Tokens) -> 
         )
     };
     let (access_key, signature) = mc.split_once(':').ok_or_else(invalid_signature)?;
-    if header("x-mc-app-id") != Some(keys.app_id.as_str()) {
-        return Err(wire::error(
-            401,
-            "err_developer_key",
-            "The application id (x-mc-app-id) is not known",
-            false,
-        ));
+    let app_id = header("x-mc-app-id").unwrap_or("");
+    if app_id != keys.app_id {
+        // Recorded (`refused-credentials.json`): HTTP 200, `meta.status` 200, and a `fail`
+        // entry without `key` that fails the whole request.
+        return Err(Reply {
+            status: 200,
+            body: serde_json::json!({
+                "meta": { "status": 200 },
+                "data": [],
+                "fail": [{ "errors": [{
+                    "code": "err_developer_key",
+                    "message": format!("App ID is invalid: {}", printable(app_id)),
+                    "retryable": false
+                }] }]
+            }),
+        });
     }
     let date = header("x-mc-date").ok_or_else(|| {
         wire::error(
@@ -190,6 +199,14 @@ pub fn verify(headers: &HeaderMap, path: &str, keys: &Keys, tokens: &Tokens) -> 
         .decode(signature.trim())
         .map_err(|_| invalid_signature())?;
     mac.verify_slice(&given).map_err(|_| invalid_signature())
+}
+
+/// An app id as the refusal echoes it: at most 64 printable ASCII characters.
+fn printable(s: &str) -> String {
+    s.chars()
+        .filter(|c| c.is_ascii_graphic())
+        .take(64)
+        .collect()
 }
 
 fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {

@@ -1,8 +1,11 @@
 //! Fault injection and the rate-limit window: how the sandbox behaves like a real, imperfect
 //! service on demand.
 //!
-//! Policy: the quota is a fixed window shared by every caller; every answer carries honest
-//! `X-RateLimit-*` headers (Reset in milliseconds) and a request past the quota gets 429 and is
+//! Policy: the quota is a bucket of `Limit` requests shared by every caller, refilled by one
+//! request every refill interval (the documented rule: "at least 1 request is added back at
+//! each reset interval"; it never refills in full at once). Every answer carries honest
+//! `X-RateLimit-*` headers: `Remaining` is what the bucket holds, `Reset` the milliseconds
+//! until the next request is added back. A request finding the bucket empty gets 429 and is
 //! not executed. Injected faults draw from a seedable generator so a test can repeat them:
 //! 500 and 503 and 429 before the call runs, and dropped connections both before and after it
 //! ran (the second kind is what makes blind retries of writes dangerous).
@@ -70,37 +73,66 @@ pub struct RateHeaders {
     pub allowed: bool,
 }
 
+/// The rate limit of one sandbox: a bucket and how fast it refills.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quota {
+    /// Requests the bucket holds when full (`X-RateLimit-Limit`).
+    pub bucket: u64,
+    /// Time for one request to be added back (`X-RateLimit-Reset` counts down to it).
+    pub refill: Duration,
+}
+
+impl Quota {
+    /// `per_second` requests a second in the long run, with a bucket of as many.
+    pub fn per_second(per_second: u32) -> Quota {
+        let n = per_second.max(1);
+        Quota {
+            bucket: n as u64,
+            refill: Duration::from_secs_f64(1.0 / n as f64),
+        }
+    }
+}
+
+impl Default for Quota {
+    /// A million requests an hour: high enough never to bind locally.
+    fn default() -> Self {
+        Quota {
+            bucket: DEFAULT_HOURLY_LIMIT,
+            refill: Duration::from_micros(3600),
+        }
+    }
+}
+
 /// Latency, failure rate and quota of one sandbox.
 pub struct Faults {
     latency: Duration,
     fail_rate: f64,
     rng: Mutex<StdRng>,
-    limit: u64,
-    window: Duration,
-    state: Mutex<(Instant, u64)>,
+    quota: Quota,
+    /// Requests in the bucket, and when the next one is added back.
+    state: Mutex<(u64, Instant)>,
 }
 
-/// Requests per hour allowed when no `--quota` is set; high enough never to bind locally.
+/// Requests allowed when no quota is set; high enough never to bind locally.
 pub const DEFAULT_HOURLY_LIMIT: u64 = 1_000_000;
 
 impl Faults {
-    /// Faults as configured; `quota` is requests per second.
-    pub fn new(latency: Duration, fail_rate: f64, quota: Option<u32>, seed: Option<u64>) -> Faults {
+    /// Faults as configured.
+    pub fn new(latency: Duration, fail_rate: f64, quota: Quota, seed: Option<u64>) -> Faults {
         let rng = match seed {
             Some(s) => StdRng::seed_from_u64(s),
             None => StdRng::from_entropy(),
         };
-        let (limit, window) = match quota {
-            Some(q) => (q.max(1) as u64, Duration::from_secs(1)),
-            None => (DEFAULT_HOURLY_LIMIT, Duration::from_secs(3600)),
+        let quota = Quota {
+            bucket: quota.bucket.max(1),
+            refill: quota.refill.max(Duration::from_micros(1)),
         };
         Faults {
             latency,
             fail_rate: fail_rate.clamp(0.0, 1.0),
             rng: Mutex::new(rng),
-            limit,
-            window,
-            state: Mutex::new((Instant::now(), 0)),
+            quota,
+            state: Mutex::new((quota.bucket, Instant::now() + quota.refill)),
         }
     }
 
@@ -109,25 +141,31 @@ impl Faults {
         self.latency
     }
 
-    /// Counts one request against the window.
+    /// Takes one request from the bucket, if it holds one.
     pub fn admit(&self) -> RateHeaders {
-        let mut state = self.state.lock().expect("window lock");
+        let mut state = self.state.lock().expect("bucket lock");
         let now = Instant::now();
-        if now.duration_since(state.0) >= self.window {
-            *state = (now, 0);
+        let (ref mut tokens, ref mut next) = *state;
+        if now >= *next {
+            let refill = self.quota.refill.as_nanos().max(1);
+            let intervals = (now - *next).as_nanos() / refill + 1;
+            *tokens = tokens
+                .saturating_add(intervals.min(u64::MAX as u128) as u64)
+                .min(self.quota.bucket);
+            *next += self.quota.refill * intervals.min(u32::MAX as u128) as u32;
         }
-        let reset_ms = (self
-            .window
-            .saturating_sub(now.duration_since(state.0))
-            .as_millis() as u64)
-            .max(1);
-        let allowed = state.1 < self.limit;
+        if *tokens >= self.quota.bucket {
+            // A full bucket does not bank time: the countdown starts with the next request.
+            *next = now + self.quota.refill;
+        }
+        let allowed = *tokens > 0;
         if allowed {
-            state.1 += 1;
+            *tokens -= 1;
         }
+        let reset_ms = (next.saturating_duration_since(now).as_millis() as u64).max(1);
         RateHeaders {
-            limit: self.limit,
-            remaining: self.limit - state.1,
+            limit: self.quota.bucket,
+            remaining: *tokens,
             reset_ms,
             allowed,
         }
@@ -158,20 +196,41 @@ mod tests {
 
     #[test]
     fn quota_refuses_past_the_limit_with_a_reset() {
-        let f = Faults::new(Duration::ZERO, 0.0, Some(2), None);
+        let f = Faults::new(Duration::ZERO, 0.0, Quota::per_second(2), None);
         assert!(f.admit().allowed);
         let second = f.admit();
         assert!(second.allowed);
         assert_eq!(second.remaining, 0);
         let third = f.admit();
         assert!(!third.allowed);
-        assert!(third.reset_ms >= 1 && third.reset_ms <= 1000);
+        assert!(third.reset_ms >= 1 && third.reset_ms <= 500);
+    }
+
+    #[test]
+    fn the_bucket_refills_one_request_per_interval_not_in_full() {
+        let quota = Quota {
+            bucket: 5,
+            refill: Duration::from_millis(40),
+        };
+        let f = Faults::new(Duration::ZERO, 0.0, quota, None);
+        for _ in 0..5 {
+            assert!(f.admit().allowed);
+        }
+        assert!(!f.admit().allowed);
+        std::thread::sleep(Duration::from_millis(45));
+        let back = f.admit();
+        assert!(back.allowed, "one request came back after one interval");
+        assert_eq!(
+            back.remaining, 0,
+            "only one: the bucket does not refill in full"
+        );
+        assert!(!f.admit().allowed);
     }
 
     #[test]
     fn seeded_faults_repeat() {
         let draw = || {
-            let f = Faults::new(Duration::ZERO, 0.5, None, Some(7));
+            let f = Faults::new(Duration::ZERO, 0.5, Quota::default(), Some(7));
             (0..50).map(|_| f.pick()).collect::<Vec<_>>()
         };
         let a = draw();

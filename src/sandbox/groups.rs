@@ -9,22 +9,51 @@ use super::wire::{self, ApiRequest, ItemError, Outcome, Reply};
 
 type Handled = Result<Outcome, Reply>;
 
+/// A group as `find-groups` answers it (recorded: `find-groups.json`). Every group has a
+/// `parentId`; top-level groups carry the root folder's.
 fn group_json(g: &GroupRow) -> Value {
-    let mut v = json!({
+    json!({
         "id": g.id,
         "description": g.description,
         "source": g.source,
-        "folderCount": g.folder_count,
+        "parentId": g.parent_id.clone().unwrap_or_default(),
         "userCount": g.user_count,
-    });
-    if let Some(p) = &g.parent_id {
-        v["parentId"] = json!(p);
-    }
-    v
+        "folderCount": g.folder_count,
+    })
 }
 
 fn not_found() -> ItemError {
     ItemError::new("err_folder_not_found", "Group not found")
+}
+
+/// The refusal of a change to a group that directory sync manages (`source: ldap`). The code
+/// is the sandbox's choice: the public record names none for this case.
+fn synced_group() -> ItemError {
+    ItemError::new(
+        "err_folder_directory_synchronized",
+        "Group is synchronized from a directory and cannot be changed",
+    )
+}
+
+/// A group that may be changed: it exists and directory sync does not manage it.
+fn writable(conn: &Connection, id: &str) -> Result<GroupRow, ItemError> {
+    let g = existing(conn, id)?;
+    if g.source == "ldap" {
+        return Err(synced_group());
+    }
+    Ok(g)
+}
+
+/// The id a `parentId` names: a listed group, or the root folder (also when blank).
+fn parent_of(conn: &Connection, parent: Option<&str>) -> Result<String, ItemError> {
+    let root = store::root_folder(conn).map_err(wire::item_storage)?;
+    match parent.map(str::trim) {
+        None | Some("") => Ok(root),
+        Some(p) if p == root => Ok(root),
+        Some(p) => existing(conn, p).map(|g| g.id).map_err(|_| {
+            ItemError::field("err_folder_not_found", "Parent group not found", "parentId")
+        }),
+    }
 }
 
 fn existing(conn: &Connection, id: &str) -> Result<GroupRow, ItemError> {
@@ -63,10 +92,15 @@ pub fn find_groups(conn: &Connection, req: &ApiRequest) -> Handled {
     let (rows, next) = wire::page_of(rows, req.page_size, &scope, after, |r| r.seq);
     let total = store::count_groups(conn, query, source).map_err(wire::storage)?;
     let folders: Vec<Value> = rows.iter().map(group_json).collect();
+    let mut entry = json!({ "source": source.unwrap_or("cloud") });
+    if let Some(q) = query {
+        entry["query"] = json!(q);
+    }
+    entry["folders"] = json!(folders);
     Ok(Outcome {
-        data: vec![json!({ "folders": folders })],
+        pagination: Some(wire::pagination(folders.len(), total, next)),
+        data: vec![entry],
         fail: vec![],
-        pagination: Some(wire::pagination(req.page_size, total, next)),
     })
 }
 
@@ -81,12 +115,8 @@ pub fn create_group(conn: &Connection, req: &ApiRequest) -> Handled {
 
 fn create_one(conn: &Connection, item: &Value) -> Result<Value, ItemError> {
     let description = wire::req_str(item, "description")?.trim();
-    let parent = wire::opt_str(item, "parentId")?.filter(|p| !p.is_empty());
-    if let Some(p) = parent {
-        existing(conn, p).map_err(|_| {
-            ItemError::field("err_folder_not_found", "Parent group not found", "parentId")
-        })?;
-    }
+    let parent = parent_of(conn, wire::opt_str(item, "parentId")?)?;
+    let parent = Some(parent.as_str());
     if store::sibling_named(conn, description, parent, None)
         .map_err(wire::item_storage)?
         .is_some()
@@ -116,7 +146,7 @@ pub fn update_group(conn: &Connection, req: &ApiRequest) -> Handled {
 
 fn update_one(conn: &Connection, item: &Value) -> Result<Value, ItemError> {
     let id = wire::req_str(item, "id")?;
-    let group = existing(conn, id)?;
+    let group = writable(conn, id)?;
     let description = match wire::opt_str(item, "description")? {
         Some(d) if d.trim().is_empty() => {
             return Err(ItemError::field(
@@ -130,19 +160,16 @@ fn update_one(conn: &Connection, item: &Value) -> Result<Value, ItemError> {
     };
     let parent = match wire::opt_str(item, "parentId")? {
         None => group.parent_id.clone(),
-        Some("") => None,
         Some(p) => {
-            existing(conn, p).map_err(|_| {
-                ItemError::field("err_folder_not_found", "Parent group not found", "parentId")
-            })?;
-            if is_self_or_descendant(conn, p, id)? {
+            let p = parent_of(conn, Some(p))?;
+            if is_self_or_descendant(conn, &p, id)? {
                 return Err(ItemError::field(
                     "err_folder_invalid_parent",
                     "A group cannot move under itself",
                     "parentId",
                 ));
             }
-            Some(p.to_string())
+            Some(p)
         }
     };
     if store::sibling_named(conn, &description, parent.as_deref(), Some(id))
@@ -189,7 +216,7 @@ pub fn delete_group(conn: &Connection, req: &ApiRequest) -> Handled {
     let mut out = Outcome::default();
     for item in &req.data {
         let result = wire::req_str(item, "id").and_then(|id| {
-            let g = existing(conn, id)?;
+            let g = writable(conn, id)?;
             if g.user_count > 0 || g.folder_count > 0 {
                 return Err(ItemError::new(
                     "err_folder_not_empty",
@@ -234,14 +261,13 @@ pub fn get_group_members(conn: &Connection, req: &ApiRequest) -> Handled {
                 "internal": m.internal,
                 "type": m.kind,
                 "name": m.name,
-                "notes": m.notes,
             })
         })
         .collect();
     Ok(Outcome {
+        pagination: Some(wire::pagination(members.len(), group.user_count, next)),
         data: vec![json!({ "groupMembers": members })],
         fail: vec![],
-        pagination: Some(wire::pagination(req.page_size, group.user_count, next)),
     })
 }
 
@@ -283,7 +309,7 @@ pub fn membership(conn: &Connection, req: &ApiRequest, add: bool) -> Handled {
 }
 
 fn membership_one(conn: &Connection, item: &Value, add: bool) -> Result<Value, ItemError> {
-    let group = existing(conn, wire::req_str(item, "id")?)?;
+    let group = writable(conn, wire::req_str(item, "id")?)?;
     let (email, domain) = member_target(item)?;
     let notes = wire::opt_str(item, "notes")?.unwrap_or("");
     let internal = store::is_internal_domain(conn, &domain).map_err(wire::item_storage)?;

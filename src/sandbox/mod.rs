@@ -22,7 +22,21 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 pub use auth::Keys;
-pub use faults::Stats;
+pub use faults::{Quota, Stats};
+
+/// The quota that `--quota N`, `--bucket N` and `--refill-ms MS` describe: `N` a second with
+/// a bucket of `N`, each part overridable; no flag at all means no practical limit.
+pub fn quota_of(per_second: Option<u32>, bucket: Option<u64>, refill_ms: Option<u64>) -> Quota {
+    let base = match per_second {
+        Some(n) => Quota::per_second(n),
+        None if bucket.is_some() || refill_ms.is_some() => Quota::per_second(1),
+        None => Quota::default(),
+    };
+    Quota {
+        bucket: bucket.unwrap_or(base.bucket),
+        refill: refill_ms.map(Duration::from_millis).unwrap_or(base.refill),
+    }
+}
 
 /// How to run a sandbox.
 #[derive(Debug, Clone)]
@@ -37,8 +51,8 @@ pub struct Options {
     pub latency: Duration,
     /// Share of requests that fail at random (0.0 to 1.0).
     pub fail_rate: f64,
-    /// Requests allowed per second; `None` for no practical limit.
-    pub quota: Option<u32>,
+    /// The rate limit: a bucket and its refill ([`quota_of`] builds one from flags).
+    pub quota: Quota,
     /// Seed of the fault generator, for repeatable runs.
     pub seed: Option<u64>,
     /// Lifetime of API 2.0 tokens.
@@ -57,7 +71,7 @@ impl Default for Options {
             empty: false,
             latency: Duration::ZERO,
             fail_rate: 0.0,
-            quota: None,
+            quota: Quota::default(),
             seed: None,
             token_ttl: Duration::from_secs(1799),
             generate_users: 0,

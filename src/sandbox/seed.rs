@@ -1,5 +1,7 @@
 //! The demo tenant every new sandbox starts with: two internal domains, 62 people with
-//! realistic names, the usual department groups, one nested group and one domain member.
+//! realistic names (three of them synchronized from a directory, `source: ldap`), one alias
+//! address, the usual department groups under the root folder, one nested group, one domain
+//! member and one directory-synced group.
 //!
 //! Policy: the demo is the same every time (a fixed generator seed), so README examples and
 //! tests can name its people and groups.
@@ -37,7 +39,8 @@ pub fn seed(conn: &Connection, empty: bool) -> rusqlite::Result<()> {
     }
     for (i, domain) in [MAIN_DOMAIN, SECOND_DOMAIN].iter().enumerate() {
         conn.execute(
-            "INSERT OR IGNORE INTO domains(domain, id, inbound_type, local) VALUES (?1, ?2, 'mimecast', 1)",
+            "INSERT OR IGNORE INTO domains(domain, id, inbound_type, local, send_only)
+             VALUES (?1, ?2, 'known', 0, 0)",
             params![domain, format!("dom{:04}", i + 1)],
         )?;
     }
@@ -63,21 +66,30 @@ fn demo(conn: &Connection) -> rusqlite::Result<()> {
         } else {
             format!("{first} {last}")
         };
+        // Three arrived through directory sync: Mimecast refuses to change them.
+        let source = if (56..59).contains(&i) {
+            "ldap"
+        } else {
+            "cloud"
+        };
         conn.execute(
-            "INSERT INTO users(email, id, name, domain, created) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![email, format!("u{i:032x}"), name, domain, created],
+            "INSERT INTO users(email, id, name, domain, created, source) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![email, format!("u{i:032x}"), name, domain, created, source],
         )?;
         people.push((email, name, domain.to_string()));
     }
+    // An alias address is a row of its own in the user listing (`alias: true`).
     conn.execute(
-        "INSERT INTO aliases(alias, email) VALUES ('alice@company.com', ?1)",
-        [&people[0].0],
+        "INSERT INTO users(email, id, name, domain, created, alias_for)
+         VALUES ('alice@company.com', 'a0000000000000000000000000000000', ?1, ?2, ?3, ?4)",
+        params![people[0].1, MAIN_DOMAIN, created, people[0].0],
     )?;
+    let root = store::root_folder(conn)?;
     let mut group = |description: &str, parent: Option<&str>| -> rusqlite::Result<String> {
         let id = ids::group_id_from(&mut rng);
         conn.execute(
             "INSERT INTO groups(id, description, parent_id) VALUES (?1, ?2, ?3)",
-            params![id, description, parent],
+            params![id, description, parent.unwrap_or(&root)],
         )?;
         Ok(id)
     };
@@ -88,6 +100,8 @@ fn demo(conn: &Connection) -> rusqlite::Result<()> {
     }
     let platform = group("Platform", Some(&departments[0]))?;
     let admins = group("IT Admins", None)?;
+    let synced = group("Directory Staff", None)?;
+    conn.execute("UPDATE groups SET source = 'ldap' WHERE id = ?1", [&synced])?;
     let member = |group_id: &str, email: &str, domain: &str| {
         conn.execute(
             "INSERT OR IGNORE INTO members(id, group_id, email, domain, internal, kind)
@@ -108,6 +122,9 @@ fn demo(conn: &Connection) -> rusqlite::Result<()> {
     }
     for (email, _, domain) in people.iter().take(3) {
         member(&admins, email, domain)?;
+    }
+    for (email, _, domain) in people.iter().skip(56).take(3) {
+        member(&synced, email, domain)?;
     }
     conn.execute(
         "INSERT INTO members(id, group_id, email, domain, internal, kind) VALUES (?1, ?2, '', ?3, 1, 'domain')",

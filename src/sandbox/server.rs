@@ -85,10 +85,61 @@ fn dispatch(path: &str, conn: &Connection, req: &ApiRequest) -> Result<Outcome, 
     }
 }
 
+/// API 1.0's region discovery: unauthenticated, answers the base URL of the account's region.
+pub const DISCOVER_PATH: &str = "/api/login/discover-authentication";
+
+/// `discover-authentication`: the region of the address's account, which for the sandbox is
+/// the sandbox itself (the base URL the caller reached it by).
+async fn discover(
+    State(app): State<Arc<App>>,
+    method: Method,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let rate = match gate(&app).await {
+        Ok(r) => r,
+        Err(resp) => return resp,
+    };
+    if method != Method::POST {
+        return respond(
+            wire::error(405, "err_method_not_allowed", "Use POST", false),
+            rate,
+        );
+    }
+    let request = match body
+        .map_err(too_large_or_bad)
+        .and_then(|b| wire::parse_request(&b))
+    {
+        Ok(r) => r,
+        Err(reply) => return respond(reply, rate),
+    };
+    let host = headers
+        .get("host")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("127.0.0.1")
+        .to_string();
+    let mut outcome = Outcome::default();
+    for item in &request.data {
+        let result = wire::req_str(item, "emailAddress")
+            .and_then(|e| wire::valid_email("emailAddress", e).map(|_| e))
+            .map(|email| {
+                serde_json::json!({
+                    "emailAddress": email,
+                    "emailToken": "",
+                    "authenticate": ["cloud"],
+                    "region": { "code": "sandbox", "api": format!("http://{host}") }
+                })
+            });
+        outcome.item(item, result);
+    }
+    respond(outcome.into_reply(), rate)
+}
+
 /// The router of a sandbox.
 pub fn router(app: Arc<App>) -> Router {
     Router::new()
         .route("/oauth/token", any(token))
+        .route(DISCOVER_PATH, any(discover))
         .route("/api/{*rest}", any(api))
         .fallback(any(not_found))
         .layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES))

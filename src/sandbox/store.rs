@@ -14,8 +14,9 @@ CREATE TABLE IF NOT EXISTS domains (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     domain TEXT NOT NULL UNIQUE COLLATE NOCASE,
     id TEXT NOT NULL,
-    inbound_type TEXT NOT NULL DEFAULT 'mimecast',
-    local INTEGER NOT NULL DEFAULT 1
+    inbound_type TEXT NOT NULL DEFAULT 'known',
+    local INTEGER NOT NULL DEFAULT 0,
+    send_only INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS users (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -26,13 +27,13 @@ CREATE TABLE IF NOT EXISTS users (
     locked INTEGER NOT NULL DEFAULT 0,
     disabled INTEGER NOT NULL DEFAULT 0,
     purged INTEGER NOT NULL DEFAULT 0,
-    created TEXT NOT NULL
+    created TEXT NOT NULL,
+    alias_for TEXT COLLATE NOCASE,
+    source TEXT NOT NULL DEFAULT 'cloud',
+    address_type TEXT NOT NULL DEFAULT 'created_manually'
 );
 CREATE INDEX IF NOT EXISTS users_domain ON users(domain, purged, seq);
-CREATE TABLE IF NOT EXISTS aliases (
-    alias TEXT PRIMARY KEY COLLATE NOCASE,
-    email TEXT NOT NULL COLLATE NOCASE
-);
+CREATE INDEX IF NOT EXISTS users_alias_for ON users(alias_for);
 CREATE TABLE IF NOT EXISTS groups (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     id TEXT NOT NULL UNIQUE,
@@ -72,8 +73,63 @@ pub fn open(path: &str) -> rusqlite::Result<Connection> {
         conn
     };
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    migrate(&conn)?;
     conn.execute_batch(SCHEMA)?;
+    conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     Ok(conn)
+}
+
+/// The layout `SCHEMA` describes. Version 2 (alias addresses as user rows, `source`,
+/// `sendOnly`, a root folder above top-level groups) followed the recorded real answers.
+const SCHEMA_VERSION: i64 = 2;
+
+/// Brings a state file written by an earlier mcsh to [`SCHEMA_VERSION`], keeping its tenant.
+fn migrate(conn: &Connection) -> rusqlite::Result<()> {
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let has_users: bool = conn
+        .query_row(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'users'",
+            [],
+            |_| Ok(()),
+        )
+        .optional()?
+        .is_some();
+    if version >= SCHEMA_VERSION || !has_users {
+        return Ok(());
+    }
+    conn.execute_batch(
+        "BEGIN;
+         ALTER TABLE users ADD COLUMN alias_for TEXT COLLATE NOCASE;
+         ALTER TABLE users ADD COLUMN source TEXT NOT NULL DEFAULT 'cloud';
+         ALTER TABLE users ADD COLUMN address_type TEXT NOT NULL DEFAULT 'created_manually';
+         ALTER TABLE domains ADD COLUMN send_only INTEGER NOT NULL DEFAULT 0;
+         INSERT OR IGNORE INTO users(email, id, name, domain, created, alias_for)
+             SELECT a.alias, 'a' || lower(hex(randomblob(16))), u.name,
+                    substr(a.alias, instr(a.alias, '@') + 1), u.created, u.email
+             FROM aliases a JOIN users u ON u.email = a.email;
+         DROP TABLE aliases;
+         COMMIT;",
+    )?;
+    let root = root_folder(conn)?;
+    conn.execute(
+        "UPDATE groups SET parent_id = ?1 WHERE parent_id IS NULL",
+        [root],
+    )?;
+    Ok(())
+}
+
+/// The id of the root folder every top-level group hangs under. `find-groups` never lists
+/// it, as the real service does not (recorded: `find-groups.json`).
+pub fn root_folder(conn: &Connection) -> rusqlite::Result<String> {
+    if let Some(id) = setting(conn, "root_folder")? {
+        return Ok(id);
+    }
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
+    )?;
+    let id = super::ids::group_id();
+    set_setting(conn, "root_folder", &id)?;
+    Ok(id)
 }
 
 /// A setting of the tenant (its credentials, whether it was seeded).
@@ -120,6 +176,19 @@ pub struct UserRow {
     pub disabled: bool,
     /// On the purge list.
     pub purged: bool,
+    /// For an alias address, the mailbox it belongs to; `None` for a mailbox.
+    pub alias_for: Option<String>,
+    /// `cloud`, or `ldap` for a directory-synced user.
+    pub source: String,
+    /// How the address came to be, e.g. `created_manually`.
+    pub address_type: String,
+}
+
+impl UserRow {
+    /// Whether the row is a mailbox rather than an alias address.
+    pub fn is_mailbox(&self) -> bool {
+        self.alias_for.is_none()
+    }
 }
 
 fn user_row(r: &rusqlite::Row) -> rusqlite::Result<UserRow> {
@@ -131,10 +200,14 @@ fn user_row(r: &rusqlite::Row) -> rusqlite::Result<UserRow> {
         locked: r.get(4)?,
         disabled: r.get(5)?,
         purged: r.get(6)?,
+        alias_for: r.get(7)?,
+        source: r.get(8)?,
+        address_type: r.get(9)?,
     })
 }
 
-const USER_COLS: &str = "seq, email, name, domain, locked, disabled, purged";
+const USER_COLS: &str =
+    "seq, email, name, domain, locked, disabled, purged, alias_for, source, address_type";
 
 /// The user with address `email`, purged or not.
 pub fn user(conn: &Connection, email: &str) -> rusqlite::Result<Option<UserRow>> {
@@ -213,36 +286,23 @@ pub fn count_users(conn: &Connection, domain: Option<&str>) -> rusqlite::Result<
     Ok(n as u64)
 }
 
-/// The aliases of each of `emails` (lower-case address -> aliases), in one query.
-pub fn aliases_of_many(
-    conn: &Connection,
-    emails: &[&str],
-) -> rusqlite::Result<std::collections::HashMap<String, Vec<String>>> {
-    let mut out: std::collections::HashMap<String, Vec<String>> = std::collections::HashMap::new();
-    for chunk in emails.chunks(900) {
-        let marks = vec!["?"; chunk.len()].join(",");
-        let sql =
-            format!("SELECT email, alias FROM aliases WHERE email IN ({marks}) ORDER BY alias");
-        let mut stmt = conn.prepare(&sql)?;
-        let rows = stmt.query_map(rusqlite::params_from_iter(chunk.iter()), |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-        })?;
-        for row in rows {
-            let (email, alias) = row?;
-            out.entry(email.to_ascii_lowercase())
-                .or_default()
-                .push(alias);
-        }
-    }
-    Ok(out)
+/// The alias addresses of the mailbox `email`.
+pub fn aliases_of(conn: &Connection, email: &str) -> rusqlite::Result<Vec<UserRow>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {USER_COLS} FROM users WHERE alias_for = ?1 AND purged = 0 ORDER BY email"
+    ))?;
+    let rows = stmt.query_map([email], user_row)?;
+    rows.collect()
 }
 
-/// The aliases of `email`.
-pub fn aliases_of(conn: &Connection, email: &str) -> rusqlite::Result<Vec<String>> {
-    let mut stmt =
-        conn.prepare_cached("SELECT alias FROM aliases WHERE email = ?1 ORDER BY alias")?;
-    let rows = stmt.query_map([email], |r| r.get(0))?;
-    rows.collect()
+/// How many live mailboxes (alias addresses not counted) the tenant has.
+pub fn count_mailboxes(conn: &Connection) -> rusqlite::Result<u64> {
+    conn.query_row(
+        "SELECT COUNT(*) FROM users WHERE purged = 0 AND alias_for IS NULL",
+        [],
+        |r| r.get::<_, i64>(0),
+    )
+    .map(|n| n as u64)
 }
 
 /// A group row.
@@ -349,8 +409,6 @@ pub struct MemberRow {
     pub internal: bool,
     /// How it was added.
     pub kind: String,
-    /// Notes.
-    pub notes: String,
     /// The user's display name, when the member is a user of the tenant.
     pub name: String,
 }
@@ -363,7 +421,7 @@ pub fn members_page(
     limit: usize,
 ) -> rusqlite::Result<Vec<MemberRow>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT m.seq, m.email, m.domain, m.internal, m.kind, m.notes, COALESCE(u.name, '')
+        "SELECT m.seq, m.email, m.domain, m.internal, m.kind, COALESCE(u.name, '')
          FROM members m LEFT JOIN users u ON u.email = m.email AND m.email <> ''
          WHERE m.group_id = ?1 AND m.seq > ?2 ORDER BY m.seq LIMIT ?3",
     )?;
@@ -374,8 +432,7 @@ pub fn members_page(
             domain: r.get(2)?,
             internal: r.get(3)?,
             kind: r.get(4)?,
-            notes: r.get(5)?,
-            name: r.get(6)?,
+            name: r.get(5)?,
         })
     })?;
     rows.collect()

@@ -9,14 +9,25 @@ use super::wire::{self, ApiRequest, ItemError, Outcome, Reply};
 
 type Handled = Result<Outcome, Reply>;
 
-fn user_json(u: &UserRow, aliases: &[String]) -> Value {
+/// A row of `get-internal-users`, with the fields and order of the recorded real answer:
+/// `alias` is a boolean saying whether the row is an alias address rather than a mailbox.
+fn user_json(u: &UserRow) -> Value {
     json!({
-        "emailAddress": u.email,
         "name": u.name,
-        "alias": aliases,
-        "addressType": "internal",
+        "emailAddress": u.email,
         "domain": u.domain,
+        "alias": !u.is_mailbox(),
+        "addressType": u.address_type,
+        "source": u.source,
     })
+}
+
+/// Mimecast's refusal of a change to a directory-synced user.
+fn synced_user() -> ItemError {
+    ItemError::new(
+        "err_xdk_operation_forbidden_for_address",
+        "0003 Forbidden To Perform Operation For Address",
+    )
 }
 
 fn settings_json(u: &UserRow) -> Value {
@@ -53,37 +64,29 @@ pub fn get_internal_users(conn: &Connection, req: &ApiRequest) -> Handled {
         .map_err(wire::storage)?;
     let (rows, next) = wire::page_of(rows, req.page_size, &scope, after, |r| r.seq);
     let total = store::count_users(conn, domain.as_deref()).map_err(wire::storage)?;
-    let emails: Vec<&str> = rows.iter().map(|u| u.email.as_str()).collect();
-    let aliases = store::aliases_of_many(conn, &emails).map_err(wire::storage)?;
-    let none = Vec::new();
-    let users: Vec<Value> = rows
-        .iter()
-        .map(|u| {
-            user_json(
-                u,
-                aliases.get(&u.email.to_ascii_lowercase()).unwrap_or(&none),
-            )
-        })
-        .collect();
+    let users: Vec<Value> = rows.iter().map(user_json).collect();
     Ok(Outcome {
+        pagination: Some(wire::pagination(users.len(), total, next)),
         data: vec![json!({ "users": users, "userCount": total })],
         fail: vec![],
-        pagination: Some(wire::pagination(req.page_size, total, next)),
     })
 }
 
 /// `get-internal-domain`: the tenant's internal domains.
 pub fn get_internal_domains(conn: &Connection, _req: &ApiRequest) -> Handled {
     let mut stmt = conn
-        .prepare_cached("SELECT id, domain, inbound_type, local FROM domains ORDER BY seq")
+        .prepare_cached(
+            "SELECT id, domain, send_only, local, inbound_type FROM domains ORDER BY seq",
+        )
         .map_err(wire::storage)?;
     let rows = stmt
         .query_map([], |r| {
             Ok(json!({
                 "id": r.get::<_, String>(0)?,
                 "domain": r.get::<_, String>(1)?,
-                "inboundType": r.get::<_, String>(2)?,
+                "sendOnly": r.get::<_, bool>(2)?,
                 "local": r.get::<_, bool>(3)?,
+                "inboundType": r.get::<_, String>(4)?,
             }))
         })
         .and_then(Iterator::collect)
@@ -119,18 +122,14 @@ fn create_one(conn: &Connection, item: &Value) -> Result<Value, ItemError> {
         ));
     }
     if let Some(existing) = store::user(conn, email).map_err(wire::item_storage)? {
-        let message = if existing.purged {
+        let message = if !existing.is_mailbox() {
+            "The address is already an alias of another user"
+        } else if existing.purged {
             "User already exists (it is on the purge list: remove it from the purge list to restore it)"
         } else {
             "User already exists"
         };
         return Err(ItemError::new("err_user_already_exists", message));
-    }
-    if alias_owner(conn, email)?.is_some() {
-        return Err(ItemError::new(
-            "err_user_already_exists",
-            "The address is already an alias of another user",
-        ));
     }
     let id = ids::user_id();
     conn.execute(
@@ -141,18 +140,10 @@ fn create_one(conn: &Connection, item: &Value) -> Result<Value, ItemError> {
     Ok(json!({ "emailAddress": email, "id": id, "name": name }))
 }
 
-fn alias_owner(conn: &Connection, alias: &str) -> Result<Option<String>, ItemError> {
-    use rusqlite::OptionalExtension;
-    conn.query_row("SELECT email FROM aliases WHERE alias = ?1", [alias], |r| {
-        r.get(0)
-    })
-    .optional()
-    .map_err(wire::item_storage)
-}
-
+/// The live mailbox `email` (not an alias address, not on the purge list).
 fn live_user(conn: &Connection, email: &str) -> Result<UserRow, ItemError> {
     match store::user(conn, email).map_err(wire::item_storage)? {
-        Some(u) if !u.purged => Ok(u),
+        Some(u) if !u.purged && u.is_mailbox() => Ok(u),
         _ => Err(ItemError::new("err_user_not_found", "User not found")),
     }
 }
@@ -170,6 +161,9 @@ fn update_one(conn: &Connection, item: &Value) -> Result<Value, ItemError> {
     let email = wire::req_str(item, "emailAddress")?;
     wire::valid_email("emailAddress", email)?;
     let user = live_user(conn, email)?;
+    if user.source == "ldap" {
+        return Err(synced_user());
+    }
     let name = wire::opt_str(item, "name")?;
     let locked = wire::opt_bool(item, "accountLocked")?;
     let disabled = wire::opt_bool(item, "accountDisabled")?;
@@ -216,17 +210,14 @@ fn alias_one(conn: &Connection, item: &Value) -> Result<Value, ItemError> {
             "alias",
         ));
     }
-    if store::user(conn, alias)
-        .map_err(wire::item_storage)?
-        .is_some()
-    {
-        return Err(ItemError::new(
-            "err_alias_already_exists",
-            "The address already belongs to a user",
-        ));
-    }
-    match alias_owner(conn, alias)? {
-        Some(o) if o.eq_ignore_ascii_case(&user.email) => {}
+    match store::user(conn, alias).map_err(wire::item_storage)? {
+        Some(row) if row.alias_for.as_deref() == Some(user.email.as_str()) => {}
+        Some(row) if row.is_mailbox() => {
+            return Err(ItemError::new(
+                "err_alias_already_exists",
+                "The address already belongs to a user",
+            ))
+        }
         Some(_) => {
             return Err(ItemError::new(
                 "err_alias_already_exists",
@@ -235,13 +226,30 @@ fn alias_one(conn: &Connection, item: &Value) -> Result<Value, ItemError> {
         }
         None => {
             conn.execute(
-                "INSERT INTO aliases(alias, email) VALUES (?1, ?2)",
-                params![alias, user.email],
+                "INSERT INTO users(email, id, name, domain, created, alias_for, source)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    alias,
+                    ids::user_id(),
+                    user.name,
+                    domain,
+                    chrono::Utc::now().to_rfc3339(),
+                    user.email,
+                    user.source
+                ],
             )
             .map_err(wire::item_storage)?;
         }
     }
-    Ok(json!({ "alias": alias, "aliasFor": user.email }))
+    // The documented answer of update-alias.
+    Ok(json!({
+        "domain": domain,
+        "isInternal": true,
+        "alias": alias,
+        "aliasDisplayName": user.name,
+        "aliasFor": user.email,
+        "type": "alias",
+    }))
 }
 
 /// `get-aliases`: the aliases of each item's `emailAddress`.
@@ -251,7 +259,10 @@ pub fn get_aliases(conn: &Connection, req: &ApiRequest) -> Handled {
         let result = wire::req_str(item, "emailAddress").and_then(|email| {
             let user = live_user(conn, email)?;
             let aliases = store::aliases_of(conn, &user.email).map_err(wire::item_storage)?;
-            let list: Vec<Value> = aliases.iter().map(|a| json!({ "alias": a })).collect();
+            let list: Vec<Value> = aliases
+                .iter()
+                .map(|a| json!({ "alias": a.email }))
+                .collect();
             Ok(json!({ "emailAddress": user.email, "aliases": list }))
         });
         out.item(item, result);
@@ -321,7 +332,11 @@ fn set_purged(conn: &Connection, email: &str, purge: bool) -> Result<String, Ite
     wire::valid_email("emailAddresses", email)?;
     let user = store::user(conn, email)
         .map_err(wire::item_storage)?
+        .filter(UserRow::is_mailbox)
         .ok_or_else(|| ItemError::new("err_user_not_found", "User not found"))?;
+    if purge && user.source == "ldap" {
+        return Err(synced_user());
+    }
     if !purge && !user.purged {
         return Err(ItemError::new(
             "err_user_not_on_purge_list",
@@ -329,7 +344,7 @@ fn set_purged(conn: &Connection, email: &str, purge: bool) -> Result<String, Ite
         ));
     }
     conn.execute(
-        "UPDATE users SET purged = ?2 WHERE email = ?1",
+        "UPDATE users SET purged = ?2 WHERE email = ?1 OR alias_for = ?1",
         params![user.email, purge],
     )
     .map_err(wire::item_storage)?;
@@ -341,7 +356,7 @@ pub fn get_account(conn: &Connection, _req: &ApiRequest) -> Handled {
     let name = store::setting(conn, "account_name")
         .map_err(wire::storage)?
         .unwrap_or_else(|| "Sandbox".into());
-    let users = store::count_users(conn, None).map_err(wire::storage)?;
+    let users = store::count_mailboxes(conn).map_err(wire::storage)?;
     Ok(Outcome {
         data: vec![json!({
             "accountName": name,

@@ -60,6 +60,14 @@ pub fn from_dir(function: &str, e: &DirError) -> Box<EvalAltResult> {
         DirError::GroupAmbiguous { .. } => {
             raise(function, "ambiguous", &e.to_string(), false, 0, "usage")
         }
+        DirError::Synced { .. } => raise(
+            function,
+            crate::directory::SYNCED_CODE,
+            &e.to_string(),
+            false,
+            0,
+            "api",
+        ),
         DirError::BadPath { .. } | DirError::BadPlan { .. } => raise(
             function,
             "invalid_argument",

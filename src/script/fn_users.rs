@@ -46,11 +46,17 @@ fn set_deleted(host: &Host, function: &str, email: &str, delete: bool) -> Res<Dy
 /// Registers the user functions.
 pub fn register(engine: &mut Engine, host: &Rc<Host>) {
     let h = host.clone();
-    network("users", &["Array"], r#"
-Every user of every internal domain, as maps with `emailAddress`, `name`, `domain`, `alias`, `addressType`.
+    network(
+        "users",
+        &["Array"],
+        r#"
+Every user (mailbox) of every internal domain, as maps with `emailAddress`, `name`, `domain`,
+`alias` (always `false`: alias addresses, which the service lists as rows of their own, are
+left out), `addressType` and `source` (`cloud`, or `ldap` when directory sync manages the user).
 ```rhai
 for u in users() { if u.name == "" { print(u.emailAddress) } }
-```"#)
+```"#,
+    )
     .register_into_engine(engine, move || list(&h, "users", None));
 
     let h = host.clone();
@@ -71,7 +77,8 @@ print(people.len());
         "user",
         &["email: &str", "Dynamic"],
         r#"
-The user with this address as a map, or `()` when there is none.
+The user with this address as a map, or `()` when there is none; `aliases` lists its alias
+addresses.
 ```rhai
 let u = user("alice.anderson@company.com");
 if u != () { print(u.name) }
@@ -80,7 +87,7 @@ if u != () { print(u.name) }
     .register_into_engine(engine, move |email: &str| -> Res<Dynamic> {
         let email = convert::email_arg("user", email)?;
         let dir = h.directory("user")?;
-        match h.block_on("user", dir.find_user(&email))? {
+        match h.block_on("user", dir.user_with_aliases(&email))? {
             Some(u) => convert::to_dyn("user", &u),
             None => Ok(Dynamic::UNIT),
         }

@@ -37,7 +37,7 @@ pub struct Seen {
     pub body: String,
 }
 
-type Script = dyn Fn(&str, &str, usize) -> Canned + Send + Sync;
+type Script = dyn Fn(&str, &str, &str, usize) -> Canned + Send + Sync;
 
 /// A running scripted server: `script(path, authorization, n)` answers the n-th request (from 0).
 pub struct Scripted {
@@ -48,6 +48,13 @@ pub struct Scripted {
 
 impl Scripted {
     pub fn start(script: impl Fn(&str, &str, usize) -> Canned + Send + Sync + 'static) -> Scripted {
+        Scripted::start_with_body(move |path, auth, _body, n| script(path, auth, n))
+    }
+
+    /// Like [`Scripted::start`], with the request body given to the script too.
+    pub fn start_with_body(
+        script: impl Fn(&str, &str, &str, usize) -> Canned + Send + Sync + 'static,
+    ) -> Scripted {
         let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
         let script: Arc<Script> = Arc::new(script);
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
@@ -74,11 +81,11 @@ impl Scripted {
                                 s.push(Seen {
                                     path: uri.path().to_string(),
                                     authorization: auth.clone(),
-                                    body,
+                                    body: body.clone(),
                                 });
                                 s.len() - 1
                             };
-                            let canned = script(uri.path(), &auth, n);
+                            let canned = script(uri.path(), &auth, &body, n);
                             let mut resp = Response::new(Body::from(canned.body));
                             *resp.status_mut() = StatusCode::from_u16(canned.status).unwrap();
                             for (k, v) in canned.headers {
