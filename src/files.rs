@@ -1,13 +1,32 @@
-//! Writing files so that nothing half-written is ever left behind.
+//! Writing files so that nothing half-written is ever left behind, and nothing else is hit.
 //!
-//! Policy: write to a temporary file beside the target, flush it to disk, then rename it into
-//! place. An interrupted write leaves the old file (or none), never a truncated one.
+//! Policy:
+//! - A regular file (or a new one) is written to a temporary file beside it, created
+//!   exclusively under an unpredictable name (so a link planted by another user cannot
+//!   redirect the write), flushed to disk, then renamed into place. An interrupted write
+//!   leaves the old file (or none), never a truncated one.
+//! - An existing file keeps its mode; a new private file (plans, config) is 0600.
+//! - What is not a regular file (a FIFO, a terminal, `/dev/null`) is written straight into:
+//!   it is never replaced by a regular file.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-/// Writes `bytes` to `path` atomically; `private` makes the file mode 0600 (Unix).
+/// Writes `bytes` to `path` atomically; `private` makes a new file's mode 0600 (Unix).
 pub fn write_atomic(path: &Path, bytes: &[u8], private: bool) -> std::io::Result<()> {
+    let existing = std::fs::metadata(path).ok();
+    if let Some(meta) = &existing {
+        if !meta.is_file() {
+            if meta.is_dir() {
+                return Err(std::io::Error::other(format!(
+                    "{} is a directory",
+                    path.display()
+                )));
+            }
+            let mut f = std::fs::OpenOptions::new().write(true).open(path)?;
+            return f.write_all(bytes).and_then(|()| f.flush());
+        }
+    }
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
@@ -16,29 +35,27 @@ pub fn write_atomic(path: &Path, bytes: &[u8], private: bool) -> std::io::Result
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "out".into());
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let result = (|| {
-        let mut opts = std::fs::OpenOptions::new();
-        opts.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        if private {
-            use std::os::unix::fs::OpenOptionsExt;
-            opts.mode(0o600);
-        }
-        let mut f = opts.open(&tmp)?;
-        #[cfg(unix)]
-        if private {
-            use std::os::unix::fs::PermissionsExt;
-            f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-        }
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
+    let mut tmp = tempfile::Builder::new()
+        .prefix(&format!(".{name}."))
+        .suffix(".tmp")
+        .tempfile_in(&dir)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = match &existing {
+            Some(meta) => meta.permissions().mode() & 0o7777,
+            None if private => 0o600,
+            None => 0o644,
+        };
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(mode))?;
     }
-    result
+    #[cfg(not(unix))]
+    let _ = private;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -54,5 +71,48 @@ mod tests {
         assert_eq!(std::fs::read(&path).unwrap(), b"second");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
         assert!(write_atomic(&dir.path().join("missing/x"), b"x", false).is_err());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_planted_link_at_the_old_temporary_name_is_not_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, b"precious").unwrap();
+        let planted = dir
+            .path()
+            .join(format!(".out.json.{}.tmp", std::process::id()));
+        std::os::unix::fs::symlink(&victim, &planted).unwrap();
+        write_atomic(&dir.path().join("out.json"), b"export", false).unwrap();
+        assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+        assert_eq!(
+            std::fs::read(dir.path().join("out.json")).unwrap(),
+            b"export"
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn an_existing_file_keeps_its_mode_and_new_private_files_are_0600() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kept");
+        std::fs::write(&path, b"old").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        write_atomic(&path, b"new", false).unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        let private = dir.path().join("plan.json");
+        write_atomic(&private, b"{}", true).unwrap();
+        let mode = std::fs::metadata(&private).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn devices_are_written_into_not_replaced() {
+        let dev = Path::new("/dev/null");
+        write_atomic(dev, b"discarded", false).unwrap();
+        assert!(!std::fs::metadata(dev).unwrap().is_file(), "still a device");
     }
 }

@@ -4,6 +4,13 @@
 //! as soon as it arrives, so a 100 000-user listing never sits in memory; `json` is one
 //! document (an array, or an object for a single record); `table` is for people: columns
 //! picked per command, fitted to the terminal, long opaque ids shortened.
+//!
+//! Two defences, because names come from the directory and anyone can set one:
+//! - text for people (tables, notes, errors) shows control, bidi and zero-width characters
+//!   escaped (`\u{1b}`), so a name cannot repaint the terminal or reverse what it shows;
+//! - CSV cells that a spreadsheet would run as a formula (starting with `=`, `+`, `-`, `@`,
+//!   tab or carriage return) get a leading `'`, as OWASP recommends, unless raw CSV is asked
+//!   for (`--csv-raw`). JSON is always exact.
 
 use std::io::{self, Write};
 
@@ -44,6 +51,7 @@ pub struct Printer<W: Write> {
     csv_header_written: bool,
     width: Option<u16>,
     count: usize,
+    raw_csv: bool,
 }
 
 impl<W: Write> Printer<W> {
@@ -58,7 +66,14 @@ impl<W: Write> Printer<W> {
             csv_header_written: false,
             width: None,
             count: 0,
+            raw_csv: false,
         }
+    }
+
+    /// Writes CSV cells exactly, formulas included (`--csv-raw`).
+    pub fn with_raw_csv(mut self, raw: bool) -> Self {
+        self.raw_csv = raw;
+        self
     }
 
     /// Fits tables to `width` columns of text.
@@ -84,7 +99,14 @@ impl<W: Write> Printer<W> {
                 let record: Vec<String> = self
                     .columns
                     .iter()
-                    .map(|c| cell(row.get(c), false))
+                    .map(|c| {
+                        let text = cell(row.get(c), false);
+                        if self.raw_csv {
+                            text
+                        } else {
+                            csv_safe(text)
+                        }
+                    })
                     .collect();
                 let line = csv_line(&record)?;
                 self.out.write_all(&line)
@@ -136,7 +158,11 @@ impl<W: Write> Printer<W> {
         }
         table.set_header(&self.columns);
         for row in &self.buffered {
-            table.add_row(self.columns.iter().map(|c| cell(row.get(c), true)));
+            table.add_row(
+                self.columns
+                    .iter()
+                    .map(|c| printable(&cell(row.get(c), true))),
+            );
         }
         table
     }
@@ -176,7 +202,7 @@ pub fn render_value(value: &Value, format: Format, width: Option<u16>) -> String
                 .collect();
             table_of(&rows, &["key".to_string(), "value".to_string()])
         }
-        (Format::Table, Value::String(s)) => s.clone(),
+        (Format::Table, Value::String(s)) => printable_text(s),
         (Format::Table, other) => other.to_string(),
         (Format::Jsonl, Value::Array(items)) => items
             .iter()
@@ -186,6 +212,53 @@ pub fn render_value(value: &Value, format: Format, width: Option<u16>) -> String
         (Format::Jsonl, other) => other.to_string(),
         (_, other) => serde_json::to_string_pretty(other).unwrap_or_default(),
     }
+}
+
+/// A CSV cell a spreadsheet will not run: one starting with `=`, `+`, `-`, `@`, tab or
+/// carriage return gets a leading `'` (OWASP's advice against CSV injection).
+pub fn csv_safe(text: String) -> String {
+    match text.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{text}"),
+        _ => text,
+    }
+}
+
+/// Whether `c` must not reach a terminal raw: controls (C0, DEL, C1), bidi controls and
+/// zero-width characters.
+fn is_unsafe(c: char) -> bool {
+    c.is_control()
+        || matches!(c,
+            '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}'
+            | '\u{FEFF}' | '\u{061C}')
+}
+
+/// `s` for a terminal: every control, bidi and zero-width character escaped (`\u{1b}`).
+pub fn printable(s: &str) -> String {
+    if !s.chars().any(is_unsafe) {
+        return s.to_string();
+    }
+    s.chars()
+        .map(|c| {
+            if is_unsafe(c) {
+                c.escape_unicode().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+/// Like [`printable`], keeping line breaks and tabs (multi-line text a script prints).
+pub fn printable_text(s: &str) -> String {
+    s.split('\n')
+        .map(|line| {
+            line.split('\t')
+                .map(printable)
+                .collect::<Vec<_>>()
+                .join("\t")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Every key of `rows`, in the order first seen.
@@ -226,6 +299,45 @@ fn cell(v: Option<&Value>, short: bool) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn terminal_escapes_and_bidi_are_shown_escaped() {
+        let evil = "Grp\u{1b}[1;31mX\rOVER\u{202E}txt\u{200B}\u{8}";
+        let shown = printable(evil);
+        assert!(!shown.chars().any(is_unsafe), "{shown}");
+        assert!(
+            shown.contains("\\u{1b}") && shown.contains("\\u{202e}"),
+            "{shown}"
+        );
+        assert_eq!(printable("Sales Team"), "Sales Team");
+        assert_eq!(printable_text("a\nb\tc"), "a\nb\tc");
+        let table = render(Format::Table, Shape::List, &[json!({"emailAddress": evil})]);
+        assert!(
+            !table.contains('\u{1b}') && !table.contains('\u{202E}'),
+            "{table}"
+        );
+        let json = render(Format::Json, Shape::List, &[json!({"emailAddress": evil})]);
+        let back: Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(back[0]["emailAddress"], evil, "JSON stays exact");
+    }
+
+    #[test]
+    fn csv_cells_that_spreadsheets_run_are_neutralised_unless_raw() {
+        let row = json!({"emailAddress": "=HYPERLINK(\"http://x\")", "name": "+1", "domain": "-2", "alias": "@SUM(A1)"});
+        let cols = ["emailAddress", "name", "domain", "alias"];
+        let mut buf = Vec::new();
+        let mut p = Printer::new(&mut buf, Format::Csv, Shape::List, &cols);
+        p.row(&row).unwrap();
+        p.finish().unwrap();
+        let text = String::from_utf8(buf).unwrap();
+        let line = text.lines().nth(1).unwrap();
+        assert_eq!(line, "\"'=HYPERLINK(\"\"http://x\"\")\",'+1,'-2,'@SUM(A1)");
+        let mut buf = Vec::new();
+        let mut p = Printer::new(&mut buf, Format::Csv, Shape::List, &cols).with_raw_csv(true);
+        p.row(&row).unwrap();
+        p.finish().unwrap();
+        assert!(String::from_utf8(buf).unwrap().contains("\n\"=HYPERLINK"));
+    }
 
     fn render(format: Format, shape: Shape, rows: &[Value]) -> String {
         let mut buf = Vec::new();

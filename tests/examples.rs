@@ -41,15 +41,40 @@ fn users_without_name_then_bulk_rename_fixes_them() {
 #[test]
 fn group_sizes_and_who_is_where_report() {
     let env = Env::new();
-    env.mcsh(Scheme::OAuth)
+    let out = env
+        .mcsh(Scheme::OAuth)
         .args(["run", &example("group_sizes")])
-        .assert()
-        .success()
-        .stdout(
-            predicate::str::contains("All Staff")
-                .and(predicate::str::contains("49"))
-                .and(predicate::str::contains("Engineering")),
-        );
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    let cells = |name: &str| -> Vec<String> {
+        // Cells are separated by two or more spaces (names hold single spaces).
+        let split = |l: &str| -> Vec<String> {
+            l.split("  ")
+                .map(|c| c.trim().to_string())
+                .filter(|c| !c.is_empty())
+                .collect()
+        };
+        text.lines()
+            .map(split)
+            .find(|cells| cells.iter().any(|c| c == name))
+            .unwrap_or_else(|| panic!("no row for {name} in:\n{text}"))
+    };
+    // Largest first: All Staff, with its 49 members (48 people of company.com and a domain).
+    let header = cells("members");
+    let col =
+        |row: &[String], name: &str| row[header.iter().position(|h| h == name).unwrap()].clone();
+    let all = cells("All Staff");
+    assert_eq!(col(&all, "members"), "49");
+    let platform = cells("Engineering/Platform");
+    assert_eq!(col(&platform, "members"), "5");
+    let first_row = text.lines().position(|l| l.contains("All Staff")).unwrap();
+    let eng_row = text
+        .lines()
+        .position(|l| l.contains("Engineering/Platform"))
+        .unwrap();
+    assert!(first_row < eng_row, "largest first");
     env.mcsh(Scheme::OAuth)
         .args(["run", &example("who_is_where")])
         .assert()

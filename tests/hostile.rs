@@ -351,7 +351,7 @@ fn hostile_flags() {
             c
         });
     }
-    assert!(run_all(&env, cases) >= 60);
+    assert_eq!(run_all(&env, cases), 63, "the flag cases README counts");
 }
 
 fn file(env: &Env, name: &str, bytes: &[u8]) -> String {
@@ -518,7 +518,7 @@ fn hostile_csv_files() {
         )
         .creds(),
     );
-    assert!(run_all(&env, cases) >= 20);
+    assert_eq!(run_all(&env, cases), 20, "the CSV cases README counts");
     assert!(
         !env.user_emails().iter().any(|e| e.starts_with("million")),
         "nothing was written"
@@ -556,7 +556,7 @@ fn hostile_config_files() {
         4,
         "profile \"nope\"",
     ));
-    assert!(run_all(&env, cases) >= 14);
+    assert_eq!(run_all(&env, cases), 14, "the cases README counts");
 }
 
 #[test]
@@ -682,7 +682,7 @@ fn hostile_scripts() {
         case("a 10 MB line to the REPL", &["repl"], 0, "")
             .stdin(format!("\"{}\".len()\n", "q".repeat(10 << 20)).into_bytes()),
     );
-    assert!(run_all(&env, cases) >= 24);
+    assert_eq!(run_all(&env, cases), 24, "the script cases README counts");
 }
 
 #[test]
@@ -806,7 +806,7 @@ fn hostile_server_answers() {
         .env("MIMECAST_CLIENT_ID", "id")
         .env("MIMECAST_CLIENT_SECRET", "secret"),
     );
-    assert!(run_all(&env, cases) >= 14);
+    assert_eq!(run_all(&env, cases), 14, "the cases README counts");
     drop(silent);
 }
 

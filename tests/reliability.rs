@@ -23,9 +23,20 @@ fn people_csv(env: &Env, name: &str, n: usize, prefix: &str, groups: &str) -> St
     path.display().to_string()
 }
 
+/// How many times the sandbox carried out a write on `path` whose item has `field` = `value`.
+fn done(env: &Env, path: &str, field: &str, value: &str) -> usize {
+    env.sandbox.stats.accepted(path, |item| {
+        item[field]
+            .as_str()
+            .is_some_and(|v| v.eq_ignore_ascii_case(value))
+    })
+}
+
 #[test]
-fn a_fault_storm_still_ends_with_exactly_the_asked_state() {
-    for seed in [7, 11] {
+fn the_seed_flow_under_a_fault_storm_ends_with_exactly_the_asked_directory() {
+    // departments (nested) -> onboard 300 into them -> offboard 100 -> export, with 20 % of
+    // requests failing (500, 503, 429, dropped before or after the call ran) throughout.
+    for seed in [7, 11, 13] {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("storm.db");
         let env = Env::with(Options {
@@ -34,14 +45,57 @@ fn a_fault_storm_still_ends_with_exactly_the_asked_state() {
             state: db.display().to_string(),
             ..Options::default()
         });
-        let csv = people_csv(&env, "storm.csv", 300, "storm", "Sales;Marketing");
+        let out = env
+            .mcsh(Scheme::OAuth)
+            .args([
+                "departments",
+                "Storm/East",
+                "Storm/West",
+                "Storm A",
+                "-o",
+                "json",
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "seed {seed}: departments: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        for name in ["Storm", "East", "West", "Storm A"] {
+            assert_eq!(
+                count(
+                    &db,
+                    &format!("SELECT COUNT(*) FROM groups WHERE description = '{name}'")
+                ),
+                1,
+                "seed {seed}: one group {name}"
+            );
+            assert_eq!(
+                done(&env, "/api/directory/create-group", "description", name),
+                1,
+                "seed {seed}: {name} was created once, not resent after it happened"
+            );
+        }
+        assert_eq!(
+            count(
+                &db,
+                "SELECT COUNT(*) FROM groups c JOIN groups p ON c.parent_id = p.id
+                 WHERE p.description = 'Storm' AND c.description IN ('East', 'West')"
+            ),
+            2,
+            "seed {seed}: East and West nest under Storm"
+        );
+
+        let csv = people_csv(&env, "storm.csv", 300, "storm", "Storm/East;Storm/West");
         let out = env
             .mcsh(Scheme::OAuth)
             .args(["--batch-size", "20", "onboard", "--csv", &csv, "-o", "json"])
             .output()
             .unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-        assert_eq!(out.status.code(), Some(0), "seed {seed}: {stderr}");
+        assert_eq!(out.status.code(), Some(0), "seed {seed}: onboard: {stderr}");
         let retried: u64 = stderr
             .split(" retried")
             .next()
@@ -65,10 +119,17 @@ fn a_fault_storm_still_ends_with_exactly_the_asked_state() {
             600
         );
         let rows: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
-        assert!(
-            rows.iter().all(|r| r["status"] == "created"),
-            "every step created once"
-        );
+        assert_eq!(rows.len(), 900, "a user row and two group rows per person");
+        let not_created: Vec<&Value> = rows.iter().filter(|r| r["status"] != "created").collect();
+        assert!(not_created.is_empty(), "seed {seed}: {not_created:?}");
+        for i in (0..300).step_by(37) {
+            let email = format!("storm{i:04}@company.com");
+            assert_eq!(
+                done(&env, "/api/user/create-user", "emailAddress", &email),
+                1,
+                "seed {seed}: {email} created once"
+            );
+        }
 
         let leavers = dir.path().join("leavers.csv");
         let mut text = String::from("email\n");
@@ -91,7 +152,7 @@ fn a_fault_storm_still_ends_with_exactly_the_asked_state() {
         assert_eq!(
             out.status.code(),
             Some(0),
-            "seed {seed}: {}",
+            "seed {seed}: offboard: {}",
             String::from_utf8_lossy(&out.stderr)
         );
         assert_eq!(
@@ -109,6 +170,35 @@ fn a_fault_storm_still_ends_with_exactly_the_asked_state() {
             ),
             400
         );
+
+        let out = env
+            .mcsh(Scheme::OAuth)
+            .args(["export", "--with-groups", "--format", "json"])
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "seed {seed}: export: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let exported: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+        let storm: Vec<&Value> = exported
+            .iter()
+            .filter(|u| u["emailAddress"].as_str().unwrap().starts_with("storm"))
+            .collect();
+        assert_eq!(storm.len(), 200, "seed {seed}: the 200 who stay");
+        for u in storm {
+            let mut groups: Vec<&str> = u["groups"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|g| g.as_str().unwrap())
+                .collect();
+            groups.sort();
+            assert_eq!(groups, ["East", "West"], "seed {seed}: {u}");
+        }
+        assert_eq!(exported.len(), 62 + 200, "seed {seed}: every mailbox once");
     }
 }
 
@@ -190,7 +280,33 @@ fn kill_9_halfway_then_the_same_command_finishes_the_job() {
         .iter()
         .map(|r| format!("{}|{}", r["emailAddress"], r["step"]))
         .collect();
-    assert_eq!(distinct.len(), rows.len(), "nothing twice");
+    assert_eq!(distinct.len(), rows.len(), "one report row per step");
+    // Nothing twice, counted from what the sandbox carried out (its request log), not from
+    // the database, whose UNIQUE constraints would hide a second attempt.
+    let log = env.sandbox.stats.accepted.lock().unwrap().clone();
+    let mut per_item: std::collections::HashMap<String, usize> = Default::default();
+    for (path, item) in &log {
+        *per_item.entry(format!("{path} {item}")).or_default() += 1;
+    }
+    let twice: Vec<&String> = per_item
+        .iter()
+        .filter(|(_, n)| **n > 1)
+        .map(|(k, _)| k)
+        .collect();
+    assert!(twice.is_empty(), "carried out twice: {twice:?}");
+    let creates = log
+        .iter()
+        .filter(|(p, _)| p == mcsh::api::paths::CREATE_USER)
+        .count();
+    let adds = log
+        .iter()
+        .filter(|(p, _)| p == mcsh::api::paths::ADD_GROUP_MEMBER)
+        .count();
+    assert_eq!(
+        (creates, adds),
+        (1000, 2000),
+        "each write carried out exactly once"
+    );
 }
 
 #[test]
@@ -242,80 +358,123 @@ fn no_output_log_audit_line_plan_or_error_holds_a_secret() {
     let audit = env.dir.path().join("audit.jsonl");
     let plan = env.dir.path().join("plan.json");
     let csv = people_csv(&env, "s.csv", 3, "secret", "Sales");
-    let runs: Vec<Vec<String>> = [
-        vec!["users", "list"],
-        vec!["users", "get", "--email", "alice.anderson@company.com"],
-        vec![
-            "users",
-            "create",
-            "--email",
-            "s.one@company.com",
-            "--name",
-            "S One",
-        ],
-        vec!["users", "create", "--email", "s.one@company.com"],
-        vec![
-            "users",
-            "update",
-            "--email",
-            "s.one@company.com",
-            "--lock",
-            "--alias",
-            "s1@company.com",
-        ],
-        vec!["users", "delete", "--email", "s.one@company.com"],
-        vec!["users", "restore", "--email", "s.one@company.com"],
-        vec!["groups", "list"],
-        vec!["groups", "create", "--description", "Secretive"],
-        vec!["groups", "members", "--group", "Secretive"],
-        vec![
-            "groups",
-            "add-member",
-            "--group",
-            "Secretive",
-            "--email",
-            "s.one@company.com",
-        ],
-        vec![
-            "groups",
-            "remove-member",
-            "--group",
-            "Secretive",
-            "--email",
-            "s.one@company.com",
-        ],
-        vec![
-            "groups",
-            "rename",
-            "--group",
-            "Secretive",
-            "--description",
-            "Open",
-        ],
-        vec!["groups", "delete", "--group", "Open", "--yes"],
-        vec!["groups", "delete", "--group", "Engineering", "--yes"],
-        vec!["onboard", "--csv", &csv],
-        vec![
-            "--plan-out",
-            plan.to_str().unwrap(),
-            "offboard",
-            "--email",
-            "secret0000@company.com",
-        ],
-        vec!["--yes", "offboard", "--email", "secret0001@company.com"],
-        vec!["export", "--with-groups"],
-        vec!["departments", "Secret/Dept"],
-        vec!["-e", "users().len()"],
-        vec!["-e", "create_user(\"bad\")"],
-        vec!["config", "show"],
-        vec!["audit"],
+    // Each run with its exit code in the first pass (API 2.0) and in the second (API 1.0),
+    // which finds what the first left behind.
+    let runs: Vec<(Vec<String>, [i32; 2])> = [
+        (vec!["users", "list"], [0, 0]),
+        (
+            vec!["users", "get", "--email", "alice.anderson@company.com"],
+            [0, 0],
+        ),
+        (
+            vec![
+                "users",
+                "create",
+                "--email",
+                "s.one@company.com",
+                "--name",
+                "S One",
+            ],
+            [0, 1],
+        ),
+        (
+            vec!["users", "create", "--email", "s.one@company.com"],
+            [1, 1],
+        ),
+        (
+            vec![
+                "users",
+                "update",
+                "--email",
+                "s.one@company.com",
+                "--lock",
+                "--alias",
+                "s1@company.com",
+            ],
+            [0, 0],
+        ),
+        (
+            vec!["users", "delete", "--email", "s.one@company.com"],
+            [0, 0],
+        ),
+        (
+            vec!["users", "restore", "--email", "s.one@company.com"],
+            [0, 0],
+        ),
+        (vec!["groups", "list"], [0, 0]),
+        (
+            vec!["groups", "create", "--description", "Secretive"],
+            [0, 0],
+        ),
+        (vec!["groups", "members", "--group", "Secretive"], [0, 0]),
+        (
+            vec![
+                "groups",
+                "add-member",
+                "--group",
+                "Secretive",
+                "--email",
+                "s.one@company.com",
+            ],
+            [0, 0],
+        ),
+        (
+            vec![
+                "groups",
+                "remove-member",
+                "--group",
+                "Secretive",
+                "--email",
+                "s.one@company.com",
+            ],
+            [0, 0],
+        ),
+        (
+            vec![
+                "groups",
+                "rename",
+                "--group",
+                "Secretive",
+                "--description",
+                "Open",
+            ],
+            [0, 0],
+        ),
+        (vec!["groups", "delete", "--group", "Open", "--yes"], [0, 0]),
+        (
+            vec!["groups", "delete", "--group", "Engineering", "--yes"],
+            [1, 1],
+        ),
+        // The second pass finds secret0001 offboarded by the first: on the purge list, it
+        // cannot be created again (one item fails: exit 3).
+        (vec!["onboard", "--csv", &csv], [0, 3]),
+        (
+            vec![
+                "--plan-out",
+                plan.to_str().unwrap(),
+                "offboard",
+                "--email",
+                "secret0000@company.com",
+            ],
+            [0, 0],
+        ),
+        (
+            vec!["--yes", "offboard", "--email", "secret0001@company.com"],
+            [0, 0],
+        ),
+        (vec!["export", "--with-groups"], [0, 0]),
+        (vec!["departments", "Secret/Dept"], [0, 0]),
+        (vec!["-e", "users().len()"], [0, 0]),
+        (vec!["-e", "create_user(\"bad\")"], [2, 2]),
+        (vec!["config", "show"], [0, 0]),
+        (vec!["audit"], [0, 0]),
     ]
     .iter()
-    .map(|r| r.iter().map(|s| s.to_string()).collect())
+    .map(|(r, codes)| (r.iter().map(|s| s.to_string()).collect(), *codes))
     .collect();
     let mut seen = String::new();
-    for scheme in SCHEMES {
-        for args in &runs {
+    for (pass, scheme) in SCHEMES.into_iter().enumerate() {
+        for (args, codes) in &runs {
             let out = env
                 .mcsh(scheme)
                 .env("MCSH_AUDIT_LOG", &audit)
@@ -323,23 +482,50 @@ fn no_output_log_audit_line_plan_or_error_holds_a_secret() {
                 .args(args)
                 .output()
                 .unwrap();
-            assert!(
-                !String::from_utf8_lossy(&out.stderr).contains("panicked"),
-                "{args:?}"
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(
+                out.status.code(),
+                Some(codes[pass]),
+                "{scheme:?} {args:?}: {stderr}"
             );
             seen.push_str(&String::from_utf8_lossy(&out.stdout));
-            seen.push_str(&String::from_utf8_lossy(&out.stderr));
+            seen.push_str(&stderr);
         }
-        // Wrong credentials fail loudly but never repeat the secret.
+    }
+    // A refused secret of each scheme reaches the sandbox, fails loudly (exit 4), and is
+    // never repeated.
+    let wrong = [
+        (
+            Scheme::OAuth,
+            "MIMECAST_CLIENT_SECRET",
+            "wrong-secret-value",
+        ),
+        (Scheme::Hmac, "MIMECAST_APP_KEY", "wrong-app-key-value"),
+    ];
+    for (scheme, var, value) in wrong {
+        let before = Stats::get(&env.sandbox.stats.requests);
         let out = env
             .mcsh(scheme)
-            .env("MIMECAST_CLIENT_SECRET", "wrong-secret-value")
-            .env("MIMECAST_APP_KEY", "wrong-app-key-value")
+            .env(var, value)
+            .env("MCSH_AUDIT_LOG", &audit)
             .args(["-vvv", "users", "list"])
             .output()
             .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(4),
+            "{scheme:?}: refused credentials"
+        );
+        assert!(
+            Stats::get(&env.sandbox.stats.requests) > before,
+            "{scheme:?}: the wrong value was sent and refused"
+        );
+        seen.push_str(&String::from_utf8_lossy(&out.stdout));
         seen.push_str(&String::from_utf8_lossy(&out.stderr));
-        assert!(!seen.contains("wrong-secret-value") && !seen.contains("wrong-app-key-value"));
+        assert!(
+            !seen.contains(value),
+            "{scheme:?}: the refused value was printed"
+        );
     }
     seen.push_str(&std::fs::read_to_string(&audit).unwrap());
     seen.push_str(&std::fs::read_to_string(&plan).unwrap());

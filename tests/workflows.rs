@@ -81,10 +81,7 @@ fn onboard_one_person_then_again_then_dry_run() {
             "nothing changed, everything was already done",
         ));
     let again = rows(&env.mcsh(Scheme::OAuth).args(args).output().unwrap());
-    assert!(
-        again.iter().all(|r| r["status"] == "unchanged"),
-        "{again:?}"
-    );
+    all_exactly(&again, "unchanged", 3);
 
     // A different name for an existing user is an update, not an error.
     let renamed = oauth_rows(
@@ -230,8 +227,7 @@ fn onboard_from_csv_in_batches_and_creates_groups_when_asked() {
         &env,
         &["onboard", "--csv", csv.to_str().unwrap(), "-o", "json"],
     );
-    assert!(again.iter().all(|r| r["status"] == "unchanged"));
-    assert_eq!(again.len(), 360);
+    all_exactly(&again, "unchanged", 360);
 }
 
 #[test]
@@ -280,7 +276,7 @@ fn offboard_a_user_in_five_groups_including_a_nested_one() {
         7,
         "5 removals, the lock, the deletion: {plan:?}"
     );
-    assert!(plan.iter().all(|r| r["status"] == "planned"));
+    all_exactly(&plan, "planned", 7);
     assert_eq!(snapshot(&env), before, "a dry run changes nothing");
 
     let done = oauth_rows(
@@ -309,8 +305,8 @@ fn offboard_a_user_in_five_groups_including_a_nested_one() {
         assert!(!env.members(g).contains(&"leaver@company.com".to_string()));
     }
     assert!(
-        steps.contains("lock updated") && steps.contains("delete removed"),
-        "{steps:?}"
+        steps.contains("lock unverified") && steps.contains("delete removed"),
+        "the API cannot show a lock: said so, not `updated`: {steps:?}"
     );
     assert!(!env
         .user_emails()
@@ -326,6 +322,34 @@ fn offboard_a_user_in_five_groups_including_a_nested_one() {
         .assert()
         .code(1)
         .stdout(predicate::str::contains("no such user"));
+    // A dry run says what the real run says: for an unknown address and for one that was
+    // offboarded already (not listed, but still on the purge list).
+    for (who, code, status) in [
+        ("nobody@company.com", 1, "failed"),
+        ("leaver@company.com", 0, "unchanged"),
+    ] {
+        let rows: Vec<Vec<Value>> = [true, false]
+            .iter()
+            .map(|dry| {
+                let mut cmd = env.mcsh(Scheme::OAuth);
+                if *dry {
+                    cmd.arg("--dry-run");
+                }
+                let out = cmd
+                    .args(["--yes", "offboard", "--email", who, "-o", "json"])
+                    .output()
+                    .unwrap();
+                assert_eq!(out.status.code(), Some(code), "{who} dry={dry}");
+                serde_json::from_slice(&out.stdout).unwrap()
+            })
+            .collect();
+        assert_eq!(
+            rows[0], rows[1],
+            "{who}: the dry run agrees with the real run"
+        );
+        assert_eq!(rows[0].len(), 1);
+        assert_eq!(rows[0][0]["status"], status);
+    }
 }
 
 #[test]
@@ -485,6 +509,15 @@ fn export_of_one_domain_with_groups() {
 }
 
 /// Four departments and one nested under the first, as JSON rows.
+/// Asserts that `rows` are exactly `n` rows, each of status `status`.
+fn all_exactly(rows: &[Value], status: &str, n: usize) {
+    let got: Vec<&str> = rows
+        .iter()
+        .map(|r| r["status"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(got, vec![status; n], "{rows:?}");
+}
+
 const DEPARTMENTS: [&str; 8] = [
     "departments",
     "Engineering",
@@ -514,18 +547,17 @@ fn departments_nest_by_path_and_are_idempotent() {
             "json",
         ],
     );
-    assert!(planned.iter().all(|r| r["status"] == "planned"));
+    all_exactly(&planned, "planned", 2);
     assert_eq!(snapshot(&env), before);
 
     let first = oauth_rows(&env, &DEPARTMENTS);
+    all_exactly(&first, "created", 5);
     assert!(
-        first
-            .iter()
-            .all(|r| r["status"] == "created" && r["id"].as_str().unwrap().len() > 200),
+        first.iter().all(|r| r["id"].as_str().unwrap().len() > 200),
         "{first:?}"
     );
     let again = oauth_rows(&env, &DEPARTMENTS);
-    assert!(again.iter().all(|r| r["status"] == "unchanged"));
+    all_exactly(&again, "unchanged", 5);
     assert_eq!(
         first.iter().map(|r| r["id"].clone()).collect::<Vec<_>>(),
         again.iter().map(|r| r["id"].clone()).collect::<Vec<_>>()

@@ -187,6 +187,15 @@ impl Client {
         })
     }
 
+    /// Who the client acts as, by identifier only (never a secret): `client id X` (API 2.0) or
+    /// `access key Y` (API 1.0). Plans are bound to it.
+    pub fn principal(&self) -> String {
+        match &self.inner.auth {
+            Auth::OAuth { client_id, .. } => format!("client id {client_id}"),
+            Auth::Hmac { access_key, .. } => format!("access key {access_key}"),
+        }
+    }
+
     /// The base URL calls go to.
     pub fn base_url(&self) -> &str {
         &self.inner.base_url

@@ -63,20 +63,26 @@ impl Ctx {
     /// A printer of results on stdout.
     pub fn printer(&self, shape: Shape, columns: &[&str]) -> Printer<std::io::StdoutLock<'static>> {
         let width = terminal_width();
-        Printer::new(std::io::stdout().lock(), self.format(), shape, columns).with_width(width)
+        Printer::new(std::io::stdout().lock(), self.format(), shape, columns)
+            .with_width(width)
+            .with_raw_csv(self.global.csv_raw)
     }
 
     /// A note for people on stderr (suppressed by `-q`).
     pub fn note(&self, message: &str) {
         if !self.global.quiet {
-            eprintln!("{message}");
+            eprintln!("{}", crate::output::printable_text(message));
         }
     }
 
     /// A warning on stderr (suppressed by `-q`).
     pub fn warn(&self, message: &str) {
         if !self.global.quiet {
-            eprintln!("{} {message}", "warning:".yellow().bold());
+            eprintln!(
+                "{} {}",
+                "warning:".yellow().bold(),
+                crate::output::printable_text(message)
+            );
         }
     }
 
@@ -155,13 +161,15 @@ impl Ctx {
                 .map_or(defaults.concurrency, usize::from),
             page_size: defaults.page_size,
         };
-        let audit = Arc::new(Audit::new(
-            audit::default_path(&|k| std::env::var(k).ok()),
-            &self.label(),
-        ));
-        let dir = Directory::new(client, bulk, self.global.dry_run)
-            .with_audit(audit)
-            .with_progress(self.bar.clone());
+        let mut dir =
+            Directory::new(client, bulk, self.global.dry_run).with_progress(self.bar.clone());
+        // `MCSH_AUDIT_LOG=off` is the one deliberate way to run writes without a log.
+        if std::env::var("MCSH_AUDIT_LOG").ok().as_deref() != Some("off") {
+            dir = dir.with_audit(Arc::new(Audit::new(
+                audit::default_path(&|k| std::env::var(k).ok()),
+                &self.label(),
+            )));
+        }
         let dir = Arc::new(dir);
         self.connected = Some(dir.clone());
         Ok(dir)

@@ -81,6 +81,9 @@ pub struct Global {
     /// Plain output without colour (also: NO_COLOR)
     #[arg(long, global = true)]
     pub no_color: bool,
+    /// CSV cells exactly as stored: no ' before cells a spreadsheet would run as formulas
+    #[arg(long, global = true)]
+    pub csv_raw: bool,
     /// Save the dry run's plan to FILE for `mcsh apply` (implies --dry-run)
     #[arg(long, global = true, value_name = "FILE")]
     pub plan_out: Option<String>,

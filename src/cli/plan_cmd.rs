@@ -42,6 +42,7 @@ pub fn after_run(
     if let Some(path) = &global.plan_out {
         let mut file = dir.plan_file(label);
         file.base_url = target.to_string();
+        file.seal = file.seal_with(&plan_key()?);
         let mut text = serde_json::to_vec_pretty(&file)?;
         text.push(b'\n');
         crate::files::write_atomic(std::path::Path::new(path), &text, true)
@@ -51,6 +52,32 @@ pub fn after_run(
         }
     }
     Ok(())
+}
+
+/// The key plans are sealed with: `plan.key` in mcsh's data dir, made (0600) on first use.
+fn plan_key() -> anyhow::Result<Vec<u8>> {
+    let path = dirs::data_dir()
+        .unwrap_or_else(std::env::temp_dir)
+        .join("mcsh")
+        .join("plan.key");
+    match std::fs::read(&path) {
+        Ok(key) if key.len() >= 32 => return Ok(key),
+        Ok(_) => anyhow::bail!(
+            "the plan key {} is too short; delete it and make the plan again",
+            path.display()
+        ),
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(e).with_context(|| format!("cannot read the plan key {}", path.display()))
+        }
+        Err(_) => {}
+    }
+    let key: Vec<u8> = (0..32).map(|_| rand::random::<u8>()).collect();
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    crate::files::write_atomic(&path, &key, true)
+        .with_context(|| format!("cannot write the plan key {}", path.display()))?;
+    Ok(key)
 }
 
 /// An item on one line, long ids shortened.
@@ -76,17 +103,35 @@ pub async fn apply(ctx: &mut Ctx, path: &str) -> anyhow::Result<()> {
         .map_err(|e| Usage(format!("{path} is not an mcsh plan: {e}")))?;
     if plan.version != VERSION {
         return Err(Usage(format!(
-            "{path} is a version {} plan; this mcsh reads version {VERSION}",
+            "{path} is a version {} plan; this mcsh reads version {VERSION}: make the plan again",
             plan.version
+        ))
+        .into());
+    }
+    if !plan.is_sealed_with(&plan_key()?) {
+        return Err(Usage(format!(
+            "{path} was changed after mcsh made it (its seal does not match its contents), or \
+             was made by another user's mcsh; it is not applied: make the plan again with --plan-out"
         ))
         .into());
     }
     let dir = ctx.directory().await?;
     let target = ctx.target();
-    if plan.base_url != target {
+    let here = (target.as_str(), ctx.label(), dir.client().principal());
+    let mut differs = Vec::new();
+    if plan.base_url != here.0 {
+        differs.push(format!("base URL {} (here {})", plan.base_url, here.0));
+    }
+    if plan.profile != here.1 {
+        differs.push(format!("profile {:?} (here {:?})", plan.profile, here.1));
+    }
+    if plan.principal != here.2 {
+        differs.push(format!("{} (here {})", plan.principal, here.2));
+    }
+    if !differs.is_empty() {
         return Err(Usage(format!(
-            "{path} was made for {}, not {target}; make the plan again here",
-            plan.base_url
+            "{path} was made for another tenant: {}; make the plan again here",
+            differs.join(", ")
         ))
         .into());
     }
@@ -105,9 +150,16 @@ pub async fn apply(ctx: &mut Ctx, path: &str) -> anyhow::Result<()> {
         ctx.note("the plan has no writes: nothing to do");
         return Ok(());
     }
+    if !ctx.global.quiet {
+        eprintln!("{path} holds {} write(s):", plan.writes.len());
+        for w in &plan.writes {
+            eprintln!("  {} {}", w.endpoint, short(&w.item));
+        }
+    }
     if !ctx.confirm(&format!(
-        "apply {} planned write(s) from {path}",
-        plan.writes.len()
+        "apply these {} write(s) to {}",
+        plan.writes.len(),
+        plan.base_url
     ))? {
         return Err(Usage("cancelled; nothing was changed".into()).into());
     }

@@ -128,15 +128,23 @@ pub fn print(e: &anyhow::Error, quiet: bool) -> i32 {
         return code;
     }
     if !(quiet && code == 130) {
-        eprintln!("{} {e:#}", "error:".red().bold());
+        eprintln!(
+            "{} {}",
+            "error:".red().bold(),
+            crate::output::printable_text(&format!("{e:#}"))
+        );
         for s in e.chain().filter_map(|c| c.downcast_ref::<ScriptFailed>()) {
             if let Some(excerpt) = &s.0.excerpt {
-                eprintln!("{excerpt}");
+                eprintln!("{}", crate::output::printable_text(excerpt));
             }
         }
         for h in e.chain().filter_map(|c| c.downcast_ref::<Hinted>()) {
             if !h.hint.is_empty() {
-                eprintln!("{} {}", "hint:".cyan().bold(), h.hint);
+                eprintln!(
+                    "{} {}",
+                    "hint:".cyan().bold(),
+                    crate::output::printable_text(&h.hint)
+                );
             }
         }
     }

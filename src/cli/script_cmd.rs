@@ -51,9 +51,16 @@ pub(crate) fn session(
         global.dry_run,
     );
     let mut engine = script::engine(&host, &limits);
-    engine.on_print(|text| {
+    // On a terminal, what a script prints is shown with control and bidi characters escaped;
+    // into a pipe or file it goes exactly as printed (it may be data).
+    let terminal = std::io::IsTerminal::is_terminal(&std::io::stdout());
+    engine.on_print(move |text| {
         let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "{text}");
+        if terminal {
+            let _ = writeln!(out, "{}", crate::output::printable_text(text));
+        } else {
+            let _ = writeln!(out, "{text}");
+        }
     });
     engine.on_debug(|text, source, pos| {
         let at = match (source, pos.line()) {

@@ -351,18 +351,21 @@ pub fn export(global: &Global, runtime: &Runtime, a: ExportArgs) -> anyhow::Resu
     if a.with_groups {
         columns.push("groups");
     }
-    match &a.out {
+    match a.out.as_deref().filter(|o| *o != "-") {
         None => {
             let mut printer = Printer::new(std::io::stdout().lock(), format, Shape::List, &columns)
-                .with_width(terminal_width());
+                .with_width(terminal_width())
+                .with_raw_csv(global.csv_raw);
             for r in &rows {
                 printer.row(r)?;
             }
             printer.finish()?;
         }
         Some(path) => {
+            let path = &path.to_string();
             let mut buf = Vec::new();
-            let mut printer = Printer::new(&mut buf, format, Shape::List, &columns);
+            let mut printer =
+                Printer::new(&mut buf, format, Shape::List, &columns).with_raw_csv(global.csv_raw);
             for r in &rows {
                 printer.row(r)?;
             }

@@ -2,8 +2,10 @@
 //!
 //! Policy: every write, and every write a dry run planned (marked `dryRun`), is recorded with
 //! time, profile, endpoint, item, outcome and request id. Nothing secret is ever in an item we
-//! send, and fields named like secrets are masked anyway. Failing to write the log does not
-//! stop the work; the caller is told once.
+//! send, and fields named like secrets are masked anyway. The log is opened before the first
+//! write is sent: a log that cannot be written stops the run before anything is written
+//! (`MCSH_AUDIT_LOG=off` runs without one, deliberately). A failure to append a later line
+//! is reported once.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -58,6 +60,25 @@ impl Audit {
     /// Where the log is.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Opens the log (creating its directory) unless it is open: `Err` says why it cannot be
+    /// written, so no write is sent unaudited.
+    pub fn ensure_open(&self) -> Result<(), String> {
+        let mut file = self.file.lock().expect("audit lock");
+        if file.is_some() {
+            return Ok(());
+        }
+        match open_append(&self.path) {
+            Ok(f) => {
+                *file = Some(f);
+                Ok(())
+            }
+            Err(e) => Err(format!(
+                "cannot write the audit log {}: {e}",
+                self.path.display()
+            )),
+        }
     }
 
     /// The first error met writing the log, if any.

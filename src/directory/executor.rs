@@ -4,9 +4,14 @@
 //! - Items are packed `batch_size` to a request and `concurrency` requests run at once; each
 //!   `fail[]` entry is mapped back to its item by its echoed `key`.
 //! - Only retryable items are sent again. A batch whose answer was lost (connection dropped,
-//!   timeout, 5xx) is sent again only for writes whose outcome is idempotent (creating a user,
-//!   adding or removing a member, updating a user, the purge list); after such a retry,
-//!   "already exists", "already a member" and "not a member" mean our first attempt worked.
+//!   timeout, 5xx) may or may not have happened (mimecast-api.md §8):
+//!   - writes that are idempotent by themselves (adding or removing a member, an alias, the
+//!     purge list) are sent again; after such a resend, the documented "already a member" and
+//!     "not a member" mean our first attempt worked;
+//!   - the others (creating a user or a group, renaming or moving a group, changing a user,
+//!     deleting a group) are settled by reading the directory: what happened counts as done,
+//!     and only what did not is sent again. No undocumented error code is relied on.
+//! - The purge list takes many addresses in one item: its items go out 1 000 to a call.
 //! - Each item ends as created, updated, removed, unchanged or failed (with code and message),
 //!   and each is written to the audit log with the request id that carried it.
 
@@ -46,40 +51,54 @@ pub struct Wording {
     pub already: String,
 }
 
+/// What to do with a batch whose answer was lost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lost {
+    /// Send it again: doing it twice is the same as once.
+    Resend,
+    /// Read the directory to learn what happened; send again only what did not.
+    Settle,
+}
+
 #[derive(Debug, Clone, Copy)]
 struct Policy {
-    /// Resend a batch whose answer was lost.
-    resend: bool,
-    /// The code meaning "already so", and the status it gives on a first attempt.
+    lost: Lost,
+    /// The documented code meaning "already so", and the status it gives on a first attempt.
     already: Option<(&'static str, Status)>,
+    /// Items are single addresses merged into one `emailAddresses` item per call.
+    merge: bool,
 }
 
 fn policy(endpoint: &str) -> Policy {
+    let plain = |lost| Policy {
+        lost,
+        already: None,
+        merge: false,
+    };
     match endpoint {
-        paths::CREATE_USER => Policy {
-            resend: true,
-            already: Some(("err_user_already_exists", Status::Failed)),
-        },
         paths::ADD_GROUP_MEMBER => Policy {
-            resend: true,
             already: Some(("err_folder_group_member_already_exists", Status::Unchanged)),
+            ..plain(Lost::Resend)
         },
         paths::REMOVE_GROUP_MEMBER => Policy {
-            resend: true,
             already: Some(("err_folder_email_address_not_found", Status::Unchanged)),
+            ..plain(Lost::Resend)
         },
-        paths::UPDATE_USER
-        | paths::UPDATE_ALIAS
-        | paths::ADD_TO_PURGE_LIST
-        | paths::REMOVE_FROM_PURGE_LIST => Policy {
-            resend: true,
-            already: None,
+        paths::ADD_TO_PURGE_LIST | paths::REMOVE_FROM_PURGE_LIST => Policy {
+            merge: true,
+            ..plain(Lost::Resend)
         },
-        _ => Policy {
-            resend: false,
-            already: None,
-        },
+        paths::UPDATE_ALIAS => plain(Lost::Resend),
+        _ => plain(Lost::Settle),
     }
+}
+
+/// Most addresses one purge-list call carries (documented for remove-from-purge-list).
+pub const PURGE_BATCH: usize = 1000;
+
+/// The address of a single-address purge-list item.
+fn purge_address(item: &Value) -> Option<&str> {
+    item.get("emailAddresses")?.get(0)?.as_str()
 }
 
 /// Whether the request may have run although no answer says so.
@@ -95,8 +114,22 @@ fn answer_lost(e: &ApiError) -> bool {
     }
 }
 
-/// The failure reported for `item`: by the echoed key, or failing that by its address.
+/// The failure reported for `item`: by the echoed key, or failing that by its address (for a
+/// merged purge-list item, the address among the key's `emailAddresses`).
 fn failure_of<'a>(fail: &'a [Failure], item: &Value) -> Option<&'a Failure> {
+    if let Some(address) = purge_address(item) {
+        return fail.iter().find(|f| {
+            f.key
+                .as_ref()
+                .and_then(|k| k.get("emailAddresses"))
+                .and_then(Value::as_array)
+                .is_some_and(|list| {
+                    list.iter()
+                        .filter_map(Value::as_str)
+                        .any(|a| a.eq_ignore_ascii_case(address))
+                })
+        });
+    }
     fail.iter()
         .find(|f| f.key.as_ref() == Some(item))
         .or_else(|| {
@@ -124,6 +157,13 @@ impl Directory {
         if items.is_empty() {
             return Ok(Vec::new());
         }
+        if !self.is_dry_run() {
+            if let Some(audit) = self.audit() {
+                audit
+                    .ensure_open()
+                    .map_err(|detail| DirError::AuditUnavailable { detail })?;
+            }
+        }
         self.progress_total(items.len());
         if self.is_dry_run() {
             let out: Vec<Outcome> = items
@@ -146,10 +186,12 @@ impl Directory {
             self.progress_done(out.len(), 0);
             return Ok(out);
         }
-        let batches: Vec<Vec<(String, Value)>> = items
-            .chunks(self.options.batch_size.max(1))
-            .map(<[_]>::to_vec)
-            .collect();
+        let size = if policy(endpoint).merge {
+            PURGE_BATCH
+        } else {
+            self.options.batch_size.max(1)
+        };
+        let batches: Vec<Vec<(String, Value)>> = items.chunks(size).map(<[_]>::to_vec).collect();
         let answers: Vec<Result<Vec<Outcome>, ApiError>> = stream::iter(batches)
             .map(|batch| self.run_batch(endpoint, batch, wording))
             .buffered(self.options.concurrency.max(1))
@@ -175,20 +217,71 @@ impl Directory {
         let mut attempt = 0;
         while !pending.is_empty() {
             attempt += 1;
-            let request = Request {
-                meta: None,
-                data: pending.iter().map(|&i| batch[i].1.clone()).collect(),
+            let data = if policy.merge {
+                let all: Vec<&str> = pending
+                    .iter()
+                    .filter_map(|&i| purge_address(&batch[i].1))
+                    .collect();
+                vec![serde_json::json!({ "emailAddresses": all })]
+            } else {
+                pending.iter().map(|&i| batch[i].1.clone()).collect()
             };
+            let request = Request { meta: None, data };
             let resp = match self.client().send(endpoint, Kind::Write, &request).await {
                 Ok(resp) => resp,
                 Err(e) if e.is_auth() => return Err(e),
-                Err(e) if policy.resend && answer_lost(&e) && attempt < MAX_ATTEMPTS => {
+                Err(e) if answer_lost(&e) && attempt < MAX_ATTEMPTS => {
                     self.client().count_retry();
-                    for &i in &pending {
-                        resent[i] = true;
-                    }
                     pause(attempt).await;
-                    continue;
+                    if policy.lost == Lost::Resend {
+                        for &i in &pending {
+                            resent[i] = true;
+                        }
+                        continue;
+                    }
+                    let items: Vec<Value> = pending.iter().map(|&i| batch[i].1.clone()).collect();
+                    match self.settle(endpoint, &items).await {
+                        Ok(found) => {
+                            let mut still = Vec::new();
+                            for (&i, done) in pending.iter().zip(found) {
+                                match done {
+                                    Some(data) => {
+                                        let result = ItemResult::new(
+                                            batch[i].0.clone(),
+                                            wording.success,
+                                            wording.done.clone(),
+                                        );
+                                        outcomes[i] = Some(Outcome {
+                                            result,
+                                            data: Some(data),
+                                            request_id: None,
+                                        });
+                                    }
+                                    None => still.push(i),
+                                }
+                            }
+                            pending = still;
+                            continue;
+                        }
+                        Err(read) => {
+                            for &i in &pending {
+                                let message = format!(
+                                    "the answer was lost ({e}) and reading the directory to learn \
+                                     whether it happened failed too ({read}); run the same command \
+                                     again to settle it"
+                                );
+                                let result =
+                                    ItemResult::new(batch[i].0.clone(), Status::Failed, message)
+                                        .with_code(e.code());
+                                outcomes[i] = Some(Outcome {
+                                    result,
+                                    data: None,
+                                    request_id: None,
+                                });
+                            }
+                            break;
+                        }
+                    }
                 }
                 Err(e) => {
                     for &i in &pending {
@@ -204,7 +297,11 @@ impl Directory {
                     break;
                 }
             };
-            let mut data = resp.data.into_iter();
+            let mut data = if policy.merge {
+                Vec::new().into_iter()
+            } else {
+                resp.data.into_iter()
+            };
             let mut again = Vec::new();
             for &i in &pending {
                 let (label, item) = &batch[i];
@@ -338,10 +435,34 @@ mod tests {
     }
 
     #[test]
-    fn only_idempotent_writes_are_resent() {
-        assert!(policy(paths::ADD_GROUP_MEMBER).resend);
-        assert!(policy(paths::CREATE_USER).resend);
-        assert!(!policy(paths::CREATE_GROUP).resend);
-        assert!(!policy(paths::DELETE_GROUP).resend);
+    fn only_idempotent_writes_are_resent_blindly() {
+        assert_eq!(policy(paths::ADD_GROUP_MEMBER).lost, Lost::Resend);
+        assert_eq!(policy(paths::ADD_TO_PURGE_LIST).lost, Lost::Resend);
+        for settled in [
+            paths::CREATE_USER,
+            paths::CREATE_GROUP,
+            paths::UPDATE_GROUP,
+            paths::UPDATE_USER,
+            paths::DELETE_GROUP,
+        ] {
+            assert_eq!(policy(settled).lost, Lost::Settle, "{settled}");
+            assert!(
+                policy(settled).already.is_none(),
+                "{settled}: no code relied on"
+            );
+        }
+    }
+
+    #[test]
+    fn merged_purge_failures_are_found_by_address() {
+        let fail = vec![Failure {
+            key: Some(json!({"emailAddresses": ["b@x.com"]})),
+            code: "err_user_not_found".into(),
+            message: "m".into(),
+            retryable: false,
+            field: None,
+        }];
+        assert!(failure_of(&fail, &json!({"emailAddresses": ["B@x.com"]})).is_some());
+        assert!(failure_of(&fail, &json!({"emailAddresses": ["a@x.com"]})).is_none());
     }
 }

@@ -48,39 +48,22 @@ impl Directory {
     /// (`Engineering/Platform`). An unknown or ambiguous name is an error listing what was
     /// found.
     pub async fn resolve_group(&self, spec: &str) -> Result<Group, DirError> {
-        let spec = spec.trim();
         let all = self.list_groups(None).await?;
-        if let Some(g) = all.iter().find(|g| g.id == spec) {
-            return Ok(g.clone());
-        }
-        let pick = |f: &dyn Fn(&Group) -> bool| all.iter().filter(|g| f(g)).collect::<Vec<_>>();
-        let mut chosen = pick(&|g| g.description == spec);
-        if chosen.is_empty() {
-            chosen = pick(&|g| g.description.eq_ignore_ascii_case(spec));
-        }
-        if chosen.is_empty() && spec.contains('/') {
-            let wanted = normalize_path(spec);
-            chosen = pick(&|g| g.path.eq_ignore_ascii_case(&wanted));
-        }
-        match chosen.as_slice() {
-            [one] => Ok((*one).clone()),
-            [] => {
-                let needle = spec.to_lowercase();
-                Err(DirError::GroupNotFound {
-                    spec: spec.to_string(),
-                    similar: all
-                        .iter()
-                        .filter(|g| g.description.to_lowercase().contains(&needle))
-                        .take(5)
-                        .map(|g| g.path.clone())
-                        .collect(),
-                })
-            }
-            many => Err(DirError::GroupAmbiguous {
-                spec: spec.to_string(),
-                candidates: many.iter().map(|g| describe(g)).collect(),
-            }),
-        }
+        pick_group(&all, spec.trim())
+    }
+
+    /// Each of `specs` (id, name or path) resolved against one listing of every group; a spec
+    /// that names no group is `None`, an ambiguous one an error.
+    pub async fn resolve_groups(&self, specs: &[String]) -> Result<Vec<Option<Group>>, DirError> {
+        let all = self.list_groups(None).await?;
+        specs
+            .iter()
+            .map(|spec| match pick_group(&all, spec.trim()) {
+                Ok(g) => Ok(Some(g)),
+                Err(DirError::GroupNotFound { .. }) => Ok(None),
+                Err(e) => Err(e),
+            })
+            .collect()
     }
 
     /// Every member of `group`.
@@ -204,6 +187,47 @@ impl Directory {
             .await
     }
 
+    /// Adds each `(group, address)` pair, batched across groups (every item names its group),
+    /// so memberships of many groups cost one round of requests; one result per pair, in
+    /// input order. Directory-synced groups are refused without a request.
+    pub async fn add_memberships(
+        &self,
+        pairs: &[(Group, String)],
+    ) -> Result<Vec<ItemResult>, DirError> {
+        let mut results: Vec<Option<ItemResult>> = vec![None; pairs.len()];
+        let mut items = Vec::new();
+        let mut index = Vec::new();
+        for (i, (g, e)) in pairs.iter().enumerate() {
+            if g.is_synced() {
+                let message = super::synced_message(&format!("group {:?}", g.description));
+                results[i] = Some(
+                    ItemResult::new(e.clone(), Status::Failed, message)
+                        .with_code(super::SYNCED_CODE),
+                );
+                continue;
+            }
+            items.push((e.clone(), json!({ "id": g.id, "emailAddress": e })));
+            index.push(i);
+        }
+        let words = super::plan::wording(paths::ADD_GROUP_MEMBER);
+        let outcomes = self.execute(paths::ADD_GROUP_MEMBER, items, &words).await?;
+        for (i, o) in index.into_iter().zip(outcomes) {
+            let g = &pairs[i].0.description;
+            let mut r = o.result;
+            r.message = match r.status {
+                Status::Created => format!("added to {g}"),
+                Status::Planned => format!("would be added to {g}"),
+                Status::Unchanged => format!("already a member of {g}"),
+                _ => r.message,
+            };
+            results[i] = Some(r);
+        }
+        Ok(results
+            .into_iter()
+            .map(|r| r.expect("every pair decided"))
+            .collect())
+    }
+
     async fn change_members(
         &self,
         endpoint: &'static str,
@@ -232,6 +256,41 @@ impl Directory {
             .into_iter()
             .map(|o| o.result)
             .collect())
+    }
+}
+
+/// The group `spec` names among `all`: an id, a name (exact, then ignoring case) or a path.
+fn pick_group(all: &[Group], spec: &str) -> Result<Group, DirError> {
+    if let Some(g) = all.iter().find(|g| g.id == spec) {
+        return Ok(g.clone());
+    }
+    let pick = |f: &dyn Fn(&Group) -> bool| all.iter().filter(|g| f(g)).collect::<Vec<_>>();
+    let mut chosen = pick(&|g| g.description == spec);
+    if chosen.is_empty() {
+        chosen = pick(&|g| g.description.eq_ignore_ascii_case(spec));
+    }
+    if chosen.is_empty() && spec.contains('/') {
+        let wanted = normalize_path(spec);
+        chosen = pick(&|g| g.path.eq_ignore_ascii_case(&wanted));
+    }
+    match chosen.as_slice() {
+        [one] => Ok((*one).clone()),
+        [] => {
+            let needle = spec.to_lowercase();
+            Err(DirError::GroupNotFound {
+                spec: spec.to_string(),
+                similar: all
+                    .iter()
+                    .filter(|g| g.description.to_lowercase().contains(&needle))
+                    .take(5)
+                    .map(|g| g.path.clone())
+                    .collect(),
+            })
+        }
+        many => Err(DirError::GroupAmbiguous {
+            spec: spec.to_string(),
+            candidates: many.iter().map(|g| describe(g)).collect(),
+        }),
     }
 }
 

@@ -11,10 +11,12 @@ pub mod ensure;
 pub mod executor;
 pub mod groups;
 pub mod membership;
+pub mod offboard;
 pub mod outcome;
 pub mod overlay;
 pub mod plan;
 pub mod progress;
+pub mod settle;
 pub mod users;
 
 use std::sync::{Arc, Mutex};
@@ -94,6 +96,12 @@ pub enum DirError {
     Synced {
         /// What it is, e.g. `group "Directory Staff"`.
         what: String,
+    },
+    /// The audit log cannot be written, so no write was sent.
+    #[error("{detail}; nothing was sent (point MCSH_AUDIT_LOG at a writable file, or set MCSH_AUDIT_LOG=off to run without an audit log)")]
+    AuditUnavailable {
+        /// Why.
+        detail: String,
     },
     /// No live user has that address.
     #[error("no user {email:?} in the directory")]

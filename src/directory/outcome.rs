@@ -16,6 +16,9 @@ pub enum Status {
     Unchanged,
     /// Recorded under dry-run, not sent.
     Planned,
+    /// Sent and accepted, but the API cannot show whether it changed anything (a lock sent
+    /// to an account that may already have been locked).
+    Unverified,
     /// The service refused it.
     Failed,
 }

@@ -5,6 +5,10 @@
 //! another directory state is not the plan the admin approved. Otherwise it sends exactly the
 //! planned writes, in order, through the executor; groups the plan creates get their real ids
 //! in the writes that follow.
+//!
+//! A plan is bound to the tenant it was made for (base URL, profile and the client id or
+//! access key, never a secret) and sealed: an HMAC over everything in it, keyed with a key
+//! only this user's mcsh can read, so a write added or changed by hand is detected.
 
 use std::collections::HashMap;
 
@@ -41,14 +45,44 @@ pub struct PlanFile {
     pub base_url: String,
     /// The profile it was made with.
     pub profile: String,
+    /// Who it was made as: `client id X` or `access key Y` (never a secret).
+    #[serde(default)]
+    pub principal: String,
     /// The reads it rests on.
     pub reads: Vec<Read>,
     /// The writes, in order.
     pub writes: Vec<PlannedWrite>,
+    /// HMAC-SHA1 (hex) of everything above, keyed with the user's plan key.
+    #[serde(default)]
+    pub seal: String,
 }
 
 /// The plan format this build writes and reads.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
+
+impl PlanFile {
+    /// The seal of this plan's contents under `key`.
+    pub fn seal_with(&self, key: &[u8]) -> String {
+        use hmac::{Hmac, Mac};
+        let unsealed = PlanFile {
+            seal: String::new(),
+            ..self.clone()
+        };
+        let text = serde_json::to_vec(&unsealed).expect("a plan serializes");
+        let mut mac = Hmac::<sha1::Sha1>::new_from_slice(key).expect("HMAC takes any key");
+        mac.update(&text);
+        mac.finalize()
+            .into_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
+    /// Whether the seal matches the contents under `key`.
+    pub fn is_sealed_with(&self, key: &[u8]) -> bool {
+        !self.seal.is_empty() && self.seal == self.seal_with(key)
+    }
+}
 
 /// Accumulates a digest over values (FNV-1a 64 of their JSON).
 #[derive(Debug, Clone, Copy)]
@@ -107,8 +141,10 @@ impl Directory {
             created: chrono::Utc::now().to_rfc3339(),
             base_url: self.client().base_url().to_string(),
             profile: profile.to_string(),
+            principal: self.client().principal(),
             reads: self.reads.lock().expect("reads lock").clone(),
             writes: self.plan(),
+            seal: String::new(),
         }
     }
 

@@ -41,12 +41,26 @@ pub struct Stats {
     pub faults: AtomicU64,
     /// Requests per `/api/...` path.
     pub by_path: std::sync::Mutex<std::collections::HashMap<String, u64>>,
+    /// Every write item the sandbox carried out, with its path, in order: tests count how
+    /// often each was done (nothing may be done twice).
+    pub accepted: std::sync::Mutex<Vec<(String, serde_json::Value)>>,
 }
 
 impl Stats {
     /// Reads a counter.
     pub fn get(counter: &AtomicU64) -> u64 {
         counter.load(Ordering::Relaxed)
+    }
+
+    /// How many times the write `item` (or, for the purge list, an item naming it) was
+    /// carried out on `path`.
+    pub fn accepted(&self, path: &str, matches: impl Fn(&serde_json::Value) -> bool) -> usize {
+        self.accepted
+            .lock()
+            .expect("stats lock")
+            .iter()
+            .filter(|(p, item)| p == path && matches(item))
+            .count()
     }
 
     /// How many requests reached `path` (after quota and faults, before credentials).

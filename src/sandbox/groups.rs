@@ -100,7 +100,7 @@ pub fn find_groups(conn: &Connection, req: &ApiRequest) -> Handled {
     Ok(Outcome {
         pagination: Some(wire::pagination(folders.len(), total, next)),
         data: vec![entry],
-        fail: vec![],
+        ..Outcome::default()
     })
 }
 
@@ -267,7 +267,7 @@ pub fn get_group_members(conn: &Connection, req: &ApiRequest) -> Handled {
     Ok(Outcome {
         pagination: Some(wire::pagination(members.len(), group.user_count, next)),
         data: vec![json!({ "groupMembers": members })],
-        fail: vec![],
+        ..Outcome::default()
     })
 }
 

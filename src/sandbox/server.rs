@@ -63,6 +63,16 @@ pub const PATHS: &[&str] = &[
     "/api/account/get-account",
 ];
 
+/// The paths that change nothing.
+const READS: &[&str] = &[
+    "/api/user/get-internal-users",
+    "/api/domain/get-internal-domain",
+    "/api/user/get-aliases",
+    "/api/directory/find-groups",
+    "/api/directory/get-group-members",
+    "/api/account/get-account",
+];
+
 fn dispatch(path: &str, conn: &Connection, req: &ApiRequest) -> Result<Outcome, Reply> {
     match path {
         "/api/user/get-internal-users" => users::get_internal_users(conn, req),
@@ -298,6 +308,7 @@ async fn api(
         Err(reply) => return respond(reply, rate),
     };
     let db = app.db.clone();
+    let stats = app.stats.clone();
     let reply = tokio::task::spawn_blocking(move || {
         let mut conn = db.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let tx = match conn.transaction() {
@@ -312,8 +323,16 @@ async fn api(
             }
         };
         match dispatch(&path, &tx, &request) {
-            Ok(outcome) => match tx.commit() {
-                Ok(()) => outcome.into_reply(),
+            Ok(mut outcome) => match tx.commit() {
+                Ok(()) => {
+                    if !READS.contains(&path.as_str()) {
+                        let mut log = stats.accepted.lock().expect("stats lock");
+                        for item in std::mem::take(&mut outcome.accepted) {
+                            log.push((path.clone(), item));
+                        }
+                    }
+                    outcome.into_reply()
+                }
                 Err(e) => wire::error(
                     500,
                     "err_internal",

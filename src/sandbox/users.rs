@@ -68,7 +68,7 @@ pub fn get_internal_users(conn: &Connection, req: &ApiRequest) -> Handled {
     Ok(Outcome {
         pagination: Some(wire::pagination(users.len(), total, next)),
         data: vec![json!({ "users": users, "userCount": total })],
-        fail: vec![],
+        ..Outcome::default()
     })
 }
 
@@ -257,7 +257,11 @@ pub fn get_aliases(conn: &Connection, req: &ApiRequest) -> Handled {
     let mut out = Outcome::default();
     for item in &req.data {
         let result = wire::req_str(item, "emailAddress").and_then(|email| {
-            let user = live_user(conn, email)?;
+            // A user on the purge list still exists until the purge runs: it has aliases.
+            let user = store::user(conn, email)
+                .map_err(wire::item_storage)?
+                .filter(UserRow::is_mailbox)
+                .ok_or_else(|| ItemError::new("err_user_not_found", "User not found"))?;
             let aliases = store::aliases_of(conn, &user.email).map_err(wire::item_storage)?;
             let list: Vec<Value> = aliases
                 .iter()
@@ -317,7 +321,10 @@ pub fn purge_list(conn: &Connection, req: &ApiRequest, purge: bool) -> Handled {
                 })
                 .and_then(|a| set_purged(conn, a, purge));
             match result {
-                Ok(email) => done.push(json!(email)),
+                Ok(email) => {
+                    out.accepted.push(key);
+                    done.push(json!(email))
+                }
                 Err(e) => out.fail.push(wire::fail_entry(&key, &e)),
             }
         }

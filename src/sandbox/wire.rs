@@ -73,13 +73,18 @@ pub struct Outcome {
     pub fail: Vec<Value>,
     /// `meta.pagination` of the answer.
     pub pagination: Option<Value>,
+    /// The request items that succeeded, for the request log of writes.
+    pub accepted: Vec<Value>,
 }
 
 impl Outcome {
     /// Records one item's result.
     pub fn item(&mut self, key: &Value, result: Result<Value, ItemError>) {
         match result {
-            Ok(v) => self.data.push(v),
+            Ok(v) => {
+                self.accepted.push(key.clone());
+                self.data.push(v)
+            }
             Err(e) => self.fail.push(fail_entry(key, &e)),
         }
     }

@@ -68,6 +68,14 @@ pub fn from_dir(function: &str, e: &DirError) -> Box<EvalAltResult> {
             0,
             "api",
         ),
+        DirError::AuditUnavailable { .. } => raise(
+            function,
+            "audit_unavailable",
+            &e.to_string(),
+            false,
+            0,
+            "config",
+        ),
         DirError::BadPath { .. } | DirError::BadPlan { .. } => raise(
             function,
             "invalid_argument",

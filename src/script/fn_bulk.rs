@@ -52,6 +52,56 @@ print(results.filter(|r| r.status == "failed").len());
     });
 
     let h = host.clone();
+    network("add_memberships", &["rows: Array", "Array"], r#"
+Adds many memberships of many groups at once, from maps `#{group, emailAddress}` (`group` a group map, id or name): the requests are batched across groups, so a thousand people joining two groups each cost one round of requests. Returns one `#{group, emailAddress, status, message, code}` per row; failures do not raise.
+```rhai
+let results = add_memberships([#{ group: "Sales", emailAddress: "a@company.com" }, #{ group: "All Staff", emailAddress: "a@company.com" }]);
+```"#)
+    .register_into_engine(engine, move |rows: Array| -> Res<Array> {
+        let mut pairs = Vec::with_capacity(rows.len());
+        let mut resolved: std::collections::HashMap<String, crate::api::Group> = Default::default();
+        for (i, row) in rows.iter().enumerate() {
+            let map = row.read_lock::<Map>().ok_or_else(|| {
+                super::errors::usage("add_memberships", format!("row {} is not a map #{{group, emailAddress}}", i + 1))
+            })?;
+            let group = map.get("group").cloned().ok_or_else(|| {
+                super::errors::usage("add_memberships", format!("row {} has no `group`", i + 1))
+            })?;
+            let email = map
+                .get("emailAddress")
+                .or_else(|| map.get("email"))
+                .and_then(|e| e.clone().into_immutable_string().ok())
+                .ok_or_else(|| {
+                    super::errors::usage("add_memberships", format!("row {} has no `emailAddress`", i + 1))
+                })?;
+            let email = convert::email_arg("add_memberships", &email)?;
+            let key = group.to_string();
+            let g = match resolved.get(&key) {
+                Some(g) => g.clone(),
+                None => {
+                    let g = convert::group_arg(&h, "add_memberships", &group)?;
+                    resolved.insert(key, g.clone());
+                    g
+                }
+            };
+            pairs.push((g, email));
+        }
+        let dir = h.directory("add_memberships")?;
+        let results = h.block_on("add_memberships", dir.add_memberships(&pairs))?;
+        Ok(results
+            .iter()
+            .zip(&pairs)
+            .map(|(r, (g, _))| {
+                let mut v = convert::result_map(r);
+                if let Some(mut m) = v.write_lock::<Map>() {
+                    m.insert("group".into(), g.description.clone().into());
+                }
+                v
+            })
+            .collect())
+    });
+
+    let h = host.clone();
     network("create_users", &["rows: Array", "Array"], r#"
 Creates many users in batched requests from maps `#{emailAddress, name}` (e.g. the rows of `read_csv`). Returns one result per row; an existing address is `failed` with `err_user_already_exists`.
 ```rhai

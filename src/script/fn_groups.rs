@@ -101,6 +101,38 @@ print(eng.id);
     });
 
     let h = host.clone();
+    network("groups_named", &["names: Array", "Map"], r#"
+Each of `names` (ids, names or paths like `Engineering/Platform`) resolved with one listing of every group: a map from each name to its group, or to `()` when no group has it. A name several groups share raises an error listing them.
+```rhai
+let found = groups_named(["Sales", "Engineering/Platform", "Nope"]);
+print(found["Nope"] == ());
+```"#)
+    .register_into_engine(engine, move |names: Array| -> Res<rhai::Map> {
+        let specs: Vec<String> = names
+            .iter()
+            .map(|n| {
+                n.clone().into_immutable_string().map(|s| s.to_string()).map_err(|ty| {
+                    errors::usage("groups_named", format!("group names must be strings, not {ty}"))
+                })
+            })
+            .collect::<Res<_>>()?;
+        let dir = h.directory("groups_named")?;
+        let found = h.block_on("groups_named", dir.resolve_groups(&specs))?;
+        let mut map = rhai::Map::new();
+        for (spec, g) in specs.iter().zip(found) {
+            let value = match g {
+                Some(g) => {
+                    h.saw_groups([g.description.as_str()]);
+                    convert::to_dyn("groups_named", &g)?
+                }
+                None => Dynamic::UNIT,
+            };
+            map.insert(spec.as_str().into(), value);
+        }
+        Ok(map)
+    });
+
+    let h = host.clone();
     network(
         "create_group",
         &["name: &str", "Map"],

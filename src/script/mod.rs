@@ -12,6 +12,7 @@ pub mod errors;
 pub mod fn_bulk;
 pub mod fn_data;
 pub mod fn_groups;
+pub mod fn_offboard;
 pub mod fn_people;
 pub mod fn_session;
 pub mod fn_users;
@@ -54,6 +55,7 @@ pub fn engine(host: &Rc<Host>, limits: &Limits) -> Engine {
     fn_groups::register(&mut engine, host);
     fn_groups::register_many(&mut engine, host);
     fn_bulk::register(&mut engine, host);
+    fn_offboard::register(&mut engine, host);
     fn_data::register(&mut engine);
     fn_people::register(&mut engine);
     fn_session::register(&mut engine, host);
