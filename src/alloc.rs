@@ -92,6 +92,20 @@ pub fn allocated() -> usize {
     ALLOCATED.get()
 }
 
+static BUDGET: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(usize::MAX);
+
+/// Sets the memory a script may use (`--limit memory=MiB`), so file reads can be bounded.
+pub fn set_budget(bytes: usize) {
+    BUDGET.store(bytes, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// How many more bytes the script memory limit allows now.
+pub fn headroom() -> usize {
+    BUDGET
+        .load(std::sync::atomic::Ordering::Relaxed)
+        .saturating_sub(allocated())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,8 +9,58 @@
 //! - What is not a regular file (a FIFO, a terminal, `/dev/null`) is written straight into:
 //!   it is never replaced by a regular file.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+
+/// Most bytes an input file (a CSV, a plan, a snapshot) may hold.
+pub const MAX_INPUT_BYTES: u64 = 512 << 20;
+
+/// Most bytes one line of an input CSV may hold.
+pub const MAX_LINE_BYTES: usize = 1 << 20;
+
+/// The number (from 1) of the first line of `bytes` longer than [`MAX_LINE_BYTES`].
+pub fn overlong_line(bytes: &[u8]) -> Option<usize> {
+    bytes
+        .split(|b| *b == b'\n')
+        .position(|line| line.len() > MAX_LINE_BYTES)
+        .map(|i| i + 1)
+}
+
+/// Reads the file `path` (`-` is standard input) whole, refusing what is not a regular file
+/// (a device or FIFO could be endless: `/dev/zero`) and anything larger than `limit` bytes,
+/// without reading more than that.
+pub fn read_bounded(path: &str, limit: u64) -> std::io::Result<Vec<u8>> {
+    let too_large = || {
+        std::io::Error::other(format!(
+            "it is larger than {} MiB, the most mcsh reads",
+            (limit >> 20).max(1)
+        ))
+    };
+    let mut bytes = Vec::new();
+    if path == "-" {
+        std::io::stdin()
+            .lock()
+            .take(limit + 1)
+            .read_to_end(&mut bytes)?;
+    } else {
+        let file = std::fs::File::open(path)?;
+        let meta = file.metadata()?;
+        if !meta.is_file() {
+            return Err(std::io::Error::other(
+                "it is not a regular file (a device, FIFO or directory); give a file, or - for \
+                 standard input",
+            ));
+        }
+        if meta.len() > limit {
+            return Err(too_large());
+        }
+        file.take(limit + 1).read_to_end(&mut bytes)?;
+    }
+    if bytes.len() as u64 > limit {
+        return Err(too_large());
+    }
+    Ok(bytes)
+}
 
 /// Writes `bytes` to `path` atomically; `private` makes a new file's mode 0600 (Unix).
 pub fn write_atomic(path: &Path, bytes: &[u8], private: bool) -> std::io::Result<()> {
@@ -106,6 +156,22 @@ mod tests {
         write_atomic(&private, b"{}", true).unwrap();
         let mode = std::fs::metadata(&private).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn endless_and_oversized_inputs_are_refused_before_they_are_read() {
+        let e = read_bounded("/dev/zero", MAX_INPUT_BYTES).unwrap_err();
+        assert!(e.to_string().contains("not a regular file"), "{e}");
+        let dir = tempfile::tempdir().unwrap();
+        let big = dir.path().join("big.csv");
+        std::fs::write(&big, vec![b'a'; 2048]).unwrap();
+        let e = read_bounded(big.to_str().unwrap(), 1024).unwrap_err();
+        assert!(e.to_string().contains("larger than"), "{e}");
+        assert_eq!(
+            read_bounded(big.to_str().unwrap(), 4096).unwrap().len(),
+            2048
+        );
     }
 
     #[cfg(unix)]

@@ -261,6 +261,37 @@ pub fn printable_text(s: &str) -> String {
         .join("\n")
 }
 
+/// A list in one cell: items separated by `;`, a `;` or `\` inside an item escaped with `\`
+/// ([`split_list`] reads it back).
+pub fn join_list(items: impl Iterator<Item = String>) -> String {
+    items
+        .map(|i| i.replace('\\', "\\\\").replace(';', "\\;"))
+        .collect::<Vec<_>>()
+        .join(";")
+}
+
+/// The items of a cell [`join_list`] wrote.
+pub fn split_list(text: &str) -> Vec<String> {
+    let mut out = vec![String::new()];
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some(next @ (';' | '\\')) => out.last_mut().expect("one item").push(next),
+                Some(other) => {
+                    let item = out.last_mut().expect("one item");
+                    item.push('\\');
+                    item.push(other);
+                }
+                None => out.last_mut().expect("one item").push('\\'),
+            },
+            ';' => out.push(String::new()),
+            c => out.last_mut().expect("one item").push(c),
+        }
+    }
+    out
+}
+
 /// Every key of `rows`, in the order first seen.
 pub fn columns_of(rows: &[Value]) -> Vec<String> {
     let mut cols: Vec<String> = Vec::new();
@@ -281,11 +312,7 @@ fn cell(v: Option<&Value>, short: bool) -> String {
     let text = match v {
         None | Some(Value::Null) => String::new(),
         Some(Value::String(s)) => s.clone(),
-        Some(Value::Array(items)) => items
-            .iter()
-            .map(|i| cell(Some(i), short))
-            .collect::<Vec<_>>()
-            .join(";"),
+        Some(Value::Array(items)) => join_list(items.iter().map(|i| cell(Some(i), short))),
         Some(other) => other.to_string(),
     };
     if short && text.len() > 40 && !text.contains(char::is_whitespace) {
@@ -299,6 +326,15 @@ fn cell(v: Option<&Value>, short: bool) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn lists_in_a_cell_round_trip_with_separators_in_names() {
+        let names = ["R;D", "Back\\slash", "Sales"];
+        let cell = join_list(names.iter().map(|s| s.to_string()));
+        assert_eq!(cell, "R\\;D;Back\\\\slash;Sales");
+        assert_eq!(split_list(&cell), names);
+        assert_eq!(split_list("Sales;Marketing"), ["Sales", "Marketing"]);
+    }
 
     #[test]
     fn terminal_escapes_and_bidi_are_shown_escaped() {

@@ -10,6 +10,7 @@ mod commands;
 mod config_cmd;
 mod conformance;
 mod examples;
+mod hardening;
 mod hostile;
 mod properties;
 mod reliability;

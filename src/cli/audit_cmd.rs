@@ -15,13 +15,16 @@ pub fn parse_since(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, Stri
     if let Some(unit) = t.chars().last().filter(|c| "smhdw".contains(*c)) {
         if let Ok(n) = t[..t.len() - 1].parse::<i64>() {
             let d = match unit {
-                's' => Duration::seconds(n),
-                'm' => Duration::minutes(n),
-                'h' => Duration::hours(n),
-                'd' => Duration::days(n),
-                _ => Duration::weeks(n),
+                's' => Duration::try_seconds(n),
+                'm' => Duration::try_minutes(n),
+                'h' => Duration::try_hours(n),
+                'd' => Duration::try_days(n),
+                _ => Duration::try_weeks(n),
             };
-            return Ok(now - d);
+            // A span beyond what a date can hold means "everything".
+            return Ok(d
+                .and_then(|d| now.checked_sub_signed(d))
+                .unwrap_or(DateTime::<Utc>::MIN_UTC));
         }
     }
     if let Ok(at) = DateTime::parse_from_rfc3339(t) {
@@ -102,5 +105,13 @@ mod tests {
             "2026-11-27T00:00:00+00:00"
         );
         assert!(parse_since("yesterday", now).is_err());
+        assert_eq!(
+            parse_since("99999999d", now).unwrap(),
+            DateTime::<Utc>::MIN_UTC
+        );
+        assert_eq!(
+            parse_since("9223372036854775807w", now).unwrap(),
+            DateTime::<Utc>::MIN_UTC
+        );
     }
 }

@@ -306,5 +306,9 @@ pub fn confirm(global: &Global, question: &str) -> anyhow::Result<bool> {
 
 /// The terminal width from `COLUMNS`, when set.
 pub fn terminal_width() -> Option<u16> {
-    std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok())
+    // A terminal that reports 0 (or a silly few) columns gets the table's natural width.
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<u16>().ok())
+        .filter(|w| *w >= 20)
 }

@@ -267,7 +267,12 @@ async fn run_command(ctx: &mut Ctx, command: Command) -> anyhow::Result<()> {
         Command::Audit { since, last } => audit_cmd::run(ctx, since.as_deref(), last),
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
-            clap_complete::generate(shell, &mut command, "mcsh", &mut std::io::stdout());
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut command, "mcsh", &mut script);
+            // A closed pipe (`| head -0`) ends the output quietly: report.rs maps it.
+            let mut out = std::io::stdout().lock();
+            std::io::Write::write_all(&mut out, &script)?;
+            std::io::Write::flush(&mut out)?;
             Ok(())
         }
         Command::Run { .. }

@@ -76,7 +76,13 @@ pub async fn run(ctx: &Ctx, cmd: SandboxCmd) -> anyhow::Result<()> {
     match cmd {
         SandboxCmd::Reset { state } => {
             let state = state_path(state);
-            if sandbox::reset(&state)? {
+            let removed = match sandbox::reset(&state) {
+                Err(e @ sandbox::SandboxError::NotSandbox { .. }) => {
+                    return Err(Usage(e.to_string()).into())
+                }
+                other => other?,
+            };
+            if removed {
                 ctx.note(&format!(
                     "removed the sandbox tenant at {state}; the next start seeds a new demo"
                 ));
@@ -103,9 +109,7 @@ pub async fn run(ctx: &Ctx, cmd: SandboxCmd) -> anyhow::Result<()> {
                     Usage(format!("--fail-rate {fail_rate} must be between 0 and 1")).into(),
                 );
             }
-            if !addr.ip().is_loopback() {
-                ctx.warn(&format!("listening on {addr}, which is not a loopback address: other machines can reach it"));
-            }
+
             let state = state_path(state);
             let options = sandbox::Options {
                 addr,
@@ -122,6 +126,13 @@ pub async fn run(ctx: &Ctx, cmd: SandboxCmd) -> anyhow::Result<()> {
             let running = sandbox::start(options)
                 .await
                 .context("cannot start the sandbox")?;
+            if !addr.ip().is_loopback() {
+                // The bound address, with the port the system chose for :0.
+                ctx.warn(&format!(
+                    "listening on {}, which is not a loopback address: other machines can reach it",
+                    running.addr
+                ));
+            }
             announce(ctx, &running, &state)?;
             wait_for_stop().await;
             let st = &running.stats;

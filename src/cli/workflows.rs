@@ -314,7 +314,7 @@ pub fn departments(global: &Global, runtime: &Runtime, a: DepartmentsArgs) -> an
         global,
         "departments",
         &rows,
-        &["description", "path", "status", "id"],
+        &["description", "path", "status", "message", "id"],
     )
 }
 

@@ -55,6 +55,37 @@ pub(super) fn permission_warning(path: &Path) -> Option<String> {
     })
 }
 
+/// `Ok` when the config file at `path` may run commands: owned by this user and not
+/// writable by group or others; otherwise why not.
+#[cfg(unix)]
+pub(super) fn check_trusted(path: &Path) -> Result<(), String> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let me = unsafe { libc::geteuid() };
+    if meta.uid() != me {
+        return Err(format!(
+            "{} is owned by another user (uid {})",
+            path.display(),
+            meta.uid()
+        ));
+    }
+    let mode = meta.mode() & 0o777;
+    if mode & 0o022 != 0 {
+        return Err(format!(
+            "{} can be changed by other users (mode {mode:o})",
+            path.display()
+        ));
+    }
+    Ok(())
+}
+
+/// Windows has no mode bits: the file's ACL is the user's business.
+#[cfg(not(unix))]
+pub(super) fn check_trusted(_path: &Path) -> Result<(), String> {
+    Ok(())
+}
+
 #[cfg(not(unix))]
 pub(super) fn permission_warning(_path: &Path) -> Option<String> {
     None

@@ -251,7 +251,23 @@ pub fn resolve(
             "client_secret"
         };
         if !values.contains_key(target) {
-            let secret = run_secret_command(&name, cmd)?;
+            file::check_trusted(&path).map_err(|why| ConfigError::SecretCommand {
+                profile: name.clone(),
+                detail: format!(
+                    "not run: {why}; only a file you own that nobody else can change may run \
+                     commands (fix: chmod 600 {})",
+                    path.display()
+                ),
+            })?;
+            let timeout = values
+                .get("timeout")
+                .and_then(|v| v.value.parse::<f64>().ok())
+                .filter(|s| *s > 0.0 && *s <= 3600.0)
+                .map_or(
+                    std::time::Duration::from_secs(30),
+                    std::time::Duration::from_secs_f64,
+                );
+            let secret = run_secret_command(&name, cmd, timeout)?;
             values.insert(
                 target,
                 Value {
@@ -269,23 +285,63 @@ pub fn resolve(
     })
 }
 
-fn run_secret_command(profile: &str, cmd: &str) -> Result<String, ConfigError> {
+/// Runs `cmd` with `sh -c` and returns what it prints; one that runs longer than `timeout`
+/// is killed and is an error, so a hanging password manager cannot hang mcsh.
+fn run_secret_command(
+    profile: &str,
+    cmd: &str,
+    timeout: std::time::Duration,
+) -> Result<String, ConfigError> {
+    use std::io::Read;
     let fail = |detail: String| ConfigError::SecretCommand {
         profile: profile.into(),
         detail,
     };
-    let out = std::process::Command::new("sh")
+    let mut command = std::process::Command::new("sh");
+    command
         .arg("-c")
         .arg(cmd)
         .stdin(std::process::Stdio::null())
-        .stderr(std::process::Stdio::inherit())
-        .output()
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit());
+    // Its own process group, so a timeout stops what it started too (`sleep`, a pager...).
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::process_group(&mut command, 0);
+    let mut child = command
+        .spawn()
         .map_err(|e| fail(format!("cannot run it: {e}")))?;
-    if !out.status.success() {
-        return Err(fail(format!("it exited with {}", out.status)));
+    let mut stdout = child.stdout.take().expect("stdout is piped");
+    let reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = (&mut stdout).take(1 << 20).read_to_end(&mut buf);
+        buf
+    });
+    let started = std::time::Instant::now();
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if started.elapsed() >= timeout => {
+                #[cfg(unix)]
+                // SAFETY: kill(2) on the child's own process group; no memory is involved.
+                unsafe {
+                    libc::kill(-(child.id() as i32), libc::SIGKILL);
+                }
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(fail(format!(
+                    "it did not finish within {} s (the profile's timeout); it was stopped",
+                    timeout.as_secs_f64()
+                )));
+            }
+            Ok(None) => std::thread::sleep(std::time::Duration::from_millis(20)),
+            Err(e) => return Err(fail(format!("cannot wait for it: {e}"))),
+        }
+    };
+    let out = reader.join().unwrap_or_default();
+    if !status.success() {
+        return Err(fail(format!("it exited with {status}")));
     }
-    let secret =
-        String::from_utf8(out.stdout).map_err(|_| fail("its output is not UTF-8".into()))?;
+    let secret = String::from_utf8(out).map_err(|_| fail("its output is not UTF-8".into()))?;
     let secret = secret.trim().to_string();
     if secret.is_empty() {
         return Err(fail("it printed nothing".into()));

@@ -64,12 +64,29 @@ impl Directory {
     }
 
     /// The group at `path` (`Engineering/Platform`) under `root` (or at the top), creating
-    /// each missing level.
+    /// each missing level; the status says whether any level had to be created.
     pub async fn ensure_group(
         &self,
         path: &str,
         root: Option<&Group>,
     ) -> Result<(Group, Status), DirError> {
+        let levels = self.ensure_group_levels(path, root).await?;
+        let status = levels
+            .iter()
+            .map(|(_, s)| *s)
+            .find(|s| *s != Status::Unchanged)
+            .unwrap_or(Status::Unchanged);
+        let (leaf, _) = levels.into_iter().last().expect("at least one level");
+        Ok((leaf, status))
+    }
+
+    /// Every level of `path` under `root` (or at the top), each found or created, with what
+    /// happened to it: `Engineering/Platform` gives Engineering, then Platform.
+    pub async fn ensure_group_levels(
+        &self,
+        path: &str,
+        root: Option<&Group>,
+    ) -> Result<Vec<(Group, Status)>, DirError> {
         let parts: Vec<&str> = path
             .split('/')
             .map(str::trim)
@@ -84,7 +101,7 @@ impl Directory {
         // parentId; top-level ones carry an unlisted root folder's).
         let mut all = self.list_groups(None).await?;
         let mut parent: Option<Group> = root.cloned();
-        let mut status = Status::Unchanged;
+        let mut levels = Vec::with_capacity(parts.len());
         for part in parts {
             let found = {
                 let ids = super::groups::listed_ids(&all);
@@ -98,10 +115,10 @@ impl Directory {
                     })
                     .cloned()
             };
-            parent = Some(match found {
-                Some(g) => g,
+            let (group, status) = match found {
+                Some(g) => (g, Status::Unchanged),
                 None => {
-                    status = if self.is_dry_run() {
+                    let status = if self.is_dry_run() {
                         Status::Planned
                     } else {
                         Status::Created
@@ -113,11 +130,13 @@ impl Directory {
                         None => part.to_string(),
                     };
                     all.push(made.clone());
-                    made
+                    (made, status)
                 }
-            });
+            };
+            parent = Some(group.clone());
+            levels.push((group, status));
         }
-        Ok((parent.expect("at least one level"), status))
+        Ok(levels)
     }
 
     /// Creates many users, `batch_size` per request and `concurrency` requests at once; one

@@ -43,13 +43,17 @@ pub struct Keys {
 impl Keys {
     /// The tenant's keys, made and stored on first use.
     pub fn load_or_create(conn: &Connection) -> rusqlite::Result<Keys> {
+        // Insert-if-absent, then read back: of two processes opening a new state file at
+        // once, both end up with the keys the first one stored.
         let get = |key: &str, make: &dyn Fn() -> String| -> rusqlite::Result<String> {
             if let Some(v) = store::setting(conn, key)? {
                 return Ok(v);
             }
-            let v = make();
-            store::set_setting(conn, key, &v)?;
-            Ok(v)
+            conn.execute(
+                "INSERT OR IGNORE INTO settings(key, value) VALUES (?1, ?2)",
+                rusqlite::params![key, make()],
+            )?;
+            Ok(store::setting(conn, key)?.unwrap_or_default())
         };
         Ok(Keys {
             client_id: get("client_id", &|| format!("sandbox-{}", ids::hex_secret(8)))?,

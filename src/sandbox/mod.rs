@@ -99,14 +99,43 @@ pub enum SandboxError {
         /// What the OS said.
         source: std::io::Error,
     },
+    /// The file is not an mcsh sandbox database; nothing was removed.
+    #[error("{path} is not an mcsh sandbox database ({why}); nothing was removed")]
+    NotSandbox {
+        /// The file.
+        path: String,
+        /// Why it is not one.
+        why: String,
+    },
     /// Removing the state file failed.
-    #[error("cannot remove {path}: {source}")]
+    #[error("cannot remove {path}: {}", plain_io(.source))]
     Remove {
         /// The file.
         path: String,
         /// What the OS said.
         source: std::io::Error,
     },
+}
+
+/// The base URL a client on this machine uses for `addr`: a wildcard address (`0.0.0.0`,
+/// `::`) is reached on loopback, which mcsh also accepts over plain http.
+fn usable_url(addr: SocketAddr) -> String {
+    match addr.ip() {
+        std::net::IpAddr::V4(ip) if ip.is_unspecified() => {
+            format!("http://127.0.0.1:{}", addr.port())
+        }
+        std::net::IpAddr::V6(ip) if ip.is_unspecified() => format!("http://[::1]:{}", addr.port()),
+        _ => format!("http://{addr}"),
+    }
+}
+
+/// An OS error without the repetition `std::io::Error` adds (`... (os error 21)`).
+fn plain_io(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    match text.find(" (os error") {
+        Some(i) => text[..i].to_string(),
+        None => text,
+    }
 }
 
 /// Where the sandbox keeps its tenant unless told otherwise: `$XDG_DATA_HOME/mcsh/sandbox.db`.
@@ -191,7 +220,7 @@ pub async fn start(options: Options) -> Result<Running, SandboxError> {
             .await;
     });
     Ok(Running {
-        base_url: format!("http://{addr}"),
+        base_url: usable_url(addr),
         addr,
         keys,
         stats,
@@ -270,10 +299,34 @@ impl Drop for Sandbox {
     }
 }
 
-/// Deletes the tenant at `state`, so the next start seeds a new one.
+/// Deletes the tenant at `state`, so the next start seeds a new one. Refuses a file that is
+/// not an mcsh sandbox database (it is never someone's document deleted by a typo).
 pub fn reset(state: &str) -> Result<bool, SandboxError> {
     if state == ":memory:" {
         return Ok(false);
+    }
+    match std::fs::metadata(state) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(source) => {
+            return Err(SandboxError::Remove {
+                path: state.to_string(),
+                source,
+            })
+        }
+        Ok(meta) if !meta.is_file() => {
+            return Err(SandboxError::NotSandbox {
+                path: state.to_string(),
+                why: "it is not a regular file".into(),
+            })
+        }
+        Ok(_) => {
+            if let Err(why) = store::is_sandbox_state(state) {
+                return Err(SandboxError::NotSandbox {
+                    path: state.to_string(),
+                    why,
+                });
+            }
+        }
     }
     let mut removed = false;
     for suffix in ["", "-wal", "-shm"] {

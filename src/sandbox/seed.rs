@@ -37,6 +37,18 @@ pub fn seed(conn: &Connection, empty: bool) -> rusqlite::Result<()> {
     if store::setting(conn, "seeded")?.is_some() {
         return Ok(());
     }
+    // Two processes may open a new state file at once: one seeds, the other waits its turn
+    // (busy timeout) and then finds it seeded.
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    let result = seed_locked(conn, empty);
+    conn.execute_batch(if result.is_ok() { "COMMIT" } else { "ROLLBACK" })?;
+    result
+}
+
+fn seed_locked(conn: &Connection, empty: bool) -> rusqlite::Result<()> {
+    if store::setting(conn, "seeded")?.is_some() {
+        return Ok(());
+    }
     for (i, domain) in [MAIN_DOMAIN, SECOND_DOMAIN].iter().enumerate() {
         conn.execute(
             "INSERT OR IGNORE INTO domains(domain, id, inbound_type, local, send_only)

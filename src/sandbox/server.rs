@@ -311,7 +311,10 @@ async fn api(
     let stats = app.stats.clone();
     let reply = tokio::task::spawn_blocking(move || {
         let mut conn = db.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let tx = match conn.transaction() {
+        // IMMEDIATE: take the write lock up front, so another process on the same state file
+        // waits its turn (busy timeout) instead of failing with "database is locked" when a
+        // read transaction tries to upgrade.
+        let tx = match conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate) {
             Ok(tx) => tx,
             Err(e) => {
                 return wire::error(

@@ -68,6 +68,8 @@ pub fn open(path: &str) -> rusqlite::Result<Connection> {
             }
         }
         let conn = Connection::open(path)?;
+        // Before anything that locks: another process may be opening the same file.
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn
@@ -127,9 +129,29 @@ pub fn root_folder(conn: &Connection) -> rusqlite::Result<String> {
     conn.execute_batch(
         "CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
     )?;
-    let id = super::ids::group_id();
-    set_setting(conn, "root_folder", &id)?;
-    Ok(id)
+    conn.execute(
+        "INSERT OR IGNORE INTO settings(key, value) VALUES ('root_folder', ?1)",
+        [super::ids::group_id()],
+    )?;
+    Ok(setting(conn, "root_folder")?.unwrap_or_default())
+}
+
+/// `Ok` when the file at `path` is an mcsh sandbox database (SQLite with a seeded tenant);
+/// otherwise why not. Opens it read-only and changes nothing.
+pub fn is_sandbox_state(path: &str) -> Result<(), String> {
+    let mut head = [0u8; 16];
+    let read = std::fs::File::open(path)
+        .and_then(|mut f| std::io::Read::read(&mut f, &mut head))
+        .map_err(|e| e.to_string())?;
+    if read < 16 || &head != b"SQLite format 3\0" {
+        return Err("it is not an SQLite database".into());
+    }
+    let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(|e| e.to_string())?;
+    match setting(&conn, "seeded") {
+        Ok(Some(_)) => Ok(()),
+        _ => Err("it holds no sandbox tenant".into()),
+    }
 }
 
 /// A setting of the tenant (its credentials, whether it was seeded).

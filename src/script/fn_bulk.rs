@@ -34,6 +34,27 @@ fn ensure_user(host: &Host, opts: NewUserOpts) -> Res<Dynamic> {
     Ok(convert::result_map(&result))
 }
 
+fn ensure_group_levels(host: &Host, path: &str, parent: Option<&Dynamic>) -> Res<Array> {
+    let parent = parent
+        .map(|p| convert::group_arg(host, "ensure_group_levels", p))
+        .transpose()?;
+    let dir = host.directory("ensure_group_levels")?;
+    let levels = host.block_on(
+        "ensure_group_levels",
+        dir.ensure_group_levels(path, parent.as_ref()),
+    )?;
+    let mut out = Array::new();
+    for (group, status) in levels {
+        host.saw_groups([group.description.as_str()]);
+        let mut value = convert::to_dyn("ensure_group_levels", &group)?;
+        if let Some(mut map) = value.write_lock::<Map>() {
+            map.insert("status".into(), convert::status_name(status).into());
+        }
+        out.push(value);
+    }
+    Ok(out)
+}
+
 /// Registers the bulk and idempotent functions.
 pub fn register(engine: &mut Engine, host: &Rc<Host>) {
     let h = host.clone();
@@ -214,6 +235,28 @@ let g = ensure_group("Platform/SRE", "Engineering");
     )
     .register_into_engine(engine, move |path: &str, parent: Dynamic| {
         ensure_group(&h, path, Some(&parent))
+    });
+
+    let h = host.clone();
+    network("ensure_group_levels", &["path: &str", "Array"], r#"
+`ensure_group` reporting every level of the path: one map per level (`Engineering`, then `Engineering/Platform`), each with its `path` and `status` (`created`, `unchanged`, `planned`).
+```rhai
+for g in ensure_group_levels("Engineering/Platform/SRE") { print(`${g.path}: ${g.status}`) }
+```"#)
+    .register_into_engine(engine, move |path: &str| ensure_group_levels(&h, path, None));
+
+    let h = host.clone();
+    network(
+        "ensure_group_levels",
+        &["path: &str", "parent: Dynamic", "Array"],
+        r#"
+`ensure_group_levels` under `parent` (a group map, id or name) instead of at the top.
+```rhai
+let levels = ensure_group_levels("Platform/SRE", "Engineering");
+```"#,
+    )
+    .register_into_engine(engine, move |path: &str, parent: Dynamic| {
+        ensure_group_levels(&h, path, Some(&parent))
     });
 
     let h = host.clone();

@@ -47,7 +47,18 @@ pub fn read_csv(path: &str) -> Res<Array> {
 
 /// `read_csv` with options.
 pub fn read_csv_with(path: &str, options: &CsvOptions) -> Res<Array> {
-    let bytes = std::fs::read(path).map_err(|e| io_error("read_csv", path, e))?;
+    let bytes = crate::files::read_bounded(path, crate::files::MAX_INPUT_BYTES)
+        .map_err(|e| io_error("read_csv", path, e))?;
+    if let Some(line) = crate::files::overlong_line(&bytes) {
+        return Err(io_error(
+            "read_csv",
+            path,
+            format!(
+                "line {line} is longer than {} KiB",
+                crate::files::MAX_LINE_BYTES >> 10
+            ),
+        ));
+    }
     let text = String::from_utf8(bytes).map_err(|e| {
         let line = 1 + e.as_bytes()[..e.utf8_error().valid_up_to()]
             .iter()
@@ -149,13 +160,24 @@ fn render(function: &str, rows: &Array, format: Format) -> Res<Vec<u8>> {
     Ok(buf)
 }
 
-fn write_file(function: &str, path: &str, bytes: &[u8]) -> Res<()> {
+fn write_file(function: &str, path: &str, bytes: &[u8], dry_run: bool) -> Res<()> {
+    if dry_run {
+        // A dry run changes nothing: not the directory, not the admin's files.
+        return Err(errors::raise(
+            function,
+            "dry_run",
+            &format!("{path}: a dry run writes no files; run without --dry-run to write it"),
+            false,
+            0,
+            "usage",
+        ));
+    }
     crate::files::write_atomic(Path::new(path), bytes, false)
         .map_err(|e| io_error(function, path, e))
 }
 
-/// Registers the data helpers.
-pub fn register(engine: &mut Engine) {
+/// Registers the data helpers; under `dry_run`, the file writers refuse.
+pub fn register(engine: &mut Engine, dry_run: bool) {
     local("read_csv", &["path: &str", "Array"], r#"
 Reads a CSV file with a header row: one map per row, keyed by the header's names, values as strings. A UTF-8 BOM is accepted; a row with the wrong number of fields is an error naming its line.
 ```rhai
@@ -184,7 +206,10 @@ let names = read_text("departments.txt").split("\n");
         true,
     )
     .register_into_engine(engine, |path: &str| -> Res<String> {
-        let bytes = std::fs::read(path).map_err(|e| io_error("read_text", path, e))?;
+        // Bounded by what the script memory limit still allows (`--limit memory=MiB`).
+        let limit = (crate::alloc::headroom() as u64).min(crate::files::MAX_INPUT_BYTES);
+        let bytes =
+            crate::files::read_bounded(path, limit).map_err(|e| io_error("read_text", path, e))?;
         String::from_utf8(bytes).map_err(|_| io_error("read_text", path, "it is not UTF-8 text"))
     });
 
@@ -203,13 +228,13 @@ if !is_email(row.email) { print(`bad address: ${row.email}`) }
     });
 
     local("write_csv", &["path: &str", "rows: Array", "()"], r#"
-Writes maps as CSV with a header row (every key, in the order first seen). The file is replaced atomically.
+Writes maps as CSV with a header row (every key, in the order first seen). The file is replaced atomically. Cells a spreadsheet would run as formulas get a leading `'`. Under `--dry-run` nothing is written (an error says so).
 ```rhai
 write_csv("users.csv", users("example.com"));
 ```"#, true)
-    .register_into_engine(engine, |path: &str, rows: Array| -> Res<()> {
+    .register_into_engine(engine, move |path: &str, rows: Array| -> Res<()> {
         let bytes = render("write_csv", &rows, Format::Csv)?;
-        write_file("write_csv", path, &bytes)
+        write_file("write_csv", path, &bytes, dry_run)
     });
 
     local(
@@ -223,7 +248,9 @@ let config = read_json("settings.json");
         true,
     )
     .register_into_engine(engine, |path: &str| -> Res<Dynamic> {
-        let bytes = std::fs::read(path).map_err(|e| io_error("read_json", path, e))?;
+        let limit = (crate::alloc::headroom() as u64).min(crate::files::MAX_INPUT_BYTES);
+        let bytes =
+            crate::files::read_bounded(path, limit).map_err(|e| io_error("read_json", path, e))?;
         let value: Value =
             serde_json::from_slice(&bytes).map_err(|e| io_error("read_json", path, e))?;
         to_dynamic("read_json", &value)
@@ -233,18 +260,18 @@ let config = read_json("settings.json");
         "write_json",
         &["path: &str", "value: Dynamic", "()"],
         r#"
-Writes a value as pretty JSON. The file is replaced atomically.
+Writes a value as pretty JSON. The file is replaced atomically. Under `--dry-run` nothing is written (an error says so).
 ```rhai
 write_json("groups.json", groups());
 ```"#,
         true,
     )
-    .register_into_engine(engine, |path: &str, value: Dynamic| -> Res<()> {
+    .register_into_engine(engine, move |path: &str, value: Dynamic| -> Res<()> {
         let v = to_value("write_json", &value)?;
         let mut text = serde_json::to_vec_pretty(&v)
             .map_err(|e| errors::other("write_json", "json", e.to_string()))?;
         text.push(b'\n');
-        write_file("write_json", path, &text)
+        write_file("write_json", path, &text, dry_run)
     });
 
     local(

@@ -149,11 +149,14 @@ pub fn parse_people(bytes: &[u8], columns: &[String]) -> Result<Vec<Person>, Peo
     Ok(rows)
 }
 
+/// The groups of a `groups` cell: separated by `;`, where `\;` is a `;` inside a name and
+/// `\\` a backslash (as `mcsh export` writes them, so an export reads back).
 fn split_groups(text: &str) -> Vec<String> {
     let mut groups: Vec<String> = Vec::new();
-    for g in text.split(';').map(str::trim).filter(|g| !g.is_empty()) {
-        if !groups.iter().any(|x| x == g) {
-            groups.push(g.to_string());
+    for g in crate::output::split_list(text) {
+        let g = g.trim().to_string();
+        if !g.is_empty() && !groups.contains(&g) {
+            groups.push(g);
         }
     }
     groups
@@ -187,7 +190,17 @@ pub fn read_people(path: &str, columns: &[String]) -> Res<Array> {
             "usage",
         )
     };
-    let bytes = std::fs::read(path).map_err(|e| raise("io", e.to_string()))?;
+    let bytes = crate::files::read_bounded(path, crate::files::MAX_INPUT_BYTES)
+        .map_err(|e| raise("io", e.to_string()))?;
+    if let Some(line) = crate::files::overlong_line(&bytes) {
+        return Err(raise(
+            "invalid_input",
+            format!(
+                "line {line} is longer than {} KiB; is this the right file?",
+                crate::files::MAX_LINE_BYTES >> 10
+            ),
+        ));
+    }
     let people = parse_people(&bytes, columns).map_err(|e| match e {
         PeopleError::MissingColumns(msg) => raise("missing_column", msg),
         PeopleError::Bad(msg) => raise("invalid_input", msg),

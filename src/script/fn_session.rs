@@ -4,11 +4,23 @@ use std::rc::Rc;
 
 use rhai::{Dynamic, Engine};
 
+use super::errors;
 use super::host::Host;
 use super::register::local;
 
+type Res<T> = Result<T, Box<rhai::EvalAltResult>>;
+
 /// What `mcsh doc args` shows for the `args` variable.
 pub const ARGS_DOC: &str = "The script's arguments, as an array of strings: `mcsh run FILE.rhai a b` gives `[\"a\", \"b\"]`.\n```rhai\nlet domain = if args.len() > 0 { args[0] } else { \"example.com\" };\n```";
+
+/// Whether the environment variable `name` holds (part of) the credentials.
+fn is_credential(name: &str) -> bool {
+    let upper = name.trim().to_ascii_uppercase();
+    upper.starts_with("MIMECAST_")
+        || upper.contains("SECRET")
+        || upper.contains("TOKEN")
+        || upper.contains("PASSWORD")
+}
 
 /// Registers the session functions.
 pub fn register(engine: &mut Engine, host: &Rc<Host>) {
@@ -16,16 +28,24 @@ pub fn register(engine: &mut Engine, host: &Rc<Host>) {
         "env",
         &["name: &str", "Dynamic"],
         r#"
-The environment variable `name` as a string, or `()` when it is not set.
+The environment variable `name` as a string, or `()` when it is not set. The credential
+variables (`MIMECAST_CLIENT_SECRET`, `MIMECAST_SECRET_KEY`, `MIMECAST_APP_KEY` and the other
+`MIMECAST_*` keys and ids) are refused: scripts use the connection, never the secrets.
 ```rhai
 let who = env("USER") ?? "someone";
 ```"#,
         true,
     )
-    .register_into_engine(engine, |name: &str| -> Dynamic {
-        std::env::var(name)
+    .register_into_engine(engine, |name: &str| -> Res<Dynamic> {
+        if is_credential(name) {
+            return Err(errors::usage(
+                "env",
+                format!("{name} holds credentials, which scripts may not read; the connection already uses them"),
+            ));
+        }
+        Ok(std::env::var(name)
             .map(Dynamic::from)
-            .unwrap_or(Dynamic::UNIT)
+            .unwrap_or(Dynamic::UNIT))
     });
 
     let h = host.clone();

@@ -97,6 +97,7 @@ impl Limits {
 
     /// Sets them on `engine` (memory is enforced by the progress hook).
     pub fn apply(&self, engine: &mut rhai::Engine) {
+        crate::alloc::set_budget(self.memory_bytes());
         engine.set_max_operations(self.operations);
         engine.set_max_call_levels(self.call_depth);
         engine.set_max_string_size(self.string_size);

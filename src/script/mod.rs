@@ -56,7 +56,7 @@ pub fn engine(host: &Rc<Host>, limits: &Limits) -> Engine {
     fn_groups::register_many(&mut engine, host);
     fn_bulk::register(&mut engine, host);
     fn_offboard::register(&mut engine, host);
-    fn_data::register(&mut engine);
+    fn_data::register(&mut engine, host.dry_run);
     fn_people::register(&mut engine);
     fn_session::register(&mut engine, host);
     engine
