@@ -45,9 +45,16 @@ pub fn after_run(
         file.seal = file.seal_with(&plan_key()?);
         let mut text = serde_json::to_vec_pretty(&file)?;
         text.push(b'\n');
-        crate::files::write_atomic(std::path::Path::new(path), &text, true)
-            .with_context(|| format!("cannot write the plan to {path}"))?;
-        if !global.quiet {
+        if path == "-" {
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            out.write_all(&text)?;
+            out.flush()?;
+        } else {
+            crate::files::write_atomic(std::path::Path::new(path), &text, true)
+                .with_context(|| format!("cannot write the plan to {path}"))?;
+        }
+        if !global.quiet && path != "-" {
             eprintln!("plan saved to {path}; `mcsh apply {path}` carries it out");
         }
     }
@@ -98,7 +105,8 @@ pub async fn apply(ctx: &mut Ctx, path: &str) -> anyhow::Result<()> {
     if ctx.global.dry_run {
         return Err(Usage("a plan is already a dry run: apply it without --dry-run, or make a new one with --plan-out".into()).into());
     }
-    let text = std::fs::read(path).map_err(|e| Usage(format!("cannot read plan {path}: {e}")))?;
+    let text = crate::files::read_bounded(path, crate::files::MAX_INPUT_BYTES)
+        .map_err(|e| Usage(format!("cannot read plan {path}: {e}")))?;
     let plan: PlanFile = serde_json::from_slice(&text)
         .map_err(|e| Usage(format!("{path} is not an mcsh plan: {e}")))?;
     if plan.version != VERSION {

@@ -264,36 +264,18 @@ impl Directory {
                             continue;
                         }
                         Err(read) => {
-                            for &i in &pending {
-                                let message = format!(
-                                    "the answer was lost ({e}) and reading the directory to learn \
-                                     whether it happened failed too ({read}); run the same command \
-                                     again to settle it"
-                                );
-                                let result =
-                                    ItemResult::new(batch[i].0.clone(), Status::Failed, message)
-                                        .with_code(e.code());
-                                outcomes[i] = Some(Outcome {
-                                    result,
-                                    data: None,
-                                    request_id: None,
-                                });
-                            }
+                            let message = format!(
+                                "the answer was lost ({e}) and reading the directory to learn \
+                                 whether it happened failed too ({read}); run the same command \
+                                 again to settle it"
+                            );
+                            fail_all(&mut outcomes, &batch, &pending, &message, &e.code());
                             break;
                         }
                     }
                 }
                 Err(e) => {
-                    for &i in &pending {
-                        let result =
-                            ItemResult::new(batch[i].0.clone(), Status::Failed, e.to_string())
-                                .with_code(e.code());
-                        outcomes[i] = Some(Outcome {
-                            result,
-                            data: None,
-                            request_id: None,
-                        });
-                    }
+                    fail_all(&mut outcomes, &batch, &pending, &e.to_string(), &e.code());
                     break;
                 }
             };
@@ -395,6 +377,24 @@ impl Directory {
             .into());
         }
         Ok(o.data)
+    }
+}
+
+/// Marks every pending item of `batch` failed with `message` and `code`.
+fn fail_all(
+    outcomes: &mut [Option<Outcome>],
+    batch: &[(String, Value)],
+    pending: &[usize],
+    message: &str,
+    code: &str,
+) {
+    for &i in pending {
+        let result = ItemResult::new(batch[i].0.clone(), Status::Failed, message).with_code(code);
+        outcomes[i] = Some(Outcome {
+            result,
+            data: None,
+            request_id: None,
+        });
     }
 }
 

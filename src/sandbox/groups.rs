@@ -309,7 +309,13 @@ pub fn membership(conn: &Connection, req: &ApiRequest, add: bool) -> Handled {
 }
 
 fn membership_one(conn: &Connection, item: &Value, add: bool) -> Result<Value, ItemError> {
-    let group = writable(conn, wire::req_str(item, "id")?)?;
+    // Only the group's existence and source matter here: no member or child counts.
+    let id = wire::req_str(item, "id")?;
+    let group = match store::group_source(conn, id).map_err(wire::item_storage)? {
+        None => return Err(not_found()),
+        Some(source) if source == "ldap" => return Err(synced_group()),
+        Some(_) => id.to_string(),
+    };
     let (email, domain) = member_target(item)?;
     let notes = wire::opt_str(item, "notes")?.unwrap_or("");
     let internal = store::is_internal_domain(conn, &domain).map_err(wire::item_storage)?;
@@ -317,7 +323,7 @@ fn membership_one(conn: &Connection, item: &Value, add: bool) -> Result<Value, I
         use rusqlite::OptionalExtension;
         conn.query_row(
             "SELECT id FROM members WHERE group_id = ?1 AND email = ?2 AND domain = ?3",
-            params![group.id, email, domain],
+            params![group, email, domain],
             |r| r.get(0),
         )
         .optional()
@@ -346,16 +352,19 @@ fn membership_one(conn: &Connection, item: &Value, add: bool) -> Result<Value, I
             conn.execute(
                 "INSERT INTO members(id, group_id, email, domain, internal, kind, notes)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![id, group.id, email, domain, internal, kind, notes],
+                params![id, group, email, domain, internal, kind, notes],
             )
             .map_err(wire::item_storage)?;
             id
         }
         (false, Some(id)) => {
-            conn.execute("DELETE FROM members WHERE id = ?1", [&id])
-                .map_err(wire::item_storage)?;
+            conn.execute(
+                "DELETE FROM members WHERE group_id = ?1 AND email = ?2 AND domain = ?3",
+                params![group, email, domain],
+            )
+            .map_err(wire::item_storage)?;
             id
         }
     };
-    Ok(json!({ "id": id, "folderId": group.id, "emailAddress": email, "internal": internal }))
+    Ok(json!({ "id": id, "folderId": group, "emailAddress": email, "internal": internal }))
 }

@@ -53,6 +53,7 @@ CREATE TABLE IF NOT EXISTS members (
     UNIQUE (group_id, email, domain)
 );
 CREATE INDEX IF NOT EXISTS members_email ON members(email);
+CREATE INDEX IF NOT EXISTS groups_parent ON groups(parent_id);
 ";
 
 /// Opens (creating if needed) the state at `path`; `:memory:` keeps it in memory.
@@ -70,14 +71,32 @@ pub fn open(path: &str) -> rusqlite::Result<Connection> {
         let conn = Connection::open(path)?;
         // Before anything that locks: another process may be opening the same file.
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
+        // Switching a new file to WAL needs it alone, and SQLite answers "busy" at once rather
+        // than waiting when another process is doing the same: try again for a while.
+        let mut tries = 0;
+        loop {
+            match conn.pragma_update(None, "journal_mode", "WAL") {
+                Err(rusqlite::Error::SqliteFailure(e, _))
+                    if e.code == rusqlite::ErrorCode::DatabaseBusy && tries < 100 =>
+                {
+                    tries += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                other => break other?,
+            }
+        }
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn
     };
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
-    migrate(&conn)?;
-    conn.execute_batch(SCHEMA)?;
-    conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+    // One process at a time brings a file up to date: another one opening it at the same
+    // moment waits, then finds it done.
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    let done = migrate(&conn)
+        .and_then(|()| conn.execute_batch(SCHEMA))
+        .and_then(|()| conn.pragma_update(None, "user_version", SCHEMA_VERSION));
+    conn.execute_batch(if done.is_ok() { "COMMIT" } else { "ROLLBACK" })?;
+    done?;
     Ok(conn)
 }
 
@@ -100,8 +119,7 @@ fn migrate(conn: &Connection) -> rusqlite::Result<()> {
         return Ok(());
     }
     conn.execute_batch(
-        "BEGIN;
-         ALTER TABLE users ADD COLUMN alias_for TEXT COLLATE NOCASE;
+        "ALTER TABLE users ADD COLUMN alias_for TEXT COLLATE NOCASE;
          ALTER TABLE users ADD COLUMN source TEXT NOT NULL DEFAULT 'cloud';
          ALTER TABLE users ADD COLUMN address_type TEXT NOT NULL DEFAULT 'created_manually';
          ALTER TABLE domains ADD COLUMN send_only INTEGER NOT NULL DEFAULT 0;
@@ -109,8 +127,7 @@ fn migrate(conn: &Connection) -> rusqlite::Result<()> {
              SELECT a.alias, 'a' || lower(hex(randomblob(16))), u.name,
                     substr(a.alias, instr(a.alias, '@') + 1), u.created, u.email
              FROM aliases a JOIN users u ON u.email = a.email;
-         DROP TABLE aliases;
-         COMMIT;",
+         DROP TABLE aliases;",
     )?;
     let root = root_folder(conn)?;
     conn.execute(
@@ -363,6 +380,13 @@ fn group_row(r: &rusqlite::Row) -> rusqlite::Result<GroupRow> {
     })
 }
 
+/// The source (`cloud`, `ldap`) of the group with `id`, or `None` when there is none.
+pub fn group_source(conn: &Connection, id: &str) -> rusqlite::Result<Option<String>> {
+    conn.prepare_cached("SELECT source FROM groups WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))
+        .optional()
+}
+
 /// The group with `id`.
 pub fn group(conn: &Connection, id: &str) -> rusqlite::Result<Option<GroupRow>> {
     conn.query_row(&format!("{GROUP_SELECT} WHERE g.id = ?1"), [id], group_row)
@@ -458,4 +482,90 @@ pub fn members_page(
         })
     })?;
     rows.collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The layout of the first mcsh (schema version 0).
+    const VERSION_0: &str = "
+CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS domains (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    domain TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    id TEXT NOT NULL,
+    inbound_type TEXT NOT NULL DEFAULT 'mimecast',
+    local INTEGER NOT NULL DEFAULT 1
+);
+CREATE TABLE IF NOT EXISTS users (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    email TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    id TEXT NOT NULL,
+    name TEXT NOT NULL DEFAULT '',
+    domain TEXT NOT NULL COLLATE NOCASE,
+    locked INTEGER NOT NULL DEFAULT 0,
+    disabled INTEGER NOT NULL DEFAULT 0,
+    purged INTEGER NOT NULL DEFAULT 0,
+    created TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS users_domain ON users(domain, purged, seq);
+CREATE TABLE IF NOT EXISTS aliases (
+    alias TEXT PRIMARY KEY COLLATE NOCASE,
+    email TEXT NOT NULL COLLATE NOCASE
+);
+CREATE TABLE IF NOT EXISTS groups (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    description TEXT NOT NULL,
+    parent_id TEXT,
+    source TEXT NOT NULL DEFAULT 'cloud'
+);
+CREATE TABLE IF NOT EXISTS members (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL,
+    group_id TEXT NOT NULL,
+    email TEXT NOT NULL COLLATE NOCASE,
+    domain TEXT NOT NULL COLLATE NOCASE,
+    internal INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    notes TEXT NOT NULL DEFAULT '',
+    UNIQUE (group_id, email, domain)
+);
+CREATE INDEX IF NOT EXISTS members_email ON members(email);
+";
+
+    #[test]
+    fn a_state_file_from_the_first_mcsh_is_brought_up_to_date_keeping_its_tenant() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        {
+            let old = Connection::open(&path).unwrap();
+            old.execute_batch(VERSION_0).unwrap();
+            old.execute_batch(
+                "INSERT INTO domains(domain, id) VALUES ('a.com', 'd1');
+                 INSERT INTO users(email, id, name, domain, created)
+                     VALUES ('ann@a.com', 'u1', 'Ann', 'a.com', 'now');
+                 INSERT INTO aliases(alias, email) VALUES ('a@a.com', 'ann@a.com');
+                 INSERT INTO groups(id, description, parent_id) VALUES ('g1', 'Top', NULL);
+                 INSERT INTO groups(id, description, parent_id) VALUES ('g2', 'Sub', 'g1');",
+            )
+            .unwrap();
+        }
+        let conn = open(path.to_str().unwrap()).unwrap();
+        let alias = user(&conn, "a@a.com")
+            .unwrap()
+            .expect("the alias is a row now");
+        assert_eq!(alias.alias_for.as_deref(), Some("ann@a.com"));
+        let root = root_folder(&conn).unwrap();
+        assert_eq!(group(&conn, "g1").unwrap().unwrap().parent_id, Some(root));
+        assert_eq!(
+            group(&conn, "g2").unwrap().unwrap().parent_id.as_deref(),
+            Some("g1")
+        );
+        drop(conn);
+        // Opening again changes nothing more.
+        let again = open(path.to_str().unwrap()).unwrap();
+        assert_eq!(aliases_of(&again, "ann@a.com").unwrap().len(), 1);
+    }
 }

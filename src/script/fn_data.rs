@@ -172,6 +172,15 @@ fn write_file(function: &str, path: &str, bytes: &[u8], dry_run: bool) -> Res<()
             "usage",
         ));
     }
+    if path == "-" {
+        // `-` is standard output, as everywhere in mcsh.
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        return out
+            .write_all(bytes)
+            .and_then(|()| out.flush())
+            .map_err(|e| io_error(function, path, e));
+    }
     crate::files::write_atomic(Path::new(path), bytes, false)
         .map_err(|e| io_error(function, path, e))
 }
