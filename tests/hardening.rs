@@ -482,14 +482,62 @@ fn departments_report_every_level_and_why_a_path_failed() {
         .map(|r| r["path"].as_str().unwrap())
         .collect();
     assert_eq!(paths, ["A1", "A1/B1", "A1/B1/C1"]);
+    // An unknown parent stops the run before any write, naming it (exit 2).
+    let before = env.sandbox.stats.hits(paths::CREATE_GROUP);
     let out = env
         .mcsh(Scheme::OAuth)
-        .args(["departments", "X", "--parent", "Nope", "-o", "json"])
+        .args(["departments", "X", "--parent", "Engineerin", "-o", "json"])
         .output()
         .unwrap();
-    let rows: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(rows[0]["status"], "failed");
-    assert!(rows[0]["message"].as_str().unwrap().contains("Nope"));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("\"Engineerin\"") && stderr(&out).contains("did you mean"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(env.sandbox.stats.hits(paths::CREATE_GROUP), before);
+}
+
+#[test]
+fn members_from_a_file_and_groups_by_the_short_id_an_error_shows() {
+    let env = Env::new();
+    let list = env.dir.path().join("people.txt");
+    std::fs::write(
+        &list,
+        "# new team\nalice.anderson@company.com\n\nbob.hughes@company.com\n",
+    )
+    .unwrap();
+    let rows = env.json(&[
+        "groups",
+        "add-member",
+        "--group",
+        "Marketing",
+        "--emails-from",
+        list.to_str().unwrap(),
+    ]);
+    assert_eq!(rows.as_array().unwrap().len(), 2);
+    assert!(env
+        .members("Marketing")
+        .contains(&"bob.hughes@company.com".to_string()));
+    std::fs::write(&list, "alice.anderson@company.com\nnot-an-address\n").unwrap();
+    let out = env
+        .mcsh(Scheme::OAuth)
+        .args([
+            "groups",
+            "remove-member",
+            "--group",
+            "Marketing",
+            "--emails-from",
+        ])
+        .arg(&list)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("line 2"), "{}", stderr(&out));
+    let id = env.group_id("Platform");
+    let short: String = id.chars().take(12).collect();
+    let members = env.json(&["groups", "members", "--group", &format!("{short}…")]);
+    assert_eq!(members.as_array().unwrap().len(), 5);
 }
 
 #[test]

@@ -48,21 +48,27 @@ pub enum GroupsCmd {
     },
     /// Add users to a group (already a member is fine)
     AddMember {
-        /// The group: its id or its name
+        /// The group: its id, its name or its path (Engineering/Platform)
         #[arg(long, value_name = "GROUP")]
         group: String,
         /// An address to add (repeat for several)
-        #[arg(long, value_name = "EMAIL", required = true)]
+        #[arg(long, value_name = "EMAIL", required_unless_present = "emails_from")]
         email: Vec<String>,
+        /// Also add the addresses in FILE, one per line (- for standard input; # comments)
+        #[arg(long, value_name = "FILE")]
+        emails_from: Option<String>,
     },
     /// Remove users from a group (not a member is fine)
     RemoveMember {
-        /// The group: its id or its name
+        /// The group: its id, its name or its path (Engineering/Platform)
         #[arg(long, value_name = "GROUP")]
         group: String,
         /// An address to remove (repeat for several)
-        #[arg(long, value_name = "EMAIL", required = true)]
+        #[arg(long, value_name = "EMAIL", required_unless_present = "emails_from")]
         email: Vec<String>,
+        /// Also remove the addresses in FILE, one per line (- for standard input; # comments)
+        #[arg(long, value_name = "FILE")]
+        emails_from: Option<String>,
     },
     /// Rename a group
     Rename {
@@ -139,8 +145,22 @@ pub async fn run(ctx: &mut Ctx, cmd: GroupsCmd) -> anyhow::Result<()> {
             printer.finish()?;
             Ok(())
         }
-        GroupsCmd::AddMember { group, email } => change(ctx, &group, &email, true).await,
-        GroupsCmd::RemoveMember { group, email } => change(ctx, &group, &email, false).await,
+        GroupsCmd::AddMember {
+            group,
+            email,
+            emails_from,
+        } => {
+            let emails = with_file(email, emails_from.as_deref())?;
+            change(ctx, &group, &emails, true).await
+        }
+        GroupsCmd::RemoveMember {
+            group,
+            email,
+            emails_from,
+        } => {
+            let emails = with_file(email, emails_from.as_deref())?;
+            change(ctx, &group, &emails, false).await
+        }
         GroupsCmd::Rename { group, description } => {
             let description = non_blank("--description", &description)?;
             let dir = ctx.directory().await?;
@@ -179,6 +199,29 @@ pub async fn run(ctx: &mut Ctx, cmd: GroupsCmd) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// `--email` values followed by the addresses of `--emails-from FILE` (one a line; blank lines
+/// and `#` comments skipped; `-` is standard input). A bad address names its line.
+fn with_file(mut emails: Vec<String>, file: Option<&str>) -> anyhow::Result<Vec<String>> {
+    let Some(path) = file else { return Ok(emails) };
+    let bytes = crate::files::read_bounded(path, crate::files::MAX_INPUT_BYTES)
+        .map_err(|e| Usage(format!("--emails-from {path}: {e}")))?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| Usage(format!("--emails-from {path}: it is not UTF-8 text")))?;
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim().trim_start_matches('\u{feff}');
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        email::normalize(line)
+            .map_err(|e| Usage(format!("--emails-from {path}: line {}: {e}", n + 1)))?;
+        emails.push(line.to_string());
+    }
+    if emails.is_empty() {
+        return Err(Usage(format!("--emails-from {path} holds no address")).into());
+    }
+    Ok(emails)
 }
 
 fn non_blank(flag: &str, value: &str) -> anyhow::Result<String> {

@@ -265,6 +265,13 @@ fn pick_group(all: &[Group], spec: &str) -> Result<Group, DirError> {
         return Ok(g.clone());
     }
     let pick = |f: &dyn Fn(&Group) -> bool| all.iter().filter(|g| f(g)).collect::<Vec<_>>();
+    // The short ids an ambiguity error shows (12 characters and more) name a group too.
+    let prefix = spec.trim_end_matches('…');
+    if prefix.len() >= 12 && !prefix.contains(char::is_whitespace) {
+        if let [one] = pick(&|g| g.id.starts_with(prefix)).as_slice() {
+            return Ok((*one).clone());
+        }
+    }
     let mut chosen = pick(&|g| g.description == spec);
     if chosen.is_empty() {
         chosen = pick(&|g| g.description.eq_ignore_ascii_case(spec));
