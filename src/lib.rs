@@ -18,3 +18,22 @@ pub mod sandbox;
 pub mod script;
 
 pub use cli::run;
+
+/// `eprintln!` that never panics: a closed stderr (`2>&1 | head`) must not stop a run halfway
+/// through its writes.
+#[macro_export]
+macro_rules! eprintln_safe {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
+/// `println!` that never panics on a closed stdout (`| head`).
+#[macro_export]
+macro_rules! println_safe {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}

@@ -1,5 +1,19 @@
 //! The `mcsh` binary: parse, run, exit with the code the library chose.
 
+/// Stack of the thread everything runs on. Scripts may recurse deeply (`--limit call-depth`,
+/// up to 10 000) and nest values deeply; the main thread's 8 MiB would overflow first.
+const STACK_BYTES: usize = 1 << 30;
+
 fn main() {
-    std::process::exit(mcsh::run(std::env::args_os()));
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let worker = std::thread::Builder::new()
+        .name("mcsh".into())
+        .stack_size(STACK_BYTES)
+        .spawn(move || mcsh::run(args));
+    let code = match worker {
+        Ok(handle) => handle.join().unwrap_or(101),
+        // No thread with that stack (a tight ulimit): run here instead.
+        Err(_) => mcsh::run(std::env::args_os()),
+    };
+    std::process::exit(code);
 }

@@ -152,9 +152,16 @@ impl<W: Write> Printer<W> {
     fn table(&self) -> comfy_table::Table {
         let mut table = comfy_table::Table::new();
         table.load_preset(HEADER_RULE_ONLY);
-        table.set_content_arrangement(comfy_table::ContentArrangement::Dynamic);
-        if let Some(w) = self.width {
-            table.set_width(w);
+        // Fit to the terminal, unless it reports no sensible width (0 columns under some
+        // pseudo-terminals): then the table keeps its natural width.
+        match self.width.or_else(|| table.width()) {
+            Some(w) if w >= 20 => {
+                table.set_content_arrangement(comfy_table::ContentArrangement::Dynamic);
+                table.set_width(w);
+            }
+            _ => {
+                table.set_content_arrangement(comfy_table::ContentArrangement::Disabled);
+            }
         }
         table.set_header(&self.columns);
         for row in &self.buffered {

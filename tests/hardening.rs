@@ -615,3 +615,100 @@ fn small_ones_do_not_panic() {
     assert_eq!(out.status.code(), Some(2));
     assert!(!stderr(&out).contains('\u{1b}') && !stderr(&out).contains('\u{7}'));
 }
+
+#[test]
+fn what_the_second_review_found_is_closed() {
+    let env = Env::new();
+    // Scripts cannot read the credentials through files either.
+    for path in [
+        "/proc/self/environ".to_string(),
+        env.dir
+            .path()
+            .join("config/mcsh/config.toml")
+            .display()
+            .to_string(),
+    ] {
+        if !std::path::Path::new(&path).exists() {
+            std::fs::create_dir_all(std::path::Path::new(&path).parent().unwrap()).unwrap();
+            std::fs::write(&path, "[default]\nclient_id = \"x\"\n").unwrap();
+        }
+        let out = env
+            .mcsh(Scheme::OAuth)
+            .arg("-e")
+            .arg(format!("read_text({path:?})"))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{path}: {}", stderr(&out));
+        assert!(!String::from_utf8_lossy(&out.stdout).contains(&env.sandbox.keys.client_secret));
+    }
+    // A closed stderr does not stop a run halfway (no panic, every write audited).
+    let audit = env.dir.path().join("closed.jsonl");
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("mcsh"))
+        .args([
+            "-vv",
+            "--yes",
+            "offboard",
+            "--email",
+            "carol.costa@company.com",
+            "-o",
+            "json",
+        ])
+        .env("MIMECAST_BASE_URL", &env.sandbox.base_url)
+        .env("MIMECAST_CLIENT_ID", &env.sandbox.keys.client_id)
+        .env("MIMECAST_CLIENT_SECRET", &env.sandbox.keys.client_secret)
+        .env("MCSH_AUDIT_LOG", &audit)
+        .env("HOME", env.dir.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stderr.take());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+    let log = std::fs::read_to_string(&audit).unwrap();
+    assert!(log.contains("add-to-purge-list"), "{log}");
+    // A group name holding the path separator is refused (exit 2).
+    let out = env
+        .mcsh(Scheme::OAuth)
+        .args(["groups", "create", "--description", "Engineering/Platform"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    // Offboarding an alias address or a directory-synced user sends nothing.
+    let before = env.sandbox.stats.hits(paths::REMOVE_GROUP_MEMBER);
+    for (who, says) in [
+        ("alice@company.com", "alias address"),
+        ("aaron.jensen@example.com", "directory sync"),
+    ] {
+        let out = env
+            .mcsh(Scheme::OAuth)
+            .args(["--yes", "offboard", "--email", who, "-o", "json"])
+            .output()
+            .unwrap();
+        let rows: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(rows.as_array().unwrap().len(), 1, "{who}: {rows}");
+        assert!(
+            rows[0]["message"].as_str().unwrap().contains(says),
+            "{rows}"
+        );
+    }
+    assert_eq!(env.sandbox.stats.hits(paths::REMOVE_GROUP_MEMBER), before);
+    assert!(env
+        .members("Sales")
+        .contains(&"aaron.jensen@example.com".to_string()));
+    // A script of an endless file is refused, and deep recursion stops with a message.
+    let out = env
+        .mcsh(Scheme::OAuth)
+        .args(["run", "/dev/zero"])
+        .timeout(Duration::from_secs(20))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let out = env
+        .bare()
+        .args(["--limit", "call-depth=2000", "-e", "fn f(n){f(n+1)} f(0)"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("nested deeper than 2000"));
+}

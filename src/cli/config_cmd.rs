@@ -56,7 +56,7 @@ pub fn run(ctx: &Ctx, cmd: ConfigCmd) -> anyhow::Result<()> {
         .unwrap_or_else(|| "default".into());
     match cmd {
         ConfigCmd::Path => {
-            println!("{}", path.display());
+            crate::println_safe!("{}", path.display());
             Ok(())
         }
         ConfigCmd::Init { force } => {

@@ -71,14 +71,14 @@ impl Ctx {
     /// A note for people on stderr (suppressed by `-q`).
     pub fn note(&self, message: &str) {
         if !self.global.quiet {
-            eprintln!("{}", crate::output::printable_text(message));
+            crate::eprintln_safe!("{}", crate::output::printable_text(message));
         }
     }
 
     /// A warning on stderr (suppressed by `-q`).
     pub fn warn(&self, message: &str) {
         if !self.global.quiet {
-            eprintln!(
+            crate::eprintln_safe!(
                 "{} {}",
                 "warning:".yellow().bold(),
                 crate::output::printable_text(message)
@@ -215,7 +215,7 @@ impl Ctx {
             .await
             .context("cannot start the embedded sandbox")?;
         if self.global.verbose > 0 {
-            eprintln!("sandbox: {} (state {state})", running.base_url);
+            crate::eprintln_safe!("sandbox: {} (state {state})", running.base_url);
         }
         Ok(running)
     }
@@ -233,13 +233,13 @@ impl Ctx {
                 reason,
                 wait,
             } if level >= 1 => {
-                eprintln!(
+                crate::eprintln_safe!(
                     "retry: {path} attempt {attempt} in {} ms after {reason}",
                     wait.as_millis()
                 );
             }
             Event::RateLimited { path, wait } if level >= 1 => {
-                eprintln!(
+                crate::eprintln_safe!(
                     "rate limit: {path} answered 429; waiting {} ms as X-RateLimit-Reset says",
                     wait.as_millis()
                 );
@@ -258,19 +258,19 @@ impl Ctx {
                 let left = remaining
                     .map(|r| format!(" remaining {r}"))
                     .unwrap_or_default();
-                eprintln!(
+                crate::eprintln_safe!(
                     "http: POST {path} -> {status} in {} ms{left}{id}",
                     elapsed.as_millis()
                 );
             }
             Event::Paced { path, wait } if level >= 1 => {
-                eprintln!(
+                crate::eprintln_safe!(
                     "rate budget: quota used up; {path} waits {} ms for it to renew",
                     wait.as_millis()
                 );
             }
             Event::TokenIssued { expires_in } if level >= 3 => {
-                eprintln!("auth: new API 2.0 token, valid {expires_in} s");
+                crate::eprintln_safe!("auth: new API 2.0 token, valid {expires_in} s");
             }
             _ => {}
         })

@@ -243,7 +243,7 @@ fn dispatch(
         ctx.bar.finish();
         if result.as_ref().is_err_and(|e| report::exit_code(e) == 130) {
             if let Some(summary) = ctx.bar.interrupted_summary() {
-                eprintln!("{summary}");
+                crate::eprintln_safe!("{summary}");
             }
         }
         let after = plan_cmd::after_run(

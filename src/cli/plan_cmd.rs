@@ -26,7 +26,7 @@ pub fn after_run(
     let Some(dir) = dir else { return Ok(()) };
     if let Some(err) = dir.audit().and_then(|a| a.error()) {
         if !global.quiet {
-            eprintln!("warning: {err}");
+            crate::eprintln_safe!("warning: {err}");
         }
     }
     if !global.dry_run {
@@ -34,9 +34,9 @@ pub fn after_run(
     }
     let plan = dir.plan();
     if !global.quiet {
-        eprintln!("dry run: {} write(s) planned, nothing was sent", plan.len());
+        crate::eprintln_safe!("dry run: {} write(s) planned, nothing was sent", plan.len());
         for w in &plan {
-            eprintln!("  {} {}", w.endpoint, short(&w.item));
+            crate::eprintln_safe!("  {} {}", w.endpoint, short(&w.item));
         }
     }
     if let Some(path) = &global.plan_out {
@@ -55,7 +55,7 @@ pub fn after_run(
                 .with_context(|| format!("cannot write the plan to {path}"))?;
         }
         if !global.quiet && path != "-" {
-            eprintln!("plan saved to {path}; `mcsh apply {path}` carries it out");
+            crate::eprintln_safe!("plan saved to {path}; `mcsh apply {path}` carries it out");
         }
     }
     Ok(())
@@ -159,9 +159,9 @@ pub async fn apply(ctx: &mut Ctx, path: &str) -> anyhow::Result<()> {
         return Ok(());
     }
     if !ctx.global.quiet {
-        eprintln!("{path} holds {} write(s):", plan.writes.len());
+        crate::eprintln_safe!("{path} holds {} write(s):", plan.writes.len());
         for w in &plan.writes {
-            eprintln!("  {} {}", w.endpoint, short(&w.item));
+            crate::eprintln_safe!("  {} {}", w.endpoint, short(&w.item));
         }
     }
     if !ctx.confirm(&format!(

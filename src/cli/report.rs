@@ -105,6 +105,12 @@ pub fn exit_code(e: &anyhow::Error) -> i32 {
         if let Some(p) = cause.downcast_ref::<Partial>() {
             return if p.failed < p.total { 3 } else { 1 };
         }
+        if matches!(
+            cause.downcast_ref::<DirError>(),
+            Some(DirError::BadName { .. } | DirError::BadPath { .. })
+        ) {
+            return 2;
+        }
         if cause.is::<Usage>() || cause.is::<BadEmail>() {
             return 2;
         }
@@ -128,19 +134,19 @@ pub fn print(e: &anyhow::Error, quiet: bool) -> i32 {
         return code;
     }
     if !(quiet && code == 130) {
-        eprintln!(
+        crate::eprintln_safe!(
             "{} {}",
             "error:".red().bold(),
             crate::output::printable_text(&format!("{e:#}"))
         );
         for s in e.chain().filter_map(|c| c.downcast_ref::<ScriptFailed>()) {
             if let Some(excerpt) = &s.0.excerpt {
-                eprintln!("{}", crate::output::printable_text(excerpt));
+                crate::eprintln_safe!("{}", crate::output::printable_text(excerpt));
             }
         }
         for h in e.chain().filter_map(|c| c.downcast_ref::<Hinted>()) {
             if !h.hint.is_empty() {
-                eprintln!(
+                crate::eprintln_safe!(
                     "{} {}",
                     "hint:".cyan().bold(),
                     crate::output::printable_text(&h.hint)

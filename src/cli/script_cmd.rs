@@ -6,7 +6,7 @@
 //! with the code its kind deserves.
 
 use std::cell::RefCell;
-use std::io::{IsTerminal, Read, Write};
+use std::io::{IsTerminal, Write};
 use std::rc::Rc;
 
 use rhai::{Engine, Scope};
@@ -68,7 +68,7 @@ pub(crate) fn session(
             (None, Some(l)) => format!("line {l}: "),
             _ => String::new(),
         };
-        eprintln!("{at}{text}");
+        crate::eprintln_safe!("{at}{text}");
     });
     let scope = script::scope(&host);
     Ok(Session {
@@ -96,7 +96,7 @@ pub(crate) fn execute(
     ctx.bar.finish();
     if matches!(&result, Err(ScriptFailed(f)) if f.exit_code == 130) {
         if let Some(summary) = ctx.bar.interrupted_summary() {
-            eprintln!("{summary}");
+            crate::eprintln_safe!("{summary}");
         }
     }
     let after = plan_cmd::after_run(
@@ -110,6 +110,9 @@ pub(crate) fn execute(
     Ok(value)
 }
 
+/// Largest script mcsh reads.
+const MAX_SCRIPT_BYTES: u64 = 64 << 20;
+
 /// `mcsh run FILE ARGS...` (FILE `-` is standard input).
 pub fn run_file(
     global: &Global,
@@ -117,19 +120,18 @@ pub fn run_file(
     file: &str,
     args: Vec<String>,
 ) -> anyhow::Result<()> {
-    let (name, source) = if file == "-" {
-        let mut text = String::new();
-        std::io::stdin()
-            .read_to_string(&mut text)
-            .map_err(|e| Usage(format!("cannot read the script on standard input: {e}")))?;
-        ("<stdin>".to_string(), text)
-    } else {
-        let text =
-            std::fs::read(file).map_err(|e| Usage(format!("cannot read script {file}: {e}")))?;
-        let text = String::from_utf8(text)
-            .map_err(|_| Usage(format!("script {file} is not UTF-8 text")))?;
-        (file.to_string(), text)
-    };
+    // A script is a file of at most 64 MiB (`run /dev/zero` must not read forever).
+    let bytes = crate::files::read_bounded(file, MAX_SCRIPT_BYTES).map_err(|e| {
+        if file == "-" {
+            Usage(format!("cannot read the script on standard input: {e}"))
+        } else {
+            Usage(format!("cannot read script {file}: {e}"))
+        }
+    })?;
+    let name = if file == "-" { "<stdin>" } else { file }.to_string();
+    let source =
+        String::from_utf8(bytes).map_err(|_| Usage(format!("script {name} is not UTF-8 text")))?;
+    let (name, source) = (name, source);
     let mut s = session(global, runtime, args)?;
     let _value = execute(global, &mut s, &name, &source)?;
     Ok(())

@@ -190,14 +190,14 @@ fn report(global: &Global, what: &str, called: &Called, columns: &[&str]) -> any
             None => String::new(),
         };
         if rows.is_empty() {
-            eprintln!("{what}: nothing to do");
+            crate::eprintln_safe!("{what}: nothing to do");
         } else if changed == 0 && failed == 0 {
-            eprintln!(
+            crate::eprintln_safe!(
                 "{what}: nothing changed, everything was already done ({}){took}",
                 summary.join(", ")
             );
         } else {
-            eprintln!("{what}: {}{took}", summary.join(", "));
+            crate::eprintln_safe!("{what}: {}{took}", summary.join(", "));
         }
     }
     if failed > 0 {
@@ -373,7 +373,7 @@ pub fn export(global: &Global, runtime: &Runtime, a: ExportArgs) -> anyhow::Resu
             crate::files::write_atomic(std::path::Path::new(path), &buf, false)
                 .map_err(|e| anyhow::anyhow!("cannot write {path}: {e}"))?;
             if !global.quiet {
-                eprintln!("export: {} users written to {path}", rows.len());
+                crate::eprintln_safe!("export: {} users written to {path}", rows.len());
             }
         }
     }

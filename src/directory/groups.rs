@@ -91,12 +91,17 @@ impl Directory {
         Ok(self.overlaid(out, |o, v| o.members(&group.id, v)))
     }
 
-    /// Creates a group under `parent` (or at the root).
+    /// Creates a group under `parent` (or at the root). A name with `/` is refused: mcsh reads
+    /// `/` as a path separator, so such a name could never be told from a nested group.
     pub async fn create_group(
         &self,
         description: &str,
         parent: Option<&Group>,
     ) -> Result<Group, DirError> {
+        refuse_slash(description)?;
+        if let Some(p) = parent {
+            refuse_synced(p)?;
+        }
         let mut item = json!({ "description": description });
         if let Some(p) = parent {
             item["parentId"] = json!(p.id);
@@ -125,6 +130,7 @@ impl Directory {
     /// Renames `group`.
     pub async fn rename_group(&self, group: &Group, description: &str) -> Result<Group, DirError> {
         refuse_synced(group)?;
+        refuse_slash(description)?;
         let item = json!({ "id": group.id, "description": description });
         match self
             .execute_one(
@@ -276,9 +282,15 @@ fn pick_group(all: &[Group], spec: &str) -> Result<Group, DirError> {
     if chosen.is_empty() {
         chosen = pick(&|g| g.description.eq_ignore_ascii_case(spec));
     }
-    if chosen.is_empty() && spec.contains('/') {
+    if spec.contains('/') {
+        // A path, or a name that holds a slash: every group it can mean is a candidate, so
+        // a group named "Engineering/Platform" cannot silently capture the nested one.
         let wanted = normalize_path(spec);
-        chosen = pick(&|g| g.path.eq_ignore_ascii_case(&wanted));
+        for g in pick(&|g| g.path.eq_ignore_ascii_case(&wanted)) {
+            if !chosen.iter().any(|c| c.id == g.id) {
+                chosen.push(g);
+            }
+        }
     }
     match chosen.as_slice() {
         [one] => Ok((*one).clone()),
@@ -299,6 +311,16 @@ fn pick_group(all: &[Group], spec: &str) -> Result<Group, DirError> {
             candidates: many.iter().map(|g| describe(g)).collect(),
         }),
     }
+}
+
+/// Refuses a group name holding `/`, the path separator.
+fn refuse_slash(name: &str) -> Result<(), DirError> {
+    if name.contains('/') {
+        return Err(DirError::BadName {
+            name: name.to_string(),
+        });
+    }
+    Ok(())
 }
 
 /// Refuses, before anything is sent or planned, a change to a directory-synced group.

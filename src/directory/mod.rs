@@ -85,6 +85,12 @@ pub enum DirError {
         /// What was given.
         path: String,
     },
+    /// A group name mcsh cannot address.
+    #[error("group name {name:?} holds `/`, which mcsh reads as a path separator (Engineering/Platform is Platform under Engineering); choose another name, or nest groups with `mcsh departments`")]
+    BadName {
+        /// The name.
+        name: String,
+    },
     /// A plan file that cannot be applied as it is.
     #[error("the plan cannot be applied: {detail}")]
     BadPlan {

@@ -52,6 +52,8 @@ pub struct OffboardPlan {
     groups: HashMap<String, Vec<Group>>,
     /// Addresses that are not listed but exist (already queued for deletion).
     queued: Vec<String>,
+    /// Addresses that are alias addresses, not mailboxes.
+    aliases: Vec<String>,
 }
 
 impl OffboardPlan {
@@ -73,7 +75,14 @@ impl Directory {
         emails: &[String],
         keep_account: bool,
     ) -> Result<OffboardPlan, DirError> {
-        let users = self.find_users(emails).await?;
+        let rows = self.find_addresses(emails).await?;
+        let aliases: Vec<String> = rows
+            .iter()
+            .filter(|(_, u)| u.is_alias())
+            .map(|(k, _)| k.clone())
+            .collect();
+        let users: HashMap<String, User> =
+            rows.into_iter().filter(|(_, u)| !u.is_alias()).collect();
         let index = self.membership_index().await?;
         let mut groups = HashMap::new();
         for e in emails {
@@ -83,7 +92,10 @@ impl Directory {
         }
         let unlisted: Vec<&String> = emails
             .iter()
-            .filter(|e| !users.contains_key(&e.to_ascii_lowercase()))
+            .filter(|e| {
+                let key = e.to_ascii_lowercase();
+                !users.contains_key(&key) && !aliases.contains(&key)
+            })
             .collect();
         let probes: Vec<(String, bool)> = stream::iter(unlisted)
             .map(|e| async move {
@@ -109,6 +121,7 @@ impl Directory {
             users,
             groups,
             queued,
+            aliases,
         })
     }
 
@@ -122,11 +135,49 @@ impl Directory {
             message: r.message.clone(),
         };
 
+        // 0. Who is refused whole, before anything is sent: alias addresses (not people) and
+        //    users that directory sync manages (Mimecast refuses to lock or delete them).
+        let mut refused = std::collections::HashSet::new();
+        for e in &plan.emails {
+            let key = e.to_ascii_lowercase();
+            let why = if plan.aliases.contains(&key) {
+                Some((
+                    "user",
+                    format!(
+                        "{e} is an alias address, not a mailbox: offboard the mailbox it belongs \
+                         to (`mcsh users get` on that user lists its aliases); nothing was changed"
+                    ),
+                    "alias_address",
+                ))
+            } else if plan.users.get(&key).is_some_and(User::is_synced) {
+                Some((
+                    "user",
+                    format!(
+                        "{}; nothing was changed",
+                        synced_message(&format!("user {e}"))
+                    ),
+                    SYNCED_CODE,
+                ))
+            } else {
+                None
+            };
+            if let Some((step, message, code)) = why {
+                let r = ItemResult::new(e.clone(), Status::Failed, message).with_code(code);
+                rows.entry(key.clone())
+                    .or_default()
+                    .push(row(e, step.into(), &r));
+                refused.insert(key);
+            }
+        }
+
         // 1. Every membership, batched across groups.
         let mut items = Vec::new();
         let mut labels = Vec::new();
         for e in &plan.emails {
             let key = e.to_ascii_lowercase();
+            if refused.contains(&key) {
+                continue;
+            }
             for g in plan.groups.get(&key).into_iter().flatten() {
                 let step = format!("group {}", g.description);
                 if g.is_synced() {
@@ -163,17 +214,7 @@ impl Directory {
         let mut lock_items = Vec::new();
         for e in &plan.emails {
             let key = e.to_ascii_lowercase();
-            let Some(user) = plan.users.get(&key) else {
-                continue;
-            };
-            if user.is_synced() {
-                let r = ItemResult::new(
-                    e.clone(),
-                    Status::Failed,
-                    synced_message(&format!("user {e}")),
-                )
-                .with_code(SYNCED_CODE);
-                rows.entry(key).or_default().push(row(e, "lock".into(), &r));
+            if refused.contains(&key) || !plan.users.contains_key(&key) {
                 continue;
             }
             lock_items.push((
@@ -230,7 +271,7 @@ impl Directory {
         // 4. Addresses that are not listed users.
         for e in &plan.emails {
             let key = e.to_ascii_lowercase();
-            if plan.users.contains_key(&key) {
+            if plan.users.contains_key(&key) || refused.contains(&key) {
                 continue;
             }
             let r = if plan.queued.contains(&key) && !plan.keep_account {

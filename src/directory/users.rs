@@ -265,6 +265,22 @@ impl Directory {
         &self,
         emails: &[String],
     ) -> Result<std::collections::HashMap<String, User>, DirError> {
+        self.find_rows(emails, false).await
+    }
+
+    /// Like [`Directory::find_users`], alias addresses' rows (`alias: true`) included.
+    pub async fn find_addresses(
+        &self,
+        emails: &[String],
+    ) -> Result<std::collections::HashMap<String, User>, DirError> {
+        self.find_rows(emails, true).await
+    }
+
+    async fn find_rows(
+        &self,
+        emails: &[String],
+        aliases: bool,
+    ) -> Result<std::collections::HashMap<String, User>, DirError> {
         let wanted: std::collections::HashSet<String> =
             emails.iter().map(|e| e.to_ascii_lowercase()).collect();
         let mut domains: Vec<String> = wanted
@@ -281,7 +297,7 @@ impl Directory {
             .collect();
         let mut found = std::collections::HashMap::new();
         for d in domains.into_iter().filter(|d| internal.contains(d)) {
-            let mut listing = self.users(Some(&d)).await?;
+            let mut listing = self.listing(Some(&d), true, aliases).await?;
             while let Some(batch) = listing.next_batch().await? {
                 for u in batch {
                     let key = u.email_address.to_ascii_lowercase();

@@ -84,7 +84,7 @@ pub fn run(
         inputs: 0,
     };
     session.refresh_words();
-    eprintln!(
+    crate::eprintln_safe!(
         "mcsh {} — :help for help, Ctrl-D to leave",
         env!("CARGO_PKG_VERSION")
     );
@@ -170,7 +170,7 @@ impl Session {
             .unwrap_or_else(|_| serde_json::Value::String(value.to_string()));
         let text = render_value(&json, self.options.format, None);
         if !text.is_empty() {
-            println!("{text}");
+            crate::println_safe!("{text}");
         }
     }
 
@@ -195,10 +195,13 @@ impl Session {
             .map_or((text, ""), |(c, a)| (c, a.trim()));
         match cmd {
             ":quit" | ":q" | ":exit" => return false,
-            ":help" | ":h" if arg.is_empty() => println!("{}", self.overview()),
+            ":help" | ":h" if arg.is_empty() => crate::println_safe!("{}", self.overview()),
             ":help" | ":h" => match docs::render(&self.docs, Some(arg)) {
-                Ok(text) => print!("{text}"),
-                Err(e) => eprintln!("error: {e}"),
+                Ok(text) => {
+                    use std::io::Write as _;
+                    let _ = write!(std::io::stdout(), "{text}");
+                }
+                Err(e) => crate::eprintln_safe!("error: {e}"),
             },
             ":vars" => {
                 for (name, constant, value) in self.scope.iter() {
@@ -209,15 +212,15 @@ impl Session {
                         shown
                     };
                     let kind = if constant { "const" } else { "let" };
-                    println!("{kind} {name}: {} = {shown}", value.type_name());
+                    crate::println_safe!("{kind} {name}: {} = {shown}", value.type_name());
                 }
             }
-            ":status" => println!("{}", self.status()),
+            ":status" => crate::println_safe!("{}", self.status()),
             ":load" if arg.is_empty() => {
-                eprintln!("error: :load needs a file: :load path/to/script.rhai")
+                crate::eprintln_safe!("error: :load needs a file: :load path/to/script.rhai")
             }
             ":load" => self.load(arg),
-            other => eprintln!(
+            other => crate::eprintln_safe!(
                 "error: unknown command {other}; commands: {}",
                 COMMANDS.join(", ")
             ),
@@ -228,10 +231,10 @@ impl Session {
     fn load(&mut self, path: &str) {
         let source = match std::fs::read_to_string(path) {
             Ok(s) => runner::strip_shebang(&s),
-            Err(e) => return eprintln!("error: {path}: {e}"),
+            Err(e) => return crate::eprintln_safe!("error: {path}: {e}"),
         };
         if self.run_source(path, &source).is_some() {
-            eprintln!("loaded {path}");
+            crate::eprintln_safe!("loaded {path}");
         }
     }
 
@@ -285,8 +288,8 @@ impl Session {
 }
 
 fn show_failure(f: &runner::Failure) {
-    eprintln!("error: {f}");
+    crate::eprintln_safe!("error: {f}");
     if let Some(excerpt) = &f.excerpt {
-        eprintln!("{excerpt}");
+        crate::eprintln_safe!("{excerpt}");
     }
 }

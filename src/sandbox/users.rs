@@ -203,6 +203,9 @@ fn alias_one(conn: &Connection, item: &Value) -> Result<Value, ItemError> {
     let (_, domain) = wire::valid_email("alias", alias)?;
     wire::valid_email("aliasFor", owner)?;
     let user = live_user(conn, owner)?;
+    if user.source == "ldap" {
+        return Err(synced_user());
+    }
     if !store::is_internal_domain(conn, &domain).map_err(wire::item_storage)? {
         return Err(ItemError::field(
             "err_domain_not_internal",

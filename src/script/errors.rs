@@ -76,7 +76,7 @@ pub fn from_dir(function: &str, e: &DirError) -> Box<EvalAltResult> {
             0,
             "config",
         ),
-        DirError::BadPath { .. } | DirError::BadPlan { .. } => raise(
+        DirError::BadPath { .. } | DirError::BadPlan { .. } | DirError::BadName { .. } => raise(
             function,
             "invalid_argument",
             &e.to_string(),

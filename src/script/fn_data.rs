@@ -24,6 +24,34 @@ fn to_dynamic(function: &str, v: &Value) -> Res<Dynamic> {
 }
 
 /// A file that cannot be read or understood is bad input (exit 2 when uncaught).
+/// Reads the input file `path` for a script: what mcsh's own credentials live in (the config
+/// file, the plan key, a process's environment under `/proc`) is refused, so a script uses
+/// the connection without ever seeing the secrets.
+pub fn read_for_script(function: &str, path: &str, limit: u64) -> Res<Vec<u8>> {
+    if path != "-" {
+        let real = std::fs::canonicalize(path).map_err(|e| io_error(function, path, e))?;
+        let env = |k: &str| std::env::var(k).ok();
+        let config = std::fs::canonicalize(crate::config::config_path(&env)).ok();
+        let key = dirs::data_dir()
+            .map(|d| d.join("mcsh").join("plan.key"))
+            .and_then(|k| std::fs::canonicalize(k).ok());
+        if real.starts_with("/proc")
+            || Some(&real) == config.as_ref()
+            || Some(&real) == key.as_ref()
+        {
+            return Err(errors::raise(
+                function,
+                "forbidden",
+                &format!("{path}: scripts may not read mcsh's credentials (the config file, the plan key, /proc)"),
+                false,
+                0,
+                "usage",
+            ));
+        }
+    }
+    crate::files::read_bounded(path, limit).map_err(|e| io_error(function, path, e))
+}
+
 fn io_error(function: &str, path: &str, e: impl std::fmt::Display) -> Box<EvalAltResult> {
     errors::raise(function, "io", &format!("{path}: {e}"), false, 0, "usage")
 }
@@ -47,8 +75,7 @@ pub fn read_csv(path: &str) -> Res<Array> {
 
 /// `read_csv` with options.
 pub fn read_csv_with(path: &str, options: &CsvOptions) -> Res<Array> {
-    let bytes = crate::files::read_bounded(path, crate::files::MAX_INPUT_BYTES)
-        .map_err(|e| io_error("read_csv", path, e))?;
+    let bytes = read_for_script("read_csv", path, crate::files::MAX_INPUT_BYTES)?;
     if let Some(line) = crate::files::overlong_line(&bytes) {
         return Err(io_error(
             "read_csv",
@@ -217,8 +244,7 @@ let names = read_text("departments.txt").split("\n");
     .register_into_engine(engine, |path: &str| -> Res<String> {
         // Bounded by what the script memory limit still allows (`--limit memory=MiB`).
         let limit = (crate::alloc::headroom() as u64).min(crate::files::MAX_INPUT_BYTES);
-        let bytes =
-            crate::files::read_bounded(path, limit).map_err(|e| io_error("read_text", path, e))?;
+        let bytes = read_for_script("read_text", path, limit)?;
         String::from_utf8(bytes).map_err(|_| io_error("read_text", path, "it is not UTF-8 text"))
     });
 
@@ -258,8 +284,7 @@ let config = read_json("settings.json");
     )
     .register_into_engine(engine, |path: &str| -> Res<Dynamic> {
         let limit = (crate::alloc::headroom() as u64).min(crate::files::MAX_INPUT_BYTES);
-        let bytes =
-            crate::files::read_bounded(path, limit).map_err(|e| io_error("read_json", path, e))?;
+        let bytes = read_for_script("read_json", path, limit)?;
         let value: Value =
             serde_json::from_slice(&bytes).map_err(|e| io_error("read_json", path, e))?;
         to_dynamic("read_json", &value)

@@ -190,8 +190,8 @@ pub fn read_people(path: &str, columns: &[String]) -> Res<Array> {
             "usage",
         )
     };
-    let bytes = crate::files::read_bounded(path, crate::files::MAX_INPUT_BYTES)
-        .map_err(|e| raise("io", e.to_string()))?;
+    let bytes =
+        super::fn_data::read_for_script("read_people", path, crate::files::MAX_INPUT_BYTES)?;
     if let Some(line) = crate::files::overlong_line(&bytes) {
         return Err(raise(
             "invalid_input",
