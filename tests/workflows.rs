@@ -592,11 +592,15 @@ fn departments_nest_by_path_and_are_idempotent() {
     assert_eq!(under.len(), 2);
     let noc = env.json(&["groups", "list", "--query", "NOC"]);
     assert_eq!(noc[0]["parentId"], first[0]["id"]);
+    // An unknown parent is a usage error before anything is written.
     env.mcsh(Scheme::OAuth)
         .args(["departments", "X", "--parent", "Nope"])
         .assert()
-        .code(1)
-        .stdout(predicate::str::contains("failed"));
+        .code(2)
+        .stderr(
+            predicate::str::contains("\"Nope\"")
+                .and(predicate::str::contains("nothing was written")),
+        );
     env.mcsh(Scheme::OAuth).arg("departments").assert().code(2);
 }
 

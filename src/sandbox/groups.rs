@@ -321,12 +321,13 @@ fn membership_one(conn: &Connection, item: &Value, add: bool) -> Result<Value, I
     let internal = store::is_internal_domain(conn, &domain).map_err(wire::item_storage)?;
     let current: Option<String> = {
         use rusqlite::OptionalExtension;
-        conn.query_row(
+        conn.prepare_cached(
             "SELECT id FROM members WHERE group_id = ?1 AND email = ?2 AND domain = ?3",
-            params![group, email, domain],
-            |r| r.get(0),
         )
-        .optional()
+        .and_then(|mut s| {
+            s.query_row(params![group, email, domain], |r| r.get(0))
+                .optional()
+        })
         .map_err(wire::item_storage)?
     };
     let id = match (add, current) {
@@ -349,19 +350,19 @@ fn membership_one(conn: &Connection, item: &Value, add: bool) -> Result<Value, I
             } else {
                 "created_manually"
             };
-            conn.execute(
+            conn.prepare_cached(
                 "INSERT INTO members(id, group_id, email, domain, internal, kind, notes)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![id, group, email, domain, internal, kind, notes],
             )
+            .and_then(|mut s| s.execute(params![id, group, email, domain, internal, kind, notes]))
             .map_err(wire::item_storage)?;
             id
         }
         (false, Some(id)) => {
-            conn.execute(
+            conn.prepare_cached(
                 "DELETE FROM members WHERE group_id = ?1 AND email = ?2 AND domain = ?3",
-                params![group, email, domain],
             )
+            .and_then(|mut s| s.execute(params![group, email, domain]))
             .map_err(wire::item_storage)?;
             id
         }

@@ -191,11 +191,10 @@ pub fn set_setting(conn: &Connection, key: &str, value: &str) -> rusqlite::Resul
 
 /// Whether `domain` is one of the tenant's internal domains.
 pub fn is_internal_domain(conn: &Connection, domain: &str) -> rusqlite::Result<bool> {
-    conn.query_row("SELECT 1 FROM domains WHERE domain = ?1", [domain], |_| {
-        Ok(())
-    })
-    .optional()
-    .map(|o| o.is_some())
+    conn.prepare_cached("SELECT 1 FROM domains WHERE domain = ?1")?
+        .query_row([domain], |_| Ok(()))
+        .optional()
+        .map(|o| o.is_some())
 }
 
 /// A user row.
@@ -250,12 +249,9 @@ const USER_COLS: &str =
 
 /// The user with address `email`, purged or not.
 pub fn user(conn: &Connection, email: &str) -> rusqlite::Result<Option<UserRow>> {
-    conn.query_row(
-        &format!("SELECT {USER_COLS} FROM users WHERE email = ?1"),
-        [email],
-        user_row,
-    )
-    .optional()
+    conn.prepare_cached(&format!("SELECT {USER_COLS} FROM users WHERE email = ?1"))?
+        .query_row([email], user_row)
+        .optional()
 }
 
 /// Up to `limit` live users after `after_seq`, of `domain` or of every domain.

@@ -132,10 +132,18 @@ fn create_one(conn: &Connection, item: &Value) -> Result<Value, ItemError> {
         return Err(ItemError::new("err_user_already_exists", message));
     }
     let id = ids::user_id();
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO users(email, id, name, domain, created) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![email, id, name, domain, chrono::Utc::now().to_rfc3339()],
     )
+    .and_then(|mut s| {
+        s.execute(params![
+            email,
+            id,
+            name,
+            domain,
+            chrono::Utc::now().to_rfc3339()
+        ])
+    })
     .map_err(wire::item_storage)?;
     Ok(json!({ "emailAddress": email, "id": id, "name": name }))
 }
