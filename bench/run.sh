@@ -75,18 +75,26 @@ fi
 #    one round of creations (10 batches of 100, all in flight at once under concurrency 32),
 #    one round of memberships (20 batches across both groups) = 6 round trips × 50 ms.
 #    The baseline, one request per item, is measured on 50 people (--batch-size 1
-#    --concurrency 1) and scaled to 1 000.
+#    --concurrency 1) on a sandbox of its own, and scaled to 1 000. The measured figure is
+#    the median of 3 runs, each on a fresh sandbox.
 people "$WORK/onboard.csv" 1000 bench.new "Sales;All Staff"
 people "$WORK/base.csv" 50 bench.base "Sales;All Staff"
-start onboard --latency-ms 50
+start baseline --latency-ms 50
 /usr/bin/time -f "%e" -o "$WORK/t0" "$M" --batch-size 1 --concurrency 1 onboard --csv "$WORK/base.csv" -o jsonl > /dev/null 2> "$WORK/base.log"
 base=$(python3 -c "import sys; print(f'{float(sys.argv[1]) * 20:.0f}')" "$(tail -1 "$WORK/t0")")
-/usr/bin/time -f "%e" -o "$WORK/t1" "$M" onboard --csv "$WORK/onboard.csv" -o jsonl > /dev/null 2> "$WORK/onboard.log"
-t=$(tail -1 "$WORK/t1")
-created=$(summary "$WORK/onboard.log" created)
+stop
+times=()
+for i in 1 2 3; do
+  start "onboard$i" --latency-ms 50
+  /usr/bin/time -f "%e" -o "$WORK/t1" "$M" onboard --csv "$WORK/onboard.csv" -o jsonl > /dev/null 2> "$WORK/onboard.log"
+  times+=("$(tail -1 "$WORK/t1")")
+  created=$(summary "$WORK/onboard.log" created)
+  [ "$i" = 3 ] || stop
+done
+t=$(python3 -c "import sys, statistics; print(statistics.median(map(float, sys.argv[1:])))" "${times[@]}")
 floor=0.30
 row "onboard 1 000 new users from CSV, each into 2 groups (3 000 item operations)" "≤ 1.5 × the round-trip floor (6 × 50 ms = $floor s); 3 000 created" \
-    "$(secs "$t") s ($(python3 -c "print(f'{$t / $floor:.2f}')")× the floor; $(python3 -c "print(f'{$base / $t:.0f}')")× faster than the measured $base s of one request per item); $created created" \
+    "$(secs "$t") s, median of ${times[*]} ($(python3 -c "print(f'{$t / $floor:.2f}')")× the floor; $(python3 -c "print(f'{$base / $t:.0f}')")× faster than the measured $base s of one request per item); $created created" \
     "$(python3 -c "print('yes' if $t <= 1.5 * $floor and $created == 3000 else 'no')")"
 
 # 1b. offboard 200 leavers, each in 2 groups, from CSV
