@@ -131,7 +131,6 @@ pub fn run_file(
     let name = if file == "-" { "<stdin>" } else { file }.to_string();
     let source =
         String::from_utf8(bytes).map_err(|_| Usage(format!("script {name} is not UTF-8 text")))?;
-    let (name, source) = (name, source);
     let mut s = session(global, runtime, args)?;
     let _value = execute(global, &mut s, &name, &source)?;
     Ok(())

@@ -275,15 +275,49 @@ impl Session {
              :load FILE   run a script in this session     :status      connection and rate budget\n\
              :quit        leave\n\nFunctions:\n",
         );
-        let names = docs::names(&self.docs);
-        for chunk in names.chunks(6) {
-            text.push_str("  ");
-            let row: String = chunk.iter().map(|n| format!("{n:<16}")).collect();
-            text.push_str(row.trim_end());
-            text.push('\n');
-        }
+        text.push_str(&grid(&docs::names(&self.docs), 100));
         text.push_str("\n`mcsh doc` prints the whole reference.");
         text
+    }
+}
+
+/// `names` in columns as wide as the longest name plus two spaces, as many as fit in
+/// `width`: long names never run into the next.
+fn grid(names: &[String], width: usize) -> String {
+    let cell = names.iter().map(|n| n.chars().count()).max().unwrap_or(0) + 2;
+    let per_row = ((width.saturating_sub(2)) / cell.max(1)).max(1);
+    let mut text = String::new();
+    for chunk in names.chunks(per_row) {
+        let row: String = chunk.iter().map(|n| format!("{n:<cell$}")).collect();
+        text.push_str("  ");
+        text.push_str(row.trim_end());
+        text.push('\n');
+    }
+    text
+}
+
+#[cfg(test)]
+mod grid_tests {
+    #[test]
+    fn long_names_keep_a_gap() {
+        let names: Vec<String> = [
+            "ensure_group_levels",
+            "ensure_member",
+            "offboard::from_csv",
+            "x",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let text = super::grid(&names, 60);
+        assert!(!text.contains("levelsensure"), "{text}");
+        for line in text.lines() {
+            assert!(line.chars().count() <= 60, "{line}");
+        }
+        assert!(
+            text.contains("ensure_group_levels  ensure_member"),
+            "{text}"
+        );
     }
 }
 
