@@ -296,6 +296,13 @@ fn grid(names: &[String], width: usize) -> String {
     text
 }
 
+fn show_failure(f: &runner::Failure) {
+    crate::eprintln_safe!("error: {f}");
+    if let Some(excerpt) = &f.excerpt {
+        crate::eprintln_safe!("{excerpt}");
+    }
+}
+
 #[cfg(test)]
 mod grid_tests {
     #[test]
@@ -318,12 +325,5 @@ mod grid_tests {
             text.contains("ensure_group_levels  ensure_member"),
             "{text}"
         );
-    }
-}
-
-fn show_failure(f: &runner::Failure) {
-    crate::eprintln_safe!("error: {f}");
-    if let Some(excerpt) = &f.excerpt {
-        crate::eprintln_safe!("{excerpt}");
     }
 }
