@@ -629,3 +629,46 @@ fn version_help_and_completions() {
         .stdout(predicate::str::contains("add-member"));
     env.bare().args(["users", "frobnicate"]).assert().code(2);
 }
+
+#[test]
+fn adding_an_address_of_our_own_domains_that_is_no_user_warns_and_strict_refuses() {
+    let env = Env::new();
+    let rows = env.json(&[
+        "groups",
+        "add-member",
+        "--group",
+        "Sales",
+        "--email",
+        "ghost@company.com",
+        "--email",
+        "partner@elsewhere.org",
+    ]);
+    let by = |who: &str| {
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["emailAddress"] == who)
+            .unwrap()["message"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert!(by("ghost@company.com").contains("is no user"), "{rows}");
+    assert!(
+        !by("partner@elsewhere.org").contains("warning"),
+        "external addresses are fine"
+    );
+    let before = env.sandbox.stats.hits(mcsh::api::paths::ADD_GROUP_MEMBER);
+    let out = env
+        .mcsh(Scheme::OAuth)
+        .args(["groups", "add-member", "--group", "Sales", "--strict"])
+        .args(["--email", "ghost2@company.com"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("ghost2@company.com"));
+    assert_eq!(
+        env.sandbox.stats.hits(mcsh::api::paths::ADD_GROUP_MEMBER),
+        before
+    );
+}

@@ -57,6 +57,9 @@ pub enum GroupsCmd {
         /// Also add the addresses in FILE, one per line (- for standard input; # comments)
         #[arg(long, value_name = "FILE")]
         emails_from: Option<String>,
+        /// Refuse (before any write) addresses of the tenant's own domains that are no user
+        #[arg(long)]
+        strict: bool,
     },
     /// Remove users from a group (not a member is fine)
     RemoveMember {
@@ -149,9 +152,10 @@ pub async fn run(ctx: &mut Ctx, cmd: GroupsCmd) -> anyhow::Result<()> {
             group,
             email,
             emails_from,
+            strict,
         } => {
             let emails = with_file(email, emails_from.as_deref())?;
-            change(ctx, &group, &emails, true).await
+            change(ctx, &group, &emails, Some(strict)).await
         }
         GroupsCmd::RemoveMember {
             group,
@@ -159,7 +163,7 @@ pub async fn run(ctx: &mut Ctx, cmd: GroupsCmd) -> anyhow::Result<()> {
             emails_from,
         } => {
             let emails = with_file(email, emails_from.as_deref())?;
-            change(ctx, &group, &emails, false).await
+            change(ctx, &group, &emails, None).await
         }
         GroupsCmd::Rename { group, description } => {
             let description = non_blank("--description", &description)?;
@@ -232,7 +236,13 @@ fn non_blank(flag: &str, value: &str) -> anyhow::Result<String> {
     Ok(v.to_string())
 }
 
-async fn change(ctx: &mut Ctx, group: &str, emails: &[String], add: bool) -> anyhow::Result<()> {
+/// Adds (`add` = `Some(strict)`) or removes (`None`) `emails` in `group`.
+async fn change(
+    ctx: &mut Ctx,
+    group: &str,
+    emails: &[String],
+    add: Option<bool>,
+) -> anyhow::Result<()> {
     let emails: Vec<String> = emails
         .iter()
         .map(|e| email::normalize(e))
@@ -245,10 +255,47 @@ async fn change(ctx: &mut Ctx, group: &str, emails: &[String], add: bool) -> any
     }
     let dir = ctx.directory().await?;
     let g = dir.resolve_group(group).await?;
-    let results = if add {
-        dir.add_members(&g, &unique).await?
-    } else {
-        dir.remove_members(&g, &unique).await?
+    let results = match add {
+        Some(strict) => {
+            // External addresses are fine members; an address of the tenant's own domains
+            // that is no user is almost always a typo.
+            let internal: std::collections::HashSet<String> = dir
+                .domains()
+                .await?
+                .into_iter()
+                .map(|d| d.domain.to_ascii_lowercase())
+                .collect();
+            let ours: Vec<String> = unique
+                .iter()
+                .filter(|e| internal.contains(&email::domain_of(e).to_ascii_lowercase()))
+                .cloned()
+                .collect();
+            let found = dir.find_users(&ours).await?;
+            let ghosts: Vec<&String> = ours
+                .iter()
+                .filter(|e| !found.contains_key(&e.to_ascii_lowercase()))
+                .collect();
+            if strict && !ghosts.is_empty() {
+                let list: Vec<&str> = ghosts.iter().map(|s| s.as_str()).collect();
+                return Err(Usage(format!(
+                    "--strict: {} in the tenant's own domains but no user; nothing was added",
+                    list.join(", ")
+                ))
+                .into());
+            }
+            let mut results = dir.add_members(&g, &unique).await?;
+            for r in results.iter_mut() {
+                if ghosts.iter().any(|e| e.eq_ignore_ascii_case(&r.item)) {
+                    r.message = format!(
+                        "{}; warning: {} is in one of the tenant's own domains but is no user \
+                         (a typo? --strict refuses such addresses)",
+                        r.message, r.item
+                    );
+                }
+            }
+            results
+        }
+        None => dir.remove_members(&g, &unique).await?,
     };
     print_results(ctx, &g.description, &results)?;
     let tally = Tally::of(&results);
