@@ -672,3 +672,81 @@ fn adding_an_address_of_our_own_domains_that_is_no_user_warns_and_strict_refuses
         before
     );
 }
+
+#[test]
+fn effective_groups_count_domain_members_and_groups_above() {
+    let env = Env::new();
+    let rows = env.json(&["users", "groups", "--email", "samuel.walsh@example.com"]);
+    let got: Vec<(String, String)> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["group"].as_str().unwrap().into(),
+                r["via"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [("All Staff".to_string(), "domain example.com".to_string())]
+    );
+    let direct = env.json(&[
+        "users",
+        "groups",
+        "--email",
+        "samuel.walsh@example.com",
+        "--direct",
+    ]);
+    assert_eq!(direct.as_array().unwrap().len(), 0);
+    env.json(&[
+        "groups",
+        "add-member",
+        "--group",
+        "Engineering/Platform",
+        "--email",
+        "nested.one@company.com",
+    ]);
+    let rows = env.json(&["users", "groups", "--email", "nested.one@company.com"]);
+    let got: Vec<(String, String)> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["group"].as_str().unwrap().into(),
+                r["via"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("Engineering/Platform".to_string(), "direct".to_string()),
+            (
+                "Engineering".to_string(),
+                "group Engineering/Platform".to_string()
+            )
+        ]
+    );
+    let exported = env.json(&["export", "--with-groups", "--domain", "example.com"]);
+    let samuel = exported
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["emailAddress"] == "samuel.walsh@example.com")
+        .unwrap();
+    assert_eq!(samuel["groups"], serde_json::json!([]));
+    assert_eq!(samuel["viaDomain"], serde_json::json!(["All Staff"]));
+    let out = env
+        .mcsh(Scheme::OAuth)
+        .args(["-e", "groups_of(\"samuel.walsh@example.com\")[0].via"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "\"domain example.com\"",
+        "a string, as JSON in a pipe"
+    );
+}

@@ -453,7 +453,14 @@ fn export_of_two_thousand_users_matches_the_sandbox_exactly() {
     let mut reader = csv::Reader::from_path(&csv_path).unwrap();
     assert_eq!(
         reader.headers().unwrap().iter().collect::<Vec<_>>(),
-        ["emailAddress", "name", "domain", "alias", "groups"]
+        [
+            "emailAddress",
+            "name",
+            "domain",
+            "alias",
+            "groups",
+            "viaDomain"
+        ]
     );
     let csv_emails: BTreeSet<String> = reader
         .records()

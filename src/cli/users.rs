@@ -50,6 +50,15 @@ pub enum UsersCmd {
         #[arg(long, value_name = "EMAIL")]
         email: String,
     },
+    /// The groups a user is in: direct, through their domain, and above those (--direct: only direct)
+    Groups {
+        /// The user's address
+        #[arg(long, value_name = "EMAIL")]
+        email: String,
+        /// Only the groups the address is a direct member of
+        #[arg(long)]
+        direct: bool,
+    },
     /// Create an internal user
     Create {
         /// The new address (or the part before @ when --domain is given)
@@ -105,6 +114,9 @@ pub async fn run(ctx: &mut Ctx, cmd: UsersCmd) -> anyhow::Result<()> {
     match cmd {
         UsersCmd::List { domain, aliases } => list(ctx, domain, aliases).await,
         UsersCmd::Get { email } => get(ctx, &email::normalize(&email)?).await,
+        UsersCmd::Groups { email, direct } => {
+            groups_of(ctx, &email::normalize(&email)?, direct).await
+        }
         UsersCmd::Create {
             email,
             name,
@@ -180,6 +192,38 @@ async fn get(ctx: &mut Ctx, email: &str) -> anyhow::Result<()> {
     let mut printer = ctx.printer(Shape::Single, USER_GET_COLUMNS);
     printer.row(&row)?;
     printer.finish()?;
+    Ok(())
+}
+
+/// `users groups`: the effective groups of `email` (one scan of every group's members).
+async fn groups_of(ctx: &mut Ctx, email: &str, direct: bool) -> anyhow::Result<()> {
+    let dir = ctx.directory().await?;
+    let index = dir
+        .membership_index()
+        .await
+        .with_context(|| format!("the groups of {email}"))?;
+    let found: Vec<_> = index
+        .effective(email)
+        .into_iter()
+        .filter(|m| !direct || m.via.is_none())
+        .collect();
+    let mut printer = ctx.printer(Shape::List, &["group", "via", "id"]);
+    for m in &found {
+        printer.row(&json!({
+            "group": m.group.path,
+            "via": m.via.clone().unwrap_or_else(|| "direct".into()),
+            "id": m.group.id,
+        }))?;
+    }
+    printer.finish()?;
+    if found.is_empty() {
+        let what = if direct {
+            "directly in no group"
+        } else {
+            "in no group"
+        };
+        ctx.note(&format!("{email} is {what}"));
+    }
     Ok(())
 }
 

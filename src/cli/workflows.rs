@@ -350,6 +350,7 @@ pub fn export(global: &Global, runtime: &Runtime, a: ExportArgs) -> anyhow::Resu
     let mut columns = vec!["emailAddress", "name", "domain", "alias"];
     if a.with_groups {
         columns.push("groups");
+        columns.push("viaDomain");
     }
     match a.out.as_deref().filter(|o| *o != "-") {
         None => {

@@ -3,6 +3,10 @@
 //! Policy: no endpoint lists the groups of one user, so the index reads the members of every
 //! group, concurrently (`--concurrency` requests in flight), once; callers reuse it for the
 //! run instead of scanning again per user.
+//!
+//! What decides which policies apply to a person are their *effective* groups: the groups
+//! they are a direct member of, those holding their whole domain as a member, and the
+//! groups above any of these. The index answers both questions; the indirect ones say how.
 
 use std::collections::HashMap;
 
@@ -11,11 +15,22 @@ use futures_util::stream::{self, StreamExt};
 use super::{DirError, Directory};
 use crate::api::{Group, Member};
 
-/// Every group with its members, indexed by member address.
+/// Every group with its members, indexed by member address and by member domain.
 #[derive(Debug, Clone, Default)]
 pub struct MembershipIndex {
     groups: Vec<(Group, Vec<Member>)>,
     by_email: HashMap<String, Vec<usize>>,
+    by_domain: HashMap<String, Vec<usize>>,
+}
+
+/// One of a person's effective groups, and how they come to be in it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Membership {
+    /// The group.
+    pub group: Group,
+    /// `None` for a direct member; otherwise how: `domain example.com` or
+    /// `group Engineering/Platform` (a member of a group under this one).
+    pub via: Option<String>,
 }
 
 impl MembershipIndex {
@@ -30,6 +45,49 @@ impl MembershipIndex {
     /// Every group with its members.
     pub fn groups(&self) -> &[(Group, Vec<Member>)] {
         &self.groups
+    }
+
+    /// The effective groups of `email`: direct memberships first, then the groups holding its
+    /// domain, then every group above any of these. Each group once, the most direct way.
+    pub fn effective(&self, email: &str) -> Vec<Membership> {
+        let mut out: Vec<Membership> = Vec::new();
+        let push = |out: &mut Vec<Membership>, i: usize, via: Option<String>| {
+            let group = &self.groups[i].0;
+            if !out.iter().any(|m| m.group.id == group.id) {
+                out.push(Membership {
+                    group: group.clone(),
+                    via,
+                });
+            }
+        };
+        let key = email.to_ascii_lowercase();
+        for &i in self.by_email.get(&key).into_iter().flatten() {
+            push(&mut out, i, None);
+        }
+        let domain = super::email::domain_of(&key).to_string();
+        for &i in self.by_domain.get(&domain).into_iter().flatten() {
+            push(&mut out, i, Some(format!("domain {domain}")));
+        }
+        let by_id: HashMap<&str, usize> = self
+            .groups
+            .iter()
+            .enumerate()
+            .map(|(i, (g, _))| (g.id.as_str(), i))
+            .collect();
+        let mut k = 0;
+        while k < out.len() {
+            let child = out[k].group.clone();
+            let through = if child.path.is_empty() {
+                child.description.clone()
+            } else {
+                child.path.clone()
+            };
+            if let Some(&i) = child.parent_id.as_deref().and_then(|p| by_id.get(p)) {
+                push(&mut out, i, Some(format!("group {through}")));
+            }
+            k += 1;
+        }
+        out
     }
 }
 
@@ -54,6 +112,12 @@ impl Directory {
                     index
                         .by_email
                         .entry(m.email_address.to_ascii_lowercase())
+                        .or_default()
+                        .push(i);
+                } else if !m.domain.is_empty() {
+                    index
+                        .by_domain
+                        .entry(m.domain.to_ascii_lowercase())
                         .or_default()
                         .push(i);
                 }

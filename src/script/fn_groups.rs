@@ -232,16 +232,15 @@ remove_member("Sales", "leaver@company.com");
 
     let h = host.clone();
     network("groups_of", &["email: &str", "Array"], r#"
-The groups an address is a direct member of. Mimecast has no call for this, so it reads the members of every group (concurrently).
+The effective groups of an address: those it is a direct member of, then, each with a `via`, those holding its whole domain (`via: "domain example.com"`) and those above any of these (`via: "group Engineering/Platform"`). Mimecast has no call for this, so it reads the members of every group (concurrently).
 ```rhai
-for g in groups_of("alice.anderson@company.com") { print(g.description) }
+for g in groups_of("alice.anderson@company.com") { print(`${g.path} ${g.via ?? ""}`) }
 ```"#)
     .register_into_engine(engine, move |email: &str| -> Res<Array> {
         let email = convert::email_arg("groups_of", email)?;
         let dir = h.directory("groups_of")?;
         let index = h.block_on("groups_of", dir.membership_index())?;
-        let groups: Vec<Group> = index.groups_of(&email).into_iter().cloned().collect();
-        convert::to_array("groups_of", &groups)
+        memberships(&index.effective(&email))
     });
 }
 
@@ -249,7 +248,7 @@ for g in groups_of("alice.anderson@company.com") { print(g.description) }
 pub fn register_many(engine: &mut Engine, host: &Rc<Host>) {
     let h = host.clone();
     network("groups_of", &["emails: Array", "Map"], r#"
-For each address, the groups it is a direct member of, keyed by lower-case address (an empty array for none). One scan of every group's members serves them all.
+For each address, its effective groups as `groups_of(email)` gives them (direct ones without `via`), keyed by lower-case address (an empty array for none). One scan of every group's members serves them all.
 ```rhai
 let index = groups_of(["a@company.com", "b@company.com"]);
 print(index["a@company.com"].len());
@@ -260,11 +259,25 @@ print(index["a@company.com"].len());
         let index = h.block_on("groups_of", dir.membership_index())?;
         let mut map = rhai::Map::new();
         for e in emails {
-            let groups: Vec<Group> = index.groups_of(&e).into_iter().cloned().collect();
-            map.insert(e.to_ascii_lowercase().into(), Dynamic::from_array(convert::to_array("groups_of", &groups)?));
+            let found = memberships(&index.effective(&e))?;
+            map.insert(e.to_ascii_lowercase().into(), Dynamic::from_array(found));
         }
         Ok(map)
     });
+}
+
+/// Effective memberships as group maps, the indirect ones with `via`.
+fn memberships(found: &[crate::directory::membership::Membership]) -> Res<Array> {
+    found
+        .iter()
+        .map(|m| {
+            let mut value = convert::to_dyn("groups_of", &m.group)?;
+            if let (Some(via), Some(mut map)) = (&m.via, value.write_lock::<rhai::Map>()) {
+                map.insert("via".into(), via.clone().into());
+            }
+            Ok(value)
+        })
+        .collect()
 }
 
 impl Host {
