@@ -270,11 +270,23 @@ async fn change(
                 .filter(|e| internal.contains(&email::domain_of(e).to_ascii_lowercase()))
                 .cloned()
                 .collect();
-            let found = dir.find_users(&ours).await?;
-            let ghosts: Vec<&String> = ours
-                .iter()
-                .filter(|e| !found.contains_key(&e.to_ascii_lowercase()))
-                .collect();
+            // One cheap lookup per address, not a listing of whole domains. Without --strict
+            // it only feeds a warning, so a lookup that fails does not stop the work.
+            let found = match dir.existing_users(&ours).await {
+                Ok(found) => Some(found),
+                Err(e) if !strict => {
+                    ctx.warn(&format!("cannot check which addresses are users ({e})"));
+                    None
+                }
+                Err(e) => return Err(e.into()),
+            };
+            let ghosts: Vec<&String> = match &found {
+                Some(found) => ours
+                    .iter()
+                    .filter(|e| !found.contains(&e.to_ascii_lowercase()))
+                    .collect(),
+                None => Vec::new(),
+            };
             if strict && !ghosts.is_empty() {
                 let list: Vec<&str> = ghosts.iter().map(|s| s.as_str()).collect();
                 return Err(Usage(format!(

@@ -17,7 +17,6 @@
 
 use std::collections::HashMap;
 
-use futures_util::stream::{self, StreamExt};
 use serde_json::json;
 
 use super::outcome::{ItemResult, Status};
@@ -97,24 +96,8 @@ impl Directory {
                 !users.contains_key(&key) && !aliases.contains(&key)
             })
             .collect();
-        let probes: Vec<(String, bool)> = stream::iter(unlisted)
-            .map(|e| async move {
-                let exists = match self.client().aliases(e).await {
-                    Ok(_) => Ok(true),
-                    Err(err) if err.code() == "err_user_not_found" => Ok(false),
-                    Err(err) => Err(err),
-                };
-                exists.map(|x| (e.to_ascii_lowercase(), x))
-            })
-            .buffered(self.options.concurrency.max(1))
-            .collect::<Vec<_>>()
-            .await
-            .into_iter()
-            .collect::<Result<_, _>>()?;
-        let queued = probes
-            .into_iter()
-            .filter_map(|(e, exists)| exists.then_some(e))
-            .collect();
+        let unlisted: Vec<String> = unlisted.into_iter().cloned().collect();
+        let queued = self.existing_users(&unlisted).await?.into_iter().collect();
         Ok(OffboardPlan {
             emails: emails.to_vec(),
             keep_account,

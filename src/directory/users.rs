@@ -171,6 +171,30 @@ impl Directory {
         Ok(self.overlaid(found, |o, f| o.user(email, f)))
     }
 
+    /// Which of `emails` are users (mailboxes, listed or on the purge list), by lower-case
+    /// address: one `get-aliases` each, `--concurrency` at a time, so the cost follows the
+    /// addresses asked about, not the size of their domains.
+    pub async fn existing_users(
+        &self,
+        emails: &[String],
+    ) -> Result<std::collections::HashSet<String>, DirError> {
+        use futures_util::stream::{self, StreamExt};
+        let found: Vec<Option<String>> = stream::iter(emails)
+            .map(|e| async move {
+                match self.client().aliases(e).await {
+                    Ok(_) => Ok(Some(e.to_ascii_lowercase())),
+                    Err(err) if err.code() == "err_user_not_found" => Ok(None),
+                    Err(err) => Err(err),
+                }
+            })
+            .buffered(self.options.concurrency.max(1))
+            .collect::<Vec<_>>()
+            .await
+            .into_iter()
+            .collect::<Result<_, crate::api::ApiError>>()?;
+        Ok(found.into_iter().flatten().collect())
+    }
+
     /// The live user `email` with its alias addresses (`get-aliases`), or `None`.
     pub async fn user_with_aliases(&self, email: &str) -> Result<Option<User>, DirError> {
         let Some(mut user) = self.find_user(email).await? else {
