@@ -22,6 +22,7 @@ use rand::Rng;
 use serde_json::Value;
 
 use super::outcome::{ItemResult, Status};
+use super::preview::Prediction;
 use super::{DirError, Directory};
 use crate::api::envelope::Request;
 use crate::api::{paths, ApiError, Failure, Kind};
@@ -133,15 +134,29 @@ fn failure_of<'a>(fail: &'a [Failure], item: &Value) -> Option<&'a Failure> {
     fail.iter()
         .find(|f| f.key.as_ref() == Some(item))
         .or_else(|| {
-            let email = item.get("emailAddress").and_then(Value::as_str)?;
-            fail.iter().find(|f| {
-                f.key
-                    .as_ref()
-                    .and_then(|k| k.get("emailAddress"))
-                    .and_then(Value::as_str)
-                    .is_some_and(|e| e.eq_ignore_ascii_case(email))
-            })
+            fail.iter()
+                .find(|f| f.key.as_ref().is_some_and(|k| same_item(k, item)))
         })
+}
+
+/// Whether an echoed `key` names `item`: it carries the item's address (in any case) and
+/// every other field the two share agrees, so a failure of one group's item is never taken
+/// for another group's item of the same address.
+fn same_item(key: &Value, item: &Value) -> bool {
+    let (Some(key), Some(item)) = (key.as_object(), item.as_object()) else {
+        return false;
+    };
+    let address = |m: &serde_json::Map<String, Value>| {
+        m.get("emailAddress")
+            .and_then(Value::as_str)
+            .map(str::to_ascii_lowercase)
+    };
+    if address(key).is_none() || address(key) != address(item) {
+        return false;
+    }
+    key.iter()
+        .filter(|(k, _)| k.as_str() != "emailAddress")
+        .all(|(k, v)| item.get(k).is_none_or(|w| w == v))
 }
 
 impl Directory {
@@ -166,15 +181,40 @@ impl Directory {
         }
         self.progress_total(items.len());
         if self.is_dry_run() {
+            let predictions = self.predict(endpoint, &items).await?;
             let out: Vec<Outcome> = items
                 .into_iter()
-                .map(|(label, item)| {
-                    self.planned(endpoint, item.clone());
-                    let result = ItemResult::new(
-                        label,
-                        Status::Planned,
-                        format!("would be {}", wording.done),
-                    );
+                .zip(predictions)
+                .map(|((label, item), prediction)| {
+                    let result = match prediction {
+                        Prediction::NoOp => {
+                            let r =
+                                ItemResult::new(label, Status::Unchanged, wording.already.clone());
+                            match policy(endpoint).already {
+                                Some((code, _)) => r.with_code(code),
+                                None => r,
+                            }
+                        }
+                        Prediction::Refused(code, message) => {
+                            let f = Failure {
+                                key: None,
+                                code: code.to_string(),
+                                message,
+                                retryable: false,
+                                field: None,
+                            };
+                            ItemResult::new(label.clone(), Status::Failed, explain(&label, &f))
+                                .with_code(code)
+                        }
+                        Prediction::Change => {
+                            self.planned(endpoint, item.clone());
+                            ItemResult::new(
+                                label,
+                                Status::Planned,
+                                format!("would be {}", wording.done),
+                            )
+                        }
+                    };
                     self.audit_item(endpoint, &item, &result, None, true);
                     Outcome {
                         result,
@@ -183,7 +223,11 @@ impl Directory {
                     }
                 })
                 .collect();
-            self.progress_done(out.len(), 0);
+            let failed = out
+                .iter()
+                .filter(|o| o.result.status == Status::Failed)
+                .count();
+            self.progress_done(out.len(), failed);
             return Ok(out);
         }
         let size = if policy(endpoint).merge {
@@ -432,6 +476,10 @@ mod tests {
         assert!(failure_of(&fail, &json!({"id": "g", "emailAddress": "A@x.com"})).is_some());
         assert!(failure_of(&fail, &json!({"id": "g", "emailAddress": "a@x.com"})).is_some());
         assert!(failure_of(&fail, &json!({"id": "g", "emailAddress": "b@x.com"})).is_none());
+        assert!(
+            failure_of(&fail, &json!({"id": "h", "emailAddress": "a@x.com"})).is_none(),
+            "the same address in another group is another item"
+        );
     }
 
     #[test]

@@ -38,6 +38,7 @@ impl Directory {
             out.extend(groups_of(&page)?);
         }
         self.note_read("groups", "", "the list of groups", Digest::of(&out));
+        self.remember_names(&out);
         Ok(self.overlaid(out, |o, mut v| {
             v.extend(o.groups(None));
             v

@@ -15,10 +15,12 @@ pub mod offboard;
 pub mod outcome;
 pub mod overlay;
 pub mod plan;
+pub mod preview;
 pub mod progress;
 pub mod settle;
 pub mod users;
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
@@ -144,6 +146,8 @@ pub struct Directory {
     plan: Mutex<Vec<PlannedWrite>>,
     overlay: Mutex<overlay::Overlay>,
     reads: Mutex<Vec<plan::Read>>,
+    /// Group names by id, as the last listing gave them (for messages and plan labels).
+    names: Mutex<HashMap<String, String>>,
     audit: Option<Arc<audit::Audit>>,
     progress: Option<Arc<dyn progress::Progress>>,
 }
@@ -158,6 +162,7 @@ impl Directory {
             plan: Mutex::new(Vec::new()),
             overlay: Mutex::default(),
             reads: Mutex::default(),
+            names: Mutex::default(),
             audit: None,
             progress: None,
         }
@@ -214,6 +219,24 @@ impl Directory {
             });
         }
         self.dry_run
+    }
+
+    /// The name of group `id` as the last listing gave it, or the id when none did.
+    pub(crate) fn group_name(&self, id: &str) -> String {
+        self.names
+            .lock()
+            .expect("names lock")
+            .get(id)
+            .cloned()
+            .unwrap_or_else(|| id.to_string())
+    }
+
+    /// Remembers the names of `groups` for [`Directory::group_name`].
+    pub(crate) fn remember_names(&self, groups: &[crate::api::Group]) {
+        let mut names = self.names.lock().expect("names lock");
+        for g in groups {
+            names.insert(g.id.clone(), g.description.clone());
+        }
     }
 
     /// Under dry-run, lets `f` adjust what a read returns to what the plan would leave.

@@ -1,0 +1,174 @@
+//! What a dry run predicts for each write, so it reports what the real run would.
+//!
+//! Policy: the real run learns some outcomes from the service's answer: "already a member",
+//! "not a member", "user already exists", "group already exists", "domain not internal". A
+//! dry run sends nothing, so it reads what decides them (each group's members once, the
+//! internal domains, the group list, one `get-aliases` probe per new address; reads a plan
+//! rests on) and reports those items as the real run would: `unchanged`, or `failed` with the
+//! service's code. Such items are neither planned nor put in a plan. Writes whose callers
+//! read before deciding to write need no prediction.
+
+use std::collections::{HashMap, HashSet};
+
+use serde_json::Value;
+
+use super::{DirError, Directory};
+use crate::api::{model, paths, Group};
+
+/// What the real run would make of one item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Prediction {
+    /// It would change the directory.
+    Change,
+    /// The directory is already so: `unchanged`.
+    NoOp,
+    /// The service would refuse it with this code and message.
+    Refused(&'static str, String),
+}
+
+impl Directory {
+    /// For each item of a dry-run `endpoint` call, what the real run would make of it. Items
+    /// are taken in order, so adding one address twice is a change, then no change.
+    pub(crate) async fn predict(
+        &self,
+        endpoint: &str,
+        items: &[(String, Value)],
+    ) -> Result<Vec<Prediction>, DirError> {
+        match endpoint {
+            paths::ADD_GROUP_MEMBER => self.predict_members(items, true).await,
+            paths::REMOVE_GROUP_MEMBER => self.predict_members(items, false).await,
+            paths::CREATE_USER => self.predict_new_users(items).await,
+            paths::CREATE_GROUP => self.predict_new_groups(items).await,
+            _ => Ok(vec![Prediction::Change; items.len()]),
+        }
+    }
+
+    async fn predict_members(
+        &self,
+        items: &[(String, Value)],
+        adding: bool,
+    ) -> Result<Vec<Prediction>, DirError> {
+        let mut members: HashMap<String, HashSet<String>> = HashMap::new();
+        let mut out = Vec::with_capacity(items.len());
+        for (_, item) in items {
+            let id = text(item, "id");
+            let Some(address) = member_of(item) else {
+                out.push(Prediction::Change);
+                continue;
+            };
+            if !members.contains_key(id) {
+                let group = Group {
+                    id: id.to_string(),
+                    description: self.group_name(id),
+                    ..Group::default()
+                };
+                let now = self
+                    .members(&group)
+                    .await?
+                    .into_iter()
+                    .map(|m| {
+                        if m.email_address.is_empty() {
+                            m.domain.to_ascii_lowercase()
+                        } else {
+                            m.email_address.to_ascii_lowercase()
+                        }
+                    })
+                    .collect();
+                members.insert(id.to_string(), now);
+            }
+            let set = members.get_mut(id).expect("just read");
+            let changes = if adding {
+                set.insert(address)
+            } else {
+                set.remove(&address)
+            };
+            out.push(if changes {
+                Prediction::Change
+            } else {
+                Prediction::NoOp
+            });
+        }
+        Ok(out)
+    }
+
+    async fn predict_new_users(
+        &self,
+        items: &[(String, Value)],
+    ) -> Result<Vec<Prediction>, DirError> {
+        let internal: HashSet<String> = self
+            .domains()
+            .await?
+            .into_iter()
+            .map(|d| d.domain.to_ascii_lowercase())
+            .collect();
+        let emails: Vec<String> = items
+            .iter()
+            .map(|(_, item)| text(item, "emailAddress").to_ascii_lowercase())
+            .collect();
+        let mut taken = self.existing_users(&emails).await?;
+        let mut out = Vec::with_capacity(items.len());
+        for email in emails {
+            let planned = self.overlaid(None, |o, f| o.user(&email, f)).is_some();
+            out.push(if !internal.contains(super::email::domain_of(&email)) {
+                Prediction::Refused(
+                    "err_domain_not_internal",
+                    "The domain is not an internal domain of the account".into(),
+                )
+            } else if planned || !taken.insert(email) {
+                Prediction::Refused("err_user_already_exists", "User already exists".into())
+            } else {
+                Prediction::Change
+            });
+        }
+        Ok(out)
+    }
+
+    async fn predict_new_groups(
+        &self,
+        items: &[(String, Value)],
+    ) -> Result<Vec<Prediction>, DirError> {
+        let groups = self.fetch_groups().await?;
+        let listed = super::groups::listed_ids(&groups);
+        // (parent id or "" for the top level, lower-case name) of every group there is.
+        let mut taken: HashSet<(String, String)> = groups
+            .iter()
+            .map(|g| {
+                let parent = if model::is_top_level(g, &listed) {
+                    String::new()
+                } else {
+                    g.parent_id.clone().unwrap_or_default()
+                };
+                (parent, g.description.trim().to_lowercase())
+            })
+            .collect();
+        Ok(items
+            .iter()
+            .map(|(_, item)| {
+                let parent = text(item, "parentId").to_string();
+                let parent = if listed.contains(parent.as_str()) {
+                    parent
+                } else {
+                    String::new()
+                };
+                let name = text(item, "description").trim().to_lowercase();
+                if taken.insert((parent, name)) {
+                    Prediction::Change
+                } else {
+                    Prediction::Refused("err_folder_already_exists", "Group already exists".into())
+                }
+            })
+            .collect())
+    }
+}
+
+fn text<'a>(item: &'a Value, key: &str) -> &'a str {
+    item.get(key).and_then(Value::as_str).unwrap_or("")
+}
+
+/// The member an item names: its address, or a whole domain.
+fn member_of(item: &Value) -> Option<String> {
+    [text(item, "emailAddress"), text(item, "domain")]
+        .into_iter()
+        .find(|s| !s.is_empty())
+        .map(str::to_ascii_lowercase)
+}
