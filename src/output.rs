@@ -203,9 +203,10 @@ pub fn render_value(value: &Value, format: Format, width: Option<u16>) -> String
             table_of(items, &columns_of(items))
         }
         (Format::Table, Value::Object(map)) => {
-            let rows: Vec<Value> = map
+            let keys = columns_of(std::slice::from_ref(value));
+            let rows: Vec<Value> = keys
                 .iter()
-                .map(|(k, v)| serde_json::json!({ "key": k, "value": v }))
+                .map(|k| serde_json::json!({ "key": k, "value": map[k] }))
                 .collect();
             table_of(&rows, &["key".to_string(), "value".to_string()])
         }
@@ -299,7 +300,42 @@ pub fn split_list(text: &str) -> Vec<String> {
     out
 }
 
-/// Every key of `rows`, in the order first seen.
+/// The order the commands print record fields in, merged into one: a group or an address
+/// first, then names, then what describes them, then outcomes, ids last. Every command's
+/// column list is in this order, so a script's rows print as the command's do.
+pub const FIELD_ORDER: &[&str] = &[
+    "group",
+    "emailAddress",
+    "item",
+    "description",
+    "path",
+    "name",
+    "domain",
+    "alias",
+    "aliases",
+    "aliasFor",
+    "addressType",
+    "type",
+    "internal",
+    "userCount",
+    "folderCount",
+    "source",
+    "accountLocked",
+    "accountDisabled",
+    "groups",
+    "viaDomain",
+    "via",
+    "step",
+    "endpoint",
+    "status",
+    "message",
+    "code",
+    "parentId",
+    "id",
+];
+
+/// Every key of `rows`: those of [`FIELD_ORDER`] in that order, then any others in the order
+/// first seen (records from scripts are maps whose keys come sorted).
 pub fn columns_of(rows: &[Value]) -> Vec<String> {
     let mut cols: Vec<String> = Vec::new();
     for row in rows {
@@ -311,6 +347,14 @@ pub fn columns_of(rows: &[Value]) -> Vec<String> {
             }
         }
     }
+    let rank = |c: &String| {
+        FIELD_ORDER
+            .iter()
+            .position(|f| f == c)
+            .unwrap_or(FIELD_ORDER.len())
+    };
+    // A stable sort: unknown keys keep their order, after the known ones.
+    cols.sort_by_key(rank);
     cols
 }
 

@@ -67,3 +67,29 @@ fn the_repl_reaches_the_directory() {
         .success()
         .stdout("10\ntrue\n");
 }
+
+#[test]
+fn imports_last_for_the_session_and_every_module_can_be_imported_as_listed() {
+    let env = Env::new();
+    let input =
+        "import \"exporter\" as exporter;\nexporter::rows(\"example.com\", false).len()\n:help\n";
+    let out = env
+        .mcsh(Scheme::OAuth)
+        .arg("repl")
+        .write_stdin(input)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success());
+    assert!(
+        !stderr.contains("Module not found"),
+        "the import of the line before is still there: {stderr}"
+    );
+    assert!(stdout.starts_with("14\n"), "{stdout}{stderr}");
+    assert!(stdout.contains("exporter::rows"), "{stdout}");
+    assert!(
+        !stdout.contains(" export::"),
+        "no module is listed under a name that cannot be imported: {stdout}"
+    );
+}

@@ -469,3 +469,97 @@ fn ctrl_c_stops_a_network_wait_and_the_repl_goes_on() {
     assert!(stderr.contains("interrupted"), "{stderr}");
     assert!(stdout.contains("42"), "the session went on: {stdout}");
 }
+
+/// The header line of CSV output.
+fn csv_header(out: &std::process::Output) -> String {
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .next()
+        .unwrap_or("")
+        .to_string()
+}
+
+#[test]
+fn script_rows_keep_the_columns_the_commands_print() {
+    let env = Env::new();
+    let file = env.dir.path().join("rows.csv");
+    let source = format!(
+        "import \"exporter\" as exporter;\nwrite_csv({:?}, exporter::rows((), true));",
+        file.display().to_string()
+    );
+    let out = env
+        .mcsh(Scheme::OAuth)
+        .args(["-e", &source])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let written = std::fs::read_to_string(&file).unwrap();
+    let command = env
+        .mcsh(Scheme::OAuth)
+        .args(["export", "--with-groups", "-o", "csv"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        written.lines().next().unwrap(),
+        csv_header(&command),
+        "exporter::rows written by write_csv has export's columns"
+    );
+    assert_eq!(
+        csv_header(&command),
+        "emailAddress,name,domain,alias,groups,viaDomain"
+    );
+    for (expr, command) in [
+        (
+            "members(\"Engineering\")",
+            vec!["groups", "members", "--group", "Engineering"],
+        ),
+        (
+            "users(\"example.com\")",
+            vec!["users", "list", "--domain", "example.com"],
+        ),
+        ("groups()", vec!["groups", "list"]),
+    ] {
+        let script = env
+            .mcsh(Scheme::OAuth)
+            .args(["-e", expr, "-o", "csv"])
+            .output()
+            .unwrap();
+        let cli = env
+            .mcsh(Scheme::OAuth)
+            .args(&command)
+            .args(["-o", "csv"])
+            .output()
+            .unwrap();
+        let script_header = csv_header(&script);
+        let cli_header = csv_header(&cli);
+        // A script shows every field a record has; those the command prints come in its order.
+        let shared = |of: &str, with: &str| -> Vec<String> {
+            of.split(',')
+                .filter(|c| with.split(',').any(|w| w == *c))
+                .map(str::to_string)
+                .collect()
+        };
+        let in_script = shared(&script_header, &cli_header);
+        assert!(in_script.len() >= 3, "{expr}: {script_header}");
+        assert_eq!(
+            in_script,
+            shared(&cli_header, &script_header),
+            "{expr}: {script_header} vs the command's {cli_header}"
+        );
+        assert!(
+            script_header.starts_with("emailAddress") || script_header.starts_with("description"),
+            "{expr}: the address or name comes first: {script_header}"
+        );
+    }
+}

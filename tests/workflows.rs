@@ -620,7 +620,7 @@ fn workflows_are_importable_from_scripts() {
         r#"
 import "onboard" as onboard;
 import "offboard" as offboard;
-import "export" as exporter;
+import "exporter" as exporter;
 import "departments" as departments;
 
 let made = departments::create(["Projects/Apollo"], ());

@@ -1,7 +1,8 @@
 //! The progress bar of bulk work: on stderr, only on a terminal, only for jobs over a second.
 //!
-//! Policy: nothing is drawn for quick jobs or when stderr is not a terminal (logs and pipes
-//! stay clean); a long job shows items done of total, rate, failures and time left.
+//! Policy: nothing is drawn for quick jobs, for a single item, or when stderr is not a
+//! terminal (logs and pipes stay clean); a long job shows items done of total, rate, failures
+//! and time left. In the REPL every statement is a job of its own.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -17,7 +18,7 @@ const SHOW_AFTER: Duration = Duration::from_secs(1);
 /// A progress bar that appears once a job has run for a second.
 pub struct Bar {
     enabled: bool,
-    started: Instant,
+    started: Mutex<Instant>,
     total: AtomicUsize,
     done: AtomicUsize,
     failed: AtomicUsize,
@@ -29,7 +30,7 @@ impl Bar {
     pub fn new(enabled: bool) -> Bar {
         Bar {
             enabled,
-            started: Instant::now(),
+            started: Mutex::new(Instant::now()),
             total: AtomicUsize::new(0),
             done: AtomicUsize::new(0),
             failed: AtomicUsize::new(0),
@@ -37,8 +38,12 @@ impl Bar {
         }
     }
 
+    fn elapsed(&self) -> Duration {
+        self.started.lock().expect("clock lock").elapsed()
+    }
+
     fn draw(&self) {
-        if !self.enabled || self.started.elapsed() < SHOW_AFTER {
+        if !self.enabled || self.total.load(Ordering::Relaxed) <= 1 || self.elapsed() < SHOW_AFTER {
             return;
         }
         let mut slot = self.bar.lock().expect("bar lock");
@@ -54,10 +59,7 @@ impl Bar {
         bar.set_position(self.done.load(Ordering::Relaxed) as u64);
         let failed = self.failed.load(Ordering::Relaxed);
         let done = self.done.load(Ordering::Relaxed) as f64;
-        let rate = format!(
-            "{:.0}/s",
-            done / self.started.elapsed().as_secs_f64().max(0.001)
-        );
+        let rate = format!("{:.0}/s", done / self.elapsed().as_secs_f64().max(0.001));
         bar.set_message(if failed > 0 {
             format!("{rate}  {failed} failed")
         } else {
@@ -102,5 +104,29 @@ impl Progress for Bar {
         self.done.fetch_add(n, Ordering::Relaxed);
         self.failed.fetch_add(failed, Ordering::Relaxed);
         self.draw();
+    }
+
+    fn restart(&self) {
+        self.finish();
+        self.total.store(0, Ordering::Relaxed);
+        self.done.store(0, Ordering::Relaxed);
+        self.failed.store(0, Ordering::Relaxed);
+        *self.started.lock().expect("clock lock") = Instant::now();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_restart_counts_from_zero() {
+        let bar = Bar::new(false);
+        bar.add_total(6);
+        bar.done(6, 3);
+        bar.restart();
+        bar.add_total(1);
+        bar.done(1, 0);
+        assert_eq!(bar.counts(), (1, 1, 0), "one statement's items only");
     }
 }

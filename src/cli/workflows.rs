@@ -108,13 +108,7 @@ fn call(
     for (name, value) in vars {
         s.scope.push_constant(name, value);
     }
-    // `export` is a Rhai keyword, so that module is imported under another name.
-    let alias = if module == "export" {
-        "exporter"
-    } else {
-        module
-    };
-    let source = format!("import \"{module}\" as {alias};\n{call}");
+    let source = format!("import \"{module}\" as {module};\n{call}");
     let value = execute(global, &mut s, &format!("mcsh {module}"), &source).map_err(|e| {
         match e.downcast::<ScriptFailed>() {
             // Where in the stdlib a workflow stopped is no help to the admin: keep the message.
@@ -342,7 +336,7 @@ pub fn export(global: &Global, runtime: &Runtime, a: ExportArgs) -> anyhow::Resu
     let rows = call(
         global,
         runtime,
-        "export",
+        "exporter",
         "exporter::rows(DOMAIN, WITH_GROUPS)",
         vars,
     )?;

@@ -261,6 +261,13 @@ impl Directory {
         }
     }
 
+    /// Starts counting progress anew: the next statement of a REPL is a job of its own.
+    pub fn restart_progress(&self) {
+        if let Some(p) = &self.progress {
+            p.restart();
+        }
+    }
+
     fn progress_total(&self, n: usize) {
         if let Some(p) = &self.progress {
             p.add_total(n);

@@ -6,4 +6,6 @@ pub trait Progress: Send + Sync {
     fn add_total(&self, n: usize);
     /// `n` items finished, `failed` of them failed.
     fn done(&self, n: usize, failed: usize);
+    /// A new job starts (a REPL statement): counts and the clock start again from zero.
+    fn restart(&self) {}
 }

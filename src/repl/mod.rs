@@ -136,6 +136,9 @@ impl Session {
     /// or `None` after printing the failure.
     fn run_source(&mut self, name: &str, source: &str) -> Option<Dynamic> {
         self.host.interrupt().clear();
+        if let Some(dir) = self.host.connected() {
+            dir.restart_progress();
+        }
         let limits = self.options.limits;
         let result =
             runner::compile(&self.engine, &self.scope, name, source, &limits).and_then(|ast| {
@@ -152,12 +155,35 @@ impl Session {
                 result
             });
         self.host.interrupt().clear();
+        if let Some(dir) = self.host.connected() {
+            // The statement's bar goes before its value is shown.
+            dir.restart_progress();
+        }
+        if result.is_ok() {
+            self.keep_imports(source);
+        }
         self.refresh_words();
         match result {
             Ok(value) => Some(value),
             Err(f) => {
                 show_failure(&f);
                 None
+            }
+        }
+    }
+
+    /// Makes the modules `source` imported (`import "onboard" as onboard;`) available to the
+    /// inputs that follow: an import lasts for the session, not only for its own input.
+    fn keep_imports(&mut self, source: &str) {
+        for (path, alias) in imports(source) {
+            let resolved = self.engine.module_resolver().resolve(
+                &self.engine,
+                None,
+                &path,
+                rhai::Position::NONE,
+            );
+            if let Ok(module) = resolved {
+                self.engine.register_static_module(alias, module);
             }
         }
     }
@@ -296,10 +322,62 @@ fn grid(names: &[String], width: usize) -> String {
     text
 }
 
+/// The `import "PATH" as ALIAS` statements of `source`, as (path, alias).
+fn imports(source: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut rest = source;
+    while let Some(at) = rest.find("import") {
+        let before = rest[..at].chars().next_back();
+        rest = &rest[at + "import".len()..];
+        if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+            continue;
+        }
+        let Some(quoted) = rest.trim_start().strip_prefix('"') else {
+            continue;
+        };
+        let Some((path, after)) = quoted.split_once('"') else {
+            continue;
+        };
+        let Some(after) = after.trim_start().strip_prefix("as") else {
+            continue;
+        };
+        if !after.starts_with(char::is_whitespace) {
+            continue;
+        }
+        let alias: String = after
+            .trim_start()
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect();
+        if !alias.is_empty() {
+            out.push((path.to_string(), alias));
+        }
+    }
+    out
+}
+
 fn show_failure(f: &runner::Failure) {
     crate::eprintln_safe!("error: {f}");
     if let Some(excerpt) = &f.excerpt {
         crate::eprintln_safe!("{excerpt}");
+    }
+}
+
+#[cfg(test)]
+mod import_tests {
+    #[test]
+    fn imports_are_found_with_their_aliases() {
+        let found = super::imports(
+            "import \"onboard\" as onboard;\nlet reimport = 1; import \"scripts/x.rhai\" as x_2;",
+        );
+        assert_eq!(
+            found,
+            [
+                ("onboard".to_string(), "onboard".to_string()),
+                ("scripts/x.rhai".to_string(), "x_2".to_string())
+            ]
+        );
+        assert!(super::imports("let important = \"a\";").is_empty());
     }
 }
 

@@ -5,7 +5,7 @@
 pub const MODULES: &[(&str, &str)] = &[
     ("onboard", include_str!("../../stdlib/onboard.rhai")),
     ("offboard", include_str!("../../stdlib/offboard.rhai")),
-    ("export", include_str!("../../stdlib/export.rhai")),
+    ("exporter", include_str!("../../stdlib/exporter.rhai")),
     ("departments", include_str!("../../stdlib/departments.rhai")),
 ];
 
