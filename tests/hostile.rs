@@ -595,14 +595,14 @@ fn hostile_scripts() {
         (
             "an unknown function",
             "nosuch(1)",
-            1,
-            "Function not found: nosuch",
+            2,
+            "there is no function nosuch()",
         ),
         (
             "a wrong argument type",
             "users(5)",
-            1,
-            "Function not found: users",
+            2,
+            "users: argument 1 (domain) must be a string, not an int",
         ),
         ("a throw", "throw \"custom\";", 1, "custom"),
         ("division by zero", "1 / 0", 1, "Division by zero"),

@@ -27,7 +27,7 @@ fn errors_do_not_end_the_session() {
         .success()
         .stdout("2\n")
         .stderr(
-            predicate::str::contains("Function not found: nope")
+            predicate::str::contains("there is no function nope()")
                 .and(predicate::str::contains("Open string is not terminated"))
                 .and(predicate::str::contains("syntax error")),
         );
@@ -48,7 +48,7 @@ fn commands_help_vars_load_quit() {
         "overview: {stdout}"
     );
     assert!(
-        stdout.contains("add_member(group: Dynamic, email: &str) -> Map"),
+        stdout.contains("add_member(group: group, email: string) -> map"),
         "{stdout}"
     );
     assert!(stdout.contains("let y: i64 = 5"), "{stdout}");

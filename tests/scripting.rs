@@ -563,3 +563,95 @@ fn script_rows_keep_the_columns_the_commands_print() {
         );
     }
 }
+
+/// Runs `expr` with `mcsh -e` against the sandbox: (exit code, stderr).
+fn eval_error(env: &Env, expr: &str) -> (Option<i32>, String) {
+    let out = env.mcsh(Scheme::OAuth).args(["-e", expr]).output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+#[test]
+fn engine_errors_are_told_in_the_scripts_terms() {
+    let env = Env::new();
+    let (code, err) = eval_error(&env, "memebrs(\"Engineering\")");
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("there is no function memebrs(); did you mean members?"),
+        "{err}"
+    );
+    assert!(!err.contains("ImmutableString"), "{err}");
+
+    let (code, err) = eval_error(&env, "add_member(\"Sales\", 42)");
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("add_member: argument 2 (email) must be a string, not an int")
+            && err.contains("add_member(group: group, email: string)"),
+        "{err}"
+    );
+
+    let (code, err) = eval_error(&env, "user(\"nobody@company.com\").name");
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("cannot read .name of () (nothing)") && err.contains("if u != ()"),
+        "{err}"
+    );
+    assert!(!err.contains("getter is not registered"), "{err}");
+
+    let out = env.bare().args(["doc", "add_member"]).output().unwrap();
+    let doc = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        doc.contains("add_member(group: group, email: string) -> map"),
+        "signatures in script terms: {doc}"
+    );
+}
+
+#[test]
+fn misspellings_get_the_closest_names() {
+    let env = Env::new();
+    for (typo, meant) in [
+        ("Enginering", "Engineering"),
+        ("Salse", "Sales"),
+        ("platfrom", "Engineering/Platform"),
+        ("Sale", "Sales"),
+    ] {
+        let out = env
+            .mcsh(Scheme::OAuth)
+            .args(["groups", "members", "--group", typo])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{typo}: {err}");
+        assert!(
+            err.contains(&format!("did you mean: {meant}")),
+            "{typo}: {err}"
+        );
+    }
+    let out = env
+        .mcsh(Scheme::OAuth)
+        .args([
+            "onboard",
+            "--email",
+            "new@company.com",
+            "--group",
+            "Enginering",
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("Enginering (did you mean Engineering?)"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("--create-groups"),
+        "no advice to create the misspelling: {err}"
+    );
+    let out = env.bare().args(["user", "list"]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("did you mean `mcsh users list`?"), "{err}");
+}

@@ -145,7 +145,26 @@ pub fn run_external(
     let file = words.remove(0);
     let is_script = file.ends_with(".rhai") || std::path::Path::new(&file).is_file();
     if !is_script {
-        return Err(Usage(format!("unknown command {file:?}; `mcsh --help` lists the commands, `mcsh run FILE` runs a script")).into());
+        let command = <super::Cli as clap::CommandFactory>::command();
+        let names: Vec<String> = command
+            .get_subcommands()
+            .filter(|c| !c.is_hide_set())
+            .map(|c| c.get_name().to_string())
+            .collect();
+        let found = crate::suggest::similar(&file, names.iter().map(String::as_str), 3);
+        let hint = match found.as_slice() {
+            [one] => {
+                let rest: Vec<String> = std::iter::once(one.clone()).chain(words).collect();
+                format!("did you mean `mcsh {}`?", rest.join(" "))
+            }
+            _ => crate::suggest::did_you_mean(&found).unwrap_or_default(),
+        };
+        let hint = crate::output::printable(&hint);
+        return Err(Usage(format!(
+            "unknown command {file:?}; {hint}{}`mcsh --help` lists the commands, `mcsh run FILE` runs a script",
+            if hint.is_empty() { "" } else { " " }
+        ))
+        .into());
     }
     run_file(global, runtime, &file, words)
 }

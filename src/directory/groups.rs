@@ -295,23 +295,38 @@ fn pick_group(all: &[Group], spec: &str) -> Result<Group, DirError> {
     }
     match chosen.as_slice() {
         [one] => Ok((*one).clone()),
-        [] => {
-            let needle = spec.to_lowercase();
-            Err(DirError::GroupNotFound {
-                spec: spec.to_string(),
-                similar: all
-                    .iter()
-                    .filter(|g| g.description.to_lowercase().contains(&needle))
-                    .take(5)
-                    .map(|g| g.path.clone())
-                    .collect(),
-            })
-        }
+        [] => Err(DirError::GroupNotFound {
+            spec: spec.to_string(),
+            similar: similar_groups(all, spec),
+        }),
         many => Err(DirError::GroupAmbiguous {
             spec: spec.to_string(),
             candidates: many.iter().map(|g| describe(g)).collect(),
         }),
     }
+}
+
+/// The paths of up to five groups among `all` whose name or path is close to `spec`.
+pub fn similar_groups(all: &[Group], spec: &str) -> Vec<String> {
+    let by_name = crate::suggest::similar(spec, all.iter().map(|g| g.description.as_str()), 5);
+    let by_path = crate::suggest::similar(spec, all.iter().map(|g| g.path.as_str()), 5);
+    let mut out: Vec<String> = Vec::new();
+    for g in all {
+        let close = by_name.contains(&g.description) || by_path.contains(&g.path);
+        if close && !out.contains(&g.path) {
+            out.push(g.path.clone());
+        }
+    }
+    // Closest first: the order the name matches came in, then the rest.
+    out.sort_by_key(|p| {
+        by_name
+            .iter()
+            .chain(&by_path)
+            .position(|n| p == n || p.rsplit('/').next() == Some(n.as_str()))
+            .unwrap_or(usize::MAX)
+    });
+    out.truncate(5);
+    out
 }
 
 /// Refuses a group name holding `/`, the path separator.

@@ -46,7 +46,9 @@ fn registered(engine: &Engine) -> Vec<FnDoc> {
         .filter(|f| f["namespace"] == "global")
         .map(|f| FnDoc {
             name: f["name"].as_str().unwrap_or_default().to_string(),
-            signature: f["signature"].as_str().unwrap_or_default().to_string(),
+            signature: super::explain::script_signature(
+                f["signature"].as_str().unwrap_or_default(),
+            ),
             doc: strip_markers(
                 f["docComments"]
                     .as_array()
@@ -121,17 +123,10 @@ pub fn render(docs: &[FnDoc], name: Option<&str>) -> Result<String, String> {
     };
     if chosen.is_empty() {
         let n = name.unwrap_or_default();
-        let mut similar: Vec<&str> = docs
-            .iter()
-            .map(|d| d.name.as_str())
-            .filter(|d| d.contains(n) || n.contains(*d))
-            .collect();
-        similar.dedup();
-        let hint = if similar.is_empty() {
-            String::new()
-        } else {
-            format!(" (similar: {})", similar.join(", "))
-        };
+        let found = crate::suggest::similar(n, docs.iter().map(|d| d.name.as_str()), 5);
+        let hint = crate::suggest::did_you_mean(&found)
+            .map(|d| format!(" ({d})"))
+            .unwrap_or_default();
         return Err(format!(
             "no script function is called {n:?}{hint}; `mcsh doc` lists them all"
         ));

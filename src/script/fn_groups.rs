@@ -101,6 +101,21 @@ print(eng.id);
     });
 
     let h = host.clone();
+    network("similar_groups", &["name: &str", "Array"], r#"
+The paths of up to five groups whose name or path is close to `name` (a typo, a different case, a part of the name), closest first: what "did you mean" offers.
+```rhai
+print(similar_groups("Enginering"));   // ["Engineering"]
+```"#)
+    .register_into_engine(engine, move |name: &str| -> Res<Array> {
+        let dir = h.directory("similar_groups")?;
+        let all = h.block_on("similar_groups", dir.list_groups(None))?;
+        Ok(crate::directory::groups::similar_groups(&all, name)
+            .into_iter()
+            .map(Dynamic::from)
+            .collect())
+    });
+
+    let h = host.clone();
     network("groups_named", &["names: Array", "Map"], r#"
 Each of `names` (ids, names or paths like `Engineering/Platform`) resolved with one listing of every group: a map from each name to its group, or to `()` when no group has it. A name several groups share raises an error listing them.
 ```rhai

@@ -9,6 +9,7 @@
 pub mod convert;
 pub mod docs;
 pub mod errors;
+pub mod explain;
 pub mod fn_bulk;
 pub mod fn_data;
 pub mod fn_groups;

@@ -65,7 +65,15 @@ pub fn run(
 ) -> Result<Dynamic, Failure> {
     engine
         .eval_ast_with_scope::<Dynamic>(scope, ast)
-        .map_err(|e| describe(&e, name, source, limits))
+        .map_err(|e| {
+            let mut failure = describe(&e, name, source, limits);
+            if let EvalAltResult::ErrorFunctionNotFound(signature, _) = innermost(&e) {
+                // A script's mistake, told with the functions there are: exit 2 like members(42).
+                failure.message = super::explain::function_not_found(engine, ast, signature);
+                failure.exit_code = 2;
+            }
+            failure
+        })
 }
 
 /// Explains `err` of script `name` whose text is `source`.
@@ -114,7 +122,7 @@ pub fn describe(err: &EvalAltResult, name: &str, source: &str, limits: &Limits) 
         other => {
             let text = other.to_string();
             let plain = text.rsplit_once(" (line ").map_or(text.as_str(), |(head, _)| head);
-            (plain.to_string(), 1)
+            (field_error(plain).unwrap_or_else(|| plain.to_string()), 1)
         }
     };
     let (location, excerpt) = locate(pos, name, source);
@@ -124,6 +132,25 @@ pub fn describe(err: &EvalAltResult, name: &str, source: &str, limits: &Limits) 
         excerpt,
         exit_code,
     }
+}
+
+/// Rhai's `Unknown property 'P' - a getter is not registered for type 'T'`, in plain words.
+fn field_error(text: &str) -> Option<String> {
+    let rest = text.strip_prefix("Unknown property '")?;
+    let (property, rest) = rest.split_once('\'')?;
+    let ty = rest
+        .split_once("for type '")?
+        .1
+        .trim_end_matches('\'')
+        .to_string();
+    Some(if ty == "()" {
+        super::explain::field_of_nothing(property)
+    } else {
+        format!(
+            "a value of type {} has no field .{property} (only maps have fields)",
+            super::explain::script_type(&ty)
+        )
+    })
 }
 
 fn innermost(err: &EvalAltResult) -> &EvalAltResult {

@@ -1,0 +1,209 @@
+//! Rhai's own errors in the script's terms: an unknown function with the closest names, a
+//! call with a wrong argument naming which one and what it takes, a field of nothing.
+//!
+//! Policy: the engine's words (`Function not found: add_member (&str | ImmutableString |
+//! String, i64)`, `getter is not registered for type '()'`) are replaced by a sentence that
+//! says what to change; types are named as scripts know them (string, int, map, array, group).
+
+use rhai::{Engine, AST};
+
+use super::docs::{self, FnDoc};
+
+/// A type as scripts know it: `string`, `int`, `map`, `array`, `bool`, `float`, `()`, or
+/// `any` for a value of any kind.
+pub fn script_type(rust: &str) -> &str {
+    let t = rust.trim();
+    if t.contains("str") || t.contains("String") {
+        return "string";
+    }
+    match t {
+        "i64" | "i32" | "INT" | "u64" | "usize" => "int",
+        "f64" | "f32" | "FLOAT" => "float",
+        "bool" => "bool",
+        "Map" | "rhai::Map" => "map",
+        "Array" | "rhai::Array" => "array",
+        "()" => "()",
+        "Dynamic" | "" => "any",
+        "char" => "char",
+        other => other,
+    }
+}
+
+/// `name(p: T, ...) -> R` of a registered function, with script types: a `group` or `parent`
+/// of any type reads `group` (a group map, an id, a name or a path).
+pub fn script_signature(signature: &str) -> String {
+    let Some((head, rest)) = signature.split_once('(') else {
+        return signature.to_string();
+    };
+    let Some((params, ret)) = rest.rsplit_once(')') else {
+        return signature.to_string();
+    };
+    let params: Vec<String> = split_params(params)
+        .into_iter()
+        .map(|p| match p.split_once(':') {
+            Some((name, ty)) => {
+                let name = name.trim();
+                let ty = if matches!(name, "group" | "parent") && ty.trim() == "Dynamic" {
+                    "group"
+                } else {
+                    script_type(ty)
+                };
+                format!("{name}: {ty}")
+            }
+            None => p.trim().to_string(),
+        })
+        .collect();
+    let ret = match ret.trim().strip_prefix("->") {
+        Some(r) => format!(" -> {}", script_type(r)),
+        None => String::new(),
+    };
+    format!("{head}({}){ret}", params.join(", "))
+}
+
+fn split_params(params: &str) -> Vec<&str> {
+    params
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .collect()
+}
+
+/// The words for Rhai's `Function not found: SIGNATURE`, given every function there is.
+pub fn function_not_found(engine: &Engine, ast: &AST, signature: &str) -> String {
+    let (name, args) = match signature.split_once(" (") {
+        Some((n, a)) => (n.trim(), a.trim_end_matches(')')),
+        None => (signature.trim(), ""),
+    };
+    let given: Vec<&str> = if args.trim().is_empty() {
+        Vec::new()
+    } else {
+        args.split(", ").map(script_type).collect()
+    };
+    let mut known: Vec<FnDoc> = docs::all(engine);
+    for f in ast.iter_functions() {
+        known.push(FnDoc {
+            name: f.name.to_string(),
+            signature: format!("{}({})", f.name, f.params.join(", ")),
+            doc: String::new(),
+            origin: "script",
+        });
+    }
+    let overloads: Vec<&FnDoc> = known
+        .iter()
+        .filter(|d| d.name == name || d.name.rsplit("::").next() == Some(name))
+        .collect();
+    if overloads.is_empty() {
+        let found = crate::suggest::similar(name, known.iter().map(|d| d.name.as_str()), 3);
+        let hint = crate::suggest::did_you_mean(&found)
+            .map(|d| format!("; {d}"))
+            .unwrap_or_default();
+        return format!("there is no function {name}(){hint} (`mcsh doc` lists them all)");
+    }
+    let shapes: Vec<String> = overloads
+        .iter()
+        .map(|d| script_signature(&d.signature))
+        .collect();
+    let reference = if overloads.iter().all(|d| d.origin == "script") {
+        String::new()
+    } else {
+        format!(" (`mcsh doc {name}`)")
+    };
+    let takes = format!(
+        "{name} takes {}{reference}",
+        shapes
+            .iter()
+            .map(|s| format!("`{s}`"))
+            .collect::<Vec<_>>()
+            .join(" or ")
+    );
+    for d in &overloads {
+        let params = params_of(&d.signature);
+        if params.len() != given.len() {
+            continue;
+        }
+        for (i, ((pname, ptype), got)) in params.iter().zip(&given).enumerate() {
+            let wanted = if matches!(pname.as_str(), "group" | "parent") && ptype == "any" {
+                "group"
+            } else {
+                ptype.as_str()
+            };
+            let fits = match wanted {
+                "any" => true,
+                "group" => matches!(*got, "string" | "map"),
+                w => w == *got,
+            };
+            if !fits {
+                let what = if wanted == "group" {
+                    "a group (a map from group(), an id, a name or a path)".to_string()
+                } else {
+                    a(wanted)
+                };
+                return format!(
+                    "{name}: argument {} ({pname}) must be {what}, not {}; {takes}",
+                    i + 1,
+                    a(got)
+                );
+            }
+        }
+    }
+    format!(
+        "{name} was called with {} argument{} ({}); {takes}",
+        given.len(),
+        if given.len() == 1 { "" } else { "s" },
+        given.join(", ")
+    )
+}
+
+/// `(name, script type)` of each parameter of a signature.
+fn params_of(signature: &str) -> Vec<(String, String)> {
+    let Some((_, rest)) = signature.split_once('(') else {
+        return Vec::new();
+    };
+    let params = rest.rsplit_once(')').map_or(rest, |(p, _)| p);
+    split_params(params)
+        .into_iter()
+        .map(|p| match p.split_once(':') {
+            Some((n, t)) => (n.trim().to_string(), script_type(t).to_string()),
+            None => (p.trim().to_string(), "any".to_string()),
+        })
+        .collect()
+}
+
+/// `a string`, `an int`, `()`.
+fn a(ty: &str) -> String {
+    match ty {
+        "()" => "() (nothing)".to_string(),
+        t if t.starts_with(['a', 'e', 'i', 'o', 'u']) => format!("an {t}"),
+        t => format!("a {t}"),
+    }
+}
+
+/// The words for reading a field of `()`: the value before the dot is nothing.
+pub fn field_of_nothing(property: &str) -> String {
+    format!(
+        "cannot read .{property} of () (nothing): the value before the dot is empty. user() and \
+         group() return () when no user has that address or no group that name; check first, \
+         e.g. `let u = user(email); if u != () {{ print(u.{property}) }}`"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signatures_read_in_script_types() {
+        assert_eq!(
+            script_signature("add_member(group: Dynamic, email: &str) -> Map"),
+            "add_member(group: group, email: string) -> map"
+        );
+        assert_eq!(
+            script_signature("user(email: &str) -> Dynamic"),
+            "user(email: string) -> any"
+        );
+        assert_eq!(
+            script_signature("write_csv(path: &str, rows: Array)"),
+            "write_csv(path: string, rows: array)"
+        );
+    }
+}
