@@ -655,3 +655,56 @@ fn misspellings_get_the_closest_names() {
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("did you mean `mcsh users list`?"), "{err}");
 }
+
+#[test]
+fn options_after_a_scripts_path_belong_to_mcsh_until_the_first_other_word() {
+    let env = Env::new();
+    let path = script(
+        &env,
+        "flags.rhai",
+        "#!/usr/bin/env mcsh\nprint(dry_run());\nprint(args);\n",
+    );
+    let out = env
+        .bare()
+        .args([&path, "--dry-run", "x", "--dry-run"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "true\n[\"x\", \"--dry-run\"]\n"
+    );
+    let out = env
+        .bare()
+        .args([&path, "--", "--dry-run"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "false\n[\"--dry-run\"]\n"
+    );
+
+    // The shebang case of the issue: --sandbox after the path reaches the sandbox.
+    let count = script(&env, "count.rhai", "print(users().len());\n");
+    let state = env.dir.path().join("sandbox.db");
+    for how in [vec![count.as_str(), "--sandbox"], vec![count.as_str()]] {
+        let mut cmd = env.bare();
+        cmd.env("MCSH_SANDBOX_STATE", &state).args(&how);
+        if how.len() == 1 {
+            cmd.env("MCSH_SANDBOX", "1");
+        }
+        let out = cmd.output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{how:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "62\n", "{how:?}");
+    }
+}

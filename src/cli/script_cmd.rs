@@ -166,7 +166,85 @@ pub fn run_external(
         ))
         .into());
     }
-    run_file(global, runtime, &file, words)
+    let (global, words) = own_flags(global, words)?;
+    run_file(&global, runtime, &file, words)
+}
+
+/// Splits the words after a script's path into mcsh's own options and the script's `args`:
+/// mcsh's options (`--sandbox`, `--profile P`, `--dry-run`, `-o json`...) up to the first
+/// word that is not one belong to mcsh, so `./report.rhai --sandbox` works as a shebang
+/// script; `--` ends them, and everything after is the script's.
+fn own_flags(global: &Global, words: Vec<String>) -> anyhow::Result<(Global, Vec<String>)> {
+    let command = <super::Cli as clap::CommandFactory>::command();
+    let takes_value = |word: &str| -> Option<bool> {
+        let (name, inline) = match word.split_once('=') {
+            Some((n, _)) => (n, true),
+            None => (word, false),
+        };
+        let arg = command.get_arguments().find(|a| {
+            a.is_global_set()
+                && (name
+                    .strip_prefix("--")
+                    .is_some_and(|l| a.get_long() == Some(l))
+                    || name
+                        .strip_prefix('-')
+                        .filter(|s| s.chars().count() == 1)
+                        .and_then(|s| s.chars().next())
+                        .is_some_and(|c| a.get_short() == Some(c)))
+        })?;
+        Some(arg.get_action().takes_values() && !inline)
+    };
+    let mut own = Vec::new();
+    let mut rest = words.into_iter().peekable();
+    while let Some(word) = rest.peek() {
+        if word == "--" {
+            rest.next();
+            break;
+        }
+        let Some(needs_value) = takes_value(word) else {
+            break;
+        };
+        own.push(rest.next().expect("peeked"));
+        if needs_value {
+            if let Some(value) = rest.next() {
+                own.push(value);
+            }
+        }
+    }
+    if own.is_empty() {
+        return Ok((global.clone(), rest.collect()));
+    }
+    let parsed = <super::Cli as clap::Parser>::try_parse_from(
+        std::iter::once("mcsh".to_string()).chain(own),
+    )
+    .map_err(|e| {
+        let text = e.to_string();
+        let first = text
+            .lines()
+            .next()
+            .unwrap_or("")
+            .trim_start_matches("error: ");
+        Usage(format!("{first} (mcsh's options after a script's path)"))
+    })?;
+    let g = parsed.global;
+    let mut merged = global.clone();
+    merged.profile = g.profile.or(merged.profile);
+    merged.sandbox |= g.sandbox;
+    merged.output = g.output.or(merged.output);
+    merged.dry_run |= g.dry_run || g.plan_out.is_some();
+    merged.yes |= g.yes;
+    merged.concurrency = g.concurrency.or(merged.concurrency);
+    merged.batch_size = g.batch_size.or(merged.batch_size);
+    merged.verbose = merged.verbose.max(g.verbose);
+    merged.quiet |= g.quiet;
+    if g.no_color {
+        merged.no_color = true;
+        colored::control::set_override(false);
+    }
+    merged.csv_raw |= g.csv_raw;
+    merged.plan_out = g.plan_out.or(merged.plan_out);
+    merged.limit.extend(g.limit);
+    Ok((merged, rest.collect()))
 }
 
 /// `mcsh -e EXPR`: evaluates and prints the value in the output format.
