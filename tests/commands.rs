@@ -426,13 +426,16 @@ fn deleting_a_user_uses_the_purge_list_and_says_how_to_undo() {
     assert!(!env
         .user_emails()
         .contains(&"bob.hughes@company.com".to_string()));
-    env.mcsh(Scheme::OAuth)
+    let queued = env
+        .mcsh(Scheme::OAuth)
         .args(["users", "get", "--email", "bob.hughes@company.com"])
         .assert()
-        .code(1)
+        .success()
         .stderr(predicate::str::contains(
-            "no user \"bob.hughes@company.com\"",
+            "is on the purge list (queued for deletion)",
         ));
+    let queued: serde_json::Value = serde_json::from_slice(&queued.get_output().stdout).unwrap();
+    assert_eq!(queued["state"], "queued for deletion");
     env.json(&["users", "restore", "--email", "bob.hughes@company.com"]);
     assert!(env
         .user_emails()

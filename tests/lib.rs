@@ -9,6 +9,7 @@ mod client_protocol;
 mod commands;
 mod config_cmd;
 mod conformance;
+mod day_one;
 mod dry_run;
 mod examples;
 mod hardening;

@@ -62,28 +62,53 @@ pub fn run(ctx: &Ctx, since: Option<&str>, limit: Option<usize>) -> anyhow::Resu
         let skip = chosen.len().saturating_sub(n);
         chosen.drain(..skip);
     }
-    let mut printer = ctx.printer(
-        Shape::List,
+    let words = matches!(
+        ctx.format(),
+        crate::output::Format::Table | crate::output::Format::Csv
+    );
+    // On a terminal and in CSV, who did what where in words; ids stay in JSON.
+    let columns: &[&str] = if words {
+        &["time", "run", "profile", "change", "outcome", "message"]
+    } else {
         &[
             "time",
+            "run",
             "profile",
+            "change",
             "endpoint",
             "item",
+            "group",
             "outcome",
             "message",
+            "code",
             "requestId",
             "dryRun",
-        ],
-    );
+        ]
+    };
+    let mut printer = ctx.printer(Shape::List, columns);
+    let empty = chosen.is_empty();
     for mut l in chosen {
-        if ctx.format() == crate::output::Format::Table
-            || ctx.format() == crate::output::Format::Csv
-        {
-            l["item"] = json!(l["item"].to_string());
+        l["change"] = json!(audit::describe(&l));
+        if words {
+            if l["dryRun"] == json!(true) {
+                l["outcome"] = json!("planned (dry run)");
+            }
+            if let Some(t) = l["time"]
+                .as_str()
+                .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+            {
+                l["time"] = json!(t
+                    .with_timezone(&Utc)
+                    .format("%Y-%m-%d %H:%M:%S")
+                    .to_string());
+            }
         }
         printer.row(&l)?;
     }
     printer.finish()?;
+    if empty {
+        ctx.note(&format!("no audit entries in {}", path.display()));
+    }
     Ok(())
 }
 

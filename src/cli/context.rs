@@ -25,6 +25,9 @@ use crate::sandbox;
 /// Environment variable naming the embedded sandbox's state file.
 pub const SANDBOX_STATE_ENV: &str = "MCSH_SANDBOX_STATE";
 
+/// Tables longer than this end with their count.
+const LONG_TABLE: usize = 20;
+
 /// Shared state of one command run.
 pub struct Ctx {
     /// The global options.
@@ -66,6 +69,25 @@ impl Ctx {
         Printer::new(std::io::stdout().lock(), self.format(), shape, columns)
             .with_width(width)
             .with_raw_csv(self.global.csv_raw)
+    }
+
+    /// Ends a listing of `noun` (plural): in a table, an empty one says so (`no users`) and
+    /// a long one ends with its count, on stderr so that stdout stays the data.
+    pub fn finish_list(
+        &self,
+        printer: Printer<std::io::StdoutLock<'static>>,
+        noun: &str,
+    ) -> anyhow::Result<()> {
+        let count = printer.count();
+        printer.finish()?;
+        if self.format() == Format::Table {
+            if count == 0 {
+                self.note(&format!("no {noun}"));
+            } else if count > LONG_TABLE {
+                self.note(&format!("{count} {noun}"));
+            }
+        }
+        Ok(())
     }
 
     /// A note for people on stderr (suppressed by `-q`).

@@ -103,8 +103,7 @@ pub async fn run(ctx: &mut Ctx, cmd: GroupsCmd) -> anyhow::Result<()> {
             for g in groups {
                 printer.row(&json!(g))?;
             }
-            printer.finish()?;
-            Ok(())
+            ctx.finish_list(printer, "groups")
         }
         GroupsCmd::Create {
             description,
@@ -145,8 +144,7 @@ pub async fn run(ctx: &mut Ctx, cmd: GroupsCmd) -> anyhow::Result<()> {
             for m in members {
                 printer.row(&json!(m))?;
             }
-            printer.finish()?;
-            Ok(())
+            ctx.finish_list(printer, "members")
         }
         GroupsCmd::AddMember {
             group,

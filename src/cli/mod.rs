@@ -236,9 +236,14 @@ fn dispatch(
     };
     runtime.block_on(async move {
         let mut ctx = Ctx::new(global);
+        // Ctrl-C is how a served sandbox is stopped: a clean stop, not an interruption.
+        let serving = matches!(
+            command,
+            Command::Sandbox(sandbox_cmd::SandboxCmd::Serve { .. })
+        );
         let result = tokio::select! {
             r = run_command(&mut ctx, command) => r,
-            _ = interrupt.wait() => Err(report::Interrupted.into()),
+            _ = interrupt.wait(), if !serving => Err(report::Interrupted.into()),
         };
         ctx.bar.finish();
         if result.as_ref().is_err_and(|e| report::exit_code(e) == 130) {

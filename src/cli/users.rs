@@ -26,6 +26,8 @@ const USER_GET_COLUMNS: &[&str] = &[
     "name",
     "domain",
     "aliases",
+    "state",
+    "locked",
     "addressType",
     "source",
 ];
@@ -174,25 +176,92 @@ async fn list(ctx: &mut Ctx, domain: Option<String>, aliases: bool) -> anyhow::R
             printer.row(&json!(user))?;
         }
     }
-    printer.finish()?;
-    Ok(())
+    ctx.finish_list(printer, if aliases { "addresses" } else { "users" })
 }
 
 async fn get(ctx: &mut Ctx, email: &str) -> anyhow::Result<()> {
+    use crate::directory::address::Address;
     let dir = ctx.directory().await?;
-    let user = dir
-        .user_with_aliases(email)
+    let found = dir
+        .lookup_address(email)
         .await
-        .with_context(|| format!("get user {email}"))?
-        .ok_or_else(|| DirError::UserNotFound {
-            email: email.to_string(),
-        })?;
+        .with_context(|| format!("get user {email}"))?;
+    let (user, state) = match found {
+        Address::Mailbox(u) => (u, "active"),
+        Address::Alias {
+            owner: Some(owner), ..
+        } => {
+            ctx.note(&format!(
+                "{email} is an alias address of {}; showing that user",
+                owner.email_address
+            ));
+            (owner, "active")
+        }
+        Address::Alias { row, owner: None } => {
+            ctx.note(&format!(
+                "{email} is an alias address; the API does not say whose, and no user of {} \
+                 named {:?} lists it among their aliases",
+                row.domain, row.name
+            ));
+            (row, "alias")
+        }
+        Address::Queued(address) => {
+            let user = crate::api::User {
+                email_address: address.clone(),
+                ..crate::api::User::default()
+            }
+            .with_domain();
+            ctx.note(&format!(
+                "{address} is on the purge list (queued for deletion); `mcsh users restore --email {address}` takes it back"
+            ));
+            (user, "queued for deletion")
+        }
+        Address::Unknown => {
+            return Err(DirError::UserNotFound {
+                email: email.to_string(),
+            }
+            .into())
+        }
+    };
     let mut row = json!(user);
     row["aliases"] = json!(user.aliases);
+    row["state"] = json!(state);
+    row["locked"] = json!(lock_state(&user.email_address));
     let mut printer = ctx.printer(Shape::Single, USER_GET_COLUMNS);
     printer.row(&row)?;
     printer.finish()?;
     Ok(())
+}
+
+/// What can be said of an account's lock: the API returns no lock state, so only the last
+/// lock or unlock mcsh itself sent (from the audit log) is known.
+fn lock_state(email: &str) -> String {
+    let path = crate::directory::audit::default_path(&|k| std::env::var(k).ok());
+    let last = crate::directory::audit::read(&path)
+        .unwrap_or_default()
+        .into_iter()
+        .rev()
+        .find(|l| {
+            l["endpoint"] == crate::api::paths::UPDATE_USER
+                && l["dryRun"] != json!(true)
+                && matches!(l["outcome"].as_str(), Some("updated" | "unverified"))
+                && l["item"]["accountLocked"].is_boolean()
+                && l["item"]["emailAddress"]
+                    .as_str()
+                    .is_some_and(|e| e.eq_ignore_ascii_case(email))
+        });
+    match last {
+        Some(l) => format!(
+            "{} by mcsh at {} (audit log; the API does not return it)",
+            if l["item"]["accountLocked"] == json!(true) {
+                "locked"
+            } else {
+                "unlocked"
+            },
+            l["time"].as_str().unwrap_or("?")
+        ),
+        None => "unknown (the API does not return it; mcsh never locked or unlocked it)".into(),
+    }
 }
 
 /// `users groups`: the effective groups of `email` (one scan of every group's members).

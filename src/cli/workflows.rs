@@ -115,6 +115,15 @@ fn call(
             Ok(ScriptFailed(mut f)) => {
                 f.location = None;
                 f.excerpt = None;
+                // Nor which stdlib function read the file: `bad.csv: missing column(s) ...`.
+                if let Some((head, rest)) = f.message.split_once(": ") {
+                    let internal = head != module
+                        && !head.is_empty()
+                        && head.chars().all(|c| c.is_ascii_lowercase() || c == '_');
+                    if internal {
+                        f.message = rest.to_string();
+                    }
+                }
                 ScriptFailed(f).into()
             }
             Err(other) => other,

@@ -14,6 +14,7 @@ use std::sync::Mutex;
 use serde_json::{json, Value};
 
 use super::outcome::ItemResult;
+use crate::api::paths;
 
 /// Keys whose values never reach the log.
 const SECRET_KEYS: &[&str] = &[
@@ -29,6 +30,7 @@ const SECRET_KEYS: &[&str] = &[
 pub struct Audit {
     path: PathBuf,
     profile: String,
+    run: String,
     file: Mutex<Option<std::fs::File>>,
     failed: Mutex<Option<String>>,
 }
@@ -52,9 +54,15 @@ impl Audit {
         Audit {
             path,
             profile: profile.to_string(),
+            run: new_run_id(),
             file: Mutex::new(None),
             failed: Mutex::new(None),
         }
+    }
+
+    /// This run's id: every line this run writes carries it (`mcsh audit --run ID`).
+    pub fn run_id(&self) -> &str {
+        &self.run
     }
 
     /// Where the log is.
@@ -94,9 +102,11 @@ impl Audit {
         result: &ItemResult,
         request_id: Option<&str>,
         dry_run: bool,
+        group: Option<&str>,
     ) {
         let mut line = json!({
             "time": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            "run": self.run,
             "profile": self.profile,
             "endpoint": endpoint,
             "item": masked(item),
@@ -108,6 +118,9 @@ impl Audit {
         }
         if let Some(id) = request_id {
             line["requestId"] = json!(id);
+        }
+        if let Some(name) = group {
+            line["group"] = json!(name);
         }
         if dry_run {
             line["dryRun"] = json!(true);
@@ -171,6 +184,97 @@ fn masked(v: &Value) -> Value {
     }
 }
 
+/// A run id: the time it started and a random part, `20261129-062002-3f9a`.
+fn new_run_id() -> String {
+    let now = chrono::Utc::now();
+    format!(
+        "{}-{:04x}",
+        now.format("%Y%m%d-%H%M%S"),
+        rand::random::<u16>()
+    )
+}
+
+/// What one line did, in words: `added bob@company.com to Sales`.
+pub fn describe(line: &Value) -> String {
+    let item = &line["item"];
+    let text = |k: &str| {
+        item.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    let email = text("emailAddress");
+    let group = line
+        .get("group")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .unwrap_or_else(|| {
+            let id = text("id");
+            let short: String = id.chars().take(12).collect();
+            if id.chars().count() > 12 {
+                format!("group {short}…")
+            } else {
+                format!("group {short}")
+            }
+        });
+    let member = if email.is_empty() {
+        text("domain")
+    } else {
+        email.clone()
+    };
+    let addresses = || {
+        item.get("emailAddresses")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+            .unwrap_or_default()
+    };
+    let endpoint = line["endpoint"].as_str().unwrap_or("");
+    match endpoint {
+        paths::ADD_GROUP_MEMBER => format!("add {member} to {group}"),
+        paths::REMOVE_GROUP_MEMBER => format!("remove {member} from {group}"),
+        paths::CREATE_USER => match text("name").as_str() {
+            "" => format!("create user {email}"),
+            name => format!("create user {email} ({name})"),
+        },
+        paths::UPDATE_USER => {
+            let mut changes = Vec::new();
+            if let Some(name) = item.get("name").and_then(Value::as_str) {
+                changes.push(format!("name {name:?}"));
+            }
+            match item.get("accountLocked").and_then(Value::as_bool) {
+                Some(true) => changes.push("lock".into()),
+                Some(false) => changes.push("unlock".into()),
+                None => {}
+            }
+            match item.get("accountDisabled").and_then(Value::as_bool) {
+                Some(true) => changes.push("disable".into()),
+                Some(false) => changes.push("enable".into()),
+                None => {}
+            }
+            format!("update user {email}: {}", changes.join(", "))
+        }
+        paths::UPDATE_ALIAS => format!("add alias {} to {}", text("alias"), text("aliasFor")),
+        paths::ADD_TO_PURGE_LIST => format!("queue {} for deletion", addresses()),
+        paths::REMOVE_FROM_PURGE_LIST => format!("restore {}", addresses()),
+        paths::CREATE_GROUP => {
+            let name = text("description");
+            if item.get("parentId").is_some() {
+                format!("create group {name} (nested)")
+            } else {
+                format!("create group {name}")
+            }
+        }
+        paths::UPDATE_GROUP => format!("rename {group} to {}", text("description")),
+        paths::DELETE_GROUP => format!("delete {group}"),
+        other => format!("{other} {item}"),
+    }
+}
+
 /// Reads the log's lines at `path`, oldest first (a missing log has none).
 pub fn read(path: &Path) -> std::io::Result<Vec<Value>> {
     let text = match std::fs::read_to_string(path) {
@@ -200,6 +304,7 @@ mod tests {
             &r,
             Some("req-1"),
             false,
+            None,
         );
         audit.record(
             "/api/user/create-user",
@@ -207,14 +312,40 @@ mod tests {
             &r,
             None,
             true,
+            None,
         );
         let lines = read(audit.path()).unwrap();
         assert_eq!(lines.len(), 2);
         assert_eq!(lines[0]["item"]["password"], "****");
         assert_eq!(lines[0]["requestId"], "req-1");
         assert_eq!(lines[1]["dryRun"], true);
+        assert_eq!(lines[0]["run"], lines[1]["run"], "one run, one id");
+        assert_eq!(describe(&lines[0]), "create user x@y.com");
         assert!(!std::fs::read_to_string(audit.path())
             .unwrap()
             .contains("hunter2"));
+    }
+
+    #[test]
+    fn lines_read_as_words() {
+        let line = json!({
+            "endpoint": "/api/directory/add-group-member",
+            "item": {"id": "eNoLongOpaqueGroupId", "emailAddress": "bob@company.com"},
+            "group": "Sales",
+        });
+        assert_eq!(describe(&line), "add bob@company.com to Sales");
+        let old = json!({
+            "endpoint": "/api/directory/remove-group-member",
+            "item": {"id": "eNoLongOpaqueGroupId", "emailAddress": "bob@company.com"},
+        });
+        assert_eq!(
+            describe(&old),
+            "remove bob@company.com from group eNoLongOpaqu…"
+        );
+        let lock = json!({
+            "endpoint": "/api/user/update-user",
+            "item": {"emailAddress": "bob@company.com", "accountLocked": true},
+        });
+        assert_eq!(describe(&lock), "update user bob@company.com: lock");
     }
 }

@@ -24,6 +24,7 @@ impl Directory {
     pub async fn list_groups(&self, query: Option<&str>) -> Result<Vec<Group>, DirError> {
         let mut all = self.fetch_groups().await?;
         with_paths(&mut all);
+        self.remember_names(&all);
         if let Some(q) = query.map(str::to_lowercase).filter(|q| !q.is_empty()) {
             all.retain(|g| g.description.to_lowercase().contains(&q));
         }

@@ -5,6 +5,7 @@
 //! write in the plan instead of sending it; reads are always real. "Already a member" on add
 //! and "not a member" on removal are outcomes (`unchanged`), not errors.
 
+pub mod address;
 pub mod audit;
 pub mod email;
 pub mod ensure;
@@ -235,7 +236,12 @@ impl Directory {
     pub(crate) fn remember_names(&self, groups: &[crate::api::Group]) {
         let mut names = self.names.lock().expect("names lock");
         for g in groups {
-            names.insert(g.id.clone(), g.description.clone());
+            let name = if g.path.is_empty() {
+                &g.description
+            } else {
+                &g.path
+            };
+            names.insert(g.id.clone(), name.clone());
         }
     }
 
@@ -257,7 +263,19 @@ impl Directory {
         planned: bool,
     ) {
         if let Some(a) = &self.audit {
-            a.record(endpoint, item, result, request_id, planned);
+            let group = item
+                .get("id")
+                .and_then(Value::as_str)
+                .map(|id| self.group_name(id))
+                .filter(|name| Some(name.as_str()) != item.get("id").and_then(Value::as_str));
+            a.record(
+                endpoint,
+                item,
+                result,
+                request_id,
+                planned,
+                group.as_deref(),
+            );
         }
     }
 

@@ -51,8 +51,8 @@ pub struct OffboardPlan {
     groups: HashMap<String, Vec<Group>>,
     /// Addresses that are not listed but exist (already queued for deletion).
     queued: Vec<String>,
-    /// Addresses that are alias addresses, not mailboxes.
-    aliases: Vec<String>,
+    /// Addresses that are alias addresses, not mailboxes, with their mailbox when known.
+    aliases: HashMap<String, Option<String>>,
 }
 
 impl OffboardPlan {
@@ -75,11 +75,11 @@ impl Directory {
         keep_account: bool,
     ) -> Result<OffboardPlan, DirError> {
         let rows = self.find_addresses(emails).await?;
-        let aliases: Vec<String> = rows
-            .iter()
-            .filter(|(_, u)| u.is_alias())
-            .map(|(k, _)| k.clone())
-            .collect();
+        let mut aliases = HashMap::new();
+        for (k, u) in rows.iter().filter(|(_, u)| u.is_alias()) {
+            let owner = self.owner_of(u).await?.map(|o| o.email_address);
+            aliases.insert(k.clone(), owner);
+        }
         let users: HashMap<String, User> =
             rows.into_iter().filter(|(_, u)| !u.is_alias()).collect();
         let index = self.membership_index().await?;
@@ -93,7 +93,7 @@ impl Directory {
             .iter()
             .filter(|e| {
                 let key = e.to_ascii_lowercase();
-                !users.contains_key(&key) && !aliases.contains(&key)
+                !users.contains_key(&key) && !aliases.contains_key(&key)
             })
             .collect();
         let unlisted: Vec<String> = unlisted.into_iter().cloned().collect();
@@ -123,13 +123,19 @@ impl Directory {
         let mut refused = std::collections::HashSet::new();
         for e in &plan.emails {
             let key = e.to_ascii_lowercase();
-            let why = if plan.aliases.contains(&key) {
+            let why = if let Some(owner) = plan.aliases.get(&key) {
+                let whose = match owner {
+                    Some(o) => {
+                        format!("an alias address of {o}: offboard {o} to offboard that person")
+                    }
+                    None => "an alias address, not a mailbox, and the API does not say whose: \
+                             offboard the mailbox it belongs to (`mcsh users get` on a user lists \
+                             its aliases)"
+                        .to_string(),
+                };
                 Some((
                     "user",
-                    format!(
-                        "{e} is an alias address, not a mailbox: offboard the mailbox it belongs \
-                         to (`mcsh users get` on that user lists its aliases); nothing was changed"
-                    ),
+                    format!("{e} is {whose}; nothing was changed"),
                     "alias_address",
                 ))
             } else if plan.users.get(&key).is_some_and(User::is_synced) {

@@ -1,13 +1,13 @@
 //! Line editing help: completion and the multi-line validator.
 //!
-//! Completion offers, by context: `:commands` at the start of a line; inside a string, the
-//! email addresses and group names fetched so far in the session; elsewhere registered and
-//! script functions and variables.
+//! Completion offers, by context: `:commands` at the start of a line; file paths after
+//! `:load`; inside a string, the email addresses and group names fetched so far in the
+//! session; elsewhere registered and script functions and variables.
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use rustyline::completion::{Completer, Pair};
+use rustyline::completion::{Completer, FilenameCompleter, Pair};
 use rustyline::validate::{ValidationContext, ValidationResult, Validator};
 use rustyline::{Context, Helper, Highlighter, Hinter};
 
@@ -32,6 +32,7 @@ pub struct Words {
 #[derive(Helper, Highlighter, Hinter)]
 pub struct ReplHelper {
     parser: rhai::Engine,
+    files: FilenameCompleter,
     words: Rc<RefCell<Words>>,
     host: Rc<Host>,
 }
@@ -41,9 +42,20 @@ impl ReplHelper {
     pub fn new(words: Rc<RefCell<Words>>, host: Rc<Host>) -> Self {
         ReplHelper {
             parser: rhai::Engine::new_raw(),
+            files: FilenameCompleter::new(),
             words,
             host,
         }
+    }
+
+    /// After `:load `, the paths that complete the word at `pos`.
+    pub fn load_candidates(&self, line: &str, pos: usize) -> Option<(usize, Vec<Pair>)> {
+        let before = &line[..pos];
+        let rest = before.trim_start().strip_prefix(":load")?;
+        if !rest.starts_with(char::is_whitespace) {
+            return None;
+        }
+        self.files.complete_path(line, pos).ok()
     }
 
     /// Candidates for the text before the cursor: (start of the replaced text, candidates).
@@ -121,6 +133,9 @@ impl Completer for ReplHelper {
         pos: usize,
         _ctx: &Context<'_>,
     ) -> rustyline::Result<(usize, Vec<Pair>)> {
+        if let Some(files) = self.load_candidates(line, pos) {
+            return Ok(files);
+        }
         let (start, found) = self.candidates(&line[..pos]);
         Ok((
             start,
@@ -147,6 +162,36 @@ impl Validator for ReplHelper {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn load_completes_files_not_variables() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("smoke.rhai"), "1").unwrap();
+        let words = Rc::new(RefCell::new(Words {
+            variables: vec!["smallest".into()],
+            ..Words::default()
+        }));
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let host = Host::new(
+            rt.handle().clone(),
+            std::sync::Arc::default(),
+            Box::new(|| anyhow::bail!("no directory in this test")),
+            Box::new(|_| Ok(false)),
+            vec![],
+            false,
+        );
+        let helper = ReplHelper::new(words, host);
+        let line = format!(":load {}/sm", dir.path().display());
+        let (_, found) = helper
+            .load_candidates(&line, line.len())
+            .expect("a :load line completes paths");
+        let names: Vec<&str> = found.iter().map(|p| p.replacement.as_str()).collect();
+        assert!(names.iter().any(|n| n.ends_with("smoke.rhai")), "{names:?}");
+        assert!(!names.contains(&"smallest"));
+        assert!(helper.load_candidates("sm", 2).is_none());
+    }
 
     #[test]
     fn strings_are_detected() {

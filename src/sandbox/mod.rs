@@ -107,6 +107,20 @@ pub enum SandboxError {
         /// Why it is not one.
         why: String,
     },
+    /// A sandbox (a `sandbox serve`, or a command with `--sandbox`) has the state open.
+    #[error("a sandbox is running on {path} (`mcsh sandbox serve` or a command with --sandbox); stop it first (Ctrl-C), then reset; nothing was removed")]
+    InUse {
+        /// The state file.
+        path: String,
+    },
+    /// The state's lock file could not be opened.
+    #[error("cannot lock the sandbox state {path}: {}", plain_io(.source))]
+    Lock {
+        /// The lock file.
+        path: String,
+        /// What the OS said.
+        source: std::io::Error,
+    },
     /// Removing the state file failed.
     #[error("cannot remove {path}: {}", plain_io(.source))]
     Remove {
@@ -160,6 +174,38 @@ pub struct Running {
     pub tokens: Arc<auth::Tokens>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<()>,
+    /// A shared lock on the state while it serves: `sandbox reset` refuses meanwhile.
+    _lock: Option<std::fs::File>,
+}
+
+/// The lock file beside a state file.
+fn lock_path(state: &str) -> String {
+    format!("{state}.lock")
+}
+
+/// Takes a shared lock on `state` for as long as the file is held (`:memory:` needs none).
+fn share_state(state: &str) -> Result<Option<std::fs::File>, SandboxError> {
+    if state == ":memory:" {
+        return Ok(None);
+    }
+    let path = lock_path(state);
+    let lock_err = |source| SandboxError::Lock {
+        path: path.clone(),
+        source,
+    };
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(lock_err)?;
+    match file.try_lock_shared() {
+        Ok(()) => Ok(Some(file)),
+        Err(std::fs::TryLockError::WouldBlock) => Err(SandboxError::InUse {
+            path: state.to_string(),
+        }),
+        Err(std::fs::TryLockError::Error(e)) => Err(lock_err(e)),
+    }
 }
 
 impl Running {
@@ -179,6 +225,7 @@ pub async fn start(options: Options) -> Result<Running, SandboxError> {
         source,
     };
     let mut conn = store::open(&options.state).map_err(storage)?;
+    let lock = share_state(&options.state)?;
     seed::seed(&conn, options.empty).map_err(storage)?;
     if options.generate_users > 0 || options.generate_groups > 0 {
         generate::generate(&mut conn, options.generate_users, options.generate_groups)
@@ -227,6 +274,7 @@ pub async fn start(options: Options) -> Result<Running, SandboxError> {
         tokens,
         shutdown: Some(tx),
         task,
+        _lock: lock,
     })
 }
 
@@ -328,6 +376,27 @@ pub fn reset(state: &str) -> Result<bool, SandboxError> {
             }
         }
     }
+    // No sandbox may have it open: an exclusive lock proves none does while we remove it.
+    let lock = match std::fs::OpenOptions::new()
+        .write(true)
+        .open(lock_path(state))
+    {
+        Ok(file) => match file.try_lock() {
+            Ok(()) => Some(file),
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(SandboxError::InUse {
+                    path: state.to_string(),
+                })
+            }
+            Err(std::fs::TryLockError::Error(source)) => {
+                return Err(SandboxError::Lock {
+                    path: lock_path(state),
+                    source,
+                })
+            }
+        },
+        Err(_) => None,
+    };
     let mut removed = false;
     for suffix in ["", "-wal", "-shm"] {
         let path = format!("{state}{suffix}");
@@ -336,6 +405,10 @@ pub fn reset(state: &str) -> Result<bool, SandboxError> {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(source) => return Err(SandboxError::Remove { path, source }),
         }
+    }
+    if let Some(file) = lock {
+        drop(file);
+        let _ = std::fs::remove_file(lock_path(state));
     }
     Ok(removed)
 }
