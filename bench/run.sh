@@ -155,7 +155,39 @@ row "a scan of $NGROUPS groups against a drained bucket (20 requests, one back e
     "$(python3 -c "print('yes' if $t <= 1.2 * $floor and $throttled * 100 <= $requests and $failed == 0 else 'no')")"
 stop
 
-# 5. start-up
+# 5. rehearsal: a snapshot of a 100 000-user, 1 000-group tenant; loading it into a rehearsal
+#    copy; the diff of two such snapshots. The floor of a snapshot is its longest chain of
+#    round trips: the token and the domains, then the biggest domain's user pages one after
+#    another (page tokens chain them), while the group pages and the members of every group
+#    (32 groups at a time) are read beside them: max(2 + user pages, 2 + group pages +
+#    groups / 32) × 50 ms.
+start snap --latency-ms 50 --generate-users "$USERS" --generate-groups "$NGROUPS"
+/usr/bin/time -f "%e %M" -o "$WORK/t5" "$M" snapshot --out "$WORK/a.json" 2> "$WORK/snap.log"
+read -r t kb < <(tail -1 "$WORK/t5")
+big=$(( USERS - USERS / 10 + 48 ))
+floor=$(python3 -c "import math; print(f'{max(2 + math.ceil($big / 500), 2 + math.ceil($NGROUPS / 500) + math.ceil($NGROUPS / 32)) * 0.05:.2f}')")
+users=$(python3 -c "import json; print(len(json.load(open('$WORK/a.json'))['users']))")
+row "\`mcsh snapshot\` of a $USERS-user, $NGROUPS-group tenant" "≤ 1.5 × the round-trip floor ($floor s)" \
+    "$(secs "$t") s ($(python3 -c "print(f'{$t / $floor:.2f}')")× the floor), $users user rows, $(( kb / 1024 )) MB peak, $(( $(stat -c %s "$WORK/a.json") / 1048576 )) MB file" \
+    "$(python3 -c "print('yes' if $t <= 1.5 * $floor and $users >= $USERS else 'no')")"
+people "$WORK/snapjoin.csv" 100 bench.snap "Generated 0001"
+"$M" onboard --csv "$WORK/snapjoin.csv" -o jsonl > /dev/null 2>&1
+"$M" snapshot --out "$WORK/b.json" 2> /dev/null
+stop
+/usr/bin/time -f "%e %M" -o "$WORK/t5b" "$M" --rehearse "$WORK/a.json" groups list --query "no such group" -o jsonl > /dev/null 2>&1
+read -r t kb < <(tail -1 "$WORK/t5b")
+row "a rehearsal copy loaded from that snapshot (and one request)" "≤ 3 s" "$(secs "$t") s, $(( kb / 1024 )) MB peak" \
+    "$(python3 -c "print('yes' if $t <= 3 else 'no')")"
+set +e
+/usr/bin/time -f "%e %M" -o "$WORK/t5c" "$M" diff "$WORK/a.json" "$WORK/b.json" -o json > "$WORK/diff.json" 2> /dev/null
+set -e
+read -r t kb < <(tail -1 "$WORK/t5c")
+changes=$(python3 -c "import json; print(len(json.load(open('$WORK/diff.json'))['changes']))")
+row "\`mcsh diff\` of two such snapshots (100 users added, each joined 1 group)" "≤ 2 s and ≤ 300 MB; 200 changes" \
+    "$(secs "$t") s, $(( kb / 1024 )) MB peak, $changes changes" \
+    "$(python3 -c "print('yes' if $t <= 2 and $kb <= 300*1024 and $changes == 200 else 'no')")"
+
+# 6. start-up
 avg_ms() {
   python3 - "$@" <<'PY'
 import subprocess, sys, time

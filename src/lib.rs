@@ -16,6 +16,7 @@ pub mod output;
 pub mod repl;
 pub mod sandbox;
 pub mod script;
+pub mod snapshot;
 pub mod suggest;
 
 pub use cli::run;

@@ -15,6 +15,7 @@ mod examples;
 mod hardening;
 mod hostile;
 mod properties;
+mod rehearsal;
 mod reliability;
 mod repl;
 mod sandbox_cmd;

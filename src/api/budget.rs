@@ -6,8 +6,9 @@
 //! The budget models exactly that:
 //! - every request takes one from what the bucket is believed to hold; at zero, requests wait
 //!   for the next refill instead of being sent into a 429;
-//! - the newest answer (in the order requests were sent) says what the bucket holds, less the
-//!   requests still in flight that were sent after it; an older answer never raises the count;
+//! - the newest answer (in the order requests were sent) says what the bucket holds, less
+//!   every request still in flight (any of them may reach the service after that answer was
+//!   made); an older answer never raises the count;
 //! - the refill interval is the longest `Reset` seen, and how many requests come back per
 //!   interval is learned from how `Remaining` grows (at least one, as documented).
 
@@ -115,8 +116,11 @@ impl Budget {
             return;
         }
         self.learn_refill(seq, remaining, now);
-        let after = self.in_flight.range(seq + 1..).count() as f64;
-        self.tokens = Some(remaining as f64 - after);
+        // Every request still in flight may reach the service after this answer left it, an
+        // earlier-sent one too (concurrent requests overtake each other): none of them is in
+        // `remaining` yet, so all are taken from it.
+        let in_flight = self.in_flight.len() as f64;
+        self.tokens = Some(remaining as f64 - in_flight);
         self.next_at = Some(now + reset);
         self.newest = Some((seq, now, remaining));
     }
@@ -243,9 +247,9 @@ mod tests {
         let max = Duration::from_secs(60);
         let first = b.take(t0, max).unwrap();
         let second = b.take(t0, max).unwrap();
+        // The newer answer says 1 remains; `first`, still in flight, may not be in it yet.
         b.observe(second, snap(10, 1, 1000), t0);
         b.observe(first, snap(10, 9, 1000), t0);
-        assert!(b.take(t0, max).is_ok());
         assert!(b.take(t0, max).is_err(), "the older answer's 9 was ignored");
     }
 
@@ -255,7 +259,7 @@ mod tests {
         let t0 = Instant::now();
         let max = Duration::from_secs(60);
         let seqs: Vec<u64> = (0..4).map(|_| b.take(t0, max).unwrap()).collect();
-        // The first answer says 3 remain, but the three sent after it are still on their way.
+        // The first answer says 3 remain, but the three others are still on their way.
         b.observe(seqs[0], snap(10, 3, 1000), t0);
         assert!(b.take(t0, max).is_err());
     }

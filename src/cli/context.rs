@@ -34,6 +34,8 @@ pub struct Ctx {
     pub global: Global,
     embedded: Option<sandbox::Running>,
     embedded_state: Option<String>,
+    /// Under `--rehearse`, the tenant the snapshot is of: plans made here are bound to it.
+    rehearsal: Option<crate::snapshot::Tenant>,
     connected: Option<Arc<Directory>>,
     /// The progress bar of bulk work.
     pub bar: Arc<Bar>,
@@ -47,6 +49,7 @@ impl Ctx {
             global,
             embedded: None,
             embedded_state: None,
+            rehearsal: None,
             connected: None,
             bar,
         }
@@ -119,7 +122,9 @@ impl Ctx {
             return Ok(d.clone());
         }
         let options = ClientOptions::default();
-        let (base_url, credentials, options) = if self.global.sandbox {
+        let (base_url, credentials, options) = if self.global.sandbox
+            || self.global.rehearse.is_some()
+        {
             let running = match self.embedded.take() {
                 Some(r) => r,
                 None => self.start_embedded().await?,
@@ -202,9 +207,11 @@ impl Ctx {
         self.connected.clone()
     }
 
-    /// The profile's name, or `sandbox`: for prompts and the audit log.
+    /// The profile's name, `rehearsal` or `sandbox`: for prompts and the audit log.
     pub fn label(&self) -> String {
-        if self.global.sandbox {
+        if self.global.rehearse.is_some() {
+            "rehearsal".into()
+        } else if self.global.sandbox {
             "sandbox".into()
         } else {
             self.global
@@ -223,7 +230,44 @@ impl Ctx {
         }
     }
 
+    /// What a plan made here is bound to: (base URL or target, profile, principal). Under
+    /// `--rehearse`, the snapshot's tenant, so `mcsh apply` takes the plan there.
+    pub fn identity(&self) -> (String, String, String) {
+        match (&self.rehearsal, &self.connected) {
+            (Some(t), _) => (t.base_url.clone(), t.profile.clone(), t.principal.clone()),
+            (None, Some(d)) => (self.target(), self.label(), d.client().principal()),
+            (None, None) => (self.target(), self.label(), String::new()),
+        }
+    }
+
+    /// The tenant this run reads, as a snapshot records it (never a secret).
+    pub async fn tenant(&mut self) -> anyhow::Result<crate::snapshot::Tenant> {
+        let dir = self.directory().await?;
+        if let Some(t) = &self.rehearsal {
+            return Ok(t.clone());
+        }
+        let account = dir.client().account().await.ok();
+        let field = |k: &str| {
+            account
+                .as_ref()
+                .and_then(|a| a.get(k))
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_string)
+        };
+        let (base_url, profile, principal) = self.identity();
+        Ok(crate::snapshot::Tenant {
+            account_code: field("accountCode"),
+            account_name: field("accountName"),
+            profile,
+            principal,
+            base_url,
+        })
+    }
+
     async fn start_embedded(&mut self) -> anyhow::Result<sandbox::Running> {
+        if let Some(file) = self.global.rehearse.clone() {
+            return self.start_rehearsal(&file).await;
+        }
         let state = std::env::var(SANDBOX_STATE_ENV)
             .ok()
             .filter(|s| !s.is_empty())
@@ -239,6 +283,46 @@ impl Ctx {
         if self.global.verbose > 0 {
             crate::eprintln_safe!("sandbox: {} (state {state})", running.base_url);
         }
+        Ok(running)
+    }
+
+    /// A sandbox holding a copy of the snapshot `file`: made on first use in mcsh's data dir
+    /// (one per snapshot), kept between runs so a rehearsal can go on over several commands.
+    async fn start_rehearsal(&mut self, file: &str) -> anyhow::Result<sandbox::Running> {
+        let bytes = crate::files::read_bounded(file, crate::snapshot::MAX_BYTES)
+            .map_err(|e| Usage(format!("--rehearse {file}: {e}")))?;
+        #[derive(serde::Deserialize)]
+        struct Head {
+            #[serde(default)]
+            tenant: crate::snapshot::Tenant,
+        }
+        let head: Head = serde_json::from_slice(&bytes).unwrap_or(Head {
+            tenant: Default::default(),
+        });
+        let state = sandbox::default_state_path()
+            .with_file_name("rehearsals")
+            .join(format!("{}.db", sandbox::snapshot_digest(&bytes)))
+            .display()
+            .to_string();
+        let new = !std::path::Path::new(&state).exists();
+        let options = sandbox::Options {
+            state: state.clone(),
+            from: Some(file.to_string()),
+            ..sandbox::Options::default()
+        };
+        self.embedded_state = Some(state.clone());
+        let running = sandbox::start(options).await.map_err(|e| match e {
+            sandbox::SandboxError::Snapshot(bad) => anyhow::Error::new(Usage(bad.to_string())),
+            other => anyhow::Error::new(other).context("cannot start the rehearsal"),
+        })?;
+        if new {
+            self.note(&format!(
+                "rehearsal: a copy of {file} ({}), kept in {state}; what you change there \
+                 stays for the next --rehearse {file}; `mcsh sandbox reset --state {state}` starts it over",
+                head.tenant.base_url
+            ));
+        }
+        self.rehearsal = Some(head.tenant);
         Ok(running)
     }
 

@@ -14,6 +14,7 @@ pub mod progress;
 pub mod report;
 pub mod sandbox_cmd;
 pub mod script_cmd;
+pub mod snapshot_cmd;
 pub mod users;
 pub mod workflows;
 
@@ -54,6 +55,14 @@ pub struct Global {
     /// Profile of the config file to use
     #[arg(long, global = true, env = "MCSH_PROFILE", value_name = "NAME")]
     pub profile: Option<String>,
+    /// Run against a copy of the tenant in a snapshot (`mcsh snapshot`): a rehearsal
+    #[arg(
+        long,
+        global = true,
+        value_name = "SNAPSHOT",
+        conflicts_with = "sandbox"
+    )]
+    pub rehearse: Option<String>,
     /// Run against an embedded sandbox (demo tenant, state in the user's data dir)
     #[arg(long, global = true, env = "MCSH_SANDBOX", value_parser = clap::builder::BoolishValueParser::new())]
     pub sandbox: bool,
@@ -120,6 +129,24 @@ pub enum Command {
         /// The plan file
         #[arg(value_name = "FILE")]
         file: String,
+    },
+    /// Save the whole tenant (domains, users, groups, members) as one JSON snapshot
+    Snapshot {
+        /// Write it to FILE (atomically) rather than to standard output
+        #[arg(long, value_name = "FILE")]
+        out: Option<String>,
+    },
+    /// What changed between two snapshots, or a snapshot and the tenant now (--live); exit 1 when they differ
+    Diff {
+        /// The snapshot before
+        #[arg(value_name = "BEFORE")]
+        before: String,
+        /// The snapshot after
+        #[arg(value_name = "AFTER")]
+        after: Option<String>,
+        /// Compare with the tenant as it is now (or the rehearsal copy, with --rehearse)
+        #[arg(long)]
+        live: bool,
     },
     /// Show the audit log: every write mcsh made (and planned)
     Audit {
@@ -251,12 +278,7 @@ fn dispatch(
                 crate::eprintln_safe!("{summary}");
             }
         }
-        let after = plan_cmd::after_run(
-            &ctx.global,
-            &ctx.target(),
-            &ctx.label(),
-            ctx.connected().as_ref(),
-        );
+        let after = plan_cmd::after_run(&ctx.global, &ctx.identity(), ctx.connected().as_ref());
         ctx.close().await;
         result.and(after)
     })
@@ -269,6 +291,12 @@ async fn run_command(ctx: &mut Ctx, command: Command) -> anyhow::Result<()> {
         Command::Config(cmd) => config_cmd::run(ctx, cmd),
         Command::Sandbox(cmd) => sandbox_cmd::run(ctx, cmd).await,
         Command::Apply { file } => plan_cmd::apply(ctx, &file).await,
+        Command::Snapshot { out } => snapshot_cmd::snapshot(ctx, out.as_deref()).await,
+        Command::Diff {
+            before,
+            after,
+            live,
+        } => snapshot_cmd::run_diff(ctx, &before, after.as_deref(), live).await,
         Command::Audit { since, last } => audit_cmd::run(ctx, since.as_deref(), last),
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();

@@ -19,10 +19,10 @@ use crate::output::Shape;
 /// Everything that follows a run: audit-log trouble, the dry-run plan, `--plan-out`.
 pub fn after_run(
     global: &Global,
-    target: &str,
-    label: &str,
+    identity: &(String, String, String),
     dir: Option<&Arc<Directory>>,
 ) -> anyhow::Result<()> {
+    let (target, profile, principal) = identity;
     let Some(dir) = dir else { return Ok(()) };
     if let Some(err) = dir.audit().and_then(|a| a.error()) {
         if !global.quiet {
@@ -40,8 +40,9 @@ pub fn after_run(
         }
     }
     if let Some(path) = &global.plan_out {
-        let mut file = dir.plan_file(label);
+        let mut file = dir.plan_file(profile);
         file.base_url = target.to_string();
+        file.principal = principal.to_string();
         file.seal = file.seal_with(&plan_key()?);
         let mut text = serde_json::to_vec_pretty(&file)?;
         text.push(b'\n');
@@ -124,8 +125,8 @@ pub async fn apply(ctx: &mut Ctx, path: &str) -> anyhow::Result<()> {
         .into());
     }
     let dir = ctx.directory().await?;
-    let target = ctx.target();
-    let here = (target.as_str(), ctx.label(), dir.client().principal());
+    let (target, profile, principal) = ctx.identity();
+    let here = (target.as_str(), profile, principal);
     let mut differs = Vec::new();
     if plan.base_url != here.0 {
         differs.push(format!("base URL {} (here {})", plan.base_url, here.0));

@@ -77,6 +77,11 @@ impl std::fmt::Display for ScriptFailed {
 
 impl std::error::Error for ScriptFailed {}
 
+/// Two things compared differ (exit 1, like `diff`); what differs was printed.
+#[derive(Debug, thiserror::Error)]
+#[error("they differ")]
+pub struct Differs;
+
 /// The user pressed Ctrl-C (exit 130).
 #[derive(Debug, thiserror::Error)]
 #[error("interrupted")]
@@ -130,7 +135,7 @@ pub fn exit_code(e: &anyhow::Error) -> i32 {
 /// Prints `e` on stderr as `error: context: cause` and returns its exit code.
 pub fn print(e: &anyhow::Error, quiet: bool) -> i32 {
     let code = exit_code(e);
-    if is_broken_pipe(e) {
+    if is_broken_pipe(e) || e.is::<Differs>() {
         return code;
     }
     if !(quiet && code == 130) {

@@ -4,7 +4,6 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use anyhow::Context as _;
 use clap::Subcommand;
 use serde_json::json;
 
@@ -52,6 +51,10 @@ pub enum SandboxCmd {
         /// Add G synthetic groups ("Generated NNNN"), each with 20 of the synthetic users
         #[arg(long, default_value_t = 0, value_name = "G")]
         generate_groups: usize,
+        /// Serve a copy of the tenant in a snapshot (`mcsh snapshot`) instead of the demo: a
+        /// rehearsal; --state must be new (or :memory:), or hold a copy of the same snapshot
+        #[arg(long, value_name = "SNAPSHOT", conflicts_with_all = ["empty", "generate_users", "generate_groups"])]
+        from: Option<String>,
     },
     /// Delete the sandbox's tenant so the next start seeds a new demo
     Reset {
@@ -103,6 +106,7 @@ pub async fn run(ctx: &Ctx, cmd: SandboxCmd) -> anyhow::Result<()> {
             seed,
             generate_users,
             generate_groups,
+            from,
         } => {
             if !(0.0..=1.0).contains(&fail_rate) {
                 return Err(
@@ -121,11 +125,13 @@ pub async fn run(ctx: &Ctx, cmd: SandboxCmd) -> anyhow::Result<()> {
                 seed,
                 generate_users,
                 generate_groups,
+                from,
                 ..sandbox::Options::default()
             };
-            let running = sandbox::start(options)
-                .await
-                .context("cannot start the sandbox")?;
+            let running = sandbox::start(options).await.map_err(|e| match e {
+                sandbox::SandboxError::Snapshot(bad) => anyhow::Error::new(Usage(bad.to_string())),
+                other => anyhow::Error::new(other).context("cannot start the sandbox"),
+            })?;
             if !addr.ip().is_loopback() {
                 // The bound address, with the port the system chose for :0.
                 ctx.warn(&format!(

@@ -50,6 +50,11 @@ pub(crate) fn session(
         args,
         global.dry_run,
     );
+    let tenant_handle = runtime.handle().clone();
+    let tenant_ctx = ctx.clone();
+    host.set_tenant_source(Box::new(move || {
+        tenant_handle.block_on(tenant_ctx.borrow_mut().tenant())
+    }));
     let mut engine = script::engine(&host, &limits);
     // On a terminal, what a script prints is shown with control and bidi characters escaped;
     // into a pipe or file it goes exactly as printed (it may be data).
@@ -99,12 +104,7 @@ pub(crate) fn execute(
             crate::eprintln_safe!("{summary}");
         }
     }
-    let after = plan_cmd::after_run(
-        global,
-        &ctx.target(),
-        &ctx.label(),
-        s.host.connected().as_ref(),
-    );
+    let after = plan_cmd::after_run(global, &ctx.identity(), s.host.connected().as_ref());
     let value = result?;
     after?;
     Ok(value)
@@ -230,6 +230,7 @@ fn own_flags(global: &Global, words: Vec<String>) -> anyhow::Result<(Global, Vec
     let mut merged = global.clone();
     merged.profile = g.profile.or(merged.profile);
     merged.sandbox |= g.sandbox;
+    merged.rehearse = g.rehearse.or(merged.rehearse);
     merged.output = g.output.or(merged.output);
     merged.dry_run |= g.dry_run || g.plan_out.is_some();
     merged.yes |= g.yes;
@@ -270,7 +271,9 @@ pub fn eval(global: &Global, runtime: &tokio::runtime::Runtime, expr: &str) -> a
 /// `mcsh repl`, and a bare `mcsh` on a terminal.
 pub fn repl(global: &Global, runtime: &tokio::runtime::Runtime) -> anyhow::Result<()> {
     let s = session(global, runtime, Vec::new())?;
-    let label = if global.sandbox {
+    let label = if global.rehearse.is_some() {
+        "rehearsal".to_string()
+    } else if global.sandbox {
         "sandbox".to_string()
     } else {
         global.profile.clone().unwrap_or_else(|| "default".into())

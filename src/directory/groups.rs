@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 
 use super::executor::Wording;
 use super::outcome::{ItemResult, Status};
-use super::plan::{wording, Digest};
+use super::plan::{groups_digest, members_digest, wording};
 use super::{DirError, Directory};
 use crate::api::groups::{groups_of, members_of};
 use crate::api::{model, paths, Group, Member};
@@ -38,7 +38,7 @@ impl Directory {
         while let Some(page) = pager.next_page().await? {
             out.extend(groups_of(&page)?);
         }
-        self.note_read("groups", "", "the list of groups", Digest::of(&out));
+        self.note_read("groups", "", "the list of groups", groups_digest(&out));
         self.remember_names(&out);
         Ok(self.overlaid(out, |o, mut v| {
             v.extend(o.groups(None));
@@ -88,7 +88,7 @@ impl Directory {
             "members",
             &group.id,
             &format!("the members of group {name}"),
-            Digest::of(&out),
+            members_digest(&out),
         );
         Ok(self.overlaid(out, |o, v| o.members(&group.id, v)))
     }

@@ -19,6 +19,7 @@ pub mod plan;
 pub mod preview;
 pub mod progress;
 pub mod settle;
+pub mod snapshot;
 pub mod users;
 
 use std::collections::HashMap;

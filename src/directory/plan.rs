@@ -117,6 +117,41 @@ impl Digest {
     }
 }
 
+/// The digest of a group listing: each group's id, name, parent and source, in any order.
+/// Member counts are left out: they follow the memberships, which their own reads cover, and
+/// a rehearsal copy counts them its own way.
+pub fn groups_digest(groups: &[crate::api::Group]) -> String {
+    let mut keys: Vec<(&str, &str, Option<&str>, &str)> = groups
+        .iter()
+        .map(|g| {
+            (
+                g.id.as_str(),
+                g.description.as_str(),
+                g.parent_id.as_deref(),
+                g.source.as_str(),
+            )
+        })
+        .collect();
+    keys.sort();
+    Digest::of(&keys)
+}
+
+/// The digest of a group's members: who they are (address or domain, any case, any order).
+pub fn members_digest(members: &[crate::api::Member]) -> String {
+    let mut keys: Vec<String> = members
+        .iter()
+        .map(|m| {
+            if m.email_address.is_empty() {
+                format!("domain {}", m.domain.to_ascii_lowercase())
+            } else {
+                m.email_address.to_ascii_lowercase()
+            }
+        })
+        .collect();
+    keys.sort();
+    Digest::of(&keys)
+}
+
 impl Directory {
     /// Notes a read (dry runs only: plans rest on them).
     pub(crate) fn note_read(&self, kind: &str, key: &str, label: &str, digest: String) {
@@ -154,16 +189,17 @@ impl Directory {
         for r in reads {
             let now = match r.kind.as_str() {
                 "domains" => Digest::of(&self.domains().await?),
-                "groups" => Digest::of(&self.fetch_groups().await?),
+                "groups" => groups_digest(&self.fetch_groups().await?),
                 "members" => {
                     let g = Group {
                         id: r.key.clone(),
                         ..Group::default()
                     };
-                    Digest::of(&self.members(&g).await?)
+                    members_digest(&self.members(&g).await?)
                 }
                 "users" => {
-                    let mut listing = self.users(Some(&r.key)).await?;
+                    // Whole pages, alias rows included, as the listing digested them.
+                    let mut listing = self.users_and_aliases(Some(&r.key)).await?;
                     let mut d = Digest::default();
                     while let Some(batch) = listing.next_batch().await? {
                         d.update(&batch);

@@ -72,11 +72,13 @@ impl UserListing<'_> {
                     Fetch::Ready(pager)
                 });
                 let mut users = users_of(&page)?;
+                // The whole page, alias rows included: a plan's read is the same read whether
+                // the listing that made it kept the aliases or not.
+                digest.update(&users);
                 if !self.aliases {
                     // Alias addresses are rows of their own (`alias: true`), not people.
                     users.retain(|u| !u.is_alias());
                 }
-                digest.update(&users);
                 return Ok(Some(if self.overlay {
                     self.dir.overlaid(users, |o, v| o.users(v))
                 } else {

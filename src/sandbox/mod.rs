@@ -10,6 +10,7 @@ pub mod faults;
 pub mod generate;
 pub mod groups;
 pub mod ids;
+pub mod import;
 pub mod seed;
 pub mod server;
 pub mod store;
@@ -61,6 +62,8 @@ pub struct Options {
     pub generate_users: usize,
     /// Synthetic groups, with members, to add at start.
     pub generate_groups: usize,
+    /// A snapshot file to load the tenant from (a rehearsal copy) instead of the demo.
+    pub from: Option<String>,
 }
 
 impl Default for Options {
@@ -76,6 +79,7 @@ impl Default for Options {
             token_ttl: Duration::from_secs(1799),
             generate_users: 0,
             generate_groups: 0,
+            from: None,
         }
     }
 }
@@ -106,6 +110,17 @@ pub enum SandboxError {
         path: String,
         /// Why it is not one.
         why: String,
+    },
+    /// The snapshot to load is refused.
+    #[error(transparent)]
+    Snapshot(#[from] crate::snapshot::BadSnapshot),
+    /// The state already holds another tenant than the snapshot asked for.
+    #[error("the sandbox state {state} already holds a tenant that is not a copy of {snapshot}; use a new --state (or :memory:) for a rehearsal copy")]
+    Occupied {
+        /// The state file.
+        state: String,
+        /// The snapshot file.
+        snapshot: String,
     },
     /// A sandbox (a `sandbox serve`, or a command with `--sandbox`) has the state open.
     #[error("a sandbox is running on {path} (`mcsh sandbox serve` or a command with --sandbox); stop it first (Ctrl-C), then reset; nothing was removed")]
@@ -224,9 +239,19 @@ pub async fn start(options: Options) -> Result<Running, SandboxError> {
         state: options.state.clone(),
         source,
     };
+    // A snapshot is read and checked before the state is touched: a bad one leaves nothing.
+    let snapshot = match &options.from {
+        Some(path) => Some(read_snapshot(path)?),
+        None => None,
+    };
     let mut conn = store::open(&options.state).map_err(storage)?;
     let lock = share_state(&options.state)?;
-    seed::seed(&conn, options.empty).map_err(storage)?;
+    match (&snapshot, &options.from) {
+        (Some((snap, digest)), Some(path)) => {
+            load_snapshot(&mut conn, &options.state, path, snap, digest)?
+        }
+        _ => seed::seed(&conn, options.empty).map_err(storage)?,
+    }
     if options.generate_users > 0 || options.generate_groups > 0 {
         generate::generate(&mut conn, options.generate_users, options.generate_groups)
             .map_err(storage)?;
@@ -276,6 +301,56 @@ pub async fn start(options: Options) -> Result<Running, SandboxError> {
         task,
         _lock: lock,
     })
+}
+
+/// The digest of a snapshot file's bytes: which snapshot a rehearsal copy was made from.
+pub fn snapshot_digest(bytes: &[u8]) -> String {
+    use sha1::Digest as _;
+    let hash = sha1::Sha1::digest(bytes);
+    hash.iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
+/// The snapshot at `path`, checked, and the digest of its bytes.
+fn read_snapshot(path: &str) -> Result<(crate::snapshot::Snapshot, String), SandboxError> {
+    let bytes = crate::files::read_bounded(path, crate::snapshot::MAX_BYTES).map_err(|e| {
+        crate::snapshot::BadSnapshot {
+            path: path.to_string(),
+            detail: e.to_string(),
+        }
+    })?;
+    let digest = snapshot_digest(&bytes);
+    Ok((crate::snapshot::Snapshot::parse(path, &bytes)?, digest))
+}
+
+/// Loads `snapshot` (from `path`) into `state`, unless it already holds that very copy.
+fn load_snapshot(
+    conn: &mut rusqlite::Connection,
+    state: &str,
+    path: &str,
+    snapshot: &crate::snapshot::Snapshot,
+    digest: &str,
+) -> Result<(), SandboxError> {
+    let storage = |source| SandboxError::Storage {
+        state: state.to_string(),
+        source,
+    };
+    match store::setting(conn, "snapshot").map_err(storage)? {
+        Some(d) if d == digest => return Ok(()),
+        Some(_) => {
+            return Err(SandboxError::Occupied {
+                state: state.to_string(),
+                snapshot: path.to_string(),
+            })
+        }
+        None => {}
+    }
+    if store::setting(conn, "seeded").map_err(storage)?.is_some() {
+        return Err(SandboxError::Occupied {
+            state: state.to_string(),
+            snapshot: path.to_string(),
+        });
+    }
+    import::load(conn, snapshot, digest).map_err(storage)
 }
 
 /// A sandbox on its own thread and runtime, for tests and tools that have no runtime.

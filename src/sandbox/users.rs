@@ -375,10 +375,14 @@ pub fn get_account(conn: &Connection, _req: &ApiRequest) -> Handled {
         .map_err(wire::storage)?
         .unwrap_or_else(|| "Sandbox".into());
     let users = store::count_mailboxes(conn).map_err(wire::storage)?;
+    // A rehearsal copy answers with the real account's code.
+    let code = store::setting(conn, "account_code")
+        .map_err(wire::storage)?
+        .unwrap_or_else(|| "CSBX01A01".into());
     Ok(Outcome {
         data: vec![json!({
             "accountName": name,
-            "accountCode": "CSBX01A01",
+            "accountCode": code,
             "region": "sandbox",
             "userCount": users,
             "type": "sandbox",

@@ -20,6 +20,8 @@ use crate::interrupt::Interrupt;
 pub type Connector = Box<dyn FnMut() -> anyhow::Result<Arc<Directory>>>;
 /// Asks the user a yes/no question (the CLI decides how: terminal, `--yes`, refusal).
 pub type Prompter = Box<dyn Fn(&str) -> anyhow::Result<bool>>;
+/// Tells which tenant the session reads, as a snapshot records it (the CLI knows).
+pub type TenantSource = Box<dyn FnMut() -> anyhow::Result<crate::snapshot::Tenant>>;
 
 /// Addresses and group names seen in this session, for completion.
 #[derive(Debug, Default)]
@@ -46,6 +48,7 @@ pub struct Host {
     pub dry_run: bool,
     /// Names seen so far.
     pub names: RefCell<Names>,
+    tenant: RefCell<Option<TenantSource>>,
 }
 
 impl Host {
@@ -67,7 +70,29 @@ impl Host {
             args,
             dry_run,
             names: RefCell::default(),
+            tenant: RefCell::new(None),
         })
+    }
+
+    /// Where `snapshot()` learns which tenant it reads.
+    pub fn set_tenant_source(&self, source: TenantSource) {
+        *self.tenant.borrow_mut() = Some(source);
+    }
+
+    /// The tenant the session reads.
+    pub fn tenant(&self, function: &str) -> Result<crate::snapshot::Tenant, Box<EvalAltResult>> {
+        let mut source = self.tenant.borrow_mut();
+        let source = source.as_mut().ok_or_else(|| {
+            errors::raise(
+                function,
+                "config",
+                "this session cannot tell which tenant it reads",
+                false,
+                0,
+                "config",
+            )
+        })?;
+        source().map_err(|e| errors::from_setup(function, &e))
     }
 
     /// The directory, if a call has connected already.

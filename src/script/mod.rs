@@ -16,6 +16,7 @@ pub mod fn_groups;
 pub mod fn_offboard;
 pub mod fn_people;
 pub mod fn_session;
+pub mod fn_snapshot;
 pub mod fn_users;
 pub mod host;
 pub mod limits;
@@ -57,6 +58,7 @@ pub fn engine(host: &Rc<Host>, limits: &Limits) -> Engine {
     fn_groups::register_many(&mut engine, host);
     fn_bulk::register(&mut engine, host);
     fn_offboard::register(&mut engine, host);
+    fn_snapshot::register(&mut engine, host);
     fn_data::register(&mut engine, host.dry_run);
     fn_people::register(&mut engine);
     fn_session::register(&mut engine, host);
