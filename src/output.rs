@@ -52,6 +52,7 @@ pub struct Printer<W: Write> {
     width: Option<u16>,
     count: usize,
     raw_csv: bool,
+    terminal: bool,
 }
 
 impl<W: Write> Printer<W> {
@@ -67,7 +68,15 @@ impl<W: Write> Printer<W> {
             width: None,
             count: 0,
             raw_csv: false,
+            terminal: false,
         }
+    }
+
+    /// Output goes to a terminal: CSV cells get control and bidi characters escaped (a
+    /// stored name must not drive the terminal), as tables do; files and pipes get the data.
+    pub fn on_terminal(mut self, terminal: bool) -> Self {
+        self.terminal = terminal;
+        self
     }
 
     /// Writes CSV cells exactly, formulas included (`--csv-raw`).
@@ -101,10 +110,11 @@ impl<W: Write> Printer<W> {
                     .iter()
                     .map(|c| {
                         let text = cell(row.get(c), false);
-                        if self.raw_csv {
-                            text
+                        let text = if self.raw_csv { text } else { csv_safe(text) };
+                        if self.terminal {
+                            printable(&text)
                         } else {
-                            csv_safe(text)
+                            text
                         }
                     })
                     .collect();
@@ -458,6 +468,28 @@ mod tests {
             "emailAddress,alias\n"
         );
         assert_eq!(render(Format::Json, Shape::List, &[]).trim(), "[]");
+    }
+
+    #[test]
+    fn csv_on_a_terminal_escapes_what_would_drive_it() {
+        let row = serde_json::json!({ "name": "\u{1b}]0;pwned\u{7}Evil" });
+        let mut buf = Vec::new();
+        let mut p = Printer::new(&mut buf, Format::Csv, Shape::List, &["name"]).on_terminal(true);
+        p.row(&row).unwrap();
+        p.finish().unwrap();
+        let text = String::from_utf8(buf).unwrap();
+        assert!(
+            !text.contains('\u{1b}') && !text.contains('\u{7}'),
+            "{text:?}"
+        );
+        let mut raw = Vec::new();
+        let mut p = Printer::new(&mut raw, Format::Csv, Shape::List, &["name"]);
+        p.row(&row).unwrap();
+        p.finish().unwrap();
+        assert!(
+            String::from_utf8(raw).unwrap().contains('\u{1b}'),
+            "into a file, CSV is the data as stored"
+        );
     }
 
     #[test]

@@ -402,3 +402,49 @@ fn a_served_sandbox_stops_cleanly_on_ctrl_c_and_cannot_be_reset_meanwhile() {
     );
     assert!(!state.exists());
 }
+
+#[test]
+fn reset_refuses_when_it_cannot_tell_whether_a_sandbox_runs() {
+    let home = tempfile::tempdir().unwrap();
+    let state = home.path().join("s.db");
+    let out = isolated(home.path().to_path_buf())
+        .env("MCSH_SANDBOX_STATE", &state)
+        .args(["--sandbox", "groups", "list", "-o", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    // A lock that cannot be opened (here a directory in its place) proves nothing.
+    let lock = home.path().join("s.db.lock");
+    std::fs::remove_file(&lock).unwrap();
+    std::fs::create_dir(&lock).unwrap();
+    let reset = isolated(home.path().to_path_buf())
+        .args(["sandbox", "reset", "--state"])
+        .arg(&state)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&reset.stderr);
+    assert_eq!(reset.status.code(), Some(1), "{err}");
+    assert!(err.contains("cannot lock the sandbox state"), "{err}");
+    assert!(state.exists(), "nothing was removed");
+}
+
+#[test]
+fn an_alias_address_added_to_a_group_draws_no_typo_warning() {
+    let env = Env::new();
+    let rows = env.json(&[
+        "groups",
+        "add-member",
+        "--group",
+        "Marketing",
+        "--email",
+        "alice@company.com",
+        "--email",
+        "ghost@company.com",
+    ]);
+    let message = |i: usize| rows[i]["message"].as_str().unwrap().to_string();
+    assert!(
+        !message(0).contains("warning"),
+        "an alias is no typo: {rows}"
+    );
+    assert!(message(1).contains("is no user (a typo?"), "{rows}");
+}

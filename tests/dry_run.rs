@@ -262,3 +262,95 @@ fn a_plan_holds_no_writes_that_change_nothing() {
         "the plan rests on the members it read: {saved}"
     );
 }
+
+#[test]
+fn the_same_membership_twice_is_added_once_and_reported_so() {
+    let env = check(
+        "onboard into one group named twice",
+        &[
+            "onboard",
+            "--email",
+            "dup1@company.com",
+            "--name",
+            "D",
+            "--group",
+            "Sales",
+            "--group",
+            "sales",
+        ],
+    );
+    assert!(env
+        .members("Sales")
+        .contains(&"dup1@company.com".to_string()));
+    let env = Env::new();
+    let real = run(
+        &env,
+        &[
+            "onboard",
+            "--email",
+            "dup2@company.com",
+            "--group",
+            "Sales",
+            "--group",
+            "sales",
+        ],
+        false,
+    );
+    let statuses: Vec<&str> = real
+        .rows
+        .iter()
+        .map(|r| r["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        statuses,
+        ["created", "created", "unchanged"],
+        "{:?}",
+        real.rows
+    );
+}
+
+#[test]
+fn refusals_the_service_would_make_are_told_by_the_dry_run_too() {
+    for (case, args) in [
+        (
+            "update of an unknown user",
+            vec![
+                "users",
+                "update",
+                "--email",
+                "nobody@company.com",
+                "--name",
+                "X",
+            ],
+        ),
+        (
+            "delete of an unknown user",
+            vec!["users", "delete", "--email", "nobody@company.com", "--yes"],
+        ),
+        (
+            "restore of an active user",
+            vec!["users", "restore", "--email", "bob.hughes@company.com"],
+        ),
+        (
+            "delete of a group with members",
+            vec!["groups", "delete", "--group", "Finance", "--yes"],
+        ),
+        (
+            "rename onto a sibling's name",
+            vec![
+                "groups",
+                "rename",
+                "--group",
+                "Finance",
+                "--description",
+                "Sales",
+            ],
+        ),
+    ] {
+        let env = Env::new();
+        let dry = run(&env, &args, true);
+        let real = run(&env, &args, false);
+        assert_eq!(real.code, 1, "{case}: the service refuses it");
+        assert_agree(case, "a fresh tenant", &dry, &real);
+    }
+}

@@ -666,7 +666,7 @@ fn options_after_a_scripts_path_belong_to_mcsh_until_the_first_other_word() {
     );
     let out = env
         .bare()
-        .args([&path, "--dry-run", "x", "--dry-run"])
+        .args([&path, "--dry-run", "x", "--count"])
         .output()
         .unwrap();
     assert_eq!(
@@ -677,7 +677,7 @@ fn options_after_a_scripts_path_belong_to_mcsh_until_the_first_other_word() {
     );
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
-        "true\n[\"x\", \"--dry-run\"]\n"
+        "true\n[\"x\", \"--count\"]\n"
     );
     let out = env
         .bare()
@@ -688,6 +688,21 @@ fn options_after_a_scripts_path_belong_to_mcsh_until_the_first_other_word() {
         String::from_utf8_lossy(&out.stdout),
         "false\n[\"--dry-run\"]\n"
     );
+    // A mistyped option of mcsh's, or a --dry-run after the script's own words, would run
+    // for real: refused, nothing runs.
+    for (words, says) in [
+        (vec!["--sanbox", "--dry-run"], "did you mean --sandbox?"),
+        (
+            vec!["x", "--dry-run"],
+            "--dry-run comes after the script's own arguments",
+        ),
+    ] {
+        let out = env.bare().arg(&path).args(&words).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{words:?}: {err}");
+        assert!(err.contains(says), "{words:?}: {err}");
+        assert!(out.stdout.is_empty(), "the script did not run");
+    }
 
     // The shebang case of the issue: --sandbox after the path reaches the sandbox.
     let count = script(&env, "count.rhai", "print(users().len());\n");

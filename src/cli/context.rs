@@ -72,6 +72,7 @@ impl Ctx {
         Printer::new(std::io::stdout().lock(), self.format(), shape, columns)
             .with_width(width)
             .with_raw_csv(self.global.csv_raw)
+            .on_terminal(std::io::stdout().is_terminal())
     }
 
     /// Ends a listing of `noun` (plural): in a table, an empty one says so (`no users`) and

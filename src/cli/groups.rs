@@ -278,13 +278,26 @@ async fn change(
                 }
                 Err(e) => return Err(e.into()),
             };
-            let ghosts: Vec<&String> = match &found {
+            let mut ghosts: Vec<&String> = match &found {
                 Some(found) => ours
                     .iter()
                     .filter(|e| !found.contains(&e.to_ascii_lowercase()))
                     .collect(),
                 None => Vec::new(),
             };
+            if !ghosts.is_empty() {
+                // An alias address is no user of its own but a fine member: the listing of
+                // its domain (alias rows included) tells it from a typo.
+                let asked: Vec<String> = ghosts.iter().map(|e| e.to_string()).collect();
+                match dir.find_addresses(&asked).await {
+                    Ok(rows) => ghosts.retain(|e| !rows.contains_key(&e.to_ascii_lowercase())),
+                    Err(e) if !strict => {
+                        ctx.warn(&format!("cannot check which addresses are users ({e})"));
+                        ghosts.clear();
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
             if strict && !ghosts.is_empty() {
                 let list: Vec<&str> = ghosts.iter().map(|s| s.as_str()).collect();
                 return Err(Usage(format!(

@@ -64,7 +64,7 @@ pub struct Global {
     )]
     pub rehearse: Option<String>,
     /// Run against an embedded sandbox (demo tenant, state in the user's data dir)
-    #[arg(long, global = true, env = "MCSH_SANDBOX", value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long, global = true, env = "MCSH_SANDBOX", value_parser = clap::builder::FalseyValueParser::new())]
     pub sandbox: bool,
     /// Result format [default: table on a terminal, json otherwise]
     #[arg(short, long, global = true, value_enum, value_name = "FORMAT")]

@@ -56,7 +56,19 @@ pub fn after_run(
                 .with_context(|| format!("cannot write the plan to {path}"))?;
         }
         if !global.quiet && path != "-" {
-            crate::eprintln_safe!("plan saved to {path}; `mcsh apply {path}` carries it out");
+            let flags = if global.sandbox { "--sandbox " } else { "" };
+            let profile = global
+                .profile
+                .as_deref()
+                .map(|p| format!("--profile {p} "))
+                .unwrap_or_default();
+            let hint = match &global.rehearse {
+                Some(snapshot) => format!(
+                    "`mcsh --rehearse {snapshot} apply {path}` carries it out on the copy, `mcsh {profile}apply {path}` on the tenant itself"
+                ),
+                None => format!("`mcsh {flags}{profile}apply {path}` carries it out"),
+            };
+            crate::eprintln_safe!("plan saved to {path}; {hint}");
         }
     }
     Ok(())

@@ -195,10 +195,12 @@ fn own_flags(global: &Global, words: Vec<String>) -> anyhow::Result<(Global, Vec
         Some(arg.get_action().takes_values() && !inline)
     };
     let mut own = Vec::new();
+    let mut separated = false;
     let mut rest = words.into_iter().peekable();
     while let Some(word) = rest.peek() {
         if word == "--" {
             rest.next();
+            separated = true;
             break;
         }
         let Some(needs_value) = takes_value(word) else {
@@ -211,8 +213,36 @@ fn own_flags(global: &Global, words: Vec<String>) -> anyhow::Result<(Global, Vec
             }
         }
     }
+    let rest: Vec<String> = rest.collect();
+    // A mistyped option of mcsh's would silently become the script's, and with it a
+    // `--dry-run` that follows it: a write the admin meant to rehearse. Refuse instead.
+    let before_separator = rest.iter().take_while(|w| !separated && *w != "--");
+    let longs: Vec<String> = command
+        .get_arguments()
+        .filter(|a| a.is_global_set())
+        .filter_map(|a| a.get_long().map(|l| format!("--{l}")))
+        .collect();
+    if let Some(first) = rest.first().filter(|w| !separated && w.starts_with("--")) {
+        let name = first.split('=').next().unwrap_or(first);
+        let close = crate::suggest::similar(name, longs.iter().map(String::as_str), 1);
+        if let [meant] = close.as_slice() {
+            return Err(Usage(format!(
+                "{} after the script's path is no option of mcsh's: did you mean {meant}? (put `--` before the script's own options to hand them to it)",
+                crate::output::printable(first)
+            ))
+            .into());
+        }
+    }
+    for word in before_separator {
+        if matches!(word.as_str(), "--dry-run" | "--plan-out") || word.starts_with("--plan-out=") {
+            return Err(Usage(format!(
+                "{word} comes after the script's own arguments, so it would be the script's, not mcsh's: put mcsh's options first (or hand it to the script on purpose after `--`)"
+            ))
+            .into());
+        }
+    }
     if own.is_empty() {
-        return Ok((global.clone(), rest.collect()));
+        return Ok((global.clone(), rest));
     }
     let parsed = <super::Cli as clap::Parser>::try_parse_from(
         std::iter::once("mcsh".to_string()).chain(own),
@@ -245,7 +275,7 @@ fn own_flags(global: &Global, words: Vec<String>) -> anyhow::Result<(Global, Vec
     merged.csv_raw |= g.csv_raw;
     merged.plan_out = g.plan_out.or(merged.plan_out);
     merged.limit.extend(g.limit);
-    Ok((merged, rest.collect()))
+    Ok((merged, rest))
 }
 
 /// `mcsh -e EXPR`: evaluates and prints the value in the output format.

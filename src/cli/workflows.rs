@@ -168,7 +168,8 @@ fn report(global: &Global, what: &str, called: &Called, columns: &[&str]) -> any
             Format::Json
         });
     let mut printer = Printer::new(std::io::stdout().lock(), format, Shape::List, columns)
-        .with_width(terminal_width());
+        .with_width(terminal_width())
+        .on_terminal(std::io::IsTerminal::is_terminal(&std::io::stdout()));
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
     for r in &rows {
         printer.row(r)?;
@@ -359,7 +360,8 @@ pub fn export(global: &Global, runtime: &Runtime, a: ExportArgs) -> anyhow::Resu
         None => {
             let mut printer = Printer::new(std::io::stdout().lock(), format, Shape::List, &columns)
                 .with_width(terminal_width())
-                .with_raw_csv(global.csv_raw);
+                .with_raw_csv(global.csv_raw)
+                .on_terminal(std::io::IsTerminal::is_terminal(&std::io::stdout()));
             for r in &rows {
                 printer.row(r)?;
             }

@@ -230,20 +230,44 @@ impl Directory {
             self.progress_done(out.len(), failed);
             return Ok(out);
         }
+        // The same membership twice in one call (`Sales` and `sales`, one address in two
+        // cases) is sent once: the service would refuse the second as "already a member", and
+        // both items would read that refusal. The repeat is reported unchanged.
+        let (unique, repeats) = split_repeats(endpoint, items);
         let size = if policy(endpoint).merge {
             PURGE_BATCH
         } else {
             self.options.batch_size.max(1)
         };
-        let batches: Vec<Vec<(String, Value)>> = items.chunks(size).map(<[_]>::to_vec).collect();
+        let batches: Vec<Vec<(String, Value)>> = unique.chunks(size).map(<[_]>::to_vec).collect();
         let answers: Vec<Result<Vec<Outcome>, ApiError>> = stream::iter(batches)
             .map(|batch| self.run_batch(endpoint, batch, wording))
             .buffered(self.options.concurrency.max(1))
             .collect()
             .await;
-        let mut out = Vec::with_capacity(items.len());
+        let mut sent = Vec::with_capacity(unique.len());
         for a in answers {
-            out.extend(a?);
+            sent.extend(a?);
+        }
+        let mut sent = sent.into_iter();
+        let mut out = Vec::with_capacity(repeats.len());
+        for repeat in repeats {
+            match repeat {
+                None => out.push(sent.next().expect("one outcome per item sent")),
+                Some((label, item)) => {
+                    let mut result =
+                        ItemResult::new(label, Status::Unchanged, wording.already.clone());
+                    if let Some((code, _)) = policy(endpoint).already {
+                        result = result.with_code(code);
+                    }
+                    self.audit_item(endpoint, &item, &result, None, false);
+                    out.push(Outcome {
+                        result,
+                        data: None,
+                        request_id: None,
+                    });
+                }
+            }
         }
         Ok(out)
     }
@@ -422,6 +446,45 @@ impl Directory {
         }
         Ok(o.data)
     }
+}
+
+/// The items of a membership call without repeats (the same group and member, any case),
+/// and, in input order, `None` for an item sent or `Some(item)` for a repeat of one.
+#[allow(clippy::type_complexity)]
+fn split_repeats(
+    endpoint: &str,
+    items: Vec<(String, Value)>,
+) -> (Vec<(String, Value)>, Vec<Option<(String, Value)>>) {
+    if policy(endpoint).already.is_none() {
+        let n = items.len();
+        return (items, vec![None; n]);
+    }
+    let key = |item: &Value| {
+        let text = |k: &str| {
+            item.get(k)
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_ascii_lowercase()
+        };
+        let id = item
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        (id, text("emailAddress"), text("domain"))
+    };
+    let mut seen = std::collections::HashSet::new();
+    let mut unique = Vec::with_capacity(items.len());
+    let mut order = Vec::with_capacity(items.len());
+    for (label, item) in items {
+        if seen.insert(key(&item)) {
+            unique.push((label, item));
+            order.push(None);
+        } else {
+            order.push(Some((label, item)));
+        }
+    }
+    (unique, order)
 }
 
 /// Marks every pending item of `batch` failed with `message` and `code`.

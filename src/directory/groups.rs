@@ -117,15 +117,23 @@ impl Directory {
             )
             .await?
         {
-            Some(data) => Ok(model::decode(paths::CREATE_GROUP, data)?),
-            None => Ok(Group {
-                // Later planned writes need something to name the group by.
-                id: format!("planned:{description}"),
-                description: description.to_string(),
-                parent_id: parent.map(|p| p.id.clone()),
-                source: "cloud".into(),
-                ..Group::default()
-            }),
+            Some(data) => {
+                let group: Group = model::decode(paths::CREATE_GROUP, data)?;
+                self.remember_names(&[with_parent_path(&group, parent)]);
+                Ok(group)
+            }
+            None => {
+                let group = Group {
+                    // Later planned writes need something to name the group by.
+                    id: format!("planned:{description}"),
+                    description: description.to_string(),
+                    parent_id: parent.map(|p| p.id.clone()),
+                    source: "cloud".into(),
+                    ..Group::default()
+                };
+                self.remember_names(&[with_parent_path(&group, parent)]);
+                Ok(group)
+            }
         }
     }
 
@@ -353,6 +361,19 @@ fn refuse_synced(group: &Group) -> Result<(), DirError> {
 fn describe(g: &Group) -> String {
     let id: String = g.id.chars().take(12).collect();
     format!("{}, id {id}…", g.path)
+}
+
+/// `group` with its path under `parent` (for naming it before any listing has it).
+fn with_parent_path(group: &Group, parent: Option<&Group>) -> Group {
+    let path = match parent {
+        Some(p) if !p.path.is_empty() => format!("{}/{}", p.path, group.description),
+        Some(p) => format!("{}/{}", p.description, group.description),
+        None => group.description.clone(),
+    };
+    Group {
+        path,
+        ..group.clone()
+    }
 }
 
 /// `A / B/ C` as `A/B/C`.

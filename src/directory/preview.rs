@@ -3,8 +3,8 @@
 //! Policy: the real run learns some outcomes from the service's answer: "already a member",
 //! "not a member", "user already exists", "group already exists", "domain not internal". A
 //! dry run sends nothing, so it reads what decides them (each group's members once, the
-//! internal domains, the group list, one `get-aliases` probe per new address; reads a plan
-//! rests on) and reports those items as the real run would: `unchanged`, or `failed` with the
+//! internal domains, the group list, one `get-aliases` probe per address; reads a plan rests
+//! on) and reports those items as the real run would: `unchanged`, or `failed` with the
 //! service's code. Such items are neither planned nor put in a plan. Writes whose callers
 //! read before deciding to write need no prediction.
 
@@ -39,6 +39,12 @@ impl Directory {
             paths::REMOVE_GROUP_MEMBER => self.predict_members(items, false).await,
             paths::CREATE_USER => self.predict_new_users(items).await,
             paths::CREATE_GROUP => self.predict_new_groups(items).await,
+            paths::UPDATE_USER | paths::ADD_TO_PURGE_LIST => {
+                self.predict_known_users(items, false).await
+            }
+            paths::REMOVE_FROM_PURGE_LIST => self.predict_known_users(items, true).await,
+            paths::DELETE_GROUP => self.predict_deleted_groups(items).await,
+            paths::UPDATE_GROUP => self.predict_renamed_groups(items).await,
             _ => Ok(vec![Prediction::Change; items.len()]),
         }
     }
@@ -155,6 +161,108 @@ impl Directory {
                     Prediction::Change
                 } else {
                     Prediction::Refused("err_folder_already_exists", "Group already exists".into())
+                }
+            })
+            .collect())
+    }
+}
+
+impl Directory {
+    /// Changes to users the service must know: an unknown address is refused; restoring
+    /// (`queued`) one that is not on the purge list is refused too.
+    async fn predict_known_users(
+        &self,
+        items: &[(String, Value)],
+        queued: bool,
+    ) -> Result<Vec<Prediction>, DirError> {
+        let emails: Vec<String> = items
+            .iter()
+            .map(
+                |(_, item)| match item.get("emailAddresses").and_then(|a| a.get(0)) {
+                    Some(e) => e.as_str().unwrap_or("").to_string(),
+                    None => text(item, "emailAddress").to_string(),
+                },
+            )
+            .collect();
+        // One concurrent round of probes for the whole call.
+        let existing = self.existing_users(&emails).await?;
+        let mut out = Vec::with_capacity(items.len());
+        for email in emails {
+            let planned = self.overlaid(None, |o, f| o.user(&email, f)).is_some();
+            let known = planned || existing.contains(&email.to_ascii_lowercase());
+            out.push(if !known {
+                Prediction::Refused("err_user_not_found", "User not found".into())
+            } else if queued && self.find_user(&email).await?.is_some() {
+                Prediction::Refused(
+                    "err_user_not_on_purge_list",
+                    "User is not on the purge list".into(),
+                )
+            } else {
+                Prediction::Change
+            });
+        }
+        Ok(out)
+    }
+
+    /// Deleting a group that still has members or child groups is refused.
+    async fn predict_deleted_groups(
+        &self,
+        items: &[(String, Value)],
+    ) -> Result<Vec<Prediction>, DirError> {
+        let groups = self.fetch_groups().await?;
+        let mut out = Vec::with_capacity(items.len());
+        for (_, item) in items {
+            let id = text(item, "id");
+            let children = groups.iter().any(|g| g.parent_id.as_deref() == Some(id));
+            let group = Group {
+                id: id.to_string(),
+                description: self.group_name(id),
+                ..Group::default()
+            };
+            let members = !self.members(&group).await?.is_empty();
+            out.push(if children || members {
+                Prediction::Refused(
+                    "err_folder_not_empty",
+                    "Group has members or child groups".into(),
+                )
+            } else {
+                Prediction::Change
+            });
+        }
+        Ok(out)
+    }
+
+    /// A rename to the name it has changes nothing; to a sibling's name, it is refused.
+    async fn predict_renamed_groups(
+        &self,
+        items: &[(String, Value)],
+    ) -> Result<Vec<Prediction>, DirError> {
+        let groups = self.fetch_groups().await?;
+        Ok(items
+            .iter()
+            .map(|(_, item)| {
+                let id = text(item, "id");
+                let Some(name) = item.get("description").and_then(Value::as_str) else {
+                    return Prediction::Change;
+                };
+                let Some(group) = groups.iter().find(|g| g.id == id) else {
+                    return Prediction::Change;
+                };
+                let parent = item
+                    .get("parentId")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+                    .or_else(|| group.parent_id.clone());
+                if group.description == name && parent == group.parent_id {
+                    Prediction::NoOp
+                } else if groups.iter().any(|g| {
+                    g.id != id
+                        && g.parent_id == parent
+                        && g.description.eq_ignore_ascii_case(name.trim())
+                }) {
+                    Prediction::Refused("err_folder_already_exists", "Group already exists".into())
+                } else {
+                    Prediction::Change
                 }
             })
             .collect())

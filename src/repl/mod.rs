@@ -302,7 +302,15 @@ impl Session {
              :quit        leave\n\nFunctions:\n",
         );
         text.push_str(&grid(&docs::names(&self.docs), 100));
-        text.push_str("\n`mcsh doc` prints the whole reference.");
+        let modules: Vec<&str> = crate::script::stdlib::MODULES
+            .iter()
+            .map(|(name, _)| *name)
+            .collect();
+        text.push_str(&format!(
+            "\nModules ({}): import one before its functions, e.g. `import \"onboard\" as onboard;`\n",
+            modules.join(", ")
+        ));
+        text.push_str("`mcsh doc` prints the whole reference.");
         text
     }
 }

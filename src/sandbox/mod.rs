@@ -229,7 +229,14 @@ impl Running {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
-        let _ = (&mut self.task).await;
+        // Requests under way get two seconds to finish; a client that sent half a request
+        // and went quiet does not keep the server alive.
+        if tokio::time::timeout(Duration::from_secs(2), &mut self.task)
+            .await
+            .is_err()
+        {
+            self.task.abort();
+        }
     }
 }
 
@@ -470,7 +477,14 @@ pub fn reset(state: &str) -> Result<bool, SandboxError> {
                 })
             }
         },
-        Err(_) => None,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        // A lock that cannot be opened cannot prove that no sandbox is running.
+        Err(source) => {
+            return Err(SandboxError::Lock {
+                path: lock_path(state),
+                source,
+            })
+        }
     };
     let mut removed = false;
     for suffix in ["", "-wal", "-shm"] {
