@@ -93,3 +93,42 @@ fn imports_last_for_the_session_and_every_module_can_be_imported_as_listed() {
         "no module is listed under a name that cannot be imported: {stdout}"
     );
 }
+
+#[test]
+fn a_session_is_saved_as_a_script_of_what_ran() {
+    let env = Env::new();
+    let file = env.dir.path().join("session.rhai");
+    let input = format!(
+        "let x = 40;\nnope()\nlet y = x +;\nx + 2\n:vars\n:history\n:save {}\n:save {}\n",
+        file.display(),
+        file.display()
+    );
+    let out = env.bare().arg("repl").write_stdin(input).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success());
+    assert!(
+        stdout.contains("   1  let x = 40;\n   2  x + 2\n"),
+        "{stdout}"
+    );
+    assert!(stderr.contains("saved 2 statement(s)"), "{stderr}");
+    assert!(
+        stderr.contains("exists; `:save"),
+        "a second :save does not replace it: {stderr}"
+    );
+    let saved = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        saved.starts_with("#!/usr/bin/env mcsh\n// Saved from an mcsh REPL session on "),
+        "{saved}"
+    );
+    assert!(saved.contains("(profile "), "{saved}");
+    assert!(saved.ends_with("let x = 40;\nx + 2;\n"), "{saved}");
+    assert!(
+        !saved.contains("nope") && !saved.contains(":vars"),
+        "{saved}"
+    );
+    env.bare()
+        .args(["run", file.to_str().unwrap()])
+        .assert()
+        .success();
+}

@@ -15,7 +15,9 @@ use super::input::{classify, Completeness};
 use crate::script::Host;
 
 /// The REPL's `:commands`.
-pub const COMMANDS: &[&str] = &[":help", ":vars", ":load", ":status", ":quit"];
+pub const COMMANDS: &[&str] = &[
+    ":help", ":vars", ":load", ":status", ":history", ":save", ":quit",
+];
 
 /// Words completion can offer outside strings; refreshed after each input.
 #[derive(Debug, Default)]
@@ -51,7 +53,10 @@ impl ReplHelper {
     /// After `:load `, the paths that complete the word at `pos`.
     pub fn load_candidates(&self, line: &str, pos: usize) -> Option<(usize, Vec<Pair>)> {
         let before = &line[..pos];
-        let rest = before.trim_start().strip_prefix(":load")?;
+        let trimmed = before.trim_start();
+        let rest = trimmed
+            .strip_prefix(":load")
+            .or_else(|| trimmed.strip_prefix(":save"))?;
         if !rest.starts_with(char::is_whitespace) {
             return None;
         }

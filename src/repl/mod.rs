@@ -4,7 +4,8 @@
 //! functions into a functions-only AST, so the session remembers both. The parser decides
 //! when input continues on another line. Ctrl-C at the prompt clears the line; during a
 //! statement it stops the statement (and any wait on the network) and keeps the session.
-//! Ctrl-D leaves. Errors never end the session.
+//! Ctrl-D leaves. Errors never end the session. The inputs that ran without error are kept
+//! in order: `:history` lists them and `:save FILE` writes them as a script.
 
 pub mod helper;
 pub mod input;
@@ -49,6 +50,8 @@ struct Session {
     docs: Vec<docs::FnDoc>,
     options: Options,
     inputs: usize,
+    /// The inputs that ran without error, in order: what `:save` writes.
+    kept: Vec<String>,
 }
 
 /// Runs the REPL until Ctrl-D or `:quit`.
@@ -82,6 +85,7 @@ pub fn run(
         docs,
         options,
         inputs: 0,
+        kept: Vec::new(),
     };
     session.refresh_words();
     crate::eprintln_safe!(
@@ -128,6 +132,7 @@ impl Session {
         self.inputs += 1;
         let name = format!("<input {}>", self.inputs);
         if let Some(value) = self.run_source(&name, input) {
+            self.kept.push(input.trim_end().to_string());
             self.show(&value);
         }
     }
@@ -242,6 +247,15 @@ impl Session {
                 }
             }
             ":status" => crate::println_safe!("{}", self.status()),
+            ":history" => {
+                for (i, statement) in self.kept.iter().enumerate() {
+                    crate::println_safe!("{:>4}  {}", i + 1, statement.replace('\n', "\n      "));
+                }
+            }
+            ":save" if arg.is_empty() => crate::eprintln_safe!(
+                "error: :save needs a file: :save report.rhai (add --force to replace one)"
+            ),
+            ":save" => self.save(arg),
             ":load" if arg.is_empty() => {
                 crate::eprintln_safe!("error: :load needs a file: :load path/to/script.rhai")
             }
@@ -261,6 +275,29 @@ impl Session {
         };
         if self.run_source(path, &source).is_some() {
             crate::eprintln_safe!("loaded {path}");
+        }
+    }
+
+    /// Writes the statements that ran without error as a script, atomically; an existing
+    /// file is replaced only with `--force`.
+    fn save(&self, arg: &str) {
+        let (path, force) = match arg.strip_suffix("--force") {
+            Some(p) => (p.trim(), true),
+            None => (arg, false),
+        };
+        let target = std::path::Path::new(path);
+        if !force && target.exists() {
+            return crate::eprintln_safe!(
+                "error: {path} exists; `:save {path} --force` replaces it"
+            );
+        }
+        let text = session_script(&self.kept, &self.options.label);
+        match crate::files::write_atomic(target, text.as_bytes(), false) {
+            Ok(()) => crate::eprintln_safe!(
+                "saved {} statement(s) to {path}; `mcsh run {path}` runs them again",
+                self.kept.len()
+            ),
+            Err(e) => crate::eprintln_safe!("error: cannot write {path}: {e}"),
         }
     }
 
@@ -299,6 +336,7 @@ impl Session {
              An open bracket continues on the next line. Ctrl-C stops a running statement; Ctrl-D leaves.\n\n\
              :help NAME   the reference of a function      :vars        variables in scope\n\
              :load FILE   run a script in this session     :status      connection and rate budget\n\
+             :history     the statements that ran          :save FILE   write them as a script\n\
              :quit        leave\n\nFunctions:\n",
         );
         text.push_str(&grid(&docs::names(&self.docs), 100));
@@ -313,6 +351,23 @@ impl Session {
         text.push_str("`mcsh doc` prints the whole reference.");
         text
     }
+}
+
+/// The script `:save` writes: a header (when, which profile) and the statements in order.
+fn session_script(statements: &[String], label: &str) -> String {
+    let mut text = format!(
+        "#!/usr/bin/env mcsh\n// Saved from an mcsh REPL session on {} (profile {label}).\n// The statements that ran without error, in order; run it again with `mcsh run FILE`.\n\n",
+        chrono::Utc::now().format("%Y-%m-%d %H:%M UTC")
+    );
+    for s in statements {
+        text.push_str(s);
+        if !s.ends_with(';') && !s.ends_with('}') {
+            // A value shown at the prompt is a statement of its own in a script.
+            text.push(';');
+        }
+        text.push('\n');
+    }
+    text
 }
 
 /// `names` in columns as wide as the longest name plus two spaces, as many as fit in
