@@ -22,4 +22,5 @@ mod sandbox_cmd;
 mod sandbox_wire;
 mod scripting;
 mod seed_workflows;
+mod undo;
 mod workflows;

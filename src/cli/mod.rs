@@ -15,6 +15,7 @@ pub mod report;
 pub mod sandbox_cmd;
 pub mod script_cmd;
 pub mod snapshot_cmd;
+pub mod undo_cmd;
 pub mod users;
 pub mod workflows;
 
@@ -147,6 +148,19 @@ pub enum Command {
         /// Compare with the tenant as it is now (or the rehearsal copy, with --rehearse)
         #[arg(long)]
         live: bool,
+    },
+    /// Take back what a run did (its id is the `run` column of `mcsh audit`); asks, or --yes
+    Undo {
+        /// The run to undo
+        #[arg(
+            value_name = "RUN_ID",
+            required_unless_present = "last",
+            conflicts_with = "last"
+        )]
+        run: Option<String>,
+        /// The newest run with changes that was not undone yet
+        #[arg(long)]
+        last: bool,
     },
     /// Show the audit log: every write mcsh made (and planned)
     Audit {
@@ -297,6 +311,7 @@ async fn run_command(ctx: &mut Ctx, command: Command) -> anyhow::Result<()> {
             after,
             live,
         } => snapshot_cmd::run_diff(ctx, &before, after.as_deref(), live).await,
+        Command::Undo { run, last } => undo_cmd::run(ctx, run.as_deref(), last).await,
         Command::Audit { since, last } => audit_cmd::run(ctx, since.as_deref(), last),
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();

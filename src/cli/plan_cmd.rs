@@ -30,6 +30,16 @@ pub fn after_run(
         }
     }
     if !global.dry_run {
+        if let Some(a) = dir.audit().filter(|a| a.wrote()) {
+            if !global.quiet {
+                crate::eprintln_safe!(
+                    "run {}: `mcsh{} undo {}` takes back what it changed",
+                    a.run_id(),
+                    if global.sandbox { " --sandbox" } else { "" },
+                    a.run_id()
+                );
+            }
+        }
         return Ok(());
     }
     let plan = dir.plan();

@@ -26,11 +26,25 @@ const SECRET_KEYS: &[&str] = &[
     "app_key",
 ];
 
+/// What a line records beyond the item: the group's name, the id a creation made, the
+/// values before a change. `mcsh undo` works from these.
+#[derive(Debug, Default)]
+pub struct Context<'a> {
+    /// The name (path) of the group the item names.
+    pub group: Option<&'a str>,
+    /// The id of the group a `create-group` made.
+    pub created_id: Option<&'a str>,
+    /// What the changed fields held before (`name`, `description`).
+    pub before: Option<Value>,
+}
+
 /// An append-only audit log.
 pub struct Audit {
     path: PathBuf,
     profile: String,
     run: String,
+    undoes: Mutex<Option<String>>,
+    wrote: std::sync::atomic::AtomicBool,
     file: Mutex<Option<std::fs::File>>,
     failed: Mutex<Option<String>>,
 }
@@ -55,14 +69,26 @@ impl Audit {
             path,
             profile: profile.to_string(),
             run: new_run_id(),
+            undoes: Mutex::new(None),
+            wrote: std::sync::atomic::AtomicBool::new(false),
             file: Mutex::new(None),
             failed: Mutex::new(None),
         }
     }
 
-    /// This run's id: every line this run writes carries it (`mcsh audit --run ID`).
+    /// This run's id: every line this run writes carries it.
     pub fn run_id(&self) -> &str {
         &self.run
+    }
+
+    /// Whether this run recorded a change that was sent (not planned).
+    pub fn wrote(&self) -> bool {
+        self.wrote.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Marks every line this run writes from now on as undoing run `run`.
+    pub fn mark_undoing(&self, run: &str) {
+        *self.undoes.lock().expect("audit lock") = Some(run.to_string());
     }
 
     /// Where the log is.
@@ -102,7 +128,7 @@ impl Audit {
         result: &ItemResult,
         request_id: Option<&str>,
         dry_run: bool,
-        group: Option<&str>,
+        context: &Context,
     ) {
         let mut line = json!({
             "time": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
@@ -119,11 +145,28 @@ impl Audit {
         if let Some(id) = request_id {
             line["requestId"] = json!(id);
         }
-        if let Some(name) = group {
+        if let Some(name) = context.group {
             line["group"] = json!(name);
+        }
+        if let Some(id) = context.created_id {
+            line["createdId"] = json!(id);
+        }
+        if let Some(before) = &context.before {
+            line["before"] = masked(before);
+        }
+        if let Some(run) = self.undoes.lock().expect("audit lock").as_ref() {
+            line["undoes"] = json!(run);
         }
         if dry_run {
             line["dryRun"] = json!(true);
+        } else if matches!(
+            result.status,
+            super::Status::Created
+                | super::Status::Updated
+                | super::Status::Removed
+                | super::Status::Unverified
+        ) {
+            self.wrote.store(true, std::sync::atomic::Ordering::Relaxed);
         }
         let mut text = line.to_string();
         text.push('\n');
@@ -304,7 +347,7 @@ mod tests {
             &r,
             Some("req-1"),
             false,
-            None,
+            &Context::default(),
         );
         audit.record(
             "/api/user/create-user",
@@ -312,7 +355,7 @@ mod tests {
             &r,
             None,
             true,
-            None,
+            &Context::default(),
         );
         let lines = read(audit.path()).unwrap();
         assert_eq!(lines.len(), 2);

@@ -215,7 +215,7 @@ impl Directory {
                             )
                         }
                     };
-                    self.audit_item(endpoint, &item, &result, None, true);
+                    self.audit_item(endpoint, &item, &result, None, true, None);
                     Outcome {
                         result,
                         data: None,
@@ -260,7 +260,7 @@ impl Directory {
                     if let Some((code, _)) = policy(endpoint).already {
                         result = result.with_code(code);
                     }
-                    self.audit_item(endpoint, &item, &result, None, false);
+                    self.audit_item(endpoint, &item, &result, None, false, None);
                     out.push(Outcome {
                         result,
                         data: None,
@@ -402,7 +402,14 @@ impl Directory {
             .filter(|o| o.result.status == Status::Failed)
             .count();
         for (o, (_, item)) in outcomes.iter().zip(&batch) {
-            self.audit_item(endpoint, item, &o.result, o.request_id.as_deref(), false);
+            self.audit_item(
+                endpoint,
+                item,
+                &o.result,
+                o.request_id.as_deref(),
+                false,
+                o.data.as_ref(),
+            );
         }
         self.progress_done(outcomes.len(), failed);
         Ok(outcomes)

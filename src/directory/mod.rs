@@ -20,6 +20,7 @@ pub mod preview;
 pub mod progress;
 pub mod settle;
 pub mod snapshot;
+pub mod undo;
 pub mod users;
 
 use std::collections::HashMap;
@@ -150,6 +151,8 @@ pub struct Directory {
     reads: Mutex<Vec<plan::Read>>,
     /// Group names by id, as the last listing gave them (for messages and plan labels).
     names: Mutex<HashMap<String, String>>,
+    /// User names by lower-case address, of the users this run looked up.
+    known_names: Mutex<HashMap<String, String>>,
     audit: Option<Arc<audit::Audit>>,
     progress: Option<Arc<dyn progress::Progress>>,
 }
@@ -165,6 +168,7 @@ impl Directory {
             overlay: Mutex::default(),
             reads: Mutex::default(),
             names: Mutex::default(),
+            known_names: Mutex::default(),
             audit: None,
             progress: None,
         }
@@ -223,6 +227,38 @@ impl Directory {
         self.dry_run
     }
 
+    /// What a change's item had before it, as far as this run has read it: a user's name
+    /// (`update-user` with a name), a group's name (`update-group`). `mcsh undo` puts it back.
+    fn before(&self, endpoint: &str, item: &Value) -> Option<Value> {
+        match endpoint {
+            crate::api::paths::UPDATE_USER if item.get("name").is_some() => {
+                let email = item.get("emailAddress")?.as_str()?.to_ascii_lowercase();
+                let name = self
+                    .known_names
+                    .lock()
+                    .expect("names lock")
+                    .get(&email)
+                    .cloned()?;
+                Some(serde_json::json!({ "name": name }))
+            }
+            crate::api::paths::UPDATE_GROUP if item.get("description").is_some() => {
+                let id = item.get("id")?.as_str()?;
+                let name = self.names.lock().expect("names lock").get(id).cloned()?;
+                let name = name.rsplit('/').next().unwrap_or(&name).to_string();
+                Some(serde_json::json!({ "description": name }))
+            }
+            _ => None,
+        }
+    }
+
+    /// Remembers the names of users this run read, for [`Directory::before`].
+    pub(crate) fn remember_users<'a>(&self, users: impl IntoIterator<Item = &'a crate::api::User>) {
+        let mut known = self.known_names.lock().expect("names lock");
+        for u in users {
+            known.insert(u.email_address.to_ascii_lowercase(), u.name.clone());
+        }
+    }
+
     /// The name of group `id` as the last listing gave it, or the id when none did.
     pub(crate) fn group_name(&self, id: &str) -> String {
         self.names
@@ -262,6 +298,7 @@ impl Directory {
         result: &ItemResult,
         request_id: Option<&str>,
         planned: bool,
+        data: Option<&Value>,
     ) {
         if let Some(a) = &self.audit {
             let group = item
@@ -269,14 +306,15 @@ impl Directory {
                 .and_then(Value::as_str)
                 .map(|id| self.group_name(id))
                 .filter(|name| Some(name.as_str()) != item.get("id").and_then(Value::as_str));
-            a.record(
-                endpoint,
-                item,
-                result,
-                request_id,
-                planned,
-                group.as_deref(),
-            );
+            let context = audit::Context {
+                group: group.as_deref(),
+                created_id: data
+                    .filter(|_| endpoint == crate::api::paths::CREATE_GROUP)
+                    .and_then(|d| d.get("id"))
+                    .and_then(Value::as_str),
+                before: self.before(endpoint, item),
+            };
+            a.record(endpoint, item, result, request_id, planned, &context);
         }
     }
 

@@ -164,6 +164,7 @@ impl Directory {
                 break;
             }
         }
+        self.remember_users(found.iter());
         self.note_read(
             "user",
             email,
@@ -328,6 +329,7 @@ impl Directory {
                 for u in batch {
                     let key = u.email_address.to_ascii_lowercase();
                     if wanted.contains(&key) {
+                        self.remember_users([&u]);
                         found.insert(key, u);
                     }
                 }

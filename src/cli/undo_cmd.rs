@@ -1,0 +1,103 @@
+//! `mcsh undo RUN_ID | --last`: take back what a run did, from the audit log.
+
+use serde_json::json;
+
+use super::report::{Partial, Usage};
+use super::Ctx;
+use crate::directory::audit;
+use crate::directory::undo::{self, Step};
+use crate::directory::Status;
+use crate::output::Shape;
+
+/// Shows the inverse of run `run` (or the last one), asks, and carries it out.
+pub async fn run(ctx: &mut Ctx, run: Option<&str>, last: bool) -> anyhow::Result<()> {
+    let path = audit::default_path(&|k| std::env::var(k).ok());
+    let lines = audit::read(&path)
+        .map_err(|e| anyhow::anyhow!("cannot read the audit log {}: {e}", path.display()))?;
+    let run = match (run, last) {
+        (Some(r), false) => r.trim().to_string(),
+        (None, true) => undo::last_run(&lines).map_err(|e| Usage(e.to_string()))?,
+        _ => {
+            return Err(Usage(
+                "undo takes a run id (the `run` column of `mcsh audit`) or --last".into(),
+            )
+            .into())
+        }
+    };
+    let items = undo::plan(&lines, &run).map_err(|e| Usage(e.to_string()))?;
+    let writes: Vec<_> = items
+        .iter()
+        .filter_map(|i| match &i.step {
+            Step::Write(w) => Some(w.clone()),
+            Step::Skip(_) => None,
+        })
+        .collect();
+    let skipped: Vec<(String, String)> = items
+        .iter()
+        .filter_map(|i| match &i.step {
+            Step::Skip(why) => Some((i.change.clone(), why.clone())),
+            Step::Write(_) => None,
+        })
+        .collect();
+    let words = |w: &crate::directory::PlannedWrite, group: &Option<String>| {
+        audit::describe(&json!({ "endpoint": w.endpoint, "item": w.item, "group": group }))
+    };
+    let groups: Vec<Option<String>> = items
+        .iter()
+        .filter(|i| matches!(i.step, Step::Write(_)))
+        .map(|i| i.group.clone())
+        .collect();
+    if !ctx.global.quiet {
+        crate::eprintln_safe!("undo of run {run}: {} write(s)", writes.len());
+        for i in &items {
+            let how = match &i.step {
+                Step::Write(w) => words(w, &i.group),
+                Step::Skip(why) => format!("skipped: {why}"),
+            };
+            crate::eprintln_safe!("  {}  →  {how}", i.change);
+        }
+    }
+    if writes.is_empty() {
+        return Err(Usage(format!(
+            "nothing of run {run} can be undone ({} change(s) skipped, each named above)",
+            skipped.len()
+        ))
+        .into());
+    }
+    if !ctx.confirm(&format!(
+        "undo run {run} with these {} write(s)",
+        writes.len()
+    ))? {
+        return Err(Usage("cancelled; nothing was changed".into()).into());
+    }
+    let dir = ctx.directory().await?;
+    if let Some(a) = dir.audit() {
+        a.mark_undoing(&run);
+    }
+    let outcomes = dir.apply(&writes).await?;
+    ctx.bar.finish();
+    let mut printer = ctx.printer(Shape::List, &["change", "status", "message"]);
+    for ((o, w), group) in outcomes.iter().zip(&writes).zip(&groups) {
+        printer.row(&json!({
+            "change": words(w, group),
+            "status": o.result.status,
+            "message": o.result.message,
+        }))?;
+    }
+    for (change, why) in &skipped {
+        printer.row(&json!({ "change": change, "status": "skipped", "message": why }))?;
+    }
+    printer.finish()?;
+    let failed = outcomes
+        .iter()
+        .filter(|o| o.result.status == Status::Failed)
+        .count();
+    if failed > 0 {
+        return Err(Partial {
+            failed,
+            total: outcomes.len(),
+        }
+        .into());
+    }
+    Ok(())
+}

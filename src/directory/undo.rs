@@ -1,0 +1,330 @@
+//! Taking back what a run did, from its audit lines.
+//!
+//! Policy: the inverse of each change the run made, newest first: joined ↔ left, created
+//! user → queued for deletion, queued ↔ restored, locked ↔ unlocked, renamed → the name
+//! before (when the line recorded it), created group → deleted (the service refuses a group
+//! that is no longer empty). A change that a later run touched again is skipped and named,
+//! and so is one that cannot be taken back (a deleted group, an alias, a rename whose name
+//! before was not recorded). The inverse writes go through the executor like any plan.
+
+use serde_json::{json, Value};
+
+use super::PlannedWrite;
+use crate::api::paths;
+
+/// What undoing one audit line does.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    /// Send this write.
+    Write(PlannedWrite),
+    /// Leave it, for this reason.
+    Skip(String),
+}
+
+/// One line of an undo: the change taken back, and how.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UndoItem {
+    /// The change as the audit log tells it (`add bob@company.com to Sales`).
+    pub change: String,
+    /// The group's name the line recorded, for telling the inverse in words.
+    pub group: Option<String>,
+    /// What undoing it does.
+    pub step: Step,
+}
+
+/// Why a run cannot be undone.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UndoError {
+    /// No line of the log has that run id.
+    #[error("no run {0} in the audit log; `mcsh audit` lists the runs")]
+    UnknownRun(String),
+    /// The run wrote nothing that counts.
+    #[error("run {0} changed nothing (its lines are dry runs, failures or unchanged items): nothing to undo")]
+    NothingDone(String),
+    /// An undo run already took it back.
+    #[error("run {run} was undone already by run {by}: nothing to undo")]
+    AlreadyUndone {
+        /// The run asked about.
+        run: String,
+        /// The run that undid it.
+        by: String,
+    },
+    /// `--last` found no run to undo.
+    #[error("the audit log holds no run with changes left to undo")]
+    NoRuns,
+}
+
+/// Whether an audit line records a change that happened.
+fn changed(line: &Value) -> bool {
+    line["dryRun"] != json!(true)
+        && matches!(
+            line["outcome"].as_str(),
+            Some("created" | "updated" | "removed" | "unverified")
+        )
+}
+
+/// The run `--last` means: the newest run with changes that is no undo and was not undone.
+pub fn last_run(lines: &[Value]) -> Result<String, UndoError> {
+    let undone: std::collections::HashSet<&str> =
+        lines.iter().filter_map(|l| l["undoes"].as_str()).collect();
+    lines
+        .iter()
+        .rev()
+        .filter(|l| changed(l) && l.get("undoes").is_none())
+        .filter_map(|l| l["run"].as_str())
+        .find(|run| !undone.contains(run))
+        .map(str::to_string)
+        .ok_or(UndoError::NoRuns)
+}
+
+/// The steps that take back run `run`, newest change first.
+pub fn plan(lines: &[Value], run: &str) -> Result<Vec<UndoItem>, UndoError> {
+    let of_run: Vec<(usize, &Value)> = lines
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| l["run"] == run)
+        .collect();
+    if of_run.is_empty() {
+        return Err(UndoError::UnknownRun(run.to_string()));
+    }
+    if let Some(by) = lines
+        .iter()
+        .find(|l| l["undoes"] == run && changed(l))
+        .and_then(|l| l["run"].as_str())
+    {
+        return Err(UndoError::AlreadyUndone {
+            run: run.to_string(),
+            by: by.to_string(),
+        });
+    }
+    let done: Vec<(usize, &Value)> = of_run.into_iter().filter(|(_, l)| changed(l)).collect();
+    if done.is_empty() {
+        return Err(UndoError::NothingDone(run.to_string()));
+    }
+    Ok(done
+        .into_iter()
+        .rev()
+        .map(|(at, line)| {
+            let change = super::audit::describe(line);
+            let step = match touched_later(lines, at, line) {
+                Some(other) => Step::Skip(format!("changed since, by run {other}: left alone")),
+                None => inverse(line),
+            };
+            UndoItem {
+                change,
+                group: line["group"].as_str().map(str::to_string),
+                step,
+            }
+        })
+        .collect())
+}
+
+/// The run that changed the same thing after line `at`, if any.
+fn touched_later<'a>(lines: &'a [Value], at: usize, line: &Value) -> Option<&'a str> {
+    let key = subject(line)?;
+    lines[at + 1..]
+        .iter()
+        .filter(|l| changed(l) && l["run"] != line["run"])
+        .find(|l| subject(l).as_ref() == Some(&key))
+        .and_then(|l| l["run"].as_str())
+}
+
+/// What a line changed, for telling whether a later line changed it again.
+fn subject(line: &Value) -> Option<(String, String)> {
+    let item = &line["item"];
+    let text = |k: &str| item[k].as_str().unwrap_or("").to_ascii_lowercase();
+    let endpoint = line["endpoint"].as_str()?;
+    Some(match endpoint {
+        paths::ADD_GROUP_MEMBER | paths::REMOVE_GROUP_MEMBER => {
+            let member = if text("emailAddress").is_empty() {
+                text("domain")
+            } else {
+                text("emailAddress")
+            };
+            (
+                format!("member {}", item["id"].as_str().unwrap_or("")),
+                member,
+            )
+        }
+        paths::CREATE_USER | paths::UPDATE_USER => ("user".into(), text("emailAddress")),
+        paths::ADD_TO_PURGE_LIST | paths::REMOVE_FROM_PURGE_LIST => (
+            "user".into(),
+            item["emailAddresses"][0]
+                .as_str()
+                .unwrap_or("")
+                .to_ascii_lowercase(),
+        ),
+        paths::UPDATE_GROUP | paths::DELETE_GROUP => (
+            "group".into(),
+            item["id"].as_str().unwrap_or("").to_string(),
+        ),
+        paths::CREATE_GROUP => (
+            "group".into(),
+            line["createdId"].as_str().unwrap_or("").to_string(),
+        ),
+        _ => return None,
+    })
+}
+
+fn write(endpoint: &str, item: Value) -> Step {
+    Step::Write(PlannedWrite {
+        endpoint: endpoint.to_string(),
+        item,
+    })
+}
+
+/// The write that takes back one line's change, or why there is none.
+fn inverse(line: &Value) -> Step {
+    let item = &line["item"];
+    let endpoint = line["endpoint"].as_str().unwrap_or("");
+    match endpoint {
+        paths::ADD_GROUP_MEMBER => write(paths::REMOVE_GROUP_MEMBER, item.clone()),
+        paths::REMOVE_GROUP_MEMBER => write(paths::ADD_GROUP_MEMBER, item.clone()),
+        paths::CREATE_USER => write(
+            paths::ADD_TO_PURGE_LIST,
+            json!({ "emailAddresses": [item["emailAddress"]] }),
+        ),
+        paths::ADD_TO_PURGE_LIST => write(paths::REMOVE_FROM_PURGE_LIST, item.clone()),
+        paths::REMOVE_FROM_PURGE_LIST => write(paths::ADD_TO_PURGE_LIST, item.clone()),
+        paths::UPDATE_USER => {
+            let mut back = json!({ "emailAddress": item["emailAddress"] });
+            for flag in ["accountLocked", "accountDisabled"] {
+                if let Some(b) = item[flag].as_bool() {
+                    back[flag] = json!(!b);
+                }
+            }
+            if item.get("name").is_some() {
+                match line["before"]["name"].as_str() {
+                    Some(name) => back["name"] = json!(name),
+                    None => {
+                        return Step::Skip(
+                            "the name before the change was not recorded (the run did not read it)"
+                                .into(),
+                        )
+                    }
+                }
+            }
+            write(paths::UPDATE_USER, back)
+        }
+        paths::CREATE_GROUP => match line["createdId"].as_str() {
+            Some(id) => write(paths::DELETE_GROUP, json!({ "id": id })),
+            None => Step::Skip("the new group's id was not recorded".into()),
+        },
+        paths::UPDATE_GROUP => match line["before"]["description"].as_str() {
+            Some(name) if item.get("parentId").is_none() => write(
+                paths::UPDATE_GROUP,
+                json!({ "id": item["id"], "description": name }),
+            ),
+            _ => Step::Skip("the group's name or place before was not recorded".into()),
+        },
+        paths::DELETE_GROUP => Step::Skip(
+            "a deleted group cannot come back with its id and members; recreate it with mcsh departments"
+                .into(),
+        ),
+        paths::UPDATE_ALIAS => {
+            Step::Skip("the API has no call that removes an alias address".into())
+        }
+        other => Step::Skip(format!("{other} has no known inverse")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(run: &str, endpoint: &str, item: Value, outcome: &str) -> Value {
+        json!({ "run": run, "endpoint": endpoint, "item": item, "outcome": outcome })
+    }
+
+    #[test]
+    fn an_offboarding_is_taken_back_newest_first() {
+        let lines = vec![
+            line(
+                "r1",
+                paths::REMOVE_GROUP_MEMBER,
+                json!({"id": "g", "emailAddress": "a@c.com"}),
+                "removed",
+            ),
+            line(
+                "r1",
+                paths::REMOVE_GROUP_MEMBER,
+                json!({"id": "h", "emailAddress": "a@c.com"}),
+                "unchanged",
+            ),
+            line(
+                "r1",
+                paths::UPDATE_USER,
+                json!({"emailAddress": "a@c.com", "accountLocked": true}),
+                "unverified",
+            ),
+            line(
+                "r1",
+                paths::ADD_TO_PURGE_LIST,
+                json!({"emailAddresses": ["a@c.com"]}),
+                "removed",
+            ),
+        ];
+        let steps: Vec<Step> = plan(&lines, "r1")
+            .unwrap()
+            .into_iter()
+            .map(|i| i.step)
+            .collect();
+        assert_eq!(
+            steps,
+            [
+                write(
+                    paths::REMOVE_FROM_PURGE_LIST,
+                    json!({"emailAddresses": ["a@c.com"]})
+                ),
+                write(
+                    paths::UPDATE_USER,
+                    json!({"emailAddress": "a@c.com", "accountLocked": false})
+                ),
+                write(
+                    paths::ADD_GROUP_MEMBER,
+                    json!({"id": "g", "emailAddress": "a@c.com"})
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn later_changes_are_left_alone_and_a_second_undo_finds_nothing() {
+        let mut lines = vec![
+            line(
+                "r1",
+                paths::ADD_GROUP_MEMBER,
+                json!({"id": "g", "emailAddress": "a@c.com"}),
+                "created",
+            ),
+            line(
+                "r2",
+                paths::REMOVE_GROUP_MEMBER,
+                json!({"id": "g", "emailAddress": "A@c.com"}),
+                "removed",
+            ),
+        ];
+        let items = plan(&lines, "r1").unwrap();
+        assert!(matches!(&items[0].step, Step::Skip(why) if why.contains("run r2")));
+        let mut undo = line(
+            "r3",
+            paths::ADD_GROUP_MEMBER,
+            json!({"id": "g", "emailAddress": "a@c.com"}),
+            "created",
+        );
+        undo["undoes"] = json!("r2");
+        lines.push(undo);
+        assert_eq!(
+            plan(&lines, "r2"),
+            Err(UndoError::AlreadyUndone {
+                run: "r2".into(),
+                by: "r3".into()
+            })
+        );
+        assert_eq!(
+            plan(&lines, "nope"),
+            Err(UndoError::UnknownRun("nope".into()))
+        );
+        assert_eq!(last_run(&lines).unwrap(), "r1");
+    }
+}

@@ -1,0 +1,162 @@
+//! `mcsh undo`: a run taken back from its audit lines; twice finds nothing; bad ids exit 2.
+
+use serde_json::Value;
+
+use crate::support::{Env, Scheme};
+
+fn run(env: &Env, args: &[&str]) -> (i32, String, String) {
+    let out = env.mcsh(Scheme::OAuth).args(args).output().unwrap();
+    (
+        out.status.code().expect("ended by a signal"),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+/// The run id a writing command announced on stderr.
+fn run_id(stderr: &str) -> String {
+    stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("run ").and_then(|r| r.split(':').next()))
+        .unwrap_or_else(|| panic!("no run id announced: {stderr}"))
+        .to_string()
+}
+
+fn groups_of(env: &Env, email: &str) -> Vec<String> {
+    let rows = env.json(&["users", "groups", "--email", email, "--direct"]);
+    let mut v: Vec<String> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["group"].as_str().unwrap().to_string())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn undoing_an_offboarding_restores_the_person_and_every_membership() {
+    let env = Env::new();
+    let who = "farid.murphy@company.com";
+    let before = groups_of(&env, who);
+    assert_eq!(before, ["All Staff", "Engineering"]);
+    let (code, _, err) = run(&env, &["offboard", "--email", who, "--yes"]);
+    assert_eq!(code, 0, "{err}");
+    let id = run_id(&err);
+    assert!(!env.user_emails().contains(&who.to_string()));
+
+    // A dry run changes nothing and says what it would do.
+    let (code, _, err) = run(&env, &["undo", &id, "--dry-run"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!env.user_emails().contains(&who.to_string()));
+
+    let (code, out, err) = run(&env, &["undo", &id, "--yes", "-o", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let rows: Value = serde_json::from_str(&out).unwrap();
+    let changes: Vec<&str> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["change"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        changes,
+        [
+            "restore farid.murphy@company.com",
+            "update user farid.murphy@company.com: unlock",
+            "add farid.murphy@company.com to Engineering",
+            "add farid.murphy@company.com to All Staff",
+        ]
+    );
+    assert!(env.user_emails().contains(&who.to_string()));
+    assert_eq!(groups_of(&env, who), before);
+
+    let (code, _, err) = run(&env, &["undo", &id, "--yes"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("was undone already by run"), "{err}");
+}
+
+#[test]
+fn undoing_an_onboarding_queues_the_new_user_and_leaves_later_changes_alone() {
+    let env = Env::new();
+    let (code, _, err) = run(
+        &env,
+        &[
+            "onboard",
+            "--email",
+            "new.one@company.com",
+            "--name",
+            "New One",
+            "--group",
+            "Sales",
+            "--group",
+            "Support",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let id = run_id(&err);
+    // Someone else takes new.one out of Support afterwards: that change is left alone.
+    let (code, _, _) = run(
+        &env,
+        &[
+            "groups",
+            "remove-member",
+            "--group",
+            "Support",
+            "--email",
+            "new.one@company.com",
+        ],
+    );
+    assert_eq!(code, 0);
+    let (code, out, err) = run(&env, &["undo", &id, "--yes", "-o", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let rows: Value = serde_json::from_str(&out).unwrap();
+    let skipped: Vec<&Value> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["status"] == "skipped")
+        .collect();
+    assert_eq!(skipped.len(), 1, "{rows}");
+    assert_eq!(skipped[0]["change"], "add new.one@company.com to Support");
+    assert!(!env
+        .members("Sales")
+        .contains(&"new.one@company.com".to_string()));
+    assert!(
+        !env.user_emails()
+            .contains(&"new.one@company.com".to_string()),
+        "the created user is queued for deletion"
+    );
+}
+
+#[test]
+fn unknown_runs_and_runs_with_nothing_done_exit_2() {
+    let env = Env::new();
+    let (code, _, err) = run(&env, &["undo", "20990101-000000-dead"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("no run 20990101-000000-dead in the audit log"),
+        "{err}"
+    );
+    let (code, _, err) = run(&env, &["undo", "--last"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("no run with changes left to undo"), "{err}");
+    // A run whose only item changed nothing.
+    let (code, _, err) = run(
+        &env,
+        &[
+            "groups",
+            "add-member",
+            "--group",
+            "Sales",
+            "--email",
+            "bob.hughes@company.com",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let lines = env.json(&["audit"]);
+    let id = lines[0]["run"].as_str().unwrap().to_string();
+    let (code, _, err) = run(&env, &["undo", &id]);
+    assert_eq!(code, 2);
+    assert!(err.contains("changed nothing"), "{err}");
+}
