@@ -267,3 +267,58 @@ fn bad_snapshots_are_refused_with_exit_2_naming_the_place() {
     let (code, _, _) = run(&env, &["diff", &good, &good]);
     assert_eq!(code, 0, "equal snapshots: exit 0");
 }
+
+#[test]
+fn what_a_snapshot_cannot_hold_makes_a_rehearsal_plan_stale_not_wrong() {
+    // The purge list is in no listing: a rehearsal copy does not know carol is queued. A plan
+    // made there rests on probing her address, and the real tenant answers otherwise.
+    let env = Env::new();
+    let (code, _, err) = run(
+        &env,
+        &["users", "delete", "--email", "carol.okafor@company.com"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let before = path(&env, "before.json");
+    let plan = path(&env, "plan.json");
+    assert_eq!(run(&env, &["snapshot", "--out", &before]).0, 0);
+    let (code, _, err) = run(
+        &env,
+        &[
+            "--rehearse",
+            &before,
+            "users",
+            "create",
+            "--email",
+            "carol.okafor@company.com",
+            "--plan-out",
+            &plan,
+        ],
+    );
+    assert_eq!(code, 0, "the copy has no carol: {err}");
+    let (code, _, err) = run(&env, &["apply", &plan, "--yes"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("whether carol.okafor@company.com is a user"),
+        "{err}"
+    );
+
+    // A lock rehearsed is not a lock of the tenant.
+    let (code, _, err) = run(
+        &env,
+        &[
+            "--rehearse",
+            &before,
+            "users",
+            "update",
+            "--email",
+            "vera.jensen@company.com",
+            "--lock",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let user = env.json(&["users", "get", "--email", "vera.jensen@company.com"]);
+    assert!(
+        user["locked"].as_str().unwrap().starts_with("unknown"),
+        "{user}"
+    );
+}

@@ -245,7 +245,13 @@ impl Ctx {
     pub async fn tenant(&mut self) -> anyhow::Result<crate::snapshot::Tenant> {
         let dir = self.directory().await?;
         if let Some(t) = &self.rehearsal {
-            return Ok(t.clone());
+            // The copy's tenant, marked: a snapshot of a rehearsal is not of the tenant itself.
+            let mut t = t.clone();
+            t.account_name = Some(format!(
+                "{} (rehearsal)",
+                t.account_name.as_deref().unwrap_or("")
+            ));
+            return Ok(t);
         }
         let account = dir.client().account().await.ok();
         let field = |k: &str| {
@@ -290,6 +296,12 @@ impl Ctx {
     /// A sandbox holding a copy of the snapshot `file`: made on first use in mcsh's data dir
     /// (one per snapshot), kept between runs so a rehearsal can go on over several commands.
     async fn start_rehearsal(&mut self, file: &str) -> anyhow::Result<sandbox::Running> {
+        if file == "-" {
+            return Err(Usage(
+                "--rehearse needs a snapshot file: a copy is kept for the next --rehearse of the same file, which standard input cannot be".into(),
+            )
+            .into());
+        }
         let bytes = crate::files::read_bounded(file, crate::snapshot::MAX_BYTES)
             .map_err(|e| Usage(format!("--rehearse {file}: {e}")))?;
         #[derive(serde::Deserialize)]
@@ -306,6 +318,16 @@ impl Ctx {
             .display()
             .to_string();
         let new = !std::path::Path::new(&state).exists();
+        if let Some(dir) = std::path::Path::new(&state).parent() {
+            // Copies of a tenant: names, addresses, memberships. For this user's eyes only.
+            let mut builder = std::fs::DirBuilder::new();
+            builder.recursive(true);
+            #[cfg(unix)]
+            std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+            builder
+                .create(dir)
+                .with_context(|| format!("cannot make {}", dir.display()))?;
+        }
         let options = sandbox::Options {
             state: state.clone(),
             from: Some(file.to_string()),
@@ -319,8 +341,12 @@ impl Ctx {
         if new {
             self.note(&format!(
                 "rehearsal: a copy of {file} ({}), kept in {state}; what you change there \
-                 stays for the next --rehearse {file}; `mcsh sandbox reset --state {state}` starts it over",
+                 stays for the next --rehearse of this snapshot; `mcsh sandbox reset --state {state}` starts it over",
                 head.tenant.base_url
+            ));
+        } else if self.global.verbose > 0 {
+            self.note(&format!(
+                "rehearsal: the copy of {file} kept in {state}, with the changes made there so far"
             ));
         }
         self.rehearsal = Some(head.tenant);

@@ -57,12 +57,7 @@ pub struct Global {
     #[arg(long, global = true, env = "MCSH_PROFILE", value_name = "NAME")]
     pub profile: Option<String>,
     /// Run against a copy of the tenant in a snapshot (`mcsh snapshot`): a rehearsal
-    #[arg(
-        long,
-        global = true,
-        value_name = "SNAPSHOT",
-        conflicts_with = "sandbox"
-    )]
+    #[arg(long, global = true, value_name = "SNAPSHOT")]
     pub rehearse: Option<String>,
     /// Run against an embedded sandbox (demo tenant, state in the user's data dir)
     #[arg(long, global = true, env = "MCSH_SANDBOX", value_parser = clap::builder::FalseyValueParser::new())]
@@ -250,6 +245,12 @@ fn dispatch(
     interrupt: &Interrupt,
 ) -> anyhow::Result<()> {
     let global = cli.global;
+    if global.sandbox && global.rehearse.is_some() {
+        return Err(report::Usage(
+            "--rehearse runs on a copy of the snapshot's tenant; --sandbox (or MCSH_SANDBOX) on the demo: choose one".into(),
+        )
+        .into());
+    }
     let command = match (cli.eval, cli.command) {
         (Some(_), Some(_)) => {
             return Err(report::Usage(

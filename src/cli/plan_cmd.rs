@@ -78,7 +78,10 @@ pub fn after_run(
                 ),
                 None => format!("`mcsh {flags}{profile}apply {path}` carries it out"),
             };
-            crate::eprintln_safe!("plan saved to {path}; {hint}");
+            crate::eprintln_safe!(
+                "{}",
+                crate::output::printable(&format!("plan saved to {path}; {hint}"))
+            );
         }
     }
     Ok(())

@@ -76,6 +76,12 @@ fn state_path(state: Option<String>) -> String {
 
 /// Runs a `sandbox` subcommand.
 pub async fn run(ctx: &Ctx, cmd: SandboxCmd) -> anyhow::Result<()> {
+    if ctx.global.rehearse.is_some() {
+        return Err(Usage(
+            "mcsh sandbox takes no --rehearse: serve a copy with `mcsh sandbox serve --from SNAPSHOT`, reset one with --state".into(),
+        )
+        .into());
+    }
     match cmd {
         SandboxCmd::Reset { state } => {
             let state = state_path(state);
@@ -87,7 +93,7 @@ pub async fn run(ctx: &Ctx, cmd: SandboxCmd) -> anyhow::Result<()> {
             };
             if removed {
                 ctx.note(&format!(
-                    "removed the sandbox tenant at {state}; the next start seeds a new demo"
+                    "removed the sandbox tenant at {state}; the next start makes it anew (the demo, or the copy of its snapshot)"
                 ));
             } else {
                 ctx.note(&format!("no sandbox tenant at {state}; nothing to remove"));

@@ -15,7 +15,7 @@ pub async fn snapshot(ctx: &mut Ctx, out: Option<&str>) -> anyhow::Result<()> {
     let mut text = serde_json::to_vec(&snap)?;
     text.push(b'\n');
     match out.filter(|o| *o != "-") {
-        Some(path) => crate::files::write_atomic(std::path::Path::new(path), &text, false)
+        Some(path) => crate::files::write_atomic(std::path::Path::new(path), &text, true)
             .with_context(|| format!("cannot write the snapshot to {path}"))?,
         None => {
             use std::io::Write as _;
@@ -60,7 +60,14 @@ pub async fn run_diff(ctx: &mut Ctx, a: &str, b: Option<&str>, live: bool) -> an
             return Err(Usage("diff takes a second snapshot or --live, not both".into()).into())
         }
         (Some(b), false) => read(b)?,
-        (None, true) => take(ctx).await?,
+        // Like diff(1): 1 means "they differ", so trouble reading the tenant is 2.
+        (None, true) => take(ctx).await.map_err(|e| {
+            if super::report::exit_code(&e) == 4 {
+                e
+            } else {
+                Usage(format!("cannot read the tenant to compare: {e:#}")).into()
+            }
+        })?,
         (None, false) => {
             return Err(Usage(
                 "diff needs a second snapshot, or --live for the tenant as it is now".into(),
@@ -69,6 +76,19 @@ pub async fn run_diff(ctx: &mut Ctx, a: &str, b: Option<&str>, live: bool) -> an
         }
     };
     ctx.bar.finish();
+    let (ta, tb) = (&before.tenant, &after.tenant);
+    if ta.base_url != tb.base_url || ta.account_code != tb.account_code {
+        ctx.warn(&format!(
+            "the two are of different tenants ({} and {}): ids will not match",
+            ta.base_url, tb.base_url
+        ));
+    } else if ta.account_name != tb.account_name {
+        ctx.warn(&format!(
+            "one side is a rehearsal copy ({:?} and {:?})",
+            ta.account_name.as_deref().unwrap_or(""),
+            tb.account_name.as_deref().unwrap_or("")
+        ));
+    }
     let d = diff::diff(&before, &after);
     if ctx.format() == Format::Json {
         let mut printer = ctx.printer(Shape::Single, &[]);
@@ -85,7 +105,8 @@ pub async fn run_diff(ctx: &mut Ctx, a: &str, b: Option<&str>, live: bool) -> an
         ctx.note("no differences");
         Ok(())
     } else {
-        ctx.note(&format!("{} differences", d.changes.len()));
+        let n = d.changes.len();
+        ctx.note(&format!("{n} difference{}", if n == 1 { "" } else { "s" }));
         Err(Differs.into())
     }
 }

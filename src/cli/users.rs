@@ -226,7 +226,7 @@ async fn get(ctx: &mut Ctx, email: &str) -> anyhow::Result<()> {
     let mut row = json!(user);
     row["aliases"] = json!(user.aliases);
     row["state"] = json!(state);
-    row["locked"] = json!(lock_state(&user.email_address));
+    row["locked"] = json!(lock_state(&user.email_address, &ctx.label()));
     let mut printer = ctx.printer(Shape::Single, USER_GET_COLUMNS);
     printer.row(&row)?;
     printer.finish()?;
@@ -235,14 +235,16 @@ async fn get(ctx: &mut Ctx, email: &str) -> anyhow::Result<()> {
 
 /// What can be said of an account's lock: the API returns no lock state, so only the last
 /// lock or unlock mcsh itself sent (from the audit log) is known.
-fn lock_state(email: &str) -> String {
+fn lock_state(email: &str, profile: &str) -> String {
     let path = crate::directory::audit::default_path(&|k| std::env::var(k).ok());
     let last = crate::directory::audit::read(&path)
         .unwrap_or_default()
         .into_iter()
         .rev()
         .find(|l| {
-            l["endpoint"] == crate::api::paths::UPDATE_USER
+            // Only this tenant's: a lock sent in a rehearsal or the sandbox is not this one.
+            l["profile"] == profile
+                && l["endpoint"] == crate::api::paths::UPDATE_USER
                 && l["dryRun"] != json!(true)
                 && matches!(l["outcome"].as_str(), Some("updated" | "unverified"))
                 && l["item"]["accountLocked"].is_boolean()

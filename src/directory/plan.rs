@@ -207,6 +207,10 @@ impl Directory {
                     d.hex()
                 }
                 "user" => Digest::of(&self.find_user(&r.key).await?),
+                "address" => {
+                    let found = self.existing_users(std::slice::from_ref(&r.key)).await?;
+                    Digest::of(&!found.is_empty())
+                }
                 other => {
                     changed.push(format!(
                         "the plan depends on a read this version does not know ({other})"

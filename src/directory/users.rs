@@ -195,6 +195,14 @@ impl Directory {
             .await
             .into_iter()
             .collect::<Result<_, crate::api::ApiError>>()?;
+        for (e, f) in emails.iter().zip(&found) {
+            self.note_read(
+                "address",
+                e,
+                &format!("whether {e} is a user (listed or queued for deletion)"),
+                Digest::of(&f.is_some()),
+            );
+        }
         Ok(found.into_iter().flatten().collect())
     }
 

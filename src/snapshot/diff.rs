@@ -21,6 +21,12 @@ pub struct Change {
     pub subject: String,
     /// The rest: a name, `old → new`, the group joined or left.
     pub detail: String,
+    /// For a rename or a move, what it was (a name, or the parent's path).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub before: Option<String>,
+    /// For a rename or a move, what it is now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
 }
 
 /// Memberships joined and left, for one person or one group.
@@ -54,8 +60,20 @@ pub fn diff(a: &Snapshot, b: &Snapshot) -> Diff {
             change,
             subject: subject.to_string(),
             detail,
+            before: None,
+            after: None,
         })
     };
+    let push_change =
+        |changes: &mut Vec<Change>, change, subject: &str, was: String, is: String| {
+            changes.push(Change {
+                change,
+                subject: subject.to_string(),
+                detail: format!("\"{was}\" → \"{is}\""),
+                before: Some(was),
+                after: Some(is),
+            })
+        };
 
     let users_a: HashMap<String, &super::User> = a
         .users
@@ -70,11 +88,12 @@ pub fn diff(a: &Snapshot, b: &Snapshot) -> Diff {
     for u in &b.users {
         match users_a.get(&u.email_address.to_ascii_lowercase()) {
             None => push(&mut changes, "user added", &u.email_address, kind_of(u)),
-            Some(old) if old.name != u.name => push(
+            Some(old) if old.name != u.name => push_change(
                 &mut changes,
                 "user renamed",
                 &u.email_address,
-                format!("{:?} → {:?}", old.name, u.name),
+                old.name.clone(),
+                u.name.clone(),
             ),
             Some(_) => {}
         }
@@ -102,24 +121,27 @@ pub fn diff(a: &Snapshot, b: &Snapshot) -> Diff {
             None => push(&mut changes, "group added", path, String::new()),
             Some(old) => {
                 if old.description != g.description {
-                    push(
+                    push_change(
                         &mut changes,
                         "group renamed",
                         path,
-                        format!("{:?} → {:?}", old.description, g.description),
+                        old.description.clone(),
+                        g.description.clone(),
                     );
                 }
-                if old.parent_id != g.parent_id {
-                    push(
-                        &mut changes,
-                        "group moved",
-                        path,
-                        format!(
-                            "from under {} to under {}",
-                            parent_path(&paths_a, &old.parent_id),
-                            parent_path(&paths_b, &g.parent_id)
-                        ),
-                    );
+                // Top-level on both sides is no move, whatever root folder each names.
+                let (was, is) = (
+                    parent_path(&paths_a, &old.parent_id),
+                    parent_path(&paths_b, &g.parent_id),
+                );
+                if old.parent_id != g.parent_id && was != is {
+                    changes.push(Change {
+                        change: "group moved",
+                        subject: path.clone(),
+                        detail: format!("from under {was} to under {is}"),
+                        before: Some(was),
+                        after: Some(is),
+                    });
                 }
             }
         }

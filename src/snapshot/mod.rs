@@ -211,6 +211,12 @@ impl Snapshot {
                 ));
             }
             let domain = key.rsplit('@').next().unwrap_or("");
+            if !u.domain.is_empty() && !u.domain.eq_ignore_ascii_case(domain) {
+                return Err(format!(
+                    "users[{i}]: {} has domain {:?}, not its address's",
+                    u.email_address, u.domain
+                ));
+            }
             if !domains.contains(domain) {
                 return Err(format!(
                     "users[{i}]: {}'s domain is not one of the snapshot's domains",
@@ -233,8 +239,38 @@ impl Snapshot {
             if g.id.is_empty() {
                 return Err(format!("groups[{i}] ({:?}) has no id", g.description));
             }
+            if g.description.trim().is_empty() {
+                return Err(format!("groups[{i}] ({}) has no name", short(&g.id)));
+            }
             if !groups.insert(g.id.as_str()) {
                 return Err(format!("groups[{i}]: id {} appears twice", short(&g.id)));
+            }
+        }
+        let parent_of: HashMap<&str, Option<&str>> = self
+            .groups
+            .iter()
+            .map(|g| (g.id.as_str(), g.parent_id.as_deref()))
+            .collect();
+        let mut siblings: HashMap<(Option<&str>, String), usize> = HashMap::new();
+        for (i, g) in self.groups.iter().enumerate() {
+            // A parent chain must end at the top: a cycle has no path and no place.
+            let mut seen = HashSet::from([g.id.as_str()]);
+            let mut up = g.parent_id.as_deref();
+            while let Some(p) = up.filter(|p| groups.contains(p)) {
+                if !seen.insert(p) {
+                    return Err(format!(
+                        "groups[{i}] ({:?}): its parents go round in a circle",
+                        g.description
+                    ));
+                }
+                up = parent_of.get(p).copied().flatten();
+            }
+            let level = g.parent_id.as_deref().filter(|p| groups.contains(p));
+            if let Some(j) = siblings.insert((level, g.description.to_lowercase()), i) {
+                return Err(format!(
+                    "groups[{i}]: {:?} has the name of groups[{j}] at the same level",
+                    g.description
+                ));
             }
         }
         for (id, members) in &self.members {
@@ -250,6 +286,13 @@ impl Snapshot {
                     return Err(format!(
                         "members[{}][{i}] names no address or domain",
                         short(id)
+                    ));
+                }
+                if !m.email_address.is_empty() && !m.email_address.contains('@') {
+                    return Err(format!(
+                        "members[{}][{i}]: {:?} is not an address",
+                        short(id),
+                        m.email_address
                     ));
                 }
                 if !seen.insert(m.key()) {
@@ -302,8 +345,9 @@ impl Snapshot {
     }
 }
 
-/// The largest snapshot file read: a 100 000-user tenant is about 20 MB.
-pub const MAX_BYTES: u64 = 1 << 30;
+/// The largest snapshot file read: a 100 000-user tenant is about 20 MB, a million-user one
+/// about 200 MB.
+pub const MAX_BYTES: u64 = 512 << 20;
 
 fn short(id: &str) -> String {
     if id.chars().count() > 16 {
@@ -374,6 +418,22 @@ mod tests {
         s.members.insert("nope".into(), vec![]);
         let e = Snapshot::parse("s.json", &serde_json::to_vec(&s).unwrap()).unwrap_err();
         assert!(e.to_string().contains("members[nope]: no group"), "{e}");
+
+        let mut s = tiny();
+        s.groups.push(Group {
+            id: "g2".into(),
+            description: "Loop".into(),
+            parent_id: Some("g3".into()),
+            source: "cloud".into(),
+        });
+        s.groups.push(Group {
+            id: "g3".into(),
+            description: "Back".into(),
+            parent_id: Some("g2".into()),
+            source: "cloud".into(),
+        });
+        let e = Snapshot::parse("s.json", &serde_json::to_vec(&s).unwrap()).unwrap_err();
+        assert!(e.to_string().contains("go round in a circle"), "{e}");
 
         let mut s = tiny();
         let again = s.users[0].clone();
