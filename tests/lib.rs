@@ -22,5 +22,6 @@ mod sandbox_cmd;
 mod sandbox_wire;
 mod scripting;
 mod seed_workflows;
+mod sync;
 mod undo;
 mod workflows;

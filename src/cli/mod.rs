@@ -15,6 +15,7 @@ pub mod report;
 pub mod sandbox_cmd;
 pub mod script_cmd;
 pub mod snapshot_cmd;
+pub mod sync_cmd;
 pub mod undo_cmd;
 pub mod users;
 pub mod workflows;
@@ -126,6 +127,8 @@ pub enum Command {
         #[arg(value_name = "FILE")]
         file: String,
     },
+    /// Make the directory match an HR feed (CSV email,name,groups): creates, names, memberships; removals only where --manage/--offboard-missing say
+    Sync(sync_cmd::SyncArgs),
     /// Save the whole tenant (domains, users, groups, members) as one JSON snapshot
     Snapshot {
         /// Write it to FILE (atomically) rather than to standard output
@@ -312,6 +315,7 @@ async fn run_command(ctx: &mut Ctx, command: Command) -> anyhow::Result<()> {
             after,
             live,
         } => snapshot_cmd::run_diff(ctx, &before, after.as_deref(), live).await,
+        Command::Sync(a) => sync_cmd::run(ctx, a).await,
         Command::Undo { run, last } => undo_cmd::run(ctx, run.as_deref(), last).await,
         Command::Audit { since, last } => audit_cmd::run(ctx, since.as_deref(), last),
         Command::Completions { shell } => {

@@ -112,7 +112,7 @@ pub fn exit_code(e: &anyhow::Error) -> i32 {
         }
         if matches!(
             cause.downcast_ref::<DirError>(),
-            Some(DirError::BadName { .. } | DirError::BadPath { .. })
+            Some(DirError::BadName { .. } | DirError::BadPath { .. } | DirError::Refused { .. })
         ) {
             return 2;
         }

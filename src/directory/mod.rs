@@ -20,6 +20,7 @@ pub mod preview;
 pub mod progress;
 pub mod settle;
 pub mod snapshot;
+pub mod sync;
 pub mod undo;
 pub mod users;
 
@@ -112,6 +113,12 @@ pub enum DirError {
     #[error("{detail}; nothing was sent (point MCSH_AUDIT_LOG at a writable file, or set MCSH_AUDIT_LOG=off to run without an audit log)")]
     AuditUnavailable {
         /// Why.
+        detail: String,
+    },
+    /// Input that the directory shows cannot be carried out; nothing was written.
+    #[error("{detail}")]
+    Refused {
+        /// What is wrong, and what to do.
         detail: String,
     },
     /// No live user has that address.

@@ -76,6 +76,7 @@ pub fn from_dir(function: &str, e: &DirError) -> Box<EvalAltResult> {
             0,
             "config",
         ),
+        DirError::Refused { .. } => raise(function, "refused", &e.to_string(), false, 0, "usage"),
         DirError::BadPath { .. } | DirError::BadPlan { .. } | DirError::BadName { .. } => raise(
             function,
             "invalid_argument",

@@ -17,6 +17,7 @@ pub mod fn_offboard;
 pub mod fn_people;
 pub mod fn_session;
 pub mod fn_snapshot;
+pub mod fn_sync;
 pub mod fn_users;
 pub mod host;
 pub mod limits;
@@ -59,6 +60,7 @@ pub fn engine(host: &Rc<Host>, limits: &Limits) -> Engine {
     fn_bulk::register(&mut engine, host);
     fn_offboard::register(&mut engine, host);
     fn_snapshot::register(&mut engine, host);
+    fn_sync::register(&mut engine, host);
     fn_data::register(&mut engine, host.dry_run);
     fn_people::register(&mut engine);
     fn_session::register(&mut engine, host);

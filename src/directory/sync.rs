@@ -1,0 +1,385 @@
+//! Making the directory match a desired-state feed (an HR export): who exists, their names,
+//! their groups; and, only where the admin says so, who leaves.
+//!
+//! Policy:
+//! - The plan is made from reads before anything is sent: the feed's groups resolved with one
+//!   listing, the users of every domain in scope listed once, every group's members scanned
+//!   once. A second run right after finds nothing to do.
+//! - Memberships are only added for the feed's groups; they are removed only from the groups
+//!   named with `manage` (or every group with `manage_all`), and accounts are offboarded only
+//!   in the domains named with `offboard_missing` (directory-synced accounts never: they
+//!   follow the directory).
+//! - A safety limit: removals and offboardings above `max_removals` (default 10 % of the users
+//!   in scope, at least 5) stop the run before any write, naming the count: a truncated HR
+//!   export must not offboard half the company.
+//! - Everything runs through the executor: batched, budgeted, audited, planned under dry-run.
+
+use std::collections::{HashMap, HashSet};
+
+use serde_json::json;
+
+use super::offboard::{OffboardPlan, StepRow};
+use super::outcome::{ItemResult, Status};
+use super::plan::wording;
+use super::{DirError, Directory};
+use crate::api::users::NewUser;
+use crate::api::{paths, Group, User};
+
+/// One person of the feed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Wanted {
+    /// The address.
+    pub email: String,
+    /// The display name, when the feed gives one.
+    pub name: Option<String>,
+    /// The groups (ids, names or paths) the person belongs in.
+    pub groups: Vec<String>,
+}
+
+/// What a sync may do beyond adding.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SyncOptions {
+    /// Groups whose members the feed decides (removals happen only there).
+    pub manage: Vec<String>,
+    /// Every group's members are decided by the feed.
+    pub manage_all: bool,
+    /// Domains whose users absent from the feed are offboarded.
+    pub offboard_missing: Vec<String>,
+    /// Most removals and offboardings allowed; `None`: 10 % of the users in scope, at least 5.
+    pub max_removals: Option<usize>,
+    /// Create the feed's groups that do not exist.
+    pub create_groups: bool,
+}
+
+/// Every change a sync will make, decided from reads.
+#[derive(Debug, Clone, Default)]
+pub struct SyncPlan {
+    new_groups: Vec<String>,
+    creates: Vec<NewUser>,
+    renames: Vec<(String, String, String)>,
+    joins: Vec<(Group, String)>,
+    joins_new: Vec<(String, String)>,
+    leaves: Vec<(Group, String)>,
+    offboard: Option<OffboardPlan>,
+    /// Users in the domains the sync looks at.
+    pub scope: usize,
+    /// The removal limit in force.
+    pub limit: usize,
+}
+
+impl SyncPlan {
+    /// Memberships removed plus accounts offboarded.
+    pub fn removals(&self) -> usize {
+        self.leaves.len() + self.offboard.as_ref().map_or(0, OffboardPlan::accounts)
+    }
+
+    /// Whether the directory already matches the feed.
+    pub fn is_empty(&self) -> bool {
+        self.new_groups.is_empty()
+            && self.creates.is_empty()
+            && self.renames.is_empty()
+            && self.joins.is_empty()
+            && self.joins_new.is_empty()
+            && self.removals() == 0
+    }
+
+    /// In words, one line per kind of change.
+    pub fn summary(&self) -> String {
+        format!(
+            "{} group(s) to create, {} user(s) to create, {} name(s) to fix, {} membership(s) to add, {} to remove, {} user(s) to offboard",
+            self.new_groups.len(),
+            self.creates.len(),
+            self.renames.len(),
+            self.joins.len() + self.joins_new.len(),
+            self.leaves.len(),
+            self.offboard.as_ref().map_or(0, OffboardPlan::accounts)
+        )
+    }
+}
+
+fn refused(detail: String) -> DirError {
+    DirError::Refused { detail }
+}
+
+impl Directory {
+    /// Reads what matching `feed` takes and decides every change; refuses before any write
+    /// when a group is unknown (without `create_groups`) or the removals pass the limit.
+    pub async fn plan_sync(
+        &self,
+        feed: &[Wanted],
+        options: &SyncOptions,
+    ) -> Result<SyncPlan, DirError> {
+        // 1. Groups: the feed's and the managed ones, with one listing.
+        let mut specs: Vec<String> = Vec::new();
+        for w in feed {
+            for g in &w.groups {
+                if !specs.iter().any(|s| s.eq_ignore_ascii_case(g)) {
+                    specs.push(g.clone());
+                }
+            }
+        }
+        let feed_specs = specs.len();
+        specs.extend(options.manage.iter().cloned());
+        let resolved = self.resolve_groups(&specs).await?;
+        let all = self.list_groups(None).await?;
+        let mut unknown = Vec::new();
+        let mut by_spec: HashMap<String, Group> = HashMap::new();
+        for (i, (spec, g)) in specs.iter().zip(&resolved).enumerate() {
+            match g {
+                Some(g) if g.is_synced() && i < feed_specs => {
+                    return Err(DirError::Synced {
+                        what: format!("group {:?}", g.description),
+                    })
+                }
+                Some(g) => {
+                    by_spec.insert(spec.to_lowercase(), g.clone());
+                }
+                None if i >= feed_specs => {
+                    return Err(refused(format!("--manage {spec:?} names no group")))
+                }
+                None => unknown.push(spec.clone()),
+            }
+        }
+        if !unknown.is_empty() && !options.create_groups {
+            let named: Vec<String> = unknown
+                .iter()
+                .map(
+                    |u| match super::groups::similar_groups(&all, u).as_slice() {
+                        [] => u.clone(),
+                        close => format!("{u} (did you mean {}?)", close.join(", ")),
+                    },
+                )
+                .collect();
+            return Err(refused(format!(
+                "the feed names unknown group(s): {}; nothing was written (correct them, or pass --create-groups)",
+                named.join(", ")
+            )));
+        }
+
+        // 2. The users of every domain in scope, listed once.
+        let mut domains: Vec<String> = feed
+            .iter()
+            .map(|w| super::email::domain_of(&w.email).to_ascii_lowercase())
+            .chain(
+                options
+                    .offboard_missing
+                    .iter()
+                    .map(|d| d.to_ascii_lowercase()),
+            )
+            .collect();
+        domains.sort();
+        domains.dedup();
+        let internal: HashSet<String> = self
+            .domains()
+            .await?
+            .into_iter()
+            .map(|d| d.domain.to_ascii_lowercase())
+            .collect();
+        for d in &options.offboard_missing {
+            if !internal.contains(&d.to_ascii_lowercase()) {
+                return Err(refused(format!(
+                    "--offboard-missing {d:?} is not one of the account's internal domains"
+                )));
+            }
+        }
+        let mut users: HashMap<String, User> = HashMap::new();
+        let mut by_domain: HashMap<String, Vec<String>> = HashMap::new();
+        for d in domains.iter().filter(|d| internal.contains(*d)) {
+            let mut listing = self.users(Some(d)).await?;
+            while let Some(batch) = listing.next_batch().await? {
+                for u in batch {
+                    let key = u.email_address.to_ascii_lowercase();
+                    by_domain.entry(d.clone()).or_default().push(key.clone());
+                    users.insert(key, u);
+                }
+            }
+        }
+        self.remember_users(users.values());
+        let mut plan = SyncPlan {
+            scope: users.len(),
+            ..SyncPlan::default()
+        };
+        plan.limit = options
+            .max_removals
+            .unwrap_or_else(|| (plan.scope / 10).max(5));
+
+        // 3. Accounts and names.
+        for w in feed {
+            match users.get(&w.email.to_ascii_lowercase()) {
+                None => plan.creates.push(NewUser {
+                    email_address: w.email.clone(),
+                    name: w.name.clone().filter(|n| !n.is_empty()),
+                }),
+                Some(u) => {
+                    if let Some(name) = w.name.as_ref().filter(|n| !n.is_empty() && **n != u.name) {
+                        plan.renames
+                            .push((w.email.clone(), u.name.clone(), name.clone()));
+                    }
+                }
+            }
+        }
+
+        // 4. Memberships: one scan of every group.
+        let index = self.membership_index().await?;
+        let mut placed: HashMap<String, HashSet<String>> = HashMap::new();
+        for w in feed {
+            let key = w.email.to_ascii_lowercase();
+            let has: HashSet<&str> = index
+                .groups_of(&key)
+                .into_iter()
+                .map(|g| g.id.as_str())
+                .collect();
+            for spec in &w.groups {
+                match by_spec.get(&spec.to_lowercase()) {
+                    Some(g) => {
+                        placed.entry(g.id.clone()).or_default().insert(key.clone());
+                        if !has.contains(g.id.as_str()) {
+                            plan.joins.push((g.clone(), w.email.clone()));
+                        }
+                    }
+                    None => plan.joins_new.push((spec.clone(), w.email.clone())),
+                }
+            }
+        }
+        for u in &unknown {
+            if !plan.new_groups.iter().any(|n| n.eq_ignore_ascii_case(u)) {
+                plan.new_groups.push(u.clone());
+            }
+        }
+
+        // 5. Removals, only from managed groups.
+        let managed: Vec<&Group> = if options.manage_all {
+            index
+                .groups()
+                .iter()
+                .map(|(g, _)| g)
+                .filter(|g| !g.is_synced())
+                .collect()
+        } else {
+            options
+                .manage
+                .iter()
+                .filter_map(|m| by_spec.get(&m.to_lowercase()))
+                .collect()
+        };
+        for g in managed {
+            let keep = placed.get(&g.id);
+            let members = index
+                .groups()
+                .iter()
+                .find(|(x, _)| x.id == g.id)
+                .map(|(_, m)| m.as_slice())
+                .unwrap_or(&[]);
+            for m in members.iter().filter(|m| !m.email_address.is_empty()) {
+                let key = m.email_address.to_ascii_lowercase();
+                if !keep.is_some_and(|k| k.contains(&key)) {
+                    plan.leaves.push((g.clone(), m.email_address.clone()));
+                }
+            }
+        }
+
+        // 6. Offboarding, only in the domains named.
+        let wanted: HashSet<String> = feed.iter().map(|w| w.email.to_ascii_lowercase()).collect();
+        let mut leavers = Vec::new();
+        for d in &options.offboard_missing {
+            for key in by_domain.get(&d.to_ascii_lowercase()).into_iter().flatten() {
+                // Directory-synced users come and go with the directory, not with mcsh.
+                if !wanted.contains(key) && !users[key].is_synced() {
+                    leavers.push(users[key].email_address.clone());
+                }
+            }
+        }
+        if !leavers.is_empty() {
+            plan.offboard = Some(self.plan_offboard(&leavers, false).await?);
+        }
+        if plan.removals() > plan.limit {
+            return Err(refused(format!(
+                "the feed would remove {} membership(s) and offboard {} user(s): {} removals, over the limit of {} ({} users in scope; the default is 10 %, at least 5); nothing was written. A truncated export looks like this: check the feed, or raise the limit with --max-removals N",
+                plan.leaves.len(),
+                plan.offboard.as_ref().map_or(0, OffboardPlan::accounts),
+                plan.removals(),
+                plan.limit,
+                plan.scope
+            )));
+        }
+        Ok(plan)
+    }
+
+    /// Carries out `plan` (or, under dry-run, plans its writes) and reports every step.
+    pub async fn run_sync(&self, plan: &SyncPlan) -> Result<Vec<StepRow>, DirError> {
+        let mut rows = Vec::new();
+        let row = |email: &str, step: String, r: &ItemResult| StepRow {
+            email_address: email.to_string(),
+            step,
+            status: r.status,
+            message: r.message.clone(),
+        };
+        let mut made: HashMap<String, Group> = HashMap::new();
+        for name in &plan.new_groups {
+            let (g, status) = self.ensure_group(name, None).await?;
+            let message = if status == Status::Planned {
+                "group would be created"
+            } else {
+                "group created"
+            };
+            let r = ItemResult::new(name.clone(), status, message);
+            rows.push(row("", format!("group {name}"), &r));
+            made.insert(name.to_lowercase(), g);
+        }
+        let created = self.create_users(&plan.creates).await?;
+        for (u, r) in plan.creates.iter().zip(&created) {
+            rows.push(row(&u.email_address, "user".into(), r));
+        }
+        let items: Vec<(String, serde_json::Value)> = plan
+            .renames
+            .iter()
+            .map(|(e, _, to)| (e.clone(), json!({ "emailAddress": e, "name": to })))
+            .collect();
+        let renamed = self
+            .execute(paths::UPDATE_USER, items, &wording(paths::UPDATE_USER))
+            .await?;
+        for ((e, from, to), o) in plan.renames.iter().zip(renamed) {
+            let mut r = o.result;
+            if r.status != Status::Failed {
+                r.message = format!("name {from:?} -> {to:?}");
+            }
+            rows.push(row(e, "user".into(), &r));
+        }
+        let mut pairs = plan.joins.clone();
+        for (spec, e) in &plan.joins_new {
+            if let Some(g) = made.get(&spec.to_lowercase()) {
+                pairs.push((g.clone(), e.clone()));
+            }
+        }
+        let joined = self.add_memberships(&pairs).await?;
+        for ((g, e), r) in pairs.iter().zip(&joined) {
+            rows.push(row(e, format!("group {}", g.description), r));
+        }
+        let items: Vec<(String, serde_json::Value)> = plan
+            .leaves
+            .iter()
+            .map(|(g, e)| (e.clone(), json!({ "id": g.id, "emailAddress": e })))
+            .collect();
+        let left = self
+            .execute(
+                paths::REMOVE_GROUP_MEMBER,
+                items,
+                &wording(paths::REMOVE_GROUP_MEMBER),
+            )
+            .await?;
+        for ((g, e), o) in plan.leaves.iter().zip(left) {
+            let mut r = o.result;
+            r.message = match r.status {
+                Status::Removed => format!("removed from {}", g.description),
+                Status::Planned => format!("would be removed from {}", g.description),
+                Status::Unchanged => format!("not a member of {}", g.description),
+                _ => r.message,
+            };
+            rows.push(row(e, format!("group {}", g.description), &r));
+        }
+        if let Some(off) = &plan.offboard {
+            rows.extend(self.run_offboard(off).await?);
+        }
+        Ok(rows)
+    }
+}

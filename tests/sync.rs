@@ -1,0 +1,188 @@
+//! `mcsh sync`: the directory made to match a feed; twice changes nothing; the safety limit;
+//! bad feeds refused whole; `sync_feed()` in scripts.
+
+use serde_json::Value;
+
+use crate::support::{Env, Scheme};
+
+fn run(env: &Env, args: &[&str]) -> (i32, Vec<Value>, String) {
+    let out = env
+        .mcsh(Scheme::OAuth)
+        .args(args)
+        .args(["-o", "json"])
+        .output()
+        .unwrap();
+    let rows = serde_json::from_slice::<Value>(&out.stdout)
+        .ok()
+        .and_then(|v| v.as_array().cloned())
+        .unwrap_or_default();
+    (
+        out.status.code().expect("ended by a signal"),
+        rows,
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+fn feed(env: &Env, name: &str, body: &str) -> String {
+    let p = env.dir.path().join(name);
+    std::fs::write(&p, body).unwrap();
+    p.display().to_string()
+}
+
+#[test]
+fn a_feed_is_applied_and_a_second_run_changes_nothing() {
+    let env = Env::new();
+    let finance = env.members("Finance");
+    assert!(finance.len() > 5);
+    let keep = &finance[..3];
+    let mut body = String::from("email,name,groups\n");
+    for e in keep {
+        body.push_str(&format!("{e},,Finance\n"));
+    }
+    body.push_str("new.hire@company.com,New Hire,Finance;Sales\n");
+    body.push_str("bob.hughes@company.com,Robert Hughes,Sales\n");
+    let file = feed(&env, "hr.csv", &body);
+    let args = [
+        "sync",
+        "--csv",
+        &file,
+        "--manage",
+        "Finance",
+        "--max-removals",
+        "20",
+        "--yes",
+    ];
+
+    let (code, planned, err) = run(&env, &[&args[..], &["--dry-run"]].concat());
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(env.members("Finance"), finance, "a dry run changes nothing");
+
+    let (code, rows, err) = run(&env, &args);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        rows.len(),
+        planned.len(),
+        "the dry run planned what the run did"
+    );
+    let mut expected: Vec<String> = keep.to_vec();
+    expected.push("new.hire@company.com".into());
+    expected.sort();
+    assert_eq!(
+        env.members("Finance"),
+        expected,
+        "Finance holds exactly the feed's people"
+    );
+    assert!(env
+        .members("Sales")
+        .contains(&"new.hire@company.com".to_string()));
+    let bob = env.json(&["users", "get", "--email", "bob.hughes@company.com"]);
+    assert_eq!(bob["name"], "Robert Hughes");
+    assert!(
+        env.members("Sales")
+            .contains(&"bob.hughes@company.com".to_string()),
+        "unmanaged groups lose no one"
+    );
+
+    let (code, rows, err) = run(&env, &args);
+    assert_eq!(code, 0, "{err}");
+    assert!(rows.is_empty(), "{rows:?}");
+    assert!(err.contains("nothing to do"), "{err}");
+}
+
+#[test]
+fn a_truncated_feed_stops_at_the_removal_limit_before_any_write() {
+    let env = Env::new();
+    let file = feed(
+        &env,
+        "short.csv",
+        "email,name,groups\nbob.hughes@company.com,Bob Hughes,Sales\n",
+    );
+    let users_before = env.user_emails();
+    let (code, _, err) = run(
+        &env,
+        &[
+            "sync",
+            "--csv",
+            &file,
+            "--offboard-missing",
+            "company.com",
+            "--yes",
+        ],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("over the limit of"), "{err}");
+    assert!(err.contains("nothing was written"), "{err}");
+    assert_eq!(env.user_emails(), users_before);
+    // Raised explicitly, it goes through.
+    let (code, _, err) = run(
+        &env,
+        &[
+            "sync",
+            "--csv",
+            &file,
+            "--offboard-missing",
+            "example.com",
+            "--max-removals",
+            "100",
+            "--yes",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let left: Vec<String> = env
+        .user_emails()
+        .into_iter()
+        .filter(|e| e.ends_with("@example.com"))
+        .collect();
+    assert_eq!(
+        left,
+        [
+            "aaron.jensen@example.com",
+            "beatriz.quispe@example.com",
+            "zoe.costa@example.com"
+        ],
+        "every example.com user left but the three the directory syncs"
+    );
+}
+
+#[test]
+fn bad_feeds_are_refused_whole() {
+    let env = Env::new();
+    for (body, says) in [
+        ("email,name\nx@company.com,X\n", "missing column(s) groups"),
+        ("email,name,groups\nnot-an-address,X,Sales\n", "line 2"),
+        (
+            "email,name,groups\na@company.com,A,Sales\nA@company.com,A,Sales\n",
+            "line 3",
+        ),
+        (
+            "email,name,groups\na@company.com,A,Enginering\n",
+            "did you mean Engineering?",
+        ),
+    ] {
+        let file = feed(&env, "bad.csv", body);
+        let (code, _, err) = run(&env, &["sync", "--csv", &file, "--yes"]);
+        assert_eq!(code, 2, "{body}: {err}");
+        assert!(err.contains(says), "{body}: {err}");
+    }
+    assert!(!env.user_emails().contains(&"a@company.com".to_string()));
+}
+
+#[test]
+fn scripts_sync_with_the_same_plan_and_limit() {
+    let env = Env::new();
+    let script = r#"
+let rows = sync_feed([#{ email: "scripted@company.com", name: "S", groups: "Sales;Support" }], #{});
+if rows.len() != 3 { throw `first: ${rows}`; }
+let again = sync_feed([#{ email: "scripted@company.com", name: "S", groups: ["Sales", "Support"] }], #{});
+if again.len() != 0 { throw `again: ${again}`; }
+let refused = false;
+try { sync_feed([], #{ offboard_missing: ["company.com"] }); } catch (e) { refused = e.message.contains("over the limit"); }
+if !refused { throw "no limit"; }
+print("sync ok");
+"#;
+    env.mcsh(Scheme::OAuth)
+        .args(["-e", script])
+        .assert()
+        .success()
+        .stdout("sync ok\n");
+}
