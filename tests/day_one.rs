@@ -448,3 +448,46 @@ fn an_alias_address_added_to_a_group_draws_no_typo_warning() {
     );
     assert!(message(1).contains("is no user (a typo?"), "{rows}");
 }
+
+#[test]
+fn every_command_help_ends_with_examples_and_global_options_come_after_its_own() {
+    fn leaves(cmd: &clap::Command, path: String, out: &mut Vec<(String, bool)>) {
+        let subs: Vec<&clap::Command> =
+            cmd.get_subcommands().filter(|c| !c.is_hide_set()).collect();
+        if subs.is_empty() {
+            out.push((
+                path.clone(),
+                cmd.get_after_help()
+                    .is_some_and(|h| h.to_string().starts_with("Examples:")),
+            ));
+        }
+        for s in subs {
+            leaves(s, format!("{path} {}", s.get_name()), out);
+        }
+    }
+    let mut found = Vec::new();
+    let root = <mcsh::cli::Cli as clap::CommandFactory>::command();
+    for s in root.get_subcommands().filter(|c| c.get_name() != "help") {
+        leaves(s, s.get_name().to_string(), &mut found);
+    }
+    let missing: Vec<&String> = found.iter().filter(|(_, ok)| !ok).map(|(p, _)| p).collect();
+    assert!(found.len() >= 30, "{found:?}");
+    assert!(missing.is_empty(), "commands without examples: {missing:?}");
+
+    let out = isolated(tempfile::tempdir().unwrap().path().to_path_buf())
+        .args(["onboard", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    let at = |s: &str| {
+        help.find(s)
+            .unwrap_or_else(|| panic!("{s} missing:\n{help}"))
+    };
+    assert!(at("--name") < at("Global options:"), "{help}");
+    assert!(at("Global options:") < at("--profile"), "{help}");
+    assert!(at("--profile") < at("Examples:"), "{help}");
+    assert!(
+        help.contains("mcsh onboard --csv new-starters.csv --dry-run"),
+        "{help}"
+    );
+}

@@ -12,14 +12,17 @@ use crate::output::Shape;
 #[derive(Debug, Subcommand)]
 pub enum ConfigCmd {
     /// Write a profile (from the MIMECAST_* variables set now, or a template to edit)
+    #[command(after_help = super::examples::CONFIG_INIT)]
     Init {
         /// Replace the profile if it exists
         #[arg(long)]
         force: bool,
     },
     /// Show the settings in use and where each comes from (secrets masked)
+    #[command(after_help = super::examples::CONFIG_SHOW)]
     Show,
     /// Print the config file's path
+    #[command(after_help = super::examples::CONFIG_PATH)]
     Path,
 }
 

@@ -26,12 +26,14 @@ const CHANGE_COLUMNS: &[&str] = &["group", "emailAddress", "status", "message"];
 #[derive(Debug, Subcommand)]
 pub enum GroupsCmd {
     /// List groups (all of them, or those whose name contains --query)
+    #[command(after_help = super::examples::GROUPS_LIST)]
     List {
         /// Only groups whose name contains this (any case)
         #[arg(long, value_name = "TEXT")]
         query: Option<String>,
     },
     /// Create a group
+    #[command(after_help = super::examples::GROUPS_CREATE)]
     Create {
         /// The group's name
         #[arg(long, value_name = "NAME")]
@@ -41,12 +43,14 @@ pub enum GroupsCmd {
         parent: Option<String>,
     },
     /// List the members of a group
+    #[command(after_help = super::examples::GROUPS_MEMBERS)]
     Members {
         /// The group: its id or its name
         #[arg(long, value_name = "GROUP")]
         group: String,
     },
     /// Add users to a group (already a member is fine)
+    #[command(after_help = super::examples::GROUPS_ADD)]
     AddMember {
         /// The group: its id, its name or its path (Engineering/Platform)
         #[arg(long, value_name = "GROUP")]
@@ -62,6 +66,7 @@ pub enum GroupsCmd {
         strict: bool,
     },
     /// Remove users from a group (not a member is fine)
+    #[command(after_help = super::examples::GROUPS_REMOVE)]
     RemoveMember {
         /// The group: its id, its name or its path (Engineering/Platform)
         #[arg(long, value_name = "GROUP")]
@@ -74,6 +79,7 @@ pub enum GroupsCmd {
         emails_from: Option<String>,
     },
     /// Rename a group
+    #[command(after_help = super::examples::GROUPS_RENAME)]
     Rename {
         /// The group: its id or its name
         #[arg(long, value_name = "GROUP")]
@@ -83,6 +89,7 @@ pub enum GroupsCmd {
         description: String,
     },
     /// Delete an empty group (asks first; --yes without a terminal)
+    #[command(after_help = super::examples::GROUPS_DELETE)]
     Delete {
         /// The group: its id or its name
         #[arg(long, value_name = "GROUP")]

@@ -8,6 +8,7 @@
 pub mod audit_cmd;
 pub mod config_cmd;
 pub mod context;
+pub mod examples;
 pub mod groups;
 pub mod plan_cmd;
 pub mod progress;
@@ -53,6 +54,7 @@ pub struct Cli {
 
 /// Options every command takes, before or after the subcommand.
 #[derive(Debug, Clone, clap::Args)]
+#[command(next_help_heading = "Global options")]
 pub struct Global {
     /// Profile of the config file to use
     #[arg(long, global = true, env = "MCSH_PROFILE", value_name = "NAME")]
@@ -114,28 +116,36 @@ pub enum Command {
     #[command(subcommand)]
     Sandbox(sandbox_cmd::SandboxCmd),
     /// Onboard people: create the user, set the name, join groups (safe to re-run)
+    #[command(after_help = examples::ONBOARD)]
     Onboard(workflows::OnboardArgs),
     /// Offboard people: leave every group, lock, queue for deletion (asks; --yes)
+    #[command(after_help = examples::OFFBOARD)]
     Offboard(workflows::OffboardArgs),
     /// Export every user (or one domain's) as JSON or CSV, optionally with their groups
+    #[command(after_help = examples::EXPORT)]
     Export(workflows::ExportArgs),
     /// Create department groups from names or paths, nested by path (safe to re-run)
+    #[command(after_help = examples::DEPARTMENTS)]
     Departments(workflows::DepartmentsArgs),
     /// Carry out a plan saved with --plan-out, unless the directory changed since
+    #[command(after_help = examples::APPLY)]
     Apply {
         /// The plan file
         #[arg(value_name = "FILE")]
         file: String,
     },
     /// Make the directory match an HR feed (CSV email,name,groups): creates, names, memberships; removals only where --manage/--offboard-missing say
+    #[command(after_help = examples::SYNC)]
     Sync(sync_cmd::SyncArgs),
     /// Save the whole tenant (domains, users, groups, members) as one JSON snapshot
+    #[command(after_help = examples::SNAPSHOT)]
     Snapshot {
         /// Write it to FILE (atomically) rather than to standard output
         #[arg(long, value_name = "FILE")]
         out: Option<String>,
     },
     /// What changed between two snapshots, or a snapshot and the tenant now (--live); exit 1 when they differ
+    #[command(after_help = examples::DIFF)]
     Diff {
         /// The snapshot before
         #[arg(value_name = "BEFORE")]
@@ -148,6 +158,7 @@ pub enum Command {
         live: bool,
     },
     /// Take back what a run did (its id is the `run` column of `mcsh audit`); asks, or --yes
+    #[command(after_help = examples::UNDO)]
     Undo {
         /// The run to undo
         #[arg(
@@ -161,6 +172,7 @@ pub enum Command {
         last: bool,
     },
     /// Show the audit log: every write mcsh made (and planned)
+    #[command(after_help = examples::AUDIT)]
     Audit {
         /// Only entries since: 30m, 2h, 7d, 2026-11-28 or an RFC 3339 time
         #[arg(long, value_name = "WHEN")]
@@ -170,6 +182,7 @@ pub enum Command {
         last: Option<usize>,
     },
     /// Run a Rhai script with the directory built in (FILE `-` reads standard input)
+    #[command(after_help = examples::RUN)]
     Run {
         /// The script
         #[arg(value_name = "FILE")]
@@ -183,14 +196,17 @@ pub enum Command {
         args: Vec<String>,
     },
     /// The interactive shell (what a bare `mcsh` opens on a terminal)
+    #[command(after_help = examples::REPL)]
     Repl,
     /// The scripting reference: every function, from its own documentation
+    #[command(after_help = examples::DOC)]
     Doc {
         /// Only this function (e.g. `users`, `add_member`)
         #[arg(value_name = "NAME")]
         name: Option<String>,
     },
     /// Print a shell completion script
+    #[command(after_help = examples::COMPLETIONS)]
     Completions {
         /// The shell
         #[arg(value_enum)]

@@ -17,6 +17,7 @@ use crate::sandbox;
 #[derive(Debug, Subcommand)]
 pub enum SandboxCmd {
     /// Serve the sandbox; prints the base URL and the credentials of both schemes
+    #[command(after_help = super::examples::SANDBOX_SERVE)]
     Serve {
         /// Address to listen on (loopback by default)
         #[arg(long, default_value = "127.0.0.1:8484", value_name = "ADDR")]
@@ -57,6 +58,7 @@ pub enum SandboxCmd {
         from: Option<String>,
     },
     /// Delete the sandbox's tenant so the next start seeds a new demo
+    #[command(after_help = super::examples::SANDBOX_RESET)]
     Reset {
         /// Tenant state file [default: the user's data dir, or MCSH_SANDBOX_STATE]
         #[arg(long, value_name = "FILE")]

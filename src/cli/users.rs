@@ -38,6 +38,7 @@ pub const RESULT_COLUMNS: &[&str] = &["emailAddress", "status", "message"];
 #[derive(Debug, Subcommand)]
 pub enum UsersCmd {
     /// List internal users (of every internal domain unless --domain)
+    #[command(after_help = super::examples::USERS_LIST)]
     List {
         /// Only this domain
         #[arg(long, value_name = "DOMAIN")]
@@ -47,12 +48,14 @@ pub enum UsersCmd {
         aliases: bool,
     },
     /// Show one user, with aliases
+    #[command(after_help = super::examples::USERS_GET)]
     Get {
         /// The user's address
         #[arg(long, value_name = "EMAIL")]
         email: String,
     },
     /// The groups a user is in: direct, through their domain, and above those (--direct: only direct)
+    #[command(after_help = super::examples::USERS_GROUPS)]
     Groups {
         /// The user's address
         #[arg(long, value_name = "EMAIL")]
@@ -62,6 +65,7 @@ pub enum UsersCmd {
         direct: bool,
     },
     /// Create an internal user
+    #[command(after_help = super::examples::USERS_CREATE)]
     Create {
         /// The new address (or the part before @ when --domain is given)
         #[arg(long, value_name = "EMAIL")]
@@ -74,6 +78,7 @@ pub enum UsersCmd {
         domain: Option<String>,
     },
     /// Change a user's name, lock or enable state, or add an alias
+    #[command(after_help = super::examples::USERS_UPDATE)]
     Update {
         /// The user's address
         #[arg(long, value_name = "EMAIL")]
@@ -98,12 +103,14 @@ pub enum UsersCmd {
         enable: bool,
     },
     /// Delete a user: queue it on the purge list (Mimecast has no hard delete; `restore` undoes it)
+    #[command(after_help = super::examples::USERS_DELETE)]
     Delete {
         /// The user's address
         #[arg(long, value_name = "EMAIL")]
         email: String,
     },
     /// Take a deleted user back off the purge list
+    #[command(after_help = super::examples::USERS_RESTORE)]
     Restore {
         /// The user's address
         #[arg(long, value_name = "EMAIL")]
