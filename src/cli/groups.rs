@@ -264,12 +264,7 @@ async fn change(
         Some(strict) => {
             // External addresses are fine members; an address of the tenant's own domains
             // that is no user is almost always a typo.
-            let internal: std::collections::HashSet<String> = dir
-                .domains()
-                .await?
-                .into_iter()
-                .map(|d| d.domain.to_ascii_lowercase())
-                .collect();
+            let internal = dir.internal_domains().await?;
             let ours: Vec<String> = unique
                 .iter()
                 .filter(|e| internal.contains(&email::domain_of(e).to_ascii_lowercase()))

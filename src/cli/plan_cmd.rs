@@ -212,12 +212,5 @@ pub async fn apply(ctx: &mut Ctx, path: &str) -> anyhow::Result<()> {
         "apply: {} write(s), {failed} failed",
         outcomes.len()
     ));
-    if failed > 0 {
-        return Err(Partial {
-            failed,
-            total: outcomes.len(),
-        }
-        .into());
-    }
-    Ok(())
+    Partial::check(failed, outcomes.len())
 }

@@ -31,6 +31,17 @@ pub struct Partial {
     pub total: usize,
 }
 
+impl Partial {
+    /// `Ok` when nothing of `total` failed; otherwise the error that says how many did.
+    pub fn check(failed: usize, total: usize) -> anyhow::Result<()> {
+        if failed == 0 {
+            Ok(())
+        } else {
+            Err(Partial { failed, total }.into())
+        }
+    }
+}
+
 /// An error with a next step for the user, printed as a `hint:` line after the message.
 #[derive(Debug)]
 pub struct Hinted {

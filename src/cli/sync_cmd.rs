@@ -99,12 +99,5 @@ pub async fn run(ctx: &mut Ctx, a: SyncArgs) -> anyhow::Result<()> {
         started.elapsed().as_secs_f64(),
         st.requests
     ));
-    if failed > 0 {
-        return Err(Partial {
-            failed,
-            total: rows.len(),
-        }
-        .into());
-    }
-    Ok(())
+    Partial::check(failed, rows.len())
 }

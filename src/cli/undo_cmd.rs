@@ -92,12 +92,5 @@ pub async fn run(ctx: &mut Ctx, run: Option<&str>, last: bool) -> anyhow::Result
         .iter()
         .filter(|o| o.result.status == Status::Failed)
         .count();
-    if failed > 0 {
-        return Err(Partial {
-            failed,
-            total: outcomes.len(),
-        }
-        .into());
-    }
-    Ok(())
+    Partial::check(failed, outcomes.len())
 }

@@ -204,14 +204,7 @@ fn report(global: &Global, what: &str, called: &Called, columns: &[&str]) -> any
             crate::eprintln_safe!("{what}: {}{took}", summary.join(", "));
         }
     }
-    if failed > 0 {
-        return Err(Partial {
-            failed,
-            total: rows.len(),
-        }
-        .into());
-    }
-    Ok(())
+    Partial::check(failed, rows.len())
 }
 
 /// `mcsh onboard`.

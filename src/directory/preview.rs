@@ -101,12 +101,7 @@ impl Directory {
         &self,
         items: &[(String, Value)],
     ) -> Result<Vec<Prediction>, DirError> {
-        let internal: HashSet<String> = self
-            .domains()
-            .await?
-            .into_iter()
-            .map(|d| d.domain.to_ascii_lowercase())
-            .collect();
+        let internal = self.internal_domains().await?;
         let emails: Vec<String> = items
             .iter()
             .map(|(_, item)| text(item, "emailAddress").to_ascii_lowercase())

@@ -169,12 +169,7 @@ impl Directory {
             .collect();
         domains.sort();
         domains.dedup();
-        let internal: HashSet<String> = self
-            .domains()
-            .await?
-            .into_iter()
-            .map(|d| d.domain.to_ascii_lowercase())
-            .collect();
+        let internal = self.internal_domains().await?;
         for d in &options.offboard_missing {
             if !internal.contains(&d.to_ascii_lowercase()) {
                 return Err(refused(format!(

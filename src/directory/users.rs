@@ -110,6 +110,16 @@ impl Directory {
         Ok(domains)
     }
 
+    /// The account's internal domain names, lower-case.
+    pub async fn internal_domains(&self) -> Result<std::collections::HashSet<String>, DirError> {
+        Ok(self
+            .domains()
+            .await?
+            .into_iter()
+            .map(|d| d.domain.to_ascii_lowercase())
+            .collect())
+    }
+
     /// The users (mailboxes) of `domain`, or of every internal domain (the API needs a domain
     /// per call). Alias addresses, which the service lists as rows of their own, are left out.
     pub async fn users(&self, domain: Option<&str>) -> Result<UserListing<'_>, DirError> {
@@ -324,12 +334,7 @@ impl Directory {
             .collect();
         domains.sort();
         domains.dedup();
-        let internal: std::collections::HashSet<String> = self
-            .domains()
-            .await?
-            .into_iter()
-            .map(|d| d.domain.to_ascii_lowercase())
-            .collect();
+        let internal = self.internal_domains().await?;
         let mut found = std::collections::HashMap::new();
         for d in domains.into_iter().filter(|d| internal.contains(d)) {
             let mut listing = self.listing(Some(&d), true, aliases).await?;
