@@ -186,3 +186,40 @@ print("sync ok");
         .success()
         .stdout("sync ok\n");
 }
+
+#[test]
+fn aliases_foreign_addresses_and_synced_groups_are_refused_before_any_write() {
+    let env = Env::new();
+    let users_before = env.user_emails();
+    for (body, extra, says) in [
+        (
+            "email,name,groups\nalice@company.com,Alice,Sales\n",
+            vec!["--offboard-missing", "company.com", "--max-removals", "100"],
+            "alias address(es), not mailboxes: alice@company.com",
+        ),
+        (
+            "email,name,groups\nsomeone@gmail.com,S,Sales\n",
+            vec![],
+            "outside the account's internal domains: someone@gmail.com",
+        ),
+        (
+            "email,name,groups\n",
+            vec!["--manage", "Directory Staff"],
+            "managed by directory sync",
+        ),
+    ] {
+        let file = feed(&env, "f.csv", body);
+        let mut args = vec!["sync", "--csv", file.as_str(), "--yes"];
+        args.extend(extra);
+        let (code, _, err) = run(&env, &args);
+        assert_ne!(code, 0, "{body}: {err}");
+        assert!(err.contains(says), "{body}: {err}");
+    }
+    assert_eq!(env.user_emails(), users_before, "nothing was written");
+    // A feed that only mentions a synced group it changes nothing in is fine.
+    let members = env.members("Directory Staff");
+    let body = format!("email,name,groups\n{},,Directory Staff\n", members[0]);
+    let file = feed(&env, "ok.csv", &body);
+    let (code, _, err) = run(&env, &["sync", "--csv", &file, "--yes"]);
+    assert_eq!(code, 0, "{err}");
+}

@@ -160,3 +160,31 @@ fn unknown_runs_and_runs_with_nothing_done_exit_2() {
     assert_eq!(code, 2);
     assert!(err.contains("changed nothing"), "{err}");
 }
+
+#[test]
+fn a_dry_run_undo_undoes_nothing_and_a_lock_goes_back_without_its_name() {
+    let env = Env::new();
+    let (code, _, err) = run(
+        &env,
+        &[
+            "users",
+            "update",
+            "--email",
+            "bob.hughes@company.com",
+            "--name",
+            "Bobby",
+            "--lock",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let id = run_id(&err);
+    let (code, _, err) = run(&env, &["undo", &id, "--dry-run"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = run(&env, &["undo", "--last", "--yes", "-o", "json"]);
+    assert_eq!(code, 0, "a dry run did not take the run back: {err}");
+    let rows: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        rows[0]["change"], "update user bob.hughes@company.com: unlock",
+        "the lock goes back even though the old name was not read: {rows}"
+    );
+}

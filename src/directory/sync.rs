@@ -126,9 +126,9 @@ impl Directory {
         let mut by_spec: HashMap<String, Group> = HashMap::new();
         for (i, (spec, g)) in specs.iter().zip(&resolved).enumerate() {
             match g {
-                Some(g) if g.is_synced() && i < feed_specs => {
+                Some(g) if g.is_synced() && i >= feed_specs => {
                     return Err(DirError::Synced {
-                        what: format!("group {:?}", g.description),
+                        what: format!("group {:?} (--manage)", g.description),
                     })
                 }
                 Some(g) => {
@@ -177,17 +177,46 @@ impl Directory {
                 )));
             }
         }
+        let foreign: Vec<&str> = feed
+            .iter()
+            .filter(|w| !internal.contains(&super::email::domain_of(&w.email).to_ascii_lowercase()))
+            .map(|w| w.email.as_str())
+            .collect();
+        if !foreign.is_empty() {
+            return Err(refused(format!(
+                "the feed lists address(es) outside the account's internal domains: {}; nothing was written",
+                foreign.join(", ")
+            )));
+        }
         let mut users: HashMap<String, User> = HashMap::new();
+        let mut aliases: HashSet<String> = HashSet::new();
         let mut by_domain: HashMap<String, Vec<String>> = HashMap::new();
         for d in domains.iter().filter(|d| internal.contains(*d)) {
-            let mut listing = self.users(Some(d)).await?;
+            let mut listing = self.users_and_aliases(Some(d)).await?;
             while let Some(batch) = listing.next_batch().await? {
                 for u in batch {
                     let key = u.email_address.to_ascii_lowercase();
+                    if u.is_alias() {
+                        aliases.insert(key);
+                        continue;
+                    }
                     by_domain.entry(d.clone()).or_default().push(key.clone());
                     users.insert(key, u);
                 }
             }
+        }
+        // An alias is not a person: naming one would create nothing and, with
+        // --offboard-missing, offboard the mailbox it belongs to.
+        let named_aliases: Vec<&str> = feed
+            .iter()
+            .filter(|w| aliases.contains(&w.email.to_ascii_lowercase()))
+            .map(|w| w.email.as_str())
+            .collect();
+        if !named_aliases.is_empty() {
+            return Err(refused(format!(
+                "the feed names alias address(es), not mailboxes: {}; list each person by their mailbox (`mcsh users get --email ALIAS` shows it); nothing was written",
+                named_aliases.join(", ")
+            )));
         }
         self.remember_users(users.values());
         let mut plan = SyncPlan {
@@ -229,6 +258,15 @@ impl Directory {
                     Some(g) => {
                         placed.entry(g.id.clone()).or_default().insert(key.clone());
                         if !has.contains(g.id.as_str()) {
+                            if g.is_synced() {
+                                // Only a change to a synced group is refused, not its mention.
+                                return Err(DirError::Synced {
+                                    what: format!(
+                                        "group {:?} (the feed adds {} to it)",
+                                        g.description, w.email
+                                    ),
+                                });
+                            }
                             plan.joins.push((g.clone(), w.email.clone()));
                         }
                     }

@@ -65,8 +65,12 @@ fn changed(line: &Value) -> bool {
 
 /// The run `--last` means: the newest run with changes that is no undo and was not undone.
 pub fn last_run(lines: &[Value]) -> Result<String, UndoError> {
-    let undone: std::collections::HashSet<&str> =
-        lines.iter().filter_map(|l| l["undoes"].as_str()).collect();
+    // Only an undo that changed something took a run back (not a dry run of one).
+    let undone: std::collections::HashSet<&str> = lines
+        .iter()
+        .filter(|l| changed(l))
+        .filter_map(|l| l["undoes"].as_str())
+        .collect();
     lines
         .iter()
         .rev()
@@ -146,9 +150,11 @@ fn subject(line: &Value) -> Option<(String, String)> {
                 member,
             )
         }
-        paths::CREATE_USER | paths::UPDATE_USER => ("user".into(), text("emailAddress")),
+        // An account's settings and its place on the purge list change apart.
+        paths::UPDATE_USER => ("settings".into(), text("emailAddress")),
+        paths::CREATE_USER => ("purge".into(), text("emailAddress")),
         paths::ADD_TO_PURGE_LIST | paths::REMOVE_FROM_PURGE_LIST => (
-            "user".into(),
+            "purge".into(),
             item["emailAddresses"][0]
                 .as_str()
                 .unwrap_or("")
@@ -196,6 +202,8 @@ fn inverse(line: &Value) -> Step {
             if item.get("name").is_some() {
                 match line["before"]["name"].as_str() {
                     Some(name) => back["name"] = json!(name),
+                    // The lock or state still goes back; only the name cannot.
+                    None if back.as_object().is_some_and(|m| m.len() > 1) => {}
                     None => {
                         return Step::Skip(
                             "the name before the change was not recorded (the run did not read it)"

@@ -288,16 +288,25 @@ impl Session {
         let target = std::path::Path::new(path);
         if !force && target.exists() {
             return crate::eprintln_safe!(
-                "error: {path} exists; `:save {path} --force` replaces it"
+                "{}",
+                crate::output::printable(&format!(
+                    "error: {path} exists; `:save {path} --force` replaces it"
+                ))
             );
         }
         let text = session_script(&self.kept, &self.options.label);
         match crate::files::write_atomic(target, text.as_bytes(), false) {
             Ok(()) => crate::eprintln_safe!(
-                "saved {} statement(s) to {path}; `mcsh run {path}` runs them again",
-                self.kept.len()
+                "{}",
+                crate::output::printable(&format!(
+                    "saved {} statement(s) to {path}; `mcsh run {path}` runs them again",
+                    self.kept.len()
+                ))
             ),
-            Err(e) => crate::eprintln_safe!("error: cannot write {path}: {e}"),
+            Err(e) => crate::eprintln_safe!(
+                "{}",
+                crate::output::printable(&format!("error: cannot write {path}: {e}"))
+            ),
         }
     }
 
