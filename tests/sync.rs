@@ -223,3 +223,20 @@ fn aliases_foreign_addresses_and_synced_groups_are_refused_before_any_write() {
     let (code, _, err) = run(&env, &["sync", "--csv", &file, "--yes"]);
     assert_eq!(code, 0, "{err}");
 }
+
+#[test]
+fn an_export_reads_back_as_a_feed_that_changes_nothing() {
+    let env = Env::new();
+    let out = env
+        .mcsh(Scheme::OAuth)
+        .args(["export", "--with-groups", "--format", "csv"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let file = env.dir.path().join("export.csv");
+    std::fs::write(&file, &out.stdout).unwrap();
+    let (code, rows, err) = run(&env, &["sync", "--csv", file.to_str().unwrap(), "--yes"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(rows.is_empty(), "{rows:?}");
+    assert!(err.contains("nothing to do"), "{err}");
+}

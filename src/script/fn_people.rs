@@ -61,6 +61,21 @@ pub fn parse_people(bytes: &[u8], columns: &[String]) -> Result<Vec<Person>, Peo
         .iter()
         .map(str::to_string)
         .collect();
+    // What `mcsh export` writes reads back: its `emailAddress` column is the address.
+    let headers: Vec<String> = if headers.iter().any(|h| h == "email") {
+        headers
+    } else {
+        headers
+            .into_iter()
+            .map(|h| {
+                if h == "emailAddress" {
+                    "email".to_string()
+                } else {
+                    h
+                }
+            })
+            .collect()
+    };
     if headers.iter().all(String::is_empty) {
         return Err(PeopleError::Bad("there is no header row".into()));
     }
