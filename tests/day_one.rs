@@ -491,3 +491,29 @@ fn every_command_help_ends_with_examples_and_global_options_come_after_its_own()
         "{help}"
     );
 }
+
+#[test]
+fn every_test_file_is_reached_from_lib_rs() {
+    // `autotests = false` (one test binary, one build) means a new tests/x.rs runs only when
+    // tests/lib.rs names it: a forgotten one would pass silently by never running.
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
+    let lib = std::fs::read_to_string(dir.join("lib.rs")).unwrap();
+    let mut unreached = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let Some(stem) = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .filter(|_| path.extension().is_some_and(|e| e == "rs"))
+        else {
+            continue;
+        };
+        if stem != "lib" && !lib.contains(&format!("mod {stem};")) {
+            unreached.push(stem.to_string());
+        }
+    }
+    assert!(
+        unreached.is_empty(),
+        "tests/lib.rs does not name: {unreached:?}"
+    );
+}
