@@ -161,6 +161,17 @@ pub struct Member {
     pub name: String,
 }
 
+impl Member {
+    /// Who the member is, lower-case: its address, or `domain D` for a whole domain.
+    pub fn key(&self) -> String {
+        if self.email_address.is_empty() {
+            format!("domain {}", self.domain.to_ascii_lowercase())
+        } else {
+            self.email_address.to_ascii_lowercase()
+        }
+    }
+}
+
 /// An internal domain of the account.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]

@@ -58,16 +58,27 @@ impl Directory {
     /// that names no group is `None`, an ambiguous one an error.
     pub async fn resolve_groups(&self, specs: &[String]) -> Result<Vec<Option<Group>>, DirError> {
         let all = self.list_groups(None).await?;
-        specs
-            .iter()
-            .map(|spec| match pick_group(&all, spec.trim()) {
-                Ok(g) => Ok(Some(g)),
-                Err(DirError::GroupNotFound { .. }) => Ok(None),
-                Err(e) => Err(e),
-            })
-            .collect()
+        resolve_among(&all, specs)
     }
+}
 
+/// Each of `specs` resolved against `all` (a listing with paths): `None` for a spec that names
+/// no group, an error for an ambiguous one.
+pub(crate) fn resolve_among(
+    all: &[Group],
+    specs: &[String],
+) -> Result<Vec<Option<Group>>, DirError> {
+    specs
+        .iter()
+        .map(|spec| match pick_group(all, spec.trim()) {
+            Ok(g) => Ok(Some(g)),
+            Err(DirError::GroupNotFound { .. }) => Ok(None),
+            Err(e) => Err(e),
+        })
+        .collect()
+}
+
+impl Directory {
     /// Every member of `group`.
     pub async fn members(&self, group: &Group) -> Result<Vec<Member>, DirError> {
         let mut out = Vec::new();
@@ -210,6 +221,25 @@ impl Directory {
         &self,
         pairs: &[(Group, String)],
     ) -> Result<Vec<ItemResult>, DirError> {
+        self.change_memberships(paths::ADD_GROUP_MEMBER, pairs)
+            .await
+    }
+
+    /// Removes each `(group, address)` pair, as [`Directory::add_memberships`] adds them.
+    pub async fn remove_memberships(
+        &self,
+        pairs: &[(Group, String)],
+    ) -> Result<Vec<ItemResult>, DirError> {
+        self.change_memberships(paths::REMOVE_GROUP_MEMBER, pairs)
+            .await
+    }
+
+    async fn change_memberships(
+        &self,
+        endpoint: &'static str,
+        pairs: &[(Group, String)],
+    ) -> Result<Vec<ItemResult>, DirError> {
+        let adding = endpoint == paths::ADD_GROUP_MEMBER;
         let mut results: Vec<Option<ItemResult>> = vec![None; pairs.len()];
         let mut items = Vec::new();
         let mut index = Vec::new();
@@ -225,15 +255,18 @@ impl Directory {
             items.push((e.clone(), json!({ "id": g.id, "emailAddress": e })));
             index.push(i);
         }
-        let words = super::plan::wording(paths::ADD_GROUP_MEMBER);
-        let outcomes = self.execute(paths::ADD_GROUP_MEMBER, items, &words).await?;
+        let words = super::plan::wording(endpoint);
+        let outcomes = self.execute(endpoint, items, &words).await?;
         for (i, o) in index.into_iter().zip(outcomes) {
             let g = &pairs[i].0.description;
             let mut r = o.result;
-            r.message = match r.status {
-                Status::Created => format!("added to {g}"),
-                Status::Planned => format!("would be added to {g}"),
-                Status::Unchanged => format!("already a member of {g}"),
+            r.message = match (r.status, adding) {
+                (Status::Created, _) => format!("added to {g}"),
+                (Status::Removed, _) => format!("removed from {g}"),
+                (Status::Planned, true) => format!("would be added to {g}"),
+                (Status::Planned, false) => format!("would be removed from {g}"),
+                (Status::Unchanged, true) => format!("already a member of {g}"),
+                (Status::Unchanged, false) => format!("not a member of {g}"),
                 _ => r.message,
             };
             results[i] = Some(r);

@@ -95,6 +95,14 @@ impl Directory {
     /// Reads the members of every group concurrently and indexes them by address.
     pub async fn membership_index(&self) -> Result<MembershipIndex, DirError> {
         let groups = self.list_groups(None).await?;
+        self.membership_index_of(groups).await
+    }
+
+    /// Like [`Directory::membership_index`], over `groups` already listed.
+    pub(crate) async fn membership_index_of(
+        &self,
+        groups: Vec<Group>,
+    ) -> Result<MembershipIndex, DirError> {
         let read: Vec<Result<(Group, Vec<Member>), DirError>> = stream::iter(groups)
             .map(|g| async move {
                 let members = self.members(&g).await?;

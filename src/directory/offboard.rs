@@ -74,6 +74,17 @@ impl Directory {
         emails: &[String],
         keep_account: bool,
     ) -> Result<OffboardPlan, DirError> {
+        let index = self.membership_index().await?;
+        self.plan_offboard_with(emails, keep_account, &index).await
+    }
+
+    /// Like [`Directory::plan_offboard`], with every group's members read already.
+    pub(crate) async fn plan_offboard_with(
+        &self,
+        emails: &[String],
+        keep_account: bool,
+        index: &super::membership::MembershipIndex,
+    ) -> Result<OffboardPlan, DirError> {
         let rows = self.find_addresses(emails).await?;
         let mut aliases = HashMap::new();
         for (k, u) in rows.iter().filter(|(_, u)| u.is_alias()) {
@@ -82,7 +93,6 @@ impl Directory {
         }
         let users: HashMap<String, User> =
             rows.into_iter().filter(|(_, u)| !u.is_alias()).collect();
-        let index = self.membership_index().await?;
         let mut groups = HashMap::new();
         for e in emails {
             let key = e.to_ascii_lowercase();
@@ -159,44 +169,24 @@ impl Directory {
             }
         }
 
-        // 1. Every membership, batched across groups.
-        let mut items = Vec::new();
-        let mut labels = Vec::new();
+        // 1. Every membership, batched across groups (synced groups are reported, not sent).
+        let mut pairs = Vec::new();
+        let mut keys = Vec::new();
         for e in &plan.emails {
             let key = e.to_ascii_lowercase();
             if refused.contains(&key) {
                 continue;
             }
             for g in plan.groups.get(&key).into_iter().flatten() {
-                let step = format!("group {}", g.description);
-                if g.is_synced() {
-                    let r = ItemResult::new(
-                        e.clone(),
-                        Status::Failed,
-                        synced_message(&format!("group {:?}", g.description)),
-                    )
-                    .with_code(SYNCED_CODE);
-                    rows.entry(key.clone()).or_default().push(row(e, step, &r));
-                    continue;
-                }
-                items.push((e.clone(), json!({ "id": g.id, "emailAddress": e })));
-                labels.push((key.clone(), step, g.description.clone()));
+                pairs.push((g.clone(), e.clone()));
+                keys.push(key.clone());
             }
         }
-        let words = wording(paths::REMOVE_GROUP_MEMBER);
-        let outcomes = self
-            .execute(paths::REMOVE_GROUP_MEMBER, items, &words)
-            .await?;
-        for ((key, step, group), o) in labels.into_iter().zip(outcomes) {
-            let mut r = o.result;
-            r.message = match r.status {
-                Status::Removed => format!("removed from {group}"),
-                Status::Planned => format!("would be removed from {group}"),
-                Status::Unchanged => format!("not a member of {group}"),
-                _ => r.message,
-            };
-            let email = r.item.clone();
-            rows.entry(key).or_default().push(row(&email, step, &r));
+        let left = self.remove_memberships(&pairs).await?;
+        for ((key, (g, e)), r) in keys.into_iter().zip(&pairs).zip(&left) {
+            rows.entry(key)
+                .or_default()
+                .push(row(e, format!("group {}", g.description), r));
         }
 
         // 2. Locks, batched; synced users are reported, not sent.

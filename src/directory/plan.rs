@@ -138,16 +138,7 @@ pub fn groups_digest(groups: &[crate::api::Group]) -> String {
 
 /// The digest of a group's members: who they are (address or domain, any case, any order).
 pub fn members_digest(members: &[crate::api::Member]) -> String {
-    let mut keys: Vec<String> = members
-        .iter()
-        .map(|m| {
-            if m.email_address.is_empty() {
-                format!("domain {}", m.domain.to_ascii_lowercase())
-            } else {
-                m.email_address.to_ascii_lowercase()
-            }
-        })
-        .collect();
+    let mut keys: Vec<String> = members.iter().map(crate::api::Member::key).collect();
     keys.sort();
     Digest::of(&keys)
 }

@@ -71,14 +71,8 @@ impl Directory {
                 let now = self
                     .members(&group)
                     .await?
-                    .into_iter()
-                    .map(|m| {
-                        if m.email_address.is_empty() {
-                            m.domain.to_ascii_lowercase()
-                        } else {
-                            m.email_address.to_ascii_lowercase()
-                        }
-                    })
+                    .iter()
+                    .map(crate::api::Member::key)
                     .collect();
                 members.insert(id.to_string(), now);
             }
@@ -268,10 +262,16 @@ fn text<'a>(item: &'a Value, key: &str) -> &'a str {
     item.get(key).and_then(Value::as_str).unwrap_or("")
 }
 
-/// The member an item names: its address, or a whole domain.
+/// The member an item names, as [`crate::api::Member::key`] tells members apart.
 fn member_of(item: &Value) -> Option<String> {
-    [text(item, "emailAddress"), text(item, "domain")]
-        .into_iter()
-        .find(|s| !s.is_empty())
-        .map(str::to_ascii_lowercase)
+    let (email, domain) = (text(item, "emailAddress"), text(item, "domain"));
+    if email.is_empty() && domain.is_empty() {
+        return None;
+    }
+    let member = crate::api::Member {
+        email_address: email.to_string(),
+        domain: domain.to_string(),
+        ..crate::api::Member::default()
+    };
+    Some(member.key())
 }

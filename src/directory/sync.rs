@@ -120,8 +120,9 @@ impl Directory {
         }
         let feed_specs = specs.len();
         specs.extend(options.manage.iter().cloned());
-        let resolved = self.resolve_groups(&specs).await?;
+        // One listing serves the names, the suggestions and the membership scan.
         let all = self.list_groups(None).await?;
+        let resolved = super::groups::resolve_among(&all, &specs)?;
         let mut unknown = Vec::new();
         let mut by_spec: HashMap<String, Group> = HashMap::new();
         for (i, (spec, g)) in specs.iter().zip(&resolved).enumerate() {
@@ -244,7 +245,7 @@ impl Directory {
         }
 
         // 4. Memberships: one scan of every group.
-        let index = self.membership_index().await?;
+        let index = self.membership_index_of(all.clone()).await?;
         let mut placed: HashMap<String, HashSet<String>> = HashMap::new();
         for w in feed {
             let key = w.email.to_ascii_lowercase();
@@ -323,7 +324,7 @@ impl Directory {
             }
         }
         if !leavers.is_empty() {
-            plan.offboard = Some(self.plan_offboard(&leavers, false).await?);
+            plan.offboard = Some(self.plan_offboard_with(&leavers, false, &index).await?);
         }
         if plan.removals() > plan.limit {
             return Err(refused(format!(
@@ -388,27 +389,9 @@ impl Directory {
         for ((g, e), r) in pairs.iter().zip(&joined) {
             rows.push(row(e, format!("group {}", g.description), r));
         }
-        let items: Vec<(String, serde_json::Value)> = plan
-            .leaves
-            .iter()
-            .map(|(g, e)| (e.clone(), json!({ "id": g.id, "emailAddress": e })))
-            .collect();
-        let left = self
-            .execute(
-                paths::REMOVE_GROUP_MEMBER,
-                items,
-                &wording(paths::REMOVE_GROUP_MEMBER),
-            )
-            .await?;
-        for ((g, e), o) in plan.leaves.iter().zip(left) {
-            let mut r = o.result;
-            r.message = match r.status {
-                Status::Removed => format!("removed from {}", g.description),
-                Status::Planned => format!("would be removed from {}", g.description),
-                Status::Unchanged => format!("not a member of {}", g.description),
-                _ => r.message,
-            };
-            rows.push(row(e, format!("group {}", g.description), &r));
+        let left = self.remove_memberships(&plan.leaves).await?;
+        for ((g, e), r) in plan.leaves.iter().zip(&left) {
+            rows.push(row(e, format!("group {}", g.description), r));
         }
         if let Some(off) = &plan.offboard {
             rows.extend(self.run_offboard(off).await?);
