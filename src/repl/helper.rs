@@ -179,14 +179,7 @@ mod tests {
         let rt = tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap();
-        let host = Host::new(
-            rt.handle().clone(),
-            std::sync::Arc::default(),
-            Box::new(|| anyhow::bail!("no directory in this test")),
-            Box::new(|_| Ok(false)),
-            vec![],
-            false,
-        );
+        let host = Host::offline(&rt);
         let helper = ReplHelper::new(words, host);
         let line = format!(":load {}/sm", dir.path().display());
         let (_, found) = helper

@@ -164,14 +164,7 @@ mod tests {
             .enable_all()
             .build()
             .unwrap();
-        let host = Host::new(
-            rt.handle().clone(),
-            std::sync::Arc::default(),
-            Box::new(|| anyhow::bail!("no directory in this test")),
-            Box::new(|_| Ok(false)),
-            vec![],
-            false,
-        );
+        let host = Host::offline(&rt);
         let e = engine(&host, &Limits::default());
         (rt, e)
     }

@@ -74,6 +74,19 @@ impl Host {
         })
     }
 
+    /// A host for unit tests: no directory (a call fails), no questions answered yes.
+    #[cfg(test)]
+    pub fn offline(runtime: &tokio::runtime::Runtime) -> Rc<Host> {
+        Host::new(
+            runtime.handle().clone(),
+            Arc::default(),
+            Box::new(|| anyhow::bail!("no directory in this test")),
+            Box::new(|_| Ok(false)),
+            vec![],
+            false,
+        )
+    }
+
     /// Where `snapshot()` learns which tenant it reads.
     pub fn set_tenant_source(&self, source: TenantSource) {
         *self.tenant.borrow_mut() = Some(source);
