@@ -9,6 +9,7 @@ pub mod alloc;
 pub mod api;
 pub mod cli;
 pub mod config;
+pub mod csv_in;
 pub mod directory;
 pub mod files;
 pub mod interrupt;

@@ -216,10 +216,10 @@ fn with_file(mut emails: Vec<String>, file: Option<&str>) -> anyhow::Result<Vec<
     let Some(path) = file else { return Ok(emails) };
     let bytes = crate::files::read_bounded(path, crate::files::MAX_INPUT_BYTES)
         .map_err(|e| Usage(format!("--emails-from {path}: {e}")))?;
-    let text = String::from_utf8(bytes)
-        .map_err(|_| Usage(format!("--emails-from {path}: it is not UTF-8 text")))?;
+    let text = crate::csv_in::utf8_text(&bytes)
+        .map_err(|e| Usage(format!("--emails-from {path}: {e}")))?;
     for (n, line) in text.lines().enumerate() {
-        let line = line.trim().trim_start_matches('\u{feff}');
+        let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
             continue;
         }

@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use super::errors;
 use super::register::local;
+use crate::csv_in::{line_of, Sheet};
 use crate::output::{columns_of, Format, Printer, Shape};
 
 type Res<T> = Result<T, Box<EvalAltResult>>;
@@ -76,89 +77,31 @@ pub fn read_csv(path: &str) -> Res<Array> {
 /// `read_csv` with options.
 pub fn read_csv_with(path: &str, options: &CsvOptions) -> Res<Array> {
     let bytes = read_for_script("read_csv", path, crate::files::MAX_INPUT_BYTES)?;
-    if let Some(line) = crate::files::overlong_line(&bytes) {
-        return Err(io_error(
-            "read_csv",
-            path,
-            format!(
-                "line {line} is longer than {} KiB",
-                crate::files::MAX_LINE_BYTES >> 10
-            ),
-        ));
-    }
-    let text = String::from_utf8(bytes).map_err(|e| {
-        let line = 1 + e.as_bytes()[..e.utf8_error().valid_up_to()]
-            .iter()
-            .filter(|b| **b == b'\n')
-            .count();
-        io_error(
-            "read_csv",
-            path,
-            format!("line {line} is not UTF-8 text (save the file as UTF-8)"),
-        )
-    })?;
-    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
-    let mut reader = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .from_reader(text.as_bytes());
-    let headers: Vec<String> = reader
-        .headers()
-        .map_err(|e| io_error("read_csv", path, e))?
-        .iter()
-        .map(str::to_string)
-        .collect();
-    if headers.iter().all(String::is_empty) {
-        return Err(io_error("read_csv", path, "there is no header row"));
-    }
-    let missing: Vec<&str> = options
-        .require
-        .iter()
-        .filter(|c| !headers.contains(c))
-        .map(String::as_str)
-        .collect();
-    if !missing.is_empty() {
+    let mut sheet = Sheet::open(&bytes).map_err(|e| io_error("read_csv", path, e))?;
+    if let Err(missing) = sheet.require(&options.require) {
         return Err(errors::raise(
             "read_csv",
             "missing_column",
-            &format!(
-                "{path}: missing column(s) {} (the header has: {})",
-                missing.join(", "),
-                headers.join(", ")
-            ),
+            &format!("{path}: {missing}"),
             false,
             0,
             "usage",
         ));
     }
+    let headers = sheet.headers().to_vec();
     let mut rows = Array::new();
-    for record in reader.records() {
-        let record = record.map_err(|e| io_error("read_csv", path, csv_error(&e)))?;
+    for record in sheet.rows() {
+        let record = record.map_err(|e| io_error("read_csv", path, e))?;
         let mut map = Map::new();
         for (h, v) in headers.iter().zip(record.iter()) {
             map.insert(h.as_str().into(), v.into());
         }
         if let Some(key) = &options.line_field {
-            let line = record.position().map_or(0, |p| p.line() as i64);
-            map.insert(key.as_str().into(), line.into());
+            map.insert(key.as_str().into(), (line_of(&record) as i64).into());
         }
         rows.push(Dynamic::from_map(map));
     }
     Ok(rows)
-}
-
-/// A CSV reading error in words, naming the line of a row with the wrong width.
-pub(crate) fn csv_error(e: &csv::Error) -> String {
-    match e.kind() {
-        csv::ErrorKind::UnequalLengths {
-            pos,
-            expected_len,
-            len,
-        } => format!(
-            "line {} has {len} fields where the header has {expected_len}",
-            pos.as_ref().map_or(0, |p| p.line())
-        ),
-        _ => e.to_string(),
-    }
 }
 
 fn render(function: &str, rows: &Array, format: Format) -> Res<Vec<u8>> {

@@ -11,6 +11,7 @@ use rhai::{Array, Dynamic, Engine, EvalAltResult, Map};
 
 use super::errors;
 use super::register::local;
+use crate::csv_in::{line_of, Sheet};
 use crate::directory::email;
 
 type Res<T> = Result<T, Box<EvalAltResult>>;
@@ -42,76 +43,29 @@ pub enum PeopleError {
 
 /// Checks the bytes of a people CSV as a whole; `columns` must all be in the header.
 pub fn parse_people(bytes: &[u8], columns: &[String]) -> Result<Vec<Person>, PeopleError> {
-    let text = std::str::from_utf8(bytes).map_err(|e| {
-        let line = 1 + bytes[..e.valid_up_to()]
-            .iter()
-            .filter(|b| **b == b'\n')
-            .count();
-        PeopleError::Bad(format!(
-            "line {line} is not UTF-8 text (save the file as UTF-8)"
-        ))
-    })?;
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut reader = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .from_reader(text.as_bytes());
-    let headers: Vec<String> = reader
-        .headers()
-        .map_err(|e| PeopleError::Bad(e.to_string()))?
-        .iter()
-        .map(str::to_string)
-        .collect();
+    let mut sheet = Sheet::open(bytes).map_err(PeopleError::Bad)?;
     // What `mcsh export` writes reads back: its `emailAddress` column is the address.
-    let headers: Vec<String> = if headers.iter().any(|h| h == "email") {
-        headers
-    } else {
-        headers
-            .into_iter()
-            .map(|h| {
-                if h == "emailAddress" {
-                    "email".to_string()
-                } else {
-                    h
-                }
-            })
-            .collect()
-    };
-    if headers.iter().all(String::is_empty) {
-        return Err(PeopleError::Bad("there is no header row".into()));
-    }
-    let missing_columns = |missing: Vec<&str>| {
-        PeopleError::MissingColumns(format!(
-            "missing column(s) {} (the header has: {})",
-            missing.join(", "),
-            headers.join(", ")
-        ))
-    };
-    let missing: Vec<&str> = columns
-        .iter()
-        .filter(|c| !headers.contains(c))
-        .map(String::as_str)
-        .collect();
-    if !missing.is_empty() {
-        return Err(missing_columns(missing));
-    }
-    let col = |name: &str| headers.iter().position(|h| h == name);
-    let Some(email_col) = col("email") else {
-        return Err(missing_columns(vec!["email"]));
-    };
-    let (name_col, groups_col) = (col("name"), col("groups"));
+    sheet.alias_column("emailAddress", "email");
+    sheet
+        .require(columns)
+        .map_err(PeopleError::MissingColumns)?;
+    let email_col = sheet.column("email").ok_or_else(|| {
+        PeopleError::MissingColumns(sheet.require(&["email".to_string()]).unwrap_err())
+    })?;
+    let (name_col, groups_col) = (sheet.column("name"), sheet.column("groups"));
     let mut problems = Vec::new();
     let mut good = 0usize;
     let mut seen: HashMap<String, u64> = HashMap::new();
     let mut rows = Vec::new();
-    for record in reader.records() {
+    for record in sheet.rows() {
         let record = match record {
             Ok(r) => r,
             Err(e) => {
-                problems.push(super::fn_data::csv_error(&e));
+                problems.push(e);
                 continue;
             }
         };
-        let line = record.position().map_or(0, |p| p.line());
+        let line = line_of(&record);
         let address = record.get(email_col).unwrap_or("");
         let key = address.to_ascii_lowercase();
         let problem = if address.is_empty() {
@@ -207,15 +161,6 @@ pub fn read_people(path: &str, columns: &[String]) -> Res<Array> {
     };
     let bytes =
         super::fn_data::read_for_script("read_people", path, crate::files::MAX_INPUT_BYTES)?;
-    if let Some(line) = crate::files::overlong_line(&bytes) {
-        return Err(raise(
-            "invalid_input",
-            format!(
-                "line {line} is longer than {} KiB; is this the right file?",
-                crate::files::MAX_LINE_BYTES >> 10
-            ),
-        ));
-    }
     let people = parse_people(&bytes, columns).map_err(|e| match e {
         PeopleError::MissingColumns(msg) => raise("missing_column", msg),
         PeopleError::Bad(msg) => raise("invalid_input", msg),

@@ -1,0 +1,167 @@
+//! Reading the CSV files people hand to mcsh: `read_csv` in scripts, and people CSVs for
+//! onboarding, offboarding and `mcsh sync`. One reader, so every CSV accepts the same things
+//! and its errors read the same.
+//!
+//! Policy: UTF-8 only (a bad byte names its line), a leading byte-order mark is dropped, a line
+//! longer than [`crate::files::MAX_LINE_BYTES`] is refused (it is not the file meant), fields
+//! are trimmed, the first row is the header and must name something, a missing column is named
+//! with the header's actual columns, and a row of the wrong width names its line.
+
+use crate::files::{overlong_line, MAX_LINE_BYTES};
+
+/// A CSV being read: its header, then its rows.
+pub struct Sheet<'a> {
+    headers: Vec<String>,
+    reader: csv::Reader<&'a [u8]>,
+}
+
+/// The text of `bytes`, without a leading byte-order mark; a byte that is not UTF-8 is an error
+/// naming its line.
+pub fn utf8_text(bytes: &[u8]) -> Result<&str, String> {
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        let line = 1 + bytes[..e.valid_up_to()]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count();
+        format!("line {line} is not UTF-8 text (save the file as UTF-8)")
+    })?;
+    Ok(text.strip_prefix('\u{feff}').unwrap_or(text))
+}
+
+impl<'a> Sheet<'a> {
+    /// Opens the CSV held in `bytes` and reads its header.
+    pub fn open(bytes: &'a [u8]) -> Result<Self, String> {
+        if let Some(line) = overlong_line(bytes) {
+            return Err(format!(
+                "line {line} is longer than {} KiB; is this the right file?",
+                MAX_LINE_BYTES >> 10
+            ));
+        }
+        let text = utf8_text(bytes)?;
+        let mut reader = csv::ReaderBuilder::new()
+            .trim(csv::Trim::All)
+            .from_reader(text.as_bytes());
+        let headers: Vec<String> = reader
+            .headers()
+            .map_err(|e| row_error(&e))?
+            .iter()
+            .map(str::to_string)
+            .collect();
+        if headers.iter().all(String::is_empty) {
+            return Err("there is no header row".into());
+        }
+        Ok(Sheet { headers, reader })
+    }
+
+    /// The header's column names, in order.
+    pub fn headers(&self) -> &[String] {
+        &self.headers
+    }
+
+    /// Reads column `from` as `to` when the header has no `to` (an export's `emailAddress`
+    /// is a feed's `email`).
+    pub fn alias_column(&mut self, from: &str, to: &str) {
+        if !self.headers.iter().any(|h| h == to) {
+            for h in self.headers.iter_mut().filter(|h| *h == from) {
+                *h = to.to_string();
+            }
+        }
+    }
+
+    /// The position of column `name`.
+    pub fn column(&self, name: &str) -> Option<usize> {
+        self.headers.iter().position(|h| h == name)
+    }
+
+    /// Fails when the header lacks any of `required`, naming them and the columns it has.
+    pub fn require(&self, required: &[String]) -> Result<(), String> {
+        let missing: Vec<&str> = required
+            .iter()
+            .filter(|c| !self.headers.contains(c))
+            .map(String::as_str)
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        Err(format!(
+            "missing column(s) {} (the header has: {})",
+            missing.join(", "),
+            self.headers.join(", ")
+        ))
+    }
+
+    /// The rows after the header; a row of the wrong width is an error naming its line.
+    pub fn rows(
+        &mut self,
+    ) -> impl Iterator<Item = Result<csv::StringRecord, String>> + use<'_, 'a> {
+        self.reader.records().map(|r| r.map_err(|e| row_error(&e)))
+    }
+}
+
+/// The file's line number of `record` (from 1; 0 when unknown).
+pub fn line_of(record: &csv::StringRecord) -> u64 {
+    record.position().map_or(0, |p| p.line())
+}
+
+/// A CSV reading error in words, naming the line of a row with the wrong width.
+fn row_error(e: &csv::Error) -> String {
+    match e.kind() {
+        csv::ErrorKind::UnequalLengths {
+            pos,
+            expected_len,
+            len,
+        } => format!(
+            "line {} has {len} fields where the header has {expected_len}",
+            pos.as_ref().map_or(0, |p| p.line())
+        ),
+        _ => e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bom_is_dropped_and_fields_are_trimmed() {
+        let mut sheet = Sheet::open("\u{feff}email , name\n a@x.com , A \n".as_bytes()).unwrap();
+        assert_eq!(sheet.headers(), ["email", "name"]);
+        let row = sheet.rows().next().unwrap().unwrap();
+        assert_eq!((&row[0], &row[1]), ("a@x.com", "A"));
+        assert_eq!(line_of(&row), 2);
+    }
+
+    #[test]
+    fn bad_input_names_its_line() {
+        let not_utf8 = Sheet::open(b"email\na@x.com\n\xff\n").err().unwrap();
+        assert_eq!(
+            not_utf8,
+            "line 3 is not UTF-8 text (save the file as UTF-8)"
+        );
+        let mut sheet = Sheet::open(b"email,name\na@x.com\n").unwrap();
+        let err = sheet.rows().next().unwrap().unwrap_err();
+        assert_eq!(err, "line 2 has 1 fields where the header has 2");
+        let long = format!("email\n{}\n", "a".repeat(MAX_LINE_BYTES + 1));
+        assert!(Sheet::open(long.as_bytes())
+            .err()
+            .unwrap()
+            .starts_with("line 2 is longer than"));
+        assert_eq!(Sheet::open(b"").err().unwrap(), "there is no header row");
+    }
+
+    #[test]
+    fn a_missing_column_is_named_with_the_header() {
+        let mut sheet = Sheet::open(b"emailAddress,groups\n").unwrap();
+        let want = ["email".to_string(), "name".to_string()];
+        assert_eq!(
+            sheet.require(&want).unwrap_err(),
+            "missing column(s) email, name (the header has: emailAddress, groups)"
+        );
+        sheet.alias_column("emailAddress", "email");
+        assert_eq!(sheet.column("email"), Some(0));
+        assert_eq!(
+            sheet.require(&want).unwrap_err(),
+            "missing column(s) name (the header has: email, groups)"
+        );
+    }
+}
