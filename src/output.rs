@@ -17,7 +17,8 @@ use std::io::{self, Write};
 use serde_json::Value;
 
 /// A comfy-table preset that draws only the rule under the header.
-const HEADER_RULE_ONLY: &str = "     ──            ";
+const HEADER_RULE_ONLY: comfy_table::TableStyle = comfy_table::TableStyle::new()
+    .header_separator(comfy_table::LineStyle::none().fill('─').junction('─'));
 
 /// A result format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -161,7 +162,7 @@ impl<W: Write> Printer<W> {
 
     fn table(&self) -> comfy_table::Table {
         let mut table = comfy_table::Table::new();
-        table.load_preset(HEADER_RULE_ONLY);
+        table.load_style(HEADER_RULE_ONLY);
         // Fit to the terminal, unless it reports no sensible width (0 columns under some
         // pseudo-terminals): then the table keeps its natural width.
         match self.width.or_else(|| table.width()) {

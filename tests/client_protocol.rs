@@ -3,8 +3,8 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use mcsh::api::envelope::Request;
 use mcsh::api::events::Event;
-use mcsh::api::users::NewUser;
 use mcsh::api::{paths, ApiError, Client, ClientOptions, Credentials, Kind, Secret};
 use mcsh::directory::{BulkOptions, Directory};
 use mcsh::sandbox::{Options, Sandbox};
@@ -211,17 +211,18 @@ async fn fail_items_under_http_200_are_errors_with_their_details() {
     assert_eq!(failures[0].key.as_ref(), Some(&existing));
     assert_eq!(err.status(), 200);
 
-    let batch = [
-        NewUser {
-            email_address: "fresh.one@company.com".into(),
-            name: None,
-        },
-        NewUser {
-            email_address: "not-an-address".into(),
-            name: None,
-        },
-    ];
-    let resp = client.create_users(&batch).await.unwrap();
+    // A batch: one item succeeds, one fails; `send` keeps both.
+    let batch = Request {
+        meta: None,
+        data: vec![
+            json!({ "emailAddress": "fresh.one@company.com" }),
+            json!({ "emailAddress": "not-an-address" }),
+        ],
+    };
+    let resp = client
+        .send(paths::CREATE_USER, Kind::Write, &batch)
+        .await
+        .unwrap();
     assert_eq!(resp.data.len(), 1);
     assert_eq!(resp.fail.len(), 1);
     assert_eq!(resp.fail[0].code, "err_validation_invalid_email_address");
@@ -299,10 +300,7 @@ async fn a_429_on_a_write_is_retried_because_it_did_not_run() {
     });
     let client = oauth(&server.base_url, "id", "secret");
     let resp = client
-        .create_users(&[NewUser {
-            email_address: "a@x.com".into(),
-            name: None,
-        }])
+        .send(paths::CREATE_USER, Kind::Write, &one_new_user("a@x.com"))
         .await
         .unwrap();
     assert_eq!(resp.data.len(), 1);
@@ -333,10 +331,7 @@ async fn server_errors_are_retried_for_reads_but_not_for_writes() {
         .iter()
         .any(|e| matches!(e, Event::Retry { reason, .. } if reason == "HTTP 503")));
     let err = client
-        .create_users(&[NewUser {
-            email_address: "a@x.com".into(),
-            name: None,
-        }])
+        .send(paths::CREATE_USER, Kind::Write, &one_new_user("a@x.com"))
         .await
         .unwrap_err();
     assert_eq!(err.status(), 503, "{err}");
@@ -450,4 +445,12 @@ async fn a_drained_bucket_that_refills_slowly_paces_a_long_scan_to_the_refill() 
         client.stats().requests
     );
     assert!(client.stats().paced > 0, "the budget paced the scan");
+}
+
+/// A `create-user` request for one address, as the executor sends it.
+fn one_new_user(email: &str) -> Request {
+    Request {
+        meta: None,
+        data: vec![json!({ "emailAddress": email })],
+    }
 }

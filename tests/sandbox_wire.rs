@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use mcsh::sandbox::{Keys, Options, Sandbox};
 use reqwest::header::HeaderMap;
 use serde_json::{json, Value};

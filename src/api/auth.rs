@@ -95,6 +95,22 @@ impl Token {
     }
 }
 
+/// The credentials a client holds, ready to use: API 2.0's with its cached token, or API 1.0's
+/// keys with the secret key decoded.
+pub(super) enum Auth {
+    OAuth {
+        client_id: String,
+        client_secret: Secret,
+        token: tokio::sync::Mutex<Option<Token>>,
+    },
+    Hmac {
+        access_key: String,
+        key: Vec<u8>,
+        app_id: String,
+        app_key: Secret,
+    },
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

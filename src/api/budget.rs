@@ -13,20 +13,29 @@
 //!   interval is learned from how `Remaining` grows (at least one, as documented).
 
 use std::collections::BTreeSet;
-use std::sync::atomic::Ordering;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use reqwest::header::HeaderMap;
 
-use super::client::{Client, RateSnapshot};
-use super::events::Event;
 use super::transport::header_u64;
+
+/// The last rate-limit headers seen.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RateSnapshot {
+    /// `X-RateLimit-Limit`.
+    pub limit: Option<u64>,
+    /// `X-RateLimit-Remaining`.
+    pub remaining: Option<u64>,
+    /// `X-RateLimit-Reset`, milliseconds.
+    pub reset_ms: Option<u64>,
+}
 
 /// What the client believes about the service's rate-limit bucket.
 #[derive(Debug)]
-pub(super) struct Budget {
+struct Budget {
     /// The bucket's size (`X-RateLimit-Limit`).
-    pub(super) limit: Option<u64>,
+    limit: Option<u64>,
     /// Requests the bucket is believed to hold now; below zero while requests are in flight
     /// beyond it. `None` until an answer has said anything.
     tokens: Option<f64>,
@@ -153,25 +162,24 @@ impl Budget {
     }
 }
 
-impl Client {
-    /// Waits while the shared budget says the bucket is empty, then takes one request from it.
-    /// Returns the request's ticket for [`Client::note_rate`].
-    pub(super) async fn pace(&self, path: &str) -> u64 {
+/// The budget as the client shares it between concurrent requests, with the latest rate-limit
+/// headers seen.
+#[derive(Debug, Default)]
+pub(super) struct RateBudget {
+    state: Mutex<Budget>,
+    latest: Mutex<RateSnapshot>,
+}
+
+impl RateBudget {
+    /// Waits while the budget says the bucket is empty (calling `on_pause` with each wait), then
+    /// takes one request from it. Returns the request's ticket for [`RateBudget::note_rate`].
+    pub(super) async fn pace(&self, max_wait: Duration, on_pause: impl Fn(Duration)) -> u64 {
         loop {
-            let taken = self
-                .inner
-                .budget
-                .lock()
-                .expect("budget lock")
-                .take(Instant::now(), self.inner.options.max_rate_wait);
+            let taken = self.lock().take(Instant::now(), max_wait);
             match taken {
                 Ok(seq) => return seq,
                 Err(wait) => {
-                    self.inner.stats.paced.fetch_add(1, Ordering::Relaxed);
-                    self.emit(&Event::Paced {
-                        path: path.to_string(),
-                        wait,
-                    });
+                    on_pause(wait);
                     tokio::time::sleep(wait).await;
                 }
             }
@@ -185,33 +193,29 @@ impl Client {
             remaining: header_u64(headers, "x-ratelimit-remaining"),
             reset_ms: header_u64(headers, "x-ratelimit-reset"),
         };
-        self.inner
-            .budget
-            .lock()
-            .expect("budget lock")
-            .observe(seq, snap, Instant::now());
+        self.lock().observe(seq, snap, Instant::now());
         if snap != RateSnapshot::default() {
-            *self.inner.rate.lock().expect("rate lock") = snap;
+            *self.latest.lock().expect("rate lock") = snap;
         }
     }
 
     /// A request whose answer never came: it holds no place in flight any more.
-    pub(super) fn forget_ticket(&self, seq: u64) {
-        self.inner
-            .budget
-            .lock()
-            .expect("budget lock")
-            .in_flight
-            .remove(&seq);
+    pub(super) fn forget(&self, seq: u64) {
+        self.lock().in_flight.remove(&seq);
     }
 
     /// Records a 429: nothing more is sent before `wait` has passed.
-    pub(super) fn note_throttled(&self, wait: Duration) {
-        self.inner
-            .budget
-            .lock()
-            .expect("budget lock")
-            .throttled(wait, Instant::now());
+    pub(super) fn throttled(&self, wait: Duration) {
+        self.lock().throttled(wait, Instant::now());
+    }
+
+    /// The rate-limit headers of the latest answer that had any.
+    pub(super) fn latest(&self) -> RateSnapshot {
+        *self.latest.lock().expect("rate lock")
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Budget> {
+        self.state.lock().expect("budget lock")
     }
 }
 

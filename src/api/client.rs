@@ -12,23 +12,22 @@
 //! - Every request has a timeout; every body read is bounded.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::auth::{Credentials, Secret, Token};
-use super::budget::Budget;
+use super::auth::{Auth, Credentials};
+use super::budget::{RateBudget, RateSnapshot};
 use super::envelope::{self, Request, Response};
 use super::error::{ApiError, Failure};
 use super::events::{Event, Observer};
+use super::options::ClientOptions;
+use super::retry::{backoff, RateWaits};
 use super::signer;
 use super::transport::{
-    auth_error, backoff, check_base_url, header_u64, read_answer, status_error, Answer, Fault,
+    auth_error, check_base_url, header_u64, read_answer, status_error, Answer, Fault,
 };
-
-/// Largest response body the client reads (a page of 500 users is about 100 KiB).
-pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
 
 /// Whether a call changes the directory; decides what may be retried.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,49 +36,6 @@ pub enum Kind {
     Read,
     /// Writes: repeated only when the service provably did not run them.
     Write,
-}
-
-/// How a [`Client`] behaves; `Default` holds the production values.
-#[derive(Debug, Clone)]
-pub struct ClientOptions {
-    /// Per-request timeout, connection to last body byte.
-    pub timeout: Duration,
-    /// How many times a read is repeated after a transient failure.
-    pub read_retries: u32,
-    /// First backoff step; doubled on each retry, with full jitter.
-    pub backoff_base: Duration,
-    /// Longest single backoff.
-    pub backoff_max: Duration,
-    /// How long one call may spend waiting out 429s in all before giving up. The budget paces
-    /// requests to the quota's refill, so 429s are rare; this bounds a quota that never
-    /// comes back.
-    pub rate_wait_total: Duration,
-    /// Longest single wait for the quota, whatever `X-RateLimit-Reset` says.
-    pub max_rate_wait: Duration,
-}
-
-impl Default for ClientOptions {
-    fn default() -> Self {
-        ClientOptions {
-            timeout: Duration::from_secs(30),
-            read_retries: 4,
-            backoff_base: Duration::from_millis(200),
-            backoff_max: Duration::from_secs(5),
-            rate_wait_total: Duration::from_secs(15 * 60),
-            max_rate_wait: Duration::from_secs(60),
-        }
-    }
-}
-
-/// The last rate-limit headers seen.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct RateSnapshot {
-    /// `X-RateLimit-Limit`.
-    pub limit: Option<u64>,
-    /// `X-RateLimit-Remaining`.
-    pub remaining: Option<u64>,
-    /// `X-RateLimit-Reset`, milliseconds.
-    pub reset_ms: Option<u64>,
 }
 
 /// A Mimecast API client. Cheap to clone: clones share the pool, the token and the budget.
@@ -94,8 +50,7 @@ pub(super) struct Inner {
     pub(super) auth: Auth,
     pub(super) options: ClientOptions,
     pub(super) observer: Option<Observer>,
-    pub(super) rate: Mutex<RateSnapshot>,
-    pub(super) budget: Mutex<Budget>,
+    pub(super) budget: RateBudget,
     pub(super) stats: Counters,
 }
 
@@ -118,20 +73,6 @@ pub struct ClientStats {
     pub rate_waits: u64,
     /// Pauses taken because the budget said the quota was used up.
     pub paced: u64,
-}
-
-pub(super) enum Auth {
-    OAuth {
-        client_id: String,
-        client_secret: Secret,
-        token: tokio::sync::Mutex<Option<Token>>,
-    },
-    Hmac {
-        access_key: String,
-        key: Vec<u8>,
-        app_id: String,
-        app_key: Secret,
-    },
 }
 
 impl Client {
@@ -180,8 +121,7 @@ impl Client {
                 auth,
                 options,
                 observer,
-                rate: Mutex::new(RateSnapshot::default()),
-                budget: Mutex::new(Budget::default()),
+                budget: RateBudget::default(),
                 stats: Counters::default(),
             }),
         })
@@ -219,7 +159,7 @@ impl Client {
 
     /// The rate-limit headers of the latest answer.
     pub fn rate(&self) -> RateSnapshot {
-        *self.inner.rate.lock().expect("rate lock")
+        self.inner.budget.latest()
     }
 
     /// Calls `path` and returns every item of `data`; any failed item makes it an error.
@@ -251,8 +191,8 @@ impl Client {
     ) -> Result<Response, ApiError> {
         let body = serde_json::to_vec(request).expect("a request always serializes");
         let opts = &self.inner.options;
-        let (mut attempt, mut rate_waits) = (1u32, 0u32);
-        let mut rate_waited = Duration::ZERO;
+        let mut attempt = 1u32;
+        let mut rate_waits = RateWaits::default();
         let (mut token_renewed, mut dev_key_retried) = (false, false);
         loop {
             let answer = match self.exchange(path, &body).await {
@@ -281,25 +221,8 @@ impl Client {
             match answer.status {
                 200 => {}
                 429 => {
-                    rate_waits += 1;
-                    let wait = header_u64(&answer.headers, "x-ratelimit-reset")
-                        .map(Duration::from_millis)
-                        .unwrap_or_else(|| backoff(opts, rate_waits))
-                        .min(opts.max_rate_wait);
-                    if rate_waited + wait > opts.rate_wait_total {
-                        return Err(ApiError::RateLimited {
-                            path: path.to_string(),
-                            attempts: rate_waits - 1,
-                        });
-                    }
-                    rate_waited += wait;
-                    self.inner.stats.rate_waits.fetch_add(1, Ordering::Relaxed);
-                    self.note_throttled(wait);
-                    self.emit(&Event::RateLimited {
-                        path: path.to_string(),
-                        wait,
-                    });
-                    tokio::time::sleep(wait).await;
+                    self.wait_out_429(path, &mut rate_waits, &answer.headers)
+                        .await?;
                     continue;
                 }
                 401 | 403 | 418 => {
@@ -389,6 +312,44 @@ impl Client {
         tokio::time::sleep(wait).await;
     }
 
+    /// Waits out a 429 on `path` as the service asks (see [`RateWaits::next`]), holding back
+    /// every other request meanwhile; an error when the call has waited its total.
+    pub(super) async fn wait_out_429(
+        &self,
+        path: &str,
+        waits: &mut RateWaits,
+        headers: &reqwest::header::HeaderMap,
+    ) -> Result<(), ApiError> {
+        let Some(wait) = waits.next(headers, &self.inner.options) else {
+            return Err(ApiError::RateLimited {
+                path: path.to_string(),
+                attempts: waits.waited_out(),
+            });
+        };
+        self.inner.stats.rate_waits.fetch_add(1, Ordering::Relaxed);
+        self.inner.budget.throttled(wait);
+        self.emit(&Event::RateLimited {
+            path: path.to_string(),
+            wait,
+        });
+        tokio::time::sleep(wait).await;
+        Ok(())
+    }
+
+    /// Takes one request from the shared budget for `path`, waiting while it is used up.
+    pub(super) async fn pace(&self, path: &str) -> u64 {
+        self.inner
+            .budget
+            .pace(self.inner.options.max_rate_wait, |wait| {
+                self.inner.stats.paced.fetch_add(1, Ordering::Relaxed);
+                self.emit(&Event::Paced {
+                    path: path.to_string(),
+                    wait,
+                });
+            })
+            .await
+    }
+
     pub(super) fn url(&self, path: &str) -> String {
         format!("{}{}", self.inner.base_url, path)
     }
@@ -437,11 +398,11 @@ impl Client {
         let answer = match read_answer(req.send().await, Some(id)).await {
             Ok(a) => a,
             Err(e) => {
-                self.forget_ticket(ticket);
+                self.inner.budget.forget(ticket);
                 return Err(e.into());
             }
         };
-        self.note_rate(ticket, &answer.headers);
+        self.inner.budget.note_rate(ticket, &answer.headers);
         self.emit(&Event::Response {
             path: path.to_string(),
             status: answer.status,

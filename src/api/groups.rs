@@ -1,9 +1,10 @@
-//! Group and membership endpoints.
+//! Group and membership reads: the pagers over `find-groups` and `get-group-members`, and
+//! the decoding of their pages. Group writes go only through the executor.
 
 use serde_json::{json, Value};
 
-use super::client::{Client, Kind};
-use super::envelope::{Request, Response};
+use super::client::Client;
+use super::envelope::Response;
 use super::error::ApiError;
 use super::model::{self, Group, Member};
 use super::pager::Pager;
@@ -16,51 +17,6 @@ impl Client {
         Pager::new(self, paths::FIND_GROUPS, item, page_size)
     }
 
-    /// Creates a group, under `parent_id` or at the root.
-    pub async fn create_group(
-        &self,
-        description: &str,
-        parent_id: Option<&str>,
-    ) -> Result<Group, ApiError> {
-        let mut item = json!({ "description": description });
-        if let Some(p) = parent_id {
-            item["parentId"] = json!(p);
-        }
-        one_group(
-            paths::CREATE_GROUP,
-            self.call(paths::CREATE_GROUP, Kind::Write, vec![item])
-                .await?,
-        )
-    }
-
-    /// Renames a group and/or moves it under another parent.
-    pub async fn update_group(
-        &self,
-        id: &str,
-        description: Option<&str>,
-        parent_id: Option<&str>,
-    ) -> Result<Group, ApiError> {
-        let mut item = json!({ "id": id });
-        if let Some(d) = description {
-            item["description"] = json!(d);
-        }
-        if let Some(p) = parent_id {
-            item["parentId"] = json!(p);
-        }
-        one_group(
-            paths::UPDATE_GROUP,
-            self.call(paths::UPDATE_GROUP, Kind::Write, vec![item])
-                .await?,
-        )
-    }
-
-    /// Deletes a group (the service refuses one that has members or children).
-    pub async fn delete_group(&self, id: &str) -> Result<(), ApiError> {
-        self.call(paths::DELETE_GROUP, Kind::Write, vec![json!({ "id": id })])
-            .await?;
-        Ok(())
-    }
-
     /// A pager over the members of group `id`.
     pub fn member_pages(&self, id: &str, page_size: u32) -> Pager {
         Pager::new(
@@ -69,31 +25,6 @@ impl Client {
             Some(json!({ "id": id })),
             page_size,
         )
-    }
-
-    /// Adds addresses to group `id` in one request; `data` and `fail` say which were added.
-    pub async fn add_members(&self, id: &str, emails: &[String]) -> Result<Response, ApiError> {
-        self.membership(paths::ADD_GROUP_MEMBER, id, emails).await
-    }
-
-    /// Removes addresses from group `id` in one request.
-    pub async fn remove_members(&self, id: &str, emails: &[String]) -> Result<Response, ApiError> {
-        self.membership(paths::REMOVE_GROUP_MEMBER, id, emails)
-            .await
-    }
-
-    async fn membership(
-        &self,
-        path: &str,
-        id: &str,
-        emails: &[String],
-    ) -> Result<Response, ApiError> {
-        let data = emails
-            .iter()
-            .map(|e| json!({ "id": id, "emailAddress": e }))
-            .collect();
-        self.send(path, Kind::Write, &Request { meta: None, data })
-            .await
     }
 }
 
@@ -131,13 +62,4 @@ fn records_in<T: for<'de> serde::Deserialize<'de>>(
         }
     }
     Ok(out)
-}
-
-fn one_group(path: &str, data: Vec<Value>) -> Result<Group, ApiError> {
-    let first = data.into_iter().next().ok_or_else(|| ApiError::Decode {
-        path: path.into(),
-        status: 200,
-        detail: "the answer holds no group".into(),
-    })?;
-    model::decode(path, first)
 }

@@ -7,7 +7,7 @@
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use sha1::Sha1;
 
 /// The `strftime` form of the `x-mc-date` header: `Tue, 24 Nov 2015 12:50:11 UTC`.

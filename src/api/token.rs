@@ -1,18 +1,20 @@
 //! API 2.0 tokens: fetched from `/oauth/token`, cached until a minute before they expire,
-//! dropped when the service calls one expired. A 429 there is waited out like anywhere else;
-//! a 4xx is refused credentials.
-
-use std::sync::atomic::Ordering;
-use std::time::Duration;
+//! dropped when the service calls one expired. A token request is paced by the shared budget
+//! and a 429 there is waited out like anywhere else; a 4xx is refused credentials.
 
 use serde_json::Value;
 
+use super::auth::Auth;
 use super::auth::{Secret, Token};
-use super::client::{Auth, Client};
+use super::client::Client;
 use super::envelope;
 use super::error::ApiError;
 use super::events::Event;
-use super::transport::{auth_error, backoff, header_u64, read_answer, Fault};
+use super::retry::RateWaits;
+use super::transport::{auth_error, read_answer, Fault};
+
+/// Where API 2.0 tokens are issued.
+const TOKEN_PATH: &str = "/oauth/token";
 
 impl Client {
     /// Drops a cached bearer token; false when the scheme has none to drop.
@@ -46,43 +48,36 @@ impl Client {
             ("grant_type", "client_credentials"),
         ];
         let mut attempt = 1;
-        let mut rate_waits = 0;
-        let mut rate_waited = Duration::ZERO;
+        let mut rate_waits = RateWaits::default();
         let answer = loop {
+            // A token request takes its place in the shared budget like any other request.
+            let ticket = self.pace(TOKEN_PATH).await;
             let sent = self
                 .inner
                 .http
-                .post(self.url("/oauth/token"))
+                .post(self.url(TOKEN_PATH))
                 .form(&form)
                 .send()
                 .await;
-            match read_answer(sent, None).await {
-                Ok(a) if a.status == 429 && rate_waited < self.inner.options.rate_wait_total => {
+            let answer = read_answer(sent, None).await;
+            match &answer {
+                Ok(a) => self.inner.budget.note_rate(ticket, &a.headers),
+                Err(_) => self.inner.budget.forget(ticket),
+            }
+            match answer {
+                Ok(a) if a.status == 429 => {
                     // Over the quota: the token was not issued; wait as the service says.
-                    rate_waits += 1;
-                    self.inner.stats.rate_waits.fetch_add(1, Ordering::Relaxed);
-                    let wait = header_u64(&a.headers, "x-ratelimit-reset")
-                        .map(Duration::from_millis)
-                        .unwrap_or_else(|| backoff(&self.inner.options, rate_waits))
-                        .min(self.inner.options.max_rate_wait);
-                    rate_waited += wait;
-                    self.emit(&Event::RateLimited {
-                        path: "/oauth/token".into(),
-                        wait,
-                    });
-                    tokio::time::sleep(wait).await;
+                    self.wait_out_429(TOKEN_PATH, &mut rate_waits, &a.headers)
+                        .await
+                        .map_err(Fault::Refused)?;
                 }
                 Ok(a) if a.status < 500 || attempt > self.inner.options.read_retries => break a,
                 Ok(a) => {
-                    self.pause_before_retry(
-                        "/oauth/token",
-                        &mut attempt,
-                        &format!("HTTP {}", a.status),
-                    )
-                    .await
+                    self.pause_before_retry(TOKEN_PATH, &mut attempt, &format!("HTTP {}", a.status))
+                        .await
                 }
                 Err(e) if attempt <= self.inner.options.read_retries => {
-                    self.pause_before_retry("/oauth/token", &mut attempt, &e.detail)
+                    self.pause_before_retry(TOKEN_PATH, &mut attempt, &e.detail)
                         .await
                 }
                 Err(e) => return Err(e.into()),
@@ -113,7 +108,7 @@ impl Client {
                 )))
             }
             (status, _) => Err(Fault::Refused(ApiError::Decode {
-                path: "/oauth/token".into(),
+                path: TOKEN_PATH.into(),
                 status,
                 detail: format!(
                     "no access_token in the answer (body starts {:?})",

@@ -1,14 +1,14 @@
 //! One HTTP exchange's raw material: answers, lost answers, bounded body reads, and the
 //! errors made from them. No policy about retrying lives here.
 
-use std::time::Duration;
-
-use rand::Rng;
 use reqwest::header::HeaderMap;
 
-use super::client::{Auth, ClientOptions, MAX_BODY_BYTES};
+use super::auth::Auth;
 use super::envelope;
 use super::error::ApiError;
+
+/// Largest response body the client reads (a page of 500 users is about 100 KiB).
+pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
 
 /// An answer as it came off the wire.
 pub(super) struct Answer {
@@ -99,15 +99,6 @@ pub(super) fn transport_detail(e: &reqwest::Error) -> String {
 
 pub(super) fn header_u64(headers: &HeaderMap, name: &str) -> Option<u64> {
     headers.get(name)?.to_str().ok()?.trim().parse().ok()
-}
-
-pub(super) fn backoff(opts: &ClientOptions, attempt: u32) -> Duration {
-    let ceiling = opts
-        .backoff_base
-        .saturating_mul(1u32 << attempt.min(16))
-        .min(opts.backoff_max);
-    let ms = ceiling.as_millis() as u64;
-    Duration::from_millis(rand::thread_rng().gen_range(ms / 2..=ms.max(1)))
 }
 
 pub(super) fn status_error(path: &str, answer: &Answer) -> ApiError {

@@ -1,9 +1,11 @@
-//! User endpoints: list, create, update, aliases and the purge list.
+//! User endpoints the client reads (list, aliases, account), and the shapes of the user writes
+//! the executor sends (`NewUser`, `UserUpdate`). Writes themselves go only through the executor
+//! (`directory/executor.rs`), which batches, previews, audits and budgets them.
 
 use serde_json::{json, Value};
 
 use super::client::{Client, Kind};
-use super::envelope::{Request, Response};
+use super::envelope::Response;
 use super::error::ApiError;
 use super::model::{self, Domain, User};
 use super::pager::Pager;
@@ -54,33 +56,6 @@ impl Client {
         Pager::new(self, paths::GET_INTERNAL_USERS, item, page_size)
     }
 
-    /// Creates users in one request; the answer's `data` and `fail` say which were created.
-    pub async fn create_users(&self, users: &[NewUser]) -> Result<Response, ApiError> {
-        let data = users.iter().map(|u| json!(u)).collect();
-        self.send(
-            paths::CREATE_USER,
-            Kind::Write,
-            &Request { meta: None, data },
-        )
-        .await
-    }
-
-    /// Changes one user's settings and returns what the service answered.
-    pub async fn update_user(&self, update: &UserUpdate) -> Result<Value, ApiError> {
-        let data = self
-            .call(paths::UPDATE_USER, Kind::Write, vec![json!(update)])
-            .await?;
-        Ok(data.into_iter().next().unwrap_or(Value::Null))
-    }
-
-    /// Adds `alias` as another address of `email`.
-    pub async fn add_alias(&self, email: &str, alias: &str) -> Result<(), ApiError> {
-        let item = json!({ "alias": alias, "aliasFor": email });
-        self.call(paths::UPDATE_ALIAS, Kind::Write, vec![item])
-            .await?;
-        Ok(())
-    }
-
     /// The aliases of `email`.
     pub async fn aliases(&self, email: &str) -> Result<Vec<String>, ApiError> {
         let data = self
@@ -94,26 +69,6 @@ impl Client {
             .iter()
             .flat_map(|v| model::address_list(aliases_in(v)))
             .collect())
-    }
-
-    /// Queues users for deletion (Mimecast has no hard delete).
-    pub async fn purge_users(&self, emails: &[String]) -> Result<Response, ApiError> {
-        let request = Request {
-            meta: None,
-            data: vec![json!({ "emailAddresses": emails })],
-        };
-        self.send(paths::ADD_TO_PURGE_LIST, Kind::Write, &request)
-            .await
-    }
-
-    /// Takes users off the deletion queue (at most 1000 in one call).
-    pub async fn restore_users(&self, emails: &[String]) -> Result<Response, ApiError> {
-        let request = Request {
-            meta: None,
-            data: vec![json!({ "emailAddresses": emails })],
-        };
-        self.send(paths::REMOVE_FROM_PURGE_LIST, Kind::Write, &request)
-            .await
     }
 
     /// The account's record (`get-account`): a cheap check that the credentials work.

@@ -297,9 +297,17 @@ fn run_secret_command(
         profile: profile.into(),
         detail,
     };
-    let mut command = std::process::Command::new("sh");
+    // The platform's shell runs it: `sh -c` on Unix, `cmd /C` on Windows.
+    let mut command = if cfg!(windows) {
+        let mut c = std::process::Command::new("cmd");
+        c.arg("/C");
+        c
+    } else {
+        let mut c = std::process::Command::new("sh");
+        c.arg("-c");
+        c
+    };
     command
-        .arg("-c")
         .arg(cmd)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())

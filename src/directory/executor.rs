@@ -15,10 +15,7 @@
 //! - Each item ends as created, updated, removed, unchanged or failed (with code and message),
 //!   and each is written to the audit log with the request id that carried it.
 
-use std::time::Duration;
-
 use futures_util::stream::{self, StreamExt};
-use rand::Rng;
 use serde_json::Value;
 
 use super::outcome::{ItemResult, Status};
@@ -300,7 +297,7 @@ impl Directory {
                 Err(e) if e.is_auth() => return Err(e),
                 Err(e) if answer_lost(&e) && attempt < MAX_ATTEMPTS => {
                     self.client().count_retry();
-                    pause(attempt).await;
+                    tokio::time::sleep(self.client().backoff(attempt)).await;
                     if policy.lost == Lost::Resend {
                         for &i in &pending {
                             resent[i] = true;
@@ -389,7 +386,7 @@ impl Directory {
             }
             if !again.is_empty() {
                 self.client().count_retry();
-                pause(attempt).await;
+                tokio::time::sleep(self.client().backoff(attempt)).await;
             }
             pending = again;
         }
@@ -521,12 +518,6 @@ fn explain(label: &str, f: &Failure) -> String {
         ),
         _ => f.to_string(),
     }
-}
-
-async fn pause(attempt: u32) {
-    let ceiling = 100u64 << attempt.min(6);
-    let ms = rand::thread_rng().gen_range(ceiling / 2..=ceiling);
-    tokio::time::sleep(Duration::from_millis(ms)).await;
 }
 
 #[cfg(test)]

@@ -69,7 +69,8 @@ impl PlanFile {
             ..self.clone()
         };
         let text = serde_json::to_vec(&unsealed).expect("a plan serializes");
-        let mut mac = Hmac::<sha1::Sha1>::new_from_slice(key).expect("HMAC takes any key");
+        let mut mac =
+            <Hmac<sha1::Sha1> as hmac::KeyInit>::new_from_slice(key).expect("HMAC takes any key");
         mac.update(&text);
         mac.finalize()
             .into_bytes()

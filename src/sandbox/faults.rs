@@ -15,7 +15,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+use rand::{RngExt, SeedableRng};
 
 /// A fault chosen for one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,7 +135,7 @@ impl Faults {
     pub fn new(latency: Duration, fail_rate: f64, quota: Quota, seed: Option<u64>) -> Faults {
         let rng = match seed {
             Some(s) => StdRng::seed_from_u64(s),
-            None => StdRng::from_entropy(),
+            None => rand::make_rng(),
         };
         let quota = Quota {
             bucket: quota.bucket.max(1),
@@ -191,10 +191,10 @@ impl Faults {
             return None;
         }
         let mut rng = self.rng.lock().expect("rng lock");
-        if !rng.gen_bool(self.fail_rate) {
+        if !rng.random_bool(self.fail_rate) {
             return None;
         }
-        Some(match rng.gen_range(0..5) {
+        Some(match rng.random_range(0..5) {
             0 => Fault::Status(500),
             1 => Fault::Status(503),
             2 => Fault::Status(429),

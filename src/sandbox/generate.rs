@@ -6,7 +6,7 @@
 //! many exist), and each group gets a deterministic handful of the generated users.
 
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+use rand::{RngExt, SeedableRng};
 use rusqlite::{params, Connection};
 
 use super::ids;
@@ -59,7 +59,7 @@ pub fn generate(conn: &mut Connection, users: usize, groups: usize) -> rusqlite:
                 if users == 0 {
                     break;
                 }
-                let i = rng.gen_range(0..users);
+                let i = rng.random_range(0..users);
                 let domain = if i % 10 == 9 {
                     SECOND_DOMAIN
                 } else {

@@ -3,15 +3,15 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use rand::{Rng, RngCore};
+use rand::{Rng, RngExt};
 
 /// A new group id: `eNo` and 240 URL-safe characters.
 pub fn group_id() -> String {
-    group_id_from(&mut rand::thread_rng())
+    group_id_from(&mut rand::rng())
 }
 
 /// A group id drawn from `rng` (the demo tenant uses a seeded one).
-pub fn group_id_from(rng: &mut impl RngCore) -> String {
+pub fn group_id_from(rng: &mut impl Rng) -> String {
     let mut bytes = [0u8; 180];
     rng.fill_bytes(&mut bytes);
     format!("eNo{}", URL_SAFE_NO_PAD.encode(bytes))
@@ -19,17 +19,17 @@ pub fn group_id_from(rng: &mut impl RngCore) -> String {
 
 /// A new user id.
 pub fn user_id() -> String {
-    format!("u{:032x}", rand::thread_rng().gen::<u128>())
+    format!("u{:032x}", rand::rng().random::<u128>())
 }
 
 /// A new membership id.
 pub fn member_id() -> String {
-    format!("m{:032x}", rand::thread_rng().gen::<u128>())
+    format!("m{:032x}", rand::rng().random::<u128>())
 }
 
 /// A random secret of `bytes` bytes, hex-encoded.
 pub fn hex_secret(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];
-    rand::thread_rng().fill_bytes(&mut buf);
+    rand::rng().fill_bytes(&mut buf);
     buf.iter().map(|b| format!("{b:02x}")).collect()
 }
