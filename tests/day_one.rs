@@ -1,4 +1,5 @@
-//! What a new admin hits on day one: every `mcsh --sandbox` line of README runs as written;
+//! What a new admin hits on day one: every `mcsh --sandbox` line of README and docs/ runs as
+//! written;
 //! aliases resolve, lock state is told honestly, empty and long tables say so, the audit log
 //! reads in words, a served sandbox stops cleanly and cannot be reset under its feet.
 
@@ -50,19 +51,28 @@ fn shell_words(line: &str) -> (Vec<String>, Option<String>) {
     (words, out)
 }
 
-/// Every `mcsh --sandbox ...` line inside README's code blocks, in order.
+/// Every `mcsh --sandbox ...` line inside the code blocks of README and then of each
+/// `docs/*.md` (by file name), in order: the order they run in on one sandbox.
 fn readme_lines() -> Vec<String> {
-    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
-        .expect("README.md");
-    let mut in_code = false;
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut docs: Vec<_> = std::fs::read_dir(root.join("docs"))
+        .expect("docs/")
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "md"))
+        .collect();
+    docs.sort();
     let mut lines = Vec::new();
-    for line in readme.lines() {
-        if line.trim_start().starts_with("```") {
-            in_code = !in_code;
-            continue;
-        }
-        if in_code && line.trim_start().starts_with("mcsh --sandbox") {
-            lines.push(line.trim().to_string());
+    for file in std::iter::once(root.join("README.md")).chain(docs) {
+        let text = std::fs::read_to_string(&file).expect("a doc file");
+        let mut in_code = false;
+        for line in text.lines() {
+            if line.trim_start().starts_with("```") {
+                in_code = !in_code;
+                continue;
+            }
+            if in_code && line.trim_start().starts_with("mcsh --sandbox") {
+                lines.push(line.trim().to_string());
+            }
         }
     }
     lines
@@ -77,9 +87,12 @@ fn copy_dir(from: &Path, to: &Path) {
 }
 
 #[test]
-fn every_sandbox_line_of_readme_runs_as_written() {
+fn every_sandbox_line_of_readme_and_docs_runs_as_written() {
     let lines = readme_lines();
-    assert!(lines.len() >= 15, "README's examples were found: {lines:?}");
+    assert!(
+        lines.len() >= 30,
+        "the docs' examples were found: {lines:?}"
+    );
     let home = tempfile::tempdir().unwrap();
     let work = tempfile::tempdir().unwrap();
     // The files README's lines name, as README describes them.

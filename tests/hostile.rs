@@ -351,7 +351,11 @@ fn hostile_flags() {
             c
         });
     }
-    assert_eq!(run_all(&env, cases), 63, "the flag cases README counts");
+    assert_eq!(
+        run_all(&env, cases),
+        63,
+        "the flag cases docs/reliability.md counts"
+    );
 }
 
 fn file(env: &Env, name: &str, bytes: &[u8]) -> String {
@@ -518,7 +522,11 @@ fn hostile_csv_files() {
         )
         .creds(),
     );
-    assert_eq!(run_all(&env, cases), 20, "the CSV cases README counts");
+    assert_eq!(
+        run_all(&env, cases),
+        20,
+        "the CSV cases docs/reliability.md counts"
+    );
     assert!(
         !env.user_emails().iter().any(|e| e.starts_with("million")),
         "nothing was written"
@@ -556,7 +564,11 @@ fn hostile_config_files() {
         4,
         "profile \"nope\"",
     ));
-    assert_eq!(run_all(&env, cases), 14, "the cases README counts");
+    assert_eq!(
+        run_all(&env, cases),
+        14,
+        "the cases docs/reliability.md counts"
+    );
 }
 
 #[test]
@@ -682,7 +694,11 @@ fn hostile_scripts() {
         case("a 10 MB line to the REPL", &["repl"], 0, "")
             .stdin(format!("\"{}\".len()\n", "q".repeat(10 << 20)).into_bytes()),
     );
-    assert_eq!(run_all(&env, cases), 24, "the script cases README counts");
+    assert_eq!(
+        run_all(&env, cases),
+        24,
+        "the script cases docs/reliability.md counts"
+    );
 }
 
 #[test]
@@ -806,7 +822,11 @@ fn hostile_server_answers() {
         .env("MIMECAST_CLIENT_ID", "id")
         .env("MIMECAST_CLIENT_SECRET", "secret"),
     );
-    assert_eq!(run_all(&env, cases), 14, "the cases README counts");
+    assert_eq!(
+        run_all(&env, cases),
+        14,
+        "the cases docs/reliability.md counts"
+    );
     drop(silent);
 }
 

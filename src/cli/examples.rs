@@ -68,6 +68,8 @@ pub const RUN: &str = "Examples:\n  mcsh run scripts/group_sizes.rhai\n  mcsh --
 pub const REPL: &str =
     "Examples:\n  mcsh repl\n  mcsh --sandbox repl\n  mcsh --rehearse before.json repl";
 /// `mcsh doc`.
-pub const DOC: &str = "Examples:\n  mcsh doc\n  mcsh doc members\n  mcsh doc onboard::people";
+pub const DOC: &str = "Examples:\n  mcsh doc\n  mcsh doc members\n  mcsh doc onboard::people\n  mcsh doc --markdown > docs/scripting-reference.md";
+/// `mcsh man`.
+pub const MAN: &str = "Examples:\n  mcsh man | man -l -\n  mcsh man groups add-member | man -l -\n  mcsh man > ~/.local/share/man/man1/mcsh.1";
 /// `mcsh completions`.
 pub const COMPLETIONS: &str = "Examples:\n  mcsh completions bash > ~/.local/share/bash-completion/completions/mcsh\n  mcsh completions zsh > ~/.zfunc/_mcsh";

@@ -10,6 +10,7 @@ pub mod config_cmd;
 pub mod context;
 pub mod examples;
 pub mod groups;
+pub mod man_cmd;
 pub mod plan_cmd;
 pub mod progress;
 pub mod report;
@@ -202,8 +203,11 @@ pub enum Command {
     #[command(after_help = examples::DOC)]
     Doc {
         /// Only this function (e.g. `users`, `add_member`)
-        #[arg(value_name = "NAME")]
+        #[arg(value_name = "NAME", conflicts_with = "markdown")]
         name: Option<String>,
+        /// The whole reference as Markdown (what docs/scripting-reference.md holds)
+        #[arg(long)]
+        markdown: bool,
     },
     /// Print a shell completion script
     #[command(after_help = examples::COMPLETIONS)]
@@ -211,6 +215,13 @@ pub enum Command {
         /// The shell
         #[arg(value_enum)]
         shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), of mcsh or of one command
+    #[command(after_help = examples::MAN)]
+    Man {
+        /// The command, e.g. `groups add-member` (none: mcsh itself)
+        #[arg(value_name = "COMMAND")]
+        command: Vec<String>,
     },
     /// `mcsh FILE.rhai ARGS...`: run a script
     #[command(external_subcommand)]
@@ -288,7 +299,9 @@ fn dispatch(
         Command::Run { file, args } => return script_cmd::run_file(&global, runtime, &file, args),
         Command::Script(words) => return script_cmd::run_external(&global, runtime, words),
         Command::Repl => return script_cmd::repl(&global, runtime),
-        Command::Doc { name } => return script_cmd::doc(&global, runtime, name.as_deref()),
+        Command::Doc { name, markdown } => {
+            return script_cmd::doc(&global, runtime, name.as_deref(), markdown)
+        }
         Command::Onboard(a) => return workflows::onboard(&global, runtime, a),
         Command::Offboard(a) => return workflows::offboard(&global, runtime, a),
         Command::Export(a) => return workflows::export(&global, runtime, a),
@@ -344,6 +357,7 @@ async fn run_command(ctx: &mut Ctx, command: Command) -> anyhow::Result<()> {
             std::io::Write::flush(&mut out)?;
             Ok(())
         }
+        Command::Man { command } => man_cmd::run(&command),
         Command::Run { .. }
         | Command::Script(_)
         | Command::Repl

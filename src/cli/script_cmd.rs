@@ -317,15 +317,20 @@ pub fn repl(global: &Global, runtime: &tokio::runtime::Runtime) -> anyhow::Resul
     crate::repl::run(s.engine, s.scope, s.host, options)
 }
 
-/// `mcsh doc [NAME]`.
+/// `mcsh doc [NAME] [--markdown]`.
 pub fn doc(
     global: &Global,
     runtime: &tokio::runtime::Runtime,
     name: Option<&str>,
+    markdown: bool,
 ) -> anyhow::Result<()> {
     let s = session(global, runtime, Vec::new())?;
     let all = docs::all(&s.engine);
-    let text = docs::render(&all, name).map_err(Usage)?;
+    let text = if markdown {
+        docs::markdown(&all)
+    } else {
+        docs::render(&all, name).map_err(Usage)?
+    };
     let mut out = std::io::stdout().lock();
     write!(out, "{text}")?;
     Ok(())

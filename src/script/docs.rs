@@ -86,6 +86,9 @@ fn stdlib_docs(engine: &Engine) -> Vec<FnDoc> {
             });
         }
     }
+    // A module's functions come in no fixed order: sort, so the reference reads the same on
+    // every run (and docs/scripting-reference.md can be checked against it).
+    out.sort_by(|a, b| a.name.cmp(&b.name).then(a.signature.cmp(&b.signature)));
     out
 }
 
@@ -143,6 +146,54 @@ pub fn render(docs: &[FnDoc], name: Option<&str>) -> Result<String, String> {
         out.push('\n');
     }
     Ok(out.trim_end().to_string() + "\n")
+}
+
+/// The whole reference as a Markdown page (`mcsh doc --markdown`, kept in the repository as
+/// `docs/scripting-reference.md`): built-in functions, then the stdlib's modules, then the
+/// variables, each name once with every overload's signature.
+pub fn markdown(docs: &[FnDoc]) -> String {
+    let mut out = String::from(
+        "# Scripting reference\n\n\
+         Every function a script or the REPL can call, from the functions' own documentation. \
+         This page is generated: `mcsh doc` prints the same, `mcsh doc NAME` one function, and \
+         `mcsh doc --markdown > docs/scripting-reference.md` regenerates this file (a test \
+         fails when it is out of date). The guide is [scripting.md](scripting.md).\n",
+    );
+    let sections = [
+        ("builtin", "Built-in functions", ""),
+        (
+            "stdlib",
+            "Standard library",
+            "Modules written in Rhai; bring one in with `import \"NAME\" as NAME;` \
+             (the REPL keeps imports for the session).\n\n",
+        ),
+        ("variable", "Variables", ""),
+    ];
+    for (origin, title, intro) in sections {
+        out.push_str(&format!("\n## {title}\n\n{intro}"));
+        let chosen: Vec<&FnDoc> = docs.iter().filter(|d| d.origin == origin).collect();
+        let mut i = 0;
+        while i < chosen.len() {
+            let name = &chosen[i].name;
+            let same = chosen[i..].iter().take_while(|d| &d.name == name).count();
+            out.push_str(&format!("### `{name}`\n\n```text\n"));
+            for d in &chosen[i..i + same] {
+                out.push_str(&d.signature);
+                out.push('\n');
+            }
+            out.push_str("```\n\n");
+            let mut said: Vec<&str> = Vec::new();
+            for d in &chosen[i..i + same] {
+                if !said.contains(&d.doc.as_str()) {
+                    said.push(&d.doc);
+                    out.push_str(d.doc.trim());
+                    out.push_str("\n\n");
+                }
+            }
+            i += same;
+        }
+    }
+    out.trim_end().to_string() + "\n"
 }
 
 /// The names of every documented function, for completion.
