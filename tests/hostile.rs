@@ -804,10 +804,10 @@ fn hostile_server_answers() {
         .env("MIMECAST_CLIENT_SECRET", "secret")
         .env("MCSH_TIMEOUT", "1"),
     );
-    let huge = huge_body_server();
+    let huge = Scripted::huge_body();
     cases.push(
         case("a 1 GB body", &["users", "list"], 1, "larger than 64 MiB")
-            .env("MIMECAST_BASE_URL", &huge)
+            .env("MIMECAST_BASE_URL", &huge.base_url)
             .env("MIMECAST_CLIENT_ID", "id")
             .env("MIMECAST_CLIENT_SECRET", "secret"),
     );
@@ -827,39 +827,5 @@ fn hostile_server_answers() {
         14,
         "the cases docs/reliability.md counts"
     );
-    drop(silent);
-}
-
-/// A server whose token endpoint works and whose API answers declare and stream 1 GB.
-fn huge_body_server() -> String {
-    use axum::body::{Body, Bytes};
-    use axum::routing::post;
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let app = axum::Router::new()
-                .route(
-                    "/oauth/token",
-                    post(|| async { "{\"access_token\":\"t\",\"expires_in\":1799}" }),
-                )
-                .fallback(|| async {
-                    let chunk = Bytes::from(vec![b' '; 1 << 20]);
-                    let stream = futures_util::stream::iter(
-                        (0..1024).map(move |_| Ok::<_, std::io::Error>(chunk.clone())),
-                    );
-                    axum::http::Response::builder()
-                        .header("content-length", (1u64 << 30).to_string())
-                        .body(Body::from_stream(stream))
-                        .unwrap()
-                });
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            tx.send(listener.local_addr().unwrap()).unwrap();
-            axum::serve(listener, app).await.unwrap();
-        });
-    });
-    format!("http://{}", rx.recv().unwrap())
+    drop((silent, huge));
 }

@@ -57,59 +57,67 @@ impl Scripted {
     ) -> Scripted {
         let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
         let script: Arc<Script> = Arc::new(script);
-        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let seen2 = seen.clone();
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let app = Router::new().fallback(any(
-                    move |uri: Uri, headers: HeaderMap, body: String| {
-                        let seen = seen2.clone();
-                        let script = script.clone();
-                        async move {
-                            let auth = headers
-                                .get("authorization")
-                                .and_then(|v| v.to_str().ok())
-                                .unwrap_or("")
-                                .to_string();
-                            let n = {
-                                let mut s = seen.lock().unwrap();
-                                s.push(Seen {
-                                    path: uri.path().to_string(),
-                                    authorization: auth.clone(),
-                                    body: body.clone(),
-                                });
-                                s.len() - 1
-                            };
-                            let canned = script(uri.path(), &auth, &body, n);
-                            let mut resp = Response::new(Body::from(canned.body));
-                            *resp.status_mut() = StatusCode::from_u16(canned.status).unwrap();
-                            for (k, v) in canned.headers {
-                                resp.headers_mut().insert(k, v.parse().unwrap());
-                            }
-                            resp
-                        }
-                    },
-                ));
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-                ready_tx.send(listener.local_addr().unwrap()).unwrap();
-                axum::serve(listener, app)
-                    .with_graceful_shutdown(async {
-                        let _ = stop_rx.await;
-                    })
-                    .await
-                    .unwrap();
-            });
-        });
-        let addr = ready_rx.recv().unwrap();
+        let app = Router::new().fallback(any(move |uri: Uri, headers: HeaderMap, body: String| {
+            let seen = seen2.clone();
+            let script = script.clone();
+            async move {
+                let auth = headers
+                    .get("authorization")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+                    .to_string();
+                let n = {
+                    let mut s = seen.lock().unwrap();
+                    s.push(Seen {
+                        path: uri.path().to_string(),
+                        authorization: auth.clone(),
+                        body: body.clone(),
+                    });
+                    s.len() - 1
+                };
+                let canned = script(uri.path(), &auth, &body, n);
+                let mut resp = Response::new(Body::from(canned.body));
+                *resp.status_mut() = StatusCode::from_u16(canned.status).unwrap();
+                for (k, v) in canned.headers {
+                    resp.headers_mut().insert(k, v.parse().unwrap());
+                }
+                resp
+            }
+        }));
+        let (base_url, stop) = serve(app);
         Scripted {
-            base_url: format!("http://{addr}"),
+            base_url,
             seen,
-            _stop: stop_tx,
+            _stop: stop,
+        }
+    }
+
+    /// A server whose token endpoint works and whose API answers declare and stream 1 GB: a
+    /// client must stop reading at its bound, not hold the body.
+    pub fn huge_body() -> Scripted {
+        use axum::body::Bytes;
+        use axum::routing::post;
+        let app = Router::new()
+            .route(
+                "/oauth/token",
+                post(|| async { "{\"access_token\":\"t\",\"expires_in\":1799}" }),
+            )
+            .fallback(|| async {
+                let chunk = Bytes::from(vec![b' '; 1 << 20]);
+                let stream = futures_util::stream::iter(
+                    (0..1024).map(move |_| Ok::<_, std::io::Error>(chunk.clone())),
+                );
+                Response::builder()
+                    .header("content-length", (1u64 << 30).to_string())
+                    .body(Body::from_stream(stream))
+                    .unwrap()
+            });
+        let (base_url, stop) = serve(app);
+        Scripted {
+            base_url,
+            seen: Arc::default(),
+            _stop: stop,
         }
     }
 
@@ -136,4 +144,27 @@ pub fn users_page(emails: &[&str], next: Option<&str>) -> String {
     }
     serde_json::json!({ "meta": { "status": 200, "pagination": pagination }, "data": [{ "users": users }], "fail": [] })
         .to_string()
+}
+
+/// Serves `app` on 127.0.0.1 from a thread of its own until the returned sender is dropped.
+fn serve(app: Router) -> (String, tokio::sync::oneshot::Sender<()>) {
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            ready_tx.send(listener.local_addr().unwrap()).unwrap();
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = stop_rx.await;
+                })
+                .await
+                .unwrap();
+        });
+    });
+    (format!("http://{}", ready_rx.recv().unwrap()), stop_tx)
 }
