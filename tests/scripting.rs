@@ -723,3 +723,31 @@ fn options_after_a_scripts_path_belong_to_mcsh_until_the_first_other_word() {
         assert_eq!(String::from_utf8_lossy(&out.stdout), "62\n", "{how:?}");
     }
 }
+
+#[test]
+fn write_csv_to_dash_is_standard_output_even_in_a_dry_run_but_files_are_not_written() {
+    let env = Env::new();
+    let out = env
+        .mcsh(Scheme::OAuth)
+        .args(["--dry-run", "-e", r#"write_csv("-", [#{a: 1, b: "x"}])"#])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "a,b\n1,x\n");
+    let file = env.dir.path().join("out.csv");
+    let out = env
+        .mcsh(Scheme::OAuth)
+        .args([
+            "--dry-run",
+            "-e",
+            &format!("write_csv({:?}, [#{{a: 1}}])", file.display().to_string()),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("a dry run writes no files"),
+        "{out:?}"
+    );
+    assert!(!file.exists());
+}

@@ -55,6 +55,11 @@ pub(crate) fn session(
     host.set_tenant_source(Box::new(move || {
         tenant_handle.block_on(tenant_ctx.borrow_mut().tenant())
     }));
+    host.set_output(Box::new(|bytes| {
+        let mut out = std::io::stdout().lock();
+        out.write_all(bytes)?;
+        out.flush()
+    }));
     let mut engine = script::engine(&host, &limits);
     // On a terminal, what a script prints is shown with control and bidi characters escaped;
     // into a pipe or file it goes exactly as printed (it may be data).

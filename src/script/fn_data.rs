@@ -4,11 +4,13 @@
 //! atomically, so an interrupted script never leaves a truncated file.
 
 use std::path::Path;
+use std::rc::Rc;
 
 use rhai::{Array, Dynamic, Engine, EvalAltResult, Map};
 use serde_json::Value;
 
 use super::errors;
+use super::host::Host;
 use super::register::local;
 use crate::csv_in::{line_of, Sheet};
 use crate::output::{columns_of, Format, Printer, Shape};
@@ -130,8 +132,15 @@ fn render(function: &str, rows: &Array, format: Format) -> Res<Vec<u8>> {
     Ok(buf)
 }
 
-fn write_file(function: &str, path: &str, bytes: &[u8], dry_run: bool) -> Res<()> {
-    if dry_run {
+/// Writes `bytes` to the file `path`, or to the session's standard output for `-` (as
+/// everywhere in mcsh; the CLI or REPL owns that stream). Under a dry run, files are refused.
+fn write_file(function: &str, path: &str, bytes: &[u8], host: &Host) -> Res<()> {
+    if path == "-" {
+        return host
+            .write_output(bytes)
+            .map_err(|e| io_error(function, path, e));
+    }
+    if host.dry_run {
         // A dry run changes nothing: not the directory, not the admin's files.
         return Err(errors::raise(
             function,
@@ -142,21 +151,12 @@ fn write_file(function: &str, path: &str, bytes: &[u8], dry_run: bool) -> Res<()
             "usage",
         ));
     }
-    if path == "-" {
-        // `-` is standard output, as everywhere in mcsh.
-        use std::io::Write;
-        let mut out = std::io::stdout().lock();
-        return out
-            .write_all(bytes)
-            .and_then(|()| out.flush())
-            .map_err(|e| io_error(function, path, e));
-    }
     crate::files::write_atomic(Path::new(path), bytes, false)
         .map_err(|e| io_error(function, path, e))
 }
 
-/// Registers the data helpers; under `dry_run`, the file writers refuse.
-pub fn register(engine: &mut Engine, dry_run: bool) {
+/// Registers the data helpers; under a dry run, the file writers refuse.
+pub fn register(engine: &mut Engine, host: &Rc<Host>) {
     local("read_csv", &["path: &str", "Array"], r#"
 Reads a CSV file with a header row: one map per row, keyed by the header's names, values as strings. A UTF-8 BOM is accepted; a row with the wrong number of fields is an error naming its line.
 ```rhai
@@ -210,9 +210,12 @@ Writes maps as CSV with a header row (every key, in the order first seen). The f
 ```rhai
 write_csv("users.csv", users("example.com"));
 ```"#, true)
-    .register_into_engine(engine, move |path: &str, rows: Array| -> Res<()> {
-        let bytes = render("write_csv", &rows, Format::Csv)?;
-        write_file("write_csv", path, &bytes, dry_run)
+    .register_into_engine(engine, {
+        let host = host.clone();
+        move |path: &str, rows: Array| -> Res<()> {
+            let bytes = render("write_csv", &rows, Format::Csv)?;
+            write_file("write_csv", path, &bytes, &host)
+        }
     });
 
     local(
@@ -243,12 +246,15 @@ write_json("groups.json", groups());
 ```"#,
         true,
     )
-    .register_into_engine(engine, move |path: &str, value: Dynamic| -> Res<()> {
-        let v = to_value("write_json", &value)?;
-        let mut text = serde_json::to_vec_pretty(&v)
-            .map_err(|e| errors::other("write_json", "json", e.to_string()))?;
-        text.push(b'\n');
-        write_file("write_json", path, &text, dry_run)
+    .register_into_engine(engine, {
+        let host = host.clone();
+        move |path: &str, value: Dynamic| -> Res<()> {
+            let v = to_value("write_json", &value)?;
+            let mut text = serde_json::to_vec_pretty(&v)
+                .map_err(|e| errors::other("write_json", "json", e.to_string()))?;
+            text.push(b'\n');
+            write_file("write_json", path, &text, &host)
+        }
     });
 
     local(

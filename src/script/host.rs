@@ -20,6 +20,9 @@ use crate::interrupt::Interrupt;
 pub type Connector = Box<dyn FnMut() -> anyhow::Result<Arc<Directory>>>;
 /// Asks the user a yes/no question (the CLI decides how: terminal, `--yes`, refusal).
 pub type Prompter = Box<dyn Fn(&str) -> anyhow::Result<bool>>;
+/// Where a script's `write_csv("-", ...)` and `write_json("-", ...)` go: the standard output
+/// that the CLI or REPL owns.
+pub type Output = Box<dyn Fn(&[u8]) -> std::io::Result<()>>;
 /// Tells which tenant the session reads, as a snapshot records it (the CLI knows).
 pub type TenantSource = Box<dyn FnMut() -> anyhow::Result<crate::snapshot::Tenant>>;
 
@@ -49,6 +52,7 @@ pub struct Host {
     /// Names seen so far.
     pub names: RefCell<Names>,
     tenant: RefCell<Option<TenantSource>>,
+    output: RefCell<Option<Output>>,
 }
 
 impl Host {
@@ -71,6 +75,7 @@ impl Host {
             dry_run,
             names: RefCell::default(),
             tenant: RefCell::new(None),
+            output: RefCell::new(None),
         })
     }
 
@@ -85,6 +90,21 @@ impl Host {
             vec![],
             false,
         )
+    }
+
+    /// Where the session's standard output goes (set by the CLI or REPL).
+    pub fn set_output(&self, output: Output) {
+        *self.output.borrow_mut() = Some(output);
+    }
+
+    /// Writes `bytes` to the session's standard output.
+    pub fn write_output(&self, bytes: &[u8]) -> std::io::Result<()> {
+        match self.output.borrow().as_ref() {
+            Some(out) => out(bytes),
+            None => Err(std::io::Error::other(
+                "this session has no standard output; give a file name",
+            )),
+        }
     }
 
     /// Where `snapshot()` learns which tenant it reads.

@@ -61,7 +61,7 @@ pub fn engine(host: &Rc<Host>, limits: &Limits) -> Engine {
     fn_offboard::register(&mut engine, host);
     fn_snapshot::register(&mut engine, host);
     fn_sync::register(&mut engine, host);
-    fn_data::register(&mut engine, host.dry_run);
+    fn_data::register(&mut engine, host);
     fn_people::register(&mut engine);
     fn_session::register(&mut engine, host);
     engine
