@@ -253,18 +253,11 @@ impl Ctx {
             ));
             return Ok(t);
         }
-        let account = dir.client().account().await.ok();
-        let field = |k: &str| {
-            account
-                .as_ref()
-                .and_then(|a| a.get(k))
-                .and_then(serde_json::Value::as_str)
-                .map(str::to_string)
-        };
+        let (account_code, account_name) = dir.account_names().await;
         let (base_url, profile, principal) = self.identity();
         Ok(crate::snapshot::Tenant {
-            account_code: field("accountCode"),
-            account_name: field("accountName"),
+            account_code,
+            account_name,
             profile,
             principal,
             base_url,

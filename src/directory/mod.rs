@@ -203,6 +203,20 @@ impl Directory {
         self.options
     }
 
+    /// The account's code and name (`get-account`), when the service tells them; `None`s when
+    /// it does not (a snapshot records the tenant either way).
+    pub async fn account_names(&self) -> (Option<String>, Option<String>) {
+        let account = self.client.account().await.ok();
+        let field = |k: &str| {
+            account
+                .as_ref()
+                .and_then(|a| a.get(k))
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_string)
+        };
+        (field("accountCode"), field("accountName"))
+    }
+
     /// The client underneath.
     pub fn client(&self) -> &Client {
         &self.client
