@@ -454,3 +454,31 @@ fn one_new_user(email: &str) -> Request {
         data: vec![json!({ "emailAddress": email })],
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unreachable_token_endpoint_is_retried_once_over_not_once_per_call_retry() {
+    // A port with nothing listening: every connection is refused.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let (client, events) = recording(&format!("http://127.0.0.1:{port}"));
+    let err = client.account().await.unwrap_err();
+    assert!(
+        err.to_string().contains("/oauth/token") && err.to_string().contains("refused"),
+        "{err}"
+    );
+    let retries: Vec<String> = events
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|e| match e {
+            Event::Retry { path, .. } => Some(path.clone()),
+            _ => None,
+        })
+        .collect();
+    // The token fetch's own retries, and no retry of the call around it.
+    let reads = ClientOptions::default().read_retries as usize;
+    assert_eq!(retries, vec!["/oauth/token".to_string(); reads], "{retries:?}");
+}

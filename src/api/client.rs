@@ -26,7 +26,7 @@ use super::options::ClientOptions;
 use super::retry::{backoff, RateWaits};
 use super::signer;
 use super::transport::{
-    auth_error, check_base_url, header_u64, read_answer, status_error, Answer, Fault,
+    auth_error, check_base_url, header_u64, read_answer, status_error, Answer, Fault, NoAnswer,
 };
 
 /// Whether a call changes the directory; decides what may be retried.
@@ -204,18 +204,7 @@ impl Client {
                         self.pause_before_retry(path, &mut attempt, &e.detail).await;
                         continue;
                     }
-                    return Err(if e.timed_out {
-                        ApiError::Timeout {
-                            path: path.to_string(),
-                            seconds: opts.timeout.as_secs(),
-                        }
-                    } else {
-                        ApiError::Transport {
-                            path: path.to_string(),
-                            url: self.url(path),
-                            detail: e.detail,
-                        }
-                    });
+                    return Err(self.no_answer_error(path, e));
                 }
             };
             match answer.status {
@@ -348,6 +337,22 @@ impl Client {
                 });
             })
             .await
+    }
+
+    /// The error for a request to `path` that got no answer after its retries.
+    pub(super) fn no_answer_error(&self, path: &str, e: NoAnswer) -> ApiError {
+        if e.timed_out {
+            ApiError::Timeout {
+                path: path.to_string(),
+                seconds: self.inner.options.timeout.as_secs(),
+            }
+        } else {
+            ApiError::Transport {
+                path: path.to_string(),
+                url: self.url(path),
+                detail: e.detail,
+            }
+        }
     }
 
     pub(super) fn url(&self, path: &str) -> String {

@@ -80,7 +80,9 @@ impl Client {
                     self.pause_before_retry(TOKEN_PATH, &mut attempt, &e.detail)
                         .await
                 }
-                Err(e) => return Err(e.into()),
+                // Retried here already: the call that wanted the token does not retry it
+                // again (retries inside retries made a dead address take half a minute).
+                Err(e) => return Err(Fault::Refused(self.no_answer_error(TOKEN_PATH, e))),
             }
         };
         let issued = serde_json::from_slice::<Value>(&answer.body)
