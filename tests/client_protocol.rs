@@ -480,5 +480,9 @@ async fn an_unreachable_token_endpoint_is_retried_once_over_not_once_per_call_re
         .collect();
     // The token fetch's own retries, and no retry of the call around it.
     let reads = ClientOptions::default().read_retries as usize;
-    assert_eq!(retries, vec!["/oauth/token".to_string(); reads], "{retries:?}");
+    assert_eq!(
+        retries,
+        vec!["/oauth/token".to_string(); reads],
+        "{retries:?}"
+    );
 }

@@ -162,7 +162,7 @@ fn unknown_runs_and_runs_with_nothing_done_exit_2() {
 }
 
 #[test]
-fn a_dry_run_undo_undoes_nothing_and_a_lock_goes_back_without_its_name() {
+fn a_dry_run_undo_undoes_nothing_and_a_rename_and_lock_go_back() {
     let env = Env::new();
     let (code, _, err) = run(
         &env,
@@ -184,7 +184,29 @@ fn a_dry_run_undo_undoes_nothing_and_a_lock_goes_back_without_its_name() {
     assert_eq!(code, 0, "a dry run did not take the run back: {err}");
     let rows: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(
+        rows[0]["change"], "update user bob.hughes@company.com: name \"Bob Hughes\", unlock",
+        "the command read the old name, so it goes back with the lock: {rows}"
+    );
+    let user = env.json(&["users", "get", "--email", "bob.hughes@company.com"]);
+    assert_eq!(user["name"], "Bob Hughes", "{user}");
+}
+
+#[test]
+fn a_lock_goes_back_even_when_the_old_name_was_never_read() {
+    let env = Env::new();
+    let (code, _, err) = run(
+        &env,
+        &[
+            "-e",
+            r#"update_user("bob.hughes@company.com", #{ name: "Bobby", accountLocked: true })"#,
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = run(&env, &["undo", "--last", "--yes", "-o", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let rows: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
         rows[0]["change"], "update user bob.hughes@company.com: unlock",
-        "the lock goes back even though the old name was not read: {rows}"
+        "the lock goes back even though the script never read the old name: {rows}"
     );
 }

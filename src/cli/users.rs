@@ -379,6 +379,13 @@ async fn update_user(
     let email = update.email_address.clone();
     let dir = ctx.directory().await?;
     let mut result: Value = json!({ "emailAddress": email });
+    if update.name.is_some() {
+        // Read the name it replaces, so the audit line records it and `mcsh undo` can put it
+        // back (one scan of the user's domain; scripts that listed users first skip it).
+        dir.find_user(&email)
+            .await
+            .with_context(|| format!("read user {email} before renaming"))?;
+    }
     if changes_settings {
         result = dir
             .update_user(&update)
