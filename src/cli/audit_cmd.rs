@@ -44,9 +44,13 @@ pub fn run(ctx: &Ctx, since: Option<&str>, limit: Option<usize>) -> anyhow::Resu
         .transpose()
         .map_err(Usage)?;
     let path = audit::default_path(&|k| std::env::var(k).ok());
-    let lines = audit::read(&path)
+    let log = audit::read(&path)
         .map_err(|e| anyhow::anyhow!("cannot read the audit log {}: {e}", path.display()))?;
-    let mut chosen: Vec<_> = lines
+    if let Some(w) = log.warning(&path) {
+        ctx.warn(&w);
+    }
+    let mut chosen: Vec<_> = log
+        .lines
         .into_iter()
         .filter(|l| {
             let at = l["time"]

@@ -12,8 +12,12 @@ use crate::output::Shape;
 /// Shows the inverse of run `run` (or the last one), asks, and carries it out.
 pub async fn run(ctx: &mut Ctx, run: Option<&str>, last: bool) -> anyhow::Result<()> {
     let path = audit::default_path(&|k| std::env::var(k).ok());
-    let lines = audit::read(&path)
+    let log = audit::read(&path)
         .map_err(|e| anyhow::anyhow!("cannot read the audit log {}: {e}", path.display()))?;
+    if let Some(w) = log.warning(&path) {
+        ctx.warn(&w);
+    }
+    let lines = log.lines;
     let run = match (run, last) {
         (Some(r), false) => r.trim().to_string(),
         (None, true) => undo::last_run(&lines).map_err(|e| Usage(e.to_string()))?,

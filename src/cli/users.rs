@@ -246,6 +246,7 @@ fn lock_state(email: &str, profile: &str) -> String {
     let path = crate::directory::audit::default_path(&|k| std::env::var(k).ok());
     let last = crate::directory::audit::read(&path)
         .unwrap_or_default()
+        .lines
         .into_iter()
         .rev()
         .find(|l| {

@@ -318,17 +318,46 @@ pub fn describe(line: &Value) -> String {
     }
 }
 
-/// Reads the log's lines at `path`, oldest first (a missing log has none).
-pub fn read(path: &Path) -> std::io::Result<Vec<Value>> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+/// The lines of an audit log, oldest first.
+#[derive(Debug, Default)]
+pub struct Log {
+    /// The lines that are JSON records.
+    pub lines: Vec<Value>,
+    /// The numbers (from 1) of the non-empty lines that are not: torn by a crash, or edited.
+    pub unreadable: Vec<usize>,
+}
+
+impl Log {
+    /// What to tell the user when lines were left out.
+    pub fn warning(&self, path: &Path) -> Option<String> {
+        let first = self.unreadable.first()?;
+        Some(format!(
+            "the audit log {} has {} line(s) that are not records (first: line {first});              they are left out",
+            path.display(),
+            self.unreadable.len()
+        ))
+    }
+}
+
+/// Reads the log at `path` (a missing log has no lines). A line that is not a JSON record
+/// is counted in [`Log::unreadable`], never silently dropped.
+pub fn read(path: &Path) -> std::io::Result<Log> {
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Log::default()),
         Err(e) => return Err(e),
     };
-    Ok(text
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect())
+    let mut log = Log::default();
+    for (i, line) in bytes.split(|b| *b == b'\n').enumerate() {
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        match serde_json::from_slice::<Value>(line) {
+            Ok(v) if v.is_object() => log.lines.push(v),
+            _ => log.unreadable.push(i + 1),
+        }
+    }
+    Ok(log)
 }
 
 #[cfg(test)]
@@ -357,7 +386,7 @@ mod tests {
             true,
             &Context::default(),
         );
-        let lines = read(audit.path()).unwrap();
+        let lines = read(audit.path()).unwrap().lines;
         assert_eq!(lines.len(), 2);
         assert_eq!(lines[0]["item"]["password"], "****");
         assert_eq!(lines[0]["requestId"], "req-1");
@@ -390,5 +419,29 @@ mod tests {
             "item": {"emailAddress": "bob@company.com", "accountLocked": true},
         });
         assert_eq!(describe(&lock), "update user bob@company.com: lock");
+    }
+
+    #[test]
+    fn lines_that_are_not_records_are_counted_not_dropped_silently() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        std::fs::write(
+            &path,
+            b"{\"run\":\"a\"}\n{\"run\":\ntorn\n\n\xff\xfe\n[1]\n{\"run\":\"b\"}\n",
+        )
+        .unwrap();
+        let log = read(&path).unwrap();
+        assert_eq!(log.lines.len(), 2);
+        assert_eq!(log.lines[1]["run"], "b");
+        assert_eq!(log.unreadable, vec![2, 3, 5, 6]);
+        let warning = log.warning(&path).unwrap();
+        assert!(
+            warning.contains("4 line(s) that are not records (first: line 2)"),
+            "{warning}"
+        );
+        assert!(read(&dir.path().join("none"))
+            .unwrap()
+            .warning(&path)
+            .is_none());
     }
 }
