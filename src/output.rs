@@ -97,7 +97,8 @@ impl<W: Write> Printer<W> {
         self.count += 1;
         match self.format {
             Format::Jsonl => {
-                serde_json::to_writer(&mut self.out, row)?;
+                let text = serde_json::to_string(row)?;
+                self.out.write_all(self.json_text(text).as_bytes())?;
                 self.out.write_all(b"\n")
             }
             Format::Csv => {
@@ -129,6 +130,30 @@ impl<W: Write> Printer<W> {
         }
     }
 
+    /// JSON text as it is written: on a terminal, characters that would move or hide text
+    /// (bidi overrides, C1 controls, zero-width ones) as `\uXXXX` escapes, which read back as
+    /// the same value; anywhere else exactly as serialized.
+    fn json_text(&self, text: String) -> String {
+        // Serialized JSON holds no raw control character but the pretty form's line breaks.
+        let escape = |c: char| c != '\n' && is_unsafe(c);
+        if !self.terminal || !text.chars().any(escape) {
+            return text;
+        }
+        text.chars()
+            .map(|c| {
+                if escape(c) {
+                    let mut units = [0u16; 2];
+                    c.encode_utf16(&mut units)
+                        .iter()
+                        .map(|u| format!("\\u{u:04x}"))
+                        .collect()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect()
+    }
+
     /// How many rows were added.
     pub fn count(&self) -> usize {
         self.count
@@ -142,7 +167,8 @@ impl<W: Write> Printer<W> {
                     (Shape::Single, 1) => self.buffered.pop().expect("one row"),
                     _ => Value::Array(std::mem::take(&mut self.buffered)),
                 };
-                serde_json::to_writer_pretty(&mut self.out, &doc)?;
+                let text = serde_json::to_string_pretty(&doc)?;
+                self.out.write_all(self.json_text(text).as_bytes())?;
                 self.out.write_all(b"\n")?;
             }
             Format::Table => {
@@ -498,5 +524,34 @@ mod tests {
         let id = format!("eNo{}", "x".repeat(240));
         assert_eq!(cell(Some(&json!(id)), true).chars().count(), 17);
         assert_eq!(cell(Some(&json!(id)), false).len(), 243);
+    }
+
+    #[test]
+    fn json_on_a_terminal_escapes_what_would_move_text_and_reads_back_the_same() {
+        let evil = "a\u{202e}moc.live\u{200b}\u{85}@x.com";
+        let row = json!({ "emailAddress": evil });
+        for format in [Format::Json, Format::Jsonl] {
+            let mut buf = Vec::new();
+            let mut p =
+                Printer::new(&mut buf, format, Shape::List, &["emailAddress"]).on_terminal(true);
+            p.row(&row).unwrap();
+            p.finish().unwrap();
+            let text = String::from_utf8(buf).unwrap();
+            assert!(!text.chars().any(|c| c != '\n' && is_unsafe(c)), "{text:?}");
+            assert!(
+                text.contains("\\u202e") && text.contains("\\u200b") && text.contains("\\u0085"),
+                "{text}"
+            );
+            let back: Value = serde_json::from_str(text.trim()).unwrap();
+            let back = if format == Format::Json {
+                back[0].clone()
+            } else {
+                back
+            };
+            assert_eq!(back["emailAddress"], evil, "the same value");
+        }
+        // Into a pipe, exactly as serialized.
+        let piped = render(Format::Jsonl, Shape::List, &[row]);
+        assert!(piped.contains('\u{202e}'));
     }
 }
