@@ -240,3 +240,34 @@ fn an_export_reads_back_as_a_feed_that_changes_nothing() {
     assert!(rows.is_empty(), "{rows:?}");
     assert!(err.contains("nothing to do"), "{err}");
 }
+
+#[test]
+fn a_synced_users_name_is_left_alone_with_a_warning_not_sent() {
+    let env = Env::new();
+    let path = feed(
+        &env,
+        "synced.csv",
+        "email,name,groups\nzoe.costa@example.com,Zoe Renamed,\n",
+    );
+    let (code, rows, err) = run(&env, &["sync", "--csv", &path, "--yes"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("nothing to do"), "nothing was sent: {err}");
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0]["status"], "unchanged");
+    assert_eq!(rows[0]["step"], "name");
+    assert_eq!(
+        rows[0]["message"],
+        "left alone: the feed names it \"Zoe Renamed\", the directory \"Zoe Costa\"; it is managed by directory sync, so change the name there"
+    );
+    let user = env.json(&["users", "get", "--email", "zoe.costa@example.com"]);
+    assert_eq!(user["name"], "Zoe Costa");
+    // A script's sync_feed reports the same row.
+    let (code, _, err) = run(
+        &env,
+        &[
+            "-e",
+            &format!("let r = sync_feed(read_people({path:?}, [\"email\", \"name\", \"groups\"]), #{{}}); if r.len() != 1 || r[0].status != \"unchanged\" {{ throw r }}"),
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+}

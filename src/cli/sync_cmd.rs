@@ -71,7 +71,10 @@ pub async fn run(ctx: &mut Ctx, a: SyncArgs) -> anyhow::Result<()> {
             a.csv,
             feed.len()
         ));
-        let printer = ctx.printer(Shape::List, &["emailAddress", "step", "status", "message"]);
+        let mut printer = ctx.printer(Shape::List, &["emailAddress", "step", "status", "message"]);
+        for r in &plan.left_alone {
+            printer.row(&json!(r))?;
+        }
         printer.finish()?;
         return Ok(());
     }

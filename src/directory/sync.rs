@@ -61,6 +61,9 @@ pub struct SyncPlan {
     joins_new: Vec<(String, String)>,
     leaves: Vec<(Group, String)>,
     offboard: Option<OffboardPlan>,
+    /// Differences mcsh may not change: a directory-synced user's name (the directory it
+    /// comes from decides it). Reported as `unchanged` rows, never sent.
+    pub left_alone: Vec<StepRow>,
     /// Users in the domains the sync looks at.
     pub scope: usize,
     /// The removal limit in force.
@@ -236,7 +239,23 @@ impl Directory {
                     name: w.name.clone().filter(|n| !n.is_empty()),
                 }),
                 Some(u) => {
-                    if let Some(name) = w.name.as_ref().filter(|n| !n.is_empty() && **n != u.name) {
+                    let Some(name) = w.name.as_ref().filter(|n| !n.is_empty() && **n != u.name)
+                    else {
+                        continue;
+                    };
+                    if u.is_synced() {
+                        // Mimecast refuses to change it: the directory it syncs from decides.
+                        plan.left_alone.push(StepRow {
+                            email_address: w.email.clone(),
+                            step: "name".into(),
+                            status: Status::Unchanged,
+                            message: format!(
+                                "left alone: the feed names it {name:?}, the directory {:?}; \
+                                 it is managed by directory sync, so change the name there",
+                                u.name
+                            ),
+                        });
+                    } else {
                         plan.renames
                             .push((w.email.clone(), u.name.clone(), name.clone()));
                     }
@@ -341,7 +360,10 @@ impl Directory {
 
     /// Carries out `plan` (or, under dry-run, plans its writes) and reports every step.
     pub async fn run_sync(&self, plan: &SyncPlan) -> Result<Vec<StepRow>, DirError> {
-        let mut rows = Vec::new();
+        let mut rows = plan.left_alone.clone();
+        if plan.is_empty() {
+            return Ok(rows);
+        }
         let row = |email: &str, step: String, r: &ItemResult| StepRow {
             email_address: email.to_string(),
             step,

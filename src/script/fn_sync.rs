@@ -97,9 +97,6 @@ let rows = sync_feed(feed, #{ manage: ["Engineering"] });
         };
         let dir = h.directory("sync_feed")?;
         let plan = h.block_on("sync_feed", dir.plan_sync(&feed, &options))?;
-        if plan.is_empty() {
-            return Ok(Array::new());
-        }
         let rows = h.block_on("sync_feed", dir.run_sync(&plan))?;
         rows.iter()
             .map(|r| convert::to_dyn("sync_feed", r))
