@@ -132,3 +132,39 @@ fn a_session_is_saved_as_a_script_of_what_ran() {
         .assert()
         .success();
 }
+
+#[test]
+fn an_input_that_failed_after_changing_the_directory_is_saved_as_a_comment() {
+    let env = Env::new();
+    let file = env.dir.path().join("session.rhai");
+    let input = format!(
+        "add_member(\"Finance\", \"bob.hughes@company.com\"); throw \"stopped\";\n:save {}\n",
+        file.display()
+    );
+    let out = env
+        .mcsh(Scheme::OAuth)
+        .arg("repl")
+        .write_stdin(input)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("this input made 1 change(s) before it failed"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("saved 1 statement(s)"), "{stderr}");
+    let saved = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        saved.ends_with(
+            "// This input failed after making 1 change(s) to the directory; kept as a comment\n\
+             // so that running the script does not repeat them:\n\
+             // add_member(\"Finance\", \"bob.hughes@company.com\"); throw \"stopped\";\n"
+        ),
+        "{saved}"
+    );
+    // The change itself happened.
+    assert!(env
+        .members("Finance")
+        .contains(&"bob.hughes@company.com".to_string()));
+}

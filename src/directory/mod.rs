@@ -162,6 +162,8 @@ pub struct Directory {
     known_names: Mutex<HashMap<String, String>>,
     audit: Option<Arc<audit::Audit>>,
     progress: Option<Arc<dyn progress::Progress>>,
+    /// Items the service accepted as changes (created, updated, removed, unverified).
+    changes: std::sync::atomic::AtomicU64,
 }
 
 impl Directory {
@@ -178,7 +180,14 @@ impl Directory {
             known_names: Mutex::default(),
             audit: None,
             progress: None,
+            changes: std::sync::atomic::AtomicU64::new(0),
         }
+    }
+
+    /// How many items the service has accepted as changes so far (never under a dry run):
+    /// what tells the REPL that a failed statement had already changed the directory.
+    pub fn changes_made(&self) -> u64 {
+        self.changes.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Records every write in `audit`.
@@ -321,6 +330,15 @@ impl Directory {
         planned: bool,
         data: Option<&Value>,
     ) {
+        if !planned
+            && matches!(
+                result.status,
+                Status::Created | Status::Updated | Status::Removed | Status::Unverified
+            )
+        {
+            self.changes
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
         if let Some(a) = &self.audit {
             let group = item
                 .get("id")

@@ -5,7 +5,8 @@
 //! when input continues on another line. Ctrl-C at the prompt clears the line; during a
 //! statement it stops the statement (and any wait on the network) and keeps the session.
 //! Ctrl-D leaves. Errors never end the session. The inputs that ran without error are kept
-//! in order: `:history` lists them and `:save FILE` writes them as a script.
+//! in order: `:history` lists them and `:save FILE` writes them as a script; an input that
+//! failed after changing the directory is kept too, as a comment saying so.
 
 pub mod helper;
 pub mod input;
@@ -131,9 +132,34 @@ impl Session {
     fn evaluate(&mut self, input: &str) {
         self.inputs += 1;
         let name = format!("<input {}>", self.inputs);
-        if let Some(value) = self.run_source(&name, input) {
-            self.kept.push(input.trim_end().to_string());
-            self.show(&value);
+        let host = self.host.clone();
+        let changes = move || host.connected().map_or(0, |d| d.changes_made());
+        let before = changes();
+        match self.run_source(&name, input) {
+            Some(value) => {
+                self.kept.push(input.trim_end().to_string());
+                self.show(&value);
+            }
+            None => {
+                let made = changes() - before;
+                if made > 0 {
+                    // It changed the directory before it failed: the session's script must
+                    // say so, without repeating those changes when it is run again.
+                    crate::eprintln_safe!(
+                        "note: this input made {made} change(s) before it failed (`mcsh audit` \
+                         lists them); :save keeps it as a comment"
+                    );
+                    let mut kept = format!(
+                        "// This input failed after making {made} change(s) to the directory; \
+                         kept as a comment\n// so that running the script does not repeat them:"
+                    );
+                    for line in input.trim_end().lines() {
+                        kept.push_str("\n// ");
+                        kept.push_str(line);
+                    }
+                    self.kept.push(kept);
+                }
+            }
         }
     }
 
@@ -370,7 +396,8 @@ fn session_script(statements: &[String], label: &str) -> String {
     );
     for s in statements {
         text.push_str(s);
-        if !s.ends_with(';') && !s.ends_with('}') {
+        let comment = s.lines().last().is_some_and(|l| l.starts_with("//"));
+        if !comment && !s.ends_with(';') && !s.ends_with('}') {
             // A value shown at the prompt is a statement of its own in a script.
             text.push(';');
         }
