@@ -4,8 +4,8 @@
 //!
 //! Policy: UTF-8 only (a bad byte names its line), a leading byte-order mark is dropped, a line
 //! longer than [`crate::files::MAX_LINE_BYTES`] is refused (it is not the file meant), fields
-//! are trimmed, the first row is the header and must name something, a missing column is named
-//! with the header's actual columns, and a row of the wrong width names its line.
+//! are trimmed, the first row is the header and must name something and no column twice, a
+//! missing column is named with the header's actual columns, and a row of the wrong width names its line.
 
 use crate::files::{overlong_line, MAX_LINE_BYTES};
 
@@ -49,6 +49,17 @@ impl<'a> Sheet<'a> {
             .collect();
         if headers.iter().all(String::is_empty) {
             return Err("there is no header row".into());
+        }
+        // Two columns of one name: readers would disagree on which one counts.
+        if let Some(twice) = headers
+            .iter()
+            .enumerate()
+            .find(|(i, h)| !h.is_empty() && headers[..*i].contains(h))
+            .map(|(_, h)| h)
+        {
+            return Err(format!(
+                "line 1: the column {twice:?} appears twice; keep one"
+            ));
         }
         Ok(Sheet { headers, reader })
     }
@@ -147,6 +158,10 @@ mod tests {
             .unwrap()
             .starts_with("line 2 is longer than"));
         assert_eq!(Sheet::open(b"").err().unwrap(), "there is no header row");
+        assert_eq!(
+            Sheet::open(b"email,name,email\n").err().unwrap(),
+            "line 1: the column \"email\" appears twice; keep one"
+        );
     }
 
     #[test]

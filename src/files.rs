@@ -43,13 +43,20 @@ pub fn read_bounded(path: &str, limit: u64) -> std::io::Result<Vec<u8>> {
             .take(limit + 1)
             .read_to_end(&mut bytes)?;
     } else {
+        let not_regular = || {
+            std::io::Error::other(
+                "it is not a regular file (a device, FIFO or directory); give a file, or - for \
+                 standard input",
+            )
+        };
+        // Checked before opening: opening a FIFO waits for a writer that may never come.
+        if !std::fs::metadata(path)?.is_file() {
+            return Err(not_regular());
+        }
         let file = std::fs::File::open(path)?;
         let meta = file.metadata()?;
         if !meta.is_file() {
-            return Err(std::io::Error::other(
-                "it is not a regular file (a device, FIFO or directory); give a file, or - for \
-                 standard input",
-            ));
+            return Err(not_regular());
         }
         if meta.len() > limit {
             return Err(too_large());
@@ -172,6 +179,21 @@ mod tests {
             read_bounded(big.to_str().unwrap(), 4096).unwrap().len(),
             2048
         );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_fifo_is_refused_without_waiting_for_a_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("feed.csv");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        // Opening it would block this test forever; the check comes first.
+        let e = read_bounded(fifo.to_str().unwrap(), MAX_INPUT_BYTES).unwrap_err();
+        assert!(e.to_string().contains("not a regular file"), "{e}");
     }
 
     #[cfg(unix)]

@@ -32,11 +32,46 @@ macro_rules! eprintln_safe {
     }};
 }
 
-/// `println!` that never panics on a closed stdout (`| head`).
+/// `println!` that never panics on a closed stdout (`| head`); any other failure to write
+/// (a full disk) is remembered, so the run ends with an error instead of exit 0.
 #[macro_export]
 macro_rules! println_safe {
     ($($arg:tt)*) => {{
         use std::io::Write as _;
-        let _ = writeln!(std::io::stdout(), $($arg)*);
+        if let Err(e) = writeln!(std::io::stdout(), $($arg)*) {
+            $crate::stdout_failed(&e);
+        }
     }};
+}
+
+/// [`eprintln_safe!`] for a line that carries data (names, addresses, paths, script text):
+/// control, bidi and zero-width characters are escaped, so data cannot rewrite the terminal.
+#[macro_export]
+macro_rules! eprintln_data {
+    ($($arg:tt)*) => {{
+        $crate::eprintln_safe!("{}", $crate::output::printable_text(&format!($($arg)*)))
+    }};
+}
+
+/// [`println_safe!`] for a line that carries data, escaped as [`eprintln_data!`] does.
+#[macro_export]
+macro_rules! println_data {
+    ($($arg:tt)*) => {{
+        $crate::println_safe!("{}", $crate::output::printable_text(&format!($($arg)*)))
+    }};
+}
+
+/// The first failure to write standard output other than a closed pipe.
+static STDOUT_FAILURE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Remembers a failed write to standard output; a closed pipe (`| head`) is not a failure.
+pub fn stdout_failed(e: &std::io::Error) {
+    if e.kind() != std::io::ErrorKind::BrokenPipe {
+        let _ = STDOUT_FAILURE.set(e.to_string());
+    }
+}
+
+/// Why standard output could not be written, when it could not.
+pub fn stdout_failure() -> Option<&'static str> {
+    STDOUT_FAILURE.get().map(String::as_str)
 }

@@ -185,3 +185,64 @@ fn secret_command_supplies_the_secret() {
         .code(4)
         .stderr(predicate::str::contains("secret_command"));
 }
+
+#[test]
+fn a_config_file_that_does_not_parse_is_named_by_line_never_quoted() {
+    let env = Env::new();
+    let file = config_file(&env);
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    for (body, line) in [
+        (
+            "[default]\nclient_id = \"id\"\nclinet_secret = \"supersecret123\"\n",
+            3,
+        ),
+        (
+            "[default]\nclient_id = \"id\"\nclient_secret = \"supersecret123\n",
+            3,
+        ),
+        (
+            "[default]\nclient_id = \"id\"\nclient_secret = supersecret123\n",
+            3,
+        ),
+        (
+            "[default]\nclient_secret = \"x\"\nclient_secret = \"supersecret123\"\n",
+            3,
+        ),
+        ("[default]\n\nclient_secret = [\"supersecret123\"]\n", 3),
+    ] {
+        std::fs::write(&file, body).unwrap();
+        let out = env.bare().args(["config", "show"]).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(4), "{body}: {err}");
+        assert!(!err.contains("supersecret123"), "the secret leaked: {err}");
+        assert!(
+            err.contains(&format!("config.toml: line {line}, column ")),
+            "{body}: {err}"
+        );
+        assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn a_device_or_fifo_as_the_config_file_is_refused_at_once() {
+    let env = Env::new();
+    let fifo = env.dir.path().join("fifo.toml");
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    for path in [std::path::PathBuf::from("/dev/zero"), fifo] {
+        let out = env
+            .bare()
+            .env("MCSH_CONFIG", &path)
+            .args(["config", "show"])
+            .timeout(std::time::Duration::from_secs(20))
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(4), "{}: {err}", path.display());
+        assert!(err.contains("not a regular file"), "{err}");
+    }
+}

@@ -719,3 +719,70 @@ fn what_the_second_review_found_is_closed() {
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(stderr(&out).contains("nested deeper than 2000"));
 }
+
+#[test]
+fn data_in_undo_and_plan_listings_cannot_rewrite_the_terminal() {
+    let env = Env::new();
+    let evil = "Evil\u{1b}[2J\u{202e}Grp";
+    env.json(&["groups", "create", "--description", evil]);
+    let out = env
+        .mcsh(Scheme::OAuth)
+        .args([
+            "groups",
+            "add-member",
+            "--group",
+            evil,
+            "--email",
+            "bob.hughes@company.com",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    for args in [
+        vec!["undo", "--last", "--dry-run"],
+        vec![
+            "users",
+            "update",
+            "--email",
+            "bob.hughes@company.com",
+            "--name",
+            evil,
+            "--dry-run",
+        ],
+    ] {
+        let out = env.mcsh(Scheme::OAuth).args(&args).output().unwrap();
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {err}");
+        assert!(
+            !err.contains('\u{1b}') && !err.contains('\u{202e}'),
+            "{args:?} printed raw control or bidi characters: {err:?}"
+        );
+        assert!(
+            err.contains("[2J\\u{202e}Grp"),
+            "shown escaped: {args:?}: {err}"
+        );
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn output_lost_to_a_full_disk_is_an_error_not_a_success() {
+    let env = Env::new();
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("mcsh"))
+        .env("HOME", env.dir.path())
+        .env("XDG_CONFIG_HOME", env.dir.path().join("config"))
+        .env("XDG_DATA_HOME", env.dir.path().join("data"))
+        .env("XDG_STATE_HOME", env.dir.path().join("state"))
+        .env("MCSH_AUDIT_LOG", "off")
+        .args(["-e", "print(1)"])
+        .stdout(full)
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("cannot write to standard output"), "{err}");
+}

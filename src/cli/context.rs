@@ -281,7 +281,7 @@ impl Ctx {
             .await
             .context("cannot start the embedded sandbox")?;
         if self.global.verbose > 0 {
-            crate::eprintln_safe!("sandbox: {} (state {state})", running.base_url);
+            crate::eprintln_data!("sandbox: {} (state {state})", running.base_url);
         }
         Ok(running)
     }
@@ -359,13 +359,13 @@ impl Ctx {
                 reason,
                 wait,
             } if level >= 1 => {
-                crate::eprintln_safe!(
+                crate::eprintln_data!(
                     "retry: {path} attempt {attempt} in {} ms after {reason}",
                     wait.as_millis()
                 );
             }
             Event::RateLimited { path, wait } if level >= 1 => {
-                crate::eprintln_safe!(
+                crate::eprintln_data!(
                     "rate limit: {path} answered 429; waiting {} ms as X-RateLimit-Reset says",
                     wait.as_millis()
                 );
@@ -384,19 +384,19 @@ impl Ctx {
                 let left = remaining
                     .map(|r| format!(" remaining {r}"))
                     .unwrap_or_default();
-                crate::eprintln_safe!(
+                crate::eprintln_data!(
                     "http: POST {path} -> {status} in {} ms{left}{id}",
                     elapsed.as_millis()
                 );
             }
             Event::Paced { path, wait } if level >= 1 => {
-                crate::eprintln_safe!(
+                crate::eprintln_data!(
                     "rate budget: quota used up; {path} waits {} ms for it to renew",
                     wait.as_millis()
                 );
             }
             Event::TokenIssued { expires_in } if level >= 3 => {
-                crate::eprintln_safe!("auth: new API 2.0 token, valid {expires_in} s");
+                crate::eprintln_data!("auth: new API 2.0 token, valid {expires_in} s");
             }
             _ => {}
         })
@@ -420,7 +420,7 @@ pub fn confirm(global: &Global, question: &str) -> anyhow::Result<bool> {
         let msg = format!("{question}: refusing without confirmation; pass --yes to confirm");
         return Err(Usage(msg).into());
     }
-    eprint!("{question} [y/N] ");
+    eprint!("{} [y/N] ", crate::output::printable_text(question));
     let _ = std::io::stderr().flush();
     let mut answer = String::new();
     std::io::stdin().read_line(&mut answer)?;

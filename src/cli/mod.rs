@@ -263,6 +263,11 @@ where
     let result = dispatch(cli, &runtime, &interrupt);
     // Do not wait for in-flight requests to finish: an interrupted run ends now.
     runtime.shutdown_timeout(std::time::Duration::from_millis(200));
+    let result = result.and_then(|()| match crate::stdout_failure() {
+        // Output a script or the REPL printed was lost: not a success.
+        Some(why) => Err(anyhow::anyhow!("cannot write to standard output: {why}")),
+        None => Ok(()),
+    });
     match result {
         Ok(()) => 0,
         Err(e) => report::print(&e, quiet),
@@ -322,7 +327,7 @@ fn dispatch(
         ctx.bar.finish();
         if result.as_ref().is_err_and(|e| report::exit_code(e) == 130) {
             if let Some(summary) = ctx.bar.interrupted_summary() {
-                crate::eprintln_safe!("{summary}");
+                crate::eprintln_data!("{summary}");
             }
         }
         let after = plan_cmd::after_run(&ctx.global, &ctx.identity(), ctx.connected().as_ref());

@@ -26,13 +26,13 @@ pub fn after_run(
     let Some(dir) = dir else { return Ok(()) };
     if let Some(err) = dir.audit().and_then(|a| a.error()) {
         if !global.quiet {
-            crate::eprintln_safe!("warning: {err}");
+            crate::eprintln_data!("warning: {err}");
         }
     }
     if !global.dry_run {
         if let Some(a) = dir.audit().filter(|a| a.wrote()) {
             if !global.quiet {
-                crate::eprintln_safe!(
+                crate::eprintln_data!(
                     "run {}: `mcsh{} undo {}` takes back what it changed",
                     a.run_id(),
                     if global.sandbox { " --sandbox" } else { "" },
@@ -44,9 +44,9 @@ pub fn after_run(
     }
     let plan = dir.plan();
     if !global.quiet {
-        crate::eprintln_safe!("dry run: {} write(s) planned, nothing was sent", plan.len());
+        crate::eprintln_data!("dry run: {} write(s) planned, nothing was sent", plan.len());
         for w in &plan {
-            crate::eprintln_safe!("  {} {}", w.endpoint, short(&w.item));
+            crate::eprintln_data!("  {} {}", w.endpoint, short(&w.item));
         }
     }
     if let Some(path) = &global.plan_out {
@@ -78,7 +78,7 @@ pub fn after_run(
                 ),
                 None => format!("`mcsh {flags}{profile}apply {path}` carries it out"),
             };
-            crate::eprintln_safe!(
+            crate::eprintln_data!(
                 "{}",
                 crate::output::printable(&format!("plan saved to {path}; {hint}"))
             );
@@ -185,9 +185,9 @@ pub async fn apply(ctx: &mut Ctx, path: &str) -> anyhow::Result<()> {
         return Ok(());
     }
     if !ctx.global.quiet {
-        crate::eprintln_safe!("{path} holds {} write(s):", plan.writes.len());
+        crate::eprintln_data!("{path} holds {} write(s):", plan.writes.len());
         for w in &plan.writes {
-            crate::eprintln_safe!("  {} {}", w.endpoint, short(&w.item));
+            crate::eprintln_data!("  {} {}", w.endpoint, short(&w.item));
         }
     }
     if !ctx.confirm(&format!(

@@ -65,11 +65,10 @@ pub(crate) fn session(
     // into a pipe or file it goes exactly as printed (it may be data).
     let terminal = std::io::IsTerminal::is_terminal(&std::io::stdout());
     engine.on_print(move |text| {
-        let mut out = std::io::stdout().lock();
         if terminal {
-            let _ = writeln!(out, "{}", crate::output::printable_text(text));
+            crate::println_data!("{text}");
         } else {
-            let _ = writeln!(out, "{text}");
+            crate::println_safe!("{text}");
         }
     });
     engine.on_debug(|text, source, pos| {
@@ -78,7 +77,7 @@ pub(crate) fn session(
             (None, Some(l)) => format!("line {l}: "),
             _ => String::new(),
         };
-        crate::eprintln_safe!("{at}{text}");
+        crate::eprintln_data!("{at}{text}");
     });
     let scope = script::scope(&host);
     Ok(Session {
@@ -106,7 +105,7 @@ pub(crate) fn execute(
     ctx.bar.finish();
     if matches!(&result, Err(ScriptFailed(f)) if f.exit_code == 130) {
         if let Some(summary) = ctx.bar.interrupted_summary() {
-            crate::eprintln_safe!("{summary}");
+            crate::eprintln_data!("{summary}");
         }
     }
     let after = plan_cmd::after_run(global, &ctx.identity(), s.host.connected().as_ref());
@@ -116,7 +115,7 @@ pub(crate) fn execute(
 }
 
 /// Largest script mcsh reads.
-const MAX_SCRIPT_BYTES: u64 = 64 << 20;
+pub const MAX_SCRIPT_BYTES: u64 = 64 << 20;
 
 /// `mcsh run FILE ARGS...` (FILE `-` is standard input).
 pub fn run_file(

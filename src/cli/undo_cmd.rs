@@ -52,13 +52,13 @@ pub async fn run(ctx: &mut Ctx, run: Option<&str>, last: bool) -> anyhow::Result
         .map(|i| i.group.clone())
         .collect();
     if !ctx.global.quiet {
-        crate::eprintln_safe!("undo of run {run}: {} write(s)", writes.len());
+        crate::eprintln_data!("undo of run {run}: {} write(s)", writes.len());
         for i in &items {
             let how = match &i.step {
                 Step::Write(w) => words(w, &i.group),
                 Step::Skip(why) => format!("skipped: {why}"),
             };
-            crate::eprintln_safe!("  {}  →  {how}", i.change);
+            crate::eprintln_data!("  {}  →  {how}", i.change);
         }
     }
     if writes.is_empty() {

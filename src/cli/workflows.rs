@@ -194,14 +194,14 @@ fn report(global: &Global, what: &str, called: &Called, columns: &[&str]) -> any
             None => String::new(),
         };
         if rows.is_empty() {
-            crate::eprintln_safe!("{what}: nothing to do");
+            crate::eprintln_data!("{what}: nothing to do");
         } else if changed == 0 && failed == 0 {
-            crate::eprintln_safe!(
+            crate::eprintln_data!(
                 "{what}: nothing changed, everything was already done ({}){took}",
                 summary.join(", ")
             );
         } else {
-            crate::eprintln_safe!("{what}: {}{took}", summary.join(", "));
+            crate::eprintln_data!("{what}: {}{took}", summary.join(", "));
         }
     }
     Partial::check(failed, rows.len())
@@ -372,7 +372,7 @@ pub fn export(global: &Global, runtime: &Runtime, a: ExportArgs) -> anyhow::Resu
             crate::files::write_atomic(std::path::Path::new(path), &buf, false)
                 .map_err(|e| anyhow::anyhow!("cannot write {path}: {e}"))?;
             if !global.quiet {
-                crate::eprintln_safe!("export: {} users written to {path}", rows.len());
+                crate::eprintln_data!("export: {} users written to {path}", rows.len());
             }
         }
     }

@@ -20,25 +20,43 @@ pub fn config_path(env: &dyn Fn(&str) -> Option<String>) -> PathBuf {
         .join("config.toml")
 }
 
+/// Most bytes a config file may hold (a handful of profiles is a few hundred).
+const MAX_CONFIG_BYTES: u64 = 1 << 20;
+
+/// A TOML error as line, column and the parser's words, without the source line the
+/// parser would quote (it may hold a secret), on one line.
+fn parse_error(text: &str, e: &toml::de::Error) -> String {
+    let what = e.message().trim().replace('\n', " ");
+    match e.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            format!("line {line}, column {column}: {what}")
+        }
+        None => what,
+    }
+}
+
 /// Reads every profile of the file at `path`; a missing file has none.
 pub fn read_profiles(path: &Path) -> Result<BTreeMap<String, Profile>, ConfigError> {
-    let text = match std::fs::read(path) {
-        Ok(bytes) => String::from_utf8(bytes).map_err(|_| ConfigError::File {
-            path: path.display().to_string(),
-            detail: "it is not UTF-8 text".into(),
-        })?,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
-        Err(e) => {
-            return Err(ConfigError::File {
-                path: path.display().to_string(),
-                detail: e.to_string(),
-            })
-        }
-    };
-    toml::from_str(&text).map_err(|e| ConfigError::File {
+    let bad = |detail: String| ConfigError::File {
         path: path.display().to_string(),
-        detail: e.to_string().trim().replace('\n', " "),
-    })
+        detail,
+    };
+    if path.as_os_str() == "-" {
+        return Err(bad(
+            "the config file must be a file, not standard input".into()
+        ));
+    }
+    let bytes = match crate::files::read_bounded(&path.to_string_lossy(), MAX_CONFIG_BYTES) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
+        Err(e) => return Err(bad(e.to_string())),
+    };
+    let text = String::from_utf8(bytes).map_err(|_| bad("it is not UTF-8 text".into()))?;
+    // Where and what, never the line itself: it may hold a secret.
+    toml::from_str(&text).map_err(|e| bad(parse_error(&text, &e)))
 }
 
 #[cfg(unix)]

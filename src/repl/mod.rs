@@ -89,7 +89,7 @@ pub fn run(
         kept: Vec::new(),
     };
     session.refresh_words();
-    crate::eprintln_safe!(
+    crate::eprintln_data!(
         "mcsh {} — :help for help, Ctrl-D to leave",
         env!("CARGO_PKG_VERSION")
     );
@@ -145,7 +145,7 @@ impl Session {
                 if made > 0 {
                     // It changed the directory before it failed: the session's script must
                     // say so, without repeating those changes when it is run again.
-                    crate::eprintln_safe!(
+                    crate::eprintln_data!(
                         "note: this input made {made} change(s) before it failed (`mcsh audit` \
                          lists them); :save keeps it as a comment"
                     );
@@ -227,7 +227,7 @@ impl Session {
             .unwrap_or_else(|_| serde_json::Value::String(value.to_string()));
         let text = render_value(&json, self.options.format, None);
         if !text.is_empty() {
-            crate::println_safe!("{text}");
+            crate::println_data!("{text}");
         }
     }
 
@@ -252,13 +252,13 @@ impl Session {
             .map_or((text, ""), |(c, a)| (c, a.trim()));
         match cmd {
             ":quit" | ":q" | ":exit" => return false,
-            ":help" | ":h" if arg.is_empty() => crate::println_safe!("{}", self.overview()),
+            ":help" | ":h" if arg.is_empty() => crate::println_data!("{}", self.overview()),
             ":help" | ":h" => match docs::render(&self.docs, Some(arg)) {
                 Ok(text) => {
                     use std::io::Write as _;
                     let _ = write!(std::io::stdout(), "{text}");
                 }
-                Err(e) => crate::eprintln_safe!("error: {e}"),
+                Err(e) => crate::eprintln_data!("error: {e}"),
             },
             ":vars" => {
                 for (name, constant, value) in self.scope.iter() {
@@ -269,24 +269,24 @@ impl Session {
                         shown
                     };
                     let kind = if constant { "const" } else { "let" };
-                    crate::println_safe!("{kind} {name}: {} = {shown}", value.type_name());
+                    crate::println_data!("{kind} {name}: {} = {shown}", value.type_name());
                 }
             }
-            ":status" => crate::println_safe!("{}", self.status()),
+            ":status" => crate::println_data!("{}", self.status()),
             ":history" => {
                 for (i, statement) in self.kept.iter().enumerate() {
-                    crate::println_safe!("{:>4}  {}", i + 1, statement.replace('\n', "\n      "));
+                    crate::println_data!("{:>4}  {}", i + 1, statement.replace('\n', "\n      "));
                 }
             }
-            ":save" if arg.is_empty() => crate::eprintln_safe!(
+            ":save" if arg.is_empty() => crate::eprintln_data!(
                 "error: :save needs a file: :save report.rhai (add --force to replace one)"
             ),
             ":save" => self.save(arg),
             ":load" if arg.is_empty() => {
-                crate::eprintln_safe!("error: :load needs a file: :load path/to/script.rhai")
+                crate::eprintln_data!("error: :load needs a file: :load path/to/script.rhai")
             }
             ":load" => self.load(arg),
-            other => crate::eprintln_safe!(
+            other => crate::eprintln_data!(
                 "error: unknown command {other}; commands: {}",
                 COMMANDS.join(", ")
             ),
@@ -295,12 +295,21 @@ impl Session {
     }
 
     fn load(&mut self, path: &str) {
-        let source = match std::fs::read_to_string(path) {
+        let read = crate::files::read_bounded(path, crate::cli::script_cmd::MAX_SCRIPT_BYTES)
+            .and_then(|b| {
+                String::from_utf8(b).map_err(|_| std::io::Error::other("not UTF-8 text"))
+            });
+        let source = match read {
             Ok(s) => runner::strip_shebang(&s),
-            Err(e) => return crate::eprintln_safe!("error: {path}: {e}"),
+            Err(e) => {
+                return crate::eprintln_data!(
+                    "{}",
+                    crate::output::printable(&format!("error: {path}: {e}"))
+                )
+            }
         };
         if self.run_source(path, &source).is_some() {
-            crate::eprintln_safe!("loaded {path}");
+            crate::eprintln_data!("loaded {path}");
         }
     }
 
@@ -313,7 +322,7 @@ impl Session {
         };
         let target = std::path::Path::new(path);
         if !force && target.exists() {
-            return crate::eprintln_safe!(
+            return crate::eprintln_data!(
                 "{}",
                 crate::output::printable(&format!(
                     "error: {path} exists; `:save {path} --force` replaces it"
@@ -322,14 +331,14 @@ impl Session {
         }
         let text = session_script(&self.kept, &self.options.label);
         match crate::files::write_atomic(target, text.as_bytes(), false) {
-            Ok(()) => crate::eprintln_safe!(
+            Ok(()) => crate::eprintln_data!(
                 "{}",
                 crate::output::printable(&format!(
                     "saved {} statement(s) to {path}; `mcsh run {path}` runs them again",
                     self.kept.len()
                 ))
             ),
-            Err(e) => crate::eprintln_safe!(
+            Err(e) => crate::eprintln_data!(
                 "{}",
                 crate::output::printable(&format!("error: cannot write {path}: {e}"))
             ),
@@ -456,9 +465,9 @@ fn imports(source: &str) -> Vec<(String, String)> {
 }
 
 fn show_failure(f: &runner::Failure) {
-    crate::eprintln_safe!("error: {f}");
+    crate::eprintln_data!("error: {f}");
     if let Some(excerpt) = &f.excerpt {
-        crate::eprintln_safe!("{excerpt}");
+        crate::eprintln_data!("{excerpt}");
     }
 }
 
