@@ -130,28 +130,14 @@ impl<W: Write> Printer<W> {
         }
     }
 
-    /// JSON text as it is written: on a terminal, characters that would move or hide text
-    /// (bidi overrides, C1 controls, zero-width ones) as `\uXXXX` escapes, which read back as
-    /// the same value; anywhere else exactly as serialized.
+    /// JSON text as it is written: for a terminal, see [`json_for_terminal`]; anywhere else
+    /// exactly as serialized.
     fn json_text(&self, text: String) -> String {
-        // Serialized JSON holds no raw control character but the pretty form's line breaks.
-        let escape = |c: char| c != '\n' && is_unsafe(c);
-        if !self.terminal || !text.chars().any(escape) {
-            return text;
+        if self.terminal {
+            json_for_terminal(&text)
+        } else {
+            text
         }
-        text.chars()
-            .map(|c| {
-                if escape(c) {
-                    let mut units = [0u16; 2];
-                    c.encode_utf16(&mut units)
-                        .iter()
-                        .map(|u| format!("\\u{u:04x}"))
-                        .collect()
-                } else {
-                    c.to_string()
-                }
-            })
-            .collect()
     }
 
     /// How many rows were added.
@@ -275,6 +261,29 @@ fn is_unsafe(c: char) -> bool {
         || matches!(c,
             '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}'
             | '\u{FEFF}' | '\u{061C}')
+}
+
+/// Serialized JSON for a terminal: characters that would move or hide text (bidi overrides,
+/// C1 controls, zero-width ones) as `\uXXXX` escapes, which read back as the same value.
+/// Serialized JSON holds no other raw control character than the pretty form's line breaks.
+pub fn json_for_terminal(text: &str) -> String {
+    let escape = |c: char| c != '\n' && is_unsafe(c);
+    if !text.chars().any(escape) {
+        return text.to_string();
+    }
+    text.chars()
+        .map(|c| {
+            if escape(c) {
+                let mut units = [0u16; 2];
+                c.encode_utf16(&mut units)
+                    .iter()
+                    .map(|u| format!("\\u{u:04x}"))
+                    .collect()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 /// `s` for a terminal: every control, bidi and zero-width character escaped (`\u{1b}`).

@@ -108,11 +108,34 @@ fn init_without_credentials_writes_a_template() {
         .stderr(predicate::str::contains("template"));
     let text = std::fs::read_to_string(config_file(&env)).unwrap();
     assert!(text.contains("[default]") && text.contains("# client_id"));
+    assert!(text.contains("--profile NAME or MCSH_PROFILE"), "{text}");
     env.bare()
         .args(["users", "list"])
         .assert()
         .code(4)
         .stderr(predicate::str::contains("no Mimecast credentials"));
+
+    // A profile name TOML cannot take bare is quoted, so the file still reads.
+    let other = Env::new();
+    other
+        .bare()
+        .args(["--profile", "ops team", "config", "init"])
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(config_file(&other)).unwrap();
+    assert!(text.contains("[\"ops team\"]"), "{text}");
+    other
+        .bare()
+        .args(["--profile", "ops team", "users", "list"])
+        .assert()
+        .code(4)
+        .stderr(predicate::str::contains("no Mimecast credentials"));
+    other
+        .bare()
+        .args(["--profile", "a\nb", "config", "init", "--force"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("not a usable profile name"));
 }
 
 #[test]

@@ -76,6 +76,25 @@ fn the_manual_page_covers_mcsh_and_each_command() {
         "examples: {page}"
     );
 
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, err) = run(&["man", "--dir", dir.path().to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    for page in [
+        "mcsh.1",
+        "mcsh-users.1",
+        "mcsh-users-list.1",
+        "mcsh-groups-add-member.1",
+    ] {
+        let text = std::fs::read_to_string(dir.path().join(page)).unwrap();
+        assert!(text.contains(".SH NAME"), "{page}: {text}");
+    }
+    let (code, _, err) = run(&["man", "users", "list", "extra"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("mcsh users list has no commands under it"),
+        "{err}"
+    );
+
     let (code, _, err) = run(&["man", "groups", "add-membr"]);
     assert_eq!(code, 2, "{err}");
     assert!(

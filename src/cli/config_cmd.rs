@@ -29,7 +29,7 @@ pub enum ConfigCmd {
 const TEMPLATE: &str = r#"# mcsh configuration: one table per profile; pick one with --profile NAME or MCSH_PROFILE.
 # Environment variables (MIMECAST_*) override what is written here. Keep this file private.
 
-[PROFILE]
+[{table}]
 # API 2.0 (OAuth2 client credentials): the current scheme.
 # base_url = "https://api.services.mimecast.com"
 # client_id = ""
@@ -48,6 +48,19 @@ const TEMPLATE: &str = r#"# mcsh configuration: one table per profile; pick one 
 # timeout = 30   # seconds per request
 "#;
 
+/// `name` as a TOML table name: bare when TOML allows it, quoted otherwise (`"ops team"`).
+fn toml_key(name: &str) -> String {
+    if !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        name.to_string()
+    } else {
+        serde_json::to_string(name).expect("a string serializes")
+    }
+}
+
 /// Runs a `config` subcommand.
 pub fn run(ctx: &Ctx, cmd: ConfigCmd) -> anyhow::Result<()> {
     let env = |k: &str| std::env::var(k).ok();
@@ -63,6 +76,13 @@ pub fn run(ctx: &Ctx, cmd: ConfigCmd) -> anyhow::Result<()> {
             Ok(())
         }
         ConfigCmd::Init { force } => {
+            if profile.trim().is_empty() || profile.chars().any(char::is_control) {
+                return Err(Usage(format!(
+                    "--profile {:?} is not a usable profile name: give letters, digits, - or _",
+                    crate::output::printable(&profile)
+                ))
+                .into());
+            }
             let from_env = profile_from_env(&env);
             if from_env != Profile::default() {
                 config::write_profile(&path, &profile, &from_env, force)?;
@@ -82,7 +102,7 @@ pub fn run(ctx: &Ctx, cmd: ConfigCmd) -> anyhow::Result<()> {
             if let Some(dir) = path.parent() {
                 std::fs::create_dir_all(dir)?;
             }
-            write_template(&path, &TEMPLATE.replace("PROFILE", &profile))?;
+            write_template(&path, &TEMPLATE.replace("{table}", &toml_key(&profile)))?;
             ctx.note(&format!(
                 "wrote a template to {}: fill in one scheme's keys",
                 path.display()

@@ -1,5 +1,20 @@
 //! The `Examples:` section every command's `--help` ends with: real invocations, two to four.
 
+/// `mcsh` itself: a first tour, and the exit codes every command shares.
+pub const MCSH: &str = "Examples:
+  mcsh --sandbox users list                      # the demo tenant, no account needed
+  mcsh --sandbox onboard --email jane.doe@company.com --name \"Jane Doe\" --group Sales
+  mcsh users list --domain example.com -o csv > users.csv
+  mcsh -e 'users().filter(|u| u.name == \"\")'
+  mcsh                                           # the interactive shell
+
+Exit codes:
+  0  done (or already so)       3  partial: some items of a bulk job failed
+  1  failed                     4  credentials or configuration missing or refused
+  2  usage or bad input         130  interrupted
+  (mcsh diff: 0 equal, 1 different, 2 the tenant could not be read)
+
+Docs: mcsh doc (scripting reference), mcsh man (manual page), README.md and docs/";
 /// `mcsh users list`.
 pub const USERS_LIST: &str = "Examples:\n  mcsh users list\n  mcsh users list --domain example.com -o csv > users.csv\n  mcsh users list --aliases -o json";
 /// `mcsh users get`.
@@ -70,6 +85,6 @@ pub const REPL: &str =
 /// `mcsh doc`.
 pub const DOC: &str = "Examples:\n  mcsh doc\n  mcsh doc members\n  mcsh doc onboard::people\n  mcsh doc --markdown > docs/scripting-reference.md";
 /// `mcsh man`.
-pub const MAN: &str = "Examples:\n  mcsh man | man -l -\n  mcsh man groups add-member | man -l -\n  mcsh man > ~/.local/share/man/man1/mcsh.1";
+pub const MAN: &str = "Examples:\n  mcsh man | man -l -\n  mcsh man groups add-member | man -l -\n  mcsh man --dir ~/.local/share/man/man1";
 /// `mcsh completions`.
 pub const COMPLETIONS: &str = "Examples:\n  mcsh completions bash > ~/.local/share/bash-completion/completions/mcsh\n  mcsh completions zsh > ~/.zfunc/_mcsh";

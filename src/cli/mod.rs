@@ -32,7 +32,7 @@ pub use context::Ctx;
 
 /// mcsh: a scriptable shell for Mimecast's directory (users, groups, membership).
 ///
-/// Credentials come from flags, then MIMECAST_* environment variables, then the profile in
+/// Credentials come from MIMECAST_* environment variables, then the profile (--profile) of
 /// the config file (`mcsh config path`). Add --sandbox to any command to run it against a
 /// local imitation of Mimecast with a demo tenant, no account needed.
 ///
@@ -40,7 +40,7 @@ pub use context::Ctx;
 /// standard input otherwise. `mcsh FILE.rhai ARGS...` runs a script, and so does a script
 /// whose first line is `#!/usr/bin/env mcsh`.
 #[derive(Debug, Parser)]
-#[command(name = "mcsh", version, max_term_width = 100)]
+#[command(name = "mcsh", version, max_term_width = 100, after_help = examples::MCSH)]
 pub struct Cli {
     /// Options every command takes.
     #[command(flatten)]
@@ -222,6 +222,9 @@ pub enum Command {
         /// The command, e.g. `groups add-member` (none: mcsh itself)
         #[arg(value_name = "COMMAND")]
         command: Vec<String>,
+        /// Write every page (mcsh.1 and one per command) into DIR instead
+        #[arg(long, value_name = "DIR", conflicts_with = "command")]
+        dir: Option<std::path::PathBuf>,
     },
     /// `mcsh FILE.rhai ARGS...`: run a script
     #[command(external_subcommand)]
@@ -362,7 +365,7 @@ async fn run_command(ctx: &mut Ctx, command: Command) -> anyhow::Result<()> {
             std::io::Write::flush(&mut out)?;
             Ok(())
         }
-        Command::Man { command } => man_cmd::run(&command),
+        Command::Man { command, dir } => man_cmd::run(&command, dir.as_deref()),
         Command::Run { .. }
         | Command::Script(_)
         | Command::Repl

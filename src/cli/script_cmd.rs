@@ -298,7 +298,12 @@ pub fn eval(global: &Global, runtime: &tokio::runtime::Runtime, expr: &str) -> a
         .unwrap_or_else(|_| serde_json::Value::String(value.to_string()));
     let text = render_value(&json, format, terminal_width());
     let mut out = std::io::stdout().lock();
-    writeln!(out, "{text}")?;
+    if std::io::stdout().is_terminal() {
+        // On a terminal, data cannot move or hide text; into a pipe it goes as it is.
+        writeln!(out, "{}", crate::output::printable_text(&text))?;
+    } else {
+        writeln!(out, "{text}")?;
+    }
     Ok(())
 }
 

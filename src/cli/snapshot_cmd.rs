@@ -18,9 +18,14 @@ pub async fn snapshot(ctx: &mut Ctx, out: Option<&str>) -> anyhow::Result<()> {
         Some(path) => crate::files::write_atomic(std::path::Path::new(path), &text, true)
             .with_context(|| format!("cannot write the snapshot to {path}"))?,
         None => {
-            use std::io::Write as _;
+            use std::io::{IsTerminal as _, Write as _};
             let mut stdout = std::io::stdout().lock();
-            stdout.write_all(&text)?;
+            if stdout.is_terminal() {
+                let shown = crate::output::json_for_terminal(&String::from_utf8_lossy(&text));
+                stdout.write_all(shown.as_bytes())?;
+            } else {
+                stdout.write_all(&text)?;
+            }
             stdout.flush()?;
         }
     }

@@ -206,7 +206,7 @@ if !is_email(row.email) { print(`bad address: ${row.email}`) }
     });
 
     local("write_csv", &["path: &str", "rows: Array", "()"], r#"
-Writes maps as CSV with a header row (every key, in the order first seen). The file is replaced atomically. Cells a spreadsheet would run as formulas get a leading `'`. Under `--dry-run` nothing is written (an error says so).
+Writes maps as CSV with a header row (every key, in the order first seen). The file is replaced atomically; `-` is standard output. Cells a spreadsheet would run as formulas get a leading `'`. Under `--dry-run` no file is written (an error says so); `-` still prints.
 ```rhai
 write_csv("users.csv", users("example.com"));
 ```"#, true)
@@ -240,7 +240,7 @@ let config = read_json("settings.json");
         "write_json",
         &["path: &str", "value: Dynamic", "()"],
         r#"
-Writes a value as pretty JSON. The file is replaced atomically. Under `--dry-run` nothing is written (an error says so).
+Writes a value as pretty JSON. The file is replaced atomically; `-` is standard output. Under `--dry-run` no file is written (an error says so); `-` still prints.
 ```rhai
 write_json("groups.json", groups());
 ```"#,
