@@ -227,12 +227,31 @@ fn aliases_foreign_addresses_and_synced_groups_are_refused_before_any_write() {
 #[test]
 fn an_export_reads_back_as_a_feed_that_changes_nothing() {
     let env = Env::new();
+    // Two groups of one name under different parents: the export tells them apart by path.
+    env.json(&["departments", "Sales/Platform"]);
+    env.json(&[
+        "groups",
+        "add-member",
+        "--group",
+        "Sales/Platform",
+        "--email",
+        "alice.anderson@company.com",
+    ]);
     let out = env
         .mcsh(Scheme::OAuth)
         .args(["export", "--with-groups", "--format", "csv"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let alice = text
+        .lines()
+        .find(|l| l.starts_with("alice.anderson@company.com,"))
+        .unwrap();
+    assert!(
+        alice.contains("Engineering/Platform") && alice.contains("Sales/Platform"),
+        "{alice}"
+    );
     let file = env.dir.path().join("export.csv");
     std::fs::write(&file, &out.stdout).unwrap();
     let (code, rows, err) = run(&env, &["sync", "--csv", file.to_str().unwrap(), "--yes"]);

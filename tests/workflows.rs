@@ -629,7 +629,7 @@ let report = onboard::person("scripted@company.com", "Scripted", ["Apollo", "All
 if report.filter(|r| r.status == "created").len() != 3 { throw `onboard: ${report}`; }
 let rows = exporter::rows("company.com", true);
 let me = rows.filter(|r| r.emailAddress == "scripted@company.com")[0];
-if !me.groups.contains("Apollo") { throw "export groups"; }
+if !me.groups.contains("Projects/Apollo") { throw `export groups by path: ${me.groups}`; }
 let gone = offboard::person("scripted@company.com", #{ keep_account: true });
 if gone.filter(|r| r.status == "removed").len() != 2 { throw `offboard: ${gone}`; }
 print("workflows ok");

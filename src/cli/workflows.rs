@@ -61,7 +61,7 @@ pub struct ExportArgs {
     /// Only this domain (default: every internal domain)
     #[arg(long, value_name = "DOMAIN")]
     pub domain: Option<String>,
-    /// Add each user's groups (one scan of every group's members)
+    /// Add each user's groups, by path (one scan of every group's members)
     #[arg(long)]
     pub with_groups: bool,
     /// json or csv [default: json, or --output when it is one of them]
