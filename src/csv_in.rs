@@ -37,6 +37,13 @@ impl<'a> Sheet<'a> {
                 MAX_LINE_BYTES >> 10
             ));
         }
+        if bytes.iter().take(4096).any(|b| *b == 0) {
+            // UTF-16 (without a byte-order mark) has a NUL in every ASCII character.
+            return Err(
+                "it holds NUL bytes, so it is not UTF-8 text (UTF-16?); save the file as UTF-8"
+                    .into(),
+            );
+        }
         let text = utf8_text(bytes)?;
         let mut reader = csv::ReaderBuilder::new()
             .trim(csv::Trim::All)
@@ -158,6 +165,10 @@ mod tests {
             .unwrap()
             .starts_with("line 2 is longer than"));
         assert_eq!(Sheet::open(b"").err().unwrap(), "there is no header row");
+        assert_eq!(
+            Sheet::open(b"\0e\0m\0a\0i\0l\0\n").err().unwrap(),
+            "it holds NUL bytes, so it is not UTF-8 text (UTF-16?); save the file as UTF-8"
+        );
         assert_eq!(
             Sheet::open(b"email,name,email\n").err().unwrap(),
             "line 1: the column \"email\" appears twice; keep one"

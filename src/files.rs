@@ -95,7 +95,18 @@ pub fn write_atomic(path: &Path, bytes: &[u8], private: bool) -> std::io::Result
     let mut tmp = tempfile::Builder::new()
         .prefix(&format!(".{name}."))
         .suffix(".tmp")
-        .tempfile_in(&dir)?;
+        .tempfile_in(&dir)
+        // Said of the folder, not of the temporary name nobody chose.
+        .map_err(|e| {
+            std::io::Error::new(
+                e.kind(),
+                format!(
+                    "cannot create a file in {}: {}",
+                    dir.display(),
+                    std::io::Error::from(e.kind())
+                ),
+            )
+        })?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

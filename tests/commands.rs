@@ -753,3 +753,19 @@ fn effective_groups_count_domain_members_and_groups_above() {
         "a string, as JSON in a pipe"
     );
 }
+
+#[test]
+fn a_created_group_shows_its_path() {
+    let env = Env::new();
+    let made = env.json(&[
+        "groups",
+        "create",
+        "--description",
+        "Ops",
+        "--parent",
+        "Engineering/Platform",
+    ]);
+    assert_eq!(made["path"], "Engineering/Platform/Ops", "{made}");
+    let top = env.json(&["groups", "create", "--description", "Top"]);
+    assert_eq!(top["path"], "Top", "{top}");
+}

@@ -196,7 +196,7 @@ fn the_seed_flow_under_a_fault_storm_ends_with_exactly_the_asked_directory() {
                 .map(|g| g.as_str().unwrap())
                 .collect();
             groups.sort();
-            assert_eq!(groups, ["East", "West"], "seed {seed}: {u}");
+            assert_eq!(groups, ["Storm/East", "Storm/West"], "seed {seed}: {u}");
         }
         assert_eq!(exported.len(), 62 + 200, "seed {seed}: every mailbox once");
     }

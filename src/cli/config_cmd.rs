@@ -125,7 +125,7 @@ pub fn run(ctx: &Ctx, cmd: ConfigCmd) -> anyhow::Result<()> {
                     continue;
                 };
                 let shown = if SECRET_KEYS.contains(key) {
-                    config::mask(&v.value)
+                    config::MASK.to_string()
                 } else {
                     v.value.clone()
                 };

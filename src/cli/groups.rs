@@ -122,7 +122,7 @@ pub async fn run(ctx: &mut Ctx, cmd: GroupsCmd) -> anyhow::Result<()> {
                 Some(p) => Some(dir.resolve_group(&p).await.context("--parent")?),
                 None => None,
             };
-            let group = dir.create_group(&description, parent.as_ref()).await.map_err(|e| {
+            let mut group = dir.create_group(&description, parent.as_ref()).await.map_err(|e| {
                 let hint = if matches!(&e, crate::directory::DirError::Api(a) if a.code() == "err_folder_already_exists") {
                     "a group of that name already exists at that level: `mcsh groups list --query` finds it"
                 } else {
@@ -130,6 +130,14 @@ pub async fn run(ctx: &mut Ctx, cmd: GroupsCmd) -> anyhow::Result<()> {
                 };
                 hinted(format!("create group {description:?}"), hint, e)
             })?;
+            if group.path.is_empty() {
+                // The answer carries no path: it is the parent's and the new name.
+                group.path = match &parent {
+                    Some(p) if !p.path.is_empty() => format!("{}/{}", p.path, group.description),
+                    Some(p) => format!("{}/{}", p.description, group.description),
+                    None => group.description.clone(),
+                };
+            }
             let mut printer = ctx.printer(Shape::Single, GROUP_COLUMNS);
             printer.row(&json!(group))?;
             printer.finish()?;
@@ -223,8 +231,14 @@ fn with_file(mut emails: Vec<String>, file: Option<&str>) -> anyhow::Result<Vec<
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        email::normalize(line)
-            .map_err(|e| Usage(format!("--emails-from {path}: line {}: {e}", n + 1)))?;
+        email::normalize(line).map_err(|e| {
+            let csv = if n == 0 && line.contains(',') {
+                " (it looks like a CSV: --emails-from takes one address a line)"
+            } else {
+                ""
+            };
+            Usage(format!("--emails-from {path}: line {}: {e}{csv}", n + 1))
+        })?;
         emails.push(line.to_string());
     }
     if emails.is_empty() {

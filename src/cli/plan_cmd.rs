@@ -33,7 +33,7 @@ pub fn after_run(
         if let Some(a) = dir.audit().filter(|a| a.wrote()) {
             if !global.quiet {
                 crate::eprintln_data!(
-                    "run {}: `mcsh{} undo {}` takes back what it changed",
+                    "run {}: `mcsh{} undo {}` takes back what it can (a deleted group cannot come back)",
                     a.run_id(),
                     if global.sandbox { " --sandbox" } else { "" },
                     a.run_id()

@@ -125,7 +125,8 @@ pub fn render(docs: &[FnDoc], name: Option<&str>) -> Result<String, String> {
             .collect(),
     };
     if chosen.is_empty() {
-        let n = name.unwrap_or_default();
+        let n: String = name.unwrap_or_default().chars().take(60).collect();
+        let n = n.as_str();
         let found = crate::suggest::similar(n, docs.iter().map(|d| d.name.as_str()), 5);
         let hint = crate::suggest::did_you_mean(&found)
             .map(|d| format!(" ({d})"))

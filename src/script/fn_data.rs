@@ -91,6 +91,12 @@ pub fn read_csv_with(path: &str, options: &CsvOptions) -> Res<Array> {
         ));
     }
     let headers = sheet.headers().to_vec();
+    if let Some(key) = options.line_field.as_ref().filter(|k| headers.contains(k)) {
+        return Err(errors::usage(
+            "read_csv",
+            format!("line_field {key:?} is a column of {path}; pick another key"),
+        ));
+    }
     let mut rows = Array::new();
     for record in sheet.rows() {
         let record = record.map_err(|e| io_error("read_csv", path, e))?;
@@ -135,6 +141,12 @@ fn render(function: &str, rows: &Array, format: Format) -> Res<Vec<u8>> {
 /// Writes `bytes` to the file `path`, or to the session's standard output for `-` (as
 /// everywhere in mcsh; the CLI or REPL owns that stream). Under a dry run, files are refused.
 fn write_file(function: &str, path: &str, bytes: &[u8], host: &Host) -> Res<()> {
+    if path.trim().is_empty() {
+        return Err(errors::usage(
+            function,
+            "the path is empty: give a file name, or \"-\" for standard output",
+        ));
+    }
     if path == "-" {
         return host
             .write_output(bytes)
