@@ -139,7 +139,7 @@ row "offboard 1 000 leavers (each in 3 groups) in a tenant of $NGROUPS groups" "
     "$(python3 -c "print('yes' if $t <= 5 and $removed == 4000 and $failed == 0 else 'no')")"
 stop
 
-# 4. the same scan against a drained bucket that refills gradually (mimecast-api.md §3):
+# 4. the same scan against a drained bucket that refills gradually (docs/mimecast-api.md §3):
 #    a bucket of 20 requests, one added back every 20 ms. The floor is the refill itself:
 #    (requests - bucket) × 20 ms; the budget must pace to it, not burst into 429s.
 start quota --latency-ms 50 --bucket 20 --refill-ms 20 --generate-users 2000 --generate-groups "$NGROUPS"

@@ -1,9 +1,11 @@
 //! mcsh: a scriptable shell for administering Mimecast's directory.
 //!
-//! The layers, top to bottom: `cli` (commands, the only place that prints), `directory`
-//! (what an admin means), `api` (what Mimecast means), and beside them `sandbox`, a local
-//! Mimecast that shares no type with the client. `config` resolves credentials; `output`
-//! renders rows.
+//! The layers, top to bottom: `cli` and `repl` (commands and the interactive shell, the only
+//! places that print), `script` (Rhai with the directory built in), `directory` (what an
+//! admin means; the executor is the one writer), `api` (what Mimecast means), and beside them
+//! `sandbox`, a local Mimecast that shares no type with the client. `config` resolves
+//! credentials; `output` renders rows. docs/ARCHITECTURE.md walks through them and how a
+//! write travels; docs/mimecast-api.md holds the API facts they follow.
 
 pub mod alloc;
 pub mod api;

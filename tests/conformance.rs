@@ -1,5 +1,5 @@
 //! Held to the real service: every answer recorded from Mimecast (`tests/recorded/*.json`,
-//! copied from `../shared/fixtures/recorded/`) is used both ways.
+//! the real service's recorded answers; docs/mimecast-api.md §7) is used both ways.
 //!
 //! (a) The client, fed each recorded body verbatim by a replaying server, does what the
 //!     recording means: success decodes into records, a key-less `fail` fails the request,

@@ -2,7 +2,7 @@
 //!
 //! Policy: Mimecast's quota is a bucket of `X-RateLimit-Limit` requests that refills a little
 //! at a time: `X-RateLimit-Reset` is the time for one request to be added back, and at least
-//! one is added back each interval (mimecast-api.md §3, revised). It never refills in full.
+//! one is added back each interval (docs/mimecast-api.md §3, revised). It never refills in full.
 //! The budget models exactly that:
 //! - every request takes one from what the bucket is believed to hold; at zero, requests wait
 //!   for the next refill instead of being sent into a 429;

@@ -259,7 +259,7 @@ impl Client {
             }
             if resp.fail.iter().any(|f| f.key.is_none()) {
                 // A `fail` entry without `key` is about the whole request: no item of it
-                // happened, whatever `data` holds (mimecast-api.md §2, revised).
+                // happened, whatever `data` holds (docs/mimecast-api.md §2, revised).
                 return Err(ApiError::Failed {
                     path: path.to_string(),
                     status: resp.status,

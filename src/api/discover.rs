@@ -2,7 +2,7 @@
 //!
 //! Policy: one unauthenticated `POST /api/login/discover-authentication` with the
 //! administrator's address, answered with the region's base URL in `data[0].region.api`
-//! (mimecast-api.md §1.2). The answer is checked like any base URL (https, or loopback http);
+//! (docs/mimecast-api.md §1.2). The answer is checked like any base URL (https, or loopback http);
 //! anything else is an error naming what came back.
 
 use std::time::Duration;

@@ -1,4 +1,4 @@
-//! The endpoint paths mcsh uses, as the real service answers to them (`mimecast-api.md` §4).
+//! The endpoint paths mcsh uses, as the real service answers to them (`docs/mimecast-api.md` §4).
 
 /// List the users of a domain (paged).
 pub const GET_INTERNAL_USERS: &str = "/api/user/get-internal-users";

@@ -4,7 +4,7 @@
 //! - Items are packed `batch_size` to a request and `concurrency` requests run at once; each
 //!   `fail[]` entry is mapped back to its item by its echoed `key`.
 //! - Only retryable items are sent again. A batch whose answer was lost (connection dropped,
-//!   timeout, 5xx) may or may not have happened (mimecast-api.md §8):
+//!   timeout, 5xx) may or may not have happened (docs/mimecast-api.md §8):
 //!   - writes that are idempotent by themselves (adding or removing a member, an alias, the
 //!     purge list) are sent again; after such a resend, the documented "already a member" and
 //!     "not a member" mean our first attempt worked;

@@ -1,4 +1,4 @@
-//! Settling writes whose answer was lost, by reading (mimecast-api.md §8).
+//! Settling writes whose answer was lost, by reading (docs/mimecast-api.md §8).
 //!
 //! Policy: a 5xx, a timeout or a dropped connection after a write was sent leaves its effect
 //! unknown. For writes that are not idempotent by themselves, the directory is read: a user

@@ -1,7 +1,7 @@
 //! How the sandbox checks who is calling: bearer tokens (API 2.0) and HMAC-SHA1 signatures
 //! (API 1.0), verified for real.
 //!
-//! Policy: the checks are written here from `mimecast-api.md`, independently of the client's
+//! Policy: the checks are written here from `docs/mimecast-api.md`, independently of the client's
 //! signer. Accepted like the real service: `GMT` as well as `UTC` in `x-mc-date`, any letter
 //! case in `x-mc-req-id`, a clock skew of ±15 minutes. Tokens live `token_ttl` (1799 s).
 

@@ -1,7 +1,7 @@
 //! The sandbox: a faithful local imitation of the Mimecast API for users and groups.
 //!
 //! Policy: same paths, envelope, pagination, error codes, rate-limit headers and both
-//! authentication schemes as `mimecast-api.md` describes, with state in SQLite. It depends on
+//! authentication schemes as `docs/mimecast-api.md` describes, with state in SQLite. It depends on
 //! no client type (its wire handling is its own), so any client written from Mimecast's
 //! documentation works against it unchanged, and a client bug cannot hide behind a twin.
 

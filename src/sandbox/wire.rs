@@ -1,7 +1,7 @@
 //! The sandbox's own view of the wire: request bodies in, envelopes out.
 //!
 //! Policy: this module shares no type with the client. It reads requests as
-//! `serde_json::Value` and writes envelopes by hand, exactly as `mimecast-api.md` §2 shows,
+//! `serde_json::Value` and writes envelopes by hand, exactly as `docs/mimecast-api.md` §2 shows,
 //! so a field misspelled on one side cannot be misspelled identically on the other.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
