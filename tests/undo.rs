@@ -210,3 +210,34 @@ fn a_lock_goes_back_even_when_the_old_name_was_never_read() {
         "the lock goes back even though the script never read the old name: {rows}"
     );
 }
+
+#[test]
+fn a_rename_carried_out_from_a_plan_goes_back_too() {
+    let env = Env::new();
+    let plan = env.dir.path().join("rename.json");
+    let (code, _, err) = run(
+        &env,
+        &[
+            "users",
+            "update",
+            "--email",
+            "bob.hughes@company.com",
+            "--name",
+            "Bobby",
+            "--plan-out",
+            plan.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = run(&env, &["apply", plan.to_str().unwrap(), "--yes"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = run(&env, &["undo", "--last", "--yes", "-o", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let rows: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        rows[0]["change"], "update user bob.hughes@company.com: name \"Bob Hughes\"",
+        "{rows}"
+    );
+    let user = env.json(&["users", "get", "--email", "bob.hughes@company.com"]);
+    assert_eq!(user["name"], "Bob Hughes", "{user}");
+}
