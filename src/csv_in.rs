@@ -37,7 +37,7 @@ impl<'a> Sheet<'a> {
                 MAX_LINE_BYTES >> 10
             ));
         }
-        if bytes.iter().take(4096).any(|b| *b == 0) {
+        if bytes.contains(&0) {
             // UTF-16 (without a byte-order mark) has a NUL in every ASCII character.
             return Err(
                 "it holds NUL bytes, so it is not UTF-8 text (UTF-16?); save the file as UTF-8"

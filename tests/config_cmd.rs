@@ -232,12 +232,20 @@ fn a_config_file_that_does_not_parse_is_named_by_line_never_quoted() {
             3,
         ),
         ("[default]\n\nclient_secret = [\"supersecret123\"]\n", 3),
+        // No table: the value meets a profile where a table was expected.
+        ("client_secret = \"supersecret123\"\n", 1),
+        ("[default]\ntimeout = \"supersecret123\"\n", 2),
+        ("[default]\nsupersecret123 = 1\n", 2),
+        ("[default]\nclient_secret = 98765432\n", 2),
     ] {
         std::fs::write(&file, body).unwrap();
         let out = env.bare().args(["config", "show"]).output().unwrap();
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(4), "{body}: {err}");
-        assert!(!err.contains("supersecret123"), "the secret leaked: {err}");
+        assert!(
+            !err.contains("supersecret123") && !err.contains("98765432"),
+            "the secret leaked: {err}"
+        );
         assert!(
             err.contains(&format!("config.toml: line {line}, column ")),
             "{body}: {err}"

@@ -185,7 +185,7 @@ fn no_write_is_sent_when_the_audit_log_cannot_be_written_even_with_q() {
 fn csv_formulas_are_neutralised_and_terminal_escapes_shown_escaped() {
     let env = Env::new();
     let evil_group = "Grp\u{1b}[1;31mRED\rOVERWRITE\u{202e}";
-    env.json(&["groups", "create", "--description", evil_group]);
+    env.create_group_raw(evil_group);
     env.json(&[
         "users",
         "create",
@@ -724,7 +724,8 @@ fn what_the_second_review_found_is_closed() {
 fn data_in_undo_and_plan_listings_cannot_rewrite_the_terminal() {
     let env = Env::new();
     let evil = "Evil\u{1b}[2J\u{202e}Grp";
-    env.json(&["groups", "create", "--description", evil]);
+    // mcsh refuses to write such a name, but a directory may hold one made elsewhere.
+    env.create_group_raw(evil);
     let out = env
         .mcsh(Scheme::OAuth)
         .args([
@@ -746,7 +747,7 @@ fn data_in_undo_and_plan_listings_cannot_rewrite_the_terminal() {
             "--email",
             "bob.hughes@company.com",
             "--name",
-            evil,
+            "Bob \u{202e}Hughes",
             "--dry-run",
         ],
     ] {
@@ -757,10 +758,7 @@ fn data_in_undo_and_plan_listings_cannot_rewrite_the_terminal() {
             !err.contains('\u{1b}') && !err.contains('\u{202e}'),
             "{args:?} printed raw control or bidi characters: {err:?}"
         );
-        assert!(
-            err.contains("[2J\\u{202e}Grp"),
-            "shown escaped: {args:?}: {err}"
-        );
+        assert!(err.contains("\\u{202e}"), "shown escaped: {args:?}: {err}");
     }
 }
 
@@ -785,4 +783,65 @@ fn output_lost_to_a_full_disk_is_an_error_not_a_success() {
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("cannot write to standard output"), "{err}");
+}
+
+#[test]
+fn names_holding_control_characters_are_refused_before_anything_is_sent() {
+    let env = Env::new();
+    for args in [
+        vec!["groups", "create", "--description", "Ops\u{1b}[2J"],
+        vec![
+            "users",
+            "update",
+            "--email",
+            "bob.hughes@company.com",
+            "--name",
+            "Bob\u{7}Hughes",
+        ],
+        vec!["-e", "create_user(\"x.y@company.com\", \"X\\nY\")"],
+    ] {
+        let out = env.mcsh(Scheme::OAuth).args(&args).output().unwrap();
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.contains("holds the control character"),
+            "{args:?}: {err}"
+        );
+        assert!(err.contains("nothing was sent"), "{err}");
+    }
+    let users = env.json(&["users", "list", "--domain", "company.com"]);
+    assert!(
+        !users.to_string().contains("x.y@company.com"),
+        "nothing was created"
+    );
+    let bob = env.json(&["users", "get", "--email", "bob.hughes@company.com"]);
+    assert_eq!(bob["name"], "Bob Hughes");
+}
+
+#[cfg(unix)]
+#[test]
+fn an_import_of_a_fifo_or_device_is_refused_without_reading_it() {
+    let env = Env::new();
+    let fifo = env.dir.path().join("pipe.rhai");
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    std::os::unix::fs::symlink("/dev/zero", env.dir.path().join("zero.rhai")).unwrap();
+    for name in ["pipe", "zero"] {
+        let module = env.dir.path().join(name);
+        let out = env
+            .bare()
+            .args([
+                "-e",
+                &format!("import {:?} as m; 1", module.display().to_string()),
+            ])
+            .timeout(Duration::from_secs(20))
+            .output()
+            .unwrap();
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{name}: {err}");
+        assert!(err.contains("is not a regular file"), "{name}: {err}");
+    }
 }

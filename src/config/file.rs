@@ -26,7 +26,7 @@ const MAX_CONFIG_BYTES: u64 = 1 << 20;
 /// A TOML error as line, column and the parser's words, without the source line the
 /// parser would quote (it may hold a secret), on one line.
 fn parse_error(text: &str, e: &toml::de::Error) -> String {
-    let what = e.message().trim().replace('\n', " ");
+    let what = without_values(e.message().trim()).replace('\n', " ");
     match e.span() {
         Some(span) => {
             let before = &text[..span.start.min(text.len())];
@@ -36,6 +36,62 @@ fn parse_error(text: &str, e: &toml::de::Error) -> String {
         }
         None => what,
     }
+}
+
+/// The parser's words with every quoted value left out: `invalid type: string "…"` and
+/// ``unknown field `…` `` quote what the file holds, which may be a secret (pasted where a key
+/// or a table goes, too). Only the names of the keys mcsh knows, and near misses of them, are
+/// kept.
+fn without_values(message: &str) -> String {
+    // A known key, or a near miss of one (`client_idd`): a typo is named, anything else (a
+    // secret pasted where a key goes) is not.
+    let known = |word: &str| {
+        let keys = super::KEYS
+            .iter()
+            .map(|(k, _)| *k)
+            .chain(["secret_command"]);
+        word.len() <= 32
+            && keys
+                .into_iter()
+                .any(|k| strsim::damerau_levenshtein(word, k) <= 3)
+    };
+    let mut out = String::new();
+    let mut chars = message.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '"' && c != '`' {
+            out.push(c);
+            continue;
+        }
+        let mut word = String::new();
+        let mut closed = false;
+        for d in chars.by_ref() {
+            if d == c {
+                closed = true;
+                break;
+            }
+            word.push(d);
+        }
+        if closed && known(&word) {
+            out.push(c);
+            out.push_str(&word);
+            out.push(c);
+        } else {
+            out.push_str("(value not shown)");
+        }
+    }
+    // Unquoted numbers can be secrets too (`client_secret = 98765432`).
+    out.split(' ')
+        .map(|w| {
+            if w.trim_matches(|c: char| !c.is_ascii_alphanumeric()).len() >= 4
+                && w.chars().filter(char::is_ascii_digit).count() >= 4
+            {
+                "(value not shown)"
+            } else {
+                w
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Reads every profile of the file at `path`; a missing file has none.
@@ -149,4 +205,34 @@ pub fn cache_base_url(path: &Path, name: &str, base_url: &str) -> Result<bool, C
     };
     write_profile(path, name, &updated, true)?;
     Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_values;
+
+    #[test]
+    fn parser_messages_keep_key_names_and_lose_values() {
+        assert_eq!(
+            without_values("invalid type: string \"XSECRETX\", expected struct Profile"),
+            "invalid type: string (value not shown), expected struct Profile"
+        );
+        assert_eq!(
+            without_values("unknown field `XSECRETX`, expected one of `base_url`, `client_id`"),
+            "unknown field (value not shown), expected one of `base_url`, `client_id`"
+        );
+        assert_eq!(
+            without_values("invalid type: integer `98765432`, expected a string"),
+            "invalid type: integer (value not shown), expected a string"
+        );
+        assert_eq!(
+            without_values("duplicate key `client_secret`"),
+            "duplicate key `client_secret`"
+        );
+        assert_eq!(
+            without_values("unknown field `clinet_secret`, expected one of `client_secret`"),
+            "unknown field `clinet_secret`, expected one of `client_secret`"
+        );
+        assert!(!without_values("invalid type: floating point `1234.5678`").contains("1234"));
+    }
 }

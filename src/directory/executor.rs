@@ -169,6 +169,7 @@ impl Directory {
         if items.is_empty() {
             return Ok(Vec::new());
         }
+        refuse_control_characters(&items)?;
         if !self.is_dry_run() {
             if let Some(audit) = self.audit() {
                 audit
@@ -507,6 +508,34 @@ fn fail_all(
             request_id: None,
         });
     }
+}
+
+/// Refuses, before anything is sent or planned, a name or group name holding a control
+/// character (a NUL, an escape, a line break): no admin means one, and a terminal or a CSV
+/// showing it later would be misled.
+fn refuse_control_characters(items: &[(String, Value)]) -> Result<(), DirError> {
+    for (label, item) in items {
+        for field in ["name", "description"] {
+            if let Some(text) = item.get(field).and_then(Value::as_str) {
+                if let Some(c) = text.chars().find(|c| c.is_control()) {
+                    return Err(DirError::Refused {
+                        detail: format!(
+                            "the {} for {label} holds the control character {}: {:?}; fix the \
+                             input (nothing was sent)",
+                            if field == "name" {
+                                "name"
+                            } else {
+                                "group name"
+                            },
+                            c.escape_unicode(),
+                            text
+                        ),
+                    });
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A failed item's message: the service's words, with plain ones where they are cryptic.

@@ -2,7 +2,8 @@
 //! importing script.
 //!
 //! Policy: stdlib modules are compiled on first import and cached for the session, so
-//! scripts that import nothing pay nothing at start-up.
+//! scripts that import nothing pay nothing at start-up. A module file must be a regular file
+//! of at most a script's size, checked before it is opened.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -59,6 +60,39 @@ impl ModuleResolver for Resolver {
                 .insert(path.to_string(), module.clone());
             return Ok(module);
         }
+        let file = self
+            .files
+            .get_file_path(path, source.and_then(|s| std::path::Path::new(s).parent()));
+        check_module_file(&file).map_err(|why| {
+            super::errors::raise(
+                "import",
+                "invalid_input",
+                &format!("{path}: {} {why}", file.display()),
+                false,
+                0,
+                "usage",
+            )
+        })?;
         self.files.resolve(engine, source, path, pos)
     }
+}
+
+/// A module file must be a regular file of a script's size: a FIFO would hang the import and
+/// a device (`/dev/zero`, through a link too) would be read without end. A file that does not
+/// exist is left to the resolver, which says so.
+fn check_module_file(file: &std::path::Path) -> Result<(), String> {
+    let Ok(meta) = std::fs::metadata(file) else {
+        return Ok(());
+    };
+    if !meta.is_file() {
+        return Err("is not a regular file (a device, FIFO or directory)".into());
+    }
+    let limit = crate::cli::script_cmd::MAX_SCRIPT_BYTES;
+    if meta.len() > limit {
+        return Err(format!(
+            "is larger than {} MiB, the most mcsh reads",
+            limit >> 20
+        ));
+    }
+    Ok(())
 }

@@ -26,6 +26,29 @@ pub struct Env {
 }
 
 impl Env {
+    /// Creates a group straight through the API, as another tool could: for names mcsh
+    /// itself refuses to write (control characters) but must show safely when it finds them.
+    pub fn create_group_raw(&self, name: &str) {
+        let client = mcsh::api::Client::new(
+            &self.sandbox.base_url,
+            mcsh::api::Credentials::OAuth {
+                client_id: self.sandbox.keys.client_id.clone(),
+                client_secret: mcsh::api::Secret::new(self.sandbox.keys.client_secret.clone()),
+            },
+            mcsh::api::ClientOptions::default(),
+            None,
+        )
+        .expect("a client");
+        tokio::runtime::Runtime::new()
+            .expect("a runtime")
+            .block_on(client.call(
+                mcsh::api::paths::CREATE_GROUP,
+                mcsh::api::Kind::Write,
+                vec![serde_json::json!({ "description": name })],
+            ))
+            .expect("the group is created");
+    }
+
     /// A sandbox with the demo tenant.
     pub fn new() -> Env {
         Env::with(Options::default())
