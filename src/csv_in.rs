@@ -5,7 +5,8 @@
 //! Policy: UTF-8 only (a bad byte names its line), a leading byte-order mark is dropped, a line
 //! longer than [`crate::files::MAX_LINE_BYTES`] is refused (it is not the file meant), fields
 //! are trimmed, the first row is the header and must name something and no column twice, a
-//! missing column is named with the header's actual columns, and a row of the wrong width names its line.
+//! missing column is named with the header's actual columns, a row of the wrong width names
+//! its line, and a cell mcsh guarded against spreadsheet formulas reads back as it was.
 
 use crate::files::{overlong_line, MAX_LINE_BYTES};
 
@@ -108,12 +109,34 @@ impl<'a> Sheet<'a> {
         ))
     }
 
-    /// The rows after the header; a row of the wrong width is an error naming its line.
+    /// The rows after the header; a row of the wrong width is an error naming its line. A
+    /// cell mcsh guarded against spreadsheet formulas when it wrote it (`'=…`, `'@…`) reads
+    /// back as it was, so an export is a feed that changes nothing.
     pub fn rows(
         &mut self,
     ) -> impl Iterator<Item = Result<csv::StringRecord, String>> + use<'_, 'a> {
-        self.reader.records().map(|r| r.map_err(|e| row_error(&e)))
+        self.reader.records().map(|r| {
+            let record = r.map_err(|e| row_error(&e))?;
+            if !record.iter().any(|f| unguarded(f).is_some()) {
+                return Ok(record);
+            }
+            let mut plain: csv::StringRecord =
+                record.iter().map(|f| unguarded(f).unwrap_or(f)).collect();
+            plain.set_position(record.position().cloned());
+            Ok(plain)
+        })
     }
+}
+
+/// The cell without the `'` that [`crate::output::csv_safe`] puts before a formula's first
+/// character; `None` when the cell carries no such guard.
+fn unguarded(cell: &str) -> Option<&str> {
+    let rest = cell.strip_prefix('\'')?;
+    matches!(
+        rest.chars().next(),
+        Some('=' | '+' | '-' | '@' | '\t' | '\r')
+    )
+    .then_some(rest)
 }
 
 /// The file's line number of `record` (from 1; 0 when unknown).
@@ -173,6 +196,19 @@ mod tests {
             Sheet::open(b"email,name,email\n").err().unwrap(),
             "line 1: the column \"email\" appears twice; keep one"
         );
+    }
+
+    #[test]
+    fn cells_guarded_against_formulas_read_back_as_written() {
+        let mut sheet =
+            Sheet::open(b"email,name\na@x.com,'=1+1\nb@x.com,'@Nadia\nc@x.com,'Tis\n").unwrap();
+        let names: Vec<String> = sheet.rows().map(|r| r.unwrap()[1].to_string()).collect();
+        assert_eq!(names, ["=1+1", "@Nadia", "'Tis"]);
+        // The guard is exactly what output::csv_safe writes.
+        for cell in ["=1+1", "+1", "-x", "@y"] {
+            let written = crate::output::csv_safe(cell.to_string());
+            assert_eq!(unguarded(&written), Some(cell));
+        }
     }
 
     #[test]

@@ -643,3 +643,69 @@ print("workflows ok");
         .stdout("workflows ok\n");
     assert!(env.members("Apollo").is_empty());
 }
+
+#[test]
+fn an_export_reads_back_as_an_onboarding_that_changes_nothing_synced_groups_and_names_included() {
+    let env = Env::new();
+    let file = env.dir.path().join("export.csv");
+    env.mcsh(Scheme::OAuth)
+        .args(["export", "--with-groups", "--format", "csv", "--out"])
+        .arg(&file)
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        text.contains("Directory Staff"),
+        "a synced group is named: {text}"
+    );
+    let out = env
+        .mcsh(Scheme::OAuth)
+        .args(["onboard", "--csv", file.to_str().unwrap(), "-o", "json"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    let rows: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let changed: Vec<&Value> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["status"] != "unchanged")
+        .collect();
+    assert!(changed.is_empty(), "{changed:?}");
+
+    // A synced user's name is left alone, said so, and the rest of the row goes on.
+    let out = env
+        .mcsh(Scheme::OAuth)
+        .args([
+            "onboard",
+            "--email",
+            "zoe.costa@example.com",
+            "--name",
+            "Zoe Renamed",
+            "--group",
+            "Sales",
+            "-o",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(rows[0]["status"], "unchanged", "{rows}");
+    assert!(
+        rows[0]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("left alone: the list names it \"Zoe Renamed\""),
+        "{rows}"
+    );
+    assert_eq!(rows[1]["status"], "created", "joined Sales: {rows}");
+    let zoe = env.json(&["users", "get", "--email", "zoe.costa@example.com"]);
+    assert_eq!(zoe["name"], "Zoe Costa");
+}

@@ -170,7 +170,7 @@ fn write_file(function: &str, path: &str, bytes: &[u8], host: &Host) -> Res<()> 
 /// Registers the data helpers; under a dry run, the file writers refuse.
 pub fn register(engine: &mut Engine, host: &Rc<Host>) {
     local("read_csv", &["path: &str", "Array"], r#"
-Reads a CSV file with a header row: one map per row, keyed by the header's names, values as strings. A UTF-8 BOM is accepted; a row with the wrong number of fields is an error naming its line.
+Reads a CSV file with a header row: one map per row, keyed by the header's names, values as strings. A UTF-8 BOM is accepted; a row with the wrong number of fields, a column named twice or a NUL byte is an error naming it. A cell mcsh guarded against spreadsheet formulas when it wrote it (`'=...`) reads back as it was.
 ```rhai
 for row in read_csv("people.csv") { print(row.email) }
 ```"#, true)
