@@ -241,3 +241,54 @@ fn a_rename_carried_out_from_a_plan_goes_back_too() {
     let user = env.json(&["users", "get", "--email", "bob.hughes@company.com"]);
     assert_eq!(user["name"], "Bob Hughes", "{user}");
 }
+
+#[test]
+fn undo_leaves_alone_a_rename_made_since_outside_mcsh_and_a_lock_the_account_already_had() {
+    let env = Env::new();
+    let (code, _, err) = run(
+        &env,
+        &[
+            "users",
+            "update",
+            "--email",
+            "bob.hughes@company.com",
+            "--name",
+            "P1",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    // Renamed again by hand, outside mcsh: not in the audit log.
+    env.api_write(
+        mcsh::api::paths::UPDATE_USER,
+        serde_json::json!({ "emailAddress": "bob.hughes@company.com", "name": "P2" }),
+    );
+    let (code, _, err) = run(&env, &["undo", "--last", "--yes"]);
+    assert_eq!(code, 2, "nothing left to undo: {err}");
+    assert!(
+        err.contains("renamed since outside this run (now \"P2\", not \"P1\"): left alone"),
+        "{err}"
+    );
+    let bob = env.json(&["users", "get", "--email", "bob.hughes@company.com"]);
+    assert_eq!(bob["name"], "P2", "the outside rename stands");
+
+    // Locked twice: undoing the second run does not unlock what the first had locked.
+    for _ in 0..2 {
+        let (code, _, err) = run(
+            &env,
+            &[
+                "users",
+                "update",
+                "--email",
+                "emma.fischer@company.com",
+                "--lock",
+            ],
+        );
+        assert_eq!(code, 0, "{err}");
+    }
+    let (code, _, err) = run(&env, &["undo", "--last", "--yes"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("it was locked already before this run (run "),
+        "{err}"
+    );
+}

@@ -1,5 +1,6 @@
 //! `mcsh undo RUN_ID | --last`: take back what a run did, from the audit log.
 
+use anyhow::Context as _;
 use serde_json::json;
 
 use super::report::{Partial, Usage};
@@ -28,7 +29,12 @@ pub async fn run(ctx: &mut Ctx, run: Option<&str>, last: bool) -> anyhow::Result
             .into())
         }
     };
-    let items = undo::plan(&lines, &run).map_err(|e| Usage(e.to_string()))?;
+    let mut items = undo::plan(&lines, &run).map_err(|e| Usage(e.to_string()))?;
+    // Renames made since outside mcsh are not in the log: read them before undoing any.
+    let dir = ctx.directory().await?;
+    dir.recheck_renames(&mut items)
+        .await
+        .context("reading the renamed users and groups before undoing")?;
     let writes: Vec<_> = items
         .iter()
         .filter_map(|i| match &i.step {
@@ -74,7 +80,6 @@ pub async fn run(ctx: &mut Ctx, run: Option<&str>, last: bool) -> anyhow::Result
     ))? {
         return Err(Usage("cancelled; nothing was changed".into()).into());
     }
-    let dir = ctx.directory().await?;
     if let Some(a) = dir.audit() {
         a.mark_undoing(&run);
     }

@@ -30,6 +30,98 @@ pub struct UndoItem {
     pub group: Option<String>,
     /// What undoing it does.
     pub step: Step,
+    /// The name the run gave, which must still be there for the rename to go back.
+    pub expect: Option<Expect>,
+}
+
+/// A name a run set, to be found unchanged before it is taken back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Expect {
+    /// The user `email` is still called `name`.
+    UserName {
+        /// The address.
+        email: String,
+        /// The name the run gave.
+        name: String,
+    },
+    /// The group `id` is still called `name`.
+    GroupName {
+        /// The group's id.
+        id: String,
+        /// The name the run gave.
+        name: String,
+    },
+}
+
+/// What the run set that a rename's undo must find unchanged.
+fn expectation(line: &Value) -> Option<Expect> {
+    let item = &line["item"];
+    match line["endpoint"].as_str()? {
+        paths::UPDATE_USER => Some(Expect::UserName {
+            email: item["emailAddress"].as_str()?.to_string(),
+            name: item["name"].as_str()?.to_string(),
+        }),
+        paths::UPDATE_GROUP => Some(Expect::GroupName {
+            id: item["id"].as_str()?.to_string(),
+            name: item["description"].as_str()?.to_string(),
+        }),
+        _ => None,
+    }
+}
+
+impl super::Directory {
+    /// Leaves alone each rename whose subject no longer has the name the run gave it: someone
+    /// renamed it since, outside mcsh (mcsh's own runs are found in the log). One read of the
+    /// users concerned and one listing of the groups, only when there are renames to check.
+    pub async fn recheck_renames(&self, items: &mut [UndoItem]) -> Result<(), super::DirError> {
+        let pending = |i: &UndoItem| matches!(i.step, Step::Write(_)) && i.expect.is_some();
+        if !items.iter().any(pending) {
+            return Ok(());
+        }
+        let emails: Vec<String> = items
+            .iter()
+            .filter_map(|i| match &i.expect {
+                Some(Expect::UserName { email, .. }) => Some(email.clone()),
+                _ => None,
+            })
+            .collect();
+        let users = if emails.is_empty() {
+            Default::default()
+        } else {
+            self.find_users(&emails).await?
+        };
+        let groups = if items
+            .iter()
+            .any(|i| matches!(i.expect, Some(Expect::GroupName { .. })))
+        {
+            self.list_groups(None).await?
+        } else {
+            Vec::new()
+        };
+        for item in items.iter_mut().filter(|i| pending(i)) {
+            let (now, set) = match item.expect.as_ref().expect("pending") {
+                Expect::UserName { email, name } => (
+                    users
+                        .get(&email.to_ascii_lowercase())
+                        .map(|u| u.name.clone()),
+                    name,
+                ),
+                Expect::GroupName { id, name } => (
+                    groups
+                        .iter()
+                        .find(|g| &g.id == id)
+                        .map(|g| g.description.clone()),
+                    name,
+                ),
+            };
+            if let Some(now) = now.filter(|now| now != set) {
+                item.step = Step::Skip(format!(
+                    "renamed since outside this run (now {now:?}, not {set:?}): left alone"
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Why a run cannot be undone.
@@ -112,15 +204,66 @@ pub fn plan(lines: &[Value], run: &str) -> Result<Vec<UndoItem>, UndoError> {
             let change = super::audit::describe(line);
             let step = match touched_later(lines, at, line) {
                 Some(other) => Step::Skip(format!("changed since, by run {other}: left alone")),
-                None => inverse(line),
+                None => keep_prior_state(lines, at, line, inverse(line)),
             };
             UndoItem {
                 change,
                 group: line["group"].as_str().map(str::to_string),
                 step,
+                expect: expectation(line),
             }
         })
         .collect())
+}
+
+/// A lock (or disable) that the account already had before this run, as the last such change
+/// mcsh made before line `at` says, is not undone: unlocking it would undo more than the run
+/// did. Only that flag is dropped; a name still goes back.
+fn keep_prior_state(lines: &[Value], at: usize, line: &Value, step: Step) -> Step {
+    let Step::Write(mut w) = step else {
+        return step;
+    };
+    if w.endpoint != paths::UPDATE_USER {
+        return Step::Write(w);
+    }
+    let email = line["item"]["emailAddress"]
+        .as_str()
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let mut kept = Vec::new();
+    for flag in ["accountLocked", "accountDisabled"] {
+        let Some(set) = line["item"][flag].as_bool() else {
+            continue;
+        };
+        let before = lines[..at].iter().rev().find(|l| {
+            changed(l)
+                && l["profile"] == line["profile"]
+                && l["endpoint"] == paths::UPDATE_USER
+                && l["item"][flag].is_boolean()
+                && l["item"]["emailAddress"]
+                    .as_str()
+                    .is_some_and(|e| e.eq_ignore_ascii_case(&email))
+        });
+        if let Some(b) = before.filter(|b| b["item"][flag].as_bool() == Some(set)) {
+            if let Some(m) = w.item.as_object_mut() {
+                m.remove(flag);
+            }
+            let what = match (flag, set) {
+                ("accountLocked", true) => "locked",
+                ("accountLocked", false) => "unlocked",
+                (_, true) => "disabled",
+                _ => "enabled",
+            };
+            kept.push(format!(
+                "it was {what} already before this run (run {})",
+                b["run"].as_str().unwrap_or("?")
+            ));
+        }
+    }
+    if w.item.as_object().is_some_and(|m| m.len() <= 1) && !kept.is_empty() {
+        return Step::Skip(format!("{}: left as it is", kept.join("; ")));
+    }
+    Step::Write(w)
 }
 
 /// The run that changed the same thing after line `at`, if any.
@@ -293,6 +436,50 @@ mod tests {
                     json!({"id": "g", "emailAddress": "a@c.com"})
                 ),
             ]
+        );
+    }
+
+    #[test]
+    fn a_lock_the_account_already_had_is_not_undone() {
+        let lines = vec![
+            line(
+                "r1",
+                paths::UPDATE_USER,
+                json!({"emailAddress": "a@c.com", "accountLocked": true}),
+                "unverified",
+            ),
+            line(
+                "r2",
+                paths::UPDATE_USER,
+                json!({"emailAddress": "A@c.com", "accountLocked": true, "name": "New"}),
+                "updated",
+            ),
+        ];
+        let mut with_name = lines.clone();
+        with_name[1]["before"] = json!({"name": "Old"});
+        // The name goes back; the lock, which r1 had set already, stays.
+        let steps: Vec<Step> = plan(&with_name, "r2")
+            .unwrap()
+            .into_iter()
+            .map(|i| i.step)
+            .collect();
+        assert_eq!(
+            steps,
+            [write(
+                paths::UPDATE_USER,
+                json!({"emailAddress": "A@c.com", "name": "Old"})
+            )]
+        );
+        let mut lock_only = lines.clone();
+        lock_only[1]["item"] = json!({"emailAddress": "a@c.com", "accountLocked": true});
+        let items = plan(&lock_only, "r2").unwrap();
+        assert!(
+            matches!(&items[0].step, Step::Skip(why) if why.contains("locked already before this run (run r1)")),
+            "{items:?}"
+        );
+        // Undoing r1 itself still unlocks (r2 changed it later, so it is left alone instead).
+        assert!(
+            matches!(&plan(&lock_only, "r1").unwrap()[0].step, Step::Skip(why) if why.contains("run r2"))
         );
     }
 

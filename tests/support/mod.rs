@@ -29,6 +29,15 @@ impl Env {
     /// Creates a group straight through the API, as another tool could: for names mcsh
     /// itself refuses to write (control characters) but must show safely when it finds them.
     pub fn create_group_raw(&self, name: &str) {
+        self.api_write(
+            mcsh::api::paths::CREATE_GROUP,
+            serde_json::json!({ "description": name }),
+        );
+    }
+
+    /// Sends one write straight through the API, outside mcsh's executor and audit log: a
+    /// change made by another tool or by hand.
+    pub fn api_write(&self, path: &str, item: Value) {
         let client = mcsh::api::Client::new(
             &self.sandbox.base_url,
             mcsh::api::Credentials::OAuth {
@@ -41,12 +50,8 @@ impl Env {
         .expect("a client");
         tokio::runtime::Runtime::new()
             .expect("a runtime")
-            .block_on(client.call(
-                mcsh::api::paths::CREATE_GROUP,
-                mcsh::api::Kind::Write,
-                vec![serde_json::json!({ "description": name })],
-            ))
-            .expect("the group is created");
+            .block_on(client.call(path, mcsh::api::Kind::Write, vec![item]))
+            .expect("the write is accepted");
     }
 
     /// A sandbox with the demo tenant.
