@@ -78,8 +78,9 @@ pub fn run(ctx: &Ctx, cmd: ConfigCmd) -> anyhow::Result<()> {
         ConfigCmd::Init { force } => {
             if profile.trim().is_empty() || profile.chars().any(char::is_control) {
                 return Err(Usage(format!(
-                    "--profile {:?} is not a usable profile name: give letters, digits, - or _",
-                    crate::output::printable(&profile)
+                    "--profile {} is not a usable profile name: it is empty or holds a control \
+                     character (a line break, a tab)",
+                    crate::output::printable(&format!("{profile:?}"))
                 ))
                 .into());
             }

@@ -11,7 +11,8 @@ use super::Cli;
 /// Writes the manual page of `mcsh`, or of the subcommand `path` (`groups add-member`), to
 /// standard output; with `dir`, every page into that directory.
 pub fn run(path: &[String], dir: Option<&Path>) -> anyhow::Result<()> {
-    let mut root = <Cli as clap::CommandFactory>::command();
+    // The pages are per command: `help` (a command that prints help) has none to list.
+    let mut root = without_help(<Cli as clap::CommandFactory>::command());
     root.build();
     if let Some(dir) = dir {
         return write_all(&root, dir);
@@ -50,6 +51,19 @@ pub fn run(path: &[String], dir: Option<&Path>) -> anyhow::Result<()> {
     std::io::Write::write_all(&mut out, page.as_bytes())?;
     std::io::Write::flush(&mut out)?;
     Ok(())
+}
+
+/// `cmd` and every command under it without the `help` subcommand clap would add.
+fn without_help(cmd: clap::Command) -> clap::Command {
+    let names: Vec<String> = cmd
+        .get_subcommands()
+        .map(|s| s.get_name().to_string())
+        .collect();
+    names
+        .into_iter()
+        .fold(cmd.disable_help_subcommand(true), |cmd, name| {
+            cmd.mut_subcommand(name, without_help)
+        })
 }
 
 /// The commands under `cmd` a user can type.

@@ -241,7 +241,17 @@ where
         Ok(cli) => cli,
         Err(e) => {
             let code = if e.use_stderr() { 2 } else { 0 };
-            let _ = e.print();
+            let plain = e.render().to_string();
+            if plain
+                .chars()
+                .any(|c| c != '\n' && c != '\t' && c.is_control())
+                || plain != crate::output::printable_text(&plain)
+            {
+                // An argument holding control or bidi characters is echoed escaped, uncolored.
+                crate::eprintln_safe!("{}", crate::output::printable_text(plain.trim_end()));
+            } else {
+                let _ = e.print();
+            }
             return code;
         }
     };

@@ -66,8 +66,14 @@ pub async fn run(ctx: &mut Ctx, a: SyncArgs) -> anyhow::Result<()> {
     let dir = ctx.directory().await?;
     let plan = dir.plan_sync(&feed, &options).await.context("sync")?;
     if plan.is_empty() {
+        let left = match plan.left_alone.len() {
+            0 => String::new(),
+            n => {
+                format!("; {n} difference(s) left alone, managed by directory sync (listed below)")
+            }
+        };
         ctx.note(&format!(
-            "sync: nothing to do; the directory already matches {} ({} people)",
+            "sync: nothing to do; the directory already matches {} ({} people){left}",
             a.csv,
             feed.len()
         ));

@@ -105,11 +105,17 @@ pub fn read_profiles(path: &Path) -> Result<BTreeMap<String, Profile>, ConfigErr
             "the config file must be a file, not standard input".into()
         ));
     }
-    let bytes = match crate::files::read_bounded(&path.to_string_lossy(), MAX_CONFIG_BYTES) {
-        Ok(bytes) => bytes,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
-        Err(e) => return Err(bad(e.to_string())),
-    };
+    let bytes =
+        match crate::files::read_bounded(&path.to_string_lossy(), MAX_CONFIG_BYTES) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
+            Err(_) if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) => return Err(bad(
+                "it is not a regular file (a device, FIFO or directory); point MCSH_CONFIG at a \
+                 file"
+                    .into(),
+            )),
+            Err(e) => return Err(bad(e.to_string())),
+        };
     let text = String::from_utf8(bytes).map_err(|_| bad("it is not UTF-8 text".into()))?;
     // Where and what, never the line itself: it may hold a secret.
     toml::from_str(&text).map_err(|e| bad(parse_error(&text, &e)))

@@ -78,7 +78,7 @@ pub enum DirError {
         similar: Vec<String>,
     },
     /// Several groups have that name.
-    #[error("group {spec:?} is ambiguous: {} groups have that name ({}); pass --group ID (see `mcsh groups list --query {spec:?} -o json`)", .candidates.len(), .candidates.join(", "))]
+    #[error("group {spec:?} is ambiguous: {} groups have that name ({}); name it by its path (Engineering/Platform) or its id (see `mcsh groups list --query {spec:?} -o json`)", .candidates.len(), .candidates.join(", "))]
     GroupAmbiguous {
         /// What the user typed.
         spec: String,
