@@ -845,3 +845,20 @@ fn an_import_of_a_fifo_or_device_is_refused_without_reading_it() {
         assert!(err.contains("is not a regular file"), "{name}: {err}");
     }
 }
+
+#[test]
+fn a_bad_argument_is_echoed_escaped() {
+    let env = Env::new();
+    let out = env
+        .bare()
+        .args(["-o", "x\u{1b}]0;pwned\u{7}\u{202e}", "users", "list"])
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        !err.contains('\u{1b}') && !err.contains('\u{7}') && !err.contains('\u{202e}'),
+        "{err:?}"
+    );
+    assert!(err.contains("\\u{202e}"), "{err}");
+}
