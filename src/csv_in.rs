@@ -132,11 +132,8 @@ impl<'a> Sheet<'a> {
 /// character; `None` when the cell carries no such guard.
 fn unguarded(cell: &str) -> Option<&str> {
     let rest = cell.strip_prefix('\'')?;
-    matches!(
-        rest.chars().next(),
-        Some('=' | '+' | '-' | '@' | '\t' | '\r')
-    )
-    .then_some(rest)
+    let first = rest.trim_start_matches('\'').chars().next();
+    matches!(first, Some('=' | '+' | '-' | '@' | '\t' | '\r')).then_some(rest)
 }
 
 /// The file's line number of `record` (from 1; 0 when unknown).
@@ -204,8 +201,8 @@ mod tests {
             Sheet::open(b"email,name\na@x.com,'=1+1\nb@x.com,'@Nadia\nc@x.com,'Tis\n").unwrap();
         let names: Vec<String> = sheet.rows().map(|r| r.unwrap()[1].to_string()).collect();
         assert_eq!(names, ["=1+1", "@Nadia", "'Tis"]);
-        // The guard is exactly what output::csv_safe writes.
-        for cell in ["=1+1", "+1", "-x", "@y"] {
+        // The guard is exactly what output::csv_safe writes, quotes before a formula too.
+        for cell in ["=1+1", "+1", "-x", "@y", "'=quoted", "''=dbl"] {
             let written = crate::output::csv_safe(cell.to_string());
             assert_eq!(unguarded(&written), Some(cell));
         }

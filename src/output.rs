@@ -246,9 +246,12 @@ pub fn render_value(value: &Value, format: Format, width: Option<u16>) -> String
 }
 
 /// A CSV cell a spreadsheet will not run: one starting with `=`, `+`, `-`, `@`, tab or
-/// carriage return gets a leading `'` (OWASP's advice against CSV injection).
+/// carriage return (after any quotes) gets a leading `'` (OWASP's advice against CSV
+/// injection), which `csv_in` takes off again when mcsh reads the file.
 pub fn csv_safe(text: String) -> String {
-    match text.chars().next() {
+    // A cell that already starts with quotes before a formula character gets one more, so
+    // reading takes exactly one off and every cell reads back as it was.
+    match text.trim_start_matches('\'').chars().next() {
         Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{text}"),
         _ => text,
     }

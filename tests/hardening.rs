@@ -816,6 +816,22 @@ fn names_holding_control_characters_are_refused_before_anything_is_sent() {
     );
     let bob = env.json(&["users", "get", "--email", "bob.hughes@company.com"]);
     assert_eq!(bob["name"], "Bob Hughes");
+    // departments checks every name before the first level is made.
+    let file = env.dir.path().join("departments.txt");
+    std::fs::write(&file, "Good1\nOps\u{1b}Y\n").unwrap();
+    let out = env
+        .mcsh(Scheme::OAuth)
+        .args(["departments", "--file", file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("name(s) holding a control character: \"Ops\\u{1b}Y\"; nothing was written"),
+        "{err}"
+    );
+    let groups = env.json(&["groups", "list"]);
+    assert!(!groups.to_string().contains("Good1"), "nothing was written");
 }
 
 #[cfg(unix)]

@@ -520,13 +520,14 @@ fn refuse_control_characters(items: &[(String, Value)]) -> Result<(), DirError> 
                 if let Some(c) = text.chars().find(|c| c.is_control()) {
                     return Err(DirError::Refused {
                         detail: format!(
-                            "the {} for {label} holds the control character {}: {:?}; fix the \
+                            "the {} for {} holds the control character {}: {:?}; fix the \
                              input (nothing was sent)",
                             if field == "name" {
                                 "name"
                             } else {
                                 "group name"
                             },
+                            crate::output::printable(label),
                             c.escape_unicode(),
                             text
                         ),

@@ -206,9 +206,14 @@ pub fn plan(lines: &[Value], run: &str) -> Result<Vec<UndoItem>, UndoError> {
                 Some(other) => Step::Skip(format!("changed since, by run {other}: left alone")),
                 None => keep_prior_state(lines, at, line, inverse(line)),
             };
+            // The inverse of a rename is told from the name the run gave.
+            let group = match line["endpoint"].as_str() {
+                Some(paths::UPDATE_GROUP) => line["item"]["description"].as_str(),
+                _ => line["group"].as_str(),
+            };
             UndoItem {
                 change,
-                group: line["group"].as_str().map(str::to_string),
+                group: group.map(str::to_string),
                 step,
                 expect: expectation(line),
             }
@@ -266,14 +271,61 @@ fn keep_prior_state(lines: &[Value], at: usize, line: &Value, step: Step) -> Ste
     Step::Write(w)
 }
 
-/// The run that changed the same thing after line `at`, if any.
+/// The run that changed the same thing after line `at`, if any. Not counted: a later run
+/// that was itself undone, the undo of a later run (it put back what was there), and a later
+/// line that set again exactly what this one set. A created user counts as changed by any
+/// later line that builds on that address (a group joined, a rename, an alias): queueing it for
+/// deletion would throw that work away.
 fn touched_later<'a>(lines: &'a [Value], at: usize, line: &Value) -> Option<&'a str> {
     let key = subject(line)?;
+    let undone: std::collections::HashSet<&str> = lines
+        .iter()
+        .filter(|l| changed(l))
+        .filter_map(|l| l["undoes"].as_str())
+        .collect();
+    let first_line_of = |run: &str| lines.iter().position(|l| l["run"] == run);
+    let email = line["item"]["emailAddress"]
+        .as_str()
+        .unwrap_or("")
+        .to_ascii_lowercase();
     lines[at + 1..]
         .iter()
         .filter(|l| changed(l) && l["run"] != line["run"])
-        .find(|l| subject(l).as_ref() == Some(&key))
+        .filter(|l| !l["run"].as_str().is_some_and(|r| undone.contains(r)))
+        .filter(|l| {
+            l["undoes"]
+                .as_str()
+                .and_then(first_line_of)
+                .is_none_or(|first| first <= at)
+        })
+        .filter(|l| !(l["endpoint"] == line["endpoint"] && same_item(&l["item"], &line["item"])))
+        .find(|l| {
+            let builds_on = matches!(
+                l["endpoint"].as_str(),
+                Some(paths::ADD_GROUP_MEMBER | paths::UPDATE_USER | paths::UPDATE_ALIAS)
+            );
+            subject(l).as_ref() == Some(&key)
+                || (line["endpoint"] == paths::CREATE_USER && builds_on && mentions(l, &email))
+        })
         .and_then(|l| l["run"].as_str())
+}
+
+/// Whether two items ask for the same thing (addresses in any case).
+fn same_item(a: &Value, b: &Value) -> bool {
+    a.to_string().eq_ignore_ascii_case(&b.to_string())
+}
+
+/// Whether line `l` is about the address `email` (lower case).
+fn mentions(l: &Value, email: &str) -> bool {
+    let item = &l["item"];
+    ["emailAddress", "aliasFor"].iter().any(|k| {
+        item[k]
+            .as_str()
+            .is_some_and(|e| e.eq_ignore_ascii_case(email))
+    }) || item["emailAddresses"].as_array().is_some_and(|a| {
+        a.iter()
+            .any(|e| e.as_str().is_some_and(|e| e.eq_ignore_ascii_case(email)))
+    })
 }
 
 /// What a line changed, for telling whether a later line changed it again.
@@ -477,9 +529,88 @@ mod tests {
             matches!(&items[0].step, Step::Skip(why) if why.contains("locked already before this run (run r1)")),
             "{items:?}"
         );
-        // Undoing r1 itself still unlocks (r2 changed it later, so it is left alone instead).
+        // Undoing r1 itself unlocks: r2 set the same lock again, which changed nothing.
+        assert_eq!(
+            plan(&lock_only, "r1").unwrap()[0].step,
+            write(
+                paths::UPDATE_USER,
+                json!({"emailAddress": "a@c.com", "accountLocked": false})
+            )
+        );
+    }
+
+    #[test]
+    fn undone_runs_repeats_and_undos_of_later_runs_do_not_block_an_undo() {
+        let mut lines = vec![
+            line(
+                "a",
+                paths::UPDATE_USER,
+                json!({"emailAddress": "c@c.com", "name": "X"}),
+                "updated",
+            ),
+            line(
+                "b",
+                paths::UPDATE_USER,
+                json!({"emailAddress": "c@c.com", "name": "Y"}),
+                "updated",
+            ),
+        ];
+        lines[0]["before"] = json!({"name": "Orig"});
+        lines[1]["before"] = json!({"name": "X"});
+        let mut undo_b = line(
+            "u",
+            paths::UPDATE_USER,
+            json!({"emailAddress": "c@c.com", "name": "X"}),
+            "updated",
+        );
+        undo_b["undoes"] = json!("b");
+        lines.push(undo_b);
+        assert_eq!(
+            plan(&lines, "a").unwrap()[0].step,
+            write(
+                paths::UPDATE_USER,
+                json!({"emailAddress": "c@c.com", "name": "Orig"})
+            )
+        );
+        // A lock sent twice: the second changed nothing, so the first can still go back.
+        let locks = vec![
+            line(
+                "l1",
+                paths::UPDATE_USER,
+                json!({"emailAddress": "d@c.com", "accountLocked": true}),
+                "unverified",
+            ),
+            line(
+                "l2",
+                paths::UPDATE_USER,
+                json!({"emailAddress": "D@c.com", "accountLocked": true}),
+                "unverified",
+            ),
+        ];
+        assert_eq!(
+            plan(&locks, "l1").unwrap()[0].step,
+            write(
+                paths::UPDATE_USER,
+                json!({"emailAddress": "d@c.com", "accountLocked": false})
+            )
+        );
+        // A created user who joined a group in a later run is not queued for deletion.
+        let created = vec![
+            line(
+                "o",
+                paths::CREATE_USER,
+                json!({"emailAddress": "n@c.com"}),
+                "created",
+            ),
+            line(
+                "p",
+                paths::ADD_GROUP_MEMBER,
+                json!({"id": "g", "emailAddress": "n@c.com"}),
+                "created",
+            ),
+        ];
         assert!(
-            matches!(&plan(&lock_only, "r1").unwrap()[0].step, Step::Skip(why) if why.contains("run r2"))
+            matches!(&plan(&created, "o").unwrap()[0].step, Step::Skip(why) if why.contains("run p"))
         );
     }
 
