@@ -15,6 +15,9 @@ use std::path::{Path, PathBuf};
 /// Most bytes an input file (a CSV, a plan, a snapshot) may hold.
 pub const MAX_INPUT_BYTES: u64 = 512 << 20;
 
+/// Most bytes a script (a file run, `:load`ed or imported) may hold.
+pub const MAX_SCRIPT_BYTES: u64 = 64 << 20;
+
 /// Most bytes one line of an input CSV may hold.
 pub const MAX_LINE_BYTES: usize = 1 << 20;
 

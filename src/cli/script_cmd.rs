@@ -114,9 +114,6 @@ pub(crate) fn execute(
     Ok(value)
 }
 
-/// Largest script mcsh reads.
-pub const MAX_SCRIPT_BYTES: u64 = 64 << 20;
-
 /// `mcsh run FILE ARGS...` (FILE `-` is standard input).
 pub fn run_file(
     global: &Global,
@@ -125,7 +122,7 @@ pub fn run_file(
     args: Vec<String>,
 ) -> anyhow::Result<()> {
     // A script is a file of at most 64 MiB (`run /dev/zero` must not read forever).
-    let bytes = crate::files::read_bounded(file, MAX_SCRIPT_BYTES).map_err(|e| {
+    let bytes = crate::files::read_bounded(file, crate::files::MAX_SCRIPT_BYTES).map_err(|e| {
         if file == "-" {
             Usage(format!("cannot read the script on standard input: {e}"))
         } else {

@@ -295,10 +295,9 @@ impl Session {
     }
 
     fn load(&mut self, path: &str) {
-        let read = crate::files::read_bounded(path, crate::cli::script_cmd::MAX_SCRIPT_BYTES)
-            .and_then(|b| {
-                String::from_utf8(b).map_err(|_| std::io::Error::other("not UTF-8 text"))
-            });
+        let read = crate::files::read_bounded(path, crate::files::MAX_SCRIPT_BYTES).and_then(|b| {
+            String::from_utf8(b).map_err(|_| std::io::Error::other("not UTF-8 text"))
+        });
         let source = match read {
             Ok(s) => runner::strip_shebang(&s),
             Err(e) => {

@@ -87,7 +87,7 @@ fn check_module_file(file: &std::path::Path) -> Result<(), String> {
     if !meta.is_file() {
         return Err("is not a regular file (a device, FIFO or directory)".into());
     }
-    let limit = crate::cli::script_cmd::MAX_SCRIPT_BYTES;
+    let limit = crate::files::MAX_SCRIPT_BYTES;
     if meta.len() > limit {
         return Err(format!(
             "is larger than {} MiB, the most mcsh reads",
