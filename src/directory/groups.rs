@@ -22,24 +22,49 @@ impl Directory {
     /// ancestor, and "top-level" can only be told from the whole list (every group has a
     /// `parentId`; top-level ones carry a root folder's that is never listed).
     pub async fn list_groups(&self, query: Option<&str>) -> Result<Vec<Group>, DirError> {
+        let all = self.pathed_groups().await?;
+        let all = match query.map(str::to_lowercase).filter(|q| !q.is_empty()) {
+            Some(q) => all
+                .iter()
+                .filter(|g| g.description.to_lowercase().contains(&q))
+                .cloned()
+                .collect(),
+            None => all.as_ref().clone(),
+        };
+        Ok(all)
+    }
+
+    /// Every group with its path, planned ones included: read once a run
+    /// ([`super::memory`]), made anew only when the run's own writes change the list.
+    async fn pathed_groups(&self) -> Result<std::sync::Arc<Vec<Group>>, DirError> {
+        if let Some(all) = self.memory().pathed.clone() {
+            return Ok(all);
+        }
         let mut all = self.fetch_groups().await?;
         with_paths(&mut all);
         self.remember_names(&all);
-        if let Some(q) = query.map(str::to_lowercase).filter(|q| !q.is_empty()) {
-            all.retain(|g| g.description.to_lowercase().contains(&q));
-        }
+        let all = std::sync::Arc::new(all);
+        self.memory().pathed = Some(all.clone());
         Ok(all)
     }
 
     /// Every group as the service lists it (plus those a dry run planned), without paths.
     pub(crate) async fn fetch_groups(&self) -> Result<Vec<Group>, DirError> {
-        let mut pager = self.client().group_pages(None, self.options.page_size);
-        let mut out = Vec::new();
-        while let Some(page) = pager.next_page().await? {
-            out.extend(groups_of(&page)?);
-        }
-        self.note_read("groups", "", "the list of groups", groups_digest(&out));
-        self.remember_names(&out);
+        let remembered = self.memory().groups.clone();
+        let out = match remembered {
+            Some(groups) => groups,
+            None => {
+                let mut pager = self.client().group_pages(None, self.options.page_size);
+                let mut out = Vec::new();
+                while let Some(page) = pager.next_page().await? {
+                    out.extend(groups_of(&page)?);
+                }
+                self.note_read("groups", "", "the list of groups", groups_digest(&out));
+                self.remember_names(&out);
+                self.memory().groups = Some(out.clone());
+                out
+            }
+        };
         Ok(self.overlaid(out, |o, mut v| {
             v.extend(o.groups(None));
             v
@@ -50,14 +75,14 @@ impl Directory {
     /// (`Engineering/Platform`). An unknown or ambiguous name is an error listing what was
     /// found.
     pub async fn resolve_group(&self, spec: &str) -> Result<Group, DirError> {
-        let all = self.list_groups(None).await?;
+        let all = self.pathed_groups().await?;
         pick_group(&all, spec.trim())
     }
 
     /// Each of `specs` (id, name or path) resolved against one listing of every group; a spec
     /// that names no group is `None`, an ambiguous one an error.
     pub async fn resolve_groups(&self, specs: &[String]) -> Result<Vec<Option<Group>>, DirError> {
-        let all = self.list_groups(None).await?;
+        let all = self.pathed_groups().await?;
         resolve_among(&all, specs)
     }
 }
@@ -79,8 +104,17 @@ pub(crate) fn resolve_among(
 }
 
 impl Directory {
-    /// Every member of `group`.
+    /// Every member of `group`: read once a run ([`super::memory`]).
     pub async fn members(&self, group: &Group) -> Result<Vec<Member>, DirError> {
+        let out = self.raw_members(group).await?;
+        Ok(self.overlaid(out, |o, v| o.members(&group.id, v)))
+    }
+
+    /// The members of `group` as the service has them (no planned writes laid over them).
+    async fn raw_members(&self, group: &Group) -> Result<Vec<Member>, DirError> {
+        if let Some(list) = self.memory().members(&group.id) {
+            return Ok(list);
+        }
         let mut out = Vec::new();
         if !group.id.starts_with("planned:") {
             let mut pager = self
@@ -101,7 +135,23 @@ impl Directory {
             &format!("the members of group {name}"),
             members_digest(&out),
         );
-        Ok(self.overlaid(out, |o, v| o.members(&group.id, v)))
+        self.memory().set_members(&group.id, out.clone());
+        Ok(out)
+    }
+
+    /// Whether `key` ([`Member::key`]) is a member of group `id` as the service has it,
+    /// reading the group's members only the first time in a run.
+    pub(crate) async fn service_has_member(&self, id: &str, key: &str) -> Result<bool, DirError> {
+        if let Some(known) = self.memory().is_member(id, key) {
+            return Ok(known);
+        }
+        let group = Group {
+            id: id.to_string(),
+            description: self.group_name(id),
+            ..Group::default()
+        };
+        self.raw_members(&group).await?;
+        Ok(self.memory().is_member(id, key).unwrap_or(false))
     }
 
     /// Creates a group under `parent` (or at the root). A name with `/` is refused: mcsh reads

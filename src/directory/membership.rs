@@ -93,9 +93,16 @@ impl MembershipIndex {
 
 impl Directory {
     /// Reads the members of every group concurrently and indexes them by address.
-    pub async fn membership_index(&self) -> Result<MembershipIndex, DirError> {
+    /// Built once a run and kept until the run's own writes change a membership or a group
+    /// ([`super::memory`]): `groups_of` in a loop scans once.
+    pub async fn membership_index(&self) -> Result<std::sync::Arc<MembershipIndex>, DirError> {
+        if let Some(index) = self.memory().index.clone() {
+            return Ok(index);
+        }
         let groups = self.list_groups(None).await?;
-        self.membership_index_of(groups).await
+        let index = std::sync::Arc::new(self.membership_index_of(groups).await?);
+        self.memory().index = Some(index.clone());
+        Ok(index)
     }
 
     /// Like [`Directory::membership_index`], over `groups` already listed.

@@ -12,6 +12,7 @@ pub mod ensure;
 pub mod executor;
 pub mod groups;
 pub mod membership;
+pub(crate) mod memory;
 pub mod offboard;
 pub mod outcome;
 pub mod overlay;
@@ -156,6 +157,8 @@ pub struct Directory {
     plan: Mutex<Vec<PlannedWrite>>,
     overlay: Mutex<overlay::Overlay>,
     reads: Mutex<Vec<plan::Read>>,
+    /// What this run has read, kept current with its own writes.
+    memory: Mutex<memory::Memory>,
     /// Group names by id, as the last listing gave them (for messages and plan labels).
     names: Mutex<HashMap<String, String>>,
     /// User names by lower-case address, of the users this run looked up.
@@ -176,6 +179,7 @@ impl Directory {
             plan: Mutex::new(Vec::new()),
             overlay: Mutex::default(),
             reads: Mutex::default(),
+            memory: Mutex::default(),
             names: Mutex::default(),
             known_names: Mutex::default(),
             audit: None,
@@ -188,6 +192,17 @@ impl Directory {
     /// what tells the REPL that a failed statement had already changed the directory.
     pub fn changes_made(&self) -> u64 {
         self.changes.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The run's memory of what it read.
+    pub(crate) fn memory(&self) -> std::sync::MutexGuard<'_, memory::Memory> {
+        self.memory.lock().expect("memory lock")
+    }
+
+    /// Forgets everything read so far: the next read asks the service again. The REPL calls
+    /// this before each input, so a statement sees changes made outside mcsh meanwhile.
+    pub fn forget_reads(&self) {
+        *self.memory() = memory::Memory::default();
     }
 
     /// Records every write in `audit`.
@@ -249,6 +264,7 @@ impl Directory {
                 .lock()
                 .expect("overlay lock")
                 .record(endpoint, &item);
+            self.memory().planned(endpoint);
             self.plan.lock().expect("plan lock").push(PlannedWrite {
                 endpoint: endpoint.to_string(),
                 item,
@@ -330,6 +346,10 @@ impl Directory {
         planned: bool,
         data: Option<&Value>,
     ) {
+        if !planned {
+            self.memory()
+                .learn(endpoint, item, result.status, data.filter(|d| !d.is_null()));
+        }
         if !planned
             && matches!(
                 result.status,

@@ -16,9 +16,52 @@ pub struct Overlay {
     created_users: Vec<User>,
     renamed: HashMap<String, String>,
     deleted: HashSet<String>,
-    added: HashMap<String, Vec<String>>,
+    /// Planned members by group id, in the order planned.
+    added: HashMap<String, Planned>,
+    /// Planned removals by group id, as member keys.
     removed: HashMap<String, HashSet<String>>,
     created_groups: Vec<Group>,
+}
+
+/// Members planned into one group: in order, each found by its key in constant time, so
+/// planning N adds or removes costs N steps, not N².
+#[derive(Debug, Default)]
+struct Planned {
+    order: Vec<Option<Member>>,
+    at: HashMap<String, usize>,
+}
+
+impl Planned {
+    fn add(&mut self, member: Member) {
+        let key = member.key();
+        if !self.at.contains_key(&key) {
+            self.at.insert(key, self.order.len());
+            self.order.push(Some(member));
+        }
+    }
+
+    fn remove(&mut self, key: &str) {
+        if let Some(i) = self.at.remove(key) {
+            self.order[i] = None;
+        }
+    }
+}
+
+/// The member a membership item names, as a planned member row.
+fn planned_member(item: &Value) -> Member {
+    let email = text(item, "emailAddress").to_string();
+    let domain = if email.is_empty() {
+        text(item, "domain").to_string()
+    } else {
+        super::email::domain_of(&email).to_string()
+    };
+    Member {
+        email_address: email,
+        domain,
+        internal: true,
+        kind: "planned".into(),
+        ..Member::default()
+    }
 }
 
 fn text<'a>(item: &'a Value, key: &str) -> &'a str {
@@ -62,18 +105,14 @@ impl Overlay {
             }
             paths::ADD_GROUP_MEMBER | paths::REMOVE_GROUP_MEMBER => {
                 let id = text(item, "id").to_string();
+                let member = planned_member(item);
+                let key = member.key();
                 if endpoint == paths::ADD_GROUP_MEMBER {
-                    self.removed.entry(id.clone()).or_default().remove(&email);
-                    self.added
-                        .entry(id)
-                        .or_default()
-                        .push(text(item, "emailAddress").to_string());
+                    self.removed.entry(id.clone()).or_default().remove(&key);
+                    self.added.entry(id).or_default().add(member);
                 } else {
-                    self.added
-                        .entry(id.clone())
-                        .or_default()
-                        .retain(|e| !e.eq_ignore_ascii_case(&email));
-                    self.removed.entry(id).or_default().insert(email);
+                    self.added.entry(id.clone()).or_default().remove(&key);
+                    self.removed.entry(id).or_default().insert(key);
                 }
             }
             paths::CREATE_GROUP => {
@@ -141,25 +180,33 @@ impl Overlay {
 
     /// The members of group `id` as the plan would leave them.
     pub fn members(&self, id: &str, mut members: Vec<Member>) -> Vec<Member> {
-        if let Some(gone) = self.removed.get(id) {
-            members.retain(|m| !gone.contains(&m.email_address.to_ascii_lowercase()));
+        if let Some(gone) = self.removed.get(id).filter(|g| !g.is_empty()) {
+            members.retain(|m| !gone.contains(&m.key()));
         }
-        for e in self.added.get(id).into_iter().flatten() {
-            if !members
-                .iter()
-                .any(|m| m.email_address.eq_ignore_ascii_case(e))
-            {
-                let domain = super::email::domain_of(e).to_string();
-                members.push(Member {
-                    email_address: e.clone(),
-                    domain,
-                    internal: true,
-                    kind: "planned".into(),
-                    ..Member::default()
-                });
-            }
+        if let Some(planned) = self.added.get(id) {
+            let present: HashSet<String> = members.iter().map(Member::key).collect();
+            members.extend(
+                planned
+                    .order
+                    .iter()
+                    .flatten()
+                    .filter(|m| !present.contains(&m.key()))
+                    .cloned(),
+            );
         }
         members
+    }
+
+    /// Whether the plan makes `key` ([`Member::key`]) a member of group `id` (`Some(true)`),
+    /// takes it out (`Some(false)`), or leaves it as the directory has it (`None`).
+    pub fn member_state(&self, id: &str, key: &str) -> Option<bool> {
+        if self.added.get(id).is_some_and(|p| p.at.contains_key(key)) {
+            Some(true)
+        } else if self.removed.get(id).is_some_and(|r| r.contains(key)) {
+            Some(false)
+        } else {
+            None
+        }
     }
 
     /// Groups the plan creates whose name contains `query`.

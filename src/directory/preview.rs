@@ -54,35 +54,29 @@ impl Directory {
         items: &[(String, Value)],
         adding: bool,
     ) -> Result<Vec<Prediction>, DirError> {
-        let mut members: HashMap<String, HashSet<String>> = HashMap::new();
+        // What this call has decided so far, by (group id, member key): repeats within one
+        // call follow the earlier item.
+        let mut decided: HashMap<(String, String), bool> = HashMap::new();
         let mut out = Vec::with_capacity(items.len());
         for (_, item) in items {
             let id = text(item, "id");
-            let Some(address) = member_of(item) else {
+            let Some(key) = member_of(item) else {
                 out.push(Prediction::Change);
                 continue;
             };
-            if !members.contains_key(id) {
-                let group = Group {
-                    id: id.to_string(),
-                    description: self.group_name(id),
-                    ..Group::default()
-                };
-                let now = self
-                    .members(&group)
-                    .await?
-                    .iter()
-                    .map(crate::api::Member::key)
-                    .collect();
-                members.insert(id.to_string(), now);
-            }
-            let set = members.get_mut(id).expect("just read");
-            let changes = if adding {
-                set.insert(address)
-            } else {
-                set.remove(&address)
+            let pair = (id.to_string(), key);
+            let now = match decided.get(&pair) {
+                Some(&now) => now,
+                None => {
+                    let planned = self.overlaid(None, |o, _| o.member_state(id, &pair.1));
+                    match planned {
+                        Some(now) => now,
+                        None => self.service_has_member(id, &pair.1).await?,
+                    }
+                }
             };
-            out.push(if changes {
+            decided.insert(pair, adding);
+            out.push(if now != adding {
                 Prediction::Change
             } else {
                 Prediction::NoOp

@@ -105,8 +105,12 @@ impl UserListing<'_> {
 impl Directory {
     /// The account's internal domains.
     pub async fn domains(&self) -> Result<Vec<Domain>, DirError> {
+        if let Some(domains) = self.memory().domains.clone() {
+            return Ok(domains);
+        }
         let domains = self.client().list_domains().await?;
         self.note_read("domains", "", "the internal domains", Digest::of(&domains));
+        self.memory().domains = Some(domains.clone());
         Ok(domains)
     }
 
@@ -160,20 +164,16 @@ impl Directory {
         })
     }
 
-    /// The live user with address `email`, or `None`.
+    /// The live user with address `email`, or `None`. The run's memory answers an address
+    /// it has passed; otherwise the domain's pages are read on from where the last lookup
+    /// stopped, every user passed remembered ([`super::memory`]).
     pub async fn find_user(&self, email: &str) -> Result<Option<User>, DirError> {
-        let domain = super::email::domain_of(email).to_string();
-        let mut listing = self.listing(Some(&domain), false, false).await?;
-        let mut found = None;
-        while let Some(batch) = listing.next_batch().await? {
-            if let Some(u) = batch
-                .into_iter()
-                .find(|u| u.email_address.eq_ignore_ascii_case(email))
-            {
-                found = Some(u);
-                break;
-            }
-        }
+        let key = email.to_ascii_lowercase();
+        let remembered = self.memory().user(&key);
+        let found = match remembered {
+            Some(found) => found,
+            None => self.scan_for(&key).await?,
+        };
         self.remember_users(found.iter());
         self.note_read(
             "user",
@@ -182,6 +182,42 @@ impl Directory {
             Digest::of(&found),
         );
         Ok(self.overlaid(found, |o, f| o.user(email, f)))
+    }
+
+    /// Pages on through `email`'s domain until it turns up or the domain ends.
+    async fn scan_for(&self, email: &str) -> Result<Option<User>, DirError> {
+        let domain = super::email::domain_of(email).to_string();
+        let taken = self.memory().take_scan(&domain);
+        let Some(pager) = taken else {
+            return Ok(None);
+        };
+        let mut pager = pager.unwrap_or_else(|| {
+            self.client()
+                .user_pages(Some(&domain), self.options.page_size)
+        });
+        loop {
+            let page = match pager.next_page().await {
+                Ok(page) => page,
+                Err(e) => {
+                    // Start over next time rather than skip the page that failed.
+                    self.memory().put_scan(&domain, None, false);
+                    return Err(e.into());
+                }
+            };
+            let Some(page) = page else {
+                let mut memory = self.memory();
+                memory.put_scan(&domain, None, true);
+                memory.no_user(email);
+                return Ok(None);
+            };
+            let users = users_of(&page)?;
+            let mut memory = self.memory();
+            memory.saw_users(&users);
+            if let Some(Some(u)) = memory.user(email) {
+                memory.put_scan(&domain, Some(pager), false);
+                return Ok(Some(u));
+            }
+        }
     }
 
     /// Which of `emails` are users (mailboxes, listed or on the purge list), by lower-case
@@ -194,11 +230,19 @@ impl Directory {
         use futures_util::stream::{self, StreamExt};
         let found: Vec<Option<String>> = stream::iter(emails)
             .map(|e| async move {
-                match self.client().aliases(e).await {
-                    Ok(_) => Ok(Some(e.to_ascii_lowercase())),
-                    Err(err) if err.code() == "err_user_not_found" => Ok(None),
-                    Err(err) => Err(err),
+                let key = e.to_ascii_lowercase();
+                let known = self.memory().exists(&key);
+                if let Some(known) = known {
+                    return Ok(known.then_some(key));
                 }
+                let answer = self.client().aliases(e).await;
+                let found = match answer {
+                    Ok(_) => Some(key.clone()),
+                    Err(err) if err.code() == "err_user_not_found" => None,
+                    Err(err) => return Err(err),
+                };
+                self.memory().set_exists(&key, found.is_some());
+                Ok(found)
             })
             .buffered(self.options.concurrency.max(1))
             .collect::<Vec<_>>()

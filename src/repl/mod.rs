@@ -169,6 +169,8 @@ impl Session {
         self.host.interrupt().clear();
         if let Some(dir) = self.host.connected() {
             dir.restart_progress();
+            // Each input reads the tenant as it is now, not as an earlier input found it.
+            dir.forget_reads();
         }
         let limits = self.options.limits;
         let result =
