@@ -314,7 +314,10 @@ fn dispatch(
         (None, Some(command)) => command,
     };
     let command = match command {
-        Command::Run { file, args } => return script_cmd::run_file(&global, runtime, &file, args),
+        Command::Run { file, args } => {
+            let args = script_cmd::script_args(args)?;
+            return script_cmd::run_file(&global, runtime, &file, args);
+        }
         Command::Script(words) => return script_cmd::run_external(&global, runtime, words),
         Command::Repl => return script_cmd::repl(&global, runtime),
         Command::Doc { name, markdown } => {

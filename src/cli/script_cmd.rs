@@ -99,8 +99,12 @@ pub(crate) fn execute(
     let source = runner::strip_shebang(source);
     let ast =
         runner::compile(&s.engine, &s.scope, name, &source, &s.limits).map_err(ScriptFailed)?;
-    let result =
-        runner::run(&s.engine, &mut s.scope, &ast, name, &source, &s.limits).map_err(ScriptFailed);
+    s.host.set_deferrable(Some((
+        ast.source().map(str::to_string),
+        crate::script::sites::deferrable(&ast),
+    )));
+    let result = runner::run(&s.engine, &mut s.scope, &ast, name, &source, &s.limits);
+    let result = runner::finish(&s.host, result, name, &source, &s.limits).map_err(ScriptFailed);
     let ctx = s.ctx.borrow();
     ctx.bar.finish();
     if matches!(&result, Err(ScriptFailed(f)) if f.exit_code == 130) {
@@ -217,7 +221,6 @@ fn own_flags(global: &Global, words: Vec<String>) -> anyhow::Result<(Global, Vec
     let rest: Vec<String> = rest.collect();
     // A mistyped option of mcsh's would silently become the script's, and with it a
     // `--dry-run` that follows it: a write the admin meant to rehearse. Refuse instead.
-    let before_separator = rest.iter().take_while(|w| !separated && *w != "--");
     let longs: Vec<String> = command
         .get_arguments()
         .filter(|a| a.is_global_set())
@@ -234,14 +237,7 @@ fn own_flags(global: &Global, words: Vec<String>) -> anyhow::Result<(Global, Vec
             .into());
         }
     }
-    for word in before_separator {
-        if matches!(word.as_str(), "--dry-run" | "--plan-out") || word.starts_with("--plan-out=") {
-            return Err(Usage(format!(
-                "{word} comes after the script's own arguments, so it would be the script's, not mcsh's: put mcsh's options first (or hand it to the script on purpose after `--`)"
-            ))
-            .into());
-        }
-    }
+    let rest = if separated { rest } else { script_args(rest)? };
     if own.is_empty() {
         return Ok((global.clone(), rest));
     }
@@ -277,6 +273,45 @@ fn own_flags(global: &Global, words: Vec<String>) -> anyhow::Result<(Global, Vec
     merged.plan_out = g.plan_out.or(merged.plan_out);
     merged.limit.extend(g.limit);
     Ok((merged, rest))
+}
+
+/// mcsh's options that change what is written or where: after a script's arguments they
+/// would silently become the script's while the writes went through.
+const WRITE_OPTIONS: &[&str] = &[
+    "--dry-run",
+    "--plan-out",
+    "--yes",
+    "-y",
+    "--profile",
+    "--sandbox",
+    "--rehearse",
+];
+
+/// Refuses (exit 2, nothing sent) any of [`WRITE_OPTIONS`] among `words`.
+fn refuse_late_options(words: &[String]) -> anyhow::Result<()> {
+    for word in words {
+        let name = word.split('=').next().unwrap_or(word);
+        if WRITE_OPTIONS.contains(&name) {
+            return Err(Usage(format!(
+                "{} comes after the script's own arguments, where it would be the script's, not mcsh's, while the writes went through: put mcsh's options before the script (`mcsh {name} run FILE ...`), or after `--` to hand it to the script on purpose",
+                crate::output::printable(word)
+            ))
+            .into());
+        }
+    }
+    Ok(())
+}
+
+/// A script's arguments as given after its path: mcsh's write options before a `--` are
+/// refused; the first `--` is dropped and what follows it is the script's, whatever it is.
+pub fn script_args(words: Vec<String>) -> anyhow::Result<Vec<String>> {
+    let cut = words.iter().position(|w| w == "--").unwrap_or(words.len());
+    refuse_late_options(&words[..cut])?;
+    let mut words = words;
+    if cut < words.len() {
+        words.remove(cut);
+    }
+    Ok(words)
 }
 
 /// `mcsh -e EXPR`: evaluates and prints the value in the output format.

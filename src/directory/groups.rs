@@ -240,11 +240,7 @@ impl Directory {
         group: &Group,
         emails: &[String],
     ) -> Result<Vec<ItemResult>, DirError> {
-        let words = Wording {
-            success: Status::Created,
-            done: format!("added to {}", group.description),
-            already: format!("already a member of {}", group.description),
-        };
+        let words = member_wording(paths::ADD_GROUP_MEMBER, &group.description);
         self.change_members(paths::ADD_GROUP_MEMBER, group, emails, &words)
             .await
     }
@@ -255,11 +251,7 @@ impl Directory {
         group: &Group,
         emails: &[String],
     ) -> Result<Vec<ItemResult>, DirError> {
-        let words = Wording {
-            success: Status::Removed,
-            done: format!("removed from {}", group.description),
-            already: format!("not a member of {}", group.description),
-        };
+        let words = member_wording(paths::REMOVE_GROUP_MEMBER, &group.description);
         self.change_members(paths::REMOVE_GROUP_MEMBER, group, emails, &words)
             .await
     }
@@ -355,6 +347,23 @@ impl Directory {
             .into_iter()
             .map(|o| o.result)
             .collect())
+    }
+}
+
+/// The words of a membership change of the group named `group`: "added to Sales".
+pub(crate) fn member_wording(endpoint: &str, group: &str) -> Wording {
+    if endpoint == paths::ADD_GROUP_MEMBER {
+        Wording {
+            success: Status::Created,
+            done: format!("added to {group}"),
+            already: format!("already a member of {group}"),
+        }
+    } else {
+        Wording {
+            success: Status::Removed,
+            done: format!("removed from {group}"),
+            already: format!("not a member of {group}"),
+        }
     }
 }
 

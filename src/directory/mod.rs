@@ -7,6 +7,7 @@
 
 pub mod address;
 pub mod audit;
+pub mod deferred;
 pub mod email;
 pub mod ensure;
 pub mod executor;
@@ -159,6 +160,8 @@ pub struct Directory {
     reads: Mutex<Vec<plan::Read>>,
     /// What this run has read, kept current with its own writes.
     memory: Mutex<memory::Memory>,
+    /// Writes queued by calls that went on without their answer.
+    deferred: Mutex<Vec<deferred::Deferred>>,
     /// Group names by id, as the last listing gave them (for messages and plan labels).
     names: Mutex<HashMap<String, String>>,
     /// User names by lower-case address, of the users this run looked up.
@@ -180,6 +183,7 @@ impl Directory {
             overlay: Mutex::default(),
             reads: Mutex::default(),
             memory: Mutex::default(),
+            deferred: Mutex::default(),
             names: Mutex::default(),
             known_names: Mutex::default(),
             audit: None,

@@ -305,6 +305,61 @@ impl Directory {
         Ok(data.unwrap_or(item))
     }
 
+    /// Changes many users in batched requests; one result per change, in input order.
+    pub async fn update_users(&self, updates: &[UserUpdate]) -> Result<Vec<ItemResult>, DirError> {
+        let items = updates
+            .iter()
+            .map(|u| (u.email_address.clone(), json!(u)))
+            .collect();
+        Ok(self
+            .execute(paths::UPDATE_USER, items, &wording(paths::UPDATE_USER))
+            .await?
+            .into_iter()
+            .map(|o| o.result)
+            .collect())
+    }
+
+    /// Queues many users for deletion (or, with `delete` false, takes them back off the
+    /// purge list): up to 1 000 addresses a request; one result per address, in input order.
+    pub async fn set_deleted_many(
+        &self,
+        emails: &[String],
+        delete: bool,
+    ) -> Result<Vec<ItemResult>, DirError> {
+        let path = if delete {
+            paths::ADD_TO_PURGE_LIST
+        } else {
+            paths::REMOVE_FROM_PURGE_LIST
+        };
+        let items = emails
+            .iter()
+            .map(|e| (e.clone(), json!({ "emailAddresses": [e] })))
+            .collect();
+        Ok(self
+            .execute(path, items, &wording(path))
+            .await?
+            .into_iter()
+            .map(|o| o.result)
+            .collect())
+    }
+
+    /// Adds many aliases (`(user, alias)` pairs) in batched requests; one result per pair.
+    pub async fn add_aliases(
+        &self,
+        pairs: &[(String, String)],
+    ) -> Result<Vec<ItemResult>, DirError> {
+        let items = pairs
+            .iter()
+            .map(|(email, alias)| (alias.clone(), json!({ "alias": alias, "aliasFor": email })))
+            .collect();
+        Ok(self
+            .execute(paths::UPDATE_ALIAS, items, &wording(paths::UPDATE_ALIAS))
+            .await?
+            .into_iter()
+            .map(|o| o.result)
+            .collect())
+    }
+
     /// Adds an alias to a user.
     pub async fn add_alias(&self, email: &str, alias: &str) -> Result<(), DirError> {
         let item = json!({ "alias": alias, "aliasFor": email });

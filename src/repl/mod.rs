@@ -176,6 +176,10 @@ impl Session {
         let result =
             runner::compile(&self.engine, &self.scope, name, source, &limits).and_then(|ast| {
                 let combined = self.functions.merge(&ast);
+                self.host.set_deferrable(Some((
+                    combined.source().map(str::to_string),
+                    crate::script::sites::deferrable(&combined),
+                )));
                 let result = runner::run(
                     &self.engine,
                     &mut self.scope,
@@ -184,6 +188,7 @@ impl Session {
                     source,
                     &limits,
                 );
+                let result = runner::finish(&self.host, result, name, source, &limits);
                 self.functions = self.functions.merge(&ast.clone_functions_only());
                 result
             });

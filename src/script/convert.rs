@@ -88,6 +88,18 @@ pub fn result_map(r: &ItemResult) -> Dynamic {
     Dynamic::from_map(map)
 }
 
+/// What a deferred call returns where nothing uses it: `#{emailAddress, status: "queued"}`.
+pub fn queued_map(label: &str) -> Dynamic {
+    let mut map = Map::new();
+    map.insert("emailAddress".into(), label.into());
+    map.insert("status".into(), "queued".into());
+    map.insert(
+        "message".into(),
+        "sent with the next batch, before the script reads or ends".into(),
+    );
+    Dynamic::from_map(map)
+}
+
 /// The word scripts see for a status: `created`, `unchanged`, `planned`...
 pub fn status_name(status: crate::directory::Status) -> String {
     serde_json::to_value(status)
@@ -112,6 +124,24 @@ pub struct NewUserOpts {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct UpdateOpts {
+    /// New display name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Lock (true) or unlock (false).
+    #[serde(default)]
+    pub account_locked: Option<bool>,
+    /// Disable (true) or enable (false).
+    #[serde(default)]
+    pub account_disabled: Option<bool>,
+}
+
+/// `update_users([...])` rows: the address and the changes of `update_user`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct UpdateRow {
+    /// The address (`email` is accepted too).
+    #[serde(alias = "email")]
+    pub email_address: String,
     /// New display name.
     #[serde(default)]
     pub name: Option<String>,

@@ -55,6 +55,46 @@ fn ensure_group_levels(host: &Host, path: &str, parent: Option<&Dynamic>) -> Res
     Ok(out)
 }
 
+/// The `(group, address)` pairs of `#{group, emailAddress}` rows, each group resolved once.
+pub(crate) fn membership_pairs(
+    h: &Host,
+    function: &str,
+    rows: &Array,
+) -> Res<Vec<(crate::api::Group, String)>> {
+    let mut pairs = Vec::with_capacity(rows.len());
+    let mut resolved: std::collections::HashMap<String, crate::api::Group> = Default::default();
+    for (i, row) in rows.iter().enumerate() {
+        let map = row.read_lock::<Map>().ok_or_else(|| {
+            super::errors::usage(
+                function,
+                format!("row {} is not a map #{{group, emailAddress}}", i + 1),
+            )
+        })?;
+        let group = map.get("group").cloned().ok_or_else(|| {
+            super::errors::usage(function, format!("row {} has no `group`", i + 1))
+        })?;
+        let email = map
+            .get("emailAddress")
+            .or_else(|| map.get("email"))
+            .and_then(|e| e.clone().into_immutable_string().ok())
+            .ok_or_else(|| {
+                super::errors::usage(function, format!("row {} has no `emailAddress`", i + 1))
+            })?;
+        let email = convert::email_arg(function, &email)?;
+        let key = group.to_string();
+        let g = match resolved.get(&key) {
+            Some(g) => g.clone(),
+            None => {
+                let g = convert::group_arg(h, function, &group)?;
+                resolved.insert(key, g.clone());
+                g
+            }
+        };
+        pairs.push((g, email));
+    }
+    Ok(pairs)
+}
+
 /// Registers the bulk and idempotent functions.
 pub fn register(engine: &mut Engine, host: &Rc<Host>) {
     let h = host.clone();
@@ -79,34 +119,7 @@ Adds many memberships of many groups at once, from maps `#{group, emailAddress}`
 let results = add_memberships([#{ group: "Sales", emailAddress: "a@company.com" }, #{ group: "All Staff", emailAddress: "a@company.com" }]);
 ```"#)
     .register_into_engine(engine, move |rows: Array| -> Res<Array> {
-        let mut pairs = Vec::with_capacity(rows.len());
-        let mut resolved: std::collections::HashMap<String, crate::api::Group> = Default::default();
-        for (i, row) in rows.iter().enumerate() {
-            let map = row.read_lock::<Map>().ok_or_else(|| {
-                super::errors::usage("add_memberships", format!("row {} is not a map #{{group, emailAddress}}", i + 1))
-            })?;
-            let group = map.get("group").cloned().ok_or_else(|| {
-                super::errors::usage("add_memberships", format!("row {} has no `group`", i + 1))
-            })?;
-            let email = map
-                .get("emailAddress")
-                .or_else(|| map.get("email"))
-                .and_then(|e| e.clone().into_immutable_string().ok())
-                .ok_or_else(|| {
-                    super::errors::usage("add_memberships", format!("row {} has no `emailAddress`", i + 1))
-                })?;
-            let email = convert::email_arg("add_memberships", &email)?;
-            let key = group.to_string();
-            let g = match resolved.get(&key) {
-                Some(g) => g.clone(),
-                None => {
-                    let g = convert::group_arg(&h, "add_memberships", &group)?;
-                    resolved.insert(key, g.clone());
-                    g
-                }
-            };
-            pairs.push((g, email));
-        }
+        let pairs = membership_pairs(&h, "add_memberships", &rows)?;
         let dir = h.directory("add_memberships")?;
         let results = h.block_on("add_memberships", dir.add_memberships(&pairs))?;
         Ok(results

@@ -3,13 +3,13 @@
 
 use std::rc::Rc;
 
-use rhai::{Array, Dynamic, Engine, EvalAltResult};
+use rhai::{Array, Dynamic, Engine, EvalAltResult, NativeCallContext};
 
 use super::convert;
 use super::errors;
 use super::host::Host;
 use super::register::network;
-use crate::api::Group;
+use crate::api::{paths, Group};
 use crate::directory::{DirError, Status};
 
 type Res<T> = Result<T, Box<EvalAltResult>>;
@@ -37,9 +37,34 @@ fn create(host: &Host, name: &str, parent: Option<&Dynamic>) -> Res<Dynamic> {
     convert::to_dyn("create_group", &group)
 }
 
-fn change(host: &Host, function: &str, group: &Dynamic, email: &str, add: bool) -> Res<Dynamic> {
+fn change(
+    host: &Host,
+    ctx: &NativeCallContext,
+    function: &str,
+    group: &Dynamic,
+    email: &str,
+    add: bool,
+) -> Res<Dynamic> {
     let email = convert::email_arg(function, email)?;
-    let group = convert::group_arg(host, function, group)?;
+    let defer = host.may_defer(ctx);
+    let group = host.deferring(|| convert::group_arg(host, function, group))?;
+    if defer && !group.is_synced() {
+        let endpoint = if add {
+            paths::ADD_GROUP_MEMBER
+        } else {
+            paths::REMOVE_GROUP_MEMBER
+        };
+        let item = serde_json::json!({ "id": group.id, "emailAddress": email });
+        host.defer(
+            ctx,
+            function,
+            endpoint,
+            &email,
+            item,
+            Some(group.description),
+        )?;
+        return Ok(convert::queued_map(&email));
+    }
     let dir = host.directory(function)?;
     let emails = [email];
     let mut results = if add {
@@ -229,7 +254,7 @@ Adds an address to a group. Returns `#{emailAddress, status, message}` where sta
 ```rhai
 add_member("All Staff", "new.person@company.com");
 ```"#)
-    .register_into_engine(engine, move |group: Dynamic, email: &str| change(&h, "add_member", &group, email, true));
+    .register_into_engine(engine, move |ctx: NativeCallContext, group: Dynamic, email: &str| change(&h, &ctx, "add_member", &group, email, true));
 
     let h = host.clone();
     network(
@@ -241,9 +266,12 @@ Removes an address from a group. Status `removed`, or `unchanged` when it was no
 remove_member("Sales", "leaver@company.com");
 ```"#,
     )
-    .register_into_engine(engine, move |group: Dynamic, email: &str| {
-        change(&h, "remove_member", &group, email, false)
-    });
+    .register_into_engine(
+        engine,
+        move |ctx: NativeCallContext, group: Dynamic, email: &str| {
+            change(&h, &ctx, "remove_member", &group, email, false)
+        },
+    );
 
     let h = host.clone();
     network("groups_of", &["email: &str", "Array"], r#"

@@ -3,14 +3,14 @@
 
 use std::rc::Rc;
 
-use rhai::{Array, Dynamic, Engine, EvalAltResult, Map};
+use rhai::{Array, Dynamic, Engine, EvalAltResult, Map, NativeCallContext};
 
 use super::convert::{self, NewUserOpts, UpdateOpts};
 use super::errors;
 use super::host::Host;
 use super::register::network;
 use crate::api::users::UserUpdate;
-use crate::api::User;
+use crate::api::{paths, User};
 
 type Res<T> = Result<T, Box<EvalAltResult>>;
 
@@ -28,16 +28,41 @@ fn list(host: &Host, function: &str, domain: Option<&str>) -> Res<Array> {
     convert::to_array(function, &users)
 }
 
-fn create(host: &Host, opts: NewUserOpts) -> Res<Dynamic> {
+fn create(host: &Host, ctx: &NativeCallContext, opts: NewUserOpts) -> Res<Dynamic> {
     let email = convert::email_arg("create_user", &opts.email_address)?;
+    if host.may_defer(ctx) {
+        let item = serde_json::json!(crate::api::users::NewUser {
+            email_address: email.clone(),
+            name: opts.name.clone(),
+        });
+        host.defer(ctx, "create_user", paths::CREATE_USER, &email, item, None)?;
+        host.saw_emails([email.as_str()]);
+        return Ok(convert::queued_map(&email));
+    }
     let dir = host.directory("create_user")?;
     let created = host.block_on("create_user", dir.create_user(&email, opts.name.as_deref()))?;
     host.saw_emails([email.as_str()]);
     convert::to_dyn("create_user", &created)
 }
 
-fn set_deleted(host: &Host, function: &str, email: &str, delete: bool) -> Res<Dynamic> {
+fn set_deleted(
+    host: &Host,
+    ctx: &NativeCallContext,
+    function: &str,
+    email: &str,
+    delete: bool,
+) -> Res<Dynamic> {
     let email = convert::email_arg(function, email)?;
+    if host.may_defer(ctx) {
+        let endpoint = if delete {
+            paths::ADD_TO_PURGE_LIST
+        } else {
+            paths::REMOVE_FROM_PURGE_LIST
+        };
+        let item = serde_json::json!({ "emailAddresses": [email] });
+        host.defer(ctx, function, endpoint, &email, item, None)?;
+        return Ok(convert::queued_map(&email));
+    }
     let dir = host.directory(function)?;
     let result = host.block_on(function, dir.set_deleted(&email, delete))?;
     Ok(convert::result_map(&result))
@@ -99,7 +124,7 @@ Creates an internal user and returns `#{emailAddress, id, name}`. An existing ad
 ```rhai
 create_user("new.person@company.com");
 ```"#)
-    .register_into_engine(engine, move |email: &str| create(&h, NewUserOpts { email_address: email.into(), name: None }));
+    .register_into_engine(engine, move |ctx: NativeCallContext, email: &str| create(&h, &ctx, NewUserOpts { email_address: email.into(), name: None }));
 
     let h = host.clone();
     network(
@@ -111,15 +136,19 @@ Creates an internal user with a display name.
 create_user("new.person@company.com", "New Person");
 ```"#,
     )
-    .register_into_engine(engine, move |email: &str, name: &str| {
-        create(
-            &h,
-            NewUserOpts {
-                email_address: email.into(),
-                name: Some(name.into()),
-            },
-        )
-    });
+    .register_into_engine(
+        engine,
+        move |ctx: NativeCallContext, email: &str, name: &str| {
+            create(
+                &h,
+                &ctx,
+                NewUserOpts {
+                    email_address: email.into(),
+                    name: Some(name.into()),
+                },
+            )
+        },
+    );
 
     let h = host.clone();
     network("create_user", &["options: Map", "Map"], r#"
@@ -127,9 +156,9 @@ Creates an internal user from a map: `#{emailAddress, name}` (`email` works for 
 ```rhai
 create_user(#{ emailAddress: "new.person@company.com", name: "New Person" });
 ```"#)
-    .register_into_engine(engine, move |options: Map| {
+    .register_into_engine(engine, move |ctx: NativeCallContext, options: Map| {
         let opts: NewUserOpts = convert::from_dyn("create_user", "options", &Dynamic::from_map(options))?;
-        create(&h, opts)
+        create(&h, &ctx, opts)
     });
 
     let h = host.clone();
@@ -138,13 +167,17 @@ Changes a user: `#{name, accountLocked, accountDisabled}` (any of them). Returns
 ```rhai
 update_user("bob.hughes@company.com", #{ name: "Robert Hughes", accountLocked: false });
 ```"#)
-    .register_into_engine(engine, move |email: &str, changes: Map| -> Res<Dynamic> {
+    .register_into_engine(engine, move |ctx: NativeCallContext, email: &str, changes: Map| -> Res<Dynamic> {
         let email = convert::email_arg("update_user", email)?;
         let opts: UpdateOpts = convert::from_dyn("update_user", "changes", &Dynamic::from_map(changes))?;
         if opts.name.is_none() && opts.account_locked.is_none() && opts.account_disabled.is_none() {
             return Err(errors::usage("update_user", "nothing to change: give name, accountLocked or accountDisabled"));
         }
         let update = UserUpdate { email_address: email, name: opts.name, account_locked: opts.account_locked, account_disabled: opts.account_disabled };
+        if h.may_defer(&ctx) {
+            h.defer(&ctx, "update_user", paths::UPDATE_USER, &update.email_address, serde_json::json!(update), None)?;
+            return Ok(convert::queued_map(&update.email_address));
+        }
         let dir = h.directory("update_user")?;
         let answered = h.block_on("update_user", dir.update_user(&update))?;
         convert::to_dyn("update_user", &answered)
@@ -160,12 +193,19 @@ Adds `alias` as another address of the user `email`.
 add_alias("bob.hughes@company.com", "bob@company.com");
 ```"#,
     )
-    .register_into_engine(engine, move |email: &str, alias: &str| -> Res<()> {
-        let email = convert::email_arg("add_alias", email)?;
-        let alias = convert::email_arg("add_alias", alias)?;
-        let dir = h.directory("add_alias")?;
-        h.block_on("add_alias", dir.add_alias(&email, &alias))
-    });
+    .register_into_engine(
+        engine,
+        move |ctx: NativeCallContext, email: &str, alias: &str| -> Res<()> {
+            let email = convert::email_arg("add_alias", email)?;
+            let alias = convert::email_arg("add_alias", alias)?;
+            if h.may_defer(&ctx) {
+                let item = serde_json::json!({ "alias": alias, "aliasFor": email });
+                return h.defer(&ctx, "add_alias", paths::UPDATE_ALIAS, &email, item, None);
+            }
+            let dir = h.directory("add_alias")?;
+            h.block_on("add_alias", dir.add_alias(&email, &alias))
+        },
+    );
 
     let h = host.clone();
     network("delete_user", &["email: &str", "Map"], r#"
@@ -173,7 +213,7 @@ Deletes a user: queues it on Mimecast's purge list (there is no hard delete). `r
 ```rhai
 delete_user("leaver@company.com");
 ```"#)
-    .register_into_engine(engine, move |email: &str| set_deleted(&h, "delete_user", email, true));
+    .register_into_engine(engine, move |ctx: NativeCallContext, email: &str| set_deleted(&h, &ctx, "delete_user", email, true));
 
     let h = host.clone();
     network(
@@ -185,7 +225,7 @@ Takes a deleted user back off the purge list.
 restore_user("leaver@company.com");
 ```"#,
     )
-    .register_into_engine(engine, move |email: &str| {
-        set_deleted(&h, "restore_user", email, false)
+    .register_into_engine(engine, move |ctx: NativeCallContext, email: &str| {
+        set_deleted(&h, &ctx, "restore_user", email, false)
     });
 }

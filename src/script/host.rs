@@ -4,8 +4,8 @@
 //! touch the network need no configuration. Every network wait runs on the shell's runtime
 //! (`Handle::block_on` from the main thread, never inside a task) and races Ctrl-C.
 
-use std::cell::RefCell;
-use std::collections::BTreeSet;
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeSet, HashSet};
 use std::future::Future;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -13,6 +13,7 @@ use std::sync::Arc;
 use rhai::EvalAltResult;
 
 use super::errors;
+use crate::directory::deferred::{Deferred, Surprise, QUEUE_LIMIT};
 use crate::directory::{DirError, Directory};
 use crate::interrupt::Interrupt;
 
@@ -53,7 +54,16 @@ pub struct Host {
     pub names: RefCell<Names>,
     tenant: RefCell<Option<TenantSource>>,
     output: RefCell<Option<Output>>,
+    /// The script being run and the positions of its calls that may be deferred.
+    deferrable: RefCell<Option<(Option<String>, HashSet<rhai::Position>)>>,
+    /// Set while a deferred call resolves its arguments: reaching the directory then does not
+    /// send the queue.
+    deferring: Cell<bool>,
 }
+
+/// The error that ends a script when a write it went on from was refused: not catchable (the
+/// `try` around a later line did not make the call), located at the call that queued it.
+pub const DEFERRED_REFUSAL: &str = "deferred";
 
 impl Host {
     /// A host on `runtime`; `connector` runs at the first API call.
@@ -76,6 +86,8 @@ impl Host {
             names: RefCell::default(),
             tenant: RefCell::new(None),
             output: RefCell::new(None),
+            deferrable: RefCell::new(None),
+            deferring: Cell::new(false),
         })
     }
 
@@ -138,10 +150,15 @@ impl Host {
         &self.interrupt
     }
 
-    /// The directory, connecting on first use.
+    /// The directory, connecting on first use. Writes queued by earlier calls are sent
+    /// first, so what this call reads or writes comes after them.
     pub fn directory(&self, function: &str) -> Result<Arc<Directory>, Box<EvalAltResult>> {
-        if let Some(d) = self.directory.borrow().as_ref() {
-            return Ok(d.clone());
+        let connected = self.directory.borrow().clone();
+        if let Some(d) = connected {
+            if !self.deferring.get() {
+                self.flush(function)?;
+            }
+            return Ok(d);
         }
         let mut connector = self.connector.borrow_mut();
         let connect = connector.as_mut().ok_or_else(|| {
@@ -186,8 +203,96 @@ impl Host {
         }
     }
 
+    /// Names the script about to run (its AST's source) and the calls in it that may go on
+    /// without their answer ([`super::sites::deferrable`]); `None` stops deferring.
+    pub fn set_deferrable(&self, script: Option<(Option<String>, HashSet<rhai::Position>)>) {
+        *self.deferrable.borrow_mut() = script;
+    }
+
+    /// Whether the call `ctx` describes may be queued: a real run (not a dry run), the
+    /// script's top level, at a position [`super::sites`] found deferrable.
+    pub fn may_defer(&self, ctx: &rhai::NativeCallContext) -> bool {
+        // A native function called from the script's top level runs at level 1; from inside a
+        // script function or closure, deeper.
+        if self.dry_run || ctx.call_level() != 1 {
+            return false;
+        }
+        match self.deferrable.borrow().as_ref() {
+            Some((source, sites)) => {
+                source.as_deref() == ctx.call_source() && sites.contains(&ctx.call_position())
+            }
+            None => false,
+        }
+    }
+
+    /// Runs `f` (resolving a deferred call's arguments) without sending the queue.
+    pub fn deferring<T>(&self, f: impl FnOnce() -> T) -> T {
+        let before = self.deferring.replace(true);
+        let out = f();
+        self.deferring.set(before);
+        out
+    }
+
+    /// Queues a write for `function` called at `ctx`; sends the queue once it is full.
+    pub fn defer(
+        &self,
+        ctx: &rhai::NativeCallContext,
+        function: &str,
+        endpoint: &'static str,
+        label: &str,
+        item: serde_json::Value,
+        group: Option<String>,
+    ) -> Result<(), Box<EvalAltResult>> {
+        let dir = self.deferring(|| self.directory(function))?;
+        let pos = ctx.call_position();
+        let site = format!(
+            "{}:{}:{}",
+            ctx.call_source().unwrap_or("<script>"),
+            pos.line().unwrap_or(0),
+            pos.position().unwrap_or(1)
+        );
+        let queued = dir.defer(Deferred {
+            endpoint,
+            label: label.to_string(),
+            item,
+            group,
+            function: function.to_string(),
+            site,
+        });
+        if queued >= QUEUE_LIMIT {
+            self.flush(function)?;
+        }
+        Ok(())
+    }
+
+    /// Sends the writes queued so far. A refusal ends the script (uncatchably) at the call
+    /// that queued the refused write.
+    pub fn flush(&self, function: &str) -> Result<(), Box<EvalAltResult>> {
+        let Some(dir) = self.directory.borrow().clone() else {
+            return Ok(());
+        };
+        if dir.queued() == 0 {
+            return Ok(());
+        }
+        match self.block_on(function, dir.flush()) {
+            Ok(None) => Ok(()),
+            Ok(Some(surprise)) => Err(refusal(&surprise)),
+            // Ctrl-C while sending: what went out is in the audit log; the rest is not sent.
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Drops the queue unsent (Ctrl-C); how many writes were dropped.
+    pub fn drop_queued(&self) -> usize {
+        self.directory
+            .borrow()
+            .as_ref()
+            .map_or(0, |d| d.drop_queued())
+    }
+
     /// Asks a yes/no question through the CLI's policy.
     pub fn confirm(&self, question: &str) -> Result<bool, Box<EvalAltResult>> {
+        self.flush("confirm")?;
         (self.prompter)(question)
             .map_err(|e| errors::raise("confirm", "usage", &format!("{e:#}"), false, 0, "usage"))
     }
@@ -214,4 +319,19 @@ impl Host {
             }
         }
     }
+}
+
+/// The uncatchable error for a deferred write the service refused.
+fn refusal(s: &Surprise) -> Box<EvalAltResult> {
+    let mut map = rhai::Map::new();
+    map.insert("kind".into(), DEFERRED_REFUSAL.into());
+    map.insert("function".into(), s.call.function.clone().into());
+    map.insert("code".into(), s.code.clone().into());
+    map.insert("message".into(), s.to_string().into());
+    map.insert("site".into(), s.call.site.clone().into());
+    map.insert("laterSent".into(), (s.later_sent.len() as rhai::INT).into());
+    Box::new(EvalAltResult::ErrorTerminated(
+        rhai::Dynamic::from_map(map),
+        rhai::Position::NONE,
+    ))
 }

@@ -13,6 +13,7 @@ pub mod explain;
 pub mod fn_bulk;
 pub mod fn_data;
 pub mod fn_groups;
+pub mod fn_many;
 pub mod fn_offboard;
 pub mod fn_people;
 pub mod fn_session;
@@ -24,6 +25,7 @@ pub mod limits;
 pub mod modules;
 pub mod register;
 pub mod runner;
+pub mod sites;
 pub mod stdlib;
 
 use std::rc::Rc;
@@ -58,6 +60,7 @@ pub fn engine(host: &Rc<Host>, limits: &Limits) -> Engine {
     fn_groups::register(&mut engine, host);
     fn_groups::register_many(&mut engine, host);
     fn_bulk::register(&mut engine, host);
+    fn_many::register(&mut engine, host);
     fn_offboard::register(&mut engine, host);
     fn_snapshot::register(&mut engine, host);
     fn_sync::register(&mut engine, host);

@@ -117,6 +117,11 @@ pub fn describe(err: &EvalAltResult, name: &str, source: &str, limits: &Limits) 
             ),
             1,
         ),
+        EvalAltResult::ErrorTerminated(value, _)
+            if errors::field(value, "kind").as_deref() == Some(super::host::DEFERRED_REFUSAL) =>
+        {
+            return deferred_refusal(value, name, source);
+        }
         EvalAltResult::ErrorTerminated(..) => ("interrupted".to_string(), 130),
         EvalAltResult::ErrorParsing(p, _) => (format!("syntax error: {p}"), 2),
         other => {
@@ -131,6 +136,59 @@ pub fn describe(err: &EvalAltResult, name: &str, source: &str, limits: &Limits) 
         location,
         excerpt,
         exit_code,
+    }
+}
+
+/// A write queued by an earlier call that the service refused: told at that call, exit 3
+/// when writes queued after it had already been sent (one by one they would not have been),
+/// 1 otherwise, as an uncaught refusal.
+fn deferred_refusal(value: &Dynamic, name: &str, source: &str) -> Failure {
+    let message = errors::field(value, "message").unwrap_or_default();
+    let site = errors::field(value, "site").unwrap_or_default();
+    let later: i64 = errors::field(value, "laterSent")
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    let mut parts = site.rsplitn(3, ':');
+    let col = parts.next().and_then(|c| c.parse::<u16>().ok());
+    let line = parts.next().and_then(|l| l.parse::<u16>().ok());
+    let file = parts.next().unwrap_or("");
+    let (location, excerpt) = match (line, col) {
+        (Some(line), Some(col)) if file == name => locate(Position::new(line, col), name, source),
+        _ => (Some(site.clone()).filter(|s| !s.is_empty()), None),
+    };
+    Failure {
+        message,
+        location,
+        excerpt,
+        exit_code: if later > 0 { 3 } else { 1 },
+    }
+}
+
+/// After a script's last statement: sends the writes it queued
+/// ([`super::host::Host::flush`]). A refusal among them is the script's failure, at the call
+/// that queued it (it came before any later error). After Ctrl-C nothing more is sent, and
+/// the failure says how many queued writes were dropped.
+pub fn finish(
+    host: &super::host::Host,
+    result: Result<Dynamic, Failure>,
+    name: &str,
+    source: &str,
+    limits: &Limits,
+) -> Result<Dynamic, Failure> {
+    host.set_deferrable(None);
+    if let Err(f) = &result {
+        if f.exit_code == 130 {
+            let dropped = host.drop_queued();
+            let mut f = f.clone();
+            if dropped > 0 {
+                f.message = format!("{}; {dropped} queued write(s) were not sent", f.message);
+            }
+            return Err(f);
+        }
+    }
+    match host.flush("script") {
+        Ok(()) => result,
+        Err(e) => Err(describe(&e, name, source, limits)),
     }
 }
 

@@ -1,0 +1,322 @@
+//! Single-item writes whose answer the caller does not wait for, sent together.
+//!
+//! Policy:
+//! - A script's `add_member(...)` whose result nothing uses (a statement of its own, outside
+//!   `try`, at the script's top level) is queued here instead of sent at once. The queue is
+//!   sent when the script next reads or makes a write it waits for, asks a question, ends, or
+//!   holds [`QUEUE_LIMIT`] writes: so a loop of single calls costs the batched call's round
+//!   trips, not one per item.
+//! - Sending keeps the order that matters: the queue is cut into waves, and an item goes into
+//!   the first wave after every earlier item it depends on: the same membership, the same
+//!   user, or (for a membership) the user it names. Within a wave every item goes through
+//!   [`Directory::execute`], batched per endpoint and group, so results, audit lines,
+//!   progress and `mcsh undo` are what the same calls one by one give.
+//! - A deferred item the service refuses is a surprise the caller could not see when it went
+//!   on: sending stops after that wave, and [`Surprise`] names the call (its `file:line`), the
+//!   refusal, every later write that had already been sent, and how many were never sent.
+
+use std::collections::HashMap;
+
+use futures_util::stream::{self, StreamExt};
+use serde_json::Value;
+
+use super::executor::Wording;
+use super::outcome::Status;
+use super::plan::wording;
+use super::{DirError, Directory};
+use crate::api::paths;
+
+/// Most writes held before the queue is sent without waiting for a read.
+pub const QUEUE_LIMIT: usize = 5_000;
+
+/// One write queued by a call that went on without its answer.
+#[derive(Debug, Clone)]
+pub struct Deferred {
+    /// The endpoint it goes to.
+    pub endpoint: &'static str,
+    /// What results call the item (its address, usually).
+    pub label: String,
+    /// The `data` item.
+    pub item: Value,
+    /// The group's name, for a membership change (its results say "added to Sales").
+    pub group: Option<String>,
+    /// The function that queued it (`add_member`).
+    pub function: String,
+    /// Where it was called: `file:line:column`.
+    pub site: String,
+}
+
+/// A deferred write the service refused, and what had been sent after it.
+#[derive(Debug, Clone)]
+pub struct Surprise {
+    /// The refused call.
+    pub call: Deferred,
+    /// The refusal's code.
+    pub code: String,
+    /// The refusal, as results word it.
+    pub message: String,
+    /// Writes queued after it that the service had already been sent, each described.
+    pub later_sent: Vec<String>,
+    /// Writes queued after it that were never sent.
+    pub not_sent: usize,
+}
+
+impl std::fmt::Display for Surprise {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.call.function, self.message)?;
+        if !self.later_sent.is_empty() {
+            write!(
+                f,
+                "; {} write(s) queued after it had already been sent ({}); `mcsh undo` takes them back",
+                self.later_sent.len(),
+                self.later_sent.join(", ")
+            )?;
+        }
+        if self.not_sent > 0 {
+            write!(f, "; {} later write(s) were not sent", self.not_sent)?;
+        }
+        Ok(())
+    }
+}
+
+/// The keys an item writes and reads, for ordering: `m` a membership, `u` a user.
+fn keys(d: &Deferred) -> (Vec<String>, Vec<String>) {
+    let text = |k: &str| {
+        d.item
+            .get(k)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_ascii_lowercase()
+    };
+    match d.endpoint {
+        paths::ADD_GROUP_MEMBER | paths::REMOVE_GROUP_MEMBER => {
+            let member = match text("emailAddress") {
+                e if e.is_empty() => format!("domain {}", text("domain")),
+                e => e,
+            };
+            (
+                vec![format!("m {} {member}", text("id"))],
+                vec![format!("u {member}")],
+            )
+        }
+        paths::UPDATE_ALIAS => (
+            vec![
+                format!("u {}", text("aliasFor")),
+                format!("u {}", text("alias")),
+            ],
+            Vec::new(),
+        ),
+        paths::ADD_TO_PURGE_LIST | paths::REMOVE_FROM_PURGE_LIST => (
+            d.item
+                .get("emailAddresses")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .map(|e| format!("u {}", e.to_ascii_lowercase()))
+                .collect(),
+            Vec::new(),
+        ),
+        _ => (vec![format!("u {}", text("emailAddress"))], Vec::new()),
+    }
+}
+
+/// The wave of each item: the first after every earlier item it depends on.
+pub(crate) fn waves(items: &[Deferred]) -> Vec<usize> {
+    let mut written: HashMap<String, usize> = HashMap::new();
+    let mut read: HashMap<String, usize> = HashMap::new();
+    items
+        .iter()
+        .map(|d| {
+            let (writes, reads) = keys(d);
+            let after = |map: &HashMap<String, usize>, k: &String| map.get(k).map(|w| w + 1);
+            let wave = writes
+                .iter()
+                .flat_map(|k| [after(&written, k), after(&read, k)])
+                .chain(reads.iter().map(|k| after(&written, k)))
+                .flatten()
+                .max()
+                .unwrap_or(0);
+            for k in writes {
+                let w = written.entry(k).or_insert(wave);
+                *w = (*w).max(wave);
+            }
+            for k in reads {
+                let r = read.entry(k).or_insert(wave);
+                *r = (*r).max(wave);
+            }
+            wave
+        })
+        .collect()
+}
+
+/// An item sent: its place in the queue, status, message and code.
+type Decided = (usize, Status, String, Option<String>);
+
+/// How a deferred item is described in a surprise: "add_member a@x.com (run.rhai:4:5)".
+fn describe(d: &Deferred) -> String {
+    format!("{} {} ({})", d.function, d.label, d.site)
+}
+
+impl Directory {
+    /// Queues `write`; returns how many are queued now.
+    pub fn defer(&self, write: Deferred) -> usize {
+        let mut queue = self.deferred.lock().expect("queue lock");
+        queue.push(write);
+        queue.len()
+    }
+
+    /// How many writes are queued.
+    pub fn queued(&self) -> usize {
+        self.deferred.lock().expect("queue lock").len()
+    }
+
+    /// Drops the queue without sending it (Ctrl-C); returns how many were dropped.
+    pub fn drop_queued(&self) -> usize {
+        std::mem::take(&mut *self.deferred.lock().expect("queue lock")).len()
+    }
+
+    /// Sends every queued write, wave by wave; `Some` when the service refused one.
+    pub async fn flush(&self) -> Result<Option<Surprise>, DirError> {
+        let queue = std::mem::take(&mut *self.deferred.lock().expect("queue lock"));
+        if queue.is_empty() {
+            return Ok(None);
+        }
+        let wave_of = waves(&queue);
+        let last = wave_of.iter().copied().max().unwrap_or(0);
+        let mut sent = vec![false; queue.len()];
+        for wave in 0..=last {
+            let members: Vec<usize> = (0..queue.len()).filter(|&i| wave_of[i] == wave).collect();
+            // One job per endpoint (and group, whose name its results carry), in queue order.
+            let mut jobs: Vec<(&'static str, Option<String>, Vec<usize>)> = Vec::new();
+            for i in members {
+                let d = &queue[i];
+                match jobs
+                    .iter_mut()
+                    .find(|(e, g, _)| *e == d.endpoint && *g == d.group)
+                {
+                    Some((_, _, list)) => list.push(i),
+                    None => jobs.push((d.endpoint, d.group.clone(), vec![i])),
+                }
+            }
+            let queue = &queue;
+            let answers: Vec<Result<Vec<Decided>, DirError>> = stream::iter(jobs)
+                .map(|(endpoint, group, list)| async move {
+                    let words: Wording = match &group {
+                        Some(g) => super::groups::member_wording(endpoint, g),
+                        None => wording(endpoint),
+                    };
+                    let items = list
+                        .iter()
+                        .map(|&i| (queue[i].label.clone(), queue[i].item.clone()))
+                        .collect();
+                    let outcomes = self.execute(endpoint, items, &words).await?;
+                    Ok(list
+                        .into_iter()
+                        .zip(outcomes)
+                        .map(|(i, o)| (i, o.result.status, o.result.message, o.result.code))
+                        .collect())
+                })
+                .buffer_unordered(self.options.concurrency.max(1))
+                .collect()
+                .await;
+            let mut refused: Option<(usize, String, String)> = None;
+            let mut error = None;
+            for answer in answers {
+                match answer {
+                    Ok(results) => {
+                        for (i, status, message, code) in results {
+                            sent[i] = true;
+                            if status == Status::Failed
+                                && refused.as_ref().is_none_or(|(j, _, _)| i < *j)
+                            {
+                                refused =
+                                    Some((i, code.unwrap_or_else(|| "failed".into()), message));
+                            }
+                        }
+                    }
+                    Err(e) => error = Some(e),
+                }
+            }
+            if let Some(e) = error {
+                return Err(e);
+            }
+            if let Some((i, code, message)) = refused {
+                let later_sent = (i + 1..queue.len())
+                    .filter(|&j| sent[j])
+                    .map(|j| describe(&queue[j]))
+                    .collect();
+                let not_sent = (i + 1..queue.len()).filter(|&j| !sent[j]).count();
+                return Ok(Some(Surprise {
+                    call: queue[i].clone(),
+                    code,
+                    message,
+                    later_sent,
+                    not_sent,
+                }));
+            }
+        }
+        Ok(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn write(endpoint: &'static str, item: Value) -> Deferred {
+        Deferred {
+            endpoint,
+            label: String::new(),
+            item,
+            group: None,
+            function: String::new(),
+            site: String::new(),
+        }
+    }
+
+    #[test]
+    fn independent_writes_share_a_wave_and_dependent_ones_follow() {
+        let add =
+            |g: &str, e: &str| write(paths::ADD_GROUP_MEMBER, json!({"id": g, "emailAddress": e}));
+        let remove = |g: &str, e: &str| {
+            write(
+                paths::REMOVE_GROUP_MEMBER,
+                json!({"id": g, "emailAddress": e}),
+            )
+        };
+        let create = |e: &str| write(paths::CREATE_USER, json!({"emailAddress": e}));
+        let items = [
+            create("a@x.com"),                                             // 0
+            add("g", "a@x.com"),                                           // after its user: 1
+            add("h", "A@x.com"),    // another group, same user: 1
+            add("g", "b@x.com"),    // nothing before it: 0
+            remove("g", "b@x.com"), // after the add of the same pair: 1
+            add("g", "b@x.com"),    // and again after that: 2
+            remove("h", "c@x.com"), // interleaved kinds, no dependency: 0
+            write(paths::UPDATE_USER, json!({"emailAddress": "a@x.com"})), // after the adds that read a: 2
+        ];
+        assert_eq!(waves(&items), [0, 1, 1, 0, 1, 2, 0, 2]);
+    }
+
+    #[test]
+    fn purges_and_aliases_order_by_every_address_they_touch() {
+        let items = [
+            write(paths::CREATE_USER, json!({"emailAddress": "a@x.com"})),
+            write(
+                paths::UPDATE_ALIAS,
+                json!({"aliasFor": "a@x.com", "alias": "b@x.com"}),
+            ),
+            write(
+                paths::ADD_TO_PURGE_LIST,
+                json!({"emailAddresses": ["b@x.com"]}),
+            ),
+            write(
+                paths::ADD_TO_PURGE_LIST,
+                json!({"emailAddresses": ["c@x.com"]}),
+            ),
+        ];
+        assert_eq!(waves(&items), [0, 1, 2, 0]);
+    }
+}
