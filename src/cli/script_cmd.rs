@@ -99,6 +99,8 @@ pub(crate) fn execute(
     let source = runner::strip_shebang(source);
     let ast =
         runner::compile(&s.engine, &s.scope, name, &source, &s.limits).map_err(ScriptFailed)?;
+    runner::check_calls(&s.engine, &ast, name, &source).map_err(ScriptFailed)?;
+    s.host.writes.borrow_mut().add_script(&ast);
     s.host.set_deferrable(Some((
         ast.source().map(str::to_string),
         crate::script::sites::deferrable(&ast),

@@ -15,8 +15,6 @@
 //!   on: sending stops after that wave, and [`Surprise`] names the call (its `file:line`), the
 //!   refusal, every later write that had already been sent, and how many were never sent.
 
-use std::collections::HashMap;
-
 use futures_util::stream::{self, StreamExt};
 use serde_json::Value;
 
@@ -24,7 +22,6 @@ use super::executor::Wording;
 use super::outcome::Status;
 use super::plan::wording;
 use super::{DirError, Directory};
-use crate::api::paths;
 
 /// Most writes held before the queue is sent without waiting for a read.
 pub const QUEUE_LIMIT: usize = 5_000;
@@ -79,77 +76,6 @@ impl std::fmt::Display for Surprise {
     }
 }
 
-/// The keys an item writes and reads, for ordering: `m` a membership, `u` a user.
-fn keys(d: &Deferred) -> (Vec<String>, Vec<String>) {
-    let text = |k: &str| {
-        d.item
-            .get(k)
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_ascii_lowercase()
-    };
-    match d.endpoint {
-        paths::ADD_GROUP_MEMBER | paths::REMOVE_GROUP_MEMBER => {
-            let member = match text("emailAddress") {
-                e if e.is_empty() => format!("domain {}", text("domain")),
-                e => e,
-            };
-            (
-                vec![format!("m {} {member}", text("id"))],
-                vec![format!("u {member}")],
-            )
-        }
-        paths::UPDATE_ALIAS => (
-            vec![
-                format!("u {}", text("aliasFor")),
-                format!("u {}", text("alias")),
-            ],
-            Vec::new(),
-        ),
-        paths::ADD_TO_PURGE_LIST | paths::REMOVE_FROM_PURGE_LIST => (
-            d.item
-                .get("emailAddresses")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str)
-                .map(|e| format!("u {}", e.to_ascii_lowercase()))
-                .collect(),
-            Vec::new(),
-        ),
-        _ => (vec![format!("u {}", text("emailAddress"))], Vec::new()),
-    }
-}
-
-/// The wave of each item: the first after every earlier item it depends on.
-pub(crate) fn waves(items: &[Deferred]) -> Vec<usize> {
-    let mut written: HashMap<String, usize> = HashMap::new();
-    let mut read: HashMap<String, usize> = HashMap::new();
-    items
-        .iter()
-        .map(|d| {
-            let (writes, reads) = keys(d);
-            let after = |map: &HashMap<String, usize>, k: &String| map.get(k).map(|w| w + 1);
-            let wave = writes
-                .iter()
-                .flat_map(|k| [after(&written, k), after(&read, k)])
-                .chain(reads.iter().map(|k| after(&written, k)))
-                .flatten()
-                .max()
-                .unwrap_or(0);
-            for k in writes {
-                let w = written.entry(k).or_insert(wave);
-                *w = (*w).max(wave);
-            }
-            for k in reads {
-                let r = read.entry(k).or_insert(wave);
-                *r = (*r).max(wave);
-            }
-            wave
-        })
-        .collect()
-}
-
 /// An item sent: its place in the queue, status, message and code.
 type Decided = (usize, Status, String, Option<String>);
 
@@ -182,7 +108,7 @@ impl Directory {
         if queue.is_empty() {
             return Ok(None);
         }
-        let wave_of = waves(&queue);
+        let wave_of = super::order::waves(queue.iter().map(|d| (d.endpoint, &d.item)));
         let last = wave_of.iter().copied().max().unwrap_or(0);
         let mut sent = vec![false; queue.len()];
         for wave in 0..=last {
@@ -257,66 +183,5 @@ impl Directory {
             }
         }
         Ok(None)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    fn write(endpoint: &'static str, item: Value) -> Deferred {
-        Deferred {
-            endpoint,
-            label: String::new(),
-            item,
-            group: None,
-            function: String::new(),
-            site: String::new(),
-        }
-    }
-
-    #[test]
-    fn independent_writes_share_a_wave_and_dependent_ones_follow() {
-        let add =
-            |g: &str, e: &str| write(paths::ADD_GROUP_MEMBER, json!({"id": g, "emailAddress": e}));
-        let remove = |g: &str, e: &str| {
-            write(
-                paths::REMOVE_GROUP_MEMBER,
-                json!({"id": g, "emailAddress": e}),
-            )
-        };
-        let create = |e: &str| write(paths::CREATE_USER, json!({"emailAddress": e}));
-        let items = [
-            create("a@x.com"),                                             // 0
-            add("g", "a@x.com"),                                           // after its user: 1
-            add("h", "A@x.com"),    // another group, same user: 1
-            add("g", "b@x.com"),    // nothing before it: 0
-            remove("g", "b@x.com"), // after the add of the same pair: 1
-            add("g", "b@x.com"),    // and again after that: 2
-            remove("h", "c@x.com"), // interleaved kinds, no dependency: 0
-            write(paths::UPDATE_USER, json!({"emailAddress": "a@x.com"})), // after the adds that read a: 2
-        ];
-        assert_eq!(waves(&items), [0, 1, 1, 0, 1, 2, 0, 2]);
-    }
-
-    #[test]
-    fn purges_and_aliases_order_by_every_address_they_touch() {
-        let items = [
-            write(paths::CREATE_USER, json!({"emailAddress": "a@x.com"})),
-            write(
-                paths::UPDATE_ALIAS,
-                json!({"aliasFor": "a@x.com", "alias": "b@x.com"}),
-            ),
-            write(
-                paths::ADD_TO_PURGE_LIST,
-                json!({"emailAddresses": ["b@x.com"]}),
-            ),
-            write(
-                paths::ADD_TO_PURGE_LIST,
-                json!({"emailAddresses": ["c@x.com"]}),
-            ),
-        ];
-        assert_eq!(waves(&items), [0, 1, 2, 0]);
     }
 }

@@ -339,7 +339,7 @@ impl Directory {
         }
         let items: Vec<(String, Value)> = emails
             .iter()
-            .map(|e| (e.clone(), json!({ "id": group.id, "emailAddress": e })))
+            .map(|e| (e.clone(), member_item(&group.id, e)))
             .collect();
         Ok(self
             .execute(endpoint, items, words)
@@ -347,6 +347,15 @@ impl Directory {
             .into_iter()
             .map(|o| o.result)
             .collect())
+    }
+}
+
+/// The `data` item of a membership change: an address, or a whole domain (no `@`).
+pub(crate) fn member_item(group_id: &str, member: &str) -> Value {
+    if member.contains('@') {
+        json!({ "id": group_id, "emailAddress": member })
+    } else {
+        json!({ "id": group_id, "domain": member })
     }
 }
 

@@ -15,6 +15,7 @@ pub mod groups;
 pub mod membership;
 pub(crate) mod memory;
 pub mod offboard;
+pub(crate) mod order;
 pub mod outcome;
 pub mod overlay;
 pub mod plan;

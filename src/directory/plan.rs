@@ -175,90 +175,127 @@ impl Directory {
         }
     }
 
-    /// Reads again what `reads` read; describes each that now differs.
+    /// Reads again what `reads` read (`--concurrency` at once); describes each that now
+    /// differs, in the plan's order.
     pub async fn changed_since(&self, reads: &[Read]) -> Result<Vec<String>, DirError> {
+        use futures_util::stream::{self, StreamExt};
+        let checked: Vec<Result<Option<String>, DirError>> = stream::iter(reads)
+            .map(|r| self.read_changed(r))
+            .buffered(self.options().concurrency.max(1))
+            .collect()
+            .await;
         let mut changed = Vec::new();
-        for r in reads {
-            let now = match r.kind.as_str() {
-                "domains" => Digest::of(&self.domains().await?),
-                "groups" => groups_digest(&self.fetch_groups().await?),
-                "members" => {
-                    let g = Group {
-                        id: r.key.clone(),
-                        ..Group::default()
-                    };
-                    members_digest(&self.members(&g).await?)
-                }
-                "users" => {
-                    // Whole pages, alias rows included, as the listing digested them.
-                    let mut listing = self.users_and_aliases(Some(&r.key)).await?;
-                    let mut d = Digest::default();
-                    while let Some(batch) = listing.next_batch().await? {
-                        d.update(&batch);
-                    }
-                    d.hex()
-                }
-                "user" => Digest::of(&self.find_user(&r.key).await?),
-                "address" => {
-                    let found = self.existing_users(std::slice::from_ref(&r.key)).await?;
-                    Digest::of(&!found.is_empty())
-                }
-                other => {
-                    changed.push(format!(
-                        "the plan depends on a read this version does not know ({other})"
-                    ));
-                    continue;
-                }
-            };
-            if now != r.digest {
-                changed.push(r.label.clone());
-            }
+        for c in checked {
+            changed.extend(c?);
         }
         Ok(changed)
     }
 
-    /// Sends the plan's writes, in order, consecutive writes to one endpoint in one batch run.
-    pub async fn apply(&self, writes: &[PlannedWrite]) -> Result<Vec<Outcome>, DirError> {
-        let mut real_ids: HashMap<String, String> = HashMap::new();
-        let mut out = Vec::new();
-        let mut i = 0;
-        while i < writes.len() {
-            let endpoint = endpoint_of(&writes[i].endpoint)?;
-            let mut j = i;
-            while j < writes.len()
-                && writes[j].endpoint == writes[i].endpoint
-                && endpoint != paths::CREATE_GROUP
-            {
-                j += 1;
+    /// What `r` now reads, described when it differs from what the plan read.
+    async fn read_changed(&self, r: &Read) -> Result<Option<String>, DirError> {
+        let now = match r.kind.as_str() {
+            "domains" => Digest::of(&self.domains().await?),
+            "groups" => groups_digest(&self.fetch_groups().await?),
+            "members" => {
+                let g = Group {
+                    id: r.key.clone(),
+                    ..Group::default()
+                };
+                members_digest(&self.members(&g).await?)
             }
-            let j = j.max(i + 1);
-            let items: Vec<(String, Value)> = writes[i..j]
+            "users" => {
+                // Whole pages, alias rows included, as the listing digested them.
+                let mut listing = self.users_and_aliases(Some(&r.key)).await?;
+                let mut d = Digest::default();
+                while let Some(batch) = listing.next_batch().await? {
+                    d.update(&batch);
+                }
+                d.hex()
+            }
+            "user" => Digest::of(&self.find_user(&r.key).await?),
+            "address" => {
+                let found = self.existing_users(std::slice::from_ref(&r.key)).await?;
+                Digest::of(&!found.is_empty())
+            }
+            other => {
+                return Ok(Some(format!(
+                    "the plan depends on a read this version does not know ({other})"
+                )));
+            }
+        };
+        Ok((now != r.digest).then(|| r.label.clone()))
+    }
+
+    /// Sends the plan's writes in waves ([`super::order`]): every write that depends on
+    /// nothing earlier goes in the first round of batched requests, whatever its kind, and a
+    /// write that depends on another (a member of a group the plan creates, a remove after an
+    /// add of the same pair) goes in a later round. Outcomes come back in the plan's order.
+    pub async fn apply(&self, writes: &[PlannedWrite]) -> Result<Vec<Outcome>, DirError> {
+        let endpoints: Vec<&'static str> = writes
+            .iter()
+            .map(|w| endpoint_of(&w.endpoint))
+            .collect::<Result<_, _>>()?;
+        let wave_of = super::order::waves(
+            endpoints
                 .iter()
-                .map(|w| {
-                    let item = with_real_ids(&w.item, &real_ids);
-                    (label_of(&item), item)
-                })
-                .collect();
-            let outcomes = self
-                .execute(endpoint, items.clone(), &wording(endpoint))
-                .await?;
-            if endpoint == paths::CREATE_GROUP {
-                for ((_, item), o) in items.iter().zip(&outcomes) {
-                    if let (Some(desc), Some(id)) = (
-                        item.get("description").and_then(Value::as_str),
-                        o.data
-                            .as_ref()
-                            .and_then(|d| d.get("id"))
-                            .and_then(Value::as_str),
-                    ) {
-                        real_ids.insert(format!("planned:{desc}"), id.to_string());
-                    }
+                .copied()
+                .zip(writes.iter().map(|w| &w.item)),
+        );
+        let last = wave_of.iter().copied().max().unwrap_or(0);
+        let mut real_ids: HashMap<String, String> = HashMap::new();
+        let mut out: Vec<Option<Outcome>> = vec![None; writes.len()];
+        for wave in 0..=last {
+            // One job per endpoint, in plan order within it.
+            let mut jobs: Vec<(&'static str, Vec<usize>)> = Vec::new();
+            for i in (0..writes.len()).filter(|&i| wave_of[i] == wave) {
+                match jobs.iter_mut().find(|(e, _)| *e == endpoints[i]) {
+                    Some((_, list)) => list.push(i),
+                    None => jobs.push((endpoints[i], vec![i])),
                 }
             }
-            out.extend(outcomes);
-            i = j;
+            let real = &real_ids;
+            let done: Vec<Result<Vec<(usize, Value, Outcome)>, DirError>> =
+                futures_util::future::join_all(jobs.into_iter().map(
+                    |(endpoint, list)| async move {
+                        let items: Vec<(String, Value)> = list
+                            .iter()
+                            .map(|&i| {
+                                let item = with_real_ids(&writes[i].item, real);
+                                (label_of(&item), item)
+                            })
+                            .collect();
+                        let sent: Vec<Value> = items.iter().map(|(_, item)| item.clone()).collect();
+                        let outcomes = self.execute(endpoint, items, &wording(endpoint)).await?;
+                        Ok(list
+                            .into_iter()
+                            .zip(sent)
+                            .zip(outcomes)
+                            .map(|((i, item), o)| (i, item, o))
+                            .collect())
+                    },
+                ))
+                .await;
+            for job in done {
+                for (i, item, o) in job? {
+                    if endpoints[i] == paths::CREATE_GROUP {
+                        if let (Some(desc), Some(id)) = (
+                            item.get("description").and_then(Value::as_str),
+                            o.data
+                                .as_ref()
+                                .and_then(|d| d.get("id"))
+                                .and_then(Value::as_str),
+                        ) {
+                            real_ids.insert(format!("planned:{desc}"), id.to_string());
+                        }
+                    }
+                    out[i] = Some(o);
+                }
+            }
         }
-        Ok(out)
+        Ok(out
+            .into_iter()
+            .map(|o| o.expect("every write decided"))
+            .collect())
     }
 }
 

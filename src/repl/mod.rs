@@ -176,6 +176,8 @@ impl Session {
         let result =
             runner::compile(&self.engine, &self.scope, name, source, &limits).and_then(|ast| {
                 let combined = self.functions.merge(&ast);
+                runner::check_calls(&self.engine, &combined, name, source)?;
+                self.host.writes.borrow_mut().add_script(&combined);
                 self.host.set_deferrable(Some((
                     combined.source().map(str::to_string),
                     crate::script::sites::deferrable(&combined),

@@ -16,7 +16,9 @@ type Res<T> = Result<T, Box<EvalAltResult>>;
 
 /// A record as a Rhai value.
 pub fn to_dyn<T: Serialize>(function: &str, value: &T) -> Res<Dynamic> {
-    rhai::serde::to_dynamic(value).map_err(|e| errors::other(function, "conversion", e.to_string()))
+    rhai::serde::to_dynamic(value)
+        .map(super::fields::mark)
+        .map_err(|e| errors::other(function, "conversion", e.to_string()))
 }
 
 /// Records as a Rhai array.
@@ -36,6 +38,31 @@ pub fn from_dyn<T: DeserializeOwned>(function: &str, what: &str, value: &Dynamic
 /// A checked address.
 pub fn email_arg(function: &str, value: &str) -> Res<String> {
     email::normalize(value).map_err(|e| errors::bad_email(function, &e))
+}
+
+/// A group member a script names: an address, or a whole domain (`example.com`, no `@`),
+/// lower-case.
+pub fn member_arg(function: &str, value: &str) -> Res<String> {
+    let v = value.trim();
+    if !v.contains('@') && email::valid_domain(v) {
+        return Ok(v.to_ascii_lowercase());
+    }
+    email_arg(function, value)
+}
+
+/// Group members as maps, each with `isDomain` saying whether it is a whole domain.
+pub fn member_maps(function: &str, members: &[crate::api::Member]) -> Res<Array> {
+    members
+        .iter()
+        .map(|m| {
+            let mut v = to_dyn(function, m)?;
+            if let Some(mut map) = v.write_lock::<Map>() {
+                let domain = m.email_address.is_empty() && !m.domain.is_empty();
+                map.insert("isDomain".into(), domain.into());
+            }
+            Ok(super::fields::mark(v))
+        })
+        .collect()
 }
 
 /// A list of checked addresses.
@@ -76,7 +103,16 @@ pub fn group_arg(host: &Host, function: &str, value: &Dynamic) -> Res<Group> {
     Ok(group)
 }
 
-/// One item's result as `#{emailAddress, status, message, code?}`.
+/// `record` (a map mcsh hands out) with `key` set to `value`, marked anew as a record.
+pub fn with_field(mut record: Dynamic, key: &str, value: Dynamic) -> Dynamic {
+    if let Some(mut map) = record.write_lock::<Map>() {
+        map.insert(key.into(), value);
+    }
+    super::fields::mark(record)
+}
+
+/// One item's result as `#{emailAddress, status, message, code?}` (reading `code` of a
+/// success gives `()`).
 pub fn result_map(r: &ItemResult) -> Dynamic {
     let mut map = Map::new();
     map.insert("emailAddress".into(), r.item.clone().into());
@@ -85,7 +121,7 @@ pub fn result_map(r: &ItemResult) -> Dynamic {
     if let Some(code) = &r.code {
         map.insert("code".into(), code.clone().into());
     }
-    Dynamic::from_map(map)
+    super::fields::mark(Dynamic::from_map(map))
 }
 
 /// What a deferred call returns where nothing uses it: `#{emailAddress, status: "queued"}`.

@@ -18,10 +18,11 @@ fn ensure_group(host: &Host, path: &str, parent: Option<&Dynamic>) -> Res<Dynami
         .transpose()?;
     let dir = host.directory("ensure_group")?;
     let (group, status) = host.block_on("ensure_group", dir.ensure_group(path, parent.as_ref()))?;
-    let mut value = convert::to_dyn("ensure_group", &group)?;
-    if let Some(mut map) = value.write_lock::<Map>() {
-        map.insert("status".into(), convert::status_name(status).into());
-    }
+    let value = convert::with_field(
+        convert::to_dyn("ensure_group", &group)?,
+        "status",
+        convert::status_name(status).into(),
+    );
     host.saw_groups([group.description.as_str()]);
     Ok(value)
 }
@@ -46,10 +47,11 @@ fn ensure_group_levels(host: &Host, path: &str, parent: Option<&Dynamic>) -> Res
     let mut out = Array::new();
     for (group, status) in levels {
         host.saw_groups([group.description.as_str()]);
-        let mut value = convert::to_dyn("ensure_group_levels", &group)?;
-        if let Some(mut map) = value.write_lock::<Map>() {
-            map.insert("status".into(), convert::status_name(status).into());
-        }
+        let value = convert::with_field(
+            convert::to_dyn("ensure_group_levels", &group)?,
+            "status",
+            convert::status_name(status).into(),
+        );
         out.push(value);
     }
     Ok(out)
@@ -126,11 +128,7 @@ let results = add_memberships([#{ group: "Sales", emailAddress: "a@company.com" 
             .iter()
             .zip(&pairs)
             .map(|(r, (g, _))| {
-                let mut v = convert::result_map(r);
-                if let Some(mut m) = v.write_lock::<Map>() {
-                    m.insert("group".into(), g.description.clone().into());
-                }
-                v
+                convert::with_field(convert::result_map(r), "group", g.description.clone().into())
             })
             .collect())
     });

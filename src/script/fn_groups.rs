@@ -45,7 +45,7 @@ fn change(
     email: &str,
     add: bool,
 ) -> Res<Dynamic> {
-    let email = convert::email_arg(function, email)?;
+    let email = convert::member_arg(function, email)?;
     let defer = host.may_defer(ctx);
     let group = host.deferring(|| convert::group_arg(host, function, group))?;
     if defer && !group.is_synced() {
@@ -54,7 +54,7 @@ fn change(
         } else {
             paths::REMOVE_GROUP_MEMBER
         };
-        let item = serde_json::json!({ "id": group.id, "emailAddress": email });
+        let item = crate::directory::groups::member_item(&group.id, &email);
         host.defer(
             ctx,
             function,
@@ -236,7 +236,7 @@ delete_group("Project Y");
 
     let h = host.clone();
     network("members", &["group: Dynamic", "Array"], r#"
-The members of a group (map, id or name): maps with `emailAddress`, `name`, `domain`, `type`, `internal`. A domain member has an empty `emailAddress`.
+The members of a group (map, id or name): maps with `emailAddress`, `name`, `domain`, `type`, `internal` and `isDomain`. A whole-domain member has `isDomain: true` and an empty `emailAddress`; `remove_member(group, m.domain)` removes it.
 ```rhai
 for m in members("Engineering") { print(m.emailAddress) }
 ```"#)
@@ -245,12 +245,12 @@ for m in members("Engineering") { print(m.emailAddress) }
         let dir = h.directory("members")?;
         let members = h.block_on("members", dir.members(&g))?;
         h.saw_emails(members.iter().map(|m| m.email_address.as_str()));
-        convert::to_array("members", &members)
+        convert::member_maps("members", &members)
     });
 
     let h = host.clone();
     network("add_member", &["group: Dynamic", "email: &str", "Map"], r#"
-Adds an address to a group. Returns `#{emailAddress, status, message}` where status is `created`, or `unchanged` when it already was a member. A refusal raises.
+Adds an address (or, given a domain such as `example.com`, that whole domain) to a group. Returns `#{emailAddress, status, message}` where status is `created`, or `unchanged` when it already was a member. A refusal raises.
 ```rhai
 add_member("All Staff", "new.person@company.com");
 ```"#)
@@ -261,7 +261,7 @@ add_member("All Staff", "new.person@company.com");
         "remove_member",
         &["group: Dynamic", "email: &str", "Map"],
         r#"
-Removes an address from a group. Status `removed`, or `unchanged` when it was not a member.
+Removes an address (or a whole-domain member, given its domain) from a group. Status `removed`, or `unchanged` when it was not a member.
 ```rhai
 remove_member("Sales", "leaver@company.com");
 ```"#,
@@ -314,11 +314,11 @@ fn memberships(found: &[crate::directory::membership::Membership]) -> Res<Array>
     found
         .iter()
         .map(|m| {
-            let mut value = convert::to_dyn("groups_of", &m.group)?;
-            if let (Some(via), Some(mut map)) = (&m.via, value.write_lock::<rhai::Map>()) {
-                map.insert("via".into(), via.clone().into());
-            }
-            Ok(value)
+            let value = convert::to_dyn("groups_of", &m.group)?;
+            Ok(match &m.via {
+                Some(via) => convert::with_field(value, "via", via.clone().into()),
+                None => value,
+            })
         })
         .collect()
 }

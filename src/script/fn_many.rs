@@ -71,11 +71,7 @@ remove_memberships([#{ group: "Sales", emailAddress: "a@company.com" }, #{ group
         Ok(r.iter()
             .zip(&pairs)
             .map(|(r, (g, _))| {
-                let mut v = convert::result_map(r);
-                if let Some(mut m) = v.write_lock::<Map>() {
-                    m.insert("group".into(), g.description.clone().into());
-                }
-                v
+                convert::with_field(convert::result_map(r), "group", g.description.clone().into())
             })
             .collect())
     });

@@ -59,6 +59,8 @@ pub struct Host {
     /// Set while a deferred call resolves its arguments: reaching the directory then does not
     /// send the queue.
     deferring: Cell<bool>,
+    /// The map keys the session's scripts assign ([`super::fields`]).
+    pub writes: Rc<RefCell<super::fields::Writes>>,
 }
 
 /// The error that ends a script when a write it went on from was refused: not catchable (the
@@ -88,6 +90,7 @@ impl Host {
             output: RefCell::new(None),
             deferrable: RefCell::new(None),
             deferring: Cell::new(false),
+            writes: Rc::default(),
         })
     }
 

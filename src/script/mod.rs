@@ -6,10 +6,12 @@
 //! as object maps with the API's field names; failed calls raise `#{code, message, ...}`.
 //! This layer never prints: the CLI and the REPL decide where `print` goes.
 
+pub mod check;
 pub mod convert;
 pub mod docs;
 pub mod errors;
 pub mod explain;
+pub mod fields;
 pub mod fn_bulk;
 pub mod fn_data;
 pub mod fn_groups;
@@ -56,6 +58,23 @@ pub fn engine(host: &Rc<Host>, limits: &Limits) -> Engine {
             None
         }
     });
+    // A field a record does not have is an error; other maps keep Rhai's rules (fields.rs).
+    {
+        let mut base = fields::Writes::default();
+        let names: Vec<&str> = stdlib::MODULES.iter().map(|(n, _)| *n).collect();
+        for (_, source) in stdlib::MODULES {
+            match engine.compile(source) {
+                Ok(ast) => base.add(&ast, &names),
+                // Unreadable: assume it assigns any key (every missing key is then added).
+                Err(_) => base.merge(&fields::Writes::anything()),
+            }
+        }
+        host.writes.borrow_mut().merge(&base);
+        let writes = host.writes.clone();
+        engine.on_map_missing_property(move |map, prop, _| {
+            fields::missing(map, prop, &writes.borrow())
+        });
+    }
     fn_users::register(&mut engine, host);
     fn_groups::register(&mut engine, host);
     fn_groups::register_many(&mut engine, host);

@@ -54,6 +54,24 @@ pub fn compile(
     Ok(ast)
 }
 
+/// Refuses, before anything runs, a script calling a function that does not exist or with a
+/// wrong number of arguments anywhere in it ([`super::check`]): exit 2 at the call.
+pub fn check_calls(engine: &Engine, ast: &AST, name: &str, source: &str) -> Result<(), Failure> {
+    let known = super::check::Known::of(engine);
+    match super::check::unknown_call(&known, ast) {
+        None => Ok(()),
+        Some((message, pos)) => {
+            let (location, excerpt) = locate(pos, name, source);
+            Err(Failure {
+                message,
+                location,
+                excerpt,
+                exit_code: 2,
+            })
+        }
+    }
+}
+
 /// Runs `ast` in `scope`.
 pub fn run(
     engine: &Engine,

@@ -1,0 +1,193 @@
+//! Every function a script calls, checked before it runs: a misspelt name or a wrong number
+//! of arguments anywhere in it (every branch, every function of its own) is a usage error
+//! (exit 2) naming the line, before the first request is sent.
+//!
+//! Policy: a call is known when its name is one of mcsh's functions, Rhai's own (the standard
+//! packages and the keywords `print`, `Fn`, `call`...), a function the script defines, or a
+//! variable or parameter of the script (which may hold a function pointer). Calls into a
+//! module (`onboard::run`) are the module's to check when it loads. For mcsh's own functions
+//! and the script's, the number of arguments must match one of their forms as well; Rhai's
+//! own are checked by name only (some of them take any number of arguments).
+
+use std::collections::{HashMap, HashSet};
+
+use rhai::{ASTNode, Engine, Expr, Position, Stmt, AST};
+
+/// Names Rhai evaluates itself, never registered as functions.
+const KEYWORDS: &[&str] = &[
+    "print",
+    "debug",
+    "type_of",
+    "eval",
+    "Fn",
+    "call",
+    "curry",
+    "is_shared",
+    "is_def_var",
+    "is_def_fn",
+    "this",
+    "global",
+];
+
+/// What a script may call.
+pub struct Known {
+    /// mcsh's functions and the script's: name to the argument counts they take.
+    exact: HashMap<String, HashSet<usize>>,
+    /// Every callable name (Rhai's packages, keywords, variables included).
+    names: HashSet<String>,
+    /// mcsh's function names, for did-you-mean.
+    ours: Vec<String>,
+}
+
+impl Known {
+    /// What `engine` offers.
+    pub fn of(engine: &Engine) -> Known {
+        let mut exact: HashMap<String, HashSet<usize>> = HashMap::new();
+        let mut names: HashSet<String> = KEYWORDS.iter().map(|k| k.to_string()).collect();
+        let count = |f: &serde_json::Value| f["params"].as_array().map_or(0, Vec::len);
+        let all = |packages: bool| -> Vec<serde_json::Value> {
+            let json = engine.gen_fn_metadata_to_json(packages).unwrap_or_default();
+            let meta: serde_json::Value = serde_json::from_str(&json).unwrap_or_default();
+            meta["functions"].as_array().cloned().unwrap_or_default()
+        };
+        for f in all(false) {
+            if let Some(name) = f["name"].as_str() {
+                exact.entry(name.to_string()).or_default().insert(count(&f));
+            }
+        }
+        for f in all(true) {
+            if let Some(name) = f["name"].as_str() {
+                names.insert(name.to_string());
+            }
+        }
+        let mut ours: Vec<String> = exact.keys().cloned().collect();
+        ours.sort();
+        names.extend(ours.iter().cloned());
+        Known { exact, names, ours }
+    }
+}
+
+/// The first unknown call of `ast`, told in script terms, with where it is.
+pub fn unknown_call(known: &Known, ast: &AST) -> Option<(String, Position)> {
+    let mut exact = known.exact.clone();
+    let mut names = known.names.clone();
+    for f in ast.iter_functions() {
+        exact
+            .entry(f.name.to_string())
+            .or_default()
+            .insert(f.params.len());
+        names.insert(f.name.to_string());
+        names.extend(f.params.iter().map(|p| p.to_string()));
+    }
+    // Variables may hold function pointers, called like functions.
+    ast.walk(&mut |path: &[ASTNode]| {
+        match path.last() {
+            Some(ASTNode::Stmt(Stmt::Var(x, ..))) => {
+                names.insert(x.0.name.to_string());
+            }
+            Some(ASTNode::Stmt(Stmt::For(x, _))) => {
+                names.insert(x.0.name.to_string());
+                if let Some(counter) = &x.1 {
+                    names.insert(counter.name.to_string());
+                }
+            }
+            _ => {}
+        }
+        true
+    });
+    names.insert("args".into());
+    let mut found = None;
+    ast.walk(&mut |path: &[ASTNode]| {
+        let (call, pos, method) = match path.last() {
+            Some(ASTNode::Stmt(Stmt::FnCall(x, pos))) => (x, *pos, false),
+            Some(ASTNode::Expr(Expr::FnCall(x, pos))) => (x, *pos, false),
+            Some(ASTNode::Expr(Expr::MethodCall(x, pos))) => (x, *pos, true),
+            _ => return true,
+        };
+        if call.is_qualified() || call.op_token.is_some() || call.name.contains('$') {
+            return true;
+        }
+        let name = call.name.as_str();
+        let given = call.args.len();
+        if !names.contains(name) {
+            let close =
+                crate::suggest::similar(name, known.ours.iter().map(String::as_str), 3);
+            let hint = crate::suggest::did_you_mean(&close)
+                .map(|d| format!("; {d}"))
+                .unwrap_or_default();
+            found = Some((
+                format!("there is no function {name}(){hint} (`mcsh doc` lists them all)"),
+                pos,
+            ));
+            return false;
+        }
+        if let Some(counts) = exact.get(name) {
+            // A method call passes its object first (a script's own `this` functions do not).
+            let fits = counts.contains(&given) || (method && counts.contains(&(given + 1)));
+            if !fits && !KEYWORDS.contains(&name) {
+                let mut takes: Vec<usize> = counts.iter().copied().collect();
+                takes.sort_unstable();
+                let takes = takes
+                    .iter()
+                    .map(usize::to_string)
+                    .collect::<Vec<_>>()
+                    .join(" or ");
+                found = Some((
+                    format!(
+                        "{name}() takes {takes} argument(s), not {given} (`mcsh doc {name}` shows its forms)"
+                    ),
+                    pos,
+                ));
+                return false;
+            }
+        }
+        true
+    });
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn engine() -> Engine {
+        let mut e = Engine::new();
+        e.register_fn("add_member", |_: &str, _: &str| ());
+        e
+    }
+
+    fn check(script: &str) -> Option<(String, Option<usize>)> {
+        let e = engine();
+        let ast = e.compile(script).expect("compiles");
+        unknown_call(&Known::of(&e), &ast).map(|(m, p)| (m, p.line()))
+    }
+
+    #[test]
+    fn a_misspelt_function_in_any_branch_is_found_before_running() {
+        let (message, line) =
+            check("let x = 1;\nif x > 5 {\n  add_membr(\"S\", \"a\");\n}").unwrap();
+        assert_eq!(line, Some(3));
+        assert!(
+            message.contains("add_membr") && message.contains("add_member"),
+            "{message}"
+        );
+        let (message, line) = check("fn f() { add_member(\"S\") }\n1").unwrap();
+        assert_eq!(line, Some(1));
+        assert!(message.contains("takes 2 argument(s), not 1"), "{message}");
+    }
+
+    #[test]
+    fn rhai_functions_keywords_methods_and_the_scripts_own_pass() {
+        let script = r#"
+fn twice(x) { x * 2 }
+let f = |x| x + 1;
+let a = [1, 2, 3].filter(|v| v > 1).map(|v| twice(v));
+print(a.len()); debug(type_of(a));
+let g = Fn("twice");
+g.call(2); f(3); call(g, 4);
+for (u, i) in a { add_member("S", `${u}`); }
+"abc".to_upper().contains("B");
+"#;
+        assert_eq!(check(script), None);
+    }
+}

@@ -1,0 +1,265 @@
+//! Fields of directory records: reading or setting one a user, group, member or result does
+//! not have is an error naming the nearest real one, never a silent `()`.
+//!
+//! Policy:
+//! - Records mcsh hands a script are marked ([`mark`]): each value carries a tag made from the
+//!   record's set of keys, so a map the script builds itself (even from a record's values)
+//!   is never taken for a record, and a record whose keys the script changed is no longer one.
+//! - Rhai calls [`missing`] for every map key that is not there, reading and setting alike,
+//!   without saying which. For a record either is an error. For any other map Rhai's usual
+//!   rules must hold: a read gives `()` and leaves the map alone, a write adds the key. The
+//!   script's text tells the two apart ([`Writes`]): a key the script never assigns (by
+//!   `m.key = ...`, `m.key += ...` or `m["key"] = ...`) can only be read here. Where the
+//!   script assigns keys it computes (`m[k] = ...`), evaluates text, or imports a module of
+//!   its own, a missing key is added as `()` on every access, as for writes.
+
+use std::collections::HashSet;
+
+use rhai::{ASTNode, Dynamic, EvalAltResult, Expr, Map, Stmt, AST};
+
+/// The tags of record values: this base, and the record's key set's checksum in the low bits.
+const TAG_BASE: i32 = 0x4D43_0000;
+
+fn checksum(map: &Map) -> i32 {
+    // FNV-1a over the sorted keys (a BTreeMap iterates sorted), folded to 16 bits.
+    let mut h: u32 = 0x811c_9dc5;
+    for k in map.keys() {
+        for b in k.as_bytes().iter().chain([&0u8]) {
+            h ^= u32::from(*b);
+            h = h.wrapping_mul(0x0100_0193);
+        }
+    }
+    TAG_BASE | ((h ^ (h >> 16)) & 0xFFFF) as i32
+}
+
+/// Fields a record of a kind has only sometimes (the service left them out, or they say
+/// something only some records need): reading one that is not there gives `()`.
+fn optional(kind: &str) -> &'static [&'static str] {
+    match kind {
+        "user" => &["accountLocked", "accountDisabled", "aliases", "id"],
+        "group" => &["parentId", "path", "via", "status"],
+        "result" => &["code", "group", "id", "name"],
+        _ => &[],
+    }
+}
+
+/// Marks `value` (a map) as a directory record; other values are left as they are.
+pub fn mark(mut value: Dynamic) -> Dynamic {
+    if let Some(mut map) = value.write_lock::<Map>() {
+        let tag = checksum(&map);
+        for v in map.values_mut() {
+            v.set_tag(tag);
+        }
+    }
+    value
+}
+
+/// Whether `map` is a record mcsh handed out, with the keys it had.
+pub fn is_record(map: &Map) -> bool {
+    let tag = checksum(map);
+    !map.is_empty() && map.values().any(|v| v.tag() == tag)
+}
+
+/// What kind of record `map` is, for messages.
+fn kind(map: &Map) -> &'static str {
+    let has = |k: &str| map.contains_key(k);
+    if has("status") {
+        "result"
+    } else if has("isDomain") {
+        "member"
+    } else if has("userCount") || has("folderCount") {
+        "group"
+    } else if has("addressType") || has("alias") {
+        "user"
+    } else {
+        "record"
+    }
+}
+
+/// The keys a script assigns, as far as its text tells.
+#[derive(Debug, Clone, Default)]
+pub struct Writes {
+    names: HashSet<String>,
+    /// Keys it cannot name in advance are assigned (computed keys, `eval`, its own modules).
+    any: bool,
+}
+
+impl Writes {
+    /// Writes of keys nobody can name in advance.
+    pub fn anything() -> Writes {
+        Writes {
+            names: HashSet::new(),
+            any: true,
+        }
+    }
+
+    /// Adds what `other` assigns.
+    pub fn merge(&mut self, other: &Writes) {
+        self.names.extend(other.names.iter().cloned());
+        self.any |= other.any;
+    }
+
+    /// Adds what a script about to run assigns.
+    pub fn add_script(&mut self, ast: &AST) {
+        let names: Vec<&str> = super::stdlib::MODULES.iter().map(|(n, _)| *n).collect();
+        self.add(ast, &names);
+    }
+
+    /// Adds what `ast` assigns; `modules` are the names of mcsh's own modules (whose
+    /// writes [`Writes::stdlib`] covers).
+    pub fn add(&mut self, ast: &AST, modules: &[&str]) {
+        ast.walk(&mut |path: &[ASTNode]| {
+            match path.last() {
+                Some(ASTNode::Stmt(Stmt::Assignment(x))) => self.target(&x.1.lhs),
+                Some(ASTNode::Stmt(Stmt::Import(x, _))) => {
+                    let own =
+                        matches!(&x.0, Expr::StringConstant(s, _) if modules.contains(&s.as_str()));
+                    if !own {
+                        self.any = true;
+                    }
+                }
+                Some(ASTNode::Expr(Expr::FnCall(x, _)) | ASTNode::Stmt(Stmt::FnCall(x, _)))
+                    if x.name == "eval" =>
+                {
+                    self.any = true;
+                }
+                _ => {}
+            }
+            true
+        });
+    }
+
+    /// Every key named in an assignment's target (`a.b.c`, `a["b"]`).
+    fn target(&mut self, lhs: &Expr) {
+        match lhs {
+            Expr::Dot(x, ..) => {
+                self.target(&x.lhs);
+                self.target(&x.rhs);
+            }
+            Expr::Index(x, ..) => {
+                self.target(&x.lhs);
+                match &x.rhs {
+                    Expr::StringConstant(s, _) => {
+                        self.names.insert(s.to_string());
+                    }
+                    Expr::IntegerConstant(..) => {}
+                    other => {
+                        self.any = true;
+                        self.target(other);
+                    }
+                }
+            }
+            Expr::Property(p, _) => {
+                self.names.insert(p.2.to_string());
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Rhai's callback for a key `map` does not have: for a record an error with the nearest
+/// field; otherwise what Rhai does itself, read or write, as [`Writes`] tells them apart.
+pub fn missing<'a>(
+    map: &'a mut Map,
+    prop: &str,
+    writes: &Writes,
+) -> Result<rhai::Target<'a>, Box<EvalAltResult>> {
+    if is_record(map) {
+        let kind = kind(map);
+        if optional(kind).contains(&prop) {
+            return Ok(Dynamic::UNIT.into());
+        }
+        let close = crate::suggest::similar(prop, map.keys().map(|k| k.as_str()), 1);
+        let hint = match close.first() {
+            Some(c) => format!("did you mean `{c}`?"),
+            None => {
+                let keys: Vec<&str> = map.keys().map(|k| k.as_str()).collect();
+                format!("its fields are {}", keys.join(", "))
+            }
+        };
+        let message = format!(
+            "a {kind} has no field `{}`: {hint} (mcsh stops here: a misspelt field would match nobody, or everybody)",
+            crate::output::printable(prop)
+        );
+        return Err(super::errors::raise(
+            "field", "usage", &message, false, 0, "usage",
+        ));
+    }
+    if writes.any || writes.names.contains(prop) {
+        map.insert(prop.into(), Dynamic::UNIT);
+        return map.get_mut(prop).expect("just inserted").try_into();
+    }
+    Ok(Dynamic::UNIT.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record() -> Dynamic {
+        let mut m = Map::new();
+        m.insert("emailAddress".into(), "a@x.com".into());
+        m.insert("domain".into(), "x.com".into());
+        m.insert("addressType".into(), "internal".into());
+        mark(Dynamic::from_map(m))
+    }
+
+    #[test]
+    fn only_maps_handed_out_with_their_keys_are_records() {
+        let r = record();
+        assert!(is_record(&r.read_lock::<Map>().unwrap()));
+        // A map the script builds from a record's values is its own.
+        let mut own = Map::new();
+        own.insert("d".into(), r.read_lock::<Map>().unwrap()["domain"].clone());
+        assert!(!is_record(&own));
+        // A record whose keys changed is no longer one.
+        let mut changed = r.read_lock::<Map>().unwrap().clone();
+        changed.remove("addressType");
+        assert!(!is_record(&changed));
+    }
+
+    #[test]
+    fn a_misspelt_field_of_a_record_names_the_nearest_one() {
+        let r = record();
+        let mut map = r.read_lock::<Map>().unwrap().clone();
+        let err = missing(&mut map, "domian", &Writes::default())
+            .err()
+            .unwrap();
+        let text = err.to_string();
+        assert!(
+            text.contains("a user has no field `domian`") && text.contains("`domain`"),
+            "{text}"
+        );
+        // Another map reads `()` and is left alone, unless the script writes that key.
+        let mut other = Map::new();
+        assert!(missing(&mut other, "x", &Writes::default())
+            .unwrap()
+            .as_ref()
+            .is_unit());
+        assert!(other.is_empty());
+        let mut writes = Writes::default();
+        writes.names.insert("x".into());
+        let _ = missing(&mut other, "x", &writes).unwrap();
+        assert!(other.contains_key("x"));
+    }
+
+    #[test]
+    fn assignments_tell_which_keys_a_script_writes() {
+        let engine = rhai::Engine::new();
+        let ast = engine
+            .compile("let m = #{}; m.a = 1; m.b.c += 2; m[\"d\"] = 3; let k = \"e\"; let r = m.f;")
+            .unwrap();
+        let mut w = Writes::default();
+        w.add(&ast, &[]);
+        let mut names: Vec<&str> = w.names.iter().map(String::as_str).collect();
+        names.sort_unstable();
+        assert_eq!(names, ["a", "b", "c", "d"]);
+        assert!(!w.any);
+        let ast = engine
+            .compile("let m = #{}; let k = \"x\"; m[k] = 1;")
+            .unwrap();
+        let mut w = Writes::default();
+        w.add(&ast, &[]);
+        assert!(w.any);
+    }
+}
