@@ -254,27 +254,26 @@ impl Directory {
                 }
             }
             let real = &real_ids;
-            let done: Vec<Result<Vec<(usize, Value, Outcome)>, DirError>> =
-                futures_util::future::join_all(jobs.into_iter().map(
-                    |(endpoint, list)| async move {
-                        let items: Vec<(String, Value)> = list
-                            .iter()
-                            .map(|&i| {
-                                let item = with_real_ids(&writes[i].item, real);
-                                (label_of(&item), item)
-                            })
-                            .collect();
-                        let sent: Vec<Value> = items.iter().map(|(_, item)| item.clone()).collect();
-                        let outcomes = self.execute(endpoint, items, &wording(endpoint)).await?;
-                        Ok(list
-                            .into_iter()
-                            .zip(sent)
-                            .zip(outcomes)
-                            .map(|((i, item), o)| (i, item, o))
-                            .collect())
-                    },
-                ))
-                .await;
+            let done: Vec<Result<Vec<Sent>, DirError>> = futures_util::future::join_all(
+                jobs.into_iter().map(|(endpoint, list)| async move {
+                    let items: Vec<(String, Value)> = list
+                        .iter()
+                        .map(|&i| {
+                            let item = with_real_ids(&writes[i].item, real);
+                            (label_of(&item), item)
+                        })
+                        .collect();
+                    let sent: Vec<Value> = items.iter().map(|(_, item)| item.clone()).collect();
+                    let outcomes = self.execute(endpoint, items, &wording(endpoint)).await?;
+                    Ok(list
+                        .into_iter()
+                        .zip(sent)
+                        .zip(outcomes)
+                        .map(|((i, item), o)| (i, item, o))
+                        .collect())
+                }),
+            )
+            .await;
             for job in done {
                 for (i, item, o) in job? {
                     if endpoints[i] == paths::CREATE_GROUP {
@@ -298,6 +297,9 @@ impl Directory {
             .collect())
     }
 }
+
+/// A plan write sent: its place in the plan, the item as sent, and what came of it.
+type Sent = (usize, Value, Outcome);
 
 /// The endpoint constant for a path in a plan; an unknown path is refused.
 fn endpoint_of(path: &str) -> Result<&'static str, DirError> {
