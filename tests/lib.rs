@@ -21,6 +21,7 @@ mod reliability;
 mod repl;
 mod sandbox_cmd;
 mod sandbox_wire;
+mod script_runs;
 mod scripting;
 mod seed_workflows;
 mod sync;

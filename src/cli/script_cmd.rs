@@ -17,6 +17,7 @@ use super::report::{ScriptFailed, Usage};
 use super::Global;
 use crate::interrupt;
 use crate::output::{render_value, Format};
+use crate::script::fields;
 use crate::script::host::{Connector, Prompter};
 use crate::script::{self, docs, runner, Host, Limits};
 
@@ -100,7 +101,8 @@ pub(crate) fn execute(
     let ast =
         runner::compile(&s.engine, &s.scope, name, &source, &s.limits).map_err(ScriptFailed)?;
     runner::check_calls(&s.engine, &ast, name, &source).map_err(ScriptFailed)?;
-    s.host.writes.borrow_mut().add_script(&ast);
+    s.host
+        .note_writes(ast.source().unwrap_or(""), fields::Writes::of(&ast));
     s.host.set_deferrable(Some((
         ast.source().map(str::to_string),
         crate::script::sites::deferrable(&ast),

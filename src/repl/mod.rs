@@ -177,7 +177,10 @@ impl Session {
             runner::compile(&self.engine, &self.scope, name, source, &limits).and_then(|ast| {
                 let combined = self.functions.merge(&ast);
                 runner::check_calls(&self.engine, &combined, name, source)?;
-                self.host.writes.borrow_mut().add_script(&combined);
+                self.host.note_writes(
+                    combined.source().unwrap_or(""),
+                    crate::script::fields::Writes::of(&combined),
+                );
                 self.host.set_deferrable(Some((
                     combined.source().map(str::to_string),
                     crate::script::sites::deferrable(&combined),

@@ -68,6 +68,15 @@ fn split_params(params: &str) -> Vec<&str> {
         .collect()
 }
 
+/// The words for Rhai's "Data race detected on argument #N of function 'F'": a closure given
+/// to `F` uses the very value `F` works on.
+pub fn data_race(what: &str) -> String {
+    let function = what.split('\'').nth(1).unwrap_or("the function");
+    format!(
+        "a closure given to `{function}()` uses the value `{function}()` is working on (a closure cannot read or change the array it filters or maps); work on a copy (`let copy = list; list.{function}(|v| copy.len() > 1)`) or collect what you need first"
+    )
+}
+
 /// The words for Rhai's `Function not found: SIGNATURE`, given every function there is.
 pub fn function_not_found(engine: &Engine, ast: &AST, signature: &str) -> String {
     let (name, args) = match signature.split_once(" (") {
@@ -79,6 +88,16 @@ pub fn function_not_found(engine: &Engine, ast: &AST, signature: &str) -> String
     } else {
         args.split(", ").map(script_type).collect()
     };
+    if !name.is_empty() && !name.chars().any(|c| c.is_alphanumeric() || c == '_') {
+        // An operator: `m["a"] += 1` on a key that is not there adds 1 to ().
+        let sides = given.join(" and ");
+        let nothing = if given.contains(&"()") {
+            "; one side is () (nothing): a map key that is not there, a field of (), or a function that returned nothing. Give it a value first, e.g. `m[k] = (m[k] ?? 0) + 1`"
+        } else {
+            ""
+        };
+        return format!("`{name}` cannot work on {sides}{nothing}");
+    }
     let mut known: Vec<FnDoc> = docs::all(engine);
     for f in ast.iter_functions() {
         known.push(FnDoc {

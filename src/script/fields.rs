@@ -99,6 +99,13 @@ impl Writes {
         self.any |= other.any;
     }
 
+    /// What the script `ast` assigns.
+    pub fn of(ast: &AST) -> Writes {
+        let mut w = Writes::default();
+        w.add_script(ast);
+        w
+    }
+
     /// Adds what a script about to run assigns.
     pub fn add_script(&mut self, ast: &AST) {
         let names: Vec<&str> = super::stdlib::MODULES.iter().map(|(n, _)| *n).collect();

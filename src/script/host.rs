@@ -59,8 +59,8 @@ pub struct Host {
     /// Set while a deferred call resolves its arguments: reaching the directory then does not
     /// send the queue.
     deferring: Cell<bool>,
-    /// The map keys the session's scripts assign ([`super::fields`]).
-    pub writes: Rc<RefCell<super::fields::Writes>>,
+    /// The map keys each script of the session assigns, by source ([`super::fields`]).
+    pub writes: Rc<RefCell<std::collections::HashMap<String, super::fields::Writes>>>,
 }
 
 /// The error that ends a script when a write it went on from was refused: not catchable (the
@@ -204,6 +204,16 @@ impl Host {
                 "interrupted",
             )),
         }
+    }
+
+    /// Remembers what the code of `source` assigns (added to what it assigned before: a
+    /// REPL's inputs share one source).
+    pub fn note_writes(&self, source: &str, writes: super::fields::Writes) {
+        self.writes
+            .borrow_mut()
+            .entry(source.to_string())
+            .or_default()
+            .merge(&writes);
     }
 
     /// Names the script about to run (its AST's source) and the calls in it that may go on

@@ -60,19 +60,22 @@ pub fn engine(host: &Rc<Host>, limits: &Limits) -> Engine {
     });
     // A field a record does not have is an error; other maps keep Rhai's rules (fields.rs).
     {
-        let mut base = fields::Writes::default();
-        let names: Vec<&str> = stdlib::MODULES.iter().map(|(n, _)| *n).collect();
-        for (_, source) in stdlib::MODULES {
+        for (name, source) in stdlib::MODULES {
+            let mut writes = fields::Writes::default();
             match engine.compile(source) {
-                Ok(ast) => base.add(&ast, &names),
+                Ok(ast) => writes.add_script(&ast),
                 // Unreadable: assume it assigns any key (every missing key is then added).
-                Err(_) => base.merge(&fields::Writes::anything()),
+                Err(_) => writes = fields::Writes::anything(),
             }
+            host.note_writes(&modules::stdlib_source(name), writes);
         }
-        host.writes.borrow_mut().merge(&base);
         let writes = host.writes.clone();
-        engine.on_map_missing_property(move |map, prop, _| {
-            fields::missing(map, prop, &writes.borrow())
+        engine.on_map_missing_property(move |map, prop, ctx| {
+            let writes = writes.borrow();
+            // Code whose text mcsh has not read (a module of the admin's): any key.
+            let anything = fields::Writes::anything();
+            let known = writes.get(ctx.source().unwrap_or("")).unwrap_or(&anything);
+            fields::missing(map, prop, known)
         });
     }
     fn_users::register(&mut engine, host);

@@ -51,7 +51,7 @@ impl ModuleResolver for Resolver {
                 Box::new(EvalAltResult::ErrorInModule(path.to_string(), e, pos))
             };
             let mut ast = engine.compile(text).map_err(|e| in_module(e.into()))?;
-            ast.set_source(format!("stdlib/{path}.rhai"));
+            ast.set_source(stdlib_source(path));
             let module: Shared<Module> = Module::eval_ast_as_new(Scope::new(), &ast, engine)
                 .map_err(in_module)?
                 .into();
@@ -95,4 +95,9 @@ fn check_module_file(file: &std::path::Path) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// The source name a stdlib module's code runs under (in messages, and to know its text).
+pub fn stdlib_source(name: &str) -> String {
+    format!("stdlib/{name}.rhai")
 }

@@ -90,8 +90,60 @@ pub fn run(
                 failure.message = super::explain::function_not_found(engine, ast, signature);
                 failure.exit_code = 2;
             }
+            if let EvalAltResult::ErrorDataRace(what, _) = innermost(&e) {
+                failure.message = super::explain::data_race(what);
+            }
+            if failure.location.is_none() {
+                place_by_function(&mut failure, ast, name, source);
+            }
             failure
         })
+}
+
+/// Rhai gives some errors no position ("Data race detected on argument #1 of function
+/// 'filter'"): they are placed at the script's call of the function they name (the first, when
+/// there are several, with the lines of the others).
+fn place_by_function(failure: &mut Failure, ast: &AST, name: &str, source: &str) {
+    let Some(function) = failure
+        .message
+        .split(['\'', '`'])
+        .nth(1)
+        .map(|f| f.trim_end_matches("()").to_string())
+    else {
+        return;
+    };
+    let mut sites: Vec<Position> = Vec::new();
+    ast.walk(&mut |path: &[rhai::ASTNode]| {
+        let call = match path.last() {
+            Some(rhai::ASTNode::Expr(
+                rhai::Expr::FnCall(x, pos) | rhai::Expr::MethodCall(x, pos),
+            )) => Some((x, *pos)),
+            Some(rhai::ASTNode::Stmt(rhai::Stmt::FnCall(x, pos))) => Some((x, *pos)),
+            _ => None,
+        };
+        if let Some((x, pos)) = call {
+            if x.name == function.as_str() && !pos.is_none() {
+                sites.push(pos);
+            }
+        }
+        true
+    });
+    sites.sort_by_key(|p| (p.line(), p.position()));
+    let Some(first) = sites.first() else { return };
+    let (location, excerpt) = locate(*first, name, source);
+    failure.location = location;
+    failure.excerpt = excerpt;
+    if sites.len() > 1 {
+        let lines: Vec<String> = sites[1..]
+            .iter()
+            .filter_map(|p| p.line().map(|l| l.to_string()))
+            .collect();
+        failure.message = format!(
+            "{} (the first call of {function}; it is also called on line {})",
+            failure.message,
+            lines.join(", ")
+        );
+    }
 }
 
 /// Explains `err` of script `name` whose text is `source`.

@@ -1,0 +1,499 @@
+//! Admins' own scripts as fast and as safe as the workflows: a loop of single-item calls ends
+//! as the same calls one by one would (rows, results, audit, undo, dry run, plan) while it
+//! sends batches; a run reads each thing once; a refusal the loop could not foresee stops it
+//! at the right line; mcsh's options, fields and functions are checked before anything is
+//! sent.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::support::{Env, Scheme};
+
+fn script(env: &Env, name: &str, source: &str) -> String {
+    let path = env.dir.path().join(name);
+    std::fs::write(&path, source).unwrap();
+    path.display().to_string()
+}
+
+/// Runs `args` with `-vv`; (exit code, stdout, stderr, requests sent by endpoint path).
+fn run(env: &Env, args: &[&str]) -> (i32, String, String, BTreeMap<String, usize>) {
+    let out = env
+        .mcsh(Scheme::OAuth)
+        .arg("-vv")
+        .args(args)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    let mut requests = BTreeMap::new();
+    for line in stderr.lines() {
+        if let Some(rest) = line.strip_prefix("http: POST ") {
+            let path = rest.split_whitespace().next().unwrap_or("").to_string();
+            *requests.entry(path).or_insert(0) += 1;
+        }
+    }
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        stderr,
+        requests,
+    )
+}
+
+fn count(requests: &BTreeMap<String, usize>, path: &str) -> usize {
+    requests.get(path).copied().unwrap_or(0)
+}
+
+/// The audit log's (endpoint, item, outcome) of each line, sorted: what was written and how
+/// it ended, whatever order the batches went out in.
+fn audit(env: &Env) -> Vec<(String, String, String)> {
+    let path = env.dir.path().join("state/mcsh/audit.jsonl");
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let mut lines: Vec<(String, String, String)> = text
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .map(|v| {
+            (
+                v["endpoint"].as_str().unwrap_or("").to_string(),
+                v["item"].to_string(),
+                v["outcome"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    lines.sort();
+    lines
+}
+
+/// A loop an admin writes first: create people, put them in groups, move others, rename.
+const LOOP: &str = r#"
+let n = 0;
+for u in users("example.com") {
+    add_member("Sales", u.emailAddress);
+    n += 1;
+}
+for i in 0..5 {
+    create_user(`loop.person${i}@company.com`, `Loop Person ${i}`);
+    add_member("All Staff", `loop.person${i}@company.com`);
+    add_member("Engineering", `loop.person${i}@company.com`);
+}
+for m in members("Marketing") {
+    remove_member("Marketing", m.emailAddress);
+    add_member("Finance", m.emailAddress);
+}
+update_user("loop.person0@company.com", #{ name: "Renamed Person" });
+add_member("Sales", "alice.anderson@company.com");
+remove_member("Sales", "alice.anderson@company.com");
+add_member("Sales", "alice.anderson@company.com");
+print(`${n} added`);
+"#;
+
+/// The same calls, each made inside `try`, where a script waits for every answer.
+fn one_by_one(source: &str) -> String {
+    source
+        .lines()
+        .map(|l| {
+            let t = l.trim_end();
+            let call = t.trim_start();
+            let single = [
+                "add_member(",
+                "remove_member(",
+                "create_user(",
+                "update_user(",
+            ];
+            if single.iter().any(|s| call.starts_with(s)) && t.ends_with(';') {
+                format!("try {{ {call} }} catch (e) {{ throw e; }}")
+            } else {
+                t.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn state(
+    env: &Env,
+) -> (
+    Vec<String>,
+    Vec<String>,
+    Vec<String>,
+    Vec<String>,
+    Vec<String>,
+) {
+    (
+        env.members("Sales"),
+        env.members("All Staff"),
+        env.members("Marketing"),
+        env.members("Finance"),
+        env.user_emails(),
+    )
+}
+
+#[test]
+fn a_loop_of_single_calls_sends_batches_and_ends_as_the_calls_one_by_one() {
+    let queued = Env::new();
+    let waited = Env::new();
+    let a = script(&queued, "loop.rhai", LOOP);
+    let b = script(&waited, "loop.rhai", &one_by_one(LOOP));
+    let (code_a, out_a, err_a, req_a) = run(&queued, &["run", &a]);
+    let (code_b, out_b, err_b, req_b) = run(&waited, &["run", &b]);
+    assert_eq!((code_a, code_b), (0, 0), "{err_a}\n{err_b}");
+    // The rows printed, the directory left and every audit line are the same.
+    assert_eq!(out_a, out_b);
+    assert_eq!(out_a.trim(), "14 added");
+    assert_eq!(state(&queued), state(&waited));
+    assert!(queued.members("Finance").len() > waited.members("Marketing").len());
+    assert_eq!(audit(&queued), audit(&waited));
+    let renamed = queued.json(&["users", "list", "--domain", "company.com"]);
+    assert!(renamed
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|u| u["name"] == "Renamed Person"));
+    // One by one: a request per write. Queued: the 14 adds to Sales went out together, and
+    // so did the creations, and the memberships; the add, remove and add of one pair kept
+    // their order (three rounds), so a round per dependency, not per item.
+    let adds = |r: &BTreeMap<String, usize>| count(r, "/api/directory/add-group-member");
+    assert!(adds(&req_b) >= 14 + 10 + 3 + 2, "{req_b:?}");
+    assert!(adds(&req_a) <= 8, "the adds went out one by one: {req_a:?}");
+    assert!(count(&req_a, "/api/user/create-user") <= 1, "{req_a:?}");
+    assert_eq!(count(&req_b, "/api/user/create-user"), 5);
+    // The run is one run: `mcsh undo` takes it all back.
+    let undo = queued
+        .mcsh(Scheme::OAuth)
+        .args(["undo", "--last", "--yes"])
+        .output()
+        .unwrap();
+    assert!(
+        undo.status.success(),
+        "{}",
+        String::from_utf8_lossy(&undo.stderr)
+    );
+    assert_eq!(queued.members("Sales"), Env::new().members("Sales"));
+    assert_eq!(queued.members("Marketing"), Env::new().members("Marketing"));
+}
+
+#[test]
+fn reads_later_in_the_run_see_the_runs_own_writes() {
+    let env = Env::new();
+    let s = script(
+        &env,
+        "ryw.rhai",
+        r#"
+fn check(cond, what) { if !cond { throw `check failed: ${what}`; } }
+for u in users("example.com") { add_member("Sales", u.emailAddress); }
+let now = members("Sales").map(|m| m.emailAddress);
+check(users("example.com").all(|u| now.contains(u.emailAddress)), "members() after the adds");
+create_user("ryw.one@company.com", "R One");
+check(user("ryw.one@company.com").name == "R One", "user() after create_user");
+add_member("Support", "ryw.one@company.com");
+check(groups_of("ryw.one@company.com").map(|g| g.description).contains("Support"), "groups_of() after add_member");
+remove_member("Support", "ryw.one@company.com");
+check(!groups_of("ryw.one@company.com").map(|g| g.description).contains("Support"), "groups_of() after remove_member");
+update_user("ryw.one@company.com", #{ name: "R Two" });
+check(user("ryw.one@company.com").name == "R Two", "user() after update_user");
+print("ok");
+"#,
+    );
+    let (code, out, err, _) = run(&env, &["run", &s]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.trim(), "ok");
+}
+
+#[test]
+fn a_run_reads_each_thing_once() {
+    let env = Env::new();
+    let s = script(
+        &env,
+        "reads.rhai",
+        r#"
+let n = 0;
+for i in 0..30 { if group("Sales") != () { n += 1 } }
+for i in 0..3 { n += members("Engineering").len() }
+for u in users("example.com") {
+    n += groups_of(u.emailAddress).len();
+    if user(u.emailAddress) != () { n += 1 }
+}
+add_member("Engineering", "alice.anderson@company.com");
+n += members("Engineering").len();
+print(n);
+"#,
+    );
+    let (code, _, err, req) = run(&env, &["run", &s]);
+    assert_eq!(code, 0, "{err}");
+    // One listing of groups for 30 lookups, 14 groups_of and the adds; one read of each
+    // group's members (the scan), though Engineering was asked for 4 times; the users of
+    // example.com twice at most (the listing, and the lookups' one pass).
+    assert_eq!(count(&req, "/api/directory/find-groups"), 1, "{req:?}");
+    assert_eq!(
+        count(&req, "/api/directory/get-group-members"),
+        9,
+        "{req:?}"
+    );
+    assert!(count(&req, "/api/user/get-internal-users") <= 2, "{req:?}");
+}
+
+#[test]
+fn a_refusal_no_read_could_foresee_stops_the_script_at_its_line() {
+    let env = Env::new();
+    let s = script(
+        &env,
+        "refused.rhai",
+        r#"create_user("new.one@company.com", "New One");
+create_user("alice.anderson@company.com", "Taken");
+add_member("Sales", "new.one@company.com");
+create_user("new.two@company.com", "New Two");
+print("reached the end");
+"#,
+    );
+    let (code, out, err, _) = run(&env, &["run", &s]);
+    // Writes queued after the refused one had already gone out: partial, exit 3.
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("refused.rhai:2:1"), "{err}");
+    assert!(err.contains("err_user_already_exists"), "{err}");
+    assert!(err.contains("create_user new.two@company.com"), "{err}");
+    assert!(err.contains("1 later write(s) were not sent"), "{err}");
+    assert!(out.contains("reached the end"));
+    let users = env.user_emails();
+    assert!(users.contains(&"new.one@company.com".to_string()));
+    assert!(users.contains(&"new.two@company.com".to_string()));
+    // The membership that depended on nothing refused was never sent.
+    assert!(!env
+        .members("Sales")
+        .contains(&"new.one@company.com".to_string()));
+    // What went out is one run, and undo takes it back.
+    let undo = env
+        .mcsh(Scheme::OAuth)
+        .args(["undo", "--last", "--yes"])
+        .output()
+        .unwrap();
+    assert!(
+        undo.status.success(),
+        "{}",
+        String::from_utf8_lossy(&undo.stderr)
+    );
+    let users = env.user_emails();
+    assert!(!users.contains(&"new.two@company.com".to_string()));
+
+    // Nothing after it had gone out: exit 1, as an uncaught refusal one by one.
+    let env = Env::new();
+    let s = script(
+        &env,
+        "alone.rhai",
+        "add_member(\"Sales\", \"carol.okafor@company.com\");\nupdate_user(\"ghost@company.com\", #{ name: \"G\" });\nprint(1);\n",
+    );
+    let (code, _, err, _) = run(&env, &["run", &s]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("alone.rhai:2:1"), "{err}");
+    assert!(env
+        .members("Sales")
+        .contains(&"carol.okafor@company.com".to_string()));
+}
+
+#[test]
+fn try_and_used_results_get_the_real_answer_at_once() {
+    let env = Env::new();
+    let s = script(
+        &env,
+        "try.rhai",
+        r#"
+let caught = "";
+try { create_user("alice.anderson@company.com"); } catch (e) { caught = e.code; }
+let r = add_member("Sales", "carol.okafor@company.com");
+let again = add_member("Sales", "carol.okafor@company.com");
+print(`${caught} ${r.status} ${again.status}`);
+"#,
+    );
+    let (code, out, err, _) = run(&env, &["run", &s]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.trim(), "err_user_already_exists created unchanged");
+}
+
+#[test]
+fn planning_a_loop_reads_no_more_than_running_it_and_apply_ends_the_same() {
+    let planned = Env::new();
+    let real = Env::new();
+    let body = r#"
+for u in users("example.com") { add_member("Sales", u.emailAddress); }
+for u in users("example.com") { remove_member("Support", u.emailAddress); add_member("Finance", u.emailAddress); }
+"#;
+    let p = script(&planned, "plan.rhai", body);
+    let r = script(&real, "plan.rhai", body);
+    let plan = planned.dir.path().join("plan.json").display().to_string();
+    let (code, _, err, reads) = run(&planned, &["--plan-out", &plan, "run", &p]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err, sent) = run(&real, &["run", &r]);
+    assert_eq!(code, 0, "{err}");
+    // Each group's members read once while planning, however many adds it planned.
+    assert!(
+        count(&reads, "/api/directory/get-group-members") <= 3,
+        "{reads:?}"
+    );
+    assert_eq!(count(&reads, "/api/directory/add-group-member"), 0);
+    let (code, _, err, applied) = run(&planned, &["apply", &plan, "--yes"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(planned.members("Sales"), real.members("Sales"));
+    assert_eq!(planned.members("Finance"), real.members("Finance"));
+    assert_eq!(planned.members("Support"), real.members("Support"));
+    // apply batches across kinds: the removes and adds of different pairs went out together.
+    let writes = |r: &BTreeMap<String, usize>| {
+        count(r, "/api/directory/add-group-member") + count(r, "/api/directory/remove-group-member")
+    };
+    assert!(writes(&applied) <= 3, "{applied:?}");
+    assert!(writes(&sent) <= 3, "{sent:?}");
+}
+
+#[test]
+fn mcsh_options_after_a_scripts_arguments_are_refused_before_anything_is_sent() {
+    let env = Env::new();
+    let s = script(
+        &env,
+        "opts.rhai",
+        "add_member(\"Sales\", \"carol.okafor@company.com\");\nprint(args);\n",
+    );
+    for late in [
+        "--dry-run",
+        "--plan-out=p.json",
+        "--yes",
+        "-y",
+        "--profile=x",
+        "--sandbox",
+        "--rehearse=s",
+    ] {
+        let out = env
+            .mcsh(Scheme::OAuth)
+            .args(["run", &s, "arg", late])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{late}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("after the script's own arguments"),
+            "{late}: {err}"
+        );
+        let out = env
+            .mcsh(Scheme::OAuth)
+            .args([&s, "arg", late])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "shebang form, {late}");
+    }
+    assert!(!env
+        .members("Sales")
+        .contains(&"carol.okafor@company.com".to_string()));
+    // After `--` they are the script's, on purpose.
+    let out = env
+        .mcsh(Scheme::OAuth)
+        .args(["--dry-run", "run", &s, "arg", "--", "--dry-run"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        r#"["arg", "--dry-run"]"#
+    );
+}
+
+#[test]
+fn a_misspelt_field_or_function_stops_the_script_before_it_writes() {
+    let env = Env::new();
+    let before = env.user_emails();
+    let s = script(
+        &env,
+        "field.rhai",
+        "for u in users().filter(|u| u.domian == \"example.com\") { delete_user(u.emailAddress); }\n",
+    );
+    let out = env.mcsh(Scheme::OAuth).args(["run", &s]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no field `domian`") && err.contains("`domain`"),
+        "{err}"
+    );
+    assert!(err.contains("field.rhai:1:"), "{err}");
+    let s = script(
+        &env,
+        "set.rhai",
+        "let u = user(\"bob.hughes@company.com\");\nu.nmae = \"Bob\";\n",
+    );
+    let out = env.mcsh(Scheme::OAuth).args(["run", &s]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("did you mean `name`?"));
+    // A map the script builds keeps Rhai's rules: a missing key reads (), a new one is set.
+    let out = env
+        .mcsh(Scheme::OAuth)
+        .args([
+            "-e",
+            "let m = #{}; let r = m.nothing; m.added = 1; [r, m.len()]",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v, serde_json::json!([null, 1]));
+
+    // A function misspelt in a branch that has not run yet: nothing is sent at all.
+    let s = script(
+        &env,
+        "fn.rhai",
+        "add_member(\"Sales\", \"carol.okafor@company.com\");\nif users().len() > 1000 {\n  remove_membr(\"Sales\", \"carol.okafor@company.com\");\n}\n",
+    );
+    let out = env.mcsh(Scheme::OAuth).args(["run", &s]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("remove_membr") && err.contains("remove_member"),
+        "{err}"
+    );
+    assert!(err.contains("fn.rhai:3:"), "{err}");
+    let s = script(&env, "arity.rhai", "add_member(\"Sales\");\n");
+    let out = env.mcsh(Scheme::OAuth).args(["run", &s]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not 1"));
+    assert!(!env
+        .members("Sales")
+        .contains(&"carol.okafor@company.com".to_string()));
+    assert_eq!(env.user_emails(), before);
+}
+
+#[test]
+fn a_whole_domain_member_is_marked_and_removed_by_its_domain() {
+    let env = Env::new();
+    let out = env
+        .mcsh(Scheme::OAuth)
+        .args([
+            "-e",
+            r#"add_member("Support", "example.com");
+let d = members("Support").filter(|m| m.isDomain);
+let people = members("Support").filter(|m| !m.isDomain);
+remove_member("Support", d[0].domain);
+[d.len(), d[0].domain, people.len() > 0, members("Support").filter(|m| m.isDomain).len()]"#,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v, serde_json::json!([1, "example.com", true, 0]));
+}
+
+#[test]
+fn rhai_errors_without_a_place_are_told_at_the_call_in_script_terms() {
+    let env = Env::new();
+    let s = script(
+        &env,
+        "race.rhai",
+        "let a = [1, 2, 3];\nlet b = a.filter(|v| a.len() > v);\n",
+    );
+    let out = env.mcsh(Scheme::OAuth).args(["run", &s]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("race.rhai:2:"), "{err}");
+    assert!(err.contains("closure given to `filter()`"), "{err}");
+    let s = script(&env, "plus.rhai", "let m = #{};\nm[\"a\"] += 1;\n");
+    let out = env.mcsh(Scheme::OAuth).args(["run", &s]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("plus.rhai:2:"), "{err}");
+    assert!(err.contains("one side is () (nothing)"), "{err}");
+}
