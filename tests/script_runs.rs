@@ -490,3 +490,47 @@ fn rhai_errors_without_a_place_are_told_at_the_call_in_script_terms() {
     assert!(err.contains("plus.rhai:2:"), "{err}");
     assert!(err.contains("one side is () (nothing)"), "{err}");
 }
+
+#[test]
+fn a_for_loop_over_users_streams_and_everything_else_gets_an_array() {
+    let env = Env::new();
+    let out = env
+        .mcsh(Scheme::OAuth)
+        .args([
+            "-e",
+            r#"let n = 0; let seen = [];
+for u in users() { n += 1; seen.push(type_of(u)); }
+let m = 0; for u in users("example.com") { m += 1 }
+[n, m, users().len(), type_of(users()), users().filter(|u| u.domain == "example.com").len(), seen[0]]"#,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v, serde_json::json!([62, 14, 62, "array", 14, "map"]));
+}
+
+#[test]
+fn a_loop_that_stops_early_reads_only_the_pages_it_reached() {
+    let env = Env::with(mcsh::sandbox::Options {
+        generate_users: 3000,
+        ..mcsh::sandbox::Options::default()
+    });
+    let s = script(
+        &env,
+        "early.rhai",
+        "let n = 0;\nfor u in users(\"company.com\") { n += 1; if n == 3 { break; } }\nprint(n);\n",
+    );
+    let (code, out, err, req) = run(&env, &["run", &s]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.trim(), "3");
+    // 2 700 users of company.com are 6 pages; the loop read the first (and the next was on
+    // its way), never the whole domain.
+    assert!(count(&req, "/api/user/get-internal-users") <= 3, "{req:?}");
+    let (_, _, _, all) = run(&env, &["-e", "users(\"company.com\").len()"]);
+    assert!(count(&all, "/api/user/get-internal-users") >= 6, "{all:?}");
+}

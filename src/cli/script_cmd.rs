@@ -103,6 +103,7 @@ pub(crate) fn execute(
     runner::check_calls(&s.engine, &ast, name, &source).map_err(ScriptFailed)?;
     s.host
         .note_writes(ast.source().unwrap_or(""), fields::Writes::of(&ast));
+    s.host.set_streamed(crate::script::sites::streamed(&ast));
     s.host.set_deferrable(Some((
         ast.source().map(str::to_string),
         crate::script::sites::deferrable(&ast),

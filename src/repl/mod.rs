@@ -181,6 +181,8 @@ impl Session {
                     combined.source().unwrap_or(""),
                     crate::script::fields::Writes::of(&combined),
                 );
+                self.host
+                    .set_streamed(crate::script::sites::streamed(&combined));
                 self.host.set_deferrable(Some((
                     combined.source().map(str::to_string),
                     crate::script::sites::deferrable(&combined),

@@ -28,6 +28,21 @@ fn list(host: &Host, function: &str, domain: Option<&str>) -> Res<Array> {
     convert::to_array(function, &users)
 }
 
+/// `users()`: a stream where a `for` loop iterates it directly, an array elsewhere.
+fn listing(host: &Host, ctx: &NativeCallContext, domain: Option<&str>) -> Res<Dynamic> {
+    if host.may_stream(ctx) {
+        let dir = host.directory("users")?;
+        let stream = super::stream::UserStream::start(
+            dir,
+            domain.map(str::to_string),
+            host.runtime().clone(),
+            host.interrupt().clone(),
+        );
+        return Ok(Dynamic::from(stream));
+    }
+    list(host, "users", domain).map(Dynamic::from_array)
+}
+
 fn create(host: &Host, ctx: &NativeCallContext, opts: NewUserOpts) -> Res<Dynamic> {
     let email = convert::email_arg("create_user", &opts.email_address)?;
     if host.may_defer(ctx) {
@@ -82,7 +97,9 @@ left out), `addressType` and `source` (`cloud`, or `ldap` when directory sync ma
 for u in users() { if u.name == "" { print(u.emailAddress) } }
 ```"#,
     )
-    .register_into_engine(engine, move || list(&h, "users", None));
+    .register_into_engine(engine, move |ctx: NativeCallContext| {
+        listing(&h, &ctx, None)
+    });
 
     let h = host.clone();
     network(
@@ -95,7 +112,9 @@ let people = users("example.com");
 print(people.len());
 ```"#,
     )
-    .register_into_engine(engine, move |domain: &str| list(&h, "users", Some(domain)));
+    .register_into_engine(engine, move |ctx: NativeCallContext, domain: &str| {
+        listing(&h, &ctx, Some(domain))
+    });
 
     let h = host.clone();
     network(

@@ -56,6 +56,8 @@ pub struct Host {
     output: RefCell<Option<Output>>,
     /// The script being run and the positions of its calls that may be deferred.
     deferrable: RefCell<Option<(Option<String>, HashSet<rhai::Position>)>>,
+    /// The positions of the script's `users()` calls that a `for` loop iterates directly.
+    streamed: RefCell<HashSet<rhai::Position>>,
     /// Set while a deferred call resolves its arguments: reaching the directory then does not
     /// send the queue.
     deferring: Cell<bool>,
@@ -89,6 +91,7 @@ impl Host {
             tenant: RefCell::new(None),
             output: RefCell::new(None),
             deferrable: RefCell::new(None),
+            streamed: RefCell::default(),
             deferring: Cell::new(false),
             writes: Rc::default(),
         })
@@ -220,6 +223,24 @@ impl Host {
     /// without their answer ([`super::sites::deferrable`]); `None` stops deferring.
     pub fn set_deferrable(&self, script: Option<(Option<String>, HashSet<rhai::Position>)>) {
         *self.deferrable.borrow_mut() = script;
+    }
+
+    /// Names the `users()` calls of the script about to run that may stream.
+    pub fn set_streamed(&self, sites: HashSet<rhai::Position>) {
+        *self.streamed.borrow_mut() = sites;
+    }
+
+    /// Whether the `users()` call `ctx` describes is what a `for` loop iterates directly, in
+    /// the script being run.
+    pub fn may_stream(&self, ctx: &rhai::NativeCallContext) -> bool {
+        let script = self.deferrable.borrow();
+        let source = script.as_ref().map(|(s, _)| s.as_deref());
+        source == Some(ctx.call_source()) && self.streamed.borrow().contains(&ctx.call_position())
+    }
+
+    /// The runtime scripts wait on.
+    pub fn runtime(&self) -> &tokio::runtime::Handle {
+        &self.runtime
     }
 
     /// Whether the call `ctx` describes may be queued: a real run (not a dry run), the

@@ -29,6 +29,7 @@ pub mod register;
 pub mod runner;
 pub mod sites;
 pub mod stdlib;
+pub mod stream;
 
 use std::rc::Rc;
 
@@ -78,6 +79,7 @@ pub fn engine(host: &Rc<Host>, limits: &Limits) -> Engine {
             fields::missing(map, prop, known)
         });
     }
+    engine.register_iterator_result::<stream::UserStream, Dynamic>();
     fn_users::register(&mut engine, host);
     fn_groups::register(&mut engine, host);
     fn_groups::register_many(&mut engine, host);

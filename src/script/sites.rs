@@ -23,6 +23,23 @@ pub const DEFERRABLE: &[&str] = &[
     "add_alias",
 ];
 
+/// The positions of the `users()` and `users(domain)` calls a `for` loop iterates directly,
+/// anywhere in `ast`: those may stream ([`super::stream`]).
+pub fn streamed(ast: &AST) -> HashSet<Position> {
+    let mut out = HashSet::new();
+    ast.walk(&mut |path: &[rhai::ASTNode]| {
+        if let Some(rhai::ASTNode::Stmt(Stmt::For(x, _))) = path.last() {
+            if let rhai::Expr::FnCall(call, pos) = &x.2.expr {
+                if !call.is_qualified() && call.name == "users" && call.args.len() <= 1 {
+                    out.insert(*pos);
+                }
+            }
+        }
+        true
+    });
+    out
+}
+
 /// The positions of the deferrable calls of `ast`'s top level.
 pub fn deferrable(ast: &AST) -> HashSet<Position> {
     let mut out = HashSet::new();
