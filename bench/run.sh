@@ -5,6 +5,7 @@
 #   bench/run.sh            # everything (about two minutes after the release build)
 #   BENCH_QUICK=1 bench/run.sh   # smaller tenants, for a smoke run
 #   bench/run.sh sweep      # the tuning table behind the defaults (batch size, concurrency)
+#   bench/run.sh loops      # only admins' own loops beside their batched twins (section 8)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --quiet
@@ -44,6 +45,94 @@ PY
 }
 # summary LOG WORD: the count before WORD in a workflow's summary line (0 when absent).
 summary() { grep -o "[0-9]* $2" "$1" | head -1 | grep -o '[0-9]*' || echo 0; }
+
+# 8. admins' own loops: each plain loop of single-item calls beside its batched twin, both
+#    measured here at 50 ms on fresh sandboxes of the same generated tenant (2 000 users; the
+#    groups_of pair on 1 000 groups). Targets: plain ≤ 1.5 × twin; the plain loop's
+#    --plan-out ≤ 1.2 × its real run. Then `for u in users()` at 1 000 000 users (no latency:
+#    this row measures memory): peak ≤ 50 MB.
+loops() {
+  # emails FILE N: the first N generated company.com addresses (nine in ten are company.com).
+  python3 - "$WORK/l_emails.csv" 1000 <<'PY'
+import sys
+path, n = sys.argv[1], int(sys.argv[2])
+with open(path, "w") as f:
+    f.write("email,name\n")
+    i = k = 0
+    while k < n:
+        if i % 10 != 9:
+            f.write(f"gen.user.{i:06}@company.com,Renamed Person {i}\n"); k += 1
+        i += 1
+PY
+  head -501 "$WORK/l_emails.csv" > "$WORK/l_renames500.csv"
+  people "$WORK/l_new_plain.csv" 500 loop.plain "Sales;All Staff"
+  people "$WORK/l_new_twin.csv" 500 loop.twin "Sales;All Staff"
+  w() { printf '%s\n' "$2" > "$WORK/$1.rhai"; }
+  w plain_add 'for r in read_csv(args[0]) { add_member("Sales", r.email); }'
+  w twin_add 'add_members("Sales", read_csv(args[0]).map(|r| r.email));'
+  w plain_move 'for r in read_csv(args[0]) { add_member("Marketing", r.email); remove_member("Sales", r.email); }'
+  w twin_move 'let e = read_csv(args[0]).map(|r| r.email); add_members("Marketing", e); remove_members("Sales", e);'
+  w plain_remove 'for r in read_csv(args[0]) { remove_member("Marketing", r.email); }'
+  w twin_remove 'remove_members("Marketing", read_csv(args[0]).map(|r| r.email));'
+  w plain_create 'for r in read_csv(args[0]) { create_user(r.email, r.name); add_member("Sales", r.email); add_member("All Staff", r.email); }'
+  w plain_groups_of 'let n = 0; for r in read_csv(args[0]) { n += groups_of(r.email).len(); } print(n);'
+  w twin_groups_of 'let m = groups_of(read_csv(args[0]).map(|r| r.email)); print(m.len());'
+  w plain_rename 'for r in read_csv(args[0]) { update_user(r.email, #{ name: r.name }); }'
+  w twin_rename 'update_users(read_csv(args[0]).map(|r| #{ emailAddress: r.email, name: r.name }));'
+  timed() { /usr/bin/time -f "%e" -o "$WORK/lt" "$M" "$@" > /dev/null 2> "$WORK/l.log" || { cat "$WORK/l.log" >&2; echo 999; return; }; tail -1 "$WORK/lt"; }
+  # pair LABEL PLAIN_ARGS -- TWIN_ARGS: the plan of the plain loop, the plain loop and its twin,
+  # on two sandboxes started alike ($PAIR_GEN); the sandboxes stay for the next pair.
+  pair() {
+    local label=$1; shift
+    local plain=() twin=()
+    while [ "$1" != "--" ]; do plain+=("$1"); shift; done; shift
+    twin=("$@")
+    export MIMECAST_BASE_URL=$PA_URL MIMECAST_CLIENT_ID=$PA_ID MIMECAST_CLIENT_SECRET=$PA_SECRET
+    local p; p=$(timed --plan-out "$WORK/l_plan.json" "${plain[@]}")
+    local a; a=$(timed "${plain[@]}")
+    export MIMECAST_BASE_URL=$PB_URL MIMECAST_CLIENT_ID=$PB_ID MIMECAST_CLIENT_SECRET=$PB_SECRET
+    local b; b=$(timed "${twin[@]}")
+    local r; r=$(python3 -c "print(f'{$a / $b:.2f}')")
+    local q; q=$(python3 -c "print(f'{$p / $a:.2f}')")
+    row "$label" "plain ≤ 1.5 × twin; its --plan-out ≤ 1.2 × its run" \
+        "plain $(secs "$a") s, twin $(secs "$b") s ($r×); plan $(secs "$p") s (${q}×)" \
+        "$(python3 -c "print('yes' if $r <= 1.5 and $q <= 1.2 else 'no')")"
+  }
+  two() {
+    start "$1a" --latency-ms 50 "${@:2}"; PA_URL=$MIMECAST_BASE_URL PA_ID=$MIMECAST_CLIENT_ID PA_SECRET=$MIMECAST_CLIENT_SECRET
+    start "$1b" --latency-ms 50 "${@:2}"; PB_URL=$MIMECAST_BASE_URL PB_ID=$MIMECAST_CLIENT_ID PB_SECRET=$MIMECAST_CLIENT_SECRET
+  }
+  E="$WORK/l_emails.csv"
+  two lm --generate-users 2000
+  pair "add 1 000 users to a group: \`add_member\` per user / \`add_members\`" run "$WORK/plain_add.rhai" "$E" -- run "$WORK/twin_add.rhai" "$E"
+  pair "move 1 000 members between groups: \`add_member\` + \`remove_member\` per member / \`add_members\` + \`remove_members\`" run "$WORK/plain_move.rhai" "$E" -- run "$WORK/twin_move.rhai" "$E"
+  pair "remove 1 000 members: \`remove_member\` per member / \`remove_members\`" run "$WORK/plain_remove.rhai" "$E" -- run "$WORK/twin_remove.rhai" "$E"
+  pair "rename 1 000 users from a CSV: \`update_user\` per row / \`update_users\`" run "$WORK/plain_rename.rhai" "$E" -- run "$WORK/twin_rename.rhai" "$E"
+  pair "\`scripts/bulk_rename.rhai\` of 500 rows / \`update_users\`" run scripts/bulk_rename.rhai "$WORK/l_renames500.csv" -- run "$WORK/twin_rename.rhai" "$WORK/l_renames500.csv"
+  pair "create 500 people from a CSV: \`create_user\` + 2 × \`add_member\` each / \`onboard --csv\`" run "$WORK/plain_create.rhai" "$WORK/l_new_plain.csv" -- onboard --csv "$WORK/l_new_twin.csv"
+  stop; stop
+  two lg --generate-users 2000 --generate-groups 1000
+  pair "each of 1 000 people's groups in a 1 000-group tenant: \`groups_of(email)\` per person / \`groups_of(list)\`" run "$WORK/plain_groups_of.rhai" "$E" -- run "$WORK/twin_groups_of.rhai" "$E"
+  stop; stop
+  local n=${LOOP_USERS:-1000000}
+  start lmem --generate-users "$n"
+  /usr/bin/time -f "%e %M" -o "$WORK/lm" "$M" -e 'let n = 0; for u in users() { n += 1 } n' > "$WORK/lm.out" 2> "$WORK/l.log"
+  read -r secs_mem kb < "$WORK/lm"
+  /usr/bin/time -f "%e %M" -o "$WORK/la" "$M" -e 'users().len()' > /dev/null 2> "$WORK/l.log"
+  read -r _ kb_all < "$WORK/la"
+  row "\`for u in users()\` over $(cat "$WORK/lm.out") users" "peak memory ≤ 50 MB" \
+      "$(( kb / 1024 )) MB peak in $(secs "$secs_mem") s (\`users().len()\`, which holds them all: $(( kb_all / 1024 )) MB)" \
+      "$(python3 -c "print('yes' if $kb / 1024 <= 50 else 'no')")"
+  stop
+}
+
+if [ "${1:-}" = "loops" ]; then
+  loops
+  echo "| case | target | measured | met |"
+  echo "|---|---|---|---|"
+  printf '%s\n' "${ROWS[@]}"
+  exit 0
+fi
 
 if [ "${1:-}" = "sweep" ]; then
   # The tuning of the defaults: onboarding 1 000 people into 2 groups by batch size, and the
@@ -217,6 +306,8 @@ row "\`mcsh sync\` of a $people-person feed against a tenant of 10 000 users, 5 
     "$(secs "$t") s (floor $floor s: $pages user pages + 7 round trips; $(grep -o '[0-9]* requests' "$WORK/sync.log" | tail -1)), $steps steps, $failed failed; second run $again steps" \
     "$(python3 -c "print('yes' if $t <= 3 and $steps == 750 and $failed == 0 and $again == 0 else 'no')")"
 stop
+
+loops
 
 # 7. start-up
 avg_ms() {

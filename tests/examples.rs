@@ -120,3 +120,32 @@ fn domain_to_csv_writes_the_domain() {
     assert_eq!(text.lines().count(), 15);
     assert!(text.starts_with("emailAddress,name,source\n"), "{text}");
 }
+
+#[test]
+fn domain_to_group_is_a_plain_loop_that_sends_one_batch() {
+    let env = Env::new();
+    let out = env
+        .mcsh(Scheme::OAuth)
+        .args(["-vv", "run", &example("domain_to_group")])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("14 users of example.com are in Sales"));
+    let adds = String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .filter(|l| l.contains("POST /api/directory/add-group-member"))
+        .count();
+    assert_eq!(adds, 1, "14 add_member calls went out as one request");
+    let sales = env.members("Sales");
+    let example_com: Vec<String> = env
+        .user_emails()
+        .into_iter()
+        .filter(|e| e.ends_with("@example.com"))
+        .collect();
+    assert_eq!(example_com.len(), 14);
+    assert!(example_com.iter().all(|e| sales.contains(e)));
+}

@@ -91,7 +91,7 @@ fn change(
 pub fn register(engine: &mut Engine, host: &Rc<Host>) {
     let h = host.clone();
     network("groups", &["Array"], r#"
-Every group, as maps with `id`, `description` (the name), `parentId`, `userCount`, `folderCount`, `source`.
+Every group, as maps with `id`, `description` (the name), `parentId`, `userCount`, `folderCount`, `source`. Cost: the list is read once a run and kept current with the run's own creates, renames and deletes.
 ```rhai
 for g in groups() { print(`${g.description}: ${g.userCount}`) }
 ```"#)
@@ -111,7 +111,7 @@ let sales = groups("sales");
 
     let h = host.clone();
     network("group", &["id_or_name: &str", "Dynamic"], r#"
-The group with this id or name as a map, or `()` when there is none. A name several groups share raises an error listing them.
+The group with this id or name as a map, or `()` when there is none. A name several groups share raises an error listing them. Cost: answered from the run's one listing of groups.
 ```rhai
 let eng = group("Engineering");
 print(eng.id);
@@ -236,7 +236,7 @@ delete_group("Project Y");
 
     let h = host.clone();
     network("members", &["group: Dynamic", "Array"], r#"
-The members of a group (map, id or name): maps with `emailAddress`, `name`, `domain`, `type`, `internal` and `isDomain`. A whole-domain member has `isDomain: true` and an empty `emailAddress`; `remove_member(group, m.domain)` removes it.
+The members of a group (map, id or name): maps with `emailAddress`, `name`, `domain`, `type`, `internal` and `isDomain`. A whole-domain member has `isDomain: true` and an empty `emailAddress`; `remove_member(group, m.domain)` removes it. Cost: a group's members are read once a run and kept current with the run's own adds and removes.
 ```rhai
 for m in members("Engineering") { print(m.emailAddress) }
 ```"#)
@@ -250,7 +250,7 @@ for m in members("Engineering") { print(m.emailAddress) }
 
     let h = host.clone();
     network("add_member", &["group: Dynamic", "email: &str", "Map"], r#"
-Adds an address (or, given a domain such as `example.com`, that whole domain) to a group. Returns `#{emailAddress, status, message}` where status is `created`, or `unchanged` when it already was a member. A refusal raises.
+Adds an address (or, given a domain such as `example.com`, that whole domain) to a group. Returns `#{emailAddress, status, message}` where status is `created`, or `unchanged` when it already was a member. A refusal raises. Cost: the group is found in the run's one listing of groups. As a statement of its own at the script's top level, outside `try`, the write is queued and sent with the others in batches, so a loop of them costs what the batched twin costs; a refusal then stops the script at this line. Used (`let r = ...`) or inside `try`, it waits for its answer.
 ```rhai
 add_member("All Staff", "new.person@company.com");
 ```"#)
@@ -261,7 +261,7 @@ add_member("All Staff", "new.person@company.com");
         "remove_member",
         &["group: Dynamic", "email: &str", "Map"],
         r#"
-Removes an address (or a whole-domain member, given its domain) from a group. Status `removed`, or `unchanged` when it was not a member.
+Removes an address (or a whole-domain member, given its domain) from a group. Status `removed`, or `unchanged` when it was not a member. Batched twin: `remove_members`. Cost: the group is found in the run's one listing of groups. As a statement of its own at the script's top level, outside `try`, the write is queued and sent with the others in batches, so a loop of them costs what the batched twin costs; a refusal then stops the script at this line. Used (`let r = ...`) or inside `try`, it waits for its answer.
 ```rhai
 remove_member("Sales", "leaver@company.com");
 ```"#,
@@ -275,7 +275,7 @@ remove_member("Sales", "leaver@company.com");
 
     let h = host.clone();
     network("groups_of", &["email: &str", "Array"], r#"
-The effective groups of an address: those it is a direct member of, then, each with a `via`, those holding its whole domain (`via: "domain example.com"`) and those above any of these (`via: "group Engineering/Platform"`). Mimecast has no call for this, so it reads the members of every group (concurrently).
+The effective groups of an address: those it is a direct member of, then, each with a `via`, those holding its whole domain (`via: "domain example.com"`) and those above any of these (`via: "group Engineering/Platform"`). Mimecast has no call for this, so it reads the members of every group (concurrently) once a run; later calls in the run answer from that scan, kept current with the run's own membership changes.
 ```rhai
 for g in groups_of("alice.anderson@company.com") { print(`${g.path} ${g.via ?? ""}`) }
 ```"#)

@@ -93,6 +93,8 @@ pub fn register(engine: &mut Engine, host: &Rc<Host>) {
 Every user (mailbox) of every internal domain, as maps with `emailAddress`, `name`, `domain`,
 `alias` (always `false`: alias addresses, which the service lists as rows of their own, are
 left out), `addressType` and `source` (`cloud`, or `ldap` when directory sync manages the user).
+`for u in users() { ... }` reads a page at a time (the loop starts after the first page and
+holds about two, whatever the tenant's size); `users()` anywhere else is an array of them all.
 ```rhai
 for u in users() { if u.name == "" { print(u.emailAddress) } }
 ```"#,
@@ -122,7 +124,8 @@ print(people.len());
         &["email: &str", "Dynamic"],
         r#"
 The user with this address as a map, or `()` when there is none; `aliases` lists its alias
-addresses.
+addresses. Cost: the user's domain is read once a run, page by page only as far as needed, so
+a loop of lookups reads each domain at most once; its aliases are one request.
 ```rhai
 let u = user("alice.anderson@company.com");
 if u != () { print(u.name) }
@@ -139,7 +142,7 @@ if u != () { print(u.name) }
 
     let h = host.clone();
     network("create_user", &["email: &str", "Map"], r#"
-Creates an internal user and returns `#{emailAddress, id, name}`. An existing address raises `err_user_already_exists`.
+Creates an internal user and returns `#{emailAddress, id, name}`. An existing address raises `err_user_already_exists`. Batched twin: `create_users`. Queued and batched as a statement of its own at the script's top level outside `try` (see `add_member`); otherwise it waits for its answer.
 ```rhai
 create_user("new.person@company.com");
 ```"#)
@@ -182,7 +185,7 @@ create_user(#{ emailAddress: "new.person@company.com", name: "New Person" });
 
     let h = host.clone();
     network("update_user", &["email: &str", "changes: Map", "Map"], r#"
-Changes a user: `#{name, accountLocked, accountDisabled}` (any of them). Returns the user's settings.
+Changes a user: `#{name, accountLocked, accountDisabled}` (any of them). Returns the user's settings. Batched twins: `update_users`, `lock_users`, `unlock_users`. Queued and batched as a statement of its own at the script's top level outside `try` (see `add_member`); otherwise it waits for its answer.
 ```rhai
 update_user("bob.hughes@company.com", #{ name: "Robert Hughes", accountLocked: false });
 ```"#)
@@ -228,7 +231,7 @@ add_alias("bob.hughes@company.com", "bob@company.com");
 
     let h = host.clone();
     network("delete_user", &["email: &str", "Map"], r#"
-Deletes a user: queues it on Mimecast's purge list (there is no hard delete). `restore_user` undoes it until the purge runs.
+Deletes a user: queues it on Mimecast's purge list (there is no hard delete). `restore_user` undoes it until the purge runs. Batched twin: `delete_users`. Queued and batched as a statement of its own at the script's top level outside `try` (see `add_member`); otherwise it waits for its answer.
 ```rhai
 delete_user("leaver@company.com");
 ```"#)
