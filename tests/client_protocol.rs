@@ -486,3 +486,92 @@ async fn an_unreachable_token_endpoint_is_retried_once_over_not_once_per_call_re
         "{retries:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_redirect_is_followed_nowhere_and_says_where_it_pointed() {
+    // Where a hostile endpoint would send the client: it must never hear from mcsh.
+    let thief =
+        Scripted::start(|_, _, _| Canned::json(200, r#"{"access_token":"x","expires_in":1799}"#));
+    let to = format!("{}/stolen", thief.base_url);
+    let token_moved = {
+        let to = to.clone();
+        Scripted::start(move |_, _, _| Canned::json(307, "").header("location", &to))
+    };
+    let err = oauth(&token_moved.base_url, "id", "the-secret")
+        .account()
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("HTTP 307") && text.contains("/stolen"),
+        "{text}"
+    );
+    assert!(!text.contains("the-secret"), "{text}");
+    assert!(
+        thief.seen.lock().unwrap().is_empty(),
+        "the secret went to the redirect"
+    );
+    assert_eq!(
+        token_moved.hits("/oauth/token"),
+        1,
+        "a redirect is not retried"
+    );
+
+    // API calls too: a write is not carried to the new address.
+    let api_moved = {
+        let to = to.clone();
+        Scripted::start(move |path, _, n| {
+            token_or(path, n, || Canned::json(308, "").header("location", &to))
+        })
+    };
+    let err = oauth(&api_moved.base_url, "id", "the-secret")
+        .send(
+            paths::CREATE_USER,
+            Kind::Write,
+            &one_new_user("a@company.com"),
+        )
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("HTTP 308"), "{err}");
+    assert!(
+        thief.seen.lock().unwrap().is_empty(),
+        "the write went to the redirect"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_token_lifetime_past_any_clock_is_not_a_panic() {
+    let server = Scripted::start(|path, _, _| {
+        if path == "/oauth/token" {
+            Canned::json(
+                200,
+                r#"{"access_token":"tok","expires_in":18446744073709551615}"#,
+            )
+        } else {
+            Canned::json(
+                200,
+                r#"{"meta":{"status":200},"data":[{"accountName":"A"}],"fail":[]}"#,
+            )
+        }
+    });
+    let account = oauth(&server.base_url, "id", "secret").account().await;
+    assert!(account.is_ok(), "{account:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn endless_429s_with_a_zero_reset_end_as_rate_limited() {
+    let server = Scripted::start(|path, _, n| {
+        token_or(path, n, || {
+            Canned::json(429, r#"{"fail":[]}"#).header("x-ratelimit-reset", "0")
+        })
+    });
+    let client = oauth(&server.base_url, "id", "secret");
+    let call = client.account();
+    let err = tokio::time::timeout(Duration::from_secs(30), call)
+        .await
+        .expect("gave up by itself")
+        .unwrap_err();
+    assert!(matches!(err, ApiError::RateLimited { .. }), "{err}");
+    let hits = server.hits(paths::GET_ACCOUNT);
+    assert!(hits <= 31, "{hits} answers waited out");
+}

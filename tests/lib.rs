@@ -14,6 +14,7 @@ mod docs;
 mod dry_run;
 mod examples;
 mod hardening;
+mod hardening3;
 mod hostile;
 mod properties;
 mod rehearsal;

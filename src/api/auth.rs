@@ -85,7 +85,10 @@ impl Token {
         let margin = if expires_in > 240 { 60 } else { expires_in / 4 };
         Token {
             value: Secret::new(value),
-            use_until: Instant::now() + Duration::from_secs(expires_in.saturating_sub(margin)),
+            // A lifetime past a day is the server's mistake (tokens live 1 799 s): a day at
+            // most, so no number it sends can overflow the clock.
+            use_until: Instant::now()
+                + Duration::from_secs(expires_in.saturating_sub(margin).min(86_400)),
         }
     }
 

@@ -108,6 +108,8 @@ impl Client {
             },
         };
         let http = reqwest::Client::builder()
+            // Mimecast does not redirect its API; a 3xx is refused (transport::refuse_redirect).
+            .redirect(reqwest::redirect::Policy::none())
             .timeout(options.timeout)
             .connect_timeout(options.timeout.min(Duration::from_secs(10)))
             .user_agent(concat!("mcsh/", env!("CARGO_PKG_VERSION")))
@@ -408,6 +410,9 @@ impl Client {
             }
         };
         self.inner.budget.note_rate(ticket, &answer.headers);
+        if let Some(e) = super::transport::refuse_redirect(path, answer.status, &answer.headers) {
+            return Err(Fault::Refused(e));
+        }
         self.emit(&Event::Response {
             path: path.to_string(),
             status: answer.status,

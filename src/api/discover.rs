@@ -25,6 +25,7 @@ pub async fn region_base_url(
     let base = check_base_url(discovery_base)?;
     let url = format!("{base}{DISCOVER_PATH}");
     let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
         .timeout(timeout)
         .user_agent(concat!("mcsh/", env!("CARGO_PKG_VERSION")))
         .build()
@@ -40,6 +41,9 @@ pub async fn region_base_url(
             detail: e.to_string(),
         })?;
     let status = sent.status().as_u16();
+    if let Some(e) = super::transport::refuse_redirect(DISCOVER_PATH, status, sent.headers()) {
+        return Err(e);
+    }
     let body = sent.bytes().await.map_err(|e| ApiError::Transport {
         path: DISCOVER_PATH.into(),
         url: url.clone(),

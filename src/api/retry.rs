@@ -22,6 +22,9 @@ pub(super) fn backoff(opts: &ClientOptions, attempt: u32) -> Duration {
     Duration::from_millis(rand::rng().random_range(ms / 2..=ms.max(1)))
 }
 
+/// Most 429 answers one call waits out, whatever their waits add up to.
+pub const MAX_429_ANSWERS: u32 = 30;
+
 /// The 429s one call has waited out so far.
 #[derive(Debug, Default)]
 pub(super) struct RateWaits {
@@ -35,6 +38,11 @@ impl RateWaits {
     /// more than `rate_wait_total` in all.
     pub(super) fn next(&mut self, headers: &HeaderMap, opts: &ClientOptions) -> Option<Duration> {
         self.count += 1;
+        // Counted as well as timed: a server answering 429 with a reset of 0 would never
+        // reach the time cap.
+        if self.count > MAX_429_ANSWERS {
+            return None;
+        }
         let wait = header_u64(headers, "x-ratelimit-reset")
             .map(Duration::from_millis)
             .unwrap_or_else(|| backoff(opts, self.count))

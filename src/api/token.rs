@@ -64,6 +64,12 @@ impl Client {
                 Ok(a) => self.inner.budget.note_rate(ticket, &a.headers),
                 Err(_) => self.inner.budget.forget(ticket),
             }
+            if let Ok(a) = &answer {
+                if let Some(e) = super::transport::refuse_redirect(TOKEN_PATH, a.status, &a.headers)
+                {
+                    return Err(Fault::Refused(e));
+                }
+            }
             match answer {
                 Ok(a) if a.status == 429 => {
                     // Over the quota: the token was not issued; wait as the service says.

@@ -26,6 +26,31 @@ pub(super) enum Fault {
     Refused(ApiError),
 }
 
+/// A 3xx answer, refused: Mimecast does not redirect its API, and following one would carry
+/// the request (the token form holds the client secret; writes hold data) to wherever the
+/// answer points. The error names where it pointed, so the admin can fix `base_url`.
+pub(super) fn refuse_redirect(
+    path: &str,
+    status: u16,
+    headers: &reqwest::header::HeaderMap,
+) -> Option<ApiError> {
+    if !(300..400).contains(&status) {
+        return None;
+    }
+    let location = headers
+        .get(reqwest::header::LOCATION)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).to_string())
+        .unwrap_or_else(|| "nowhere it said".into());
+    let location: String = location
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(200)
+        .collect();
+    Some(ApiError::Config(format!(
+        "{path} answered HTTP {status}, a redirect to {location:?}: mcsh follows no redirect (Mimecast does not redirect its API, and a redirect could carry your credentials elsewhere), so nothing was sent there; check base_url"
+    )))
+}
+
 impl From<NoAnswer> for Fault {
     fn from(e: NoAnswer) -> Self {
         Fault::Lost(e)

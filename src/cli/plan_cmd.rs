@@ -118,8 +118,9 @@ fn short(item: &serde_json::Value) -> String {
     let mut item = item.clone();
     if let Some(obj) = item.as_object_mut() {
         for v in obj.values_mut() {
-            if let Some(s) = v.as_str().filter(|s| s.len() > 40) {
-                *v = json!(format!("{}…", &s[..16]));
+            if let Some(s) = v.as_str().filter(|s| s.chars().count() > 40) {
+                // Characters, not bytes: a name may hold any letter (Zoë Pérez-Ramírez).
+                *v = json!(format!("{}…", s.chars().take(16).collect::<String>()));
             }
         }
     }

@@ -146,6 +146,20 @@ pub fn run_file(
     Ok(())
 }
 
+/// Whether `path` is a regular file whose first bytes are `#!`.
+fn starts_with_shebang(path: &str) -> bool {
+    use std::io::Read;
+    let p = std::path::Path::new(path);
+    if !p.metadata().is_ok_and(|m| m.is_file()) {
+        return false;
+    }
+    let mut head = [0u8; 2];
+    std::fs::File::open(p)
+        .and_then(|f| f.take(2).read_exact(&mut head))
+        .is_ok()
+        && &head == b"#!"
+}
+
 /// `mcsh FILE.rhai ARGS...` and `#!/usr/bin/env mcsh` scripts.
 pub fn run_external(
     global: &Global,
@@ -153,7 +167,12 @@ pub fn run_external(
     mut words: Vec<String>,
 ) -> anyhow::Result<()> {
     let file = words.remove(0);
-    let is_script = file.ends_with(".rhai") || std::path::Path::new(&file).is_file();
+    // A bare word is a command (or a mistyped one): `mcsh usrs list` must not run a file
+    // named `usrs`. A script is named by a path with a `/`, a `.rhai` name, or starts `#!`.
+    let is_script = file.ends_with(".rhai")
+        || file.contains(std::path::MAIN_SEPARATOR)
+        || file.contains('/')
+        || starts_with_shebang(&file);
     if !is_script {
         let command = <super::Cli as clap::CommandFactory>::command();
         let names: Vec<String> = command
