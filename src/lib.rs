@@ -16,6 +16,7 @@ pub mod directory;
 pub mod files;
 pub mod interrupt;
 pub mod output;
+pub mod own_files;
 pub mod repl;
 pub mod sandbox;
 pub mod script;

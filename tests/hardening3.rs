@@ -95,3 +95,66 @@ fn a_bare_word_is_a_command_never_a_file_of_that_name() {
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains("ran the file"));
 }
+
+#[test]
+fn a_script_cannot_write_mcshs_own_files_by_any_path() {
+    let env = Env::new();
+    let dir = env.dir.path();
+    // The config file (where a planted base_url and secret_command would take the secret).
+    let config = dir.join("config/mcsh/config.toml");
+    std::fs::create_dir_all(config.parent().unwrap()).unwrap();
+    std::fs::write(&config, "[default]\n").unwrap();
+    // The audit log, written by a first run.
+    let first = env
+        .mcsh(Scheme::OAuth)
+        .args(["users", "create", "--email", "logged@company.com"])
+        .output()
+        .unwrap();
+    assert!(first.status.success());
+    let log = dir.join("state/mcsh/audit.jsonl");
+    let before = std::fs::read_to_string(&log).unwrap();
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(&log, dir.join("report.csv")).unwrap();
+    let targets = [
+        config.display().to_string(),
+        log.display().to_string(),
+        dir.join("data/mcsh/plan.key").display().to_string(),
+        dir.join("data/mcsh/history").display().to_string(),
+        dir.join("data/mcsh/sandbox.db").display().to_string(),
+        format!("{}/config/../state/mcsh/audit.jsonl", dir.display()),
+        dir.join("report.csv").display().to_string(),
+    ];
+    for target in targets {
+        for sandbox in [false, true] {
+            let source = format!("write_csv({target:?}, [#{{ a: 1 }}]);");
+            let mut cmd = env.mcsh(Scheme::OAuth);
+            if sandbox {
+                cmd.arg("--sandbox");
+            }
+            let out = cmd.args(["-e", &source]).output().unwrap();
+            assert_eq!(out.status.code(), Some(2), "{target} was written");
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(err.contains("scripts may not write mcsh's own"), "{err}");
+        }
+    }
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), "[default]\n");
+    assert_eq!(std::fs::read_to_string(&log).unwrap(), before);
+    assert!(!dir.join("data/mcsh/plan.key").exists());
+    // Files of the admin's own are written as before.
+    let out = env
+        .mcsh(Scheme::OAuth)
+        .args([
+            "-e",
+            &format!(
+                "write_csv({:?}, [#{{ a: 1 }}]);",
+                dir.join("out.csv").display().to_string()
+            ),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -167,15 +167,28 @@ impl Directory {
                 },
             )
             .collect();
-        // One concurrent round of probes for the whole call.
-        let existing = self.existing_users(&emails).await?;
+        // The run's one pass over each domain's users answers for every listed user; only the
+        // others are probed (they may be on the purge list), in one concurrent round.
+        let mut listed = std::collections::HashSet::new();
+        for email in &emails {
+            if self.find_user(email).await?.is_some() {
+                listed.insert(email.to_ascii_lowercase());
+            }
+        }
+        let unlisted: Vec<String> = emails
+            .iter()
+            .filter(|e| !listed.contains(&e.to_ascii_lowercase()))
+            .cloned()
+            .collect();
+        let existing = self.existing_users(&unlisted).await?;
         let mut out = Vec::with_capacity(items.len());
         for email in emails {
             let planned = self.overlaid(None, |o, f| o.user(&email, f)).is_some();
-            let known = planned || existing.contains(&email.to_ascii_lowercase());
+            let key = email.to_ascii_lowercase();
+            let known = planned || listed.contains(&key) || existing.contains(&key);
             out.push(if !known {
                 Prediction::Refused("err_user_not_found", "User not found".into())
-            } else if queued && self.find_user(&email).await?.is_some() {
+            } else if queued && listed.contains(&key) {
                 Prediction::Refused(
                     "err_user_not_on_purge_list",
                     "User is not on the purge list".into(),

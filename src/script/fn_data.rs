@@ -163,6 +163,18 @@ fn write_file(function: &str, path: &str, bytes: &[u8], host: &Host) -> Res<()> 
             "usage",
         ));
     }
+    let env = |k: &str| std::env::var(k).ok();
+    if let Some(what) = crate::own_files::owned_by_mcsh(Path::new(path), &env) {
+        // A script must not plant a config, forge plans with the key or erase the audit log.
+        return Err(errors::raise(
+            function,
+            "forbidden",
+            &format!("{path}: scripts may not write {what} (its config, plan key, audit log, history and sandbox state)"),
+            false,
+            0,
+            "usage",
+        ));
+    }
     crate::files::write_atomic(Path::new(path), bytes, false)
         .map_err(|e| io_error(function, path, e))
 }

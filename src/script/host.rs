@@ -243,12 +243,14 @@ impl Host {
         &self.runtime
     }
 
-    /// Whether the call `ctx` describes may be queued: a real run (not a dry run), the
-    /// script's top level, at a position [`super::sites`] found deferrable.
+    /// Whether the call `ctx` describes may be queued: the script's top level, at a position
+    /// [`super::sites`] found deferrable. Dry runs queue too: what the real run would make of
+    /// the queued writes is then foreseen a batch at a time (one round of probes, not one per
+    /// call), so planning a loop costs no more than running it.
     pub fn may_defer(&self, ctx: &rhai::NativeCallContext) -> bool {
         // A native function called from the script's top level runs at level 1; from inside a
         // script function or closure, deeper.
-        if self.dry_run || ctx.call_level() != 1 {
+        if ctx.call_level() != 1 {
             return false;
         }
         match self.deferrable.borrow().as_ref() {
