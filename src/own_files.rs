@@ -64,8 +64,9 @@ fn resolve_at(path: &Path, depth: u32) -> PathBuf {
     }
 }
 
+/// Whether `a` and `b` are one file (the same inode: hard links count).
 #[cfg(unix)]
-fn same_file(a: &Path, b: &Path) -> bool {
+pub fn same_file(a: &Path, b: &Path) -> bool {
     use std::os::unix::fs::MetadataExt;
     match (std::fs::metadata(a), std::fs::metadata(b)) {
         (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
@@ -73,8 +74,9 @@ fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
+/// Whether `a` and `b` are one file (not told on this platform).
 #[cfg(not(unix))]
-fn same_file(_: &Path, _: &Path) -> bool {
+pub fn same_file(_: &Path, _: &Path) -> bool {
     false
 }
 

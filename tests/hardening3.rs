@@ -158,3 +158,55 @@ fn a_script_cannot_write_mcshs_own_files_by_any_path() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn audit_and_undo_read_a_log_that_is_no_file_without_hanging() {
+    let env = Env::new();
+    let fifo = env.dir.path().join("fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    for log in [fifo.display().to_string(), "/dev/zero".to_string()] {
+        for args in [vec!["audit"], vec!["undo", "--last", "--yes"]] {
+            let out = env
+                .mcsh(Scheme::OAuth)
+                .env("MCSH_AUDIT_LOG", &log)
+                .args(&args)
+                .timeout(std::time::Duration::from_secs(20))
+                .output()
+                .unwrap();
+            assert_ne!(out.status.code(), Some(0), "{args:?} on {log}");
+            assert!(
+                out.status.code().is_some(),
+                "{args:?} on {log} hung or crashed"
+            );
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(err.contains("not a regular file"), "{args:?} {log}: {err}");
+        }
+        // A write with the log there is refused before anything is sent.
+        let out = env
+            .mcsh(Scheme::OAuth)
+            .env("MCSH_AUDIT_LOG", &log)
+            .args([
+                "groups",
+                "add-member",
+                "--group",
+                "Sales",
+                "--email",
+                "carol.okafor@company.com",
+            ])
+            .timeout(std::time::Duration::from_secs(20))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.code().is_some_and(|c| c != 0),
+            "a write through {log}"
+        );
+    }
+    assert!(!env
+        .members("Sales")
+        .contains(&"carol.okafor@company.com".to_string()));
+}

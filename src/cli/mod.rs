@@ -315,7 +315,7 @@ fn dispatch(
     };
     let command = match command {
         Command::Run { file, args } => {
-            let args = script_cmd::script_args(args)?;
+            let args = script_cmd::run_args(&file, args)?;
             return script_cmd::run_file(&global, runtime, &file, args);
         }
         Command::Script(words) => return script_cmd::run_external(&global, runtime, words),
@@ -346,7 +346,12 @@ fn dispatch(
                 crate::eprintln_data!("{summary}");
             }
         }
-        let after = plan_cmd::after_run(&ctx.global, &ctx.identity(), ctx.connected().as_ref());
+        let after = plan_cmd::after_run(
+            &ctx.global,
+            &ctx.identity(),
+            ctx.connected().as_ref(),
+            false,
+        );
         ctx.close().await;
         result.and(after)
     })

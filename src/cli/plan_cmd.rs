@@ -21,6 +21,7 @@ pub fn after_run(
     global: &Global,
     identity: &(String, String, String),
     dir: Option<&Arc<Directory>>,
+    stopped: bool,
 ) -> anyhow::Result<()> {
     let (target, profile, principal) = identity;
     let Some(dir) = dir else { return Ok(()) };
@@ -48,6 +49,18 @@ pub fn after_run(
         for w in &plan {
             crate::eprintln_data!("  {} {}", w.endpoint, short(&w.item));
         }
+    }
+    if let Some(path) = global.plan_out.as_ref().filter(|_| stopped) {
+        // Applied, a plan of a run that stopped halfway would make half the change.
+        if !global.quiet {
+            crate::eprintln_data!(
+                "{}",
+                crate::output::printable(&format!(
+                    "no plan saved to {path}: the run stopped with an error before its end, so the plan would hold only part of the change; fix the error and plan again"
+                ))
+            );
+        }
+        return Ok(());
     }
     if let Some(path) = &global.plan_out {
         let mut file = dir.plan_file(profile);

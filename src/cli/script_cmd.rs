@@ -18,6 +18,7 @@ use super::Global;
 use crate::interrupt;
 use crate::output::{render_value, Format};
 use crate::script::fields;
+use crate::script::host::Said;
 use crate::script::host::{Connector, Prompter};
 use crate::script::{self, docs, runner, Host, Limits};
 
@@ -65,20 +66,23 @@ pub(crate) fn session(
     // On a terminal, what a script prints is shown with control and bidi characters escaped;
     // into a pipe or file it goes exactly as printed (it may be data).
     let terminal = std::io::IsTerminal::is_terminal(&std::io::stdout());
-    engine.on_print(move |text| {
-        if terminal {
-            crate::println_data!("{text}");
-        } else {
-            crate::println_safe!("{text}");
-        }
-    });
-    engine.on_debug(|text, source, pos| {
+    host.set_speaker(Box::new(move |said| match said {
+        Said::Print(text) if terminal => crate::println_data!("{text}"),
+        Said::Print(text) => crate::println_safe!("{text}"),
+        Said::Debug(text) => crate::eprintln_data!("{text}"),
+        Said::Output(_) => {}
+    }));
+    // Through the host: while writes are queued, what is said waits for them (host.rs).
+    let h = host.clone();
+    engine.on_print(move |text| h.say(Said::Print(text.to_string())));
+    let h = host.clone();
+    engine.on_debug(move |text, source, pos| {
         let at = match (source, pos.line()) {
             (Some(s), Some(l)) => format!("{s}:{l}: "),
             (None, Some(l)) => format!("line {l}: "),
             _ => String::new(),
         };
-        crate::eprintln_data!("{at}{text}");
+        h.say(Said::Debug(format!("{at}{text}")));
     });
     let scope = script::scope(&host);
     Ok(Session {
@@ -117,7 +121,12 @@ pub(crate) fn execute(
             crate::eprintln_data!("{summary}");
         }
     }
-    let after = plan_cmd::after_run(global, &ctx.identity(), s.host.connected().as_ref());
+    let after = plan_cmd::after_run(
+        global,
+        &ctx.identity(),
+        s.host.connected().as_ref(),
+        result.is_err(),
+    );
     let value = result?;
     after?;
     Ok(value)
@@ -315,6 +324,29 @@ const WRITE_OPTIONS: &[&str] = &[
 fn refuse_late_options(words: &[String]) -> anyhow::Result<()> {
     for word in words {
         let name = word.split('=').next().unwrap_or(word);
+        // A mistyped one (`--dryrun`, `--sanbox`) is refused too, naming the one meant.
+        let meant = WRITE_OPTIONS.iter().find(|o| {
+            o.starts_with("--")
+                && name.starts_with("--")
+                && name != **o
+                && strsim::damerau_levenshtein(name, o) <= if o.len() >= 8 { 2 } else { 1 }
+        });
+        if let Some(meant) = meant {
+            return Err(Usage(format!(
+                "{} after the script's path looks like mcsh's {meant}, mistyped: put mcsh's options before the script, or after `--` to hand the word to the script on purpose",
+                crate::output::printable(word)
+            ))
+            .into());
+        }
+        // Short flags together (`-yv`) hold -y.
+        let shorts = name.strip_prefix('-').filter(|s| {
+            !s.starts_with('-') && s.len() > 1 && s.chars().all(|c| c.is_ascii_alphabetic())
+        });
+        let name = if shorts.is_some_and(|s| s.contains('y')) {
+            "-y"
+        } else {
+            name
+        };
         if WRITE_OPTIONS.contains(&name) {
             return Err(Usage(format!(
                 "{} comes after the script's own arguments, where it would be the script's, not mcsh's, while the writes went through: put mcsh's options before the script (`mcsh {name} run FILE ...`), or after `--` to hand it to the script on purpose",
@@ -324,6 +356,18 @@ fn refuse_late_options(words: &[String]) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// `mcsh run FILE ARGS`'s arguments: as [`script_args`], except that a `--` right after FILE
+/// (which the parser drops) hands every word to the script.
+pub fn run_args(file: &str, args: Vec<String>) -> anyhow::Result<Vec<String>> {
+    let raw: Vec<String> = std::env::args().collect();
+    let separated = raw.windows(2).any(|w| w[0] == file && w[1] == "--");
+    if separated {
+        Ok(args)
+    } else {
+        script_args(args)
+    }
 }
 
 /// A script's arguments as given after its path: mcsh's write options before a `--` are

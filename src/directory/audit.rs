@@ -200,6 +200,12 @@ fn open_append(path: &Path) -> std::io::Result<std::fs::File> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
+    // Opening a FIFO waits for a reader that may never come; a device is no log.
+    if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
+        return Err(std::io::Error::other(
+            "it is not a regular file (a FIFO, device or directory)",
+        ));
+    }
     let mut opts = std::fs::OpenOptions::new();
     opts.create(true).append(true);
     #[cfg(unix)]
@@ -339,10 +345,14 @@ impl Log {
     }
 }
 
+/// The largest log `mcsh audit` and `mcsh undo` read (move a bigger one aside to start anew).
+pub const MAX_LOG_BYTES: u64 = 1 << 30;
+
 /// Reads the log at `path` (a missing log has no lines). A line that is not a JSON record
 /// is counted in [`Log::unreadable`], never silently dropped.
 pub fn read(path: &Path) -> std::io::Result<Log> {
-    let bytes = match std::fs::read(path) {
+    // Bounded and regular: a log pointed at a FIFO must not hang, nor /dev/zero fill memory.
+    let bytes = match crate::files::read_bounded(&path.to_string_lossy(), MAX_LOG_BYTES) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Log::default()),
         Err(e) => return Err(e),

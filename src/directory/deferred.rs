@@ -12,8 +12,10 @@
 //!   [`Directory::execute`], batched per endpoint and group, so results, audit lines,
 //!   progress and `mcsh undo` are what the same calls one by one give.
 //! - A deferred item the service refuses is a surprise the caller could not see when it went
-//!   on: sending stops after that wave, and [`Surprise`] names the call (its `file:line`), the
-//!   refusal, every later write that had already been sent, and how many were never sent.
+//!   on. The writes queued before it are still all sent (one by one they would have been
+//!   made); those queued after it are not, except the ones already in flight in its wave.
+//!   [`Surprise`] names the call (its `file:line`), the refusal, every later write that had
+//!   already been sent, and how many were never sent.
 
 use futures_util::stream::{self, StreamExt};
 use serde_json::Value;
@@ -46,6 +48,8 @@ pub struct Deferred {
 /// A deferred write the service refused, and what had been sent after it.
 #[derive(Debug, Clone)]
 pub struct Surprise {
+    /// Its place in the queue that was sent (from 0).
+    pub index: usize,
     /// The refused call.
     pub call: Deferred,
     /// The refusal's code.
@@ -111,8 +115,15 @@ impl Directory {
         let wave_of = super::order::waves(queue.iter().map(|d| (d.endpoint, &d.item)));
         let last = wave_of.iter().copied().max().unwrap_or(0);
         let mut sent = vec![false; queue.len()];
+        // The first refused write so far: (its place, code, message). Once there is one, only
+        // writes queued before it are sent.
+        let mut refused: Option<(usize, String, String)> = None;
         for wave in 0..=last {
-            let members: Vec<usize> = (0..queue.len()).filter(|&i| wave_of[i] == wave).collect();
+            let before = refused.as_ref().map_or(queue.len(), |(r, _, _)| *r);
+            let members: Vec<usize> = (0..before).filter(|&i| wave_of[i] == wave).collect();
+            if members.is_empty() {
+                continue;
+            }
             // One job per endpoint (and group, whose name its results carry), in queue order.
             let mut jobs: Vec<(&'static str, Option<String>, Vec<usize>)> = Vec::new();
             for i in members {
@@ -146,7 +157,6 @@ impl Directory {
                 .buffer_unordered(self.options.concurrency.max(1))
                 .collect()
                 .await;
-            let mut refused: Option<(usize, String, String)> = None;
             let mut error = None;
             for answer in answers {
                 match answer {
@@ -167,21 +177,22 @@ impl Directory {
             if let Some(e) = error {
                 return Err(e);
             }
-            if let Some((i, code, message)) = refused {
-                let later_sent = (i + 1..queue.len())
-                    .filter(|&j| sent[j])
-                    .map(|j| describe(&queue[j]))
-                    .collect();
-                let not_sent = (i + 1..queue.len()).filter(|&j| !sent[j]).count();
-                return Ok(Some(Surprise {
-                    call: queue[i].clone(),
-                    code,
-                    message,
-                    later_sent,
-                    not_sent,
-                }));
-            }
         }
-        Ok(None)
+        let Some((i, code, message)) = refused else {
+            return Ok(None);
+        };
+        let later_sent = (i + 1..queue.len())
+            .filter(|&j| sent[j])
+            .map(|j| describe(&queue[j]))
+            .collect();
+        let not_sent = (i + 1..queue.len()).filter(|&j| !sent[j]).count();
+        Ok(Some(Surprise {
+            index: i,
+            call: queue[i].clone(),
+            code,
+            message,
+            later_sent,
+            not_sent,
+        }))
     }
 }

@@ -65,10 +65,7 @@ impl Directory {
                 out
             }
         };
-        Ok(self.overlaid(out, |o, mut v| {
-            v.extend(o.groups(None));
-            v
-        }))
+        Ok(self.overlaid(out, |o, v| o.all_groups(v)))
     }
 
     /// The group `spec` names: an id, a name (exact, then ignoring case) or a path

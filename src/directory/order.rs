@@ -7,7 +7,8 @@
 //! - a user's creation, change, purge-list entry or alias writes that user (an alias both
 //!   addresses);
 //! - a group's creation writes the group it makes (known by its planned id) and reads its
-//!   parent; a rename or move writes the group and reads the new parent; a delete writes it.
+//!   parent; a rename or move writes the group and reads the new parent; a delete writes it,
+//!   and group deletes go one at a time in the order given (a parent after its children).
 //!
 //! So a user is created before it joins a group, a group before its members and children, an
 //! add and a later remove of the same pair stay in order, a group's members are removed before
@@ -79,7 +80,16 @@ fn keys(endpoint: &str, item: &Value) -> (Vec<String>, Vec<String>) {
             id(item, "id").into_iter().collect(),
             id(item, "parentId").into_iter().collect(),
         ),
-        paths::DELETE_GROUP => (id(item, "id").into_iter().collect(), Vec::new()),
+        // Deletes go one after another, in the order given: a parent can only go once its
+        // children have (undo lists them newest first, so children come first), and the items
+        // do not say which group is whose parent.
+        paths::DELETE_GROUP => (
+            id(item, "id")
+                .into_iter()
+                .chain(["group deletes".to_string()])
+                .collect(),
+            Vec::new(),
+        ),
         _ => (
             vec![format!("u {}", text(item, "emailAddress"))],
             Vec::new(),
@@ -190,7 +200,8 @@ mod tests {
                 paths::UPDATE_GROUP,
                 json!({"id": "other", "description": "X"}),
             ), // 0
+            (paths::DELETE_GROUP, json!({"id": "old-parent"})),   // after the delete before it: 2
         ];
-        assert_eq!(of(&writes), [0, 1, 2, 0, 1, 0]);
+        assert_eq!(of(&writes), [0, 1, 2, 0, 1, 0, 2]);
     }
 }

@@ -21,6 +21,10 @@ pub struct Overlay {
     /// Planned removals by group id, as member keys.
     removed: HashMap<String, HashSet<String>>,
     created_groups: Vec<Group>,
+    /// Planned renames and moves of groups: id to (new name, new parent).
+    renamed_groups: HashMap<String, (Option<String>, Option<String>)>,
+    /// Groups planned to be deleted.
+    deleted_groups: HashSet<String>,
 }
 
 /// Members planned into one group: in order, each found by its key in constant time, so
@@ -115,6 +119,19 @@ impl Overlay {
                     self.removed.entry(id).or_default().insert(key);
                 }
             }
+            paths::UPDATE_GROUP => {
+                let id = text(item, "id").to_string();
+                let entry = self.renamed_groups.entry(id).or_default();
+                if let Some(name) = item.get("description").and_then(Value::as_str) {
+                    entry.0 = Some(name.to_string());
+                }
+                if let Some(parent) = item.get("parentId").and_then(Value::as_str) {
+                    entry.1 = Some(parent.to_string());
+                }
+            }
+            paths::DELETE_GROUP => {
+                self.deleted_groups.insert(text(item, "id").to_string());
+            }
             paths::CREATE_GROUP => {
                 let description = text(item, "description").to_string();
                 self.created_groups.push(Group {
@@ -207,6 +224,24 @@ impl Overlay {
         } else {
             None
         }
+    }
+
+    /// The groups as the plan would leave them: renamed, moved, deleted ones as planned, and
+    /// those it creates after them.
+    pub fn all_groups(&self, mut groups: Vec<Group>) -> Vec<Group> {
+        groups.extend(self.groups(None));
+        groups.retain(|g| !self.deleted_groups.contains(&g.id));
+        for g in &mut groups {
+            if let Some((name, parent)) = self.renamed_groups.get(&g.id) {
+                if let Some(name) = name {
+                    g.description = name.clone();
+                }
+                if let Some(parent) = parent {
+                    g.parent_id = Some(parent.clone());
+                }
+            }
+        }
+        groups
     }
 
     /// Groups the plan creates whose name contains `query`.

@@ -331,15 +331,34 @@ impl Directory {
         } else {
             paths::REMOVE_FROM_PURGE_LIST
         };
-        let items = emails
-            .iter()
-            .map(|e| (e.clone(), json!({ "emailAddresses": [e] })))
-            .collect();
-        Ok(self
-            .execute(path, items, &wording(path))
+        let words = wording(path);
+        // An address given twice is sent once; its repeat says so.
+        let mut first: std::collections::HashMap<String, usize> = Default::default();
+        let mut items = Vec::new();
+        let mut order = Vec::with_capacity(emails.len());
+        for e in emails {
+            match first.get(&e.to_ascii_lowercase()) {
+                Some(_) => order.push(None),
+                None => {
+                    first.insert(e.to_ascii_lowercase(), items.len());
+                    order.push(Some(items.len()));
+                    items.push((e.clone(), json!({ "emailAddresses": [e] })));
+                }
+            }
+        }
+        let sent: Vec<ItemResult> = self
+            .execute(path, items, &words)
             .await?
             .into_iter()
             .map(|o| o.result)
+            .collect();
+        Ok(emails
+            .iter()
+            .zip(order)
+            .map(|(e, at)| match at {
+                Some(i) => sent[i].clone(),
+                None => ItemResult::new(e.clone(), Status::Unchanged, "listed twice: done once"),
+            })
             .collect())
     }
 

@@ -96,6 +96,26 @@ pub fn unknown_call(known: &Known, ast: &AST) -> Option<(String, Position)> {
         true
     });
     names.insert("args".into());
+    // A map may hold a closure called as a method (`obj.inc(2)`): its keys are callable names.
+    let mut props: HashSet<String> = HashSet::new();
+    ast.walk(&mut |path: &[ASTNode]| {
+        match path.last() {
+            Some(ASTNode::Expr(Expr::Map(x, _))) => {
+                props.extend(x.0.iter().map(|(k, _)| k.name.to_string()));
+            }
+            Some(ASTNode::Expr(Expr::Property(p, _))) => {
+                props.insert(p.2.to_string());
+            }
+            // A map literal of constants is folded into one value.
+            Some(ASTNode::Expr(Expr::DynamicConstant(v, _))) => {
+                if let Some(map) = v.read_lock::<rhai::Map>() {
+                    props.extend(map.keys().map(|k| k.to_string()));
+                }
+            }
+            _ => {}
+        }
+        true
+    });
     let mut found = None;
     ast.walk(&mut |path: &[ASTNode]| {
         let (call, pos, method) = match path.last() {
@@ -109,7 +129,7 @@ pub fn unknown_call(known: &Known, ast: &AST) -> Option<(String, Position)> {
         }
         let name = call.name.as_str();
         let given = call.args.len();
-        if !names.contains(name) {
+        if !(names.contains(name) || method && props.contains(name)) {
             let close =
                 crate::suggest::similar(name, known.ours.iter().map(String::as_str), 3);
             let hint = crate::suggest::did_you_mean(&close)
@@ -187,6 +207,8 @@ let g = Fn("twice");
 g.call(2); f(3); call(g, 4);
 for (u, i) in a { add_member("S", `${u}`); }
 "abc".to_upper().contains("B");
+let obj = #{ n: 1, inc: |d| this.n + d };
+obj.inc(2);
 "#;
         assert_eq!(check(script), None);
     }

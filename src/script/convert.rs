@@ -50,6 +50,20 @@ pub fn member_arg(function: &str, value: &str) -> Res<String> {
     email_arg(function, value)
 }
 
+/// A list of group members a script names: addresses, or whole domains (`example.com`).
+pub fn members_arg(function: &str, values: &Array) -> Res<Vec<String>> {
+    values
+        .iter()
+        .map(|v| match v.clone().into_immutable_string() {
+            Ok(s) => member_arg(function, &s),
+            Err(ty) => Err(errors::usage(
+                function,
+                format!("members must be addresses or domains (strings), not {ty}"),
+            )),
+        })
+        .collect()
+}
+
 /// Group members as maps, each with `isDomain` saying whether it is a whole domain.
 pub fn member_maps(function: &str, members: &[crate::api::Member]) -> Res<Array> {
     members

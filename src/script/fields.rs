@@ -176,7 +176,15 @@ pub fn missing<'a>(
         if optional(kind).contains(&prop) {
             return Ok(Dynamic::UNIT.into());
         }
-        let close = crate::suggest::similar(prop, map.keys().map(|k| k.as_str()), 1);
+        // A difference of case only is the likeliest slip of all (`emailaddress`).
+        let same_letters = map
+            .keys()
+            .find(|k| k.eq_ignore_ascii_case(prop))
+            .map(|k| k.to_string());
+        let close = match same_letters {
+            Some(k) => vec![k],
+            None => crate::suggest::similar(prop, map.keys().map(|k| k.as_str()), 1),
+        };
         let hint = match close.first() {
             Some(c) => format!("did you mean `{c}`?"),
             None => {

@@ -107,7 +107,7 @@ let results = add_members("All Staff", ["a@company.com", "b@company.com"]);
 print(results.filter(|r| r.status == "failed").len());
 ```"#)
     .register_into_engine(engine, move |group: Dynamic, emails: Array| -> Res<Array> {
-        let emails = convert::emails_arg("add_members", &emails)?;
+        let emails = convert::members_arg("add_members", &emails)?;
         let g = convert::group_arg(&h, "add_members", &group)?;
         let dir = h.directory("add_members")?;
         let results = h.block_on("add_members", dir.add_members(&g, &emails))?;

@@ -38,10 +38,12 @@ pub fn read_for_script(function: &str, path: &str, limit: u64) -> Res<Vec<u8>> {
         let key = dirs::data_dir()
             .map(|d| d.join("mcsh").join("plan.key"))
             .and_then(|k| std::fs::canonicalize(k).ok());
-        if real.starts_with("/proc")
-            || Some(&real) == config.as_ref()
-            || Some(&real) == key.as_ref()
-        {
+        // A hard link planted elsewhere is the same file.
+        let same = |f: &Option<std::path::PathBuf>| {
+            f.as_ref()
+                .is_some_and(|f| *f == real || crate::own_files::same_file(&real, f))
+        };
+        if real.starts_with("/proc") || same(&config) || same(&key) {
             return Err(errors::raise(
                 function,
                 "forbidden",
@@ -175,6 +177,9 @@ fn write_file(function: &str, path: &str, bytes: &[u8], host: &Host) -> Res<()> 
             "usage",
         ));
     }
+    // One by one, a file written after a refused call would never have been written: the
+    // writes queued so far go first, and a refusal among them stops the script here.
+    host.flush(function)?;
     crate::files::write_atomic(Path::new(path), bytes, false)
         .map_err(|e| io_error(function, path, e))
 }

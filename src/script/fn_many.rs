@@ -29,8 +29,11 @@ fn set_deleted(h: &Host, function: &str, emails: &Array, delete: bool) -> Res<Ar
 }
 
 fn lock(h: &Host, function: &str, emails: &Array, locked: bool) -> Res<Array> {
+    let mut seen = std::collections::HashSet::new();
     let updates: Vec<UserUpdate> = convert::emails_arg(function, emails)?
         .into_iter()
+        // An address given twice is changed once.
+        .filter(|e| seen.insert(e.to_ascii_lowercase()))
         .map(|email_address| UserUpdate {
             email_address,
             account_locked: Some(locked),
@@ -51,7 +54,7 @@ Removes many addresses from a group in batched requests. Returns one `#{emailAdd
 let results = remove_members("Sales", ["a@company.com", "b@company.com"]);
 ```"#)
     .register_into_engine(engine, move |group: Dynamic, emails: Array| -> Res<Array> {
-        let emails = convert::emails_arg("remove_members", &emails)?;
+        let emails = convert::members_arg("remove_members", &emails)?;
         let g = convert::group_arg(&h, "remove_members", &group)?;
         let dir = h.directory("remove_members")?;
         let r = h.block_on("remove_members", dir.remove_members(&g, &emails))?;

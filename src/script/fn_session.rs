@@ -25,6 +25,34 @@ fn is_credential(name: &str) -> bool {
 /// Registers the session functions.
 pub fn register(engine: &mut Engine, host: &Rc<Host>) {
     local(
+        "exit",
+        &["code: i64", "()"],
+        r#"
+Ends the script at once with the exit code `code` (0 to 255): what CI and shell scripts see.
+Writes queued so far are sent first.
+```rhai
+if users().len() == 0 { print("no users?"); exit(3); }
+```"#,
+        false,
+    )
+    .register_into_engine(
+        engine,
+        |code: i64| -> Result<(), Box<rhai::EvalAltResult>> { Err(super::runner::exit_with(code)) },
+    );
+    local(
+        "exit",
+        &["()"],
+        r#"
+Ends the script at once, successfully (exit code 0).
+```rhai
+if args.len() == 0 { exit(); }
+```"#,
+        false,
+    )
+    .register_into_engine(engine, || -> Result<(), Box<rhai::EvalAltResult>> {
+        Err(super::runner::exit_with(0))
+    });
+    local(
         "env",
         &["name: &str", "Dynamic"],
         r#"

@@ -61,9 +61,28 @@ pub struct Host {
     /// Set while a deferred call resolves its arguments: reaching the directory then does not
     /// send the queue.
     deferring: Cell<bool>,
+    /// What the script printed while writes were queued, with how many were queued then:
+    /// shown once they are sent, and, when one is refused, only what came before it.
+    held: RefCell<Vec<(usize, Said)>>,
+    /// Where printed output goes (the CLI or REPL decides).
+    speaker: RefCell<Option<Speaker>>,
     /// The map keys each script of the session assigns, by source ([`super::fields`]).
     pub writes: Rc<RefCell<std::collections::HashMap<String, super::fields::Writes>>>,
 }
+
+/// Something a script said: `print`, `debug`, or bytes for standard output (`write_csv("-")`).
+#[derive(Debug, Clone)]
+pub enum Said {
+    /// A `print` line.
+    Print(String),
+    /// A `debug` line, already with its place.
+    Debug(String),
+    /// Bytes for standard output.
+    Output(Vec<u8>),
+}
+
+/// Shows what a script said (the CLI or REPL owns the terminal).
+pub type Speaker = Box<dyn Fn(&Said)>;
 
 /// The error that ends a script when a write it went on from was refused: not catchable (the
 /// `try` around a later line did not make the call), located at the call that queued it.
@@ -94,6 +113,8 @@ impl Host {
             streamed: RefCell::default(),
             deferring: Cell::new(false),
             writes: Rc::default(),
+            held: RefCell::default(),
+            speaker: RefCell::new(None),
         })
     }
 
@@ -115,8 +136,60 @@ impl Host {
         *self.output.borrow_mut() = Some(output);
     }
 
-    /// Writes `bytes` to the session's standard output.
+    /// Where `print` and `debug` lines go.
+    pub fn set_speaker(&self, speaker: Speaker) {
+        *self.speaker.borrow_mut() = Some(speaker);
+    }
+
+    /// Shows what the script said, or, while writes are queued, holds it until they are sent:
+    /// one by one, a line after a refused call would never have been printed.
+    pub fn say(&self, said: Said) {
+        let queued = self.connected().map_or(0, |d| d.queued());
+        if queued > 0 {
+            self.held.borrow_mut().push((queued, said));
+            return;
+        }
+        self.show(&said);
+    }
+
+    fn show(&self, said: &Said) {
+        match said {
+            Said::Output(bytes) => {
+                let _ = self.write_now(bytes);
+            }
+            other => {
+                if let Some(speaker) = self.speaker.borrow().as_ref() {
+                    speaker(other);
+                }
+            }
+        }
+    }
+
+    /// Shows what was held: everything, or only what was said before the write at `refused`
+    /// was queued.
+    fn release(&self, refused: Option<usize>) {
+        let held = std::mem::take(&mut *self.held.borrow_mut());
+        for (queued, said) in held {
+            if refused.is_none_or(|r| queued <= r) {
+                self.show(&said);
+            }
+        }
+    }
+
+    /// Writes `bytes` to the session's standard output (held while writes are queued, as
+    /// `print` is).
     pub fn write_output(&self, bytes: &[u8]) -> std::io::Result<()> {
+        let queued = self.connected().map_or(0, |d| d.queued());
+        if queued == 0 || self.output.borrow().is_none() {
+            return self.write_now(bytes);
+        }
+        self.held
+            .borrow_mut()
+            .push((queued, Said::Output(bytes.to_vec())));
+        Ok(())
+    }
+
+    fn write_now(&self, bytes: &[u8]) -> std::io::Result<()> {
         match self.output.borrow().as_ref() {
             Some(out) => out(bytes),
             None => Err(std::io::Error::other(
@@ -311,19 +384,31 @@ impl Host {
             return Ok(());
         }
         match self.block_on(function, dir.flush()) {
-            Ok(None) => Ok(()),
-            Ok(Some(surprise)) => Err(refusal(&surprise)),
+            Ok(None) => {
+                self.release(None);
+                Ok(())
+            }
+            Ok(Some(surprise)) => {
+                self.release(Some(surprise.index));
+                Err(refusal(&surprise))
+            }
             // Ctrl-C while sending: what went out is in the audit log; the rest is not sent.
-            Err(e) => Err(e),
+            Err(e) => {
+                self.release(None);
+                Err(e)
+            }
         }
     }
 
     /// Drops the queue unsent (Ctrl-C); how many writes were dropped.
     pub fn drop_queued(&self) -> usize {
-        self.directory
+        let dropped = self
+            .directory
             .borrow()
             .as_ref()
-            .map_or(0, |d| d.drop_queued())
+            .map_or(0, |d| d.drop_queued());
+        self.release(None);
+        dropped
     }
 
     /// Asks a yes/no question through the CLI's policy.

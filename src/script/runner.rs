@@ -81,23 +81,50 @@ pub fn run(
     source: &str,
     limits: &Limits,
 ) -> Result<Dynamic, Failure> {
-    engine
-        .eval_ast_with_scope::<Dynamic>(scope, ast)
-        .map_err(|e| {
-            let mut failure = describe(&e, name, source, limits);
-            if let EvalAltResult::ErrorFunctionNotFound(signature, _) = innermost(&e) {
-                // A script's mistake, told with the functions there are: exit 2 like members(42).
-                failure.message = super::explain::function_not_found(engine, ast, signature);
-                failure.exit_code = 2;
-            }
-            if let EvalAltResult::ErrorDataRace(what, _) = innermost(&e) {
-                failure.message = super::explain::data_race(what);
-            }
-            if failure.location.is_none() {
-                place_by_function(&mut failure, ast, name, source);
-            }
-            failure
-        })
+    let result = engine.eval_ast_with_scope::<Dynamic>(scope, ast);
+    if let Err(e) = &result {
+        if exit_code_of(e) == Some(0) {
+            return Ok(Dynamic::UNIT);
+        }
+    }
+    result.map_err(|e| {
+        let mut failure = describe(&e, name, source, limits);
+        if let EvalAltResult::ErrorFunctionNotFound(signature, _) = innermost(&e) {
+            // A script's mistake, told with the functions there are: exit 2 like members(42).
+            failure.message = super::explain::function_not_found(engine, ast, signature);
+            failure.exit_code = 2;
+        }
+        if let EvalAltResult::ErrorDataRace(what, _) = innermost(&e) {
+            failure.message = super::explain::data_race(what);
+        }
+        if failure.location.is_none() {
+            place_by_function(&mut failure, ast, name, source);
+        }
+        failure
+    })
+}
+
+/// What `exit(code)` raises: uncatchable, carrying the code.
+pub fn exit_with(code: i64) -> Box<EvalAltResult> {
+    let mut map = rhai::Map::new();
+    map.insert("kind".into(), "exit".into());
+    map.insert("code".into(), code.clamp(0, 255).into());
+    Box::new(EvalAltResult::ErrorTerminated(
+        Dynamic::from_map(map),
+        Position::NONE,
+    ))
+}
+
+/// The code of an `exit(code)`, when `err` is one.
+fn exit_code_of(err: &EvalAltResult) -> Option<i32> {
+    match innermost(err) {
+        EvalAltResult::ErrorTerminated(value, _)
+            if errors::field(value, "kind").as_deref() == Some("exit") =>
+        {
+            errors::field(value, "code").and_then(|c| c.parse().ok())
+        }
+        _ => None,
+    }
 }
 
 /// Rhai gives some errors no position ("Data race detected on argument #1 of function
@@ -187,6 +214,10 @@ pub fn describe(err: &EvalAltResult, name: &str, source: &str, limits: &Limits) 
             ),
             1,
         ),
+        EvalAltResult::ErrorTerminated(..) if exit_code_of(inner).is_some() => {
+            let code = exit_code_of(inner).unwrap_or(1);
+            (format!("the script called exit({code})"), code)
+        }
         EvalAltResult::ErrorTerminated(value, _)
             if errors::field(value, "kind").as_deref() == Some(super::host::DEFERRED_REFUSAL) =>
         {
