@@ -96,6 +96,25 @@ impl Directory {
         queue.len()
     }
 
+    /// Whether a queued write names `email` (as its address, alias or purge-list entry).
+    pub fn queue_touches(&self, email: &str) -> bool {
+        let queue = self.deferred.lock().expect("queue lock");
+        queue.iter().any(|d| {
+            ["emailAddress", "alias", "aliasFor"]
+                .iter()
+                .filter_map(|k| d.item.get(*k).and_then(Value::as_str))
+                .chain(
+                    d.item
+                        .get("emailAddresses")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                        .filter_map(Value::as_str),
+                )
+                .any(|e| e.eq_ignore_ascii_case(email))
+        })
+    }
+
     /// How many writes are queued.
     pub fn queued(&self) -> usize {
         self.deferred.lock().expect("queue lock").len()

@@ -10,50 +10,78 @@ use crate::api::model::is_top_level;
 use crate::api::users::{NewUser, UserUpdate};
 use crate::api::{paths, Group};
 
+/// What making sure of a user takes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ensure {
+    /// It is not there: create it.
+    Create,
+    /// It is there under another name: rename it.
+    Rename {
+        /// The name it has.
+        from: String,
+    },
+    /// Its name differs, but directory sync manages it: Mimecast would refuse.
+    Synced,
+    /// It is there as asked.
+    Unchanged,
+}
+
 impl Directory {
+    /// What [`Directory::ensure_user`] would do for `email` and `name`, decided from a read.
+    pub async fn ensure_decision(
+        &self,
+        email: &str,
+        name: Option<&str>,
+    ) -> Result<Ensure, DirError> {
+        Ok(match self.find_user(email).await? {
+            None => Ensure::Create,
+            Some(u) => match name {
+                Some(n) if u.name != n && u.is_synced() => Ensure::Synced,
+                Some(n) if u.name != n => Ensure::Rename { from: u.name },
+                _ => Ensure::Unchanged,
+            },
+        })
+    }
+
     /// Creates `email` if it does not exist; an existing user whose name differs gets `name`.
     pub async fn ensure_user(
         &self,
         email: &str,
         name: Option<&str>,
     ) -> Result<ItemResult, DirError> {
-        match self.find_user(email).await? {
-            None => {
-                self.create_user(email, name).await?;
-                let status = if self.is_dry_run() {
-                    Status::Planned
-                } else {
-                    Status::Created
-                };
-                Ok(ItemResult::new(email, status, "created"))
+        let planned = |done| {
+            if self.is_dry_run() {
+                Status::Planned
+            } else {
+                done
             }
-            Some(u) => match name {
-                Some(n) if u.name != n && u.is_synced() => Ok(ItemResult::new(
+        };
+        match self.ensure_decision(email, name).await? {
+            Ensure::Create => {
+                self.create_user(email, name).await?;
+                Ok(ItemResult::new(email, planned(Status::Created), "created"))
+            }
+            Ensure::Synced => Ok(ItemResult::new(
+                email,
+                Status::Failed,
+                super::synced_message(&format!("user {email}")),
+            )
+            .with_code(super::SYNCED_CODE)),
+            Ensure::Rename { from } => {
+                let n = name.unwrap_or("");
+                let update = UserUpdate {
+                    email_address: email.to_string(),
+                    name: Some(n.to_string()),
+                    ..UserUpdate::default()
+                };
+                self.update_user(&update).await?;
+                Ok(ItemResult::new(
                     email,
-                    Status::Failed,
-                    super::synced_message(&format!("user {email}")),
-                )
-                .with_code(super::SYNCED_CODE)),
-                Some(n) if u.name != n => {
-                    let update = UserUpdate {
-                        email_address: u.email_address.clone(),
-                        name: Some(n.to_string()),
-                        ..UserUpdate::default()
-                    };
-                    self.update_user(&update).await?;
-                    let status = if self.is_dry_run() {
-                        Status::Planned
-                    } else {
-                        Status::Updated
-                    };
-                    Ok(ItemResult::new(
-                        email,
-                        status,
-                        format!("name {:?} -> {n:?}", u.name),
-                    ))
-                }
-                _ => Ok(ItemResult::new(email, Status::Unchanged, "already exists")),
-            },
+                    planned(Status::Updated),
+                    format!("name {from:?} -> {n:?}"),
+                ))
+            }
+            Ensure::Unchanged => Ok(ItemResult::new(email, Status::Unchanged, "already exists")),
         }
     }
 

@@ -3,12 +3,14 @@
 
 use std::rc::Rc;
 
-use rhai::{Array, Dynamic, Engine, EvalAltResult, Map};
+use rhai::{Array, Dynamic, Engine, EvalAltResult, Map, NativeCallContext};
 
 use super::convert::{self, NewUserOpts};
 use super::host::Host;
 use super::register::network;
+use crate::api::paths;
 use crate::api::users::NewUser;
+use crate::directory::ensure::Ensure;
 
 type Res<T> = Result<T, Box<EvalAltResult>>;
 
@@ -27,8 +29,41 @@ fn ensure_group(host: &Host, path: &str, parent: Option<&Dynamic>) -> Res<Dynami
     Ok(value)
 }
 
-fn ensure_user(host: &Host, opts: NewUserOpts) -> Res<Dynamic> {
+fn ensure_user(host: &Host, ctx: &NativeCallContext, opts: NewUserOpts) -> Res<Dynamic> {
     let email = convert::email_arg("ensure_user", &opts.email_address)?;
+    if host.may_defer(ctx) {
+        // Decided from the run's memory; a write queued for this user is sent first, so the
+        // memory the decision reads has it.
+        let dir = host.deferring(|| host.directory("ensure_user"))?;
+        if dir.queue_touches(&email) {
+            host.flush("ensure_user")?;
+        }
+        let wanted = opts.name.as_deref();
+        let decided = host.block_on("ensure_user", dir.ensure_decision(&email, wanted))?;
+        let write = match decided {
+            Ensure::Create => Some((
+                paths::CREATE_USER,
+                serde_json::json!(NewUser {
+                    email_address: email.clone(),
+                    name: opts.name.clone(),
+                }),
+            )),
+            Ensure::Rename { .. } => Some((
+                paths::UPDATE_USER,
+                serde_json::json!(crate::api::users::UserUpdate {
+                    email_address: email.clone(),
+                    name: Some(wanted.unwrap_or("").to_string()),
+                    ..Default::default()
+                }),
+            )),
+            Ensure::Synced | Ensure::Unchanged => None,
+        };
+        if let Some((endpoint, item)) = write {
+            host.defer(ctx, "ensure_user", endpoint, &email, item, None)?;
+        }
+        host.saw_emails([email.as_str()]);
+        return Ok(convert::queued_map(&email));
+    }
     let dir = host.directory("ensure_user")?;
     let result = host.block_on("ensure_user", dir.ensure_user(&email, opts.name.as_deref()))?;
     host.saw_emails([email.as_str()]);
@@ -156,14 +191,15 @@ let results = create_users([#{ emailAddress: "a@company.com", name: "A" }]);
         "ensure_user",
         &["email: &str", "Map"],
         r#"
-Makes sure the user exists: creates it if missing. Status `created` or `unchanged`.
+Makes sure the user exists: creates it if missing. Status `created` or `unchanged`. Decided from the run's memory of the domain; as a statement of its own at the script's top level outside `try`, the write it needs is queued like `add_member`'s.
 ```rhai
 ensure_user("new.person@company.com");
 ```"#,
     )
-    .register_into_engine(engine, move |email: &str| {
+    .register_into_engine(engine, move |ctx: NativeCallContext, email: &str| {
         ensure_user(
             &h,
+            &ctx,
             NewUserOpts {
                 email_address: email.into(),
                 name: None,
@@ -177,8 +213,8 @@ Makes sure the user exists with this name: creates it, or renames it (`updated`)
 ```rhai
 ensure_user("new.person@company.com", "New Person");
 ```"#)
-    .register_into_engine(engine, move |email: &str, name: &str| {
-        ensure_user(&h, NewUserOpts { email_address: email.into(), name: Some(name.into()) })
+    .register_into_engine(engine, move |ctx: NativeCallContext, email: &str, name: &str| {
+        ensure_user(&h, &ctx, NewUserOpts { email_address: email.into(), name: Some(name.into()) })
     });
 
     let h = host.clone();
@@ -191,9 +227,9 @@ ensure_user("new.person@company.com", "New Person");
 ensure_user(#{ emailAddress: "new.person@company.com", name: "New Person" });
 ```"#,
     )
-    .register_into_engine(engine, move |user: Map| {
+    .register_into_engine(engine, move |ctx: NativeCallContext, user: Map| {
         let opts: NewUserOpts = convert::from_dyn("ensure_user", "user", &Dynamic::from_map(user))?;
-        ensure_user(&h, opts)
+        ensure_user(&h, &ctx, opts)
     });
 
     let h = host.clone();
@@ -206,24 +242,13 @@ Makes sure an address is a member of a group: `created` or `unchanged`. A refusa
 ensure_member("All Staff", "new.person@company.com");
 ```"#,
     )
-    .register_into_engine(engine, move |group: Dynamic, email: &str| -> Res<Dynamic> {
-        let email = convert::email_arg("ensure_member", email)?;
-        let g = convert::group_arg(&h, "ensure_member", &group)?;
-        let dir = h.directory("ensure_member")?;
-        let r = h.block_on("ensure_member", dir.ensure_member(&g, &email))?;
-        if r.status == crate::directory::Status::Failed {
-            let code = r.code.clone().unwrap_or_else(|| "failed".into());
-            return Err(super::errors::raise(
-                "ensure_member",
-                &code,
-                &r.message,
-                false,
-                200,
-                "api",
-            ));
-        }
-        Ok(convert::result_map(&r))
-    });
+    .register_into_engine(
+        engine,
+        move |ctx: NativeCallContext, group: Dynamic, email: &str| -> Res<Dynamic> {
+            // Adding a member already is idempotent: ensure_member is add_member, queued alike.
+            super::fn_groups::change(&h, &ctx, "ensure_member", &group, email, true)
+        },
+    );
 
     let h = host.clone();
     network("ensure_group", &["path: &str", "Map"], r#"

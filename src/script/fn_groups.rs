@@ -37,7 +37,9 @@ fn create(host: &Host, name: &str, parent: Option<&Dynamic>) -> Res<Dynamic> {
     convert::to_dyn("create_group", &group)
 }
 
-fn change(
+/// `add_member` and `remove_member` (and `ensure_member`): queued where the script goes on
+/// without the answer, sent at once otherwise.
+pub(crate) fn change(
     host: &Host,
     ctx: &NativeCallContext,
     function: &str,

@@ -21,6 +21,8 @@ pub const DEFERRABLE: &[&str] = &[
     "delete_user",
     "restore_user",
     "add_alias",
+    "ensure_user",
+    "ensure_member",
 ];
 
 /// The positions of the `users()` and `users(domain)` calls a `for` loop iterates directly,
