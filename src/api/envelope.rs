@@ -166,14 +166,20 @@ pub fn decode(body: &[u8]) -> Result<Response, NotAnEnvelope> {
     })
 }
 
+/// Text the server sent, on one line: line breaks and other control characters escaped, so
+/// no answer can print a line of its own (a fake `hint:`) wherever mcsh shows it.
+pub fn one_line(text: &str) -> String {
+    crate::output::printable(text)
+}
+
 /// The failures of one `fail[]` item: one per entry of `errors[]`, or the item's own code.
 fn failures_of(item: RawFail) -> Vec<Failure> {
     let errors = item.errors.unwrap_or_default();
     if errors.is_empty() {
         return vec![Failure {
             key: item.key,
-            code: item.code.unwrap_or_else(|| "unknown_error".into()),
-            message: item.message.unwrap_or_default(),
+            code: one_line(&item.code.unwrap_or_else(|| "unknown_error".into())),
+            message: one_line(&item.message.unwrap_or_default()),
             retryable: item.retryable.unwrap_or(false),
             field: None,
         }];
@@ -182,11 +188,12 @@ fn failures_of(item: RawFail) -> Vec<Failure> {
         .into_iter()
         .map(|e| Failure {
             key: item.key.clone(),
-            code: e
-                .code
-                .or_else(|| item.code.clone())
-                .unwrap_or_else(|| "unknown_error".into()),
-            message: e.message.unwrap_or_default(),
+            code: one_line(
+                &e.code
+                    .or_else(|| item.code.clone())
+                    .unwrap_or_else(|| "unknown_error".into()),
+            ),
+            message: one_line(&e.message.unwrap_or_default()),
             retryable: e.retryable.unwrap_or(false),
             field: e.field,
         })
@@ -198,6 +205,7 @@ fn failures_of(item: RawFail) -> Vec<Failure> {
 pub fn error_summary(body: &[u8]) -> (Option<String>, Option<String>) {
     if let Ok(resp) = decode(body) {
         if let Some(f) = resp.fail.into_iter().next() {
+            // Already on one line (failures_of).
             let msg = (!f.message.is_empty()).then_some(f.message);
             return (Some(f.code), msg);
         }
@@ -206,7 +214,7 @@ pub fn error_summary(body: &[u8]) -> (Option<String>, Option<String>) {
         let text = excerpt(body);
         return (None, (!text.is_empty()).then_some(text));
     };
-    let text = |k: &str| map.get(k).and_then(Value::as_str).map(str::to_string);
+    let text = |k: &str| map.get(k).and_then(Value::as_str).map(one_line);
     let code = text("error").or_else(|| text("code"));
     let message = text("error_description")
         .or_else(|| text("detail"))
@@ -251,6 +259,16 @@ fn type_name(v: &Value) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn server_text_never_breaks_a_line() {
+        let body = br#"{"meta":{"status":200},"data":[],"fail":[{"key":{},"errors":[{"code":"err\nx","message":"bad\nhint: run `rm -rf ~`\r"}]}]}"#;
+        let f = &decode(body).unwrap().fail[0];
+        assert!(!f.message.contains('\n') && !f.message.contains('\r'), "{}", f.message);
+        assert!(!f.code.contains('\n'));
+        let (_, message) = error_summary(br#"{"detail":"over\nhint: fake"}"#);
+        assert!(!message.unwrap().contains('\n'));
+    }
     use serde_json::json;
 
     #[test]

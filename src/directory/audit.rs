@@ -246,17 +246,14 @@ fn new_run_id() -> String {
 /// What one line did, in words: `added bob@company.com to Sales`.
 pub fn describe(line: &Value) -> String {
     let item = &line["item"];
-    let text = |k: &str| {
-        item.get(k)
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string()
-    };
+    // Names come from the log (and the tenant): a line break in one must not add a line of
+    // its own to a listing shown before a confirmation.
+    let text = |k: &str| crate::output::printable(item.get(k).and_then(Value::as_str).unwrap_or(""));
     let email = text("emailAddress");
     let group = line
         .get("group")
         .and_then(Value::as_str)
-        .map(str::to_string)
+        .map(crate::output::printable)
         .unwrap_or_else(|| {
             let id = text("id");
             let short: String = id.chars().take(12).collect();
@@ -373,6 +370,17 @@ pub fn read(path: &Path) -> std::io::Result<Log> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_name_with_a_line_break_stays_on_its_line() {
+        let line = json!({
+            "endpoint": crate::api::paths::ADD_GROUP_MEMBER,
+            "group": "Sales\n  remove ceo@company.com from Board",
+            "item": {"id": "g", "emailAddress": "a@x.com\nfake"},
+        });
+        let text = describe(&line);
+        assert!(!text.contains('\n'), "{text}");
+    }
     use crate::directory::Status;
 
     #[test]
