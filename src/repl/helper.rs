@@ -73,6 +73,9 @@ impl ReplHelper {
                 .iter()
                 .chain(names.groups.iter())
                 .filter(|n| n.to_ascii_lowercase().starts_with(&prefix))
+                // A name holding control, bidi or zero-width characters (a hostile group name)
+                // is never offered: the editor would draw it raw on the terminal.
+                .filter(|n| crate::output::printable(n) == **n)
                 .take(200)
                 .cloned()
                 .collect();
@@ -189,6 +192,18 @@ mod tests {
         assert!(names.iter().any(|n| n.ends_with("smoke.rhai")), "{names:?}");
         assert!(!names.contains(&"smallest"));
         assert!(helper.load_candidates("sm", 2).is_none());
+    }
+
+    #[test]
+    fn hostile_names_are_never_offered() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let host = Host::offline(&rt);
+        host.saw_groups(["Sales", "Sa\u{1b}]0;owned\u{7}les", "Sa\u{202e}les"]);
+        let helper = ReplHelper::new(Rc::default(), host);
+        let (_, found) = helper.candidates(r#"members("Sa"#);
+        assert_eq!(found, ["Sales"]);
     }
 
     #[test]
