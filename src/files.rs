@@ -72,9 +72,39 @@ pub fn read_bounded(path: &str, limit: u64) -> std::io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// Whether this process's user owns the file `meta` describes (always, where there are no
+/// owners to tell).
+pub fn owned_by_me(meta: &std::fs::Metadata) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        meta.uid() == unsafe { libc::geteuid() }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = meta;
+        true
+    }
+}
+
 /// Writes `bytes` to `path` atomically; `private` makes a new file's mode 0600 (Unix).
 pub fn write_atomic(path: &Path, bytes: &[u8], private: bool) -> std::io::Result<()> {
     let existing = std::fs::metadata(path).ok();
+    if let Some(meta) = existing.as_ref().filter(|m| !owned_by_me(m)) {
+        // Someone else's file or FIFO in a shared folder (`/tmp/users.csv`) would receive the
+        // data or lend it its mode. Devices (`/dev/null`, a terminal) are written into as before.
+        #[cfg(unix)]
+        let device = std::os::unix::fs::FileTypeExt::is_char_device(&meta.file_type());
+        #[cfg(not(unix))]
+        let device = false;
+        if !device {
+            return Err(std::io::Error::other(format!(
+                "{} belongs to another user: mcsh writes into no file it does not own (one planted in a shared folder would receive the data); choose another name",
+                path.display()
+            )));
+        }
+    }
     if let Some(meta) = &existing {
         if !meta.is_file() {
             if meta.is_dir() {

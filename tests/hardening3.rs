@@ -210,3 +210,48 @@ fn audit_and_undo_read_a_log_that_is_no_file_without_hanging() {
         .members("Sales")
         .contains(&"carol.okafor@company.com".to_string()));
 }
+
+#[cfg(unix)]
+#[test]
+fn files_another_user_planted_in_a_shared_folder_are_not_written() {
+    // Only root can give a file to another user; elsewhere there is nothing to plant.
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        return;
+    }
+    let env = Env::new();
+    let shared = env.dir.path().join("shared");
+    std::fs::create_dir(&shared).unwrap();
+    let fifo = shared.join("users.csv");
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let open = shared.join("snapshot.json");
+    std::fs::write(&open, "").unwrap();
+    for f in [&fifo, &open] {
+        std::os::unix::fs::chown(f, Some(65534), Some(65534)).unwrap();
+    }
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o666)).unwrap();
+    for (args, path) in [
+        (vec!["export", "--format", "csv", "--out"], &fifo),
+        (vec!["snapshot", "--out"], &open),
+    ] {
+        let out = env
+            .mcsh(Scheme::OAuth)
+            .args(&args)
+            .arg(path)
+            .timeout(std::time::Duration::from_secs(30))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.code().is_some_and(|c| c != 0),
+            "{args:?} wrote into {path:?}"
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("belongs to another user"), "{err}");
+    }
+    assert_eq!(std::fs::read(&open).unwrap(), b"");
+}

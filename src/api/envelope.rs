@@ -264,7 +264,11 @@ mod tests {
     fn server_text_never_breaks_a_line() {
         let body = br#"{"meta":{"status":200},"data":[],"fail":[{"key":{},"errors":[{"code":"err\nx","message":"bad\nhint: run `rm -rf ~`\r"}]}]}"#;
         let f = &decode(body).unwrap().fail[0];
-        assert!(!f.message.contains('\n') && !f.message.contains('\r'), "{}", f.message);
+        assert!(
+            !f.message.contains('\n') && !f.message.contains('\r'),
+            "{}",
+            f.message
+        );
         assert!(!f.code.contains('\n'));
         let (_, message) = error_summary(br#"{"detail":"over\nhint: fake"}"#);
         assert!(!message.unwrap().contains('\n'));

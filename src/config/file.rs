@@ -141,9 +141,7 @@ pub(super) fn permission_warning(path: &Path) -> Option<String> {
 pub(super) fn check_trusted(path: &Path) -> Result<(), String> {
     use std::os::unix::fs::MetadataExt;
     let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    let me = unsafe { libc::geteuid() };
-    if meta.uid() != me {
+    if !crate::files::owned_by_me(&meta) {
         return Err(format!(
             "{} is owned by another user (uid {})",
             path.display(),

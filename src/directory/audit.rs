@@ -248,7 +248,8 @@ pub fn describe(line: &Value) -> String {
     let item = &line["item"];
     // Names come from the log (and the tenant): a line break in one must not add a line of
     // its own to a listing shown before a confirmation.
-    let text = |k: &str| crate::output::printable(item.get(k).and_then(Value::as_str).unwrap_or(""));
+    let text =
+        |k: &str| crate::output::printable(item.get(k).and_then(Value::as_str).unwrap_or(""));
     let email = text("emailAddress");
     let group = line
         .get("group")
