@@ -64,7 +64,8 @@ with open(path, "w") as f:
             f.write(f"gen.user.{i:06}@company.com,Renamed Person {i}\n"); k += 1
         i += 1
 PY
-  head -501 "$WORK/l_emails.csv" > "$WORK/l_renames500.csv"
+  # 500 names no earlier row has set (the rename pair just before sets "Renamed Person N").
+  head -501 "$WORK/l_emails.csv" | sed 's/,Renamed Person /,Ensured Person /' > "$WORK/l_renames500.csv"
   people "$WORK/l_new_plain.csv" 500 loop.plain "Sales;All Staff"
   people "$WORK/l_new_twin.csv" 500 loop.twin "Sales;All Staff"
   w() { printf '%s\n' "$2" > "$WORK/$1.rhai"; }

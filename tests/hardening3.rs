@@ -255,3 +255,86 @@ fn files_another_user_planted_in_a_shared_folder_are_not_written() {
     }
     assert_eq!(std::fs::read(&open).unwrap(), b"");
 }
+
+#[test]
+fn undo_takes_a_run_back_only_on_the_tenant_that_made_it() {
+    let env = Env::new();
+    let add = |sandbox: bool, email: &str| {
+        let mut cmd = env.mcsh(Scheme::OAuth);
+        if sandbox {
+            cmd.arg("--sandbox");
+        }
+        let out = cmd
+            .args(["groups", "add-member", "--group", "Sales", "--email", email])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let err = String::from_utf8_lossy(&out.stderr).to_string();
+        err.split("run ")
+            .nth(1)
+            .unwrap()
+            .split(':')
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    let real = add(false, "carol.okafor@company.com");
+    let other = add(true, "david.varga@company.com");
+    // --last on the real tenant is the real run, though the other is newer.
+    let out = env
+        .mcsh(Scheme::OAuth)
+        .args(["undo", "--last", "--yes"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&format!("undo of run {real}")), "{err}");
+    assert!(!env
+        .members("Sales")
+        .contains(&"carol.okafor@company.com".to_string()));
+    // The other run, named, is refused here: nothing changes on this tenant.
+    let out = env
+        .mcsh(Scheme::OAuth)
+        .args(["undo", &other, "--yes"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("was made on sandbox"));
+
+    // The listing tells a group by what its id names now, not by the log's name for it.
+    let again = add(false, "emma.fischer@company.com");
+    let log = env.dir.path().join("state/mcsh/audit.jsonl");
+    let text = std::fs::read_to_string(&log).unwrap();
+    let forged: String = text
+        .lines()
+        .map(|l| {
+            if l.contains(&again) {
+                l.replace("\"group\":\"Sales\"", "\"group\":\"Interns\"")
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n";
+    assert_ne!(forged, text);
+    std::fs::write(&log, forged).unwrap();
+    let out = env
+        .mcsh(Scheme::OAuth)
+        .args(["undo", &again, "--yes"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("remove emma.fischer@company.com from Sales (the log says Interns)"),
+        "{err}"
+    );
+}

@@ -193,10 +193,14 @@ impl Ctx {
             Directory::new(client, bulk, self.global.dry_run).with_progress(self.bar.clone());
         // `MCSH_AUDIT_LOG=off` is the one deliberate way to run writes without a log.
         if std::env::var("MCSH_AUDIT_LOG").ok().as_deref() != Some("off") {
-            dir = dir.with_audit(Arc::new(Audit::new(
-                audit::default_path(&|k| std::env::var(k).ok()),
-                &self.label(),
-            )));
+            let tenant = self.tenant_key(dir.client());
+            dir = dir.with_audit(Arc::new(
+                Audit::new(
+                    audit::default_path(&|k| std::env::var(k).ok()),
+                    &self.label(),
+                )
+                .with_tenant(tenant),
+            ));
         }
         let dir = Arc::new(dir);
         self.connected = Some(dir.clone());
@@ -220,6 +224,16 @@ impl Ctx {
                 .clone()
                 .unwrap_or_else(|| "default".into())
         }
+    }
+
+    /// Where writes through `client` go, as the audit log records it and `mcsh undo` checks it:
+    /// the sandbox's state file or the base URL, and the client id or access key.
+    pub fn tenant_key(&self, client: &crate::api::Client) -> String {
+        let target = match &self.embedded_state {
+            Some(state) => format!("sandbox {state}"),
+            None => client.base_url().to_string(),
+        };
+        format!("{target}, {}", client.principal())
     }
 
     /// What a plan is made against: the base URL, or the sandbox's state file.

@@ -18,10 +18,27 @@ pub async fn run(ctx: &mut Ctx, run: Option<&str>, last: bool) -> anyhow::Result
     if let Some(w) = log.warning(&path) {
         ctx.warn(&w);
     }
-    let lines = log.lines;
+    // A run is taken back only where it was made: the tenant (and profile) this command is
+    // connected to. Lines older than the tenant field are told by their profile.
+    let dir = ctx.directory().await?;
+    let tenant = ctx.tenant_key(dir.client());
+    let label = ctx.label();
+    let here = |l: &serde_json::Value| match l["tenant"].as_str() {
+        Some(t) => t == tenant && l["profile"] == label.as_str(),
+        None => l["profile"] == label.as_str(),
+    };
+    let lines: Vec<serde_json::Value> = log.lines;
     let run = match (run, last) {
         (Some(r), false) => r.trim().to_string(),
-        (None, true) => undo::last_run(&lines).map_err(|e| Usage(e.to_string()))?,
+        (None, true) => {
+            let mine: Vec<serde_json::Value> = lines.iter().filter(|l| here(l)).cloned().collect();
+            undo::last_run(&mine).map_err(|e| {
+                Usage(format!(
+                    "{e} on {} (profile {label}); runs made elsewhere are undone from there",
+                    crate::output::printable(&tenant)
+                ))
+            })?
+        }
         _ => {
             return Err(Usage(
                 "undo takes a run id (the `run` column of `mcsh audit`) or --last".into(),
@@ -29,12 +46,40 @@ pub async fn run(ctx: &mut Ctx, run: Option<&str>, last: bool) -> anyhow::Result
             .into())
         }
     };
+    if let Some(other) = lines.iter().find(|l| l["run"] == run.as_str() && !here(l)) {
+        return Err(Usage(crate::output::printable(&format!(
+            "run {run} was made on {} (profile {}), not on {tenant} (profile {label}), where this command is connected; nothing was changed. Undo it with the same profile (and --sandbox or --rehearse) it was made with",
+            other["tenant"].as_str().unwrap_or("another tenant"),
+            other["profile"].as_str().unwrap_or("?"),
+        )))
+        .into());
+    }
     let mut items = undo::plan(&lines, &run).map_err(|e| Usage(e.to_string()))?;
     // Renames made since outside mcsh are not in the log: read them before undoing any.
-    let dir = ctx.directory().await?;
     dir.recheck_renames(&mut items)
         .await
         .context("reading the renamed users and groups before undoing")?;
+    // A group is shown by what its id names now, not by the name the log line carries (a
+    // line naming "Interns" with IT Admins' id must read "IT Admins").
+    let now = dir
+        .list_groups(None)
+        .await
+        .context("reading the groups before undoing")?;
+    for i in &mut items {
+        let Step::Write(w) = &i.step else { continue };
+        let Some(id) = w.item.get("id").and_then(serde_json::Value::as_str) else {
+            continue;
+        };
+        if w.endpoint == crate::api::paths::UPDATE_GROUP {
+            continue; // a rename back is told by the names it moves between
+        }
+        let logged = i.group.clone().unwrap_or_default();
+        i.group = Some(match now.iter().find(|g| g.id == id) {
+            Some(g) if g.path == logged || logged.is_empty() => g.path.clone(),
+            Some(g) => format!("{} (the log says {logged})", g.path),
+            None => format!("{logged} (no group has its id now)"),
+        });
+    }
     let writes: Vec<_> = items
         .iter()
         .filter_map(|i| match &i.step {
@@ -74,10 +119,10 @@ pub async fn run(ctx: &mut Ctx, run: Option<&str>, last: bool) -> anyhow::Result
         ))
         .into());
     }
-    if !ctx.confirm(&format!(
-        "undo run {run} with these {} write(s)",
+    if !ctx.confirm(&crate::output::printable(&format!(
+        "undo run {run} on {tenant} (profile {label}) with these {} write(s)",
         writes.len()
-    ))? {
+    )))? {
         return Err(Usage("cancelled; nothing was changed".into()).into());
     }
     if let Some(a) = dir.audit() {

@@ -43,6 +43,8 @@ pub struct Audit {
     path: PathBuf,
     profile: String,
     run: String,
+    /// Where this run's writes go (see [`Audit::with_tenant`]).
+    tenant: Option<String>,
     undoes: Mutex<Option<String>>,
     wrote: std::sync::atomic::AtomicBool,
     file: Mutex<Option<std::fs::File>>,
@@ -70,10 +72,19 @@ impl Audit {
             profile: profile.to_string(),
             run: new_run_id(),
             undoes: Mutex::new(None),
+            tenant: None,
             wrote: std::sync::atomic::AtomicBool::new(false),
             file: Mutex::new(None),
             failed: Mutex::new(None),
         }
+    }
+
+    /// Records `tenant` (where the writes go: base URL or sandbox state, and the client id or
+    /// access key; never a secret) on every line, so `mcsh undo` takes a run back only where
+    /// it was made.
+    pub fn with_tenant(mut self, tenant: String) -> Audit {
+        self.tenant = Some(tenant);
+        self
     }
 
     /// This run's id: every line this run writes carries it.
@@ -134,6 +145,7 @@ impl Audit {
             "time": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             "run": self.run,
             "profile": self.profile,
+            "tenant": self.tenant,
             "endpoint": endpoint,
             "item": masked(item),
             "outcome": result.status,
