@@ -338,3 +338,52 @@ fn undo_takes_a_run_back_only_on_the_tenant_that_made_it() {
         "{err}"
     );
 }
+
+#[test]
+fn the_sync_removal_limit_is_per_scope_and_one_more_domain_cannot_lift_it() {
+    let env = Env::new();
+    let example: Vec<String> = env
+        .user_emails()
+        .into_iter()
+        .filter(|e| e.ends_with("@example.com"))
+        .collect();
+    assert_eq!(example.len(), 14);
+    // 7 of 14 kept: 6 offboarded (one left is directory-synced), over the limit of 5.
+    let mut rows = String::from("email,name,groups\n");
+    for e in &example[..7] {
+        rows.push_str(&format!("{e},,\n"));
+    }
+    let plain = env.dir.path().join("feed.csv");
+    std::fs::write(&plain, &rows).unwrap();
+    // The same feed with one company.com address: the scope was the union, 62, limit 6.
+    rows.push_str("alice.anderson@company.com,,\n");
+    let padded = env.dir.path().join("padded.csv");
+    std::fs::write(&padded, &rows).unwrap();
+    for feed in [&plain, &padded] {
+        let out = env
+            .mcsh(Scheme::OAuth)
+            .args([
+                "sync",
+                "--csv",
+                feed.to_str().unwrap(),
+                "--offboard-missing",
+                "example.com",
+                "--yes",
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{feed:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("over the limit in domain example.com (6 of its 14 users, limit 5)"),
+            "{err}"
+        );
+    }
+    assert_eq!(
+        env.user_emails()
+            .iter()
+            .filter(|e| e.ends_with("@example.com"))
+            .count(),
+        14
+    );
+}

@@ -110,7 +110,10 @@ fn a_truncated_feed_stops_at_the_removal_limit_before_any_write() {
         ],
     );
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("over the limit of"), "{err}");
+    assert!(
+        err.contains("over the limit in domain company.com"),
+        "{err}"
+    );
     assert!(err.contains("nothing was written"), "{err}");
     assert_eq!(env.user_emails(), users_before);
     // Raised explicitly, it goes through.

@@ -25,7 +25,7 @@ pub struct SyncArgs {
     /// Offboard the users of DOMAIN that the feed does not list (repeatable)
     #[arg(long, value_name = "DOMAIN")]
     pub offboard_missing: Vec<String>,
-    /// Most removals and offboardings allowed [default: 10 % of the users in scope, at least 5]
+    /// Most removals and offboardings allowed [default: per scope, 10 % (at least 5) of each managed group's members and of each offboarded domain's users]
     #[arg(long, value_name = "N")]
     pub max_removals: Option<usize>,
     /// Create the feed's groups that do not exist instead of stopping

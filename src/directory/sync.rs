@@ -25,6 +25,65 @@ use super::{DirError, Directory};
 use crate::api::users::NewUser;
 use crate::api::{paths, Group, User};
 
+/// The default removal limits, one per scope that can lose people: each managed group (10 %
+/// of its members, at least 5) and each domain offboarded (10 % of its users, at least 5).
+/// Returns their sum (what the plan reports) and each scope over its own.
+fn default_limits(
+    plan: &SyncPlan,
+    index: &super::membership::MembershipIndex,
+    leavers: &[String],
+    by_domain: &HashMap<String, Vec<String>>,
+) -> (usize, Vec<String>) {
+    let limit_of = |size: usize| (size / 10).max(5);
+    let mut total = 0;
+    let mut over = Vec::new();
+    let mut by_group: Vec<(&Group, usize)> = Vec::new();
+    for (g, _) in &plan.leaves {
+        match by_group.iter_mut().find(|(x, _)| x.id == g.id) {
+            Some((_, n)) => *n += 1,
+            None => by_group.push((g, 1)),
+        }
+    }
+    for (g, n) in by_group {
+        let size = index
+            .groups()
+            .iter()
+            .find(|(x, _)| x.id == g.id)
+            .map_or(0, |(_, m)| m.len());
+        let limit = limit_of(size);
+        total += limit;
+        if n > limit {
+            let name = if g.path.is_empty() {
+                &g.description
+            } else {
+                &g.path
+            };
+            over.push(format!(
+                "group {name} ({n} of its {size} members, limit {limit})"
+            ));
+        }
+    }
+    let mut domains: Vec<(String, usize)> = Vec::new();
+    for l in leavers {
+        let d = super::email::domain_of(l).to_ascii_lowercase();
+        match domains.iter_mut().find(|(x, _)| *x == d) {
+            Some((_, n)) => *n += 1,
+            None => domains.push((d, 1)),
+        }
+    }
+    for (d, n) in domains {
+        let size = by_domain.get(&d).map_or(0, Vec::len);
+        let limit = limit_of(size);
+        total += limit;
+        if n > limit {
+            over.push(format!(
+                "domain {d} ({n} of its {size} users, limit {limit})"
+            ));
+        }
+    }
+    (total.max(5), over)
+}
+
 /// One person of the feed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Wanted {
@@ -345,15 +404,29 @@ impl Directory {
         if !leavers.is_empty() {
             plan.offboard = Some(self.plan_offboard_with(&leavers, false, &index).await?);
         }
-        if plan.removals() > plan.limit {
-            return Err(refused(format!(
-                "the feed would remove {} membership(s) and offboard {} user(s): {} removals, over the limit of {} ({} users in scope; the default is 10 %, at least 5); nothing was written. A truncated export looks like this: check the feed, or raise the limit with --max-removals N",
+        let over = match options.max_removals {
+            // Set by the admin: one cap over every removal.
+            Some(n) => (plan.removals() > n).then(|| format!("over the limit of {n}")),
+            // The default is per scope that can lose people, never over the union of every
+            // domain the feed names (one more address from another domain must not raise it).
+            None => {
+                let (limit, over) = default_limits(&plan, &index, &leavers, &by_domain);
+                plan.limit = limit;
+                (!over.is_empty()).then(|| {
+                    format!(
+                        "over the limit in {} (the default is 10 % of each managed group and of each domain offboarded, at least 5)",
+                        over.join("; ")
+                    )
+                })
+            }
+        };
+        if let Some(over) = over {
+            return Err(refused(crate::output::printable(&format!(
+                "the feed would remove {} membership(s) and offboard {} user(s): {} removals, {over}; nothing was written. A truncated export looks like this: check the feed, or raise the limit with --max-removals N",
                 plan.leaves.len(),
                 plan.offboard.as_ref().map_or(0, OffboardPlan::accounts),
                 plan.removals(),
-                plan.limit,
-                plan.scope
-            )));
+            ))));
         }
         Ok(plan)
     }

@@ -58,7 +58,7 @@ Makes the directory match `rows` (each `#{email, name, groups}`, as `read_people
 creates missing users, fixes names, adds memberships; removes memberships only from the
 groups in `manage` (or every group with `manage_all: true`) and offboards the users of the
 domains in `offboard_missing` that the rows do not list. Removals above `max_removals`
-(default 10 % of the users in scope, at least 5) stop it before any write. Options:
+(default: per scope, 10 %, at least 5, of each managed group's members and of each offboarded domain's users) stop it before any write. Options:
 `manage`, `manage_all`, `offboard_missing`, `max_removals`, `create_groups`. Returns the report
 rows `#{emailAddress, step, status, message}`; none when the directory already matches.
 ```rhai
