@@ -17,6 +17,7 @@ pub mod files;
 pub mod interrupt;
 pub mod output;
 pub mod own_files;
+pub mod redact;
 pub mod repl;
 pub mod sandbox;
 pub mod script;
@@ -31,7 +32,9 @@ pub use cli::run;
 macro_rules! eprintln_safe {
     ($($arg:tt)*) => {{
         use std::io::Write as _;
-        let _ = writeln!(std::io::stderr(), $($arg)*);
+        // Whatever reaches stderr passes the one redaction of secrets (redact.rs).
+        let line = format!($($arg)*);
+        let _ = writeln!(std::io::stderr(), "{}", $crate::redact::redact(&line));
     }};
 }
 
@@ -60,7 +63,10 @@ macro_rules! eprintln_data {
 #[macro_export]
 macro_rules! println_data {
     ($($arg:tt)*) => {{
-        $crate::println_safe!("{}", $crate::output::printable_text(&format!($($arg)*)))
+        $crate::println_safe!(
+            "{}",
+            $crate::redact::redact(&$crate::output::printable_text(&format!($($arg)*)))
+        )
     }};
 }
 

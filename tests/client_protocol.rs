@@ -575,3 +575,27 @@ async fn endless_429s_with_a_zero_reset_end_as_rate_limited() {
     let hits = server.hits(paths::GET_ACCOUNT);
     assert!(hits <= 31, "{hits} answers waited out");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn any_401_on_a_bearer_token_renews_it_once() {
+    // The gateway's own shape: no errors[], no meta.
+    let server = Scripted::start(|path, auth, n| {
+        if path == "/oauth/token" {
+            return Canned::json(
+                200,
+                &format!(r#"{{"access_token":"tok{n}","expires_in":1799}}"#),
+            );
+        }
+        if auth == "Bearer tok0" {
+            Canned::json(401, r#"{"fail":[{"code":"unauthorized"}]}"#)
+        } else {
+            Canned::json(
+                200,
+                r#"{"meta":{"status":200},"data":[{"accountName":"A"}],"fail":[]}"#,
+            )
+        }
+    });
+    let account = oauth(&server.base_url, "id", "secret").account().await;
+    assert!(account.is_ok(), "{account:?}");
+    assert_eq!(server.hits("/oauth/token"), 2);
+}

@@ -387,3 +387,34 @@ fn the_sync_removal_limit_is_per_scope_and_one_more_domain_cannot_lift_it() {
         14
     );
 }
+
+#[test]
+fn a_secret_the_service_echoes_is_never_printed() {
+    use crate::support::scripted::{Canned, Scripted};
+    let secret = "echoed-s3cret/value+1";
+    let server = Scripted::start(move |_, _, _| {
+        Canned::json(
+            400,
+            r#"{"error":"invalid_client","error_description":"bad form: client_id=abc&client_secret=echoed-s3cret%2Fvalue%2B1&grant_type=client_credentials; raw echoed-s3cret/value+1"}"#,
+        )
+    });
+    let env = Env::new();
+    for verbosity in ["-q", "-vvv"] {
+        let out = env
+            .bare()
+            .env("MIMECAST_BASE_URL", &server.base_url)
+            .env("MIMECAST_CLIENT_ID", "abc")
+            .env("MIMECAST_CLIENT_SECRET", secret)
+            .args([verbosity, "users", "list"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(4));
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!all.contains("echoed-s3cret"), "{all}");
+        assert!(all.contains("client_secret=****"), "{all}");
+    }
+}

@@ -11,9 +11,12 @@ use std::time::{Duration, Instant};
 pub struct Secret(String);
 
 impl Secret {
-    /// Wraps a secret value.
+    /// Wraps a secret value, and registers it with [`crate::redact`]: from then on no line
+    /// mcsh prints or logs shows it, whoever echoes it.
     pub fn new(value: impl Into<String>) -> Self {
-        Secret(value.into())
+        let value = value.into();
+        crate::redact::register(&value);
+        Secret(value)
     }
 
     /// The value itself, for building a request. Never format it.

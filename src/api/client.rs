@@ -218,11 +218,9 @@ impl Client {
                 }
                 401 | 403 | 418 => {
                     let (code, message) = envelope::error_summary(&answer.body);
-                    let expired = matches!(
-                        code.as_deref(),
-                        Some("token_expired" | "token_verification_failed")
-                    );
-                    if expired && !token_renewed && self.forget_token().await {
+                    // Any 401 on a bearer token renews it once: the API 2.0 gateway answers a
+                    // revoked or expired token with `unauthorized` as well as `token_expired`.
+                    if answer.status == 401 && !token_renewed && self.forget_token().await {
                         token_renewed = true;
                         continue;
                     }

@@ -169,6 +169,11 @@ impl Audit {
         if let Some(run) = self.undoes.lock().expect("audit lock").as_ref() {
             line["undoes"] = json!(run);
         }
+        if let Some(text) = line.get("message").and_then(Value::as_str) {
+            // A message may hold what a server echoed: the one redaction of secrets.
+            let clean = crate::redact::redact(text).into_owned();
+            line["message"] = json!(clean);
+        }
         if dry_run {
             line["dryRun"] = json!(true);
         } else if matches!(

@@ -1,0 +1,83 @@
+//! Secrets never print: one redaction over every string mcsh shows or keeps that may hold
+//! something a server echoed.
+//!
+//! Policy: the client registers each secret it is given (client secret, secret key, app key)
+//! and each bearer token it is issued, raw and as a form would encode it. Every line mcsh
+//! writes to standard error, every line of data it prints for people, and every audit line
+//! passes [`redact`], which replaces each registered value with `****`. A server that echoes
+//! the submitted form (`client_secret=...` in an `error_description`) is therefore shown
+//! without it. Values shorter than 6 characters are not registered (they would mask ordinary
+//! words).
+
+use std::borrow::Cow;
+use std::sync::RwLock;
+
+static SECRETS: RwLock<Vec<String>> = RwLock::new(Vec::new());
+
+/// What a redacted value reads as.
+pub const MASK: &str = "****";
+
+/// Registers `secret` (and its form-encoded spelling) for [`redact`].
+pub fn register(secret: &str) {
+    if secret.chars().count() < 6 {
+        return;
+    }
+    let encoded = form_encoded(secret);
+    let mut all = SECRETS.write().unwrap_or_else(|e| e.into_inner());
+    for s in [secret.to_string(), encoded] {
+        if !all.contains(&s) {
+            all.push(s);
+        }
+    }
+    // Longest first: a secret holding another is masked whole.
+    all.sort_by_key(|s| std::cmp::Reverse(s.len()));
+}
+
+/// `text` with every registered secret replaced by `****`.
+pub fn redact(text: &str) -> Cow<'_, str> {
+    let all = SECRETS.read().unwrap_or_else(|e| e.into_inner());
+    if !all.iter().any(|s| text.contains(s.as_str())) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = text.to_string();
+    for s in all.iter() {
+        if out.contains(s.as_str()) {
+            out = out.replace(s.as_str(), MASK);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// `value` as `application/x-www-form-urlencoded` writes it.
+fn form_encoded(value: &str) -> String {
+    let mut out = String::new();
+    for b in value.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'*' => {
+                out.push(b as char)
+            }
+            b' ' => out.push('+'),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registered_secrets_are_masked_raw_and_form_encoded() {
+        register("s3cr3t/with+chars");
+        let echoed =
+            "invalid_client: client_id=abc&client_secret=s3cr3t%2Fwith%2Bchars&grant_type=x";
+        assert_eq!(
+            redact(echoed),
+            "invalid_client: client_id=abc&client_secret=****&grant_type=x"
+        );
+        assert_eq!(redact("raw s3cr3t/with+chars here"), "raw **** here");
+        register("abc");
+        assert_eq!(redact("abc"), "abc", "short values are not masked");
+    }
+}
