@@ -74,7 +74,7 @@ fn a_bare_word_is_a_command_never_a_file_of_that_name() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stdout.contains("ran the file"), "{stdout}");
     assert!(stderr.contains("mcsh users list"), "{stderr}");
-    // A path, a .rhai name or a shebang still runs.
+    // Not even a file that starts `#!`: the system runs such a file by its path.
     std::fs::write(
         dir.join("tool"),
         "#!/usr/bin/env mcsh\nprint(\"ran the tool\");\n",
@@ -84,6 +84,14 @@ fn a_bare_word_is_a_command_never_a_file_of_that_name() {
         .mcsh(Scheme::OAuth)
         .current_dir(dir)
         .args(["tool"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("ran the tool"));
+    let out = env
+        .mcsh(Scheme::OAuth)
+        .current_dir(dir)
+        .args(["./tool"])
         .output()
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains("ran the tool"));

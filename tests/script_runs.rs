@@ -712,3 +712,102 @@ let r = remove_members("Sales", ["example.com", "carol.okafor@company.com"]);
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("did you mean `emailAddress`?"));
 }
+
+#[test]
+fn what_the_second_review_found_is_closed() {
+    let env = Env::new();
+    let e = |source: &str| {
+        let out = env
+            .mcsh(Scheme::OAuth)
+            .args(["-e", source])
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    // A write refused before any request is refused at its own line; nothing after shows.
+    let s = script(
+        &env,
+        "ctl.rhai",
+        "print(\"a\");\nadd_member(\"Sales\", \"carol.okafor@company.com\");\ncreate_user(\"ctl@company.com\", \"Bad\\x1bName\");\nprint(\"b\");\n",
+    );
+    let (code, out, err, _) = run(&env, &["run", &s]);
+    assert_ne!(code, 0);
+    assert!(err.contains("ctl.rhai:3:"), "{err}");
+    assert_eq!(out.trim(), "a");
+    assert!(env
+        .members("Sales")
+        .contains(&"carol.okafor@company.com".to_string()));
+    // So is a user of a domain that is not internal, before a loop's writes go out.
+    let (code, _, err) = e(
+        r#"create_user("x@other.org", "X"); for u in users("example.com") { add_member("Finance", u.emailAddress); }"#,
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("err_domain_not_internal"), "{err}");
+    assert!(!env
+        .members("Finance")
+        .iter()
+        .any(|m| m.ends_with("@example.com")));
+    // A field a record has only sometimes can be set.
+    let (code, out, err) = e("let u = users()[0]; u.accountLocked = true; u.accountLocked");
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.trim(), "true");
+    // A dry run restores a user it planned to delete.
+    let out = env
+        .mcsh(Scheme::OAuth)
+        .args([
+            "--dry-run",
+            "-e",
+            r#"create_user("o1@company.com", "O"); delete_user("o1@company.com"); restore_user("o1@company.com");"#,
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // exit() out of 0..=255 is a failure, not a wrapped success.
+    assert_eq!(e("exit(-1)").0, 1);
+    assert_eq!(e("exit(256)").0, 1);
+    // A script starting with a byte order mark runs.
+    let s = script(&env, "bom.rhai", "\u{feff}print(\"bom ok\");\n");
+    let (code, out, _, _) = run(&env, &["run", &s]);
+    assert_eq!((code, out.trim()), (0, "bom ok"));
+    // More mistypes of mcsh's options after a script's arguments.
+    for late in ["-dry-run", "\u{2014}dry-run", "--DRY-RUN", "--dry"] {
+        let out = env
+            .mcsh(Scheme::OAuth)
+            .args(["run", &s, "arg", late])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{late}");
+    }
+    // mcsh's own files are no modules.
+    let config = env.dir.path().join("config/mcsh/config.toml");
+    std::fs::create_dir_all(config.parent().unwrap()).unwrap();
+    std::fs::write(&config, "[default]\nclient_id = \"x\"\n").unwrap();
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink(&config, env.dir.path().join("cfg.rhai")).unwrap();
+        let s = script(&env, "imp.rhai", "import \"cfg\" as c;\n");
+        let (code, _, err, _) = run(&env, &["run", &s]);
+        assert_ne!(code, 0);
+        assert!(err.contains("scripts may not read"), "{err}");
+    }
+    // A base URL holding a password: refused, the password never printed.
+    let out = env
+        .bare()
+        .env("MIMECAST_BASE_URL", "http://user:hunter2secret@127.0.0.1:1")
+        .env("MIMECAST_CLIENT_ID", "abc")
+        .env("MIMECAST_CLIENT_SECRET", "abcdefgh")
+        .args(["users", "list"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4));
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("hunter2secret"));
+}

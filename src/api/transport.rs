@@ -183,8 +183,21 @@ pub(super) fn auth_error(
 
 pub(super) fn check_base_url(base_url: &str) -> Result<String, ApiError> {
     let trimmed = base_url.trim().trim_end_matches('/');
-    let url = reqwest::Url::parse(trimmed)
-        .map_err(|e| ApiError::Config(format!("base URL {trimmed:?} is not a URL: {e}")))?;
+    let url = reqwest::Url::parse(trimmed).map_err(|e| {
+        ApiError::Config(format!(
+            "base URL {:?} is not a URL: {e}",
+            crate::redact::redact(trimmed)
+        ))
+    })?;
+    if !url.username().is_empty() || url.password().is_some() {
+        // Mimecast's base URLs hold no user or password; one here would be printed and sent.
+        if let Some(p) = url.password() {
+            crate::redact::register(p);
+        }
+        return Err(ApiError::Config(
+            "the base URL holds a user name or password (https://user:pass@host): Mimecast's base URLs hold neither; give the credentials as client id and secret, and the URL without them".into(),
+        ));
+    }
     let host = url.host_str().unwrap_or("");
     let loopback = host.eq_ignore_ascii_case("localhost")
         || host

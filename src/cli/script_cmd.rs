@@ -59,7 +59,14 @@ pub(crate) fn session(
     }));
     host.set_output(Box::new(|bytes| {
         let mut out = std::io::stdout().lock();
-        out.write_all(bytes)?;
+        if out.is_terminal() {
+            // On a terminal, data written to `-` cannot move or hide text; into a pipe or a
+            // file it goes exactly as written.
+            let text = crate::output::printable_text(&String::from_utf8_lossy(bytes));
+            out.write_all(text.as_bytes())?;
+        } else {
+            out.write_all(bytes)?;
+        }
         out.flush()
     }));
     let mut engine = script::engine(&host, &limits);
@@ -155,20 +162,6 @@ pub fn run_file(
     Ok(())
 }
 
-/// Whether `path` is a regular file whose first bytes are `#!`.
-fn starts_with_shebang(path: &str) -> bool {
-    use std::io::Read;
-    let p = std::path::Path::new(path);
-    if !p.metadata().is_ok_and(|m| m.is_file()) {
-        return false;
-    }
-    let mut head = [0u8; 2];
-    std::fs::File::open(p)
-        .and_then(|f| f.take(2).read_exact(&mut head))
-        .is_ok()
-        && &head == b"#!"
-}
-
 /// `mcsh FILE.rhai ARGS...` and `#!/usr/bin/env mcsh` scripts.
 pub fn run_external(
     global: &Global,
@@ -177,11 +170,10 @@ pub fn run_external(
 ) -> anyhow::Result<()> {
     let file = words.remove(0);
     // A bare word is a command (or a mistyped one): `mcsh usrs list` must not run a file
-    // named `usrs`. A script is named by a path with a `/`, a `.rhai` name, or starts `#!`.
-    let is_script = file.ends_with(".rhai")
-        || file.contains(std::path::MAIN_SEPARATOR)
-        || file.contains('/')
-        || starts_with_shebang(&file);
+    // named `usrs`, whatever it holds. A script is named by a path with a `/` (which is how
+    // the system runs a `#!/usr/bin/env mcsh` file, from PATH too) or a `.rhai` name.
+    let is_script =
+        file.ends_with(".rhai") || file.contains(std::path::MAIN_SEPARATOR) || file.contains('/');
     if !is_script {
         let command = <super::Cli as clap::CommandFactory>::command();
         let names: Vec<String> = command
@@ -324,12 +316,20 @@ const WRITE_OPTIONS: &[&str] = &[
 fn refuse_late_options(words: &[String]) -> anyhow::Result<()> {
     for word in words {
         let name = word.split('=').next().unwrap_or(word);
-        // A mistyped one (`--dryrun`, `--sanbox`) is refused too, naming the one meant.
-        let meant = WRITE_OPTIONS.iter().find(|o| {
-            o.starts_with("--")
-                && name.starts_with("--")
-                && name != **o
-                && strsim::damerau_levenshtein(name, o) <= if o.len() >= 8 { 2 } else { 1 }
+        // A mistyped one (`--dryrun`, `--sanbox`, `-dry-run`, `—dry-run`, `--DRY-RUN`, `--dry`)
+        // is refused too, naming the one meant.
+        let long = {
+            let bare = name.trim_start_matches(['-', '\u{2013}', '\u{2014}']);
+            let dashed = name.len() > bare.len();
+            (dashed && bare.chars().count() > 1).then(|| format!("--{}", bare.to_lowercase()))
+        };
+        let meant = long.as_deref().and_then(|long| {
+            WRITE_OPTIONS.iter().find(|o| {
+                o.starts_with("--")
+                    && name != **o
+                    && (strsim::damerau_levenshtein(long, o) <= if o.len() >= 8 { 2 } else { 1 }
+                        || (long.len() >= 5 && o.starts_with(long)))
+            })
         });
         if let Some(meant) = meant {
             return Err(Usage(format!(

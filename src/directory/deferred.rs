@@ -24,6 +24,7 @@ use super::executor::Wording;
 use super::outcome::Status;
 use super::plan::wording;
 use super::{DirError, Directory};
+use crate::api::paths;
 
 /// Most writes held before the queue is sent without waiting for a read.
 pub const QUEUE_LIMIT: usize = 5_000;
@@ -60,21 +61,41 @@ pub struct Surprise {
     pub later_sent: Vec<String>,
     /// Writes queued after it that were never sent.
     pub not_sent: usize,
+    /// A dry run: nothing was sent, the later writes were planned.
+    pub dry_run: bool,
 }
+
+/// How many of the later writes a refusal names one by one.
+const NAMED: usize = 10;
 
 impl std::fmt::Display for Surprise {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}: {}", self.call.function, self.message)?;
         if !self.later_sent.is_empty() {
-            write!(
-                f,
-                "; {} write(s) queued after it had already been sent ({}); `mcsh undo` takes them back",
-                self.later_sent.len(),
-                self.later_sent.join(", ")
-            )?;
+            let mut named = self.later_sent[..self.later_sent.len().min(NAMED)].join(", ");
+            if self.later_sent.len() > NAMED {
+                named.push_str(&format!(
+                    " and {} more (`mcsh audit` lists them)",
+                    self.later_sent.len() - NAMED
+                ));
+            }
+            if self.dry_run {
+                write!(
+                    f,
+                    "; {} write(s) queued after it were planned with it ({named})",
+                    self.later_sent.len()
+                )?;
+            } else {
+                write!(
+                    f,
+                    "; {} write(s) queued after it had already been sent ({named}); `mcsh undo` takes them back",
+                    self.later_sent.len()
+                )?;
+            }
         }
         if self.not_sent > 0 {
-            write!(f, "; {} later write(s) were not sent", self.not_sent)?;
+            let verb = if self.dry_run { "planned" } else { "sent" };
+            write!(f, "; {} later write(s) were not {verb}", self.not_sent)?;
         }
         Ok(())
     }
@@ -83,12 +104,46 @@ impl std::fmt::Display for Surprise {
 /// An item sent: its place in the queue, status, message and code.
 type Decided = (usize, Status, String, Option<String>);
 
-/// How a deferred item is described in a surprise: "add_member a@x.com (run.rhai:4:5)".
+/// How a deferred item is described in a surprise: "add_member a@x.com to Sales (run.rhai:4:5)".
 fn describe(d: &Deferred) -> String {
-    format!("{} {} ({})", d.function, d.label, d.site)
+    let group = match (&d.group, d.endpoint) {
+        (Some(g), paths::REMOVE_GROUP_MEMBER) => format!(" from {g}"),
+        (Some(g), _) => format!(" to {g}"),
+        (None, _) => String::new(),
+    };
+    format!("{} {}{group} ({})", d.function, d.label, d.site)
 }
 
 impl Directory {
+    /// What sending `write` now would refuse before any request (a control character in a
+    /// name, a user of a domain that is not internal): a queued call is refused at its own
+    /// line, as the same call sent at once would be.
+    pub async fn refuse_early(&self, write: &Deferred) -> Result<(), DirError> {
+        super::executor::refuse_control_characters(&[(write.label.clone(), write.item.clone())])?;
+        if write.endpoint == paths::CREATE_USER {
+            let email = write
+                .item
+                .get("emailAddress")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            let domain = super::email::domain_of(email).to_ascii_lowercase();
+            if !self.internal_domains().await?.contains(&domain) {
+                return Err(DirError::Api(crate::api::ApiError::Failed {
+                    path: paths::CREATE_USER.into(),
+                    status: 200,
+                    failures: vec![crate::api::Failure {
+                        key: None,
+                        code: "err_domain_not_internal".into(),
+                        message: format!("{domain} is not an internal domain of the account"),
+                        retryable: false,
+                        field: None,
+                    }],
+                }));
+            }
+        }
+        Ok(())
+    }
+
     /// Queues `write`; returns how many are queued now.
     pub fn defer(&self, write: Deferred) -> usize {
         let mut queue = self.deferred.lock().expect("queue lock");
@@ -212,6 +267,7 @@ impl Directory {
             message,
             later_sent,
             not_sent,
+            dry_run: self.is_dry_run(),
         }))
     }
 }

@@ -513,7 +513,7 @@ fn fail_all(
 /// Refuses, before anything is sent or planned, a name or group name holding a control
 /// character (a NUL, an escape, a line break): no admin means one, and a terminal or a CSV
 /// showing it later would be misled.
-fn refuse_control_characters(items: &[(String, Value)]) -> Result<(), DirError> {
+pub(crate) fn refuse_control_characters(items: &[(String, Value)]) -> Result<(), DirError> {
     for (label, item) in items {
         for field in ["name", "description"] {
             if let Some(text) = item.get(field).and_then(Value::as_str) {

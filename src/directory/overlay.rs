@@ -183,6 +183,11 @@ impl Overlay {
         })
     }
 
+    /// Whether the plan queues `email` for deletion (so a restore of it is a change).
+    pub fn deletes(&self, email: &str) -> bool {
+        self.deleted.contains(&email.to_ascii_lowercase())
+    }
+
     /// Users the plan creates in `domain`.
     pub fn created_in(&self, domain: &str) -> Vec<User> {
         self.created_users

@@ -183,7 +183,8 @@ impl Directory {
         let existing = self.existing_users(&unlisted).await?;
         let mut out = Vec::with_capacity(items.len());
         for email in emails {
-            let planned = self.overlaid(None, |o, f| o.user(&email, f)).is_some();
+            let planned = self.overlaid(None, |o, f| o.user(&email, f)).is_some()
+                || (queued && self.overlaid(false, |o, _| o.deletes(&email)));
             let key = email.to_ascii_lowercase();
             let known = planned || listed.contains(&key) || existing.contains(&key);
             out.push(if !known {

@@ -174,6 +174,11 @@ pub fn missing<'a>(
     if is_record(map) {
         let kind = kind(map);
         if optional(kind).contains(&prop) {
+            // A field the record may have: set where the script sets it, `()` where it reads.
+            if writes.any || writes.names.contains(prop) {
+                map.insert(prop.into(), Dynamic::UNIT);
+                return map.get_mut(prop).expect("just inserted").try_into();
+            }
             return Ok(Dynamic::UNIT.into());
         }
         // A difference of case only is the likeliest slip of all (`emailaddress`).

@@ -360,14 +360,17 @@ impl Host {
             pos.line().unwrap_or(0),
             pos.position().unwrap_or(1)
         );
-        let queued = dir.defer(Deferred {
+        let write = Deferred {
             endpoint,
             label: label.to_string(),
             item,
             group,
             function: function.to_string(),
             site,
-        });
+        };
+        // What would be refused before any request is refused here, at the call's own line.
+        self.block_on(function, dir.refuse_early(&write))?;
+        let queued = dir.defer(write);
         if queued >= QUEUE_LIMIT {
             self.flush(function)?;
         }

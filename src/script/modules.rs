@@ -81,6 +81,10 @@ impl ModuleResolver for Resolver {
 /// a device (`/dev/zero`, through a link too) would be read without end. A file that does not
 /// exist is left to the resolver, which says so.
 fn check_module_file(file: &std::path::Path) -> Result<(), String> {
+    // mcsh's own files are no modules: importing the config would show what it holds.
+    if let Some(what) = crate::own_files::owned_by_mcsh(file, &|k| std::env::var(k).ok()) {
+        return Err(format!("is {what}, which scripts may not read"));
+    }
     let Ok(meta) = std::fs::metadata(file) else {
         return Ok(());
     };

@@ -31,6 +31,8 @@ impl std::fmt::Display for Failure {
 
 /// The source with a `#!` first line blanked (line numbers stay right).
 pub fn strip_shebang(source: &str) -> String {
+    // A UTF-8 byte order mark (some editors write one) is no part of the script.
+    let source = source.strip_prefix('\u{feff}').unwrap_or(source);
     if source.starts_with("#!") {
         let rest = source.find('\n').map_or("", |i| &source[i..]);
         format!("//{rest}")
@@ -108,7 +110,9 @@ pub fn run(
 pub fn exit_with(code: i64) -> Box<EvalAltResult> {
     let mut map = rhai::Map::new();
     map.insert("kind".into(), "exit".into());
-    map.insert("code".into(), code.clamp(0, 255).into());
+    // Out of 0..=255 (`exit(-1)`) the shell would wrap it, maybe to 0: a failure, 1.
+    let code = if (0..=255).contains(&code) { code } else { 1 };
+    map.insert("code".into(), code.into());
     Box::new(EvalAltResult::ErrorTerminated(
         Dynamic::from_map(map),
         Position::NONE,
