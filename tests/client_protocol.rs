@@ -599,3 +599,47 @@ async fn any_401_on_a_bearer_token_renews_it_once() {
     assert!(account.is_ok(), "{account:?}");
     assert_eq!(server.hits("/oauth/token"), 2);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_listing_whose_tokens_never_repeat_still_ends() {
+    // Pages that always offer one more, each with a fresh token: past the service's own
+    // total, or empty, the listing stops with an error.
+    let over_total = Scripted::start(|path, _, n| {
+        token_or(path, n, || {
+            let body = users_page(&["a@company.com", "b@company.com"], Some(&format!("t{n}")))
+                .replace("\"pageSize\":2", "\"pageSize\":2,\"totalCount\":3");
+            Canned::json(200, &body)
+        })
+    });
+    let client = oauth(&over_total.base_url, "id", "secret");
+    let mut pager = client.user_pages(Some("company.com"), 2);
+    let mut pages = 0;
+    let err = loop {
+        match pager.next_page().await {
+            Ok(Some(_)) => pages += 1,
+            Ok(None) => panic!("the runaway listing ended by itself"),
+            Err(e) => break e,
+        }
+        assert!(pages < 50, "still reading");
+    };
+    assert!(matches!(err, ApiError::Runaway { .. }), "{err}");
+    assert!(pages <= 3, "{pages} pages");
+
+    let empty = Scripted::start(|path, _, n| {
+        token_or(path, n, || {
+            Canned::json(200, &users_page(&[], Some(&format!("t{n}"))))
+        })
+    });
+    let client = oauth(&empty.base_url, "id", "secret");
+    let mut pager = client.user_pages(Some("company.com"), 2);
+    let mut pages = 0;
+    let err = loop {
+        match pager.next_page().await {
+            Ok(Some(_)) => pages += 1,
+            Ok(None) => panic!("the runaway listing ended by itself"),
+            Err(e) => break e,
+        }
+        assert!(pages < 50, "still reading");
+    };
+    assert!(matches!(err, ApiError::Runaway { .. }), "{err}");
+}

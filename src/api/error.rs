@@ -113,6 +113,15 @@ pub enum ApiError {
         /// The token seen twice (page tokens are not secrets).
         token: String,
     },
+    /// A listing that would not end: more rows than its own total, pages with nothing on
+    /// them, or more pages than any tenant has.
+    #[error("{path}: {detail}; stopping instead of reading forever")]
+    Runaway {
+        /// The endpoint path.
+        path: String,
+        /// What gave it away.
+        detail: String,
+    },
     /// The client itself is misconfigured (bad base URL, bad secret key encoding).
     #[error("{0}")]
     Config(String),
@@ -151,7 +160,7 @@ impl ApiError {
             }
             ApiError::RateLimited { .. } => "rate_limited".into(),
             ApiError::Decode { .. } => "bad_response".into(),
-            ApiError::PageLoop { .. } => "page_loop".into(),
+            ApiError::PageLoop { .. } | ApiError::Runaway { .. } => "page_loop".into(),
             ApiError::Config(_) => "config".into(),
         }
     }
