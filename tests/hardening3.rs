@@ -426,3 +426,21 @@ fn a_secret_the_service_echoes_is_never_printed() {
         assert!(all.contains("client_secret=****"), "{all}");
     }
 }
+
+#[test]
+fn a_huge_pad_is_refused_before_it_allocates() {
+    let env = Env::new();
+    for source in [
+        "let a = []; a.pad(2000000000000, 0); a.len()",
+        "let s = \"x\"; s.pad(2000000000000, 'y'); s.len()",
+    ] {
+        let out = env
+            .bare()
+            .args(["--limit", "memory=256", "-e", source])
+            .timeout(std::time::Duration::from_secs(30))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{source}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("more than 256 MiB"));
+    }
+}

@@ -108,6 +108,106 @@ impl Limits {
     }
 }
 
+/// `pad`, which can grow a value by gigabytes in one call, checked against the memory limit
+/// *before* it allocates (the limit is otherwise checked between operations, too late for
+/// one huge allocation): `[].pad(200000000, 0)` under `--limit memory=256` is refused with the
+/// memory message instead of taking gigabytes or aborting the process.
+pub fn register_pad(engine: &mut rhai::Engine, limits: &Limits) {
+    use rhai::{Array, Dynamic, EvalAltResult, ImmutableString};
+    let memory = limits.memory_bytes();
+    let room = move |more: usize| -> Result<(), Box<EvalAltResult>> {
+        if crate::alloc::allocated().saturating_add(more) > memory {
+            return Err(Box::new(EvalAltResult::ErrorTerminated(
+                Dynamic::from(super::STOP_MEMORY),
+                rhai::Position::NONE,
+            )));
+        }
+        Ok(())
+    };
+    let wanted = |len: i64| usize::try_from(len).unwrap_or(0);
+    super::register::local(
+        "pad",
+        &["list: &mut Array", "len: i64", "item: Dynamic", "()"],
+        r#"
+Grows the array to `len` items, adding `item`; checked against `--limit memory` before it
+allocates.
+```rhai
+let row = [1]; row.pad(3, 0);   // [1, 0, 0]
+```"#,
+        false,
+    )
+    .register_into_engine(
+        engine,
+        move |list: &mut Array, len: i64, item: Dynamic| -> Result<(), Box<EvalAltResult>> {
+            let len = wanted(len);
+            if len > list.len() {
+                room((len - list.len()).saturating_mul(std::mem::size_of::<Dynamic>()))?;
+                list.resize(len, item);
+            }
+            Ok(())
+        },
+    );
+    super::register::local(
+        "pad",
+        &["text: &mut String", "len: i64", "fill: char", "()"],
+        r#"
+Grows the string to `len` characters with `fill`; checked against `--limit memory` before it
+allocates.
+```rhai
+let id = "7"; id.pad(3, '0');   // "700"
+```"#,
+        false,
+    )
+    .register_into_engine(
+        engine,
+        move |text: &mut ImmutableString, len: i64, fill: char| -> Result<(), Box<EvalAltResult>> {
+            let len = wanted(len);
+            let have = text.chars().count();
+            if len > have {
+                room((len - have).saturating_mul(fill.len_utf8()))?;
+                let mut s = text.to_string();
+                s.extend(std::iter::repeat_n(fill, len - have));
+                *text = s.into();
+            }
+            Ok(())
+        },
+    );
+    super::register::local(
+        "pad",
+        &["text: &mut String", "len: i64", "fill: &str", "()"],
+        r#"
+Grows the string to `len` characters with copies of `fill`; checked against `--limit memory`
+before it allocates.
+```rhai
+let line = "ab"; line.pad(5, "-=");   // "ab-=-"
+```"#,
+        false,
+    )
+    .register_into_engine(
+        engine,
+        move |text: &mut ImmutableString, len: i64, fill: &str| -> Result<(), Box<EvalAltResult>> {
+            let len = wanted(len);
+            let have = text.chars().count();
+            if len > have && !fill.is_empty() {
+                room((len - have).saturating_mul(fill.len()))?;
+                let mut s = text.to_string();
+                let mut n = have;
+                'fill: loop {
+                    for c in fill.chars() {
+                        if n >= len {
+                            break 'fill;
+                        }
+                        s.push(c);
+                        n += 1;
+                    }
+                }
+                *text = s.into();
+            }
+            Ok(())
+        },
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

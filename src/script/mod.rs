@@ -80,6 +80,7 @@ pub fn engine(host: &Rc<Host>, limits: &Limits) -> Engine {
         });
     }
     engine.register_iterator_result::<stream::UserStream, Dynamic>();
+    limits::register_pad(&mut engine, limits);
     fn_users::register(&mut engine, host);
     fn_groups::register(&mut engine, host);
     fn_groups::register_many(&mut engine, host);
