@@ -341,3 +341,16 @@ async fn envelope_pagination_batching_and_http_errors() {
     let a = post(format!("{}{DOMAINS}", sb.base_url), vec![], "{}".into()).await;
     assert_eq!(a.status, 401, "no credentials, no answer");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn made_up_paths_without_credentials_cannot_grow_the_sandbox() {
+    let sb = Sandbox::spawn(Options::default()).unwrap();
+    for i in 0..300 {
+        let path = format!("{}/api/{}/{}", sb.base_url, "x".repeat(2000), i);
+        let a = post(path, vec![], "{}".into()).await;
+        assert_eq!(a.status, 404);
+    }
+    // Counted together, not one entry (of 2 KB) per path.
+    assert_eq!(sb.stats.paths_counted(), 1);
+    assert_eq!(sb.stats.hits(mcsh::sandbox::faults::UNKNOWN_PATH), 300);
+}

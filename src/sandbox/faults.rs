@@ -28,6 +28,9 @@ pub enum Fault {
     DropAfter,
 }
 
+/// Where requests to paths the sandbox does not serve are counted, all together.
+pub const UNKNOWN_PATH: &str = "(unknown path)";
+
 /// Counters a test or `serve` can read.
 #[derive(Debug, Default)]
 pub struct Stats {
@@ -61,6 +64,11 @@ impl Stats {
             .iter()
             .filter(|(p, item)| p == path && matches(item))
             .count()
+    }
+
+    /// How many paths are counted apart (the known ones reached, and one for all others).
+    pub fn paths_counted(&self) -> usize {
+        self.by_path.lock().expect("stats lock").len()
     }
 
     /// How many requests reached `path` (after quota and faults, before credentials).

@@ -284,11 +284,18 @@ async fn api(
             rate,
         );
     }
+    // Counted by known path only: every other path shares one entry, so requests with
+    // made-up paths (no credentials needed to send them) cannot grow the sandbox's memory.
+    let counted = if PATHS.contains(&path.as_str()) {
+        path.as_str()
+    } else {
+        crate::sandbox::faults::UNKNOWN_PATH
+    };
     *app.stats
         .by_path
         .lock()
         .expect("stats lock")
-        .entry(path.clone())
+        .entry(counted.to_string())
         .or_default() += 1;
     if !PATHS.contains(&path.as_str()) {
         return respond(
