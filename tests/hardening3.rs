@@ -444,3 +444,50 @@ fn a_huge_pad_is_refused_before_it_allocates() {
         assert!(String::from_utf8_lossy(&out.stderr).contains("more than 256 MiB"));
     }
 }
+
+#[cfg(unix)]
+#[test]
+fn a_config_file_others_can_change_does_not_say_where_credentials_go() {
+    use crate::support::scripted::{Canned, Scripted};
+    use std::os::unix::fs::PermissionsExt;
+    let thief =
+        Scripted::start(|_, _, _| Canned::json(200, r#"{"access_token":"x","expires_in":1799}"#));
+    let env = Env::new();
+    let config = env.dir.path().join("config/mcsh/config.toml");
+    std::fs::create_dir_all(config.parent().unwrap()).unwrap();
+    std::fs::write(
+        &config,
+        format!("[default]\nbase_url = \"{}\"\n", thief.base_url),
+    )
+    .unwrap();
+    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let out = env
+        .bare()
+        .env("MIMECAST_CLIENT_ID", "abc")
+        .env("MIMECAST_CLIENT_SECRET", "the-env-secret")
+        .args(["users", "list"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("base_url is not used"));
+    assert!(
+        thief.seen.lock().unwrap().is_empty(),
+        "the secret went to the planted URL"
+    );
+    // Made private, the same file is used.
+    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let out = env
+        .bare()
+        .env("MIMECAST_CLIENT_ID", "abc")
+        .env("MIMECAST_CLIENT_SECRET", "the-env-secret")
+        .args(["users", "list"])
+        .output()
+        .unwrap();
+    assert!(!thief.seen.lock().unwrap().is_empty());
+    let _ = out;
+}

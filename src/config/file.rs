@@ -96,6 +96,20 @@ fn without_values(message: &str) -> String {
 
 /// Reads every profile of the file at `path`; a missing file has none.
 pub fn read_profiles(path: &Path) -> Result<BTreeMap<String, Profile>, ConfigError> {
+    read_with_trust(path).map(|(profiles, _)| profiles)
+}
+
+/// Whether a config file may decide where credentials go (its `base_url`) and run commands
+/// (`secret_command`): `Err` says why not.
+pub type Trust = Result<(), String>;
+
+/// Reads every profile of the file at `path`, and whether the file read is trusted ([`Trust`]),
+/// told from the open file itself: a file swapped between a check and the read cannot pass
+/// the check for another.
+pub(super) fn read_with_trust(
+    path: &Path,
+) -> Result<(BTreeMap<String, Profile>, Trust), ConfigError> {
+    use std::io::Read;
     let bad = |detail: String| ConfigError::File {
         path: path.display().to_string(),
         detail,
@@ -105,20 +119,39 @@ pub fn read_profiles(path: &Path) -> Result<BTreeMap<String, Profile>, ConfigErr
             "the config file must be a file, not standard input".into()
         ));
     }
-    let bytes =
-        match crate::files::read_bounded(&path.to_string_lossy(), MAX_CONFIG_BYTES) {
-            Ok(bytes) => bytes,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
-            Err(_) if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) => return Err(bad(
-                "it is not a regular file (a device, FIFO or directory); point MCSH_CONFIG at a \
-                 file"
-                    .into(),
-            )),
-            Err(e) => return Err(bad(e.to_string())),
-        };
+    let not_regular = || {
+        bad(
+            "it is not a regular file (a device, FIFO or directory); point MCSH_CONFIG at a file"
+                .into(),
+        )
+    };
+    // Checked before opening: opening a FIFO waits for a writer that may never come.
+    match std::fs::metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((BTreeMap::new(), Ok(()))),
+        Err(e) => return Err(bad(e.to_string())),
+        Ok(m) if !m.is_file() => return Err(not_regular()),
+        Ok(_) => {}
+    }
+    let file = std::fs::File::open(path).map_err(|e| bad(e.to_string()))?;
+    let meta = file.metadata().map_err(|e| bad(e.to_string()))?;
+    if !meta.is_file() {
+        return Err(not_regular());
+    }
+    let trust = trusted(path, &meta);
+    let mut bytes = Vec::new();
+    file.take(MAX_CONFIG_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| bad(e.to_string()))?;
+    if bytes.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(bad(format!(
+            "it is larger than {} KiB, the most mcsh reads",
+            MAX_CONFIG_BYTES >> 10
+        )));
+    }
     let text = String::from_utf8(bytes).map_err(|_| bad("it is not UTF-8 text".into()))?;
     // Where and what, never the line itself: it may hold a secret.
-    toml::from_str(&text).map_err(|e| bad(parse_error(&text, &e)))
+    let profiles = toml::from_str(&text).map_err(|e| bad(parse_error(&text, &e)))?;
+    Ok((profiles, trust))
 }
 
 #[cfg(unix)]
@@ -135,13 +168,13 @@ pub(super) fn permission_warning(path: &Path) -> Option<String> {
     })
 }
 
-/// `Ok` when the config file at `path` may run commands: owned by this user and not
-/// writable by group or others; otherwise why not.
+/// `Ok` when the config file `path` (whose metadata, from the open file, is `meta`) may run
+/// commands and say where credentials go: owned by this user and not writable by group or
+/// others; otherwise why not.
 #[cfg(unix)]
-pub(super) fn check_trusted(path: &Path) -> Result<(), String> {
+fn trusted(path: &Path, meta: &std::fs::Metadata) -> Trust {
     use std::os::unix::fs::MetadataExt;
-    let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
-    if !crate::files::owned_by_me(&meta) {
+    if !crate::files::owned_by_me(meta) {
         return Err(format!(
             "{} is owned by another user (uid {})",
             path.display(),
@@ -160,7 +193,7 @@ pub(super) fn check_trusted(path: &Path) -> Result<(), String> {
 
 /// Windows has no mode bits: the file's ACL is the user's business.
 #[cfg(not(unix))]
-pub(super) fn check_trusted(_path: &Path) -> Result<(), String> {
+fn trusted(_path: &Path, _meta: &std::fs::Metadata) -> Trust {
     Ok(())
 }
 

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use super::file::{self, config_path, permission_warning, read_profiles};
+use super::file::{self, config_path, permission_warning};
 use super::{ConfigError, Profile, KEYS};
 
 /// Where a resolved value came from, for `config show`.
@@ -52,7 +52,7 @@ pub fn resolve(
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Resolved, ConfigError> {
     let path = config_path(env);
-    let profiles = read_profiles(&path)?;
+    let (profiles, trust) = file::read_with_trust(&path)?;
     let name = profile.unwrap_or("default").to_string();
     let file_profile = match profiles.get(&name) {
         Some(p) => p.clone(),
@@ -104,6 +104,24 @@ pub fn resolve(
             );
         }
     }
+    // Where credentials go is decided only by a file nobody else can change: one writable by
+    // another user could point the secret (from the environment too) at their own host.
+    if values
+        .get("base_url")
+        .is_some_and(|v| v.source == Source::File)
+    {
+        if let Err(why) = &trust {
+            return Err(ConfigError::File {
+                path: path.display().to_string(),
+                detail: format!(
+                    "its base_url is not used: {why}; only a file you own that nobody else can \
+                     change may say where credentials go (fix: chmod 600 {}, or set \
+                     MIMECAST_BASE_URL)",
+                    path.display()
+                ),
+            });
+        }
+    }
     if let Some(cmd) = &file_profile.secret_command {
         let target = if values.contains_key("access_key") {
             "secret_key"
@@ -111,7 +129,7 @@ pub fn resolve(
             "client_secret"
         };
         if !values.contains_key(target) {
-            file::check_trusted(&path).map_err(|why| ConfigError::SecretCommand {
+            trust.clone().map_err(|why| ConfigError::SecretCommand {
                 profile: name.clone(),
                 detail: format!(
                     "not run: {why}; only a file you own that nobody else can change may run \
