@@ -491,3 +491,47 @@ fn a_config_file_others_can_change_does_not_say_where_credentials_go() {
     assert!(!thief.seen.lock().unwrap().is_empty());
     let _ = out;
 }
+
+#[test]
+fn a_plan_is_carried_out_once() {
+    let env = Env::new();
+    let plan = env.dir.path().join("p.json");
+    let p = plan.to_str().unwrap();
+    let run = |args: &[&str]| env.mcsh(Scheme::OAuth).args(args).output().unwrap();
+    let add = [
+        "groups",
+        "add-member",
+        "--group",
+        "IT Admins",
+        "--email",
+        "farid.murphy@company.com",
+    ];
+    let out = run(&[&["--plan-out", p][..], &add[..]].concat());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run(&["apply", p, "--yes"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let remove = [
+        "groups",
+        "remove-member",
+        "--group",
+        "IT Admins",
+        "--email",
+        "farid.murphy@company.com",
+    ];
+    assert!(run(&remove).status.success());
+    // The same file again: refused, and the member stays removed.
+    let out = run(&["apply", p, "--yes"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("applied here already"));
+    assert!(!env
+        .members("IT Admins")
+        .contains(&"farid.murphy@company.com".to_string()));
+}

@@ -100,6 +100,31 @@ pub fn after_run(
     Ok(())
 }
 
+/// Where the seals of the plans carried out are kept (one a line, in mcsh's data dir).
+fn applied_path() -> std::path::PathBuf {
+    dirs::data_dir()
+        .unwrap_or_else(std::env::temp_dir)
+        .join("mcsh")
+        .join("applied-plans")
+}
+
+/// Adds `seal` to the plans carried out.
+fn remember_applied(path: &std::path::Path, seal: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut opts = std::fs::OpenOptions::new();
+    opts.create(true).append(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path)?;
+    writeln!(f, "{seal}")
+}
+
 /// The key plans are sealed with: `plan.key` in mcsh's data dir, made (0600) on first use.
 fn plan_key() -> anyhow::Result<Vec<u8>> {
     let path = dirs::data_dir()
@@ -164,6 +189,20 @@ pub async fn apply(ctx: &mut Ctx, path: &str) -> anyhow::Result<()> {
         .into());
     }
     let dir = ctx.directory().await?;
+    // A plan is carried out once where it is applied (a rehearsal copy, then the tenant, are two
+    // places): applied again after its change was taken back by hand or by undo, its reads
+    // could look the same and its writes would be made a second time.
+    let applied = applied_path();
+    let seal = format!("{}\t{}", plan.seal, ctx.target());
+    if crate::files::read_bounded(&applied.to_string_lossy(), crate::files::MAX_INPUT_BYTES)
+        .map(|b| String::from_utf8_lossy(&b).lines().any(|l| l == seal))
+        .unwrap_or(false)
+    {
+        return Err(Usage(format!(
+            "{path} has been applied here already; a plan is carried out once: make a new plan with --plan-out"
+        ))
+        .into());
+    }
     let (target, profile, principal) = ctx.identity();
     let here = (target.as_str(), profile, principal);
     let mut differs = Vec::new();
@@ -211,6 +250,10 @@ pub async fn apply(ctx: &mut Ctx, path: &str) -> anyhow::Result<()> {
     ))? {
         return Err(Usage("cancelled; nothing was changed".into()).into());
     }
+    // Recorded before anything is sent: a plan interrupted halfway is not carried out twice
+    // either (its audit lines say what was done; `mcsh undo` takes it back).
+    remember_applied(&applied, &seal)
+        .with_context(|| format!("cannot record the plan as applied in {}", applied.display()))?;
     let outcomes = dir.apply(&plan.writes).await?;
     ctx.bar.finish();
     let mut printer = ctx.printer(Shape::List, &["item", "endpoint", "status", "message"]);
