@@ -535,3 +535,49 @@ fn a_plan_is_carried_out_once() {
         .members("IT Admins")
         .contains(&"farid.murphy@company.com".to_string()));
 }
+
+#[test]
+fn an_audit_log_edited_after_mcsh_wrote_it_is_reported() {
+    let env = Env::new();
+    let out = env
+        .mcsh(Scheme::OAuth)
+        .args([
+            "groups",
+            "add-member",
+            "--group",
+            "Support",
+            "--email",
+            "alice.anderson@company.com",
+            "--email",
+            "bob.hughes@company.com",
+            "--email",
+            "carol.okafor@company.com",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let log = env.dir.path().join("state/mcsh/audit.jsonl");
+    let text = std::fs::read_to_string(&log).unwrap();
+    let audit = || {
+        let out = env.mcsh(Scheme::OAuth).args(["audit"]).output().unwrap();
+        String::from_utf8_lossy(&out.stderr).to_string()
+    };
+    assert!(
+        !audit().contains("was changed"),
+        "an untouched log is not reported"
+    );
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3);
+    // One line removed from the middle of its run.
+    std::fs::write(&log, format!("{}\n{}\n", lines[0], lines[2])).unwrap();
+    assert!(audit().contains("was changed after mcsh wrote it"));
+    // One line's outcome edited.
+    let edited = lines[1].replace("\"outcome\":\"created\"", "\"outcome\":\"unchanged\"");
+    assert_ne!(edited, lines[1]);
+    std::fs::write(&log, format!("{}\n{edited}\n{}\n", lines[0], lines[2])).unwrap();
+    assert!(audit().contains("was changed after mcsh wrote it"));
+}

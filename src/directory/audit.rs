@@ -45,6 +45,8 @@ pub struct Audit {
     run: String,
     /// Where this run's writes go (see [`Audit::with_tenant`]).
     tenant: Option<String>,
+    /// This run's lines so far, and the digest of its last one.
+    chain: Mutex<(u64, String)>,
     undoes: Mutex<Option<String>>,
     wrote: std::sync::atomic::AtomicBool,
     file: Mutex<Option<std::fs::File>>,
@@ -73,6 +75,7 @@ impl Audit {
             run: new_run_id(),
             undoes: Mutex::new(None),
             tenant: None,
+            chain: Mutex::new((0, String::new())),
             wrote: std::sync::atomic::AtomicBool::new(false),
             file: Mutex::new(None),
             failed: Mutex::new(None),
@@ -185,9 +188,18 @@ impl Audit {
         ) {
             self.wrote.store(true, std::sync::atomic::Ordering::Relaxed);
         }
-        let mut text = line.to_string();
-        text.push('\n');
         let mut file = self.file.lock().expect("audit lock");
+        // Each run's lines form a chain: a number and the digest of the run's line before, so
+        // an earlier line edited, removed or moved is reported when the log is read.
+        {
+            let mut chain = self.chain.lock().expect("audit lock");
+            chain.0 += 1;
+            line["seq"] = json!(chain.0);
+            line["prev"] = json!(chain.1);
+        }
+        let mut text = line.to_string();
+        self.chain.lock().expect("audit lock").1 = digest(&text);
+        text.push('\n');
         if file.is_none() {
             match open_append(&self.path) {
                 Ok(f) => *file = Some(f),
@@ -346,11 +358,27 @@ pub struct Log {
     pub lines: Vec<Value>,
     /// The numbers (from 1) of the non-empty lines that are not: torn by a crash, or edited.
     pub unreadable: Vec<usize>,
+    /// The first line (from 1) whose run's chain is broken before it: an earlier line of its
+    /// run was edited, removed or moved.
+    pub changed: Option<usize>,
+}
+
+/// The digest a line's successor in its run carries as `prev`.
+fn digest(line: &str) -> String {
+    use sha1::Digest as _;
+    let hash = sha1::Sha1::digest(line.as_bytes());
+    hash.iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
 
 impl Log {
-    /// What to tell the user when lines were left out.
+    /// What to tell the user when lines were left out or the log was changed.
     pub fn warning(&self, path: &Path) -> Option<String> {
+        if let Some(at) = self.changed {
+            return Some(format!(
+                "the audit log {} was changed after mcsh wrote it: before line {at}, a line of its run was edited, removed or moved; what it says may not be what happened",
+                path.display()
+            ));
+        }
         let first = self.unreadable.first()?;
         Some(format!(
             "the audit log {} has {} line(s) that are not records (first: line {first});              they are left out",
@@ -373,12 +401,24 @@ pub fn read(path: &Path) -> std::io::Result<Log> {
         Err(e) => return Err(e),
     };
     let mut log = Log::default();
+    // Per run: the number and digest its next line must carry.
+    let mut chains: std::collections::HashMap<String, (u64, String)> = Default::default();
     for (i, line) in bytes.split(|b| *b == b'\n').enumerate() {
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
         match serde_json::from_slice::<Value>(line) {
-            Ok(v) if v.is_object() => log.lines.push(v),
+            Ok(v) if v.is_object() => {
+                if let (Some(run), Some(seq)) = (v["run"].as_str(), v["seq"].as_u64()) {
+                    let want = chains.entry(run.to_string()).or_insert((1, String::new()));
+                    let prev = v["prev"].as_str().unwrap_or("");
+                    if (seq != want.0 || prev != want.1) && log.changed.is_none() {
+                        log.changed = Some(i + 1);
+                    }
+                    *want = (seq + 1, digest(&String::from_utf8_lossy(line)));
+                }
+                log.lines.push(v);
+            }
             _ => log.unreadable.push(i + 1),
         }
     }
