@@ -811,3 +811,15 @@ fn what_the_second_review_found_is_closed() {
     assert_eq!(out.status.code(), Some(4));
     assert!(!String::from_utf8_lossy(&out.stderr).contains("hunter2secret"));
 }
+
+#[test]
+fn a_script_run_without_its_arguments_names_args() {
+    let env = Env::new();
+    let s = script(&env, "needs.rhai", "let csv = args[0];\nprint(csv);\n");
+    let (code, _, err, _) = run(&env, &["run", &s]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("`args` is empty, the script was run without arguments"),
+        "{err}"
+    );
+}

@@ -102,6 +102,16 @@ pub fn run(
         if failure.location.is_none() {
             place_by_function(&mut failure, ast, name, source);
         }
+        if let EvalAltResult::ErrorArrayBounds(0, ..) = innermost(&e) {
+            // The likeliest empty array at the top of a script: its arguments, not given.
+            if failure.excerpt.as_deref().is_some_and(|x| x.contains("args[")) {
+                failure.message = format!(
+                    "{}: `args` is empty, the script was run without arguments; give them after its path (`mcsh run {name} ARG...`)",
+                    failure.message
+                );
+                failure.exit_code = 2;
+            }
+        }
         failure
     })
 }
