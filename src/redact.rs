@@ -23,8 +23,13 @@ pub fn register(secret: &str) {
         return;
     }
     let encoded = form_encoded(secret);
+    // As JSON writes it (`\"`, `\\`, and `\/` from some encoders), and as `{:?}` shows it.
+    let json = serde_json::to_string(secret).unwrap_or_default();
+    let json = json.trim_matches('"').to_string();
+    let slashed = json.replace('/', "\\/");
+    let debug = format!("{secret:?}").trim_matches('"').to_string();
     let mut all = SECRETS.write().unwrap_or_else(|e| e.into_inner());
-    for s in [secret.to_string(), encoded] {
+    for s in [secret.to_string(), encoded, json, slashed, debug] {
         if !all.contains(&s) {
             all.push(s);
         }

@@ -319,22 +319,23 @@ fn undo_takes_a_run_back_only_on_the_tenant_that_made_it() {
 
     // The listing tells a group by what its id names now, not by the log's name for it.
     let again = add(false, "emma.fischer@company.com");
-    let log = env.dir.path().join("state/mcsh/audit.jsonl");
-    let text = std::fs::read_to_string(&log).unwrap();
-    let forged: String = text
-        .lines()
-        .map(|l| {
-            if l.contains(&again) {
-                l.replace("\"group\":\"Sales\"", "\"group\":\"Interns\"")
-            } else {
-                l.to_string()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-        + "\n";
-    assert_ne!(forged, text);
-    std::fs::write(&log, forged).unwrap();
+    let out = env
+        .mcsh(Scheme::OAuth)
+        .args([
+            "groups",
+            "rename",
+            "--group",
+            "Sales",
+            "--description",
+            "Sales Team",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let out = env
         .mcsh(Scheme::OAuth)
         .args(["undo", &again, "--yes"])
@@ -342,7 +343,7 @@ fn undo_takes_a_run_back_only_on_the_tenant_that_made_it() {
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("remove emma.fischer@company.com from Sales (the log says Interns)"),
+        err.contains("remove emma.fischer@company.com from Sales Team (the log says Sales)"),
         "{err}"
     );
 }
@@ -403,7 +404,7 @@ fn a_secret_the_service_echoes_is_never_printed() {
     let server = Scripted::start(move |_, _, _| {
         Canned::json(
             400,
-            r#"{"error":"invalid_client","error_description":"bad form: client_id=abc&client_secret=echoed-s3cret%2Fvalue%2B1&grant_type=client_credentials; raw echoed-s3cret/value+1"}"#,
+            r#"{"error":"invalid_client","error_description":"bad form: client_id=abc&client_secret=echoed-s3cret%2Fvalue%2B1&grant_type=client_credentials; raw echoed-s3cret/value+1; json echoed-s3cret\\/value+1"}"#,
         )
     });
     let env = Env::new();
@@ -534,6 +535,53 @@ fn a_plan_is_carried_out_once() {
     assert!(!env
         .members("IT Admins")
         .contains(&"farid.murphy@company.com".to_string()));
+    // Two applies of one new plan at once: one carries it out, the other is refused.
+    let twice = env.dir.path().join("twice.json");
+    let t = twice.to_str().unwrap();
+    let again = [
+        "groups",
+        "add-member",
+        "--group",
+        "IT Admins",
+        "--email",
+        "grace.tanaka@company.com",
+    ];
+    assert!(run(&[&["--plan-out", t][..], &again[..]].concat())
+        .status
+        .success());
+    let spawn = || {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_mcsh"));
+        for (k, v) in env.mcsh(Scheme::OAuth).get_envs() {
+            match v {
+                Some(v) => cmd.env(k, v),
+                None => cmd.env_remove(k),
+            };
+        }
+        cmd.args(["apply", t, "--yes"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let (mut a, mut b) = (spawn(), spawn());
+    let codes = [a.wait().unwrap().code(), b.wait().unwrap().code()];
+    // One carried it out; the other was refused before sending (already applied, or its
+    // reads no longer match): the write went out once.
+    assert_eq!(
+        codes.iter().filter(|c| **c == Some(0)).count(),
+        1,
+        "{codes:?}"
+    );
+    assert!(
+        codes.iter().all(|c| matches!(c, Some(0 | 1 | 2))),
+        "{codes:?}"
+    );
+    let log = std::fs::read_to_string(env.dir.path().join("state/mcsh/audit.jsonl")).unwrap();
+    let sent = log
+        .lines()
+        .filter(|l| l.contains("grace.tanaka@company.com") && l.contains("\"outcome\":\"created\""))
+        .count();
+    assert_eq!(sent, 1, "{log}");
 }
 
 #[test]
@@ -575,6 +623,22 @@ fn an_audit_log_edited_after_mcsh_wrote_it_is_reported() {
     // One line removed from the middle of its run.
     std::fs::write(&log, format!("{}\n{}\n", lines[0], lines[2])).unwrap();
     assert!(audit().contains("was changed after mcsh wrote it"));
+    // The last line of the run edited: nothing after it vouches for it, its own digest does.
+    let last = lines[2].replace("carol.okafor", "david.varga");
+    assert_ne!(last, lines[2]);
+    std::fs::write(&log, format!("{}\n{}\n{last}\n", lines[0], lines[1])).unwrap();
+    assert!(audit().contains("was changed after mcsh wrote it"));
+    let run = serde_json::from_str::<serde_json::Value>(lines[0]).unwrap()["run"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let out = env
+        .mcsh(Scheme::OAuth)
+        .args(["undo", &run, "--yes"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("were changed after mcsh wrote them"));
     // One line's outcome edited.
     let edited = lines[1].replace("\"outcome\":\"created\"", "\"outcome\":\"unchanged\"");
     assert_ne!(edited, lines[1]);

@@ -29,8 +29,8 @@ pub struct Pager {
     empty: u32,
 }
 
-/// More pages than any tenant has (500 rows a page: 100 million rows).
-pub const MAX_PAGES: u32 = 200_000;
+/// More pages than any tenant has (500 rows a page: 10 million rows).
+pub const MAX_PAGES: u32 = 20_000;
 
 /// Empty pages in a row that still promise more, before the listing is called a runaway.
 const MAX_EMPTY_PAGES: u32 = 3;
@@ -106,7 +106,7 @@ impl Pager {
             // One page of slack: users added while the listing runs.
             let runaway = if self
                 .total
-                .is_some_and(|t| self.rows > t + u64::from(self.page_size))
+                .is_some_and(|t| self.rows > t.saturating_add(u64::from(self.page_size)))
             {
                 Some(format!(
                     "{} rows read, more than the {} the service itself counts, and it offers another page",

@@ -41,6 +41,8 @@ pub(super) fn refuse_redirect(
         .get(reqwest::header::LOCATION)
         .map(|v| String::from_utf8_lossy(v.as_bytes()).to_string())
         .unwrap_or_else(|| "nowhere it said".into());
+    // Redacted before it is cut or escaped: either would hide a secret from the redaction.
+    let location = crate::redact::redact(&location).into_owned();
     let location: String = location
         .chars()
         .filter(|c| !c.is_control())

@@ -108,21 +108,41 @@ fn applied_path() -> std::path::PathBuf {
         .join("applied-plans")
 }
 
-/// Adds `seal` to the plans carried out.
-fn remember_applied(path: &std::path::Path, seal: &str) -> std::io::Result<()> {
-    use std::io::Write;
+/// Adds `seal` to the plans carried out, unless it is there: `false` when it was. The file is
+/// locked while it is read and written, so of two applies at once only one finds it absent.
+fn remember_applied(path: &std::path::Path, seal: &str) -> std::io::Result<bool> {
+    use std::io::{Read, Write};
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
+    if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
+        return Err(std::io::Error::other("it is not a regular file"));
+    }
     let mut opts = std::fs::OpenOptions::new();
-    opts.create(true).append(true);
+    opts.create(true).read(true).append(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
         opts.mode(0o600);
     }
     let mut f = opts.open(path)?;
-    writeln!(f, "{seal}")
+    #[cfg(unix)]
+    {
+        use std::os::unix::io::AsRawFd;
+        // SAFETY: flock on a descriptor this function owns; released when `f` closes.
+        if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    let mut text = String::new();
+    (&mut f)
+        .take(crate::files::MAX_INPUT_BYTES)
+        .read_to_string(&mut text)?;
+    if text.lines().any(|l| l == seal) {
+        return Ok(false);
+    }
+    writeln!(f, "{seal}")?;
+    Ok(true)
 }
 
 /// The key plans are sealed with: `plan.key` in mcsh's data dir, made (0600) on first use.
@@ -194,15 +214,6 @@ pub async fn apply(ctx: &mut Ctx, path: &str) -> anyhow::Result<()> {
     // could look the same and its writes would be made a second time.
     let applied = applied_path();
     let seal = format!("{}\t{}", plan.seal, ctx.target());
-    if crate::files::read_bounded(&applied.to_string_lossy(), crate::files::MAX_INPUT_BYTES)
-        .map(|b| String::from_utf8_lossy(&b).lines().any(|l| l == seal))
-        .unwrap_or(false)
-    {
-        return Err(Usage(format!(
-            "{path} has been applied here already; a plan is carried out once: make a new plan with --plan-out"
-        ))
-        .into());
-    }
     let (target, profile, principal) = ctx.identity();
     let here = (target.as_str(), profile, principal);
     let mut differs = Vec::new();
@@ -250,10 +261,17 @@ pub async fn apply(ctx: &mut Ctx, path: &str) -> anyhow::Result<()> {
     ))? {
         return Err(Usage("cancelled; nothing was changed".into()).into());
     }
-    // Recorded before anything is sent: a plan interrupted halfway is not carried out twice
-    // either (its audit lines say what was done; `mcsh undo` takes it back).
-    remember_applied(&applied, &seal)
+    // Checked and recorded in one step, under a lock (two applies at once: one goes), before
+    // anything is sent: a plan interrupted halfway is not carried out twice either (its audit
+    // lines say what was done; `mcsh undo` takes it back).
+    let first = remember_applied(&applied, &seal)
         .with_context(|| format!("cannot record the plan as applied in {}", applied.display()))?;
+    if !first {
+        return Err(Usage(format!(
+            "{path} has been applied here already; a plan is carried out once: make a new plan with --plan-out"
+        ))
+        .into());
+    }
     let outcomes = dir.apply(&plan.writes).await?;
     ctx.bar.finish();
     let mut printer = ctx.printer(Shape::List, &["item", "endpoint", "status", "message"]);

@@ -27,6 +27,7 @@ pub async fn run(ctx: &mut Ctx, run: Option<&str>, last: bool) -> anyhow::Result
         Some(t) => t == tenant && l["profile"] == label.as_str(),
         None => l["profile"] == label.as_str(),
     };
+    let changed_runs = log.changed_runs.clone();
     let lines: Vec<serde_json::Value> = log.lines;
     let run = match (run, last) {
         (Some(r), false) => r.trim().to_string(),
@@ -52,6 +53,12 @@ pub async fn run(ctx: &mut Ctx, run: Option<&str>, last: bool) -> anyhow::Result
             other["tenant"].as_str().unwrap_or("another tenant"),
             other["profile"].as_str().unwrap_or("?"),
         )))
+        .into());
+    }
+    if changed_runs.contains(&run) {
+        return Err(Usage(format!(
+            "the audit lines of run {run} were changed after mcsh wrote them, so what they say may not be what the run did; nothing was undone. Check the log (`mcsh audit`) and undo by hand"
+        ))
         .into());
     }
     let mut items = undo::plan(&lines, &run).map_err(|e| Usage(e.to_string()))?;

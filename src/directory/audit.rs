@@ -197,6 +197,9 @@ impl Audit {
             line["seq"] = json!(chain.0);
             line["prev"] = json!(chain.1);
         }
+        // The line's own digest too: the last line of a run has no successor to vouch for it.
+        let own = digest(&line.to_string());
+        line["self"] = json!(own);
         let mut text = line.to_string();
         self.chain.lock().expect("audit lock").1 = digest(&text);
         text.push('\n');
@@ -361,6 +364,8 @@ pub struct Log {
     /// The first line (from 1) whose run's chain is broken before it: an earlier line of its
     /// run was edited, removed or moved.
     pub changed: Option<usize>,
+    /// The runs with such a line: `mcsh undo` refuses to take them back.
+    pub changed_runs: std::collections::HashSet<String>,
 }
 
 /// The digest a line's successor in its run carries as `prev`.
@@ -412,8 +417,17 @@ pub fn read(path: &Path) -> std::io::Result<Log> {
                 if let (Some(run), Some(seq)) = (v["run"].as_str(), v["seq"].as_u64()) {
                     let want = chains.entry(run.to_string()).or_insert((1, String::new()));
                     let prev = v["prev"].as_str().unwrap_or("");
-                    if (seq != want.0 || prev != want.1) && log.changed.is_none() {
-                        log.changed = Some(i + 1);
+                    let own_ok = {
+                        let mut bare = v.clone();
+                        let said = bare
+                            .as_object_mut()
+                            .and_then(|o| o.remove("self"))
+                            .and_then(|s| s.as_str().map(str::to_string));
+                        said.is_none_or(|s| s == digest(&bare.to_string()))
+                    };
+                    if seq != want.0 || prev != want.1 || !own_ok {
+                        log.changed.get_or_insert(i + 1);
+                        log.changed_runs.insert(run.to_string());
                     }
                     *want = (seq + 1, digest(&String::from_utf8_lossy(line)));
                 }
