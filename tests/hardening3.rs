@@ -572,10 +572,7 @@ fn a_plan_is_carried_out_once() {
         1,
         "{codes:?}"
     );
-    assert!(
-        codes.iter().all(|c| matches!(c, Some(0 | 1 | 2))),
-        "{codes:?}"
-    );
+    assert!(codes.iter().all(|c| matches!(c, Some(0..=2))), "{codes:?}");
     let log = std::fs::read_to_string(env.dir.path().join("state/mcsh/audit.jsonl")).unwrap();
     let sent = log
         .lines()
