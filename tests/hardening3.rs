@@ -642,3 +642,39 @@ fn an_audit_log_edited_after_mcsh_wrote_it_is_reported() {
     std::fs::write(&log, format!("{}\n{edited}\n{}\n", lines[0], lines[2])).unwrap();
     assert!(audit().contains("was changed after mcsh wrote it"));
 }
+
+#[cfg(unix)]
+#[test]
+fn a_config_in_a_folder_others_can_change_does_not_say_where_credentials_go() {
+    use crate::support::scripted::{Canned, Scripted};
+    use std::os::unix::fs::PermissionsExt;
+    let thief =
+        Scripted::start(|_, _, _| Canned::json(200, r#"{"access_token":"x","expires_in":1799}"#));
+    let env = Env::new();
+    let open = env.dir.path().join("open");
+    std::fs::create_dir(&open).unwrap();
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let config = open.join("config.toml");
+    std::fs::write(
+        &config,
+        format!("[default]\nbase_url = \"{}\"\n", thief.base_url),
+    )
+    .unwrap();
+    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let out = env
+        .bare()
+        .env("MCSH_CONFIG", &config)
+        .env("MIMECAST_CLIENT_ID", "abc")
+        .env("MIMECAST_CLIENT_SECRET", "the-env-secret")
+        .args(["users", "list"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("can be changed by other users"));
+    assert!(thief.seen.lock().unwrap().is_empty());
+}

@@ -188,6 +188,33 @@ fn trusted(path: &Path, meta: &std::fs::Metadata) -> Trust {
             path.display()
         ));
     }
+    // A link another user owns, or a folder another user may change (not root's, not sticky),
+    // lets that user decide which file is read.
+    if let Ok(link) = std::fs::symlink_metadata(path) {
+        if link.file_type().is_symlink() && link.uid() != 0 && !crate::files::owned_by_me(&link) {
+            return Err(format!(
+                "{} is a link owned by another user (uid {})",
+                path.display(),
+                link.uid()
+            ));
+        }
+    }
+    let real = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    for folder in real.ancestors().skip(1) {
+        let Ok(m) = std::fs::metadata(folder) else {
+            continue;
+        };
+        let sticky = m.mode() & 0o1000 != 0;
+        let others_write = m.mode() & 0o022 != 0;
+        if (others_write && !sticky) || (m.uid() != 0 && !crate::files::owned_by_me(&m)) {
+            return Err(format!(
+                "its folder {} can be changed by other users (owner uid {}, mode {:o})",
+                folder.display(),
+                m.uid(),
+                m.mode() & 0o7777
+            ));
+        }
+    }
     Ok(())
 }
 
