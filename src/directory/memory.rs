@@ -69,8 +69,8 @@ fn text<'a>(item: &'a Value, key: &str) -> &'a str {
     item.get(key).and_then(Value::as_str).unwrap_or("")
 }
 
-/// The member an item of a membership write names.
-fn member_of_item(item: &Value) -> Member {
+/// The member an item of a membership write names (the overlay's planned rows too).
+pub(crate) fn member_of_item(item: &Value) -> Member {
     let email = text(item, "emailAddress").to_string();
     let domain = if email.is_empty() {
         text(item, "domain").to_string()

@@ -53,18 +53,9 @@ impl Planned {
 
 /// The member a membership item names, as a planned member row.
 fn planned_member(item: &Value) -> Member {
-    let email = text(item, "emailAddress").to_string();
-    let domain = if email.is_empty() {
-        text(item, "domain").to_string()
-    } else {
-        super::email::domain_of(&email).to_string()
-    };
     Member {
-        email_address: email,
-        domain,
-        internal: true,
         kind: "planned".into(),
-        ..Member::default()
+        ..super::memory::member_of_item(item)
     }
 }
 

@@ -52,14 +52,26 @@ pub fn member_arg(function: &str, value: &str) -> Res<String> {
 
 /// A list of group members a script names: addresses, or whole domains (`example.com`).
 pub fn members_arg(function: &str, values: &Array) -> Res<Vec<String>> {
+    strings_arg(
+        function,
+        values,
+        "members must be addresses or domains (strings)",
+        member_arg,
+    )
+}
+
+/// Each of `values` as a string checked by `check`; anything else is a usage error: `what`.
+fn strings_arg(
+    function: &str,
+    values: &Array,
+    what: &str,
+    check: fn(&str, &str) -> Res<String>,
+) -> Res<Vec<String>> {
     values
         .iter()
         .map(|v| match v.clone().into_immutable_string() {
-            Ok(s) => member_arg(function, &s),
-            Err(ty) => Err(errors::usage(
-                function,
-                format!("members must be addresses or domains (strings), not {ty}"),
-            )),
+            Ok(s) => check(function, &s),
+            Err(ty) => Err(errors::usage(function, format!("{what}, not {ty}"))),
         })
         .collect()
 }
@@ -81,16 +93,7 @@ pub fn member_maps(function: &str, members: &[crate::api::Member]) -> Res<Array>
 
 /// A list of checked addresses.
 pub fn emails_arg(function: &str, values: &Array) -> Res<Vec<String>> {
-    values
-        .iter()
-        .map(|v| match v.clone().into_immutable_string() {
-            Ok(s) => email_arg(function, &s),
-            Err(ty) => Err(errors::usage(
-                function,
-                format!("addresses must be strings, not {ty}"),
-            )),
-        })
-        .collect()
+    strings_arg(function, values, "addresses must be strings", email_arg)
 }
 
 /// The group a script means: a group map (with `id`), an id, or a name.
