@@ -57,7 +57,7 @@ pub struct Surprise {
     pub code: String,
     /// The refusal, as results word it.
     pub message: String,
-    /// Writes queued after it that the service had already been sent, each described.
+    /// Writes queued after it that had already been sent, each described.
     pub later_sent: Vec<String>,
     /// Writes queued after it that were never sent.
     pub not_sent: usize,
@@ -154,20 +154,9 @@ impl Directory {
     /// Whether a queued write names `email` (as its address, alias or purge-list entry).
     pub fn queue_touches(&self, email: &str) -> bool {
         let queue = self.deferred.lock().expect("queue lock");
-        queue.iter().any(|d| {
-            ["emailAddress", "alias", "aliasFor"]
-                .iter()
-                .filter_map(|k| d.item.get(*k).and_then(Value::as_str))
-                .chain(
-                    d.item
-                        .get("emailAddresses")
-                        .and_then(Value::as_array)
-                        .into_iter()
-                        .flatten()
-                        .filter_map(Value::as_str),
-                )
-                .any(|e| e.eq_ignore_ascii_case(email))
-        })
+        queue
+            .iter()
+            .any(|d| super::order::touches_user(d.endpoint, &d.item, email))
     }
 
     /// How many writes are queued.

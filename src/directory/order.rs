@@ -97,6 +97,13 @@ fn keys(endpoint: &str, item: &Value) -> (Vec<String>, Vec<String>) {
     }
 }
 
+/// Whether a write of `endpoint` with `item` writes or depends on the user `email`.
+pub(crate) fn touches_user(endpoint: &str, item: &Value, email: &str) -> bool {
+    let key = format!("u {}", email.to_ascii_lowercase());
+    let (writes, reads) = keys(endpoint, item);
+    writes.contains(&key) || reads.contains(&key)
+}
+
 /// The wave of each write, in the order given: the first after every earlier write it
 /// depends on.
 pub(crate) fn waves<'a>(writes: impl IntoIterator<Item = (&'a str, &'a Value)>) -> Vec<usize> {

@@ -50,6 +50,7 @@ impl Known {
             let meta: serde_json::Value = serde_json::from_str(&json).unwrap_or_default();
             meta["functions"].as_array().cloned().unwrap_or_default()
         };
+        // mcsh's own (without the packages), then every name there is.
         for f in all(false) {
             if let Some(name) = f["name"].as_str() {
                 exact.entry(name.to_string()).or_default().insert(count(&f));

@@ -61,17 +61,26 @@ pub fn engine(host: &Rc<Host>, limits: &Limits) -> Engine {
     });
     // A field a record does not have is an error; other maps keep Rhai's rules (fields.rs).
     {
-        for (name, source) in stdlib::MODULES {
-            let mut writes = fields::Writes::default();
-            match engine.compile(source) {
-                Ok(ast) => writes.add_script(&ast),
-                // Unreadable: assume it assigns any key (every missing key is then added).
-                Err(_) => writes = fields::Writes::anything(),
-            }
-            host.note_writes(&modules::stdlib_source(name), writes);
-        }
         let writes = host.writes.clone();
         engine.on_map_missing_property(move |map, prop, ctx| {
+            let source = ctx.source().unwrap_or("").to_string();
+            let unread = !writes.borrow().contains_key(&source);
+            if unread {
+                // A stdlib module's text is read the first time its code reaches a missing key,
+                // not at every start-up.
+                let text = stdlib::MODULES
+                    .iter()
+                    .find(|(name, _)| modules::stdlib_source(name) == source)
+                    .map(|(_, text)| *text);
+                if let Some(text) = text {
+                    let found = match ctx.engine().compile(text) {
+                        Ok(ast) => fields::Writes::of(&ast),
+                        // Unreadable: assume it assigns any key (every missing key is added).
+                        Err(_) => fields::Writes::anything(),
+                    };
+                    writes.borrow_mut().insert(source.clone(), found);
+                }
+            }
             let writes = writes.borrow();
             // Code whose text mcsh has not read (a module of the admin's): any key.
             let anything = fields::Writes::anything();
