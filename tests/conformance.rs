@@ -115,6 +115,7 @@ fn canned(x: &Exchange) -> Canned {
             "x-ratelimit-limit" => "x-ratelimit-limit",
             "x-ratelimit-remaining" => "x-ratelimit-remaining",
             "x-ratelimit-reset" => "x-ratelimit-reset",
+            "x-request-id" => "x-request-id",
             _ => continue,
         };
         c = c.header(name, value);
@@ -190,6 +191,12 @@ fn recorded_count(path: &str, body: &Value) -> usize {
     }
 }
 
+/// An answer of the API 2.0 gateway itself, outside the `/api` envelope (no `meta`): the
+/// client must read it, but the sandbox, being the service behind it, is never asked for it.
+fn gateway(x: &Exchange) -> bool {
+    x.body.get("meta").is_none()
+}
+
 fn keyless_fail(body: &Value) -> Option<String> {
     body["fail"].as_array()?.iter().find_map(|f| {
         f.get("key")
@@ -207,9 +214,63 @@ async fn the_client_does_what_each_recorded_answer_means() {
         let got = c.send(&x.path, kind, &request_of(&x.request)).await;
         let what = format!("{} {} ({})", x.file, x.path, x.case);
         match (x.status, keyless_fail(&x.body)) {
+            (401, _) if gateway(&x) => {
+                // The gateway refusing a bearer token: a new token, the call once more, and
+                // credentials refused only when the new token is refused too.
+                let e = got.expect_err(&what);
+                assert!(e.is_auth(), "{what}: credentials refused, got {e}");
+                assert_eq!(
+                    server.hits(&x.path),
+                    2,
+                    "{what}: renewed once, then refused"
+                );
+                assert_eq!(
+                    server.hits("/oauth/token"),
+                    2,
+                    "{what}: a new token was fetched"
+                );
+            }
             (401 | 403 | 418, _) => {
                 let e = got.expect_err(&what);
                 assert!(e.is_auth(), "{what}: credentials refused, got {e}");
+            }
+            (500, _) => {
+                // A server error, retried as reads are, then told with the gateway's code,
+                // message and x-request-id.
+                let e = got.expect_err(&what);
+                assert!(matches!(&e, ApiError::Status { .. }), "{what}: got {e}");
+                assert_eq!(
+                    e.code(),
+                    x.body["fail"][0]["code"].as_str().unwrap(),
+                    "{what}"
+                );
+                assert!(e.retryable(), "{what}");
+                let told = e.to_string();
+                assert!(
+                    told.contains(x.body["fail"][0]["message"].as_str().unwrap()),
+                    "{what}: {told}"
+                );
+                if let Some((_, id)) = x.headers.iter().find(|(k, _)| k == "x-request-id") {
+                    assert!(
+                        told.contains(&format!("x-request-id {id}")),
+                        "{what}: {told}"
+                    );
+                }
+                let tries = 1 + ClientOptions::default().read_retries as usize;
+                assert_eq!(server.hits(&x.path), tries, "{what}: retried as reads are");
+            }
+            (429, _) => {
+                // A throttle, with or without rate headers: waited out, never a decode
+                // error; when it does not lift, the service's words are in the error.
+                let e = got.expect_err(&what);
+                assert!(
+                    matches!(&e, ApiError::RateLimited { .. }),
+                    "{what}: got {e}"
+                );
+                assert!(server.hits(&x.path) > 1, "{what}: waited and tried again");
+                if let Some(detail) = x.body["detail"].as_str() {
+                    assert!(e.to_string().contains(detail), "{what}: {e}");
+                }
             }
             (200, Some(code)) if code == "err_developer_key" => {
                 let e = got.expect_err(&what);
@@ -229,7 +290,19 @@ async fn the_client_does_what_each_recorded_answer_means() {
             }
             (200, None) => {
                 let resp = got.unwrap_or_else(|e| panic!("{what}: {e}"));
-                assert!(resp.fail.is_empty(), "{what}");
+                // Failed items keep their code and the item they echo.
+                let recorded: Vec<(Value, &str)> = x.body["fail"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|f| (f["key"].clone(), f["errors"][0]["code"].as_str().unwrap()))
+                    .collect();
+                let decoded: Vec<(Value, &str)> = resp
+                    .fail
+                    .iter()
+                    .map(|f| (f.key.clone().unwrap_or(Value::Null), f.code.as_str()))
+                    .collect();
+                assert_eq!(decoded, recorded, "{what}");
                 if let Some(n) = decoded_count(&x.path, &resp) {
                     assert_eq!(n, recorded_count(&x.path, &x.body), "{what}: every record");
                 }
@@ -598,12 +671,19 @@ async fn the_sandbox_answers_each_recorded_request_in_the_recorded_shape() {
         .json::<Value>()
         .await
         .unwrap();
-    let group_id = groups["data"][0]["folders"][0]["id"]
+    // Sales: it has members, and alice.anderson (every recorded address, in the sandbox) is
+    // not one, so the recorded add, add again, remove, remove again play out as recorded.
+    let group_id = groups["data"][0]["folders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["description"] == "Sales")
+        .expect("the demo tenant has Sales")["id"]
         .as_str()
         .unwrap()
         .to_string();
     let mut failures = Vec::new();
-    for x in recordings() {
+    for x in recordings().into_iter().filter(|x| !gateway(x)) {
         let what = format!("{} {} ({})", x.file, x.path, x.case);
         let mut req = http.post(format!("{}{}", sb.base_url, x.path));
         for (k, v) in headers_for(&sb.keys, &x.case, &x.path) {

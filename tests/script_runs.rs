@@ -346,6 +346,106 @@ for u in users("example.com") { remove_member("Support", u.emailAddress); add_me
 }
 
 #[test]
+fn planning_asks_whether_many_addresses_are_users_in_one_request() {
+    let env = Env::new();
+    // rosa.patel is queued for deletion: in no listing, yet the service refuses to create him.
+    let (code, _, err, _) = run(
+        &env,
+        &[
+            "users",
+            "delete",
+            "--email",
+            "rosa.patel@example.com",
+            "--yes",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let creates = script(
+        &env,
+        "create.rhai",
+        r#"
+for i in 1..=40 { create_user(`new${i}@example.com`, "New"); }
+create_user("rosa.patel@example.com", "Rosa");
+print("planned");
+"#,
+    );
+    let (code, _, err, req) = run(&env, &["--dry-run", "run", &creates]);
+    // 41 addresses asked about in one get-aliases request; david's create foreseen as refused.
+    assert_eq!(count(&req, "/api/user/get-aliases"), 1, "{req:?}");
+    assert_eq!(count(&req, "/api/user/get-internal-users"), 0, "{req:?}");
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("create.rhai:3"), "{err}");
+    assert!(err.contains("err_user_already_exists"), "{err}");
+    assert_eq!(count(&req, "/api/user/create-user"), 0, "{req:?}");
+
+    // A dry run foresees what the real run is refused, at the same line with the same code:
+    // an update of a user queued for deletion (not found), of a user directory sync manages,
+    // of an unknown address; a delete of an unknown address after one of a queued user.
+    let cases = [
+        (
+            "update_user",
+            "rosa.patel@example.com",
+            "err_user_not_found",
+        ),
+        (
+            "update_user",
+            "zoe.costa@example.com",
+            "err_xdk_operation_forbidden_for_address",
+        ),
+        ("update_user", "nobody@example.com", "err_user_not_found"),
+        ("delete_user", "nobody@example.com", "err_user_not_found"),
+    ];
+    for (function, refused, code) in cases {
+        let args = if function == "update_user" {
+            r#", #{ name: "Renamed" }"#
+        } else {
+            ""
+        };
+        // Line 4 is a call the service takes: a listed user, or deleting a queued one again.
+        let taken = if function == "update_user" {
+            "samuel.walsh@example.com"
+        } else {
+            "rosa.patel@example.com"
+        };
+        let source = format!(
+            "for e in [\"samuel.walsh@example.com\", \"tara.garcia@example.com\"] {{\n    \
+             {function}(e{args});\n}}\n{function}(\"{taken}\"{args});\n\
+             {function}(\"{refused}\"{args});\nprint(\"planned\");\n"
+        );
+        let f = script(&env, "change.rhai", &source);
+        let (dry, _, dry_err, req) = run(&env, &["--dry-run", "run", &f]);
+        let error = |err: &str| -> String {
+            let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("error")).collect();
+            assert_eq!(lines.len(), 1, "{err}");
+            lines[0].to_string()
+        };
+        let told = error(&dry_err);
+        assert_eq!(dry, 1, "{source}\n{dry_err}");
+        assert!(told.contains(code), "{source}\n{told}");
+        assert!(told.contains("change.rhai:5:1"), "{source}\n{told}");
+        // The domain is listed once (one page of 14); only deletes probe, in one request.
+        assert!(
+            count(&req, "/api/user/get-internal-users") <= 1,
+            "{source}\n{req:?}"
+        );
+        let probes = usize::from(function == "delete_user");
+        assert_eq!(
+            count(&req, "/api/user/get-aliases"),
+            probes,
+            "{source}\n{req:?}"
+        );
+        let (real, _, real_err, _) = run(&env, &["run", &f]);
+        assert_eq!(real, dry, "{source}\n{real_err}");
+        let real_told = error(&real_err);
+        assert!(real_told.contains(code), "{source}\n{real_told}");
+        assert!(
+            real_told.contains("change.rhai:5:1"),
+            "{source}\n{real_told}"
+        );
+    }
+}
+
+#[test]
 fn mcsh_options_after_a_scripts_arguments_are_refused_before_anything_is_sent() {
     let env = Env::new();
     let s = script(

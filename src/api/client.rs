@@ -212,7 +212,7 @@ impl Client {
             match answer.status {
                 200 => {}
                 429 => {
-                    self.wait_out_429(path, &mut rate_waits, &answer.headers)
+                    self.wait_out_429(path, &mut rate_waits, &answer.headers, &answer.body)
                         .await?;
                     continue;
                 }
@@ -302,17 +302,21 @@ impl Client {
     }
 
     /// Waits out a 429 on `path` as the service asks (see [`RateWaits::next`]), holding back
-    /// every other request meanwhile; an error when the call has waited its total.
+    /// every other request meanwhile; an error when the call has waited its total, saying
+    /// what the last refusal's `body` said (the gateway's `{"detail": ...}`).
     pub(super) async fn wait_out_429(
         &self,
         path: &str,
         waits: &mut RateWaits,
         headers: &reqwest::header::HeaderMap,
+        body: &[u8],
     ) -> Result<(), ApiError> {
         let Some(wait) = waits.next(headers, &self.inner.options) else {
+            let (code, message) = envelope::error_summary(body);
             return Err(ApiError::RateLimited {
                 path: path.to_string(),
                 attempts: waits.waited_out(),
+                detail: message.or(code),
             });
         };
         self.inner.stats.rate_waits.fetch_add(1, Ordering::Relaxed);

@@ -56,6 +56,7 @@ pub async fn region_base_url(
             status,
             code,
             message,
+            request_id: None,
         });
     }
     let resp = envelope::decode(&body).map_err(|e| ApiError::Decode {

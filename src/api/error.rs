@@ -74,24 +74,30 @@ pub enum ApiError {
         failures: Vec<Failure>,
     },
     /// An HTTP status other than 200 that is not about credentials.
-    #[error("{path}: HTTP {status}{}", code_suffix(.code, .message))]
+    #[error("{path}: HTTP {status}{}{}", code_suffix(.code, .message), request_suffix(.request_id))]
     Status {
         /// The endpoint path.
         path: String,
         /// HTTP status.
         status: u16,
-        /// Mimecast's error code, when the body had one.
+        /// Mimecast's error code, when the body had one (the API 2.0 gateway's own answers
+        /// carry it as `fail[].code` without `errors[]`, e.g. `internal-error`).
         code: Option<String>,
         /// The body's message, when it had one.
         message: Option<String>,
+        /// The `x-request-id` the gateway answered with: what Mimecast support asks for.
+        request_id: Option<String>,
     },
     /// The quota stayed exhausted through every permitted wait.
-    #[error("{path}: rate limit still exceeded after waiting out {attempts} refusals; the quota is not coming back: try again later or lower --concurrency")]
+    #[error("{path}: rate limit still exceeded after waiting out {attempts} refusals{}; the quota is not coming back: try again later or lower --concurrency", detail_suffix(.detail))]
     RateLimited {
         /// The endpoint path.
         path: String,
         /// How many 429s were waited out.
         attempts: u32,
+        /// What the last refusal said (the gateway's `detail`, e.g. "Over throttling limit
+        /// (10000/hour)").
+        detail: Option<String>,
     },
     /// The answer was not a Mimecast envelope.
     #[error("{path}: the server's answer (HTTP {status}) is not a Mimecast response: {detail}")]
@@ -132,6 +138,20 @@ fn failed_message(failures: &[Failure]) -> String {
         [] => "Mimecast reported a failure without details".to_string(),
         [one] => one.to_string(),
         [first, rest @ ..] => format!("{first} (and {} more failed items)", rest.len()),
+    }
+}
+
+fn request_suffix(request_id: &Option<String>) -> String {
+    match request_id {
+        Some(id) => format!(" (x-request-id {id})"),
+        None => String::new(),
+    }
+}
+
+fn detail_suffix(detail: &Option<String>) -> String {
+    match detail {
+        Some(d) => format!(" (the service said: {d})"),
+        None => String::new(),
     }
 }
 

@@ -73,7 +73,7 @@ impl Client {
             match answer {
                 Ok(a) if a.status == 429 => {
                     // Over the quota: the token was not issued; wait as the service says.
-                    self.wait_out_429(TOKEN_PATH, &mut rate_waits, &a.headers)
+                    self.wait_out_429(TOKEN_PATH, &mut rate_waits, &a.headers, &a.body)
                         .await
                         .map_err(Fault::Refused)?;
                 }

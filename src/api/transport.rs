@@ -135,7 +135,21 @@ pub(super) fn status_error(path: &str, answer: &Answer) -> ApiError {
         status: answer.status,
         code,
         message,
+        request_id: gateway_request_id(&answer.headers),
     }
+}
+
+/// The `x-request-id` the API 2.0 gateway puts on its own answers, on one line and cut: it
+/// comes from outside, and Mimecast support asks for it.
+pub(super) fn gateway_request_id(headers: &HeaderMap) -> Option<String> {
+    let raw = headers.get("x-request-id")?;
+    let text = String::from_utf8_lossy(raw.as_bytes());
+    let text: String = text
+        .chars()
+        .filter(|c| c.is_ascii_graphic())
+        .take(80)
+        .collect();
+    (!text.is_empty()).then_some(text)
 }
 
 pub(super) fn auth_error(

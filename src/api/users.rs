@@ -71,6 +71,51 @@ impl Client {
             .collect())
     }
 
+    /// Which of `emails` are mailboxes the service knows (listed, or queued on the purge list
+    /// and not yet purged), in one `get-aliases` request whose items are the addresses: the
+    /// envelope's "several items mean the same as one call each". An address the service
+    /// answers `err_user_not_found` for is not a user; any other failed item is an error.
+    /// Returned addresses are lower case.
+    pub async fn known_mailboxes(
+        &self,
+        emails: &[String],
+    ) -> Result<std::collections::HashSet<String>, ApiError> {
+        let data = emails
+            .iter()
+            .map(|e| json!({ "emailAddress": e }))
+            .collect();
+        let request = super::envelope::Request { meta: None, data };
+        let resp = self.send(paths::GET_ALIASES, Kind::Read, &request).await?;
+        let mut absent = std::collections::HashSet::new();
+        let mut other = Vec::new();
+        for f in resp.fail {
+            let asked = f
+                .key
+                .as_ref()
+                .and_then(|k| k.get("emailAddress"))
+                .and_then(Value::as_str)
+                .map(str::to_ascii_lowercase);
+            match asked {
+                Some(e) if f.code == "err_user_not_found" => {
+                    absent.insert(e);
+                }
+                _ => other.push(f),
+            }
+        }
+        if !other.is_empty() {
+            return Err(ApiError::Failed {
+                path: paths::GET_ALIASES.to_string(),
+                status: 200,
+                failures: other,
+            });
+        }
+        Ok(emails
+            .iter()
+            .map(|e| e.to_ascii_lowercase())
+            .filter(|e| !absent.contains(e))
+            .collect())
+    }
+
     /// The account's record (`get-account`): a cheap check that the credentials work.
     pub async fn account(&self) -> Result<Value, ApiError> {
         let data = self.call(paths::GET_ACCOUNT, Kind::Read, vec![]).await?;

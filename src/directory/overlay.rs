@@ -16,6 +16,8 @@ pub struct Overlay {
     created_users: Vec<User>,
     renamed: HashMap<String, String>,
     deleted: HashSet<String>,
+    /// Users planned off the purge list (live again).
+    restored: HashSet<String>,
     /// Planned members by group id, in the order planned.
     added: HashMap<String, Planned>,
     /// Planned removals by group id, as member keys.
@@ -91,10 +93,13 @@ impl Overlay {
                     .flatten()
                     .filter_map(Value::as_str)
                 {
+                    let e = e.to_ascii_lowercase();
                     if endpoint == paths::ADD_TO_PURGE_LIST {
-                        self.deleted.insert(e.to_ascii_lowercase());
+                        self.restored.remove(&e);
+                        self.deleted.insert(e);
                     } else {
-                        self.deleted.remove(&e.to_ascii_lowercase());
+                        self.deleted.remove(&e);
+                        self.restored.insert(e);
                     }
                 }
             }
@@ -177,6 +182,11 @@ impl Overlay {
     /// Whether the plan queues `email` for deletion (so a restore of it is a change).
     pub fn deletes(&self, email: &str) -> bool {
         self.deleted.contains(&email.to_ascii_lowercase())
+    }
+
+    /// Whether the plan takes `email` off the purge list (so it is a live user afterwards).
+    pub fn restores(&self, email: &str) -> bool {
+        self.restored.contains(&email.to_ascii_lowercase())
     }
 
     /// Users the plan creates in `domain`.

@@ -3,9 +3,9 @@
 //! Policy: the real run learns some outcomes from the service's answer: "already a member",
 //! "not a member", "user already exists", "group already exists", "domain not internal". A
 //! dry run sends nothing, so it reads what decides them (each group's members once, the
-//! internal domains, the group list, one `get-aliases` probe per address; reads a plan rests
-//! on) and reports those items as the real run would: `unchanged`, or `failed` with the
-//! service's code. Such items are neither planned nor put in a plan. Writes whose callers
+//! internal domains, the group list, `get-aliases` probes of many addresses a request; reads
+//! a plan rests on) and reports those items as the real run would: `unchanged`, or `failed`
+//! with the service's code. Such items are neither planned nor put in a plan. Writes whose callers
 //! read before deciding to write need no prediction.
 
 use std::collections::{HashMap, HashSet};
@@ -39,10 +39,9 @@ impl Directory {
             paths::REMOVE_GROUP_MEMBER => self.predict_members(items, false).await,
             paths::CREATE_USER => self.predict_new_users(items).await,
             paths::CREATE_GROUP => self.predict_new_groups(items).await,
-            paths::UPDATE_USER | paths::ADD_TO_PURGE_LIST => {
-                self.predict_known_users(items, false).await
+            paths::UPDATE_USER | paths::ADD_TO_PURGE_LIST | paths::REMOVE_FROM_PURGE_LIST => {
+                self.predict_known_users(endpoint, items).await
             }
-            paths::REMOVE_FROM_PURGE_LIST => self.predict_known_users(items, true).await,
             paths::DELETE_GROUP => self.predict_deleted_groups(items).await,
             paths::UPDATE_GROUP => self.predict_renamed_groups(items).await,
             _ => Ok(vec![Prediction::Change; items.len()]),
@@ -151,13 +150,18 @@ impl Directory {
 }
 
 impl Directory {
-    /// Changes to users the service must know: an unknown address is refused; restoring
-    /// (`queued`) one that is not on the purge list is refused too.
+    /// Changes to users the service must know. Updating needs a live (listed) user: one
+    /// queued for deletion is not found. Deleting takes a listed user or one already queued.
+    /// Restoring takes only a queued one. Directory sync's users refuse updates and deletes.
     async fn predict_known_users(
         &self,
+        endpoint: &str,
         items: &[(String, Value)],
-        queued: bool,
     ) -> Result<Vec<Prediction>, DirError> {
+        let (update, restore) = (
+            endpoint == paths::UPDATE_USER,
+            endpoint == paths::REMOVE_FROM_PURGE_LIST,
+        );
         let emails: Vec<String> = items
             .iter()
             .map(
@@ -167,35 +171,50 @@ impl Directory {
                 },
             )
             .collect();
-        // The run's one pass over each domain's users answers for every listed user; only the
-        // others are probed (they may be on the purge list), in one concurrent round.
-        let mut listed = std::collections::HashSet::new();
+        // The run's one pass over each domain's users says who is listed, and whether
+        // directory sync manages them (lower-case address → synced).
+        let mut listed: HashMap<String, bool> = HashMap::new();
         for email in &emails {
-            if self.find_user(email).await?.is_some() {
-                listed.insert(email.to_ascii_lowercase());
+            if let Some(u) = self.find_user(email).await? {
+                listed.insert(email.to_ascii_lowercase(), u.is_synced());
             }
         }
+        // Only an unlisted address may still be queued for deletion: those are probed, many
+        // a request. An update needs a listed user, so it probes nothing.
         let unlisted: Vec<String> = emails
             .iter()
-            .filter(|e| !listed.contains(&e.to_ascii_lowercase()))
+            .filter(|e| !update && !listed.contains_key(&e.to_ascii_lowercase()))
             .cloned()
             .collect();
-        let existing = self.existing_users(&unlisted).await?;
+        let queued = self.existing_users(&unlisted).await?;
         let mut out = Vec::with_capacity(items.len());
         for email in emails {
-            let planned = self.overlaid(None, |o, f| o.user(&email, f)).is_some()
-                || (queued && self.overlaid(false, |o, _| o.deletes(&email)));
+            // What the run planned before: a create, a delete, a restore of this address.
+            let created = self.overlaid(None, |o, f| o.user(&email, f)).is_some();
+            let deleted = self.overlaid(false, |o, _| o.deletes(&email));
+            let restored = self.overlaid(false, |o, _| o.restores(&email));
+            let planned = if restore {
+                created || deleted
+            } else {
+                created || restored
+            };
             let key = email.to_ascii_lowercase();
-            let known = planned || listed.contains(&key) || existing.contains(&key);
-            out.push(if !known {
-                Prediction::Refused("err_user_not_found", "User not found".into())
-            } else if queued && listed.contains(&key) {
-                Prediction::Refused(
+            out.push(match listed.get(&key) {
+                _ if update && deleted => {
+                    Prediction::Refused("err_user_not_found", "User not found".into())
+                }
+                _ if planned => Prediction::Change,
+                Some(_) if restore => Prediction::Refused(
                     "err_user_not_on_purge_list",
                     "User is not on the purge list".into(),
-                )
-            } else {
-                Prediction::Change
+                ),
+                Some(true) => Prediction::Refused(
+                    "err_xdk_operation_forbidden_for_address",
+                    "0003 Forbidden To Perform Operation For Address".into(),
+                ),
+                Some(false) => Prediction::Change,
+                None if queued.contains(&key) => Prediction::Change,
+                None => Prediction::Refused("err_user_not_found", "User not found".into()),
             });
         }
         Ok(out)

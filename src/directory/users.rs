@@ -221,34 +221,50 @@ impl Directory {
     }
 
     /// Which of `emails` are users (mailboxes, listed or on the purge list), by lower-case
-    /// address: one `get-aliases` each, `--concurrency` at a time, so the cost follows the
-    /// addresses asked about, not the size of their domains.
+    /// address. What the run already knows is not asked again; the rest are asked with
+    /// `get-aliases`, `--batch-size` addresses a request and `--concurrency` requests at a
+    /// time, so the cost follows the addresses asked about, not the size of their domains.
     pub async fn existing_users(
         &self,
         emails: &[String],
     ) -> Result<std::collections::HashSet<String>, DirError> {
         use futures_util::stream::{self, StreamExt};
-        let found: Vec<Option<String>> = stream::iter(emails)
-            .map(|e| async move {
+        // What the run knew before asking, by lower-case address.
+        let mut before = std::collections::HashMap::new();
+        let mut unknown: Vec<String> = Vec::new();
+        for e in emails {
+            let key = e.to_ascii_lowercase();
+            if before.contains_key(&key) {
+                continue;
+            }
+            let listed = matches!(self.memory().user(&key), Some(Some(_)));
+            let known = self.memory().exists(&key).or(listed.then_some(true));
+            if known.is_none() {
+                unknown.push(e.clone());
+            }
+            before.insert(key, known);
+        }
+        let answers: Vec<std::collections::HashSet<String>> =
+            stream::iter(unknown.chunks(self.options.batch_size.max(1)))
+                .map(|chunk| self.client().known_mailboxes(chunk))
+                .buffered(self.options.concurrency.max(1))
+                .collect::<Vec<_>>()
+                .await
+                .into_iter()
+                .collect::<Result<_, crate::api::ApiError>>()?;
+        let known: std::collections::HashSet<String> = answers.into_iter().flatten().collect();
+        for e in &unknown {
+            let key = e.to_ascii_lowercase();
+            self.memory().set_exists(&key, known.contains(&key));
+        }
+        let found: Vec<Option<String>> = emails
+            .iter()
+            .map(|e| {
                 let key = e.to_ascii_lowercase();
-                let known = self.memory().exists(&key);
-                if let Some(known) = known {
-                    return Ok(known.then_some(key));
-                }
-                let answer = self.client().aliases(e).await;
-                let found = match answer {
-                    Ok(_) => Some(key.clone()),
-                    Err(err) if err.code() == "err_user_not_found" => None,
-                    Err(err) => return Err(err),
-                };
-                self.memory().set_exists(&key, found.is_some());
-                Ok(found)
+                let is = before[&key].unwrap_or_else(|| known.contains(&key));
+                is.then_some(key)
             })
-            .buffered(self.options.concurrency.max(1))
-            .collect::<Vec<_>>()
-            .await
-            .into_iter()
-            .collect::<Result<_, crate::api::ApiError>>()?;
+            .collect();
         for (e, f) in emails.iter().zip(&found) {
             self.note_read(
                 "address",
