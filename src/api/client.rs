@@ -60,6 +60,8 @@ pub(super) struct Counters {
     pub(super) retries: AtomicU64,
     pub(super) rate_waits: AtomicU64,
     pub(super) paced: AtomicU64,
+    /// Answers received (any status, token answers included).
+    pub(super) answers: AtomicU64,
 }
 
 /// What a client has done so far.
@@ -202,8 +204,8 @@ impl Client {
                 Err(Fault::Refused(e)) => return Err(e),
                 Err(Fault::Lost(e)) => {
                     let may_retry = kind == Kind::Read || e.never_sent;
-                    if may_retry && attempt <= opts.read_retries {
-                        self.pause_before_retry(path, &mut attempt, &e.detail).await;
+                    if may_retry && self.may_retry_loss(&e, attempt) {
+                        self.pause_after_loss(path, &mut attempt, &e).await;
                         continue;
                     }
                     return Err(self.no_answer_error(path, e));
@@ -286,6 +288,36 @@ impl Client {
             }
             return Ok(resp);
         }
+    }
+
+    /// Whether try `attempt + 1` may follow a request that got no answer. Never when no try
+    /// can help (see [`super::transport::Loss`]). A timeout before this client's first answer
+    /// is tried once more, not `read_retries` times: a host that takes the connection and
+    /// never answers is more often wrong than slow, and each try costs the whole timeout.
+    pub(super) fn may_retry_loss(&self, e: &NoAnswer, attempt: u32) -> bool {
+        if e.hopeless {
+            return false;
+        }
+        let answered = self.inner.stats.answers.load(Ordering::Relaxed) > 0;
+        let limit = if e.timed_out && !answered {
+            1
+        } else {
+            self.inner.options.read_retries
+        };
+        attempt <= limit
+    }
+
+    /// The pause before trying again after `e`; a timeout is told (what is tried again, and
+    /// the longest it can take) before the wait.
+    pub(super) async fn pause_after_loss(&self, path: &str, attempt: &mut u32, e: &NoAnswer) {
+        if e.timed_out {
+            self.emit(&Event::TimedOut {
+                path: path.to_string(),
+                after: self.inner.options.timeout,
+                within: backoff(&self.inner.options, *attempt) + self.inner.options.timeout,
+            });
+        }
+        self.pause_before_retry(path, attempt, &e.detail).await;
     }
 
     pub(super) async fn pause_before_retry(&self, path: &str, attempt: &mut u32, reason: &str) {
@@ -412,6 +444,7 @@ impl Client {
             }
         };
         self.inner.budget.note_rate(ticket, &answer.headers);
+        self.inner.stats.answers.fetch_add(1, Ordering::Relaxed);
         if let Some(e) = super::transport::refuse_redirect(path, answer.status, &answer.headers) {
             return Err(Fault::Refused(e));
         }

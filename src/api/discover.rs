@@ -38,7 +38,7 @@ pub async fn region_base_url(
         .map_err(|e| ApiError::Transport {
             path: DISCOVER_PATH.into(),
             url: url.clone(),
-            detail: e.to_string(),
+            detail: super::transport::NoAnswer::of(&e).detail,
         })?;
     let status = sent.status().as_u16();
     if let Some(e) = super::transport::refuse_redirect(DISCOVER_PATH, status, sent.headers()) {
@@ -47,7 +47,7 @@ pub async fn region_base_url(
     let body = sent.bytes().await.map_err(|e| ApiError::Transport {
         path: DISCOVER_PATH.into(),
         url: url.clone(),
-        detail: e.to_string(),
+        detail: super::transport::NoAnswer::of(&e).detail,
     })?;
     if status != 200 {
         let (code, message) = envelope::error_summary(&body);

@@ -45,7 +45,7 @@ pub enum ApiError {
         detail: String,
     },
     /// The service did not answer within the request timeout.
-    #[error("{path}: no answer within {seconds} s (raise it with MCSH_TIMEOUT or `timeout` in the profile)")]
+    #[error("{path}: no answer within {seconds} s; a host that takes the connection and never answers is most often the wrong address or a proxy in the way: check base_url and the network; if Mimecast is only slow, raise MCSH_TIMEOUT or `timeout` in the profile")]
     Timeout {
         /// The endpoint path.
         path: String,

@@ -34,6 +34,15 @@ pub enum Event {
         /// The pause before it.
         wait: Duration,
     },
+    /// A request got no answer within the timeout and is being tried once more.
+    TimedOut {
+        /// The endpoint path.
+        path: String,
+        /// The timeout that ran out.
+        after: Duration,
+        /// The longest the next try can take (its pause and its own timeout).
+        within: Duration,
+    },
     /// The quota ran out (HTTP 429); the call waits as `X-RateLimit-Reset` says.
     RateLimited {
         /// The endpoint path.

@@ -12,6 +12,7 @@ pub mod envelope;
 pub mod error;
 pub mod events;
 pub mod groups;
+pub mod ids;
 pub mod model;
 pub mod options;
 pub mod pager;

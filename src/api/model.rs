@@ -133,11 +133,11 @@ impl Group {
 }
 
 /// Whether `group` is top-level among `listed` groups: its parent is none of their ids.
-pub fn is_top_level(group: &Group, listed: &std::collections::HashSet<&str>) -> bool {
+pub fn is_top_level(group: &Group, listed: &std::collections::HashSet<String>) -> bool {
     group
         .parent_id
         .as_deref()
-        .is_none_or(|p| !listed.contains(p))
+        .is_none_or(|p| !listed.contains(super::ids::identity(p).as_ref()))
 }
 
 /// A member of a group: a user address, or a whole domain (then `emailAddress` is empty).
@@ -352,7 +352,7 @@ mod tests {
             ..Group::default()
         };
         let (a, b) = (g("a", "root"), g("b", "a"));
-        let listed: std::collections::HashSet<&str> = ["a", "b"].into();
+        let listed: std::collections::HashSet<String> = ["a".into(), "b".into()].into();
         assert!(is_top_level(&a, &listed));
         assert!(!is_top_level(&b, &listed));
     }

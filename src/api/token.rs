@@ -61,7 +61,11 @@ impl Client {
                 .await;
             let answer = read_answer(sent, None).await;
             match &answer {
-                Ok(a) => self.inner.budget.note_rate(ticket, &a.headers),
+                Ok(a) => {
+                    self.inner.budget.note_rate(ticket, &a.headers);
+                    let answers = &self.inner.stats.answers;
+                    answers.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
                 Err(_) => self.inner.budget.forget(ticket),
             }
             if let Ok(a) = &answer {
@@ -82,9 +86,8 @@ impl Client {
                     self.pause_before_retry(TOKEN_PATH, &mut attempt, &format!("HTTP {}", a.status))
                         .await
                 }
-                Err(e) if attempt <= self.inner.options.read_retries => {
-                    self.pause_before_retry(TOKEN_PATH, &mut attempt, &e.detail)
-                        .await
+                Err(e) if self.may_retry_loss(&e, attempt) => {
+                    self.pause_after_loss(TOKEN_PATH, &mut attempt, &e).await
                 }
                 // Retried here already: the call that wanted the token does not retry it
                 // again (retries inside retries made a dead address take half a minute).

@@ -64,17 +64,93 @@ pub(super) struct NoAnswer {
     pub(super) never_sent: bool,
     pub(super) timed_out: bool,
     pub(super) detail: String,
+    /// Set when no retry can help: the name does not resolve, the certificate or TLS
+    /// handshake failed, or a host other than this machine refused the connection.
+    pub(super) hopeless: bool,
+}
+
+impl NoAnswer {
+    /// What `e` says, classified: see [`Loss`].
+    pub(super) fn of(e: &reqwest::Error) -> NoAnswer {
+        let loss = Loss::of(e);
+        NoAnswer {
+            never_sent: e.is_connect(),
+            timed_out: e.is_timeout(),
+            hopeless: loss.is_some(),
+            detail: match loss {
+                Some(loss) => format!("{} ({})", loss.what_to_check(), transport_detail(e)),
+                None => transport_detail(e),
+            },
+        }
+    }
+}
+
+/// A failure to reach the host that another try cannot mend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Loss {
+    /// The host name does not resolve.
+    Name,
+    /// TLS failed: an untrusted or wrong certificate, or a host that does not speak TLS.
+    Tls,
+    /// A host other than this machine refused the connection: nothing listens there.
+    Refused,
+}
+
+impl Loss {
+    /// The loss `e` is, if any. A refused connection to this machine is not one: the
+    /// sandbox or a local proxy may be starting.
+    pub(super) fn of(e: &reqwest::Error) -> Option<Loss> {
+        if e.is_timeout() {
+            return None;
+        }
+        let mut source: Option<&dyn std::error::Error> = Some(e);
+        let mut texts = String::new();
+        let mut refused = false;
+        while let Some(s) = source {
+            if let Some(io) = s.downcast_ref::<std::io::Error>() {
+                refused |= io.kind() == std::io::ErrorKind::ConnectionRefused;
+            }
+            texts.push_str(&s.to_string().to_ascii_lowercase());
+            texts.push('\n');
+            source = s.source();
+        }
+        let local = e.url().and_then(|u| u.host_str()).is_some_and(|h| {
+            let h = h.trim_start_matches('[').trim_end_matches(']');
+            h.eq_ignore_ascii_case("localhost")
+                || h.parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
+        });
+        if texts.contains("dns error") || texts.contains("failed to lookup address") {
+            Some(Loss::Name)
+        } else if texts.contains("certificate")
+            || texts.contains("tls handshake")
+            || texts.contains("peer is incompatible")
+            || texts.contains("received corrupt message")
+            || texts.contains("invalid content type")
+        {
+            Some(Loss::Tls)
+        } else if refused && !local {
+            Some(Loss::Refused)
+        } else {
+            None
+        }
+    }
+
+    /// What the admin should check.
+    pub(super) fn what_to_check(self) -> &'static str {
+        match self {
+            Loss::Name => "the host name does not resolve: check base_url (API 2.0 is https://api.services.mimecast.com, or the uk-api./us-api. host of your region) and this machine's DNS",
+            Loss::Tls => "TLS failed: the host's certificate is not trusted or it does not speak https; check base_url, and any proxy that intercepts TLS (its CA goes in SSL_CERT_FILE)",
+            Loss::Refused => "the host refused the connection: nothing listens at that address and port; check base_url",
+        }
+    }
 }
 
 pub(super) async fn read_answer(
     sent: Result<reqwest::Response, reqwest::Error>,
     request_id: Option<String>,
 ) -> Result<Answer, NoAnswer> {
-    let mut resp = sent.map_err(|e| NoAnswer {
-        never_sent: e.is_connect(),
-        timed_out: e.is_timeout(),
-        detail: transport_detail(&e),
-    })?;
+    let mut resp = sent.map_err(|e| NoAnswer::of(&e))?;
     let status = resp.status().as_u16();
     let headers = resp.headers().clone();
     let mut body = Vec::new();
@@ -86,6 +162,7 @@ pub(super) async fn read_answer(
                         never_sent: false,
                         timed_out: false,
                         detail: format!("the answer is larger than {} MiB", MAX_BODY_BYTES >> 20),
+                        hopeless: false,
                     });
                 }
                 body.extend_from_slice(&chunk);
@@ -96,6 +173,7 @@ pub(super) async fn read_answer(
                     never_sent: false,
                     timed_out: e.is_timeout(),
                     detail: transport_detail(&e),
+                    hopeless: false,
                 })
             }
         }

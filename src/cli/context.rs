@@ -361,6 +361,7 @@ impl Ctx {
     }
 
     fn observer(&self) -> Observer {
+        let quiet = self.global.quiet;
         let level = if self.global.quiet {
             0
         } else {
@@ -376,6 +377,20 @@ impl Ctx {
                 crate::eprintln_data!(
                     "retry: {path} attempt {attempt} in {} ms after {reason}",
                     wait.as_millis()
+                );
+            }
+            // Told even without -v: a run that waits a whole timeout again says why.
+            Event::TimedOut {
+                path,
+                after,
+                within,
+            } if !quiet => {
+                let by =
+                    chrono::Local::now() + chrono::Duration::from_std(*within).unwrap_or_default();
+                crate::eprintln_data!(
+                    "no answer from {path} within {} s; trying once more, until {} at the latest",
+                    after.as_secs(),
+                    by.format("%H:%M:%S")
                 );
             }
             Event::RateLimited { path, wait } if level >= 1 => {

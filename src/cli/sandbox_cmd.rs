@@ -56,6 +56,11 @@ pub enum SandboxCmd {
         /// rehearsal; --state must be new (or :memory:), or hold a copy of the same snapshot
         #[arg(long, value_name = "SNAPSHOT", conflicts_with_all = ["empty", "generate_users", "generate_groups"])]
         from: Option<String>,
+        /// Give every group a new id string before serving, as Mimecast re-encrypts ids over
+        /// time: ids copied from an earlier listing must still work (mcsh compares ids by the
+        /// folder they decode to, not by string)
+        #[arg(long)]
+        rekey: bool,
     },
     /// Delete the sandbox's tenant so the next start seeds a new demo
     #[command(after_help = super::examples::SANDBOX_RESET)]
@@ -115,6 +120,7 @@ pub async fn run(ctx: &Ctx, cmd: SandboxCmd) -> anyhow::Result<()> {
             generate_users,
             generate_groups,
             from,
+            rekey,
         } => {
             if !(0.0..=1.0).contains(&fail_rate) {
                 return Err(
@@ -134,6 +140,7 @@ pub async fn run(ctx: &Ctx, cmd: SandboxCmd) -> anyhow::Result<()> {
                 generate_users,
                 generate_groups,
                 from,
+                rekey,
                 ..sandbox::Options::default()
             };
             let running = sandbox::start(options).await.map_err(|e| match e {

@@ -73,7 +73,19 @@ pub async fn run(ctx: &mut Ctx, run: Option<&str>, last: bool) -> anyhow::Result
         .await
         .context("reading the groups before undoing")?;
     for i in &mut items {
-        let Step::Write(w) = &i.step else { continue };
+        let Step::Write(w) = &mut i.step else {
+            continue;
+        };
+        // The service may answer another string for the same group now (ids are re-keyed):
+        // what is sent and logged is the string it answers now.
+        for key in ["id", "parentId"] {
+            let Some(id) = w.item.get(key).and_then(serde_json::Value::as_str) else {
+                continue;
+            };
+            if let Some(g) = now.iter().find(|g| crate::api::ids::same(&g.id, id)) {
+                w.item[key] = serde_json::Value::String(g.id.clone());
+            }
+        }
         let Some(id) = w.item.get("id").and_then(serde_json::Value::as_str) else {
             continue;
         };

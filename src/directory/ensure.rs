@@ -137,7 +137,10 @@ impl Directory {
                     .find(|g| {
                         g.description.eq_ignore_ascii_case(part)
                             && match &parent {
-                                Some(p) => g.parent_id.as_deref() == Some(p.id.as_str()),
+                                Some(p) => g
+                                    .parent_id
+                                    .as_deref()
+                                    .is_some_and(|id| crate::api::ids::same(id, &p.id)),
                                 None => is_top_level(g, &ids),
                             }
                     })

@@ -375,14 +375,21 @@ pub(crate) fn member_wording(endpoint: &str, group: &str) -> Wording {
 
 /// The group `spec` names among `all`: an id, a name (exact, then ignoring case) or a path.
 fn pick_group(all: &[Group], spec: &str) -> Result<Group, DirError> {
-    if let Some(g) = all.iter().find(|g| g.id == spec) {
+    // An id copied from an earlier listing names its group though the service now answers
+    // another string for it.
+    if let Some(g) = all.iter().find(|g| crate::api::ids::same(&g.id, spec)) {
         return Ok(g.clone());
     }
     let pick = |f: &dyn Fn(&Group) -> bool| all.iter().filter(|g| f(g)).collect::<Vec<_>>();
     // The short ids an ambiguity error shows (12 characters and more) name a group too.
-    let prefix = spec.trim_end_matches('…');
-    if prefix.len() >= 12 && !prefix.contains(char::is_whitespace) {
-        if let [one] = pick(&|g| g.id.starts_with(prefix)).as_slice() {
+    let part = spec.trim_matches('…');
+    if part.len() >= 12 && !part.contains(char::is_whitespace) {
+        let found = if spec.starts_with('…') {
+            pick(&|g| g.id.ends_with(part))
+        } else {
+            pick(&|g| g.id.starts_with(part))
+        };
+        if let [one] = found.as_slice() {
             return Ok((*one).clone());
         }
     }
@@ -457,8 +464,19 @@ fn refuse_synced(group: &Group) -> Result<(), DirError> {
 }
 
 fn describe(g: &Group) -> String {
-    let id: String = g.id.chars().take(12).collect();
-    format!("{}, id {id}…", g.path)
+    format!("{}, id {}", g.path, short_id(&g.id))
+}
+
+/// The end of an id, after `…`: enough to tell groups apart where a name is not. Real ids
+/// share their beginning (the compressed start of the same JSON), never their end (the rest
+/// of the JSON and a checksum).
+pub fn short_id(id: &str) -> String {
+    let chars: Vec<char> = id.chars().collect();
+    if chars.len() <= 16 {
+        return id.to_string();
+    }
+    let tail: String = chars[chars.len() - 12..].iter().collect();
+    format!("…{tail}")
 }
 
 /// `group` with its path under `parent` (for naming it before any listing has it).
@@ -485,15 +503,22 @@ pub fn normalize_path(path: &str) -> String {
 
 /// Fills each group's `path` from its ancestors among `groups`: `Engineering/Platform`.
 pub fn with_paths(groups: &mut [Group]) {
+    // By what each id refers to: a parentId need not be the same string as its group's id.
     let by_id: HashMap<String, (String, Option<String>)> = groups
         .iter()
-        .map(|g| (g.id.clone(), (g.description.clone(), g.parent_id.clone())))
+        .map(|g| {
+            let key = crate::api::ids::identity(&g.id).into_owned();
+            (key, (g.description.clone(), g.parent_id.clone()))
+        })
         .collect();
     for g in groups.iter_mut() {
         let mut parts = vec![g.description.clone()];
         let mut parent = g.parent_id.clone();
         // A cycle in what the service answers must not hang the listing.
-        while let Some((name, up)) = parent.as_ref().and_then(|p| by_id.get(p)) {
+        while let Some((name, up)) = parent
+            .as_ref()
+            .and_then(|p| by_id.get(crate::api::ids::identity(p).as_ref()))
+        {
             if parts.len() > 64 {
                 break;
             }
@@ -505,9 +530,13 @@ pub fn with_paths(groups: &mut [Group]) {
     }
 }
 
-/// The ids of `groups`, for telling which are top-level ([`crate::api::model::is_top_level`]).
-pub fn listed_ids(groups: &[Group]) -> std::collections::HashSet<&str> {
-    groups.iter().map(|g| g.id.as_str()).collect()
+/// What the ids of `groups` refer to ([`crate::api::ids::identity`]), for telling which are
+/// top-level ([`crate::api::model::is_top_level`]).
+pub fn listed_ids(groups: &[Group]) -> std::collections::HashSet<String> {
+    groups
+        .iter()
+        .map(|g| crate::api::ids::identity(&g.id).into_owned())
+        .collect()
 }
 
 #[cfg(test)]

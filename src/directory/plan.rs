@@ -119,16 +119,18 @@ impl Digest {
 }
 
 /// The digest of a group listing: each group's id, name, parent and source, in any order.
-/// Member counts are left out: they follow the memberships, which their own reads cover, and
-/// a rehearsal copy counts them its own way.
+/// Ids count by what they refer to ([`crate::api::ids::identity`]): the service answering
+/// another string for the same folder is no change. Member counts are left out: they follow
+/// the memberships, which their own reads cover, and a rehearsal copy counts them its own way.
 pub fn groups_digest(groups: &[crate::api::Group]) -> String {
-    let mut keys: Vec<(&str, &str, Option<&str>, &str)> = groups
+    use crate::api::ids::identity;
+    let mut keys: Vec<(String, &str, Option<String>, &str)> = groups
         .iter()
         .map(|g| {
             (
-                g.id.as_str(),
+                identity(&g.id).into_owned(),
                 g.description.as_str(),
-                g.parent_id.as_deref(),
+                g.parent_id.as_deref().map(|p| identity(p).into_owned()),
                 g.source.as_str(),
             )
         })
@@ -242,7 +244,7 @@ impl Directory {
                 .zip(writes.iter().map(|w| &w.item)),
         );
         let last = wave_of.iter().copied().max().unwrap_or(0);
-        let mut real_ids: HashMap<String, String> = HashMap::new();
+        let mut real_ids = self.current_ids(writes).await?;
         let mut out: Vec<Option<Outcome>> = vec![None; writes.len()];
         for wave in 0..=last {
             // One job per endpoint, in plan order within it.
@@ -363,6 +365,42 @@ fn label_of(item: &Value) -> String {
     item.get("emailAddresses")
         .map(|v| v.to_string())
         .unwrap_or_default()
+}
+
+impl Directory {
+    /// The group ids `writes` name that the service now answers under another string (it
+    /// re-encrypts them): each old string with the current one of the same folder, so what
+    /// is sent, audited and undone is what listings say now.
+    async fn current_ids(
+        &self,
+        writes: &[PlannedWrite],
+    ) -> Result<HashMap<String, String>, DirError> {
+        use crate::api::ids::identity;
+        let named: Vec<&str> = writes
+            .iter()
+            .flat_map(|w| {
+                ["id", "parentId"]
+                    .into_iter()
+                    .filter_map(|k| w.item.get(k).and_then(Value::as_str))
+            })
+            .filter(|id| !id.starts_with("planned:"))
+            .collect();
+        if named.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let groups = self.fetch_groups().await?;
+        let now: HashMap<String, &str> = groups
+            .iter()
+            .map(|g| (identity(&g.id).into_owned(), g.id.as_str()))
+            .collect();
+        Ok(named
+            .into_iter()
+            .filter_map(|id| {
+                let current = *now.get(identity(id).as_ref())?;
+                (current != id).then(|| (id.to_string(), current.to_string()))
+            })
+            .collect())
+    }
 }
 
 fn with_real_ids(item: &Value, real: &HashMap<String, String>) -> Value {

@@ -229,7 +229,11 @@ impl Directory {
         let mut out = Vec::with_capacity(items.len());
         for (_, item) in items {
             let id = text(item, "id");
-            let children = groups.iter().any(|g| g.parent_id.as_deref() == Some(id));
+            let children = groups.iter().any(|g| {
+                g.parent_id
+                    .as_deref()
+                    .is_some_and(|p| crate::api::ids::same(p, id))
+            });
             let group = Group {
                 id: id.to_string(),
                 description: self.group_name(id),
@@ -261,7 +265,7 @@ impl Directory {
                 let Some(name) = item.get("description").and_then(Value::as_str) else {
                     return Prediction::Change;
                 };
-                let Some(group) = groups.iter().find(|g| g.id == id) else {
+                let Some(group) = groups.iter().find(|g| crate::api::ids::same(&g.id, id)) else {
                     return Prediction::Change;
                 };
                 let parent = item

@@ -55,8 +55,7 @@ impl Directory {
             }
             paths::CREATE_GROUP | paths::UPDATE_GROUP | paths::DELETE_GROUP => {
                 let groups = self.raw_groups().await?;
-                let ids: std::collections::HashSet<&str> =
-                    groups.iter().map(|g| g.id.as_str()).collect();
+                let ids = super::groups::listed_ids(&groups);
                 Ok(items
                     .iter()
                     .map(|item| {
@@ -66,21 +65,28 @@ impl Directory {
                                 groups.iter().find(|g| {
                                     g.description.eq_ignore_ascii_case(name)
                                         && match text(item, "parentId") {
-                                            Some(p) => g.parent_id.as_deref() == Some(p),
+                                            Some(p) => g
+                                                .parent_id
+                                                .as_deref()
+                                                .is_some_and(|id| crate::api::ids::same(id, p)),
                                             None => is_top_level(g, &ids),
                                         }
                                 })
                             }
                             paths::UPDATE_GROUP => groups.iter().find(|g| {
-                                Some(g.id.as_str()) == text(item, "id")
+                                text(item, "id").is_some_and(|id| crate::api::ids::same(&g.id, id))
                                     && text(item, "description")
                                         .is_none_or(|d| g.description == d.trim())
-                                    && text(item, "parentId")
-                                        .is_none_or(|p| g.parent_id.as_deref() == Some(p))
+                                    && text(item, "parentId").is_none_or(|p| {
+                                        g.parent_id
+                                            .as_deref()
+                                            .is_some_and(|id| crate::api::ids::same(id, p))
+                                    })
                             }),
                             _ => {
                                 let id = text(item, "id")?;
-                                return (!ids.contains(id)).then(|| json!({ "id": id }));
+                                let gone = !ids.contains(crate::api::ids::identity(id).as_ref());
+                                return gone.then(|| json!({ "id": id }));
                             }
                         };
                         found.map(|g| json!(g))

@@ -109,7 +109,7 @@ impl super::Directory {
                 Expect::GroupName { id, name } => (
                     groups
                         .iter()
-                        .find(|g| &g.id == id)
+                        .find(|g| crate::api::ids::same(&g.id, id))
                         .map(|g| g.description.clone()),
                     name,
                 ),

@@ -47,14 +47,15 @@ pub fn generate(conn: &mut Connection, users: usize, groups: usize) -> rusqlite:
     if groups > existing {
         let mut rng = StdRng::seed_from_u64(0x6765_6e00 + existing as u64);
         let root = store::root_folder(&tx)?;
-        let mut add_group =
-            tx.prepare("INSERT INTO groups(id, description, parent_id) VALUES (?1, ?2, ?3)")?;
+        let mut add_group = tx.prepare(
+            "INSERT INTO groups(seq, id, description, parent_id) VALUES (?1, ?2, ?3, ?4)",
+        )?;
         let mut add_member = tx.prepare(
             "INSERT OR IGNORE INTO members(id, group_id, email, domain, internal, kind) VALUES (?1, ?2, ?3, ?4, 1, 'created_manually')",
         )?;
         for g in existing..groups {
-            let id = ids::group_id_from(&mut rng);
-            add_group.execute(params![id, format!("Generated {g:04}"), root])?;
+            let (seq, id) = store::next_group(&tx, &mut rng)?;
+            add_group.execute(params![seq, id, format!("Generated {g:04}"), root])?;
             for _ in 0..MEMBERS_PER_GROUP.min(users.max(1)) {
                 if users == 0 {
                     break;

@@ -47,13 +47,24 @@ fn writable(conn: &Connection, id: &str) -> Result<GroupRow, ItemError> {
 /// The id a `parentId` names: a listed group, or the root folder (also when blank).
 fn parent_of(conn: &Connection, parent: Option<&str>) -> Result<String, ItemError> {
     let root = store::root_folder(conn).map_err(wire::item_storage)?;
+    let not_found =
+        || ItemError::field("err_folder_not_found", "Parent group not found", "parentId");
     match parent.map(str::trim) {
         None | Some("") => Ok(root),
-        Some(p) if p == root => Ok(root),
-        Some(p) => existing(conn, p).map(|g| g.id).map_err(|_| {
-            ItemError::field("err_folder_not_found", "Parent group not found", "parentId")
-        }),
+        Some(p) => store::stored_group_id(conn, p)
+            .map_err(wire::item_storage)?
+            .ok_or_else(not_found),
     }
+}
+
+/// The stored id of the group an item's `key` names: the service takes any id it issued
+/// for a folder, also one from before a re-key. An unknown id stays as it is (and is not
+/// found where it is used).
+fn group_arg(conn: &Connection, item: &Value, key: &'static str) -> Result<String, ItemError> {
+    let id = wire::req_str(item, key)?;
+    Ok(store::stored_group_id(conn, id)
+        .map_err(wire::item_storage)?
+        .unwrap_or_else(|| id.to_string()))
 }
 
 fn existing(conn: &Connection, id: &str) -> Result<GroupRow, ItemError> {
@@ -126,10 +137,10 @@ fn create_one(conn: &Connection, item: &Value) -> Result<Value, ItemError> {
             "Group already exists",
         ));
     }
-    let id = ids::group_id();
+    let (seq, id) = store::next_group(conn, &mut rand::rng()).map_err(wire::item_storage)?;
     conn.execute(
-        "INSERT INTO groups(id, description, parent_id) VALUES (?1, ?2, ?3)",
-        params![id, description, parent],
+        "INSERT INTO groups(seq, id, description, parent_id) VALUES (?1, ?2, ?3, ?4)",
+        params![seq, id, description, parent],
     )
     .map_err(wire::item_storage)?;
     Ok(group_json(&existing(conn, &id)?))
@@ -145,7 +156,7 @@ pub fn update_group(conn: &Connection, req: &ApiRequest) -> Handled {
 }
 
 fn update_one(conn: &Connection, item: &Value) -> Result<Value, ItemError> {
-    let id = wire::req_str(item, "id")?;
+    let id = &group_arg(conn, item, "id")?;
     let group = writable(conn, id)?;
     let description = match wire::opt_str(item, "description")? {
         Some(d) if d.trim().is_empty() => {
@@ -215,7 +226,8 @@ fn is_self_or_descendant(
 pub fn delete_group(conn: &Connection, req: &ApiRequest) -> Handled {
     let mut out = Outcome::default();
     for item in &req.data {
-        let result = wire::req_str(item, "id").and_then(|id| {
+        let result = group_arg(conn, item, "id").and_then(|id| {
+            let id = id.as_str();
             let g = writable(conn, id)?;
             if g.user_count > 0 || g.folder_count > 0 {
                 return Err(ItemError::new(
@@ -243,7 +255,7 @@ pub fn get_group_members(conn: &Connection, req: &ApiRequest) -> Handled {
         ));
     }
     let item = &req.data[0];
-    let group = match wire::req_str(item, "id").and_then(|id| existing(conn, id)) {
+    let group = match group_arg(conn, item, "id").and_then(|id| existing(conn, &id)) {
         Ok(g) => g,
         Err(e) => return Ok(Outcome::failed(item, e)),
     };
@@ -310,7 +322,7 @@ pub fn membership(conn: &Connection, req: &ApiRequest, add: bool) -> Handled {
 
 fn membership_one(conn: &Connection, item: &Value, add: bool) -> Result<Value, ItemError> {
     // Only the group's existence and source matter here: no member or child counts.
-    let id = wire::req_str(item, "id")?;
+    let id = &group_arg(conn, item, "id")?;
     let group = match store::group_source(conn, id).map_err(wire::item_storage)? {
         None => return Err(not_found()),
         Some(source) if source == "ldap" => return Err(synced_group()),

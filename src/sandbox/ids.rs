@@ -1,20 +1,52 @@
-//! Ids as the real service shapes them: group ids are long opaque strings (~250 characters)
-//! that people cannot retype, which is why mcsh resolves groups by name.
+//! Ids as the real service shapes them (docs/mimecast-api.md §9): a group id is a handle,
+//! base64url(zlib(JSON)) holding the account's `customercode`, the `folderid` and a
+//! `secureid` the service encrypts anew, so one folder can come back under another string
+//! (a re-key, `store::rekey`). People cannot retype them, which is why mcsh resolves groups
+//! by name. The sandbox's own encoder and decoder: it never imports the client's.
+
+use std::io::{Read, Write};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use rand::{Rng, RngExt};
+use serde_json::{json, Value};
 
-/// A new group id: `eNo` and 240 URL-safe characters.
-pub fn group_id() -> String {
-    group_id_from(&mut rand::rng())
+/// The account code of a tenant that has none of its own (a rehearsal copy has the real one).
+pub const SANDBOX_ACCOUNT: &str = "CSBX01A01";
+
+/// A group id for folder `folder` of `account`, with a `secureid` drawn from `rng`.
+pub fn folder_id(account: &str, folder: u64, rng: &mut impl Rng) -> String {
+    let mut secure = [0u8; 60];
+    rng.fill_bytes(&mut secure);
+    let v = json!({
+        "secureid": base64::engine::general_purpose::STANDARD.encode(secure),
+        "ldap": false,
+        "customercode": account,
+        "version": 1,
+        "folderid": folder,
+    });
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+    z.write_all(v.to_string().as_bytes())
+        .expect("writing to memory");
+    URL_SAFE_NO_PAD.encode(z.finish().expect("writing to memory"))
 }
 
-/// A group id drawn from `rng` (the demo tenant uses a seeded one).
-pub fn group_id_from(rng: &mut impl Rng) -> String {
-    let mut bytes = [0u8; 180];
-    rng.fill_bytes(&mut bytes);
-    format!("eNo{}", URL_SAFE_NO_PAD.encode(bytes))
+/// (account code, folder number) of a group id, when it is a handle.
+pub fn folder_of(id: &str) -> Option<(String, u64)> {
+    if !id.starts_with('e') || id.len() > 4096 {
+        return None;
+    }
+    let bytes = URL_SAFE_NO_PAD.decode(id.trim_end_matches('=')).ok()?;
+    let mut text = Vec::new();
+    flate2::read::ZlibDecoder::new(bytes.as_slice())
+        .take(16 * 1024)
+        .read_to_end(&mut text)
+        .ok()?;
+    let v: Value = serde_json::from_slice(&text).ok()?;
+    Some((
+        v.get("customercode")?.as_str()?.to_ascii_uppercase(),
+        v.get("folderid")?.as_u64()?,
+    ))
 }
 
 /// A new user id.

@@ -64,6 +64,9 @@ pub struct Options {
     pub generate_groups: usize,
     /// A snapshot file to load the tenant from (a rehearsal copy) instead of the demo.
     pub from: Option<String>,
+    /// Give every group a new id string at start, as the real service re-encrypts ids:
+    /// ids copied before still work, but no longer equal what listings answer.
+    pub rekey: bool,
 }
 
 impl Default for Options {
@@ -80,6 +83,7 @@ impl Default for Options {
             generate_users: 0,
             generate_groups: 0,
             from: None,
+            rekey: false,
         }
     }
 }
@@ -187,6 +191,8 @@ pub struct Running {
     pub stats: Arc<Stats>,
     /// Issued tokens.
     pub tokens: Arc<auth::Tokens>,
+    /// The tenant's state.
+    db: Arc<Mutex<rusqlite::Connection>>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<()>,
     /// A shared lock on the state while it serves: `sandbox reset` refuses meanwhile.
@@ -264,6 +270,9 @@ pub async fn start(options: Options) -> Result<Running, SandboxError> {
             .map_err(storage)?;
     }
     let keys = Keys::load_or_create(&conn).map_err(storage)?;
+    if options.rekey {
+        store::rekey(&mut conn).map_err(storage)?;
+    }
     let listener = tokio::net::TcpListener::bind(options.addr)
         .await
         .map_err(|source| SandboxError::Bind {
@@ -276,8 +285,9 @@ pub async fn start(options: Options) -> Result<Running, SandboxError> {
     })?;
     let stats = Arc::new(Stats::default());
     let tokens = Arc::new(auth::Tokens::default());
+    let db = Arc::new(Mutex::new(conn));
     let app = Arc::new(server::App {
-        db: Arc::new(Mutex::new(conn)),
+        db: db.clone(),
         keys: keys.clone(),
         tokens: tokens.clone(),
         faults: faults::Faults::new(
@@ -304,6 +314,7 @@ pub async fn start(options: Options) -> Result<Running, SandboxError> {
         keys,
         stats,
         tokens,
+        db,
         shutdown: Some(tx),
         task,
         _lock: lock,
@@ -371,6 +382,7 @@ pub struct Sandbox {
     pub stats: Arc<Stats>,
     /// Issued tokens.
     pub tokens: Arc<auth::Tokens>,
+    db: Arc<Mutex<rusqlite::Connection>>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -394,6 +406,7 @@ impl Sandbox {
                             running.keys.clone(),
                             running.stats.clone(),
                             running.tokens.clone(),
+                            running.db.clone(),
                         );
                         let _ = ready_tx.send(Ok(info));
                         let _ = stop_rx.await;
@@ -405,16 +418,26 @@ impl Sandbox {
                 }
             });
         });
-        let (base_url, keys, stats, tokens) =
+        let (base_url, keys, stats, tokens, db) =
             ready_rx.recv().expect("the sandbox thread reports")?;
         Ok(Sandbox {
             base_url,
             keys,
             stats,
             tokens,
+            db,
             stop: Some(stop_tx),
             thread: Some(thread),
         })
+    }
+}
+
+impl Sandbox {
+    /// Gives every group a new id string now, as a new session of the real service may
+    /// (see [`Options::rekey`]); how many ids changed.
+    pub fn rekey(&self) -> rusqlite::Result<usize> {
+        let mut conn = self.db.lock().expect("sandbox state lock");
+        store::rekey(&mut conn)
     }
 }
 

@@ -98,10 +98,10 @@ fn demo(conn: &Connection) -> rusqlite::Result<()> {
     )?;
     let root = store::root_folder(conn)?;
     let mut group = |description: &str, parent: Option<&str>| -> rusqlite::Result<String> {
-        let id = ids::group_id_from(&mut rng);
+        let (seq, id) = store::next_group(conn, &mut rng)?;
         conn.execute(
-            "INSERT INTO groups(id, description, parent_id) VALUES (?1, ?2, ?3)",
-            params![id, description, parent.unwrap_or(&root)],
+            "INSERT INTO groups(seq, id, description, parent_id) VALUES (?1, ?2, ?3, ?4)",
+            params![seq, id, description, parent.unwrap_or(&root)],
         )?;
         Ok(id)
     };

@@ -146,11 +146,104 @@ pub fn root_folder(conn: &Connection) -> rusqlite::Result<String> {
     conn.execute_batch(
         "CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
     )?;
+    let root = super::ids::folder_id(&account_code(conn)?, 0, &mut rand::rng());
     conn.execute(
         "INSERT OR IGNORE INTO settings(key, value) VALUES ('root_folder', ?1)",
-        [super::ids::group_id()],
+        [root],
     )?;
     Ok(setting(conn, "root_folder")?.unwrap_or_default())
+}
+
+/// The tenant's account code: the real one in a rehearsal copy, the sandbox's otherwise.
+pub fn account_code(conn: &Connection) -> rusqlite::Result<String> {
+    Ok(setting(conn, "account_code")?.unwrap_or_else(|| super::ids::SANDBOX_ACCOUNT.into()))
+}
+
+/// The folder number and id of the next group: ids are handles of the folder number.
+pub fn next_group(conn: &Connection, rng: &mut impl rand::Rng) -> rusqlite::Result<(i64, String)> {
+    let seq: i64 = conn.query_row(
+        "SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'groups'), 0),
+                    COALESCE((SELECT MAX(seq) FROM groups), 0)) + 1",
+        [],
+        |r| r.get(0),
+    )?;
+    let id = super::ids::folder_id(&account_code(conn)?, seq as u64, rng);
+    Ok((seq, id))
+}
+
+/// The id this tenant stores for the group (or root folder) `id` names: `id` itself, or the
+/// current string of the same folder when `id` is a handle issued before a re-key. `None`
+/// when no group has it.
+pub fn stored_group_id(conn: &Connection, id: &str) -> rusqlite::Result<Option<String>> {
+    let exact: Option<String> = conn
+        .prepare_cached("SELECT id FROM groups WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))
+        .optional()?;
+    if exact.is_some() {
+        return Ok(exact);
+    }
+    let root = root_folder(conn)?;
+    if root == id {
+        return Ok(Some(root));
+    }
+    let Some(wanted) = super::ids::folder_of(id) else {
+        return Ok(None);
+    };
+    if super::ids::folder_of(&root).as_ref() == Some(&wanted) {
+        return Ok(Some(root));
+    }
+    // A re-keyed id: the stored one that is a handle of the same folder.
+    let mut stmt = conn.prepare_cached("SELECT id FROM groups")?;
+    let ids = stmt.query_map([], |r| r.get::<_, String>(0))?;
+    for stored in ids {
+        let stored = stored?;
+        if super::ids::folder_of(&stored).as_ref() == Some(&wanted) {
+            return Ok(Some(stored));
+        }
+    }
+    Ok(None)
+}
+
+/// Gives every group, and the root folder, a new id string for the same folder, as the real
+/// service's re-encrypted `secureid` does: ids copied before still name their groups (see
+/// [`stored_group_id`]), but no longer equal what listings answer. A group whose id is not a
+/// handle (a tenant from before handles) gets one for its folder number. How many changed.
+pub fn rekey(conn: &mut Connection) -> rusqlite::Result<usize> {
+    let tx = conn.transaction()?;
+    let account = account_code(&tx)?;
+    let mut rng = rand::rng();
+    let mut renames: Vec<(String, String)> = Vec::new();
+    {
+        let mut stmt = tx.prepare("SELECT seq, id FROM groups")?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
+        for row in rows {
+            let (seq, old) = row?;
+            let (code, folder) =
+                super::ids::folder_of(&old).unwrap_or((account.clone(), seq as u64));
+            renames.push((old, super::ids::folder_id(&code, folder, &mut rng)));
+        }
+    }
+    let root = root_folder(&tx)?;
+    let (code, folder) = super::ids::folder_of(&root).unwrap_or((account.clone(), 0));
+    let new_root = super::ids::folder_id(&code, folder, &mut rng);
+    for (old, new) in &renames {
+        tx.execute("UPDATE groups SET id = ?2 WHERE id = ?1", params![old, new])?;
+        tx.execute(
+            "UPDATE groups SET parent_id = ?2 WHERE parent_id = ?1",
+            params![old, new],
+        )?;
+        tx.execute(
+            "UPDATE members SET group_id = ?2 WHERE group_id = ?1",
+            params![old, new],
+        )?;
+    }
+    tx.execute(
+        "UPDATE groups SET parent_id = ?2 WHERE parent_id = ?1",
+        params![root, new_root],
+    )?;
+    set_setting(&tx, "root_folder", &new_root)?;
+    tx.commit()?;
+    Ok(renames.len() + 1)
 }
 
 /// `Ok` when the file at `path` is an mcsh sandbox database (SQLite with a seeded tenant);

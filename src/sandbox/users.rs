@@ -376,9 +376,7 @@ pub fn get_account(conn: &Connection, _req: &ApiRequest) -> Handled {
         .unwrap_or_else(|| "Sandbox".into());
     let users = store::count_mailboxes(conn).map_err(wire::storage)?;
     // A rehearsal copy answers with the real account's code.
-    let code = store::setting(conn, "account_code")
-        .map_err(wire::storage)?
-        .unwrap_or_else(|| "CSBX01A01".into());
+    let code = store::account_code(conn).map_err(wire::storage)?;
     Ok(Outcome {
         data: vec![json!({
             "accountName": name,

@@ -1,8 +1,9 @@
 //! What changed between two snapshots: users added, removed, renamed; groups added, removed,
 //! renamed, moved; memberships joined and left, by person and by group.
 //!
-//! Policy: users are matched by address (any case), groups by id (a rename keeps the id),
-//! members by address or domain. A lock is not compared: the API has no read of it, so no
+//! Policy: users are matched by address (any case), groups by what their id refers to (a
+//! rename keeps the id; the service may answer another string for the same folder later,
+//! [`crate::api::ids`]), members by address or domain. A lock is not compared: the API has no read of it, so no
 //! snapshot holds it. Rows come in a stable order: users, groups, then memberships.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -54,6 +55,7 @@ pub struct Diff {
 
 /// The differences from `a` to `b`.
 pub fn diff(a: &Snapshot, b: &Snapshot) -> Diff {
+    let (a, b) = (&by_identity(a), &by_identity(b));
     let mut changes = Vec::new();
     let push = |changes: &mut Vec<Change>, change, subject: &str, detail: String| {
         changes.push(Change {
@@ -228,6 +230,21 @@ pub fn diff(a: &Snapshot, b: &Snapshot) -> Diff {
         by_person,
         by_group,
     }
+}
+
+/// `s` with every group id (and parent id, and members key) replaced by what it refers to.
+fn by_identity(s: &Snapshot) -> Snapshot {
+    use crate::api::ids::identity;
+    let mut s = s.clone();
+    for g in &mut s.groups {
+        g.id = identity(&g.id).into_owned();
+        g.parent_id = g.parent_id.as_deref().map(|p| identity(p).into_owned());
+    }
+    s.members = std::mem::take(&mut s.members)
+        .into_iter()
+        .map(|(id, members)| (identity(&id).into_owned(), members))
+        .collect();
+    s
 }
 
 fn kind_of(u: &super::User) -> String {

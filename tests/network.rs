@@ -1,0 +1,134 @@
+//! A wrong network fails fast and says what to check: a name that does not resolve, a TLS
+//! failure and a connection another host refuses are not tried again; a host that takes the
+//! connection and never answers is tried once more, said on stderr, then given up.
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use crate::support::Env;
+
+/// `mcsh -v users list` against `base_url` with API 2.0 credentials: (exit code, stderr).
+fn list_users(env: &Env, base_url: &str, extra: &[(&str, &str)]) -> (i32, String) {
+    let mut cmd = env.bare();
+    cmd.env("MIMECAST_BASE_URL", base_url)
+        .env("MIMECAST_CLIENT_ID", "id")
+        .env("MIMECAST_CLIENT_SECRET", "secret-never-shown")
+        .args(["-v", "users", "list"]);
+    for (k, v) in extra {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(!err.contains("secret-never-shown"), "{err}");
+    (out.status.code().unwrap_or(-1), err)
+}
+
+/// A local listener that counts connections and does `answer` with each, on its own thread.
+fn listener(answer: fn(std::net::TcpStream)) -> (String, Arc<AtomicUsize>) {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let count = Arc::new(AtomicUsize::new(0));
+    let seen = count.clone();
+    std::thread::spawn(move || {
+        for stream in l.incoming().flatten() {
+            seen.fetch_add(1, Ordering::SeqCst);
+            std::thread::spawn(move || answer(stream));
+        }
+    });
+    (format!("127.0.0.1:{port}"), count)
+}
+
+#[test]
+fn a_name_that_does_not_resolve_is_not_tried_again() {
+    let env = Env::new();
+    // .invalid never resolves (RFC 6761).
+    let (code, err) = list_users(&env, "https://mcsh-test.invalid", &[]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("does not resolve"), "{err}");
+    assert!(err.contains("check base_url"), "{err}");
+    assert!(!err.contains("retry:"), "tried again: {err}");
+}
+
+#[test]
+fn a_tls_failure_is_not_tried_again() {
+    let env = Env::new();
+    // Plain HTTP where https is expected: the handshake fails.
+    let (addr, connections) = listener(|mut s| {
+        let mut buf = [0u8; 1024];
+        let _ = s.read(&mut buf);
+        let _ = s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}");
+    });
+    let (code, err) = list_users(&env, &format!("https://{addr}"), &[]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("TLS failed"), "{err}");
+    assert!(!err.contains("retry:"), "tried again: {err}");
+    assert_eq!(connections.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn a_connection_refused_by_another_host_is_not_tried_again() {
+    let env = Env::new();
+    // 0.0.0.0 is not a loopback address, and nothing listens on port 9 there.
+    let (code, err) = list_users(&env, "https://0.0.0.0:9", &[]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("refused the connection"), "{err}");
+    assert!(!err.contains("retry:"), "tried again: {err}");
+}
+
+#[test]
+fn a_refused_connection_to_this_machine_is_still_tried_again() {
+    let env = Env::new();
+    // The sandbox or a local proxy may be starting: loopback refusals are retried.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let (code, err) = list_users(&env, &format!("http://127.0.0.1:{port}"), &[]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("retry:"), "{err}");
+    assert!(
+        !err.contains("refused the connection: nothing listens"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_host_that_never_answers_is_tried_once_more_and_says_so() {
+    let env = Env::new();
+    let (addr, connections) = listener(|s| {
+        std::thread::sleep(std::time::Duration::from_secs(30));
+        drop(s);
+    });
+    let (code, err) = list_users(&env, &format!("http://{addr}"), &[("MCSH_TIMEOUT", "1")]);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(connections.load(Ordering::SeqCst), 2, "{err}");
+    assert!(
+        err.contains("no answer from /oauth/token within 1 s"),
+        "{err}"
+    );
+    assert!(err.contains("trying once more, until"), "{err}");
+    assert!(err.contains("check base_url"), "{err}");
+}
+
+#[test]
+fn region_discovery_says_what_to_check_as_other_calls_do() {
+    let env = Env::new();
+    let out = env
+        .bare()
+        .env("MCSH_DISCOVERY_URL", "https://mcsh-test.invalid")
+        .env("MIMECAST_ACCESS_KEY", "a")
+        .env("MIMECAST_SECRET_KEY", "c2VjcmV0")
+        .env("MIMECAST_APP_ID", "app")
+        .env("MIMECAST_APP_KEY", "key")
+        .env("MIMECAST_ADMIN_EMAIL", "admin@company.com")
+        .args(["users", "list"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("does not resolve"), "{err}");
+    assert!(err.contains("check base_url"), "{err}");
+}
