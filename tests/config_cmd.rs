@@ -277,3 +277,46 @@ fn a_device_or_fifo_as_the_config_file_is_refused_at_once() {
         assert!(err.contains("not a regular file"), "{err}");
     }
 }
+
+#[test]
+fn api_2_comes_first_and_api_1_keys_are_told_what_retirement_means() {
+    let env = Env::new();
+    env.bare().args(["config", "init"]).assert().success();
+    let text = std::fs::read_to_string(config_file(&env)).unwrap();
+    let (v2, v1) = (
+        text.find("# API 2.0").unwrap(),
+        text.find("# API 1.0").unwrap(),
+    );
+    assert!(v2 < v1, "API 2.0 leads: {text}");
+    assert!(text.contains("retires API 1.0"), "{text}");
+
+    // Storing API 1.0 keys says what their retirement means; API 2.0 credentials say nothing.
+    let keys = Env::new();
+    keys.mcsh(Scheme::Hmac)
+        .args(["config", "init"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("these are API 1.0 keys"))
+        .stderr(predicate::str::contains("client id and secret"));
+    let oauth = Env::new();
+    oauth
+        .mcsh(Scheme::OAuth)
+        .args(["config", "init"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("API 1.0").not());
+
+    // README and the configuration page put API 2.0 first and say the same.
+    for doc in ["README.md", "docs/configuration.md"] {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(doc);
+        let text = std::fs::read_to_string(path).unwrap();
+        let v2 = text.find("API 2.0").unwrap();
+        let v1 = text.find("API 1.0").unwrap();
+        assert!(v2 < v1, "{doc}: API 2.0 comes first");
+        assert!(
+            text.contains("not yet"),
+            "{doc}: says the date is not published"
+        );
+        assert!(text.contains("June 2025"), "{doc}");
+    }
+}

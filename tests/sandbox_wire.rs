@@ -354,3 +354,100 @@ async fn made_up_paths_without_credentials_cannot_grow_the_sandbox() {
     assert_eq!(sb.stats.paths_counted(), 1);
     assert_eq!(sb.stats.hits(mcsh::sandbox::faults::UNKNOWN_PATH), 300);
 }
+
+/// What an id decodes to (base64url, zlib, JSON), as a client written from §9 would read it.
+fn decoded(id: &str) -> Value {
+    use std::io::Read;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(id)
+        .unwrap_or_else(|e| panic!("{id} is not base64url: {e}"));
+    let mut text = String::new();
+    flate2::read::ZlibDecoder::new(bytes.as_slice())
+        .read_to_string(&mut text)
+        .unwrap_or_else(|e| panic!("{id} is not zlib: {e}"));
+    serde_json::from_str(&text).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ids_are_handles_and_a_membership_answer_names_its_link_and_its_group() {
+    let sb = Sandbox::spawn(Options::default()).unwrap();
+    let auth = token(&sb).await;
+    let url = |p: &str| format!("{}/api/directory/{p}", sb.base_url);
+    let groups = post(url("find-groups"), auth.clone(), r#"{"data":[]}"#.into()).await;
+    let folders = groups.body["data"][0]["folders"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let sales = folders
+        .iter()
+        .find(|g| g["description"] == "Sales")
+        .unwrap();
+    let sales_id = sales["id"].as_str().unwrap().to_string();
+    // A group id holds the account and a folder number; top-level parents are folder 0.
+    let g = decoded(&sales_id);
+    assert!(g["folderid"].as_u64().unwrap() > 0, "{g}");
+    assert_eq!(g["customercode"], "CSBX01A01", "{g}");
+    assert!(g["secureid"].is_string(), "{g}");
+    assert_eq!(decoded(sales["parentId"].as_str().unwrap())["folderid"], 0);
+
+    let item = json!({ "data": [{ "id": sales_id, "emailAddress": "carol.okafor@company.com" }] })
+        .to_string();
+    let added = post(url("add-group-member"), auth.clone(), item.clone()).await;
+    let removed = post(url("remove-group-member"), auth.clone(), item).await;
+    let (a, r) = (&added.body["data"][0], &removed.body["data"][0]);
+    assert_eq!(a["folderId"], sales_id.as_str(), "folderId is the group");
+    assert_eq!(r["folderId"], sales_id.as_str());
+    let link = a["id"].as_str().unwrap();
+    assert_eq!(
+        r["id"], link,
+        "the same link on the add and the later remove"
+    );
+    assert_ne!(link, sales_id, "the row's id is the link, not the group");
+    let l = decoded(link);
+    assert!(l["folderlinkid"].as_u64().is_some(), "{l}");
+    assert!(l.get("folderid").is_none(), "{l}");
+
+    // After a re-key the old id still names the group, and listings answer a new one.
+    assert!(sb.rekey().unwrap() > 1);
+    let again = post(url("find-groups"), auth.clone(), r#"{"data":[]}"#.into()).await;
+    let now = again.body["data"][0]["folders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["description"] == "Sales")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_ne!(now, sales_id);
+    assert_eq!(decoded(&now)["folderid"], g["folderid"]);
+    let members = post(
+        url("get-group-members"),
+        auth.clone(),
+        json!({ "data": [{ "id": sales_id }] }).to_string(),
+    )
+    .await;
+    assert_eq!(members.status, 200, "{}", members.body);
+    assert!(
+        members.body["fail"].as_array().unwrap().is_empty(),
+        "{}",
+        members.body
+    );
+    // An id of another account, or of a folder that does not exist, names nothing.
+    let mut other = g.clone();
+    other["customercode"] = json!("CSOTHER01");
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+    std::io::Write::write_all(&mut z, other.to_string().as_bytes()).unwrap();
+    let foreign = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(z.finish().unwrap());
+    let refused = post(
+        url("get-group-members"),
+        auth,
+        json!({ "data": [{ "id": foreign }] }).to_string(),
+    )
+    .await;
+    assert_eq!(
+        refused.body["fail"][0]["errors"][0]["code"], "err_folder_not_found",
+        "{}",
+        refused.body
+    );
+}

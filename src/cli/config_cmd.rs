@@ -30,14 +30,18 @@ const TEMPLATE: &str = r#"# mcsh configuration: one table per profile; pick one 
 # Environment variables (MIMECAST_*) override what is written here. Keep this file private.
 
 [{table}]
-# API 2.0 (OAuth2 client credentials): the current scheme.
-# base_url = "https://api.services.mimecast.com"
+# API 2.0 (OAuth2 client credentials): what Mimecast issues today; use it. Create an API 2.0
+# application in the Administration Console (Services > API and Platform Integrations).
+# base_url = "https://api.services.mimecast.com"   # or uk-api. / us-api. for data residency
 # client_id = ""
 # client_secret = ""
 # secret_command = "pass show mimecast/client_secret"   # instead of client_secret
 
-# API 1.0 (HMAC keys): use these four instead, with your region's base_url, or with
-# admin_email (an administrator's address) for mcsh to discover the region and cache it here.
+# API 1.0 (HMAC keys): only for keys you already have. Mimecast issues no new API 1.0 apps
+# since June 2025 and retires API 1.0 on a date not yet published; then these keys stop
+# working and an API 2.0 client id and secret replace them, nothing else changes. Use these
+# four instead of the above, with your region's base_url, or with admin_email (an
+# administrator's address) for mcsh to discover the region and cache it here.
 # admin_email = "admin@example.com"
 # base_url = "https://eu-api.mimecast.com"
 # access_key = ""
@@ -91,6 +95,13 @@ pub fn run(ctx: &Ctx, cmd: ConfigCmd) -> anyhow::Result<()> {
                     "wrote profile {profile:?} to {} (mode 0600)",
                     path.display()
                 ));
+                if from_env.access_key.is_some() {
+                    ctx.note(
+                        "these are API 1.0 keys: they work until Mimecast retires API 1.0 (no \
+                         date published yet); an API 2.0 application's client id and secret \
+                         replace them then, with nothing else to change",
+                    );
+                }
                 return Ok(());
             }
             if path.exists() {

@@ -331,14 +331,17 @@ fn membership_one(conn: &Connection, item: &Value, add: bool) -> Result<Value, I
     let (email, domain) = member_target(item)?;
     let notes = wire::opt_str(item, "notes")?.unwrap_or("");
     let internal = store::is_internal_domain(conn, &domain).map_err(wire::item_storage)?;
-    let current: Option<String> = {
+    // The membership link: its row number and stored id.
+    let current: Option<(i64, String)> = {
         use rusqlite::OptionalExtension;
         conn.prepare_cached(
-            "SELECT id FROM members WHERE group_id = ?1 AND email = ?2 AND domain = ?3",
+            "SELECT seq, id FROM members WHERE group_id = ?1 AND email = ?2 AND domain = ?3",
         )
         .and_then(|mut s| {
-            s.query_row(params![group, email, domain], |r| r.get(0))
-                .optional()
+            s.query_row(params![group, email, domain], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()
         })
         .map_err(wire::item_storage)?
     };
@@ -368,16 +371,20 @@ fn membership_one(conn: &Connection, item: &Value, add: bool) -> Result<Value, I
             )
             .and_then(|mut s| s.execute(params![id, group, email, domain, internal, kind, notes]))
             .map_err(wire::item_storage)?;
-            id
+            (conn.last_insert_rowid(), id)
         }
-        (false, Some(id)) => {
+        (false, Some(link)) => {
             conn.prepare_cached(
                 "DELETE FROM members WHERE group_id = ?1 AND email = ?2 AND domain = ?3",
             )
             .and_then(|mut s| s.execute(params![group, email, domain]))
             .map_err(wire::item_storage)?;
-            id
+            link
         }
     };
-    Ok(json!({ "id": id, "folderId": group, "emailAddress": email, "internal": internal }))
+    // As recorded: `id` is the membership link (the same on the add and the later remove),
+    // `folderId` the group.
+    let account = store::account_code(conn).map_err(wire::item_storage)?;
+    let link = ids::link_id(&account, id.0 as u64, &id.1);
+    Ok(json!({ "id": link, "folderId": group, "emailAddress": email, "internal": internal }))
 }

@@ -18,13 +18,30 @@ pub const SANDBOX_ACCOUNT: &str = "CSBX01A01";
 pub fn folder_id(account: &str, folder: u64, rng: &mut impl Rng) -> String {
     let mut secure = [0u8; 60];
     rng.fill_bytes(&mut secure);
-    let v = json!({
+    handle(&json!({
         "secureid": base64::engine::general_purpose::STANDARD.encode(secure),
         "ldap": false,
         "customercode": account,
         "version": 1,
         "folderid": folder,
-    });
+    }))
+}
+
+/// A membership link id for link `link` of `account`: a handle like a group's, whose
+/// `secureid` follows from the link's stored id, so the add and the later remove of one
+/// membership answer the same string (as recorded).
+pub fn link_id(account: &str, link: u64, stored: &str) -> String {
+    use sha1::Digest as _;
+    let secure = base64::engine::general_purpose::STANDARD.encode(sha1::Sha1::digest(stored));
+    handle(&json!({
+        "secureid": secure,
+        "customercode": account,
+        "version": 1,
+        "folderlinkid": link,
+    }))
+}
+
+fn handle(v: &Value) -> String {
     let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
     z.write_all(v.to_string().as_bytes())
         .expect("writing to memory");
