@@ -422,6 +422,19 @@ fn cell(v: Option<&Value>, short: bool) -> String {
     text
 }
 
+/// `word` as a shell reads it: bare when it is plain, in single quotes otherwise.
+pub fn shell_word(word: &str) -> String {
+    if !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:@+,".contains(c))
+    {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -121,7 +121,7 @@ fn a_session_is_saved_as_a_script_of_what_ran() {
         saved.starts_with("#!/usr/bin/env mcsh\n// Saved from an mcsh REPL session on "),
         "{saved}"
     );
-    assert!(saved.contains("(profile "), "{saved}");
+    assert!(saved.contains("(on the default profile)"), "{saved}");
     assert!(saved.ends_with("let x = 40;\nx + 2;\n"), "{saved}");
     assert!(
         !saved.contains("nope") && !saved.contains(":vars"),
@@ -167,4 +167,163 @@ fn an_input_that_failed_after_changing_the_directory_is_saved_as_a_comment() {
     assert!(env
         .members("Finance")
         .contains(&"bob.hughes@company.com".to_string()));
+}
+
+/// `mcsh ARGS` on a terminal (util-linux `script` gives it one), fed `lines` one at a time
+/// as a person types them; what the terminal showed, escape sequences and CRs removed.
+fn on_a_terminal(env: &Env, args: &[&str], lines: &[&str]) -> String {
+    use std::io::Write;
+    let mcsh = assert_cmd::cargo::cargo_bin("mcsh");
+    let mut command = format!("{}", mcsh.display());
+    for a in args {
+        command.push(' ');
+        command.push_str(a);
+    }
+    let mut cmd = std::process::Command::new("script");
+    cmd.args(["-qec", &command, "/dev/null"]);
+    for (k, v) in env.mcsh(Scheme::OAuth).get_envs() {
+        match v {
+            Some(v) => cmd.env(k, v),
+            None => cmd.env_remove(k),
+        };
+    }
+    let mut child = cmd
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("util-linux `script` runs the REPL on a terminal");
+    let mut stdin = child.stdin.take().unwrap();
+    for line in lines {
+        std::thread::sleep(std::time::Duration::from_millis(400));
+        stdin.write_all(line.as_bytes()).unwrap();
+        stdin.write_all(b"\n").unwrap();
+        stdin.flush().unwrap();
+    }
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    let raw = String::from_utf8_lossy(&out.stdout).to_string();
+    let mut text = String::new();
+    let mut chars = raw.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            // CSI: ESC [ params final
+            if chars.peek() == Some(&'[') {
+                chars.next();
+                for p in chars.by_ref() {
+                    if p.is_ascii_alphabetic() || p == '~' {
+                        break;
+                    }
+                }
+            }
+        } else if c != '\r' {
+            text.push(c);
+        }
+    }
+    text
+}
+
+#[test]
+fn an_unfinished_statement_continues_under_a_prompt_of_its_own() {
+    let env = Env::new();
+    let shown = on_a_terminal(
+        &env,
+        &["repl"],
+        &["for i in 0..2 {", "print(`n${i}`)", "}", ":quit"],
+    );
+    assert!(shown.contains("...> print(`n${i}`)"), "{shown}");
+    assert!(shown.contains("...> }"), "{shown}");
+    assert!(shown.contains("n0\nn1"), "{shown}");
+}
+
+#[test]
+fn destructive_calls_ask_on_a_terminal_and_say_what_they_did() {
+    let env = Env::new();
+    let shown = on_a_terminal(
+        &env,
+        &["repl"],
+        &[
+            "create_group(\"Scratch\").description",
+            "delete_group(\"Scratch\")",
+            "n",
+            "delete_group(\"Scratch\")",
+            "y",
+            ":quit",
+        ],
+    );
+    assert!(shown.contains("delete group \"Scratch\" [y/N]"), "{shown}");
+    assert!(
+        shown.contains("delete_group: not confirmed; nothing was sent"),
+        "{shown}"
+    );
+    assert!(shown.contains("deleted group \"Scratch\""), "{shown}");
+    assert!(env
+        .json(&["groups", "list"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|g| g["description"] != "Scratch"));
+    // Piped, a script's rules hold: nothing is asked.
+    let out = env
+        .mcsh(Scheme::OAuth)
+        .arg("repl")
+        .write_stdin("create_group(\"Scratch2\");\ndelete_group(\"Scratch2\");\n")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("[y/N]"));
+}
+
+#[test]
+fn the_command_line_form_of_a_read_runs_and_of_a_write_is_pointed_at_its_script_form() {
+    let env = Env::new();
+    let input = "users list --domain example.com -o csv\ngroups add-member --group Sales --email carol.okafor@company.com\nhelp\nquit\nprint(\"not reached\");\n";
+    let out = env
+        .mcsh(Scheme::OAuth)
+        .arg("repl")
+        .write_stdin(input)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stdout.contains("rosa.patel@example.com,Rosa Patel,example.com"),
+        "the read ran: {stdout}"
+    );
+    assert!(
+        stderr.contains("in the REPL write `add_member(\"Sales\""),
+        "{stderr}"
+    );
+    assert!(
+        stdout.contains(":load FILE"),
+        "help shows the overview: {stdout}"
+    );
+    assert!(!stdout.contains("not reached"), "quit leaves: {stdout}");
+    assert!(
+        !env.members("Sales")
+            .contains(&"carol.okafor@company.com".to_string()),
+        "the write was not made"
+    );
+}
+
+#[test]
+fn a_saved_session_says_which_tenant_it_ran_on() {
+    let env = Env::new();
+    let file = env.dir.path().join("s.rhai");
+    let out = env
+        .bare()
+        .args(["--sandbox", "repl"])
+        .env("MCSH_SANDBOX_STATE", env.dir.path().join("sb.db"))
+        .write_stdin(format!("let x = 1;\n:save {}\n", file.display()))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("`mcsh --sandbox run {}`", file.display())),
+        "{stderr}"
+    );
+    let saved = std::fs::read_to_string(&file).unwrap();
+    assert!(saved.contains("(on --sandbox)"), "{saved}");
+    assert!(saved.contains("`mcsh --sandbox run "), "{saved}");
 }

@@ -101,6 +101,32 @@ pub struct Global {
     pub limit: Vec<String>,
 }
 
+impl Global {
+    /// The flags that choose the tenant (`--sandbox`, `--profile P`, `--rehearse S`), for
+    /// running something again on the same tenant.
+    pub fn target_flags(&self) -> Vec<String> {
+        let mut flags = Vec::new();
+        if let Some(s) = &self.rehearse {
+            flags.extend(["--rehearse".to_string(), s.clone()]);
+        } else if self.sandbox {
+            flags.push("--sandbox".into());
+        }
+        if let Some(p) = &self.profile {
+            flags.extend(["--profile".to_string(), p.clone()]);
+        }
+        flags
+    }
+
+    /// [`Global::target_flags`] as words to put after `mcsh` in a hint, each followed by a
+    /// space ("" for the default profile), quoted where a shell needs it.
+    pub fn target_words(&self) -> String {
+        self.target_flags()
+            .iter()
+            .map(|f| format!("{} ", crate::output::shell_word(f)))
+            .collect()
+    }
+}
+
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {

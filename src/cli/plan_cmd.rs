@@ -34,10 +34,18 @@ pub fn after_run(
         if let Some(a) = dir.audit().filter(|a| a.wrote()) {
             if !global.quiet {
                 crate::eprintln_data!(
-                    "run {}: `mcsh{} undo {}` takes back what it can (a deleted group cannot come back)",
-                    a.run_id(),
-                    if global.sandbox { " --sandbox" } else { "" },
-                    a.run_id()
+                    "{}",
+                    crate::output::printable(&format!(
+                        "run {}: `mcsh {}undo {}` takes it back{}",
+                        a.run_id(),
+                        global.target_words(),
+                        a.run_id(),
+                        if a.deleted_group() {
+                            " (except the deleted group: a deleted group cannot come back)"
+                        } else {
+                            ""
+                        }
+                    ))
                 );
             }
         }
@@ -79,17 +87,18 @@ pub fn after_run(
                 .with_context(|| format!("cannot write the plan to {path}"))?;
         }
         if !global.quiet && path != "-" {
-            let flags = if global.sandbox { "--sandbox " } else { "" };
             let profile = global
                 .profile
                 .as_deref()
-                .map(|p| format!("--profile {p} "))
+                .map(|p| format!("--profile {} ", crate::output::shell_word(p)))
                 .unwrap_or_default();
+            let path_word = crate::output::shell_word(path);
             let hint = match &global.rehearse {
-                Some(snapshot) => format!(
-                    "`mcsh --rehearse {snapshot} apply {path}` carries it out on the copy, `mcsh {profile}apply {path}` on the tenant itself"
+                Some(_) => format!(
+                    "`mcsh {}apply {path_word}` carries it out on the copy, `mcsh {profile}apply {path_word}` on the tenant itself",
+                    global.target_words()
                 ),
-                None => format!("`mcsh {flags}{profile}apply {path}` carries it out"),
+                None => format!("`mcsh {}apply {path_word}` carries it out", global.target_words()),
             };
             crate::eprintln_data!(
                 "{}",

@@ -422,6 +422,7 @@ pub fn repl(global: &Global, runtime: &tokio::runtime::Runtime) -> anyhow::Resul
         history: crate::repl::default_history(),
         format: global.output.unwrap_or(Format::Table),
         limits: s.limits,
+        target: global.target_flags(),
     };
     crate::repl::run(s.engine, s.scope, s.host, options)
 }

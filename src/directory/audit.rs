@@ -49,6 +49,8 @@ pub struct Audit {
     chain: Mutex<(u64, String)>,
     undoes: Mutex<Option<String>>,
     wrote: std::sync::atomic::AtomicBool,
+    /// Whether a group was deleted: undo cannot bring one back.
+    deleted_group: std::sync::atomic::AtomicBool,
     file: Mutex<Option<std::fs::File>>,
     failed: Mutex<Option<String>>,
 }
@@ -77,6 +79,7 @@ impl Audit {
             tenant: None,
             chain: Mutex::new((0, String::new())),
             wrote: std::sync::atomic::AtomicBool::new(false),
+            deleted_group: std::sync::atomic::AtomicBool::new(false),
             file: Mutex::new(None),
             failed: Mutex::new(None),
         }
@@ -98,6 +101,12 @@ impl Audit {
     /// Whether this run recorded a change that was sent (not planned).
     pub fn wrote(&self) -> bool {
         self.wrote.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Whether this run deleted a group (which no undo brings back).
+    pub fn deleted_group(&self) -> bool {
+        self.deleted_group
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Marks every line this run writes from now on as undoing run `run`.
@@ -187,6 +196,10 @@ impl Audit {
                 | super::Status::Unverified
         ) {
             self.wrote.store(true, std::sync::atomic::Ordering::Relaxed);
+            if endpoint == crate::api::paths::DELETE_GROUP {
+                self.deleted_group
+                    .store(true, std::sync::atomic::Ordering::Relaxed);
+            }
         }
         let mut file = self.file.lock().expect("audit lock");
         // Each run's lines form a chain: a number and the digest of the run's line before, so

@@ -1,4 +1,4 @@
-//! Line editing help: completion and the multi-line validator.
+//! Line editing help: completion (the REPL reads unfinished statements itself).
 //!
 //! Completion offers, by context: `:commands` at the start of a line; file paths after
 //! `:load`; inside a string, the email addresses and group names fetched so far in the
@@ -11,7 +11,6 @@ use rustyline::completion::{Completer, FilenameCompleter, Pair};
 use rustyline::validate::{ValidationContext, ValidationResult, Validator};
 use rustyline::{Context, Helper, Highlighter, Hinter};
 
-use super::input::{classify, Completeness};
 use crate::script::Host;
 
 /// The REPL's `:commands`.
@@ -33,7 +32,6 @@ pub struct Words {
 /// The rustyline helper of the REPL.
 #[derive(Helper, Highlighter, Hinter)]
 pub struct ReplHelper {
-    parser: rhai::Engine,
     files: FilenameCompleter,
     words: Rc<RefCell<Words>>,
     host: Rc<Host>,
@@ -43,7 +41,6 @@ impl ReplHelper {
     /// A helper reading `words` and the names `host` has seen.
     pub fn new(words: Rc<RefCell<Words>>, host: Rc<Host>) -> Self {
         ReplHelper {
-            parser: rhai::Engine::new_raw(),
             files: FilenameCompleter::new(),
             words,
             host,
@@ -158,12 +155,11 @@ impl Completer for ReplHelper {
     }
 }
 
+/// Every line is taken as typed: the REPL itself reads the lines of an unfinished statement,
+/// each under a continuation prompt (rustyline would show none).
 impl Validator for ReplHelper {
-    fn validate(&self, ctx: &mut ValidationContext) -> rustyline::Result<ValidationResult> {
-        Ok(match classify(&self.parser, ctx.input()) {
-            Completeness::Incomplete => ValidationResult::Incomplete,
-            Completeness::Complete => ValidationResult::Valid(None),
-        })
+    fn validate(&self, _ctx: &mut ValidationContext) -> rustyline::Result<ValidationResult> {
+        Ok(ValidationResult::Valid(None))
     }
 }
 

@@ -6,8 +6,11 @@
 //! statement it stops the statement (and any wait on the network) and keeps the session.
 //! Ctrl-D leaves. Errors never end the session. The inputs that ran without error are kept
 //! in order: `:history` lists them and `:save FILE` writes them as a script; an input that
-//! failed after changing the directory is kept too, as a comment saying so.
+//! failed after changing the directory is kept too, as a comment saying so. A line typed as
+//! on the command line is handled by [`cli_form`]. On a terminal, destructive calls ask
+//! first and say what they did, as the CLI's commands do.
 
+pub mod cli_form;
 pub mod helper;
 pub mod input;
 
@@ -35,6 +38,9 @@ pub struct Options {
     pub format: Format,
     /// The engine's limits, for messages.
     pub limits: Limits,
+    /// The flags that chose the session's tenant (`--sandbox`, `--profile P`, `--rehearse S`):
+    /// given to read commands typed in CLI form, and in hints to run things again.
+    pub target: Vec<String>,
 }
 
 /// The default history file: `$XDG_DATA_HOME/mcsh/history`.
@@ -77,6 +83,14 @@ pub fn run(
         let _ = editor.load_history(path);
     }
     let prompt = format!("mcsh[{}]> ", options.label);
+    // Lines of an unfinished statement get a prompt of their own, as wide as the first.
+    let more = format!("{:>width$}> ", "...", width = prompt.chars().count() - 2);
+    let parser = rhai::Engine::new_raw();
+    let interactive = {
+        use std::io::IsTerminal;
+        std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
+    };
+    host.set_interactive(interactive);
     let mut session = Session {
         engine,
         scope,
@@ -93,23 +107,36 @@ pub fn run(
         "mcsh {} — :help for help, Ctrl-D to leave",
         env!("CARGO_PKG_VERSION")
     );
+    let mut pending = String::new();
     loop {
-        match editor.readline(&prompt) {
+        let shown = if pending.is_empty() { &prompt } else { &more };
+        match editor.readline(shown) {
             Ok(line) => {
-                let text = line.trim();
-                if text.is_empty() {
+                if pending.is_empty() && line.trim().is_empty() {
                     continue;
                 }
+                if !pending.is_empty() {
+                    pending.push('\n');
+                }
+                pending.push_str(&line);
+                if input::classify(&parser, &pending) == input::Completeness::Incomplete {
+                    continue;
+                }
+                let line = std::mem::take(&mut pending);
+                let text = line.trim();
                 if text.starts_with(':') {
                     if !session.command(text) {
                         break;
                     }
-                } else {
-                    session.evaluate(&line);
+                } else if !session.evaluate(&line) {
+                    break;
                 }
                 session.save_history(&mut editor);
             }
-            Err(ReadlineError::Interrupted) => continue,
+            Err(ReadlineError::Interrupted) => {
+                pending.clear();
+                continue;
+            }
             Err(ReadlineError::Eof) => break,
             Err(e) => return Err(e.into()),
         }
@@ -128,8 +155,54 @@ impl Session {
         }
     }
 
-    /// Runs one input; prints its value or its error.
-    fn evaluate(&mut self, input: &str) {
+    /// Runs one input; prints its value or its error. False means leave (`quit`).
+    fn evaluate(&mut self, input: &str) -> bool {
+        match cli_form::classify(input, &self.options.target) {
+            cli_form::Form::Rhai => {}
+            cli_form::Form::Help => {
+                crate::println_data!("{}", self.overview());
+                crate::eprintln_data!(
+                    "(`:help` shows this; `:help NAME` one function's reference)"
+                );
+                return true;
+            }
+            cli_form::Form::Quit => return false,
+            cli_form::Form::Say(text) => {
+                crate::eprintln_data!("{}", crate::output::printable(&text));
+                return true;
+            }
+            cli_form::Form::Run(words) => {
+                self.run_command(&words);
+                return true;
+            }
+        }
+        self.evaluate_rhai(input);
+        true
+    }
+
+    /// Runs a read command typed in command-line form, as `mcsh` with the session's target.
+    fn run_command(&self, words: &[String]) {
+        let program = match std::env::current_exe() {
+            Ok(p) => p,
+            Err(e) => return crate::eprintln_data!("error: cannot run mcsh again: {e}"),
+        };
+        let status = std::process::Command::new(program)
+            .args(&self.options.target)
+            .args(words)
+            .stdin(std::process::Stdio::null())
+            .status();
+        match status {
+            Ok(s) if s.success() => {}
+            Ok(s) => crate::eprintln_data!(
+                "({} exited with {})",
+                crate::output::printable(&words.join(" ")),
+                s.code().map_or("a signal".to_string(), |c| c.to_string())
+            ),
+            Err(e) => crate::eprintln_data!("error: cannot run mcsh again: {e}"),
+        }
+    }
+
+    fn evaluate_rhai(&mut self, input: &str) {
         self.inputs += 1;
         let name = format!("<input {}>", self.inputs);
         let host = self.host.clone();
@@ -342,13 +415,19 @@ impl Session {
                 ))
             );
         }
-        let text = session_script(&self.kept, &self.options.label);
+        let on = if self.options.target.is_empty() {
+            "the default profile".to_string()
+        } else {
+            self.options.target.join(" ")
+        };
+        let text = session_script(&self.kept, &on, &self.run_hint(path));
         match crate::files::write_atomic(target, text.as_bytes(), false) {
             Ok(()) => crate::eprintln_data!(
                 "{}",
                 crate::output::printable(&format!(
-                    "saved {} statement(s) to {path}; `mcsh run {path}` runs them again",
-                    self.kept.len()
+                    "saved {} statement(s) to {path}; `{}` runs them again on the same tenant",
+                    self.kept.len(),
+                    self.run_hint(path)
                 ))
             ),
             Err(e) => crate::eprintln_data!(
@@ -356,6 +435,20 @@ impl Session {
                 crate::output::printable(&format!("error: cannot write {path}: {e}"))
             ),
         }
+    }
+
+    /// The command that runs a saved session again on the session's tenant.
+    fn run_hint(&self, path: &str) -> String {
+        let mut words = vec!["mcsh".to_string()];
+        words.extend(
+            self.options
+                .target
+                .iter()
+                .map(|t| crate::output::shell_word(t)),
+        );
+        words.push("run".into());
+        words.push(crate::output::shell_word(path));
+        words.join(" ")
     }
 
     /// The connection, the rate budget and what the session has sent.
@@ -410,10 +503,11 @@ impl Session {
     }
 }
 
-/// The script `:save` writes: a header (when, which profile) and the statements in order.
-fn session_script(statements: &[String], label: &str) -> String {
+/// The script `:save` writes: a header (when, which tenant, how to run it again on that
+/// tenant) and the statements in order.
+fn session_script(statements: &[String], on: &str, run: &str) -> String {
     let mut text = format!(
-        "#!/usr/bin/env mcsh\n// Saved from an mcsh REPL session on {} (profile {label}).\n// The statements that ran without error, in order; run it again with `mcsh run FILE`.\n\n",
+        "#!/usr/bin/env mcsh\n// Saved from an mcsh REPL session on {} (on {on}).\n// The statements that ran without error, in order. They ran on that tenant: run them\n// again there with `{run}` (plain `mcsh run` uses your default profile).\n\n",
         chrono::Utc::now().format("%Y-%m-%d %H:%M UTC")
     );
     for s in statements {

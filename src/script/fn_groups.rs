@@ -232,8 +232,16 @@ delete_group("Project Y");
     )
     .register_into_engine(engine, move |group: Dynamic| -> Res<()> {
         let g = convert::group_arg(&h, "delete_group", &group)?;
+        let shown = if g.path.is_empty() {
+            &g.description
+        } else {
+            &g.path
+        };
+        h.ask_first("delete_group", &format!("delete group {shown:?}"))?;
         let dir = h.directory("delete_group")?;
-        h.block_on("delete_group", dir.delete_group(&g))
+        h.block_on("delete_group", dir.delete_group(&g))?;
+        h.tell(&format!("deleted group {shown:?}"));
+        Ok(())
     });
 
     let h = host.clone();

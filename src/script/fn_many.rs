@@ -23,8 +23,17 @@ fn results(r: &[ItemResult]) -> Array {
 
 fn set_deleted(h: &Host, function: &str, emails: &Array, delete: bool) -> Res<Array> {
     let emails = convert::emails_arg(function, emails)?;
+    if delete {
+        h.ask_first(
+            function,
+            &format!("queue {} user(s) for deletion", emails.len()),
+        )?;
+    }
     let dir = h.directory(function)?;
     let r = h.block_on(function, dir.set_deleted_many(&emails, delete))?;
+    if delete {
+        h.tell(&format!("queued {} user(s) for deletion", emails.len()));
+    }
     Ok(results(&r))
 }
 

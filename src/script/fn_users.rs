@@ -68,6 +68,9 @@ fn set_deleted(
     delete: bool,
 ) -> Res<Dynamic> {
     let email = convert::email_arg(function, email)?;
+    if delete {
+        host.ask_first(function, &format!("queue {email} for deletion"))?;
+    }
     if host.may_defer(ctx) {
         let endpoint = if delete {
             paths::ADD_TO_PURGE_LIST
@@ -80,6 +83,9 @@ fn set_deleted(
     }
     let dir = host.directory(function)?;
     let result = host.block_on(function, dir.set_deleted(&email, delete))?;
+    if delete {
+        host.tell(&format!("{email}: {}", result.message));
+    }
     Ok(convert::result_map(&result))
 }
 

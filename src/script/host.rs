@@ -68,6 +68,9 @@ pub struct Host {
     speaker: RefCell<Option<Speaker>>,
     /// The map keys each script of the session assigns, by source ([`super::fields`]).
     pub writes: Rc<RefCell<std::collections::HashMap<String, super::fields::Writes>>>,
+    /// Someone types each input at a terminal (the REPL on one): destructive calls ask first
+    /// and say what they did, as the CLI's commands do. Scripts never ask on their own.
+    interactive: Cell<bool>,
 }
 
 /// Something a script said: `print`, `debug`, or bytes for standard output (`write_csv("-")`).
@@ -115,7 +118,35 @@ impl Host {
             writes: Rc::default(),
             held: RefCell::default(),
             speaker: RefCell::new(None),
+            interactive: Cell::new(false),
         })
+    }
+
+    /// Marks the session as typed at a terminal (see the field).
+    pub fn set_interactive(&self, on: bool) {
+        self.interactive.set(on);
+    }
+
+    /// In an interactive session, asks "`question`?" before a destructive call, as the CLI
+    /// asks before its destructive commands (`--yes` answers yes); a no stops the input with
+    /// nothing sent. Elsewhere, and in a dry run, it asks nothing.
+    pub fn ask_first(&self, function: &str, question: &str) -> Result<(), Box<EvalAltResult>> {
+        if !self.interactive.get() || self.dry_run {
+            return Ok(());
+        }
+        if self.confirm(question)? {
+            Ok(())
+        } else {
+            Err(format!("{function}: not confirmed; nothing was sent").into())
+        }
+    }
+
+    /// In an interactive session, says what a destructive call did (a call that returns
+    /// nothing would otherwise end in silence).
+    pub fn tell(&self, what: &str) {
+        if self.interactive.get() {
+            self.say(Said::Debug(what.to_string()));
+        }
     }
 
     /// A host for unit tests: no directory (a call fails), no questions answered yes.
