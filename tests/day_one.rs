@@ -78,14 +78,6 @@ fn readme_lines() -> Vec<String> {
     lines
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
-    }
-}
-
 #[test]
 fn every_sandbox_line_of_readme_and_docs_runs_as_written() {
     let lines = readme_lines();
@@ -111,10 +103,7 @@ fn every_sandbox_line_of_readme_and_docs_runs_as_written() {
         "Data\nData/Machine Learning\n",
     )
     .unwrap();
-    copy_dir(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts"),
-        &work.path().join("scripts"),
-    );
+    // No scripts/ folder here: the example scripts the lines name are the ones built in.
     for line in &lines {
         let (words, out) = shell_words(line);
         let out_file = out.map(|f| work.path().join(f));
@@ -529,4 +518,48 @@ fn every_test_file_is_reached_from_lib_rs() {
         unreached.is_empty(),
         "tests/lib.rs does not name: {unreached:?}"
     );
+}
+
+#[test]
+fn the_example_scripts_are_built_in_and_run_from_any_folder() {
+    let home = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let mcsh = || {
+        let mut c = isolated(home.path().to_path_buf());
+        c.current_dir(work.path());
+        c
+    };
+    let out = mcsh().args(["examples", "-o", "json"]).output().unwrap();
+    assert!(out.status.success());
+    let listed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let scripts = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts");
+    let on_disk = std::fs::read_dir(&scripts).unwrap().count();
+    assert_eq!(listed.as_array().unwrap().len(), on_disk, "{listed}");
+    let printed = mcsh().args(["examples", "group_sizes"]).output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&printed.stdout),
+        std::fs::read_to_string(scripts.join("group_sizes.rhai")).unwrap()
+    );
+    for name in ["group_sizes", "scripts/group_sizes.rhai"] {
+        let out = mcsh().args(["--sandbox", "run", name]).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{name}: {err}");
+        assert!(
+            err.contains("running the bundled example group_sizes"),
+            "{err}"
+        );
+        assert!(String::from_utf8_lossy(&out.stdout).contains("All Staff"));
+    }
+    // A file of that name, where there is one, is what runs.
+    std::fs::create_dir_all(work.path().join("scripts")).unwrap();
+    std::fs::write(
+        work.path().join("scripts/group_sizes.rhai"),
+        "print(\"mine\");",
+    )
+    .unwrap();
+    let out = mcsh()
+        .args(["--sandbox", "run", "scripts/group_sizes.rhai"])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "mine\n");
 }

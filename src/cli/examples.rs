@@ -78,6 +78,7 @@ pub const UNDO: &str = "Examples:\n  mcsh undo --last\n  mcsh undo 20261129-0739
 /// `mcsh audit`.
 pub const AUDIT: &str = "Examples:\n  mcsh audit --since 2h\n  mcsh audit --last 20 -o json";
 /// `mcsh run`.
+pub const EXAMPLES: &str = "Examples:\n  mcsh examples\n  mcsh examples group_sizes > group_sizes.rhai\n  mcsh --sandbox run group_sizes";
 pub const RUN: &str = "Examples:\n  mcsh run scripts/group_sizes.rhai\n  mcsh --sandbox run scripts/domain_to_csv.rhai example.com out.csv\n  mcsh run - < report.rhai";
 /// `mcsh repl`.
 pub const REPL: &str =

@@ -222,6 +222,14 @@ pub enum Command {
         )]
         args: Vec<String>,
     },
+    /// The example scripts built into mcsh: list them, or print one (`> NAME.rhai` to keep a
+    /// copy); `mcsh run NAME` runs one
+    #[command(after_help = examples::EXAMPLES)]
+    Examples {
+        /// The example to print (none: list them)
+        #[arg(value_name = "NAME")]
+        name: Option<String>,
+    },
     /// The interactive shell (what a bare `mcsh` opens on a terminal)
     #[command(after_help = examples::REPL)]
     Repl,
@@ -410,6 +418,7 @@ async fn run_command(ctx: &mut Ctx, command: Command) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Man { command, dir } => man_cmd::run(&command, dir.as_deref()),
+        Command::Examples { name } => script_cmd::examples(ctx, name.as_deref()),
         Command::Run { .. }
         | Command::Script(_)
         | Command::Repl

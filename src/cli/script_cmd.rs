@@ -146,6 +146,19 @@ pub fn run_file(
     file: &str,
     args: Vec<String>,
 ) -> anyhow::Result<()> {
+    // Where no file has the name, a bundled example may: the README's tour works anywhere.
+    if file != "-" && !std::path::Path::new(file).exists() {
+        if let Some((name, source)) = crate::script::examples::find(file) {
+            if !global.quiet {
+                crate::eprintln_data!(
+                    "running the bundled example {name} (no file {file} here); `mcsh examples {name} > {name}.rhai` saves a copy to change"
+                );
+            }
+            let mut s = session(global, runtime, args)?;
+            let _value = execute(global, &mut s, name, &runner::strip_shebang(source))?;
+            return Ok(());
+        }
+    }
     // A script is a file of at most 64 MiB (`run /dev/zero` must not read forever).
     let bytes = crate::files::read_bounded(file, crate::files::MAX_SCRIPT_BYTES).map_err(|e| {
         if file == "-" {
@@ -425,6 +438,42 @@ pub fn repl(global: &Global, runtime: &tokio::runtime::Runtime) -> anyhow::Resul
         target: global.target_flags(),
     };
     crate::repl::run(s.engine, s.scope, s.host, options)
+}
+
+/// `mcsh examples [NAME]`: the bundled example scripts, or one's source.
+pub fn examples(ctx: &super::context::Ctx, name: Option<&str>) -> anyhow::Result<()> {
+    use crate::script::examples::{find, summary, EXAMPLES};
+    match name {
+        Some(n) => {
+            let Some((_, source)) = find(n) else {
+                let names = EXAMPLES.iter().map(|(n, _)| *n);
+                let hint = crate::suggest::did_you_mean(&crate::suggest::similar(n, names, 3))
+                    .unwrap_or_default();
+                return Err(Usage(crate::output::printable(&format!(
+                    "no example named {n:?}; {hint}{}`mcsh examples` lists them",
+                    if hint.is_empty() { "" } else { " " }
+                )))
+                .into());
+            };
+            use std::io::Write as _;
+            let mut out = std::io::stdout().lock();
+            out.write_all(source.as_bytes())?;
+            out.flush()?;
+        }
+        None => {
+            let mut printer = ctx.printer(crate::output::Shape::List, &["name", "what"]);
+            for (n, source) in EXAMPLES {
+                printer.row(&serde_json::json!({ "name": n, "what": summary(source) }))?;
+            }
+            printer.finish()?;
+            if !ctx.global.quiet {
+                crate::eprintln_data!(
+                    "`mcsh examples NAME` prints one; `mcsh --sandbox run NAME` runs it on the demo tenant"
+                );
+            }
+        }
+    }
+    Ok(())
 }
 
 /// `mcsh doc [NAME] [--markdown]`.

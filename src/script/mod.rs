@@ -10,6 +10,7 @@ pub mod check;
 pub mod convert;
 pub mod docs;
 pub mod errors;
+pub mod examples;
 pub mod explain;
 pub mod fields;
 pub mod fn_bulk;
