@@ -10,6 +10,7 @@ mod commands;
 mod config_cmd;
 mod conformance;
 mod day_one;
+mod day_two;
 mod docs;
 mod dry_run;
 mod examples;

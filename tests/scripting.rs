@@ -517,7 +517,8 @@ fn script_rows_keep_the_columns_the_commands_print() {
     );
     assert_eq!(
         csv_header(&command),
-        "emailAddress,name,domain,alias,groups,viaDomain"
+        "emailAddress,name,domain,alias,addressType,source,groups,viaDomain",
+        "export has the columns of users list, then the groups"
     );
     for (expr, command) in [
         (

@@ -458,6 +458,8 @@ fn export_of_two_thousand_users_matches_the_sandbox_exactly() {
             "name",
             "domain",
             "alias",
+            "addressType",
+            "source",
             "groups",
             "viaDomain"
         ]

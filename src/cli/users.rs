@@ -38,6 +38,11 @@ pub const RESULT_COLUMNS: &[&str] = &["emailAddress", "status", "message"];
 #[derive(Debug, Subcommand)]
 pub enum UsersCmd {
     /// List internal users (of every internal domain unless --domain)
+    ///
+    /// The fields are what Mimecast returns for a user: emailAddress, name, domain, alias,
+    /// addressType and source (`ldap` for directory-synced users); `mcsh export` writes the
+    /// same. The old script's `internal` and `created` are not among them: every user this
+    /// lists is internal by definition, and the API returns no creation time.
     #[command(after_help = super::examples::USERS_LIST)]
     List {
         /// Only this domain
@@ -393,23 +398,30 @@ async fn update_user(
             .await
             .with_context(|| format!("update user {email}"))?;
     }
+    // Only what this update set is shown: a blank name column read as if the name was wiped.
+    let mut columns = vec!["emailAddress"];
+    if update.name.is_some() {
+        columns.push("name");
+    }
+    if update.account_locked.is_some() {
+        columns.push("accountLocked");
+    }
+    if update.account_disabled.is_some() {
+        columns.push("accountDisabled");
+    }
     if let Some(alias) = alias {
         dir.add_alias(&email, &alias)
             .await
             .with_context(|| format!("add alias {alias} to {email}"))?;
         result["alias"] = json!([alias]);
+        columns.push("alias");
     }
-    let mut printer = ctx.printer(
-        Shape::Single,
-        &[
-            "emailAddress",
-            "name",
-            "accountLocked",
-            "accountDisabled",
-            "alias",
-        ],
-    );
-    printer.row(&result)?;
+    let shown: serde_json::Map<String, Value> = columns
+        .iter()
+        .filter_map(|c| result.get(*c).map(|v| (c.to_string(), v.clone())))
+        .collect();
+    let mut printer = ctx.printer(Shape::Single, &columns);
+    printer.row(&Value::Object(shown))?;
     printer.finish()?;
     if dir.is_dry_run() {
         ctx.note(&format!("dry run: would update {email}; nothing was sent"));
@@ -441,7 +453,8 @@ async fn delete(ctx: &mut Ctx, email: &str, delete: bool) -> anyhow::Result<()> 
     printer.finish()?;
     if delete && !dir.is_dry_run() {
         ctx.note(&format!(
-            "{email} is on the purge list: Mimecast deletes it later; until then `mcsh users restore --email {email}` undoes this"
+            "{email} is on the purge list: Mimecast deletes it later; until then `mcsh {}users restore --email {email}` undoes this",
+            ctx.global.target_words()
         ));
     }
     Ok(())

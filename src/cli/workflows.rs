@@ -172,6 +172,14 @@ fn report(global: &Global, what: &str, called: &Called, columns: &[&str]) -> any
         .on_terminal(std::io::IsTerminal::is_terminal(&std::io::stdout()));
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
     for r in &rows {
+        // A hint naming an mcsh command names it with this run's tenant flags.
+        let mut r = r.clone();
+        if let Some(m) = r["message"].as_str().filter(|m| m.contains("`mcsh ")) {
+            r["message"] = m
+                .replace("`mcsh ", &format!("`mcsh {}", global.target_words()))
+                .into();
+        }
+        let r = &r;
         printer.row(r)?;
         *counts
             .entry(r["status"].as_str().unwrap_or("?").to_string())
@@ -183,14 +191,24 @@ fn report(global: &Global, what: &str, called: &Called, columns: &[&str]) -> any
         let changed = rows.len() - counts.get("unchanged").copied().unwrap_or(0) - failed;
         let summary: Vec<String> = counts.iter().map(|(k, v)| format!("{v} {k}")).collect();
         let took = match called.stats {
-            Some(st) => format!(
-                " in {:.1} s ({} requests, {} retried, {} answered 429 and were sent again, {} pauses for the rate budget)",
-                called.elapsed.as_secs_f64(),
-                st.requests,
-                st.retries,
-                st.rate_waits,
-                st.paced
-            ),
+            Some(st) => {
+                // What happened, not a row of zeros.
+                let mut parts = vec![format!("{} requests", st.requests)];
+                for (n, what) in [
+                    (st.retries, "retried"),
+                    (st.rate_waits, "answered 429 and sent again"),
+                    (st.paced, "pauses for the rate budget"),
+                ] {
+                    if n > 0 {
+                        parts.push(format!("{n} {what}"));
+                    }
+                }
+                format!(
+                    " in {:.1} s ({})",
+                    called.elapsed.as_secs_f64(),
+                    parts.join(", ")
+                )
+            }
             None => String::new(),
         };
         if rows.is_empty() {
@@ -344,7 +362,15 @@ pub fn export(global: &Global, runtime: &Runtime, a: ExportArgs) -> anyhow::Resu
         vars,
     )?;
     let rows = rows.value.as_array().cloned().unwrap_or_default();
-    let mut columns = vec!["emailAddress", "name", "domain", "alias"];
+    // The columns of `users list`: what Mimecast returns for a user.
+    let mut columns = vec![
+        "emailAddress",
+        "name",
+        "domain",
+        "alias",
+        "addressType",
+        "source",
+    ];
     if a.with_groups {
         columns.push("groups");
         columns.push("viaDomain");

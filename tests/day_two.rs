@@ -1,0 +1,152 @@
+//! Day two: what an admin who already knew mcsh's basics still tripped on (issue 24): fields
+//! that agree between commands, rows that show what changed, hints that carry the tenant
+//! flags, summaries that say only what applies.
+
+use serde_json::Value;
+
+use crate::support::{Env, Scheme};
+
+/// `mcsh --sandbox ARGS` on a sandbox state of the test's own: (exit code, stdout, stderr).
+fn sandbox(env: &Env, args: &[&str]) -> (i32, String, String) {
+    let out = env
+        .bare()
+        .env("MCSH_SANDBOX_STATE", env.dir.path().join("sandbox.db"))
+        .arg("--sandbox")
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+fn keys(v: &Value) -> Vec<String> {
+    let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+    k.sort();
+    k
+}
+
+#[test]
+fn export_and_users_list_give_the_same_fields_and_help_says_which_the_api_lacks() {
+    let env = Env::new();
+    let listed = env.json(&["users", "list", "--domain", "example.com"]);
+    let exported = env.json(&["export", "--domain", "example.com"]);
+    assert_eq!(keys(&listed[0]), keys(&exported[0]));
+    assert!(keys(&listed[0]).contains(&"source".to_string()));
+    let help = env
+        .bare()
+        .args(["users", "list", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(help.contains("`internal` and `created`"), "{help}");
+}
+
+#[test]
+fn an_update_shows_what_it_set_and_nothing_that_reads_as_wiped() {
+    let env = Env::new();
+    let out = env
+        .mcsh(Scheme::OAuth)
+        .args([
+            "users",
+            "update",
+            "--email",
+            "alice.anderson@company.com",
+            "--alias",
+            "aa@company.com",
+            "-o",
+            "csv",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "emailAddress,alias\nalice.anderson@company.com,aa@company.com\n"
+    );
+    let renamed = env.json(&[
+        "users",
+        "update",
+        "--email",
+        "alice.anderson@company.com",
+        "--name",
+        "Alice A",
+        "--lock",
+    ]);
+    assert_eq!(
+        keys(&renamed),
+        ["accountLocked", "emailAddress", "name"],
+        "{renamed}"
+    );
+    assert_eq!(renamed["name"], "Alice A");
+}
+
+#[test]
+fn hints_for_a_user_queued_for_deletion_carry_the_sessions_tenant_flags() {
+    let env = Env::new();
+    let who = "carol.okafor@company.com";
+    let (code, _, err) = sandbox(&env, &["users", "delete", "--email", who, "--yes"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains(&format!("`mcsh --sandbox users restore --email {who}`")),
+        "{err}"
+    );
+    assert!(err.contains("`mcsh --sandbox undo "), "{err}");
+    let (code, out, err) = sandbox(
+        &env,
+        &["onboard", "--email", who, "--group", "Sales", "-o", "json"],
+    );
+    assert_eq!(code, 1, "{err}");
+    let rows: Value = serde_json::from_str(&out).unwrap();
+    let message = rows[0]["message"].as_str().unwrap();
+    assert!(
+        message.contains(&format!(
+            "{who} is queued for deletion: `mcsh --sandbox users restore --email {who}`"
+        )),
+        "{message}"
+    );
+}
+
+#[test]
+fn summaries_say_only_what_applies_to_this_run() {
+    let env = Env::new();
+    let (code, _, err) = sandbox(
+        &env,
+        &[
+            "users",
+            "create",
+            "--email",
+            "new.one@company.com",
+            "--name",
+            "New One",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("takes it back"), "{err}");
+    assert!(
+        !err.contains("deleted group"),
+        "no group was deleted: {err}"
+    );
+    let (code, _, err) = sandbox(&env, &["groups", "create", "--description", "Scratch"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = sandbox(&env, &["groups", "delete", "--group", "Scratch", "--yes"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("a deleted group cannot come back"), "{err}");
+    let (code, _, err) = sandbox(
+        &env,
+        &[
+            "onboard",
+            "--email",
+            "new.two@company.com",
+            "--group",
+            "Sales",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let summary = err.lines().find(|l| l.starts_with("onboard:")).unwrap();
+    assert!(summary.contains(" requests)"), "{summary}");
+    assert!(!summary.contains("0 retried"), "{summary}");
+    assert!(!summary.contains("0 pauses"), "{summary}");
+}
