@@ -28,8 +28,37 @@ pub fn register(secret: &str) {
     let json = json.trim_matches('"').to_string();
     let slashed = json.replace('/', "\\/");
     let debug = format!("{secret:?}").trim_matches('"').to_string();
+    // As an ASCII-only JSON encoder writes it: every other character as `\uXXXX` (UTF-16),
+    // in lower- and upper-case hex.
+    let ascii = |upper: bool| -> String {
+        let mut out = String::new();
+        for c in json.chars() {
+            if c.is_ascii() {
+                out.push(c);
+            } else {
+                let mut units = [0u16; 2];
+                for u in c.encode_utf16(&mut units) {
+                    out.push_str(&if upper {
+                        format!("\\u{u:04X}")
+                    } else {
+                        format!("\\u{u:04x}")
+                    });
+                }
+            }
+        }
+        out
+    };
+    let (lower, upper) = (ascii(false), ascii(true));
     let mut all = SECRETS.write().unwrap_or_else(|e| e.into_inner());
-    for s in [secret.to_string(), encoded, json, slashed, debug] {
+    for s in [
+        secret.to_string(),
+        encoded,
+        json,
+        slashed,
+        debug,
+        lower,
+        upper,
+    ] {
         if !all.contains(&s) {
             all.push(s);
         }
@@ -84,5 +113,16 @@ mod tests {
         assert_eq!(redact("raw s3cr3t/with+chars here"), "raw **** here");
         register("abc");
         assert_eq!(redact("abc"), "abc", "short values are not masked");
+    }
+
+    #[test]
+    fn a_secret_with_other_letters_is_masked_as_an_ascii_json_encoder_writes_it() {
+        register("abcUmlaut\u{e9}xyz\u{1F600}");
+        for echoed in [
+            r#"{"client_secret": ["abcUmlaut\u00e9xyz\ud83d\ude00"]}"#,
+            r#"{"client_secret": ["abcUmlaut\u00E9xyz\uD83D\uDE00"]}"#,
+        ] {
+            assert_eq!(redact(echoed), r#"{"client_secret": ["****"]}"#, "{echoed}");
+        }
     }
 }

@@ -320,3 +320,54 @@ fn api_2_comes_first_and_api_1_keys_are_told_what_retirement_means() {
         assert!(text.contains("June 2025"), "{doc}");
     }
 }
+
+#[test]
+fn api_2_credentials_meeting_an_api_1_host_draw_a_warning_and_bad_keys_are_not_stored() {
+    let env = Env::new();
+    env.bare()
+        .env("MIMECAST_CLIENT_ID", "id")
+        .env("MIMECAST_CLIENT_SECRET", "secret-value")
+        .env("MIMECAST_BASE_URL", "https://eu-api.mimecast.com")
+        .args(["config", "show"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("is an API 1.0 regional host"))
+        .stderr(predicate::str::contains(
+            "https://api.services.mimecast.com",
+        ));
+    env.bare()
+        .env("MIMECAST_CLIENT_ID", "id")
+        .env("MIMECAST_CLIENT_SECRET", "secret-value")
+        .env("MIMECAST_BASE_URL", "https://uk-api.services.mimecast.com")
+        .args(["config", "show"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("API 1.0 regional host").not());
+
+    // A secret key that is not base64 cannot sign anything: refused, nothing written.
+    env.bare()
+        .env("MIMECAST_ACCESS_KEY", "ak")
+        .env("MIMECAST_SECRET_KEY", "not base64!!")
+        .env("MIMECAST_APP_ID", "app")
+        .env("MIMECAST_APP_KEY", "key")
+        .env("MIMECAST_BASE_URL", "https://eu-api.mimecast.com")
+        .args(["config", "init"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "MIMECAST_SECRET_KEY is not base64",
+        ));
+    assert!(!config_file(&env).exists());
+    // Keys without a region are stored with a warning that says what to add.
+    env.bare()
+        .env("MIMECAST_ACCESS_KEY", "ak")
+        .env("MIMECAST_SECRET_KEY", "c2VjcmV0")
+        .env("MIMECAST_APP_ID", "app")
+        .env("MIMECAST_APP_KEY", "key")
+        .args(["config", "init"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "API 1.0 keys need the account's region",
+        ));
+}

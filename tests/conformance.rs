@@ -229,6 +229,12 @@ async fn the_client_does_what_each_recorded_answer_means() {
                     2,
                     "{what}: a new token was fetched"
                 );
+                // The token endpoint took the credentials: the message says the call was
+                // refused, not the client id and secret.
+                assert!(
+                    e.to_string().contains("refused a token just issued"),
+                    "{what}: {e}"
+                );
             }
             (401 | 403 | 418, _) => {
                 let e = got.expect_err(&what);

@@ -140,3 +140,36 @@ fn snapshots_either_side_of_a_rekey_differ_in_nothing() {
     assert!(out.contains("carol.okafor@company.com"), "{out}");
     assert!(!out.contains("group added"), "{out}");
 }
+
+#[test]
+fn listings_of_planned_writes_tell_groups_apart_by_the_end_of_their_ids() {
+    let env = Env::new();
+    let (code, _, err) = run(
+        &env,
+        &[
+            "--dry-run",
+            "onboard",
+            "--email",
+            "zed@company.com",
+            "--group",
+            "Marketing",
+            "--group",
+            "Engineering/Platform",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    for name in ["Marketing", "Platform"] {
+        let id = id_of(&env, name);
+        let tail: String = id.chars().skip(id.chars().count() - 12).collect();
+        assert!(
+            err.contains(&format!("\"id\":\"…{tail}\"")),
+            "{name}: {err}"
+        );
+    }
+    // An id typed whole or a name of any length is told back cut short.
+    let long = "x".repeat(300);
+    let (code, _, err) = run(&env, &["groups", "members", "--group", &long]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("(300 characters in all)"), "{err}");
+    assert!(err.len() < 1000, "{err}");
+}

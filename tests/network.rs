@@ -132,3 +132,44 @@ fn region_discovery_says_what_to_check_as_other_calls_do() {
     assert!(err.contains("does not resolve"), "{err}");
     assert!(err.contains("check base_url"), "{err}");
 }
+
+#[test]
+fn after_the_first_answer_a_timeout_is_tried_again_and_the_count_is_told() {
+    let env = Env::new();
+    // The token is issued; every API call then hangs.
+    let (addr, _) = listener(|mut s| {
+        let mut buf = [0u8; 4096];
+        let n = s.read(&mut buf).unwrap_or(0);
+        if String::from_utf8_lossy(&buf[..n]).starts_with("POST /oauth/token") {
+            let body = r#"{"access_token":"t","token_type":"Bearer","expires_in":1799}"#;
+            let _ = write!(
+                s,
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+                body.len()
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_secs(30));
+    });
+    let (code, err) = list_users(&env, &format!("http://{addr}"), &[("MCSH_TIMEOUT", "1")]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("trying again (try 2 of "), "{err}");
+}
+
+#[test]
+fn a_proxy_in_the_environment_is_named_when_the_network_fails() {
+    let env = Env::new();
+    let (code, err) = list_users(
+        &env,
+        "https://api.services.mimecast.com",
+        &[(
+            "HTTPS_PROXY",
+            "http://user:proxy-pass@mcsh-proxy.invalid:3128",
+        )],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("HTTPS_PROXY is set"), "{err}");
+    assert!(
+        !err.contains("proxy-pass"),
+        "the proxy's password is not shown: {err}"
+    );
+}

@@ -226,6 +226,23 @@ impl Client {
                         token_renewed = true;
                         continue;
                     }
+                    if answer.status == 401 && token_renewed {
+                        // The token endpoint took the client id and secret a moment ago: the
+                        // call itself is what is refused.
+                        let code = code.unwrap_or_else(|| "http_401".into());
+                        let said = message.map(|m| format!(" ({m})")).unwrap_or_default();
+                        return Err(ApiError::Auth {
+                            status: 401,
+                            message: format!(
+                                "{path} refused a token just issued for these credentials (HTTP \
+                                 401 {code}){said}: the client id and secret are right, so the \
+                                 API application most likely lacks the role or product this \
+                                 call needs; check its permissions in the Mimecast \
+                                 Administration Console"
+                            ),
+                            code,
+                        });
+                    }
                     return Err(auth_error(answer.status, code, message, &self.inner.auth));
                 }
                 s if s >= 500 => {
@@ -295,16 +312,17 @@ impl Client {
     /// is tried once more, not `read_retries` times: a host that takes the connection and
     /// never answers is more often wrong than slow, and each try costs the whole timeout.
     pub(super) fn may_retry_loss(&self, e: &NoAnswer, attempt: u32) -> bool {
-        if e.hopeless {
-            return false;
-        }
+        !e.hopeless && attempt <= self.loss_retries(e)
+    }
+
+    /// How many more tries a call that got no answer (`e`) may have in all.
+    fn loss_retries(&self, e: &NoAnswer) -> u32 {
         let answered = self.inner.stats.answers.load(Ordering::Relaxed) > 0;
-        let limit = if e.timed_out && !answered {
+        if e.timed_out && !answered {
             1
         } else {
             self.inner.options.read_retries
-        };
-        attempt <= limit
+        }
     }
 
     /// The pause before trying again after `e`; a timeout is told (what is tried again, and
@@ -315,6 +333,8 @@ impl Client {
                 path: path.to_string(),
                 after: self.inner.options.timeout,
                 within: backoff(&self.inner.options, *attempt) + self.inner.options.timeout,
+                attempt: *attempt + 1,
+                tries: self.loss_retries(e) + 1,
             });
         }
         self.pause_before_retry(path, attempt, &e.detail).await;

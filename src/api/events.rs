@@ -42,6 +42,10 @@ pub enum Event {
         after: Duration,
         /// The longest the next try can take (its pause and its own timeout).
         within: Duration,
+        /// The try about to be made (2 for the first retry).
+        attempt: u32,
+        /// How many tries the call has in all.
+        tries: u32,
     },
     /// The quota ran out (HTTP 429); the call waits as `X-RateLimit-Reset` says.
     RateLimited {

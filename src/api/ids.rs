@@ -35,6 +35,18 @@ pub fn same(a: &str, b: &str) -> bool {
     a == b || identity(a) == identity(b)
 }
 
+/// An id shortened for people: its end after `…`, enough to tell ids apart. Real ids share
+/// their beginning (the compressed start of the same JSON), never their end (the rest of
+/// the JSON and a checksum). Short strings come back whole.
+pub fn short(id: &str) -> String {
+    let chars: Vec<char> = id.chars().collect();
+    if chars.len() <= 16 {
+        return id.to_string();
+    }
+    let tail: String = chars[chars.len() - 12..].iter().collect();
+    format!("…{tail}")
+}
+
 /// The folder number an id holds, when it decodes to a folder.
 pub fn folder_number(id: &str) -> Option<u64> {
     match decode(id)? {

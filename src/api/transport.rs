@@ -78,10 +78,38 @@ impl NoAnswer {
             timed_out: e.is_timeout(),
             hopeless: loss.is_some(),
             detail: match loss {
-                Some(loss) => format!("{} ({})", loss.what_to_check(), transport_detail(e)),
+                Some(loss) => format!(
+                    "{}{} ({})",
+                    loss.what_to_check(),
+                    proxy_note(),
+                    transport_detail(e)
+                ),
                 None => transport_detail(e),
             },
         }
+    }
+}
+
+/// When a proxy is set in the environment (reqwest uses it), the failure may be the proxy's:
+/// said without its value, which may hold a password.
+fn proxy_note() -> String {
+    let set: Vec<&str> = [
+        "HTTPS_PROXY",
+        "https_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+        "HTTP_PROXY",
+        "http_proxy",
+    ]
+    .into_iter()
+    .filter(|v| std::env::var(v).is_ok_and(|x| !x.trim().is_empty()))
+    .collect();
+    match set.first() {
+        Some(var) => format!(
+            "; {var} is set, so the request went through that proxy: the proxy itself may be \
+             what failed, check it too"
+        ),
+        None => String::new(),
     }
 }
 
@@ -238,9 +266,13 @@ pub(super) fn auth_error(
 ) -> ApiError {
     let code = code.unwrap_or_else(|| format!("http_{status}"));
     let scheme = match auth {
-        Auth::OAuth { .. } => "MIMECAST_CLIENT_ID / MIMECAST_CLIENT_SECRET",
+        Auth::OAuth { .. } => {
+            "the client id and secret (MIMECAST_CLIENT_ID / MIMECAST_CLIENT_SECRET, or client_id \
+             / client_secret in the profile)"
+        }
         Auth::Hmac { .. } => {
-            "MIMECAST_ACCESS_KEY / MIMECAST_SECRET_KEY / MIMECAST_APP_ID / MIMECAST_APP_KEY"
+            "the four keys (MIMECAST_ACCESS_KEY / MIMECAST_SECRET_KEY / MIMECAST_APP_ID / \
+             MIMECAST_APP_KEY, or access_key / secret_key / app_id / app_key in the profile)"
         }
     };
     let said = message.map(|m| format!(" ({m})")).unwrap_or_default();

@@ -31,7 +31,7 @@ const TEMPLATE: &str = r#"# mcsh configuration: one table per profile; pick one 
 
 [{table}]
 # API 2.0 (OAuth2 client credentials): what Mimecast issues today; use it. Create an API 2.0
-# application in the Administration Console (Services > API and Platform Integrations).
+# application in the Administration Console.
 # base_url = "https://api.services.mimecast.com"   # or uk-api. / us-api. for data residency
 # client_id = ""
 # client_secret = ""
@@ -39,7 +39,8 @@ const TEMPLATE: &str = r#"# mcsh configuration: one table per profile; pick one 
 
 # API 1.0 (HMAC keys): only for keys you already have. Mimecast issues no new API 1.0 apps
 # since June 2025 and retires API 1.0 on a date not yet published; then these keys stop
-# working and an API 2.0 client id and secret replace them, nothing else changes. Use these
+# working: an API 2.0 client id and secret replace them, and base_url becomes the API 2.0
+# host above (or goes). Use these
 # four instead of the above, with your region's base_url, or with admin_email (an
 # administrator's address) for mcsh to discover the region and cache it here.
 # admin_email = "admin@example.com"
@@ -90,16 +91,38 @@ pub fn run(ctx: &Ctx, cmd: ConfigCmd) -> anyhow::Result<()> {
             }
             let from_env = profile_from_env(&env);
             if from_env != Profile::default() {
+                // A key that cannot sign anything is refused before it is stored.
+                if let Some(key) = &from_env.secret_key {
+                    if crate::api::signer::decode_secret_key(key).is_err() {
+                        return Err(Usage(
+                            "MIMECAST_SECRET_KEY is not base64 (the Secret Key Mimecast shows is); \
+                             nothing was written: copy it again"
+                                .into(),
+                        )
+                        .into());
+                    }
+                }
                 config::write_profile(&path, &profile, &from_env, force)?;
                 ctx.note(&format!(
                     "wrote profile {profile:?} to {} (mode 0600)",
                     path.display()
                 ));
+                if from_env.access_key.is_some()
+                    && from_env.base_url.is_none()
+                    && from_env.admin_email.is_none()
+                {
+                    ctx.warn(
+                        "API 1.0 keys need the account's region: set MIMECAST_BASE_URL (e.g. \
+                         https://eu-api.mimecast.com) or MIMECAST_ADMIN_EMAIL (an administrator's \
+                         address, to discover it) and run `mcsh config init --force` again",
+                    );
+                }
                 if from_env.access_key.is_some() {
                     ctx.note(
                         "these are API 1.0 keys: they work until Mimecast retires API 1.0 (no \
-                         date published yet); an API 2.0 application's client id and secret \
-                         replace them then, with nothing else to change",
+                         date published yet); then an API 2.0 application's client id and \
+                         secret replace the four keys, and base_url becomes \
+                         https://api.services.mimecast.com (or is removed)",
                     );
                 }
                 return Ok(());

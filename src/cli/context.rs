@@ -384,18 +384,27 @@ impl Ctx {
                 path,
                 after,
                 within,
+                attempt,
+                tries,
             } if !quiet => {
-                let by =
-                    chrono::Local::now() + chrono::Duration::from_std(*within).unwrap_or_default();
+                // Rounded up to the second: "until 12:00:05" is never a moment too early.
+                let by = chrono::Local::now()
+                    + chrono::Duration::from_std(*within).unwrap_or_default()
+                    + chrono::Duration::milliseconds(999);
+                let again = if attempt == tries {
+                    "trying once more".to_string()
+                } else {
+                    format!("trying again (try {attempt} of {tries})")
+                };
                 crate::eprintln_data!(
-                    "no answer from {path} within {} s; trying once more, until {} at the latest",
+                    "no answer from {path} within {} s; {again}, until {} at the latest",
                     after.as_secs(),
                     by.format("%H:%M:%S")
                 );
             }
             Event::RateLimited { path, wait } if level >= 1 => {
                 crate::eprintln_data!(
-                    "rate limit: {path} answered 429; waiting {} ms as X-RateLimit-Reset says",
+                    "rate limit: {path} answered 429; waiting {} ms before trying again",
                     wait.as_millis()
                 );
             }

@@ -186,8 +186,13 @@ fn short(item: &serde_json::Value) -> String {
     if let Some(obj) = item.as_object_mut() {
         for v in obj.values_mut() {
             if let Some(s) = v.as_str().filter(|s| s.chars().count() > 40) {
-                // Characters, not bytes: a name may hold any letter (Zoë Pérez-Ramírez).
-                *v = json!(format!("{}…", s.chars().take(16).collect::<String>()));
+                *v = if s.contains(char::is_whitespace) || s.contains('@') {
+                    // Characters, not bytes: a name may hold any letter (Zoë Pérez-Ramírez).
+                    json!(format!("{}…", s.chars().take(16).collect::<String>()))
+                } else {
+                    // An id: its end, not its start (real ids share their first characters).
+                    json!(crate::api::ids::short(s))
+                };
             }
         }
     }

@@ -155,11 +155,40 @@ pub fn resolve(
             );
         }
     }
+    if let Some(w) = legacy_host_warning(&values) {
+        warnings.push(w);
+    }
     Ok(Resolved {
         profile: name,
         path,
         values,
         warnings,
+    })
+}
+
+/// A warning when API 2.0 credentials would go to an API 1.0 regional host
+/// (`https://eu-api.mimecast.com`): API 2.0 is served at `api.services.mimecast.com`. Keys moved
+/// from API 1.0 to 2.0 with the old profile's `base_url` left in place do exactly this.
+fn legacy_host_warning(values: &BTreeMap<&'static str, Value>) -> Option<String> {
+    if !values.contains_key("client_id") || values.contains_key("access_key") {
+        return None;
+    }
+    let base = &values.get("base_url")?.value;
+    let host = base
+        .split("://")
+        .nth(1)
+        .unwrap_or(base)
+        .split(['/', ':'])
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let legacy = host.ends_with("-api.mimecast.com") && !host.ends_with(".services.mimecast.com");
+    legacy.then(|| {
+        format!(
+            "base_url {base} is an API 1.0 regional host, but the credentials are API 2.0 ones \
+             (client id and secret): API 2.0 is served at https://api.services.mimecast.com \
+             (or uk-api./us-api.services.mimecast.com); remove base_url or set it to one of those"
+        )
     })
 }
 

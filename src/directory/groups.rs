@@ -467,16 +467,9 @@ fn describe(g: &Group) -> String {
     format!("{}, id {}", g.path, short_id(&g.id))
 }
 
-/// The end of an id, after `…`: enough to tell groups apart where a name is not. Real ids
-/// share their beginning (the compressed start of the same JSON), never their end (the rest
-/// of the JSON and a checksum).
+/// The end of an id, after `…` ([`crate::api::ids::short`]).
 pub fn short_id(id: &str) -> String {
-    let chars: Vec<char> = id.chars().collect();
-    if chars.len() <= 16 {
-        return id.to_string();
-    }
-    let tail: String = chars[chars.len() - 12..].iter().collect();
-    format!("…{tail}")
+    crate::api::ids::short(id)
 }
 
 /// `group` with its path under `parent` (for naming it before any listing has it).

@@ -73,7 +73,7 @@ pub enum DirError {
     #[error(transparent)]
     Api(#[from] ApiError),
     /// No group has that id or name.
-    #[error("no group has the id or name {spec:?}{}", similar_hint(.similar))]
+    #[error("no group has the id or name {:?}{}", cut(.spec), similar_hint(.similar))]
     GroupNotFound {
         /// What the user typed.
         spec: String,
@@ -142,6 +142,15 @@ pub fn synced_message(what: &str) -> String {
 
 /// The code results carry when mcsh refuses to change a directory-synced object.
 pub const SYNCED_CODE: &str = "directory_synced";
+
+/// What the user typed, at most 200 characters of it: an error never echoes a whole file.
+fn cut(text: &str) -> String {
+    if text.chars().count() <= 200 {
+        return text.to_string();
+    }
+    let head: String = text.chars().take(200).collect();
+    format!("{head}… ({} characters in all)", text.chars().count())
+}
 
 fn similar_hint(similar: &[String]) -> String {
     if similar.is_empty() {
