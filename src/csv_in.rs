@@ -80,23 +80,29 @@ impl<'a> Sheet<'a> {
     /// Reads column `from` as `to` when the header has no `to` (an export's `emailAddress`
     /// is a feed's `email`).
     pub fn alias_column(&mut self, from: &str, to: &str) {
-        if !self.headers.iter().any(|h| h == to) {
-            for h in self.headers.iter_mut().filter(|h| *h == from) {
-                *h = to.to_string();
+        if self.column(to).is_none() {
+            if let Some(i) = self.column(from) {
+                self.headers[i] = to.to_string();
             }
         }
     }
 
-    /// The position of column `name`.
+    /// The position of column `name`: the one spelt so, else one that differs only in case
+    /// (`Email` is `email`; spaces around a name were trimmed when the header was read).
     pub fn column(&self, name: &str) -> Option<usize> {
-        self.headers.iter().position(|h| h == name)
+        self.headers.iter().position(|h| h == name).or_else(|| {
+            self.headers
+                .iter()
+                .position(|h| h.eq_ignore_ascii_case(name))
+        })
     }
 
-    /// Fails when the header lacks any of `required`, naming them and the columns it has.
+    /// Fails when the header lacks any of `required` (in any case), naming them and the
+    /// columns it has.
     pub fn require(&self, required: &[String]) -> Result<(), String> {
         let missing: Vec<&str> = required
             .iter()
-            .filter(|c| !self.headers.contains(c))
+            .filter(|c| self.column(c).is_none())
             .map(String::as_str)
             .collect();
         if missing.is_empty() {
@@ -206,6 +212,21 @@ mod tests {
             let written = crate::output::csv_safe(cell.to_string());
             assert_eq!(unguarded(&written), Some(cell));
         }
+    }
+
+    #[test]
+    fn columns_are_found_in_any_case() {
+        let mut sheet = Sheet::open(b" Email , NAME ,Groups\na@x.com,A,Sales\n").unwrap();
+        assert_eq!(sheet.column("email"), Some(0));
+        assert_eq!(sheet.column("name"), Some(1));
+        assert!(sheet
+            .require(&["email".into(), "name".into(), "groups".into()])
+            .is_ok());
+        sheet.alias_column("emailAddress", "email");
+        assert_eq!(sheet.column("email"), Some(0));
+        let mut export = Sheet::open(b"EmailAddress,name\na@x.com,A\n").unwrap();
+        export.alias_column("emailAddress", "email");
+        assert_eq!(export.column("email"), Some(0));
     }
 
     #[test]

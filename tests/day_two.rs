@@ -150,3 +150,62 @@ fn summaries_say_only_what_applies_to_this_run() {
     assert!(!summary.contains("0 retried"), "{summary}");
     assert!(!summary.contains("0 pauses"), "{summary}");
 }
+
+#[test]
+fn a_feeds_header_is_read_in_any_case_and_with_spaces() {
+    let env = Env::new();
+    let csv = env.dir.path().join("people.csv");
+    std::fs::write(
+        &csv,
+        " Email , Name ,GROUPS\nnew.three@company.com,New Three,Sales\n",
+    )
+    .unwrap();
+    let rows = env.json(&["onboard", "--csv", csv.to_str().unwrap()]);
+    assert!(
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["step"] == "group Sales" && r["status"] == "created"),
+        "{rows}"
+    );
+    assert!(env
+        .members("Sales")
+        .contains(&"new.three@company.com".to_string()));
+}
+
+#[test]
+fn an_unknown_flag_that_means_another_gets_a_tip_for_it() {
+    let env = Env::new();
+    for (args, tip) in [
+        (
+            vec!["groups", "create", "--name", "Ops"],
+            "`mcsh groups create --description NAME`",
+        ),
+        (
+            vec!["--profile", "p", "groups", "rename", "--name", "Ops"],
+            "`mcsh groups rename --description NAME`",
+        ),
+        (vec!["users", "list", "--format", "json"], "-o/--output"),
+        (
+            vec!["departments", "--description", "Engineering"],
+            "drop --description",
+        ),
+    ] {
+        let out = env.bare().args(&args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(tip), "{args:?}: {err}");
+        assert!(!err.contains("-- --description"), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn creating_a_group_that_exists_names_it_in_the_hint() {
+    let env = Env::new();
+    let (code, _, err) = sandbox(&env, &["groups", "create", "--description", "All Staff"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("`mcsh --sandbox groups list --query 'All Staff'`"),
+        "{err}"
+    );
+}

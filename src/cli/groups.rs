@@ -122,13 +122,17 @@ pub async fn run(ctx: &mut Ctx, cmd: GroupsCmd) -> anyhow::Result<()> {
                 Some(p) => Some(dir.resolve_group(&p).await.context("--parent")?),
                 None => None,
             };
+            let targets = ctx.global.target_words();
             let mut group = dir.create_group(&description, parent.as_ref()).await.map_err(|e| {
                 let hint = if matches!(&e, crate::directory::DirError::Api(a) if a.code() == "err_folder_already_exists") {
-                    "a group of that name already exists at that level: `mcsh groups list --query` finds it"
+                    format!(
+                        "a group of that name already exists at that level: `mcsh {targets}groups list --query {}` finds it",
+                        crate::output::shell_word(&description)
+                    )
                 } else {
-                    ""
+                    String::new()
                 };
-                hinted(format!("create group {description:?}"), hint, e)
+                hinted(format!("create group {description:?}"), &hint, e)
             })?;
             if group.path.is_empty() {
                 // The answer carries no path: it is the parent's and the new name.

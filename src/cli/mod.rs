@@ -271,10 +271,25 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let mut cli = match Cli::try_parse_from(args) {
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    let mut cli = match Cli::try_parse_from(args.clone()) {
         Ok(cli) => cli,
         Err(e) => {
             let code = if e.use_stderr() { 2 } else { 0 };
+            if let Some(tip) = report::argument_tip(&e, &args) {
+                // What the admin most likely meant, instead of clap's generic advice.
+                let plain = e.render().to_string();
+                let kept: Vec<&str> = plain
+                    .lines()
+                    .filter(|l| !l.trim_start().starts_with("tip:"))
+                    .collect();
+                crate::eprintln_safe!(
+                    "{}",
+                    crate::output::printable_text(kept.join("\n").trim_end())
+                );
+                crate::eprintln_safe!("\n  tip: {}", crate::output::printable_text(&tip));
+                return code;
+            }
             let plain = e.render().to_string();
             if plain
                 .chars()

@@ -172,3 +172,63 @@ pub fn print(e: &anyhow::Error, quiet: bool) -> i32 {
     }
     code
 }
+
+/// A tip for an argument clap did not know, when the admin most likely meant another one:
+/// `--name` for a group (groups are named with `--description`), `--format` outside export
+/// (`-o/--output`), a flag given to `departments` (it takes names as words).
+pub fn argument_tip(e: &clap::Error, args: &[std::ffi::OsString]) -> Option<String> {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if e.kind() != ErrorKind::UnknownArgument {
+        return None;
+    }
+    let arg = match e.get(ContextKind::InvalidArg) {
+        Some(ContextValue::String(s)) => s.split('=').next().unwrap_or("").to_string(),
+        _ => return None,
+    };
+    // The command words: what is neither an option nor the value of a global option.
+    const VALUED: &[&str] = &[
+        "--profile",
+        "--rehearse",
+        "-o",
+        "--output",
+        "--concurrency",
+        "--batch-size",
+        "--plan-out",
+        "--limit",
+    ];
+    let mut words: Vec<String> = Vec::new();
+    let mut skip = false;
+    for a in args.iter().skip(1).map(|a| a.to_string_lossy().to_string()) {
+        if std::mem::take(&mut skip) {
+            continue;
+        }
+        if a.starts_with('-') {
+            skip = VALUED.contains(&a.as_str());
+            continue;
+        }
+        words.push(a);
+        if words.len() == 2 {
+            break;
+        }
+    }
+    let first = words.first().map(String::as_str).unwrap_or("");
+    let second = words.get(1).map(String::as_str).unwrap_or("");
+    match (first, second, arg.as_str()) {
+        ("groups", "create" | "rename", "--name") => Some(format!(
+            "a group's name is its --description (Mimecast's word for it): `mcsh groups {second} \
+             --description NAME`"
+        )),
+        ("departments", _, a) if a.starts_with("--") && a != "--file" && a != "--parent" => {
+            Some(format!(
+                "departments takes the names as words, no flag before them: `mcsh departments \
+                 Engineering \"Engineering/Platform\"` (or --file FILE); drop {a}"
+            ))
+        }
+        (c, _, "--format") if c != "export" => Some(
+            "the output format is -o/--output: `-o json`, `-o csv`, `-o table` or `-o jsonl` \
+             (only `export` has a --format of its own)"
+                .into(),
+        ),
+        _ => None,
+    }
+}
