@@ -209,3 +209,27 @@ fn creating_a_group_that_exists_names_it_in_the_hint() {
         "{err}"
     );
 }
+
+#[test]
+fn man_on_a_terminal_shows_a_page_and_doc_points_a_command_at_its_help() {
+    let env = Env::new();
+    let shown = crate::support::on_a_terminal(&env, &["man", "groups", "add-member"], &[]);
+    assert!(shown.contains("add-member"), "{shown}");
+    if std::process::Command::new("man")
+        .arg("--version")
+        .output()
+        .is_ok()
+    {
+        assert!(!shown.contains(".TH "), "roff was printed raw: {shown}");
+    } else {
+        // Without `man` on the machine, the roff is what there is to show.
+        assert!(shown.contains(".TH "), "{shown}");
+    }
+    let out = env.bare().args(["doc", "users", "list"]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("`mcsh users list --help`"), "{err}");
+    // Piped, it is roff for `man -l -`.
+    let out = env.bare().args(["man", "groups"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains(".TH "));
+}

@@ -2,7 +2,7 @@
 
 use predicates::prelude::*;
 
-use crate::support::{Env, Scheme};
+use crate::support::{on_a_terminal, Env, Scheme};
 
 #[test]
 fn multi_line_input_and_persistent_variables_and_functions() {
@@ -167,60 +167,6 @@ fn an_input_that_failed_after_changing_the_directory_is_saved_as_a_comment() {
     assert!(env
         .members("Finance")
         .contains(&"bob.hughes@company.com".to_string()));
-}
-
-/// `mcsh ARGS` on a terminal (util-linux `script` gives it one), fed `lines` one at a time
-/// as a person types them; what the terminal showed, escape sequences and CRs removed.
-fn on_a_terminal(env: &Env, args: &[&str], lines: &[&str]) -> String {
-    use std::io::Write;
-    let mcsh = assert_cmd::cargo::cargo_bin("mcsh");
-    let mut command = format!("{}", mcsh.display());
-    for a in args {
-        command.push(' ');
-        command.push_str(a);
-    }
-    let mut cmd = std::process::Command::new("script");
-    cmd.args(["-qec", &command, "/dev/null"]);
-    for (k, v) in env.mcsh(Scheme::OAuth).get_envs() {
-        match v {
-            Some(v) => cmd.env(k, v),
-            None => cmd.env_remove(k),
-        };
-    }
-    let mut child = cmd
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("util-linux `script` runs the REPL on a terminal");
-    let mut stdin = child.stdin.take().unwrap();
-    for line in lines {
-        std::thread::sleep(std::time::Duration::from_millis(400));
-        stdin.write_all(line.as_bytes()).unwrap();
-        stdin.write_all(b"\n").unwrap();
-        stdin.flush().unwrap();
-    }
-    std::thread::sleep(std::time::Duration::from_millis(400));
-    drop(stdin);
-    let out = child.wait_with_output().unwrap();
-    let raw = String::from_utf8_lossy(&out.stdout).to_string();
-    let mut text = String::new();
-    let mut chars = raw.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            // CSI: ESC [ params final
-            if chars.peek() == Some(&'[') {
-                chars.next();
-                for p in chars.by_ref() {
-                    if p.is_ascii_alphabetic() || p == '~' {
-                        break;
-                    }
-                }
-            }
-        } else if c != '\r' {
-            text.push(c);
-        }
-    }
-    text
 }
 
 #[test]

@@ -50,7 +50,10 @@ pub enum GroupsCmd {
         group: String,
     },
     /// Add users to a group (already a member is fine)
-    #[command(after_help = super::examples::GROUPS_ADD)]
+    #[command(
+        after_help = super::examples::GROUPS_ADD,
+        override_usage = "mcsh groups add-member --group <GROUP> <--email <EMAIL>...|--emails-from <FILE>> [--strict]"
+    )]
     AddMember {
         /// The group: its id, its name or its path (Engineering/Platform)
         #[arg(long, value_name = "GROUP")]
@@ -66,7 +69,10 @@ pub enum GroupsCmd {
         strict: bool,
     },
     /// Remove users from a group (not a member is fine)
-    #[command(after_help = super::examples::GROUPS_REMOVE)]
+    #[command(
+        after_help = super::examples::GROUPS_REMOVE,
+        override_usage = "mcsh groups remove-member --group <GROUP> <--email <EMAIL>...|--emails-from <FILE>>"
+    )]
     RemoveMember {
         /// The group: its id, its name or its path (Engineering/Platform)
         #[arg(long, value_name = "GROUP")]

@@ -10,6 +10,23 @@ use super::Cli;
 
 /// Writes the manual page of `mcsh`, or of the subcommand `path` (`groups add-member`), to
 /// standard output; with `dir`, every page into that directory.
+/// Shows `page` with `man -l -` (which pages it); false when `man` cannot be run, so the roff
+/// is printed instead.
+fn show_with_man(page: &str) -> bool {
+    use std::io::Write;
+    let child = std::process::Command::new("man")
+        .args(["-l", "-"])
+        .stdin(std::process::Stdio::piped())
+        .spawn();
+    let Ok(mut child) = child else {
+        return false;
+    };
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = stdin.write_all(page.as_bytes());
+    }
+    child.wait().is_ok_and(|s| s.success())
+}
+
 pub fn run(path: &[String], dir: Option<&Path>) -> anyhow::Result<()> {
     // The pages are per command: `help` (a command that prints help) has none to list.
     let mut root = without_help(<Cli as clap::CommandFactory>::command());
@@ -46,6 +63,10 @@ pub fn run(path: &[String], dir: Option<&Path>) -> anyhow::Result<()> {
         cmd = sub;
     }
     let page = render(cmd, path)?;
+    // On a terminal, roff is shown as a page (`man -l -`) where `man` is at hand.
+    if std::io::IsTerminal::is_terminal(&std::io::stdout()) && show_with_man(&page) {
+        return Ok(());
+    }
     // A closed pipe (`| head`) ends the output quietly: report.rs maps it.
     let mut out = std::io::stdout().lock();
     std::io::Write::write_all(&mut out, page.as_bytes())?;

@@ -185,7 +185,7 @@ pub enum Command {
         live: bool,
     },
     /// Take back what a run did (its id is the `run` column of `mcsh audit`); asks, or --yes
-    #[command(after_help = examples::UNDO)]
+    #[command(after_help = examples::UNDO, override_usage = "mcsh undo <RUN_ID|--last>")]
     Undo {
         /// The run to undo
         #[arg(
@@ -237,8 +237,8 @@ pub enum Command {
     #[command(after_help = examples::DOC)]
     Doc {
         /// Only this function (e.g. `users`, `add_member`)
-        #[arg(value_name = "NAME", conflicts_with = "markdown")]
-        name: Option<String>,
+        #[arg(value_name = "NAME", conflicts_with = "markdown", num_args = 0..)]
+        name: Vec<String>,
         /// The whole reference as Markdown (what docs/scripting-reference.md holds)
         #[arg(long)]
         markdown: bool,
@@ -265,6 +265,35 @@ pub enum Command {
     Script(Vec<String>),
 }
 
+/// The command line as parsed: each command's help lists its own options and names the
+/// global ones once (`mcsh --help` lists those), instead of repeating all of them.
+pub fn command() -> clap::Command {
+    let cmd = <Cli as clap::CommandFactory>::command();
+    // Each command gets the global options as hidden copies: clap propagates a global option
+    // only where there is none of that id, so these (and their copies further down) are what
+    // parse, and help shows only the command's own.
+    let hidden: Vec<clap::Arg> = cmd
+        .get_arguments()
+        .filter(|a| a.is_global_set())
+        .map(|a| a.clone().hide(true))
+        .collect();
+    let note = "Global options (--sandbox, --profile, --rehearse, -o, --dry-run, --plan-out, \
+                --yes, -v, -q, --concurrency, --batch-size, ...) work with every command: \
+                `mcsh --help` lists them.";
+    fn noted(cmd: clap::Command, note: &str) -> clap::Command {
+        let after = match cmd.get_after_help() {
+            Some(h) => format!("{note}\n\n{h}"),
+            None => note.to_string(),
+        };
+        cmd.after_help(after)
+            .mut_subcommands(|sub| noted(sub, note))
+    }
+    cmd.mut_subcommands(|sub| {
+        let sub = hidden.iter().fold(sub, |sub, a| sub.arg(a.clone()));
+        noted(sub, note)
+    })
+}
+
 /// Parses `args`, runs the command and returns the process exit code.
 pub fn run<I, T>(args: I) -> i32
 where
@@ -272,7 +301,10 @@ where
     T: Into<OsString> + Clone,
 {
     let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
-    let mut cli = match Cli::try_parse_from(args.clone()) {
+    let parsed = command()
+        .try_get_matches_from(args.clone())
+        .and_then(|m| <Cli as clap::FromArgMatches>::from_arg_matches(&m));
+    let mut cli = match parsed {
         Ok(cli) => cli,
         Err(e) => {
             let code = if e.use_stderr() { 2 } else { 0 };
@@ -370,7 +402,17 @@ fn dispatch(
         Command::Script(words) => return script_cmd::run_external(&global, runtime, words),
         Command::Repl => return script_cmd::repl(&global, runtime),
         Command::Doc { name, markdown } => {
-            return script_cmd::doc(&global, runtime, name.as_deref(), markdown)
+            if name.len() > 1 {
+                // `mcsh doc users list`: a command's words, not a function's name.
+                let words = name.join(" ");
+                return Err(report::Usage(format!(
+                    "`mcsh doc` documents script functions (`mcsh doc {}`); for the command \
+                     `{words}` see `mcsh {words} --help` or `mcsh man {words}`",
+                    name[0]
+                ))
+                .into());
+            }
+            return script_cmd::doc(&global, runtime, name.first().map(String::as_str), markdown);
         }
         Command::Onboard(a) => return workflows::onboard(&global, runtime, a),
         Command::Offboard(a) => return workflows::offboard(&global, runtime, a),
