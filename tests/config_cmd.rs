@@ -371,3 +371,75 @@ fn api_2_credentials_meeting_an_api_1_host_draw_a_warning_and_bad_keys_are_not_s
             "API 1.0 keys need the account's region",
         ));
 }
+
+#[test]
+fn config_show_says_where_the_file_and_profile_came_from_and_the_environment_wins_a_scheme() {
+    let env = Env::new();
+    let file = env.dir.path().join("elsewhere.toml");
+    std::fs::write(
+        &file,
+        "[prod]\nclient_id = \"abc\"\nclient_secret = \"file-secret-value\"\n",
+    )
+    .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let show = |extra: &[(&str, &str)], args: &[&str]| {
+        let mut cmd = env.bare();
+        cmd.env("MCSH_CONFIG", &file);
+        for (k, v) in extra {
+            cmd.env(k, v);
+        }
+        let out = cmd
+            .args(args)
+            .args(["config", "show", "-o", "json"])
+            .output()
+            .unwrap();
+        let rows: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let source = |key: &str| {
+            rows.as_array()
+                .unwrap()
+                .iter()
+                .find(|r| r["key"] == key)
+                .map(|r| r["source"].as_str().unwrap().to_string())
+        };
+        (
+            source("config_file"),
+            source("profile"),
+            source("client_id"),
+            source("access_key"),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+            rows,
+        )
+    };
+    let (file_src, profile_src, ..) = show(&[], &["--profile", "prod"]);
+    assert_eq!(file_src.as_deref(), Some("environment (MCSH_CONFIG)"));
+    assert_eq!(profile_src.as_deref(), Some("--profile"));
+    let (_, profile_src, ..) = show(&[("MCSH_PROFILE", "prod")], &[]);
+    assert_eq!(profile_src.as_deref(), Some("environment (MCSH_PROFILE)"));
+    // API 1.0 keys in the environment replace the profile's API 2.0 credentials.
+    let keys = [
+        ("MIMECAST_ACCESS_KEY", "ak"),
+        ("MIMECAST_SECRET_KEY", "c2VjcmV0"),
+        ("MIMECAST_APP_ID", "app"),
+        ("MIMECAST_APP_KEY", "key"),
+        ("MIMECAST_BASE_URL", "https://eu-api.mimecast.com"),
+    ];
+    let (_, _, client_id, access_key, err, rows) = show(&keys, &["--profile", "prod"]);
+    assert_eq!(client_id, None, "{rows}");
+    assert_eq!(access_key.as_deref(), Some("environment"), "{rows}");
+    assert!(
+        err.contains("replace profile \"prod\"'s client_id, client_secret"),
+        "{err}"
+    );
+    let scheme = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["key"] == "scheme")
+        .unwrap()["value"]
+        .clone();
+    assert_eq!(scheme, "API 1.0 (HMAC)", "{rows}");
+}

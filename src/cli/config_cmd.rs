@@ -151,10 +151,26 @@ pub fn run(ctx: &Ctx, cmd: ConfigCmd) -> anyhow::Result<()> {
             }
             let mut printer = ctx.printer(Shape::List, &["key", "value", "source"]);
             let file = resolved.path.display().to_string();
-            printer.row(&json!({ "key": "config_file", "value": file, "source": "default" }))?;
-            printer.row(
-                &json!({ "key": "profile", "value": resolved.profile, "source": "default" }),
-            )?;
+            let file_source = if env("MCSH_CONFIG").is_some_and(|v| !v.is_empty()) {
+                "environment (MCSH_CONFIG)"
+            } else {
+                "default"
+            };
+            printer.row(&json!({ "key": "config_file", "value": file, "source": file_source }))?;
+            // `--profile` and MCSH_PROFILE reach the same option; the environment tells them
+            // apart.
+            let profile_source = match ctx.global.profile.as_deref() {
+                None => "default",
+                Some(p) if env("MCSH_PROFILE").as_deref() == Some(p) => {
+                    "environment (MCSH_PROFILE)"
+                }
+                Some(_) => "--profile",
+            };
+            printer.row(&json!({
+                "key": "profile",
+                "value": resolved.profile,
+                "source": profile_source
+            }))?;
             for (key, _) in KEYS {
                 let Some(v) = resolved.values.get(key) else {
                     continue;

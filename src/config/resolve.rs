@@ -155,6 +155,41 @@ pub fn resolve(
             );
         }
     }
+    // The environment replaces what the file says, scheme and all: API 1.0 keys in the
+    // environment beside a profile's API 2.0 credentials (or the other way round) mean the
+    // environment's scheme, not both.
+    for (mine, other) in [(API2_KEYS, API1_KEYS), (API1_KEYS, API2_KEYS)] {
+        let env_has = mine
+            .iter()
+            .any(|k| values.get(k).is_some_and(|v| v.source == Source::Env));
+        let file_other: Vec<&str> = other
+            .iter()
+            .copied()
+            .filter(|k| {
+                values
+                    .get(k)
+                    .is_some_and(|v| matches!(v.source, Source::File | Source::Command))
+            })
+            .collect();
+        let env_other = other
+            .iter()
+            .any(|k| values.get(k).is_some_and(|v| v.source == Source::Env));
+        if env_has && !env_other && !file_other.is_empty() {
+            for k in &file_other {
+                values.remove(k);
+            }
+            warnings.push(format!(
+                "the environment's {} credentials replace profile {name:?}'s {} (environment \
+                 variables override the config file)",
+                if mine == API2_KEYS {
+                    "API 2.0"
+                } else {
+                    "API 1.0"
+                },
+                file_other.join(", ")
+            ));
+        }
+    }
     if let Some(w) = legacy_host_warning(&values) {
         warnings.push(w);
     }
@@ -165,6 +200,10 @@ pub fn resolve(
         warnings,
     })
 }
+
+/// The settings of each scheme.
+const API2_KEYS: &[&str] = &["client_id", "client_secret"];
+const API1_KEYS: &[&str] = &["access_key", "secret_key", "app_id", "app_key"];
 
 /// A warning when API 2.0 credentials would go to an API 1.0 regional host
 /// (`https://eu-api.mimecast.com`): API 2.0 is served at `api.services.mimecast.com`. Keys moved
