@@ -23,6 +23,7 @@ pub mod sandbox;
 pub mod script;
 pub mod snapshot;
 pub mod suggest;
+pub mod text;
 
 pub use cli::run;
 

@@ -12,6 +12,8 @@
 //!   tab or carriage return) get a leading `'`, as OWASP recommends, unless raw CSV is asked
 //!   for (`--csv-raw`). JSON is always exact.
 
+use crate::text::is_unsafe;
+pub use crate::text::{printable, printable_text};
 use std::io::{self, Write};
 
 use serde_json::Value;
@@ -257,15 +259,6 @@ pub fn csv_safe(text: String) -> String {
     }
 }
 
-/// Whether `c` must not reach a terminal raw: controls (C0, DEL, C1), bidi controls and
-/// zero-width characters.
-fn is_unsafe(c: char) -> bool {
-    c.is_control()
-        || matches!(c,
-            '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}'
-            | '\u{FEFF}' | '\u{061C}')
-}
-
 /// Serialized JSON for a terminal: characters that would move or hide text (bidi overrides,
 /// C1 controls, zero-width ones) as `\uXXXX` escapes, which read back as the same value.
 /// Serialized JSON holds no other raw control character than the pretty form's line breaks.
@@ -287,35 +280,6 @@ pub fn json_for_terminal(text: &str) -> String {
             }
         })
         .collect()
-}
-
-/// `s` for a terminal: every control, bidi and zero-width character escaped (`\u{1b}`).
-pub fn printable(s: &str) -> String {
-    if !s.chars().any(is_unsafe) {
-        return s.to_string();
-    }
-    s.chars()
-        .map(|c| {
-            if is_unsafe(c) {
-                c.escape_unicode().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
-}
-
-/// Like [`printable`], keeping line breaks and tabs (multi-line text a script prints).
-pub fn printable_text(s: &str) -> String {
-    s.split('\n')
-        .map(|line| {
-            line.split('\t')
-                .map(printable)
-                .collect::<Vec<_>>()
-                .join("\t")
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 /// A list in one cell: items separated by `;`, a `;` or `\` inside an item escaped with `\`

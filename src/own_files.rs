@@ -18,10 +18,7 @@ fn protected(env: &dyn Fn(&str) -> Option<String>) -> (Vec<PathBuf>, Vec<PathBuf
         .flatten()
         .map(|d| resolve(&d.join("mcsh")))
         .collect();
-    let mut files: Vec<PathBuf> = vec![
-        crate::config::config_path(env),
-        crate::directory::audit::default_path(env),
-    ];
+    let mut files: Vec<PathBuf> = vec![crate::config::config_path(env), audit_log(env)];
     if let Some(state) = env("MCSH_SANDBOX_STATE").filter(|s| !s.is_empty() && s != ":memory:") {
         files.push(PathBuf::from(state));
     }
@@ -29,6 +26,19 @@ fn protected(env: &dyn Fn(&str) -> Option<String>) -> (Vec<PathBuf>, Vec<PathBuf
     files.push(std::env::temp_dir().join("mcsh").join("plan.key"));
     let files = files.iter().map(|f| resolve(f)).collect();
     (folders, files)
+}
+
+/// The audit log: `$XDG_STATE_HOME/mcsh/audit.jsonl` (or the data dir where there is no
+/// state dir), unless `MCSH_AUDIT_LOG` names another file.
+pub fn audit_log(env: &dyn Fn(&str) -> Option<String>) -> PathBuf {
+    if let Some(p) = env("MCSH_AUDIT_LOG").filter(|p| !p.is_empty()) {
+        return PathBuf::from(p);
+    }
+    dirs::state_dir()
+        .or_else(dirs::data_dir)
+        .unwrap_or_else(std::env::temp_dir)
+        .join("mcsh")
+        .join("audit.jsonl")
 }
 
 /// `path` as it really leads: absolute, links followed, `..` resolved, also for a file that

@@ -366,7 +366,7 @@ fn recorded_groups_all_have_a_parent_and_paths_follow_listed_ones() {
         .collect();
     assert!(groups.iter().all(|g| g.parent_id.is_some()));
     mcsh::directory::groups::with_paths(&mut groups);
-    let ids = mcsh::directory::groups::listed_ids(&groups);
+    let ids = mcsh::api::model::listed_ids(&groups);
     let top: Vec<&str> = groups
         .iter()
         .filter(|g| model::is_top_level(g, &ids))

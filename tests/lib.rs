@@ -18,6 +18,7 @@ mod handles;
 mod hardening;
 mod hardening3;
 mod hostile;
+mod layers;
 mod network;
 mod properties;
 mod rehearsal;

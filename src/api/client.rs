@@ -478,3 +478,11 @@ impl Client {
         Ok(answer)
     }
 }
+
+impl Client {
+    /// The wait before try `attempt + 1` of something that failed for a passing reason, by this
+    /// client's backoff settings. The executor uses it to resend a batch.
+    pub fn backoff(&self, attempt: u32) -> Duration {
+        backoff(&self.inner.options, attempt)
+    }
+}

@@ -169,7 +169,7 @@ pub fn decode(body: &[u8]) -> Result<Response, NotAnEnvelope> {
 /// Text the server sent, on one line: line breaks and other control characters escaped, so
 /// no answer can print a line of its own (a fake `hint:`) wherever mcsh shows it.
 pub fn one_line(text: &str) -> String {
-    crate::output::printable(text)
+    crate::text::printable(text)
 }
 
 /// The failures of one `fail[]` item: one per entry of `errors[]`, or the item's own code.

@@ -132,6 +132,15 @@ impl Group {
     }
 }
 
+/// What the ids of `groups` refer to ([`super::ids::identity`]), for telling which are
+/// top-level ([`is_top_level`]).
+pub fn listed_ids(groups: &[Group]) -> std::collections::HashSet<String> {
+    groups
+        .iter()
+        .map(|g| super::ids::identity(&g.id).into_owned())
+        .collect()
+}
+
 /// Whether `group` is top-level among `listed` groups: its parent is none of their ids.
 pub fn is_top_level(group: &Group, listed: &std::collections::HashSet<String>) -> bool {
     group

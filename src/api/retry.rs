@@ -1,5 +1,5 @@
 //! How long to wait before trying again. One backoff for every transient failure (the
-//! client's reads, and the executor's resent batches through [`Client::backoff`]), and one
+//! client's reads, and the executor's resent batches through `Client::backoff`), and one
 //! rule for a 429 (wait what the service says, bounded), for API calls and token fetches alike.
 
 use std::time::Duration;
@@ -7,7 +7,6 @@ use std::time::Duration;
 use rand::RngExt;
 use reqwest::header::HeaderMap;
 
-use super::client::Client;
 use super::options::ClientOptions;
 use super::transport::header_u64;
 
@@ -57,13 +56,5 @@ impl RateWaits {
     /// The 429s waited out.
     pub(super) fn waited_out(&self) -> u32 {
         self.count.saturating_sub(1)
-    }
-}
-
-impl Client {
-    /// The wait before try `attempt + 1` of something that failed for a passing reason, by this
-    /// client's backoff settings. The executor uses it to resend a batch.
-    pub fn backoff(&self, attempt: u32) -> Duration {
-        backoff(&self.inner.options, attempt)
     }
 }

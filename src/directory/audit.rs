@@ -55,17 +55,9 @@ pub struct Audit {
     failed: Mutex<Option<String>>,
 }
 
-/// The default log: `$XDG_STATE_HOME/mcsh/audit.jsonl` (or the data dir where there is no
-/// state dir), unless `MCSH_AUDIT_LOG` names another file.
+/// The default log ([`crate::own_files::audit_log`], which owns where mcsh's files are).
 pub fn default_path(env: &dyn Fn(&str) -> Option<String>) -> PathBuf {
-    if let Some(p) = env("MCSH_AUDIT_LOG").filter(|p| !p.is_empty()) {
-        return PathBuf::from(p);
-    }
-    dirs::state_dir()
-        .or_else(dirs::data_dir)
-        .unwrap_or_else(std::env::temp_dir)
-        .join("mcsh")
-        .join("audit.jsonl")
+    crate::own_files::audit_log(env)
 }
 
 impl Audit {

@@ -20,9 +20,9 @@
 use futures_util::stream::{self, StreamExt};
 use serde_json::Value;
 
-use super::executor::Wording;
 use super::outcome::Status;
-use super::plan::wording;
+use super::wording::wording;
+use super::wording::Wording;
 use super::{DirError, Directory};
 use crate::api::paths;
 
@@ -203,7 +203,7 @@ impl Directory {
             let answers: Vec<Result<Vec<Decided>, DirError>> = stream::iter(jobs)
                 .map(|(endpoint, group, list)| async move {
                     let words: Wording = match &group {
-                        Some(g) => super::groups::member_wording(endpoint, g),
+                        Some(g) => super::wording::member_wording(endpoint, g),
                         None => wording(endpoint),
                     };
                     let items = list

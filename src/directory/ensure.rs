@@ -4,7 +4,7 @@
 //! nothing the second time and reports `unchanged`.
 
 use super::outcome::{ItemResult, Status};
-use super::plan::wording;
+use super::wording::wording;
 use super::{DirError, Directory};
 use crate::api::model::is_top_level;
 use crate::api::users::{NewUser, UserUpdate};
@@ -132,7 +132,7 @@ impl Directory {
         let mut levels = Vec::with_capacity(parts.len());
         for part in parts {
             let found = {
-                let ids = super::groups::listed_ids(&all);
+                let ids = crate::api::model::listed_ids(&all);
                 all.iter()
                     .find(|g| {
                         g.description.eq_ignore_ascii_case(part)

@@ -20,6 +20,7 @@ use serde_json::Value;
 
 use super::outcome::{ItemResult, Status};
 use super::preview::Prediction;
+use super::wording::Wording;
 use super::{DirError, Directory};
 use crate::api::envelope::Request;
 use crate::api::{paths, ApiError, Failure, Kind};
@@ -36,17 +37,6 @@ pub struct Outcome {
     pub data: Option<Value>,
     /// The `x-mc-req-id` of the request that decided it.
     pub request_id: Option<String>,
-}
-
-/// What the words of a result should be.
-#[derive(Debug, Clone)]
-pub struct Wording {
-    /// Status of a success.
-    pub success: Status,
-    /// Message of a success.
-    pub done: String,
-    /// Message when the service says it already was so.
-    pub already: String,
 }
 
 /// What to do with a batch whose answer was lost.

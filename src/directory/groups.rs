@@ -4,9 +4,9 @@ use std::collections::HashMap;
 
 use serde_json::{json, Value};
 
-use super::executor::Wording;
+use super::digest::{groups_digest, members_digest};
 use super::outcome::{ItemResult, Status};
-use super::plan::{groups_digest, members_digest, wording};
+use super::wording::{member_wording, wording, Wording};
 use super::{DirError, Directory};
 use crate::api::groups::{groups_of, members_of};
 use crate::api::{model, paths, Group, Member};
@@ -294,7 +294,7 @@ impl Directory {
             items.push((e.clone(), json!({ "id": g.id, "emailAddress": e })));
             index.push(i);
         }
-        let words = super::plan::wording(endpoint);
+        let words = wording(endpoint);
         let outcomes = self.execute(endpoint, items, &words).await?;
         for (i, o) in index.into_iter().zip(outcomes) {
             let g = &pairs[i].0.description;
@@ -353,23 +353,6 @@ pub(crate) fn member_item(group_id: &str, member: &str) -> Value {
         json!({ "id": group_id, "emailAddress": member })
     } else {
         json!({ "id": group_id, "domain": member })
-    }
-}
-
-/// The words of a membership change of the group named `group`: "added to Sales".
-pub(crate) fn member_wording(endpoint: &str, group: &str) -> Wording {
-    if endpoint == paths::ADD_GROUP_MEMBER {
-        Wording {
-            success: Status::Created,
-            done: format!("added to {group}"),
-            already: format!("already a member of {group}"),
-        }
-    } else {
-        Wording {
-            success: Status::Removed,
-            done: format!("removed from {group}"),
-            already: format!("not a member of {group}"),
-        }
     }
 }
 
@@ -521,15 +504,6 @@ pub fn with_paths(groups: &mut [Group]) {
         parts.reverse();
         g.path = parts.join("/");
     }
-}
-
-/// What the ids of `groups` refer to ([`crate::api::ids::identity`]), for telling which are
-/// top-level ([`crate::api::model::is_top_level`]).
-pub fn listed_ids(groups: &[Group]) -> std::collections::HashSet<String> {
-    groups
-        .iter()
-        .map(|g| crate::api::ids::identity(&g.id).into_owned())
-        .collect()
 }
 
 #[cfg(test)]

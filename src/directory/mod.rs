@@ -8,6 +8,7 @@
 pub mod address;
 pub mod audit;
 pub mod deferred;
+pub mod digest;
 pub mod email;
 pub mod ensure;
 pub mod executor;
@@ -26,6 +27,7 @@ pub mod snapshot;
 pub mod sync;
 pub mod undo;
 pub mod users;
+pub mod wording;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

@@ -20,7 +20,7 @@ use std::collections::HashMap;
 use serde_json::json;
 
 use super::outcome::{ItemResult, Status};
-use super::plan::wording;
+use super::wording::wording;
 use super::{synced_message, DirError, Directory, SYNCED_CODE};
 use crate::api::{paths, Group, User};
 

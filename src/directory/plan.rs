@@ -15,8 +15,9 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::executor::{Outcome, Wording};
-use super::outcome::Status;
+use super::digest::{groups_digest, members_digest, Digest};
+use super::executor::Outcome;
+use super::wording::wording;
 use super::{DirError, Directory, PlannedWrite};
 use crate::api::{paths, Group};
 
@@ -83,67 +84,6 @@ impl PlanFile {
     pub fn is_sealed_with(&self, key: &[u8]) -> bool {
         !self.seal.is_empty() && self.seal == self.seal_with(key)
     }
-}
-
-/// Accumulates a digest over values (FNV-1a 64 of their JSON).
-#[derive(Debug, Clone, Copy)]
-pub struct Digest(u64);
-
-impl Default for Digest {
-    fn default() -> Self {
-        Digest(0xcbf29ce484222325)
-    }
-}
-
-impl Digest {
-    /// Adds `value`.
-    pub fn update(&mut self, value: &impl Serialize) {
-        let text = serde_json::to_string(value).unwrap_or_default();
-        for b in text.bytes() {
-            self.0 ^= b as u64;
-            self.0 = self.0.wrapping_mul(0x100000001b3);
-        }
-    }
-
-    /// The digest as hex.
-    pub fn hex(&self) -> String {
-        format!("{:016x}", self.0)
-    }
-
-    /// The digest of one value.
-    pub fn of(value: &impl Serialize) -> String {
-        let mut d = Digest::default();
-        d.update(value);
-        d.hex()
-    }
-}
-
-/// The digest of a group listing: each group's id, name, parent and source, in any order.
-/// Ids count by what they refer to ([`crate::api::ids::identity`]): the service answering
-/// another string for the same folder is no change. Member counts are left out: they follow
-/// the memberships, which their own reads cover, and a rehearsal copy counts them its own way.
-pub fn groups_digest(groups: &[crate::api::Group]) -> String {
-    use crate::api::ids::identity;
-    let mut keys: Vec<(String, &str, Option<String>, &str)> = groups
-        .iter()
-        .map(|g| {
-            (
-                identity(&g.id).into_owned(),
-                g.description.as_str(),
-                g.parent_id.as_deref().map(|p| identity(p).into_owned()),
-                g.source.as_str(),
-            )
-        })
-        .collect();
-    keys.sort();
-    Digest::of(&keys)
-}
-
-/// The digest of a group's members: who they are (address or domain, any case, any order).
-pub fn members_digest(members: &[crate::api::Member]) -> String {
-    let mut keys: Vec<String> = members.iter().map(crate::api::Member::key).collect();
-    keys.sort();
-    Digest::of(&keys)
 }
 
 impl Directory {
@@ -324,36 +264,6 @@ fn endpoint_of(path: &str) -> Result<&'static str, DirError> {
         .ok_or_else(|| DirError::BadPlan {
             detail: format!("{path} is not a write mcsh makes"),
         })
-}
-
-/// The words for results of `endpoint`.
-pub fn wording(endpoint: &str) -> Wording {
-    let (success, done, already) = match endpoint {
-        paths::CREATE_USER => (Status::Created, "created", "already exists"),
-        paths::UPDATE_USER | paths::UPDATE_ALIAS | paths::UPDATE_GROUP => {
-            (Status::Updated, "updated", "already so")
-        }
-        paths::ADD_TO_PURGE_LIST => (
-            Status::Removed,
-            "queued for deletion on the purge list",
-            "already queued",
-        ),
-        paths::REMOVE_FROM_PURGE_LIST => (
-            Status::Updated,
-            "taken off the purge list",
-            "not on the purge list",
-        ),
-        paths::CREATE_GROUP => (Status::Created, "created", "already exists"),
-        paths::DELETE_GROUP => (Status::Removed, "deleted", "already gone"),
-        paths::ADD_GROUP_MEMBER => (Status::Created, "added to the group", "already a member"),
-        paths::REMOVE_GROUP_MEMBER => (Status::Removed, "removed from the group", "not a member"),
-        _ => (Status::Updated, "done", "already so"),
-    };
-    Wording {
-        success,
-        done: done.into(),
-        already: already.into(),
-    }
 }
 
 fn label_of(item: &Value) -> String {

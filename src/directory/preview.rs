@@ -116,7 +116,7 @@ impl Directory {
         items: &[(String, Value)],
     ) -> Result<Vec<Prediction>, DirError> {
         let groups = self.fetch_groups().await?;
-        let listed = super::groups::listed_ids(&groups);
+        let listed = crate::api::model::listed_ids(&groups);
         // (parent id or "" for the top level, lower-case name) of every group there is.
         let mut taken: HashSet<(String, String)> = groups
             .iter()

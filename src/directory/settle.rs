@@ -55,7 +55,7 @@ impl Directory {
             }
             paths::CREATE_GROUP | paths::UPDATE_GROUP | paths::DELETE_GROUP => {
                 let groups = self.raw_groups().await?;
-                let ids = super::groups::listed_ids(&groups);
+                let ids = crate::api::model::listed_ids(&groups);
                 Ok(items
                     .iter()
                     .map(|item| {

@@ -20,7 +20,7 @@ use serde_json::json;
 
 use super::offboard::{OffboardPlan, StepRow};
 use super::outcome::{ItemResult, Status};
-use super::plan::wording;
+use super::wording::wording;
 use super::{DirError, Directory};
 use crate::api::users::NewUser;
 use crate::api::{paths, Group, User};

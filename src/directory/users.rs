@@ -4,8 +4,9 @@ use std::collections::VecDeque;
 
 use serde_json::{json, Value};
 
+use super::digest::Digest;
 use super::outcome::{ItemResult, Status};
-use super::plan::{wording, Digest};
+use super::wording::wording;
 use super::{DirError, Directory};
 use crate::api::envelope::Response;
 use crate::api::pager::Pager;

@@ -7,8 +7,10 @@
 use rhai::Engine;
 use serde_json::Value;
 
-use super::fn_session::ARGS_DOC;
 use super::stdlib;
+
+/// What `mcsh doc args` shows for the `args` variable.
+pub const ARGS_DOC: &str = "The script's arguments, as an array of strings: `mcsh run FILE.rhai a b` gives `[\"a\", \"b\"]`.\n```rhai\nlet domain = if args.len() > 0 { args[0] } else { \"example.com\" };\n```";
 
 /// The documentation of one function (one overload).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,7 +48,7 @@ fn registered(engine: &Engine) -> Vec<FnDoc> {
         .filter(|f| f["namespace"] == "global")
         .map(|f| FnDoc {
             name: f["name"].as_str().unwrap_or_default().to_string(),
-            signature: super::explain::script_signature(
+            signature: super::signature::script_signature(
                 f["signature"].as_str().unwrap_or_default(),
             ),
             doc: strip_markers(

@@ -10,9 +10,6 @@ use super::register::local;
 
 type Res<T> = Result<T, Box<rhai::EvalAltResult>>;
 
-/// What `mcsh doc args` shows for the `args` variable.
-pub const ARGS_DOC: &str = "The script's arguments, as an array of strings: `mcsh run FILE.rhai a b` gives `[\"a\", \"b\"]`.\n```rhai\nlet domain = if args.len() > 0 { args[0] } else { \"example.com\" };\n```";
-
 /// Whether the environment variable `name` holds (part of) the credentials.
 fn is_credential(name: &str) -> bool {
     let upper = name.trim().to_ascii_uppercase();

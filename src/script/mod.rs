@@ -28,6 +28,7 @@ pub mod limits;
 pub mod modules;
 pub mod register;
 pub mod runner;
+pub mod signature;
 pub mod sites;
 pub mod stdlib;
 pub mod stream;

@@ -321,7 +321,7 @@ fn field_error(text: &str) -> Option<String> {
     } else {
         format!(
             "a value of type {} has no field .{property} (only maps have fields)",
-            super::explain::script_type(&ty)
+            super::signature::script_type(&ty)
         )
     })
 }
