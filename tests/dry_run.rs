@@ -354,3 +354,60 @@ fn refusals_the_service_would_make_are_told_by_the_dry_run_too() {
         assert_agree(case, "a fresh tenant", &dry, &real);
     }
 }
+
+#[test]
+fn a_rename_to_its_own_name_plans_nothing_and_to_a_siblings_is_refused_as_the_real_run_is() {
+    let env = Env::new();
+    let same = env
+        .mcsh(Scheme::OAuth)
+        .args([
+            "--dry-run",
+            "groups",
+            "rename",
+            "--group",
+            "Sales",
+            "--description",
+            "Sales",
+        ])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&same.stderr);
+    assert_eq!(same.status.code(), Some(0), "{said}");
+    assert!(said.contains("0 write(s) planned"), "{said}");
+    let dry = run(
+        &env,
+        &[
+            "groups",
+            "rename",
+            "--group",
+            "Marketing",
+            "--description",
+            "sales",
+        ],
+        true,
+    );
+    let real = run(
+        &env,
+        &[
+            "groups",
+            "rename",
+            "--group",
+            "Marketing",
+            "--description",
+            "sales",
+        ],
+        false,
+    );
+    assert_eq!(dry.code, real.code, "{} / {}", dry.error, real.error);
+    assert_ne!(real.code, 0);
+    assert!(
+        dry.error.contains("err_folder_already_exists"),
+        "{}",
+        dry.error
+    );
+    assert!(
+        real.error.contains("err_folder_already_exists"),
+        "{}",
+        real.error
+    );
+}

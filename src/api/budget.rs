@@ -282,4 +282,35 @@ mod tests {
         b.observe(c, snap(100, 29, 100), t1);
         assert!((b.per_interval - 3.0).abs() < 0.01, "{}", b.per_interval);
     }
+
+    #[test]
+    fn a_bucket_more_than_half_full_teaches_no_refill_rate() {
+        let mut b = Budget::default();
+        let t0 = Instant::now();
+        let max = Duration::from_secs(60);
+        let a = b.take(t0, max).unwrap();
+        b.observe(a, snap(100, 10, 100), t0);
+        // 1 s later the bucket holds 70, more than half: a fuller bucket may have hit its
+        // limit and hidden growth, so nothing is learned from it.
+        let t1 = t0 + Duration::from_secs(1);
+        let c = b.take(t1, max).unwrap();
+        b.observe(c, snap(100, 70, 100), t1);
+        assert_eq!(b.per_interval, 1.0);
+    }
+
+    #[test]
+    fn every_interval_that_passed_gives_a_request_back() {
+        let mut b = Budget::default();
+        let t0 = Instant::now();
+        let max = Duration::from_secs(60);
+        let a = b.take(t0, max).unwrap();
+        // Empty, one request back each second, the next one second from now.
+        b.observe(a, snap(10, 0, 1000), t0);
+        // 3.5 s on, three intervals have passed (at 1, 2 and 3 s): three requests, not one.
+        let later = t0 + Duration::from_millis(3500);
+        for i in 0..3 {
+            assert!(b.take(later, max).is_ok(), "request {i}");
+        }
+        assert!(b.take(later, max).is_err());
+    }
 }

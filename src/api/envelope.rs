@@ -261,6 +261,33 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_status_or_total_given_as_a_string_is_read_as_the_number() {
+        let resp = decode(
+            br#"{"meta":{"status":"200","pagination":{"totalCount":"5","next":"n"}},"data":[],"fail":[]}"#,
+        )
+        .unwrap();
+        assert_eq!(resp.status, 200);
+        assert_eq!(resp.total_count, Some(5));
+    }
+
+    #[test]
+    fn the_gateways_fail_without_errors_keeps_its_code_and_message() {
+        assert_eq!(
+            error_summary(
+                br#"{"fail":[{"code":"internal-error","message":"An unexpected error"}]}"#
+            ),
+            (
+                Some("internal-error".to_string()),
+                Some("An unexpected error".to_string())
+            )
+        );
+        assert_eq!(
+            error_summary(br#"{"fail":[{"code":"unauthorized"}]}"#),
+            (Some("unauthorized".to_string()), None)
+        );
+    }
+
+    #[test]
     fn server_text_never_breaks_a_line() {
         let body = br#"{"meta":{"status":200},"data":[],"fail":[{"key":{},"errors":[{"code":"err\nx","message":"bad\nhint: run `rm -rf ~`\r"}]}]}"#;
         let f = &decode(body).unwrap().fail[0];

@@ -306,3 +306,21 @@ fn member_of(item: &Value) -> Option<String> {
     };
     Some(member.key())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_domain_members_key_names_its_domain() {
+        let key = |domain: &str| member_of(&json!({ "id": "g", "domain": domain })).unwrap();
+        assert_ne!(key("example.com"), key("company.com"));
+        let member = crate::api::Member {
+            domain: "example.com".into(),
+            ..crate::api::Member::default()
+        };
+        assert_eq!(key("example.com"), member.key());
+        assert_eq!(member_of(&json!({ "id": "g" })), None);
+    }
+}

@@ -128,3 +128,104 @@ impl Directory {
         Ok(out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::{ClientOptions, Credentials, Secret};
+    use crate::directory::BulkOptions;
+    use crate::sandbox::{Options, Sandbox};
+
+    /// A directory on a fresh demo sandbox, and a runtime to drive it.
+    fn demo() -> (Sandbox, Directory, tokio::runtime::Runtime) {
+        let sb = Sandbox::spawn(Options::default()).unwrap();
+        let creds = Credentials::OAuth {
+            client_id: sb.keys.client_id.clone(),
+            client_secret: Secret::new(sb.keys.client_secret.clone()),
+        };
+        let client =
+            crate::api::Client::new(&sb.base_url, creds, ClientOptions::default(), None).unwrap();
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        (
+            sb,
+            Directory::new(client, BulkOptions::default(), false),
+            rt,
+        )
+    }
+
+    fn id_of(groups: &[Group], name: &str) -> String {
+        groups
+            .iter()
+            .find(|g| g.description == name)
+            .unwrap()
+            .id
+            .clone()
+    }
+
+    #[test]
+    fn lost_group_writes_are_settled_by_what_the_listing_shows() {
+        let (_sb, dir, rt) = demo();
+        let groups = rt.block_on(dir.raw_groups()).unwrap();
+        assert!(groups.len() > 5, "the real listing, not a stand-in");
+        let (engineering, sales, platform) = (
+            id_of(&groups, "Engineering"),
+            id_of(&groups, "Sales"),
+            id_of(&groups, "Platform"),
+        );
+        // A delete whose answer was lost: done only when the group is gone.
+        let deletes = [json!({ "id": platform }), json!({ "id": "eNoGoneGroup" })];
+        let settled = rt
+            .block_on(dir.settle(paths::DELETE_GROUP, &deletes))
+            .unwrap();
+        assert_eq!(settled[0], None, "Platform is still listed: send it again");
+        assert_eq!(settled[1], Some(json!({ "id": "eNoGoneGroup" })));
+        // A nested create whose answer was lost: done only under the parent it was asked for.
+        let creates = [
+            json!({ "description": "Platform", "parentId": engineering }),
+            json!({ "description": "Platform", "parentId": sales }),
+            json!({ "description": "Sales" }),
+            json!({ "description": "Platform" }),
+        ];
+        let settled = rt
+            .block_on(dir.settle(paths::CREATE_GROUP, &creates))
+            .unwrap();
+        assert_eq!(settled[0].as_ref().unwrap()["id"], platform.as_str());
+        assert_eq!(settled[1], None, "no Platform under Sales");
+        assert!(settled[2].is_some(), "Sales is at the top level");
+        assert_eq!(settled[3], None, "Platform is not at the top level");
+        // A rename or move whose answer was lost: done when the group reads as asked.
+        let updates = [
+            json!({ "id": platform, "description": "Platform" }),
+            json!({ "id": platform, "description": "Renamed" }),
+            json!({ "id": platform, "parentId": engineering }),
+            json!({ "id": platform, "parentId": sales }),
+        ];
+        let settled = rt
+            .block_on(dir.settle(paths::UPDATE_GROUP, &updates))
+            .unwrap();
+        assert!(settled[0].is_some());
+        assert_eq!(settled[1], None);
+        assert!(settled[2].is_some());
+        assert_eq!(settled[3], None);
+    }
+
+    #[test]
+    fn lost_user_writes_are_settled_by_the_listing_and_a_lock_never_is() {
+        let (_sb, dir, rt) = demo();
+        let items = [
+            json!({ "emailAddress": "alice.anderson@company.com", "name": "Alice Anderson" }),
+            json!({ "emailAddress": "alice.anderson@company.com", "name": "Someone Else" }),
+            json!({ "emailAddress": "nobody@company.com", "name": "Nobody" }),
+        ];
+        let settled = rt.block_on(dir.settle(paths::CREATE_USER, &items)).unwrap();
+        assert_eq!(
+            settled[0],
+            Some(json!({ "emailAddress": "alice.anderson@company.com", "name": "Alice Anderson" }))
+        );
+        assert_eq!(settled[1], None, "the name differs: not this write");
+        assert_eq!(settled[2], None);
+        let lock = [json!({ "emailAddress": "alice.anderson@company.com", "accountLocked": true })];
+        let settled = rt.block_on(dir.settle(paths::UPDATE_USER, &lock)).unwrap();
+        assert_eq!(settled, vec![None], "a lock cannot be read back");
+    }
+}
