@@ -295,8 +295,9 @@ fn creating_an_existing_user_fails_with_a_hint() {
         .assert()
         .code(1)
         .stderr(
-            predicate::str::contains("err_user_already_exists")
-                .and(predicate::str::contains("hint: use `mcsh users update`")),
+            predicate::str::contains("err_user_already_exists").and(predicate::str::contains(
+                "hint: use `mcsh users update --email alice.anderson@company.com`",
+            )),
         );
     env.mcsh(Scheme::OAuth)
         .args(["users", "create", "--email", "someone@elsewhere.org"])

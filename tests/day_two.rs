@@ -233,3 +233,127 @@ fn man_on_a_terminal_shows_a_page_and_doc_points_a_command_at_its_help() {
     let out = env.bare().args(["man", "groups"]).output().unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains(".TH "));
 }
+
+#[test]
+fn a_required_csv_column_in_another_case_is_read_under_the_name_asked_for() {
+    let env = Env::new();
+    let csv = env.dir.path().join("renames.csv");
+    std::fs::write(&csv, "Email,Name\nalice.anderson@company.com,Alice A\n").unwrap();
+    let out = env
+        .mcsh(Scheme::OAuth)
+        .args([
+            "-e",
+            &format!(
+                "read_csv({:?}, #{{ require: [\"email\"] }}).map(|r| r.email)",
+                csv.display().to_string()
+            ),
+            "-o",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let emails: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(emails, serde_json::json!(["alice.anderson@company.com"]));
+    // The bundled example reads such a file too.
+    let (code, _, err) = sandbox(&env, &["run", "bulk_rename", csv.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+}
+
+#[test]
+fn plan_listings_name_the_group_and_a_plan_applied_here_says_so() {
+    let env = Env::new();
+    let plan = env.dir.path().join("p.json");
+    let (code, _, err) = sandbox(
+        &env,
+        &[
+            "--plan-out",
+            plan.to_str().unwrap(),
+            "groups",
+            "add-member",
+            "--group",
+            "Engineering/Platform",
+            "--email",
+            "carol.okafor@company.com",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("(group \"Engineering/Platform\")"), "{err}");
+    let (code, _, err) = sandbox(&env, &["apply", plan.to_str().unwrap(), "--yes"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("(group \"Engineering/Platform\")"), "{err}");
+    let (code, _, err) = sandbox(&env, &["apply", plan.to_str().unwrap(), "--yes"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("has been applied here already"), "{err}");
+}
+
+#[test]
+fn hints_about_a_deleted_user_keep_the_tenant_flags() {
+    let env = Env::new();
+    let who = "carol.okafor@company.com";
+    assert_eq!(
+        sandbox(&env, &["users", "delete", "--email", who, "--yes"]).0,
+        0
+    );
+    let (_, _, err) = sandbox(&env, &["users", "get", "--email", who]);
+    assert!(
+        err.contains(&format!("`mcsh --sandbox users restore --email {who}`")),
+        "{err}"
+    );
+    let (code, _, err) = sandbox(&env, &["users", "create", "--email", who]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains(&format!("`mcsh --sandbox users restore --email {who}`")),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_top_level_group_beside_a_nested_namesake_is_named_by_its_slash_path_or_id_end() {
+    let env = Env::new();
+    assert_eq!(
+        sandbox(&env, &["groups", "create", "--description", "Platform"]).0,
+        0
+    );
+    let (code, _, err) = sandbox(&env, &["groups", "members", "--group", "Platform"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("a top-level one as /Platform"), "{err}");
+    let (code, out, err) = sandbox(
+        &env,
+        &["groups", "members", "--group", "/Platform", "-o", "json"],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.trim(), "[]", "the new, empty top-level Platform");
+    let groups: Value = {
+        let (_, out, _) = sandbox(&env, &["groups", "list", "-o", "json"]);
+        serde_json::from_str(&out).unwrap()
+    };
+    let nested = groups
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["path"] == "Engineering/Platform")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let tail: String = nested.chars().skip(nested.chars().count() - 12).collect();
+    let (code, out, err) = sandbox(
+        &env,
+        &[
+            "groups",
+            "members",
+            "--group",
+            &format!("...{tail}"),
+            "-o",
+            "json",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_ne!(
+        out.trim(),
+        "[]",
+        "three dots name the nested Platform by its id's end"
+    );
+}

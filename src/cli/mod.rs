@@ -278,8 +278,8 @@ pub fn command() -> clap::Command {
         .map(|a| a.clone().hide(true))
         .collect();
     let note = "Global options (--sandbox, --profile, --rehearse, -o, --dry-run, --plan-out, \
-                --yes, -v, -q, --concurrency, --batch-size, ...) work with every command: \
-                `mcsh --help` lists them.";
+                --yes, -v, -q, --concurrency, --batch-size, --limit, --csv-raw, --no-color) \
+                work with every command: `mcsh --help` lists them.";
     fn noted(cmd: clap::Command, note: &str) -> clap::Command {
         let after = match cmd.get_after_help() {
             Some(h) => format!("{note}\n\n{h}"),
@@ -311,10 +311,12 @@ where
             if let Some(tip) = report::argument_tip(&e, &args) {
                 // What the admin most likely meant, instead of clap's generic advice.
                 let plain = e.render().to_string();
-                let kept: Vec<&str> = plain
+                let mut kept: Vec<&str> = plain
                     .lines()
                     .filter(|l| !l.trim_start().starts_with("tip:"))
                     .collect();
+                // The tip's line gone, its blank neighbours are one blank line.
+                kept.dedup_by(|a, b| a.trim().is_empty() && b.trim().is_empty());
                 crate::eprintln_safe!(
                     "{}",
                     crate::output::printable_text(kept.join("\n").trim_end())

@@ -55,7 +55,7 @@ pub fn after_run(
     if !global.quiet {
         crate::eprintln_data!("dry run: {} write(s) planned, nothing was sent", plan.len());
         for w in &plan {
-            crate::eprintln_data!("  {} {}", w.endpoint, short(&w.item));
+            crate::eprintln_data!("  {}", w.describe());
         }
     }
     if let Some(path) = global.plan_out.as_ref().filter(|_| stopped) {
@@ -180,25 +180,6 @@ fn plan_key() -> anyhow::Result<Vec<u8>> {
     Ok(key)
 }
 
-/// An item on one line, long ids shortened.
-fn short(item: &serde_json::Value) -> String {
-    let mut item = item.clone();
-    if let Some(obj) = item.as_object_mut() {
-        for v in obj.values_mut() {
-            if let Some(s) = v.as_str().filter(|s| s.chars().count() > 40) {
-                *v = if s.contains(char::is_whitespace) || s.contains('@') {
-                    // Characters, not bytes: a name may hold any letter (Zoë Pérez-Ramírez).
-                    json!(format!("{}…", s.chars().take(16).collect::<String>()))
-                } else {
-                    // An id: its end, not its start (real ids share their first characters).
-                    json!(crate::api::ids::short(s))
-                };
-            }
-        }
-    }
-    item.to_string()
-}
-
 /// `mcsh apply FILE`.
 pub async fn apply(ctx: &mut Ctx, path: &str) -> anyhow::Result<()> {
     if ctx.global.dry_run {
@@ -247,6 +228,19 @@ pub async fn apply(ctx: &mut Ctx, path: &str) -> anyhow::Result<()> {
         ))
         .into());
     }
+    // Said before the directory is read: a plan applied here already reads as "changed"
+    // (its own writes changed it), which would hide the reason.
+    if crate::files::read_bounded(
+        &applied.display().to_string(),
+        crate::files::MAX_INPUT_BYTES,
+    )
+    .is_ok_and(|text| String::from_utf8_lossy(&text).lines().any(|l| l == seal))
+    {
+        return Err(Usage(format!(
+            "{path} has been applied here already; a plan is carried out once: make a new plan with --plan-out"
+        ))
+        .into());
+    }
     let changed = dir
         .changed_since(&plan.reads)
         .await
@@ -265,7 +259,7 @@ pub async fn apply(ctx: &mut Ctx, path: &str) -> anyhow::Result<()> {
     if !ctx.global.quiet {
         crate::eprintln_data!("{path} holds {} write(s):", plan.writes.len());
         for w in &plan.writes {
-            crate::eprintln_data!("  {} {}", w.endpoint, short(&w.item));
+            crate::eprintln_data!("  {}", w.describe());
         }
     }
     if !ctx.confirm(&format!(

@@ -437,7 +437,16 @@ pub fn repl(global: &Global, runtime: &tokio::runtime::Runtime) -> anyhow::Resul
         limits: s.limits,
         target: global.target_flags(),
     };
-    crate::repl::run(s.engine, s.scope, s.host, options)
+    let (ctx, host) = (s.ctx.clone(), s.host.clone());
+    let result = crate::repl::run(s.engine, s.scope, s.host, options);
+    // Leaving a session that changed the directory says how to take the changes back.
+    let after = plan_cmd::after_run(
+        global,
+        &ctx.borrow().identity(),
+        host.connected().as_ref(),
+        result.is_err(),
+    );
+    result.and(after)
 }
 
 /// `mcsh examples [NAME]`: the bundled example scripts, or one's source.

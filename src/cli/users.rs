@@ -224,7 +224,8 @@ async fn get(ctx: &mut Ctx, email: &str) -> anyhow::Result<()> {
             }
             .with_domain();
             ctx.note(&format!(
-                "{address} is on the purge list (queued for deletion); `mcsh users restore --email {address}` takes it back"
+                "{address} is on the purge list (queued for deletion); `mcsh {}users restore --email {address}` takes it back",
+                ctx.global.target_words()
             ));
             (user, "queued for deletion")
         }
@@ -339,11 +340,12 @@ async fn create(
 ) -> anyhow::Result<()> {
     let address = address_with_domain(email, domain.as_deref())?;
     let name = name.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
+    let targets = ctx.global.target_words();
     let dir = ctx.directory().await?;
     let created = dir
         .create_user(&address, name.as_deref())
         .await
-        .map_err(|e| explain_create(e, &address))?;
+        .map_err(|e| explain_create(e, &address, &targets))?;
     let mut printer = ctx.printer(Shape::Single, &["emailAddress", "name", "id"]);
     printer.row(&created)?;
     printer.finish()?;
@@ -355,11 +357,12 @@ async fn create(
     Ok(())
 }
 
-fn explain_create(e: DirError, address: &str) -> anyhow::Error {
+fn explain_create(e: DirError, address: &str, targets: &str) -> anyhow::Error {
     let hint = match &e {
-        DirError::Api(api) if api.code() == "err_user_already_exists" => {
-            "use `mcsh users update` to change it (or `mcsh users restore` if it was deleted)"
-        }
+        DirError::Api(api) if api.code() == "err_user_already_exists" => &format!(
+            "use `mcsh {targets}users update --email {address}` to change it (or `mcsh \
+             {targets}users restore --email {address}` if it was deleted)"
+        ),
         DirError::Api(api) if api.code() == "err_domain_not_internal" => {
             "the address must be in one of the account's internal domains"
         }

@@ -365,9 +365,11 @@ fn pick_group(all: &[Group], spec: &str) -> Result<Group, DirError> {
     }
     let pick = |f: &dyn Fn(&Group) -> bool| all.iter().filter(|g| f(g)).collect::<Vec<_>>();
     // The short ids an ambiguity error shows (12 characters and more) name a group too.
-    let part = spec.trim_matches('…');
+    // `...` typed for `…` (hard to type) means the same.
+    let short = spec.replace("...", "…");
+    let part = short.trim_matches('…');
     if part.len() >= 12 && !part.contains(char::is_whitespace) {
-        let found = if spec.starts_with('…') {
+        let found = if short.starts_with('…') {
             pick(&|g| g.id.ends_with(part))
         } else {
             pick(&|g| g.id.starts_with(part))

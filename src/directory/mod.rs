@@ -66,6 +66,35 @@ pub struct PlannedWrite {
     pub endpoint: String,
     /// The `data` item it would send.
     pub item: Value,
+    /// The name or path of the group the item's `id` names, for people reading the plan
+    /// (ids are long handles). Not sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+}
+
+impl PlannedWrite {
+    /// The write on one line for a listing: its endpoint, its item (long ids shortened), and
+    /// the group it names.
+    pub fn describe(&self) -> String {
+        let mut item = self.item.clone();
+        if let Some(obj) = item.as_object_mut() {
+            for v in obj.values_mut() {
+                if let Some(s) = v.as_str().filter(|s| s.chars().count() > 40) {
+                    *v = if s.contains(char::is_whitespace) || s.contains('@') {
+                        // Characters, not bytes: a name may hold any letter (Zoë Pérez).
+                        Value::String(format!("{}…", s.chars().take(16).collect::<String>()))
+                    } else {
+                        // An id: its end (real ids share their first characters).
+                        Value::String(crate::api::ids::short(s))
+                    };
+                }
+            }
+        }
+        match &self.group {
+            Some(g) => format!("{} {item} (group {g:?})", self.endpoint),
+            None => format!("{} {item}", self.endpoint),
+        }
+    }
 }
 
 /// Errors of directory operations.
@@ -83,7 +112,7 @@ pub enum DirError {
         similar: Vec<String>,
     },
     /// Several groups have that name.
-    #[error("group {spec:?} is ambiguous: {} groups have that name ({}); name it by its path (Engineering/Platform) or its id (see `mcsh groups list --query {spec:?} -o json`)", .candidates.len(), .candidates.join(", "))]
+    #[error("group {spec:?} is ambiguous: {} groups have that name ({}); name it by its path (Engineering/Platform; a top-level one as /{spec}) or by the end of its id as shown (…ABCDEF123456)", .candidates.len(), .candidates.join(", "))]
     GroupAmbiguous {
         /// What the user typed.
         spec: String,
@@ -281,9 +310,15 @@ impl Directory {
                 .expect("overlay lock")
                 .record(endpoint, &item);
             self.memory().planned(endpoint);
+            let group = item
+                .get("id")
+                .and_then(Value::as_str)
+                .map(|id| self.group_name(id))
+                .filter(|name| Some(name.as_str()) != item.get("id").and_then(Value::as_str));
             self.plan.lock().expect("plan lock").push(PlannedWrite {
                 endpoint: endpoint.to_string(),
                 item,
+                group,
             });
         }
         self.dry_run

@@ -369,6 +369,7 @@ fn subject(line: &Value) -> Option<(String, String)> {
 
 fn write(endpoint: &str, item: Value) -> Step {
     Step::Write(PlannedWrite {
+        group: None,
         endpoint: endpoint.to_string(),
         item,
     })

@@ -73,7 +73,11 @@ const COMMANDS: &[(&str, &[Sub])] = &[
     ("doc", &[("", ":help NAME", true)]),
     (
         "onboard",
-        &[("", "import \"onboard\" as onboard; (see :help)", false)],
+        &[(
+            "",
+            "import \"onboard\" as onboard; onboard::person(\"a@company.com\", \"Name\", [\"Sales\"], #{})",
+            false,
+        )],
     ),
     (
         "offboard",
@@ -111,6 +115,19 @@ pub fn classify(line: &str, target: &[String]) -> Form {
         return Form::Rhai;
     };
     let Some((command, subs)) = COMMANDS.iter().find(|(c, _)| c == first) else {
+        // `user list`: a command's name mistyped, followed by one of its subcommands.
+        let second = words.get(1).map(String::as_str).unwrap_or("");
+        let near = crate::suggest::similar(first, COMMANDS.iter().map(|(c, _)| *c), 1);
+        if let Some(command) = near.first() {
+            let subs = COMMANDS.iter().find(|(c, _)| c == command).map(|(_, s)| *s);
+            if subs.is_some_and(|s| s.iter().any(|(n, _, _)| !n.is_empty() && *n == second)) {
+                let rest: Vec<&str> = words.iter().skip(1).map(String::as_str).collect();
+                return Form::Say(format!(
+                    "did you mean `{command} {}`? (`:help` lists the script functions)",
+                    rest.join(" ")
+                ));
+            }
+        }
         return Form::Rhai;
     };
     let second = words.get(1).map(String::as_str).unwrap_or("");
@@ -230,6 +247,22 @@ mod tests {
             text.contains("`mcsh --sandbox groups add-member --group Sales --email a@company.com`"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_mistyped_command_with_its_subcommand_gets_did_you_mean() {
+        let Form::Say(text) = classify("user list --domain example.com", &target()) else {
+            panic!("a near miss is pointed at the command");
+        };
+        assert!(
+            text.contains("did you mean `users list --domain example.com`"),
+            "{text}"
+        );
+        assert_eq!(classify("usr x", &target()), Form::Rhai);
+        let Form::Say(text) = classify("onboard --email a@company.com", &target()) else {
+            panic!("onboard is a write");
+        };
+        assert!(text.contains("onboard::person(\"a@company.com\""), "{text}");
     }
 
     #[test]

@@ -92,7 +92,16 @@ pub fn read_csv_with(path: &str, options: &CsvOptions) -> Res<Array> {
             "usage",
         ));
     }
-    let headers = sheet.headers().to_vec();
+    let mut headers = sheet.headers().to_vec();
+    // A required column found in another case (`Email` for `email`) is read under the name
+    // the script asked for, so `row.email` is what `require` promised.
+    for wanted in &options.require {
+        if !headers.contains(wanted) {
+            if let Some(i) = sheet.column(wanted) {
+                headers[i] = wanted.clone();
+            }
+        }
+    }
     if let Some(key) = options.line_field.as_ref().filter(|k| headers.contains(k)) {
         return Err(errors::usage(
             "read_csv",
@@ -194,7 +203,7 @@ for row in read_csv("people.csv") { print(row.email) }
     .register_into_engine(engine, read_csv);
 
     local("read_csv", &["path: &str", "options: Map", "Array"], r#"
-`read_csv` with options: `require` (columns the header must have; a missing one is an error naming it) and `line_field` (a key under which each row gets its line number in the file).
+`read_csv` with options: `require` (columns the header must have, in any case: a column `Email` is read as `row.email` when `email` is required; a missing one is an error naming it) and `line_field` (a key under which each row gets its line number in the file).
 ```rhai
 for row in read_csv("people.csv", #{ require: ["email"], line_field: "line" }) { print(`${row.line}: ${row.email}`) }
 ```"#, true)
