@@ -306,8 +306,12 @@ mod tests {
         let a = b.take(t0, max).unwrap();
         // Empty, one request back each second, the next one second from now.
         b.observe(a, snap(10, 0, 1000), t0);
-        // 3.5 s on, three intervals have passed (at 1, 2 and 3 s): three requests, not one.
+        // 3.5 s on, three intervals have passed (at 1, 2 and 3 s): one look adds back three
+        // requests, not one, and the next is due at 4 s.
         let later = t0 + Duration::from_millis(3500);
+        b.refill(later);
+        assert_eq!(b.tokens, Some(3.0));
+        assert_eq!(b.next_at, Some(t0 + Duration::from_secs(4)));
         for i in 0..3 {
             assert!(b.take(later, max).is_ok(), "request {i}");
         }
