@@ -280,9 +280,14 @@ fn plan_listings_name_the_group_and_a_plan_applied_here_says_so() {
     );
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("(group \"Engineering/Platform\")"), "{err}");
-    let (code, _, err) = sandbox(&env, &["apply", plan.to_str().unwrap(), "--yes"]);
+    let (code, out, err) = sandbox(
+        &env,
+        &["apply", plan.to_str().unwrap(), "--yes", "-o", "json"],
+    );
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("(group \"Engineering/Platform\")"), "{err}");
+    let rows: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(rows[0]["group"], "Engineering/Platform", "{rows}");
     let (code, _, err) = sandbox(&env, &["apply", plan.to_str().unwrap(), "--yes"]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("has been applied here already"), "{err}");

@@ -282,9 +282,12 @@ pub async fn apply(ctx: &mut Ctx, path: &str) -> anyhow::Result<()> {
     }
     let outcomes = dir.apply(&plan.writes).await?;
     ctx.bar.finish();
-    let mut printer = ctx.printer(Shape::List, &["item", "endpoint", "status", "message"]);
+    let mut printer = ctx.printer(
+        Shape::List,
+        &["item", "group", "endpoint", "status", "message"],
+    );
     for (o, w) in outcomes.iter().zip(&plan.writes) {
-        printer.row(&json!({ "item": o.result.item, "endpoint": w.endpoint, "status": o.result.status, "message": o.result.message }))?;
+        printer.row(&json!({ "item": o.result.item, "group": w.group, "endpoint": w.endpoint, "status": o.result.status, "message": o.result.message }))?;
     }
     printer.finish()?;
     let failed = outcomes
