@@ -11,8 +11,8 @@ use crate::directory::email;
 use crate::directory::DirError;
 use crate::output::Shape;
 
-/// Columns of user listings.
-const USER_COLUMNS: &[&str] = &[
+/// Columns of `users list` (and of `export`, which writes the same fields).
+pub(crate) const USER_COLUMNS: &[&str] = &[
     "emailAddress",
     "name",
     "domain",

@@ -363,14 +363,7 @@ pub fn export(global: &Global, runtime: &Runtime, a: ExportArgs) -> anyhow::Resu
     )?;
     let rows = rows.value.as_array().cloned().unwrap_or_default();
     // The columns of `users list`: what Mimecast returns for a user.
-    let mut columns = vec![
-        "emailAddress",
-        "name",
-        "domain",
-        "alias",
-        "addressType",
-        "source",
-    ];
+    let mut columns = super::users::USER_COLUMNS.to_vec();
     if a.with_groups {
         columns.push("groups");
         columns.push("viaDomain");
