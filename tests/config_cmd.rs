@@ -443,3 +443,14 @@ fn config_show_says_where_the_file_and_profile_came_from_and_the_environment_win
         .clone();
     assert_eq!(scheme, "API 1.0 (HMAC)", "{rows}");
 }
+
+#[test]
+fn config_show_says_when_there_is_no_config_file() {
+    let env = Env::new();
+    env.bare()
+        .env("MCSH_CONFIG", env.dir.path().join("missing.toml"))
+        .args(["config", "show"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("there is no config file at"));
+}

@@ -151,6 +151,12 @@ pub fn run(ctx: &Ctx, cmd: ConfigCmd) -> anyhow::Result<()> {
             }
             let mut printer = ctx.printer(Shape::List, &["key", "value", "source"]);
             let file = resolved.path.display().to_string();
+            if !resolved.path.exists() {
+                ctx.warn(&format!(
+                    "there is no config file at {file}: only the environment and defaults \
+                     apply (`mcsh config init` writes one)"
+                ));
+            }
             let file_source = if env("MCSH_CONFIG").is_some_and(|v| !v.is_empty()) {
                 "environment (MCSH_CONFIG)"
             } else {
