@@ -284,6 +284,22 @@ mod tests {
     }
 
     #[test]
+    fn the_requests_sent_between_two_answers_count_once_in_the_refill_rate() {
+        let mut b = Budget::default();
+        let t0 = Instant::now();
+        let max = Duration::from_secs(60);
+        let _first = b.take(t0, max).unwrap();
+        let second = b.take(t0, max).unwrap();
+        b.observe(second, snap(100, 0, 100), t0);
+        // One request (the third) was sent between the two answers; 29 remain 10 intervals
+        // later: 30 came back, three per interval.
+        let t1 = t0 + Duration::from_secs(1);
+        let third = b.take(t1, max).unwrap();
+        b.observe(third, snap(100, 29, 100), t1);
+        assert!((b.per_interval - 3.0).abs() < 0.01, "{}", b.per_interval);
+    }
+
+    #[test]
     fn a_bucket_more_than_half_full_teaches_no_refill_rate() {
         let mut b = Budget::default();
         let t0 = Instant::now();
