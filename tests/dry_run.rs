@@ -411,3 +411,40 @@ fn a_rename_to_its_own_name_plans_nothing_and_to_a_siblings_is_refused_as_the_re
         real.error
     );
 }
+
+#[test]
+fn a_plan_to_delete_a_group_names_the_group_when_its_members_changed_since() {
+    let env = Env::new();
+    let ok = |args: &[&str]| {
+        let out = env.mcsh(Scheme::OAuth).args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    ok(&["groups", "create", "--description", "Scratch"]);
+    let plan = env.dir.path().join("p.json");
+    ok(&[
+        "--plan-out",
+        plan.to_str().unwrap(),
+        "-e",
+        "delete_group(\"Scratch\"); print(\"planned\");",
+    ]);
+    ok(&[
+        "groups",
+        "add-member",
+        "--group",
+        "Scratch",
+        "--email",
+        "alice.anderson@company.com",
+    ]);
+    let out = env
+        .mcsh(Scheme::OAuth)
+        .args(["apply", plan.to_str().unwrap(), "--yes"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("the members of group Scratch"), "{err}");
+}

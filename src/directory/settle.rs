@@ -227,5 +227,13 @@ mod tests {
         let lock = [json!({ "emailAddress": "alice.anderson@company.com", "accountLocked": true })];
         let settled = rt.block_on(dir.settle(paths::UPDATE_USER, &lock)).unwrap();
         assert_eq!(settled, vec![None], "a lock cannot be read back");
+        // Beside a rename in one batch, the lock is still not confirmed.
+        let mixed = [
+            json!({ "emailAddress": "alice.anderson@company.com", "name": "Alice Anderson" }),
+            json!({ "emailAddress": "alice.anderson@company.com", "accountLocked": true }),
+        ];
+        let settled = rt.block_on(dir.settle(paths::UPDATE_USER, &mixed)).unwrap();
+        assert!(settled[0].is_some());
+        assert_eq!(settled[1], None, "a lock cannot be read back");
     }
 }
