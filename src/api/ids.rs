@@ -138,6 +138,43 @@ mod tests {
     }
 
     #[test]
+    fn the_bounds_on_what_is_decoded_hold_where_they_are() {
+        // A secure part of 3 000 letters compresses to a short id, and inflates to about
+        // 3 KB: under the 16 KiB bound, it decodes.
+        let roomy = folder_handle("CSND1A7954", 7, &"A".repeat(3000));
+        assert!(roomy.len() < MAX_ID, "{}", roomy.len());
+        assert_eq!(identity(&roomy), "#folder:CSND1A7954:7");
+        // One that inflates past 16 KiB is its own string (a zlib bomb stays small here).
+        let bomb = folder_handle("CSND1A7954", 7, &"A".repeat(20_000));
+        assert!(bomb.len() < MAX_ID);
+        assert_eq!(identity(&bomb), bomb.as_str());
+        // An id longer than any real one is not decoded at all, valid or not.
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let noise: String = (0..6000)
+            .map(|_| {
+                // xorshift: letters no compressor can shorten much.
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                char::from(b'A' + (x % 26) as u8)
+            })
+            .collect();
+        let long = folder_handle("CSND1A7954", 7, &noise);
+        assert!(long.len() > MAX_ID, "{}", long.len());
+        assert_eq!(identity(&long), long.as_str());
+    }
+
+    #[test]
+    fn a_folder_number_written_as_a_string_is_the_same_folder() {
+        let text = handle(
+            &serde_json::json!({"secureid": "s", "customercode": "CSND1A7954",
+            "version": 1, "folderid": "50094"}),
+        );
+        assert_eq!(identity(&text), "#folder:CSND1A7954:50094");
+        assert!(same(&text, RECORDED_GROUP));
+    }
+
+    #[test]
     fn ids_that_do_not_decode_are_their_own_string() {
         for id in ["eNoNotZlib", "g-123", "", "eNo", "planned:Ops"] {
             assert_eq!(identity(id), id);
