@@ -5,16 +5,7 @@
 
 use serde_json::Value;
 
-use crate::support::{Env, Scheme};
-
-fn run(env: &Env, args: &[&str]) -> (i32, String, String) {
-    let out = env.mcsh(Scheme::OAuth).args(args).output().unwrap();
-    (
-        out.status.code().expect("ended by a signal"),
-        String::from_utf8_lossy(&out.stdout).to_string(),
-        String::from_utf8_lossy(&out.stderr).to_string(),
-    )
-}
+use crate::support::{run, run_id, Env};
 
 /// The id `groups list` answers now for the group named `name`.
 fn id_of(env: &Env, name: &str) -> String {
@@ -98,11 +89,7 @@ fn a_run_made_before_a_rekey_is_undone_after_it() {
         &["groups", "add-member", "--group", "Sales", "--email", who],
     );
     assert_eq!(code, 0, "{err}");
-    let id = err
-        .lines()
-        .find_map(|l| l.strip_prefix("run ").and_then(|r| r.split(':').next()))
-        .unwrap_or_else(|| panic!("no run id: {err}"))
-        .to_string();
+    let id = run_id(&err);
     let before = id_of(&env, "Sales");
     rekey(&env, "Sales", &before);
     let (code, out, err) = run(&env, &["undo", &id, "--yes"]);

@@ -5,18 +5,9 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 
-use crate::support::{Env, Scheme};
+use crate::support::{run, Env};
 
 /// Runs `args` with API 2.0: (exit code, stdout, stderr).
-fn run(env: &Env, args: &[&str]) -> (i32, String, String) {
-    let out = env.mcsh(Scheme::OAuth).args(args).output().unwrap();
-    (
-        out.status.code().expect("ended by a signal"),
-        String::from_utf8_lossy(&out.stdout).to_string(),
-        String::from_utf8_lossy(&out.stderr).to_string(),
-    )
-}
-
 fn path(env: &Env, name: &str) -> String {
     env.dir.path().join(name).display().to_string()
 }

@@ -2,25 +2,7 @@
 
 use serde_json::Value;
 
-use crate::support::{Env, Scheme};
-
-fn run(env: &Env, args: &[&str]) -> (i32, String, String) {
-    let out = env.mcsh(Scheme::OAuth).args(args).output().unwrap();
-    (
-        out.status.code().expect("ended by a signal"),
-        String::from_utf8_lossy(&out.stdout).to_string(),
-        String::from_utf8_lossy(&out.stderr).to_string(),
-    )
-}
-
-/// The run id a writing command announced on stderr.
-fn run_id(stderr: &str) -> String {
-    stderr
-        .lines()
-        .find_map(|l| l.strip_prefix("run ").and_then(|r| r.split(':').next()))
-        .unwrap_or_else(|| panic!("no run id announced: {stderr}"))
-        .to_string()
-}
+use crate::support::{run, run_id, Env};
 
 fn groups_of(env: &Env, email: &str) -> Vec<String> {
     let rows = env.json(&["users", "groups", "--email", email, "--direct"]);

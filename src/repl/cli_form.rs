@@ -114,9 +114,9 @@ pub fn classify(line: &str, target: &[String]) -> Form {
     let Some(first) = words.first() else {
         return Form::Rhai;
     };
+    let second = words.get(1).map(String::as_str).unwrap_or("");
     let Some((command, subs)) = COMMANDS.iter().find(|(c, _)| c == first) else {
         // `user list`: a command's name mistyped, followed by one of its subcommands.
-        let second = words.get(1).map(String::as_str).unwrap_or("");
         let near = crate::suggest::similar(first, COMMANDS.iter().map(|(c, _)| *c), 1);
         if let Some(command) = near.first() {
             let subs = COMMANDS.iter().find(|(c, _)| c == command).map(|(_, s)| *s);
@@ -130,20 +130,16 @@ pub fn classify(line: &str, target: &[String]) -> Form {
         }
         return Form::Rhai;
     };
-    let second = words.get(1).map(String::as_str).unwrap_or("");
-    // `users` alone is a call of the function `users` without brackets: Rhai's error is
-    // better than a guess; `users list ...` or `audit --run x` is the command line.
+    // `users list ...` or `audit --since 2h` is the command line; `users` alone (a command
+    // that needs a subcommand) is a call of the function `users` without brackets, and
+    // Rhai's error is better than a guess.
     let sub = subs
         .iter()
         .find(|(s, _, _)| !s.is_empty() && *s == second)
         .or_else(|| subs.iter().find(|(s, _, _)| s.is_empty()));
-    let looks_like_cli = words.len() > 1 || subs.iter().any(|(s, _, _)| s.is_empty());
-    let Some((sub, script, reads)) = sub.filter(|_| looks_like_cli) else {
+    let Some((sub, script, reads)) = sub else {
         return Form::Rhai;
     };
-    if words.len() == 1 && subs.iter().all(|(s, _, _)| !s.is_empty()) {
-        return Form::Rhai;
-    }
     if *reads {
         return Form::Run(words);
     }

@@ -281,3 +281,22 @@ pub fn on_a_terminal(env: &Env, args: &[&str], lines: &[&str]) -> String {
     }
     text
 }
+
+/// `mcsh ARGS` with the sandbox's API 2.0 credentials: (exit code, stdout, stderr).
+pub fn run(env: &Env, args: &[&str]) -> (i32, String, String) {
+    let out = env.mcsh(Scheme::OAuth).args(args).output().unwrap();
+    (
+        out.status.code().expect("ended by a signal"),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+/// The run id a writing command announced on stderr.
+pub fn run_id(stderr: &str) -> String {
+    stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("run ").and_then(|r| r.split(':').next()))
+        .unwrap_or_else(|| panic!("no run id announced: {stderr}"))
+        .to_string()
+}
