@@ -22,6 +22,19 @@ use serde_json::Value;
 const HEADER_RULE_ONLY: comfy_table::TableStyle = comfy_table::TableStyle::new()
     .header_separator(comfy_table::LineStyle::none().fill('─').junction('─'));
 
+/// Whether JSON lines start with the columns a table would show (see [`announce_columns`]).
+static ANNOUNCE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// The key of the line that names a listing's columns, for a fleet's report.
+pub const COLUMNS_KEY: &str = "mcshColumns";
+
+/// Makes every `jsonl` listing start with a line `{"mcshColumns": [...]}` naming the columns
+/// its table would show: one tenant's part of a fleet run tells the fleet's report which
+/// columns to show.
+pub fn announce_columns() {
+    ANNOUNCE.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
 /// A result format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -99,6 +112,10 @@ impl<W: Write> Printer<W> {
         self.count += 1;
         match self.format {
             Format::Jsonl => {
+                if self.count == 1 && ANNOUNCE.load(std::sync::atomic::Ordering::Relaxed) {
+                    let head = serde_json::json!({ COLUMNS_KEY: self.columns });
+                    writeln!(self.out, "{head}")?;
+                }
                 let text = serde_json::to_string(row)?;
                 self.out.write_all(self.json_text(text).as_bytes())?;
                 self.out.write_all(b"\n")

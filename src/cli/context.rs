@@ -194,13 +194,15 @@ impl Ctx {
         // `MCSH_AUDIT_LOG=off` is the one deliberate way to run writes without a log.
         if std::env::var("MCSH_AUDIT_LOG").ok().as_deref() != Some("off") {
             let tenant = self.tenant_key(dir.client());
-            dir = dir.with_audit(Arc::new(
-                Audit::new(
-                    audit::default_path(&|k| std::env::var(k).ok()),
-                    &self.label(),
-                )
-                .with_tenant(tenant),
-            ));
+            let mut log = Audit::new(
+                audit::default_path(&|k| std::env::var(k).ok()),
+                &self.label(),
+            )
+            .with_tenant(tenant);
+            if let Some(m) = &self.global.member {
+                log = log.in_fleet(m.run.clone());
+            }
+            dir = dir.with_audit(Arc::new(log));
         }
         let dir = Arc::new(dir);
         self.connected = Some(dir.clone());
@@ -217,7 +219,11 @@ impl Ctx {
         if self.global.rehearse.is_some() {
             "rehearsal".into()
         } else if self.global.sandbox {
-            "sandbox".into()
+            // `--sandbox --profile NAME` is the sandbox tenant NAME (a fleet's member).
+            self.global
+                .profile
+                .clone()
+                .unwrap_or_else(|| "sandbox".into())
         } else {
             self.global
                 .profile
@@ -282,12 +288,10 @@ impl Ctx {
         if let Some(file) = self.global.rehearse.clone() {
             return self.start_rehearsal(&file).await;
         }
-        let state = std::env::var(SANDBOX_STATE_ENV)
-            .ok()
-            .filter(|s| !s.is_empty())
-            .unwrap_or_else(|| sandbox::default_state_path().display().to_string());
+        let (state, tenant) = sandbox_state(self.global.profile.as_deref())?;
         let options = sandbox::Options {
             state: state.clone(),
+            tenant,
             ..sandbox::Options::default()
         };
         self.embedded_state = Some(state.clone());
@@ -444,6 +448,22 @@ impl Ctx {
     pub async fn close(&mut self) {
         if let Some(r) = self.embedded.take() {
             r.stop().await;
+        }
+    }
+}
+
+/// The embedded sandbox's state file (`MCSH_SANDBOX_STATE`, else the user's data dir) and,
+/// with a profile named, that sandbox tenant's own state file and name.
+pub fn sandbox_state(profile: Option<&str>) -> anyhow::Result<(String, Option<String>)> {
+    let base = std::env::var(SANDBOX_STATE_ENV)
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| sandbox::default_state_path().display().to_string());
+    match profile {
+        None => Ok((base, None)),
+        Some(name) => {
+            let state = sandbox::tenant_state(&base, name).map_err(Usage)?;
+            Ok((state, Some(name.to_string())))
         }
     }
 }

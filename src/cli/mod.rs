@@ -9,6 +9,7 @@ pub mod audit_cmd;
 pub mod config_cmd;
 pub mod context;
 pub mod examples;
+pub mod fleet;
 pub mod groups;
 pub mod man_cmd;
 pub mod plan_cmd;
@@ -99,6 +100,21 @@ pub struct Global {
     /// A script limit: operations, call-depth, memory, string-size, array-size or map-size (repeatable)
     #[arg(long, global = true, value_name = "NAME=VALUE")]
     pub limit: Vec<String>,
+    /// Run over several tenants at once: these profiles, comma-separated (see docs/fleets.md)
+    #[arg(long, global = true, value_delimiter = ',', value_name = "A,B,...", conflicts_with_all = ["all_profiles", "fleet"])]
+    pub profiles: Vec<String>,
+    /// Run over every profile of the config file at once
+    #[arg(long, global = true, conflicts_with = "fleet")]
+    pub all_profiles: bool,
+    /// Run over a named set of profiles at once (`[fleets]` in the config file)
+    #[arg(long, global = true, value_name = "NAME")]
+    pub fleet: Option<String>,
+    /// Tenants run at once over a fleet [default: 32]
+    #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub fleet_jobs: Option<u16>,
+    /// Set when this process runs one tenant's part of a fleet run (never from the command line).
+    #[arg(skip)]
+    pub member: Option<fleet::Member>,
 }
 
 impl Global {
@@ -277,9 +293,9 @@ pub fn command() -> clap::Command {
         .filter(|a| a.is_global_set())
         .map(|a| a.clone().hide(true))
         .collect();
-    let note = "Global options (--sandbox, --profile, --rehearse, -o, --dry-run, --plan-out, \
-                --yes, -v, -q, --concurrency, --batch-size, --limit, --csv-raw, --no-color) \
-                work with every command: `mcsh --help` lists them.";
+    let note = "Global options (--sandbox, --profile, --profiles, --fleet, --rehearse, -o, \
+                --dry-run, --plan-out, --yes, -v, -q, --concurrency, --batch-size, --limit, \
+                --csv-raw, --no-color) work with every command: `mcsh --help` lists them.";
     fn noted(cmd: clap::Command, note: &str) -> clap::Command {
         let after = match cmd.get_after_help() {
             Some(h) => format!("{note}\n\n{h}"),
@@ -338,6 +354,11 @@ where
             return code;
         }
     };
+    match fleet::member_from_env() {
+        Ok(Some(member)) => fleet::become_member(&mut cli, member),
+        Ok(None) => {}
+        Err(e) => return report::print(&e, cli.global.quiet),
+    }
     if cli.global.plan_out.is_some() {
         cli.global.dry_run = true;
     }
@@ -356,7 +377,11 @@ where
     };
     let interrupt = crate::interrupt::install(runtime.handle());
     let quiet = cli.global.quiet;
-    let result = dispatch(cli, &runtime, &interrupt);
+    let result = match fleet::Fleet::of(&cli) {
+        Ok(Some(fleet)) => fleet.run(cli, &args, &runtime, &interrupt),
+        Ok(None) => dispatch(cli, &runtime, &interrupt),
+        Err(e) => Err(e),
+    };
     // Do not wait for in-flight requests to finish: an interrupted run ends now.
     runtime.shutdown_timeout(std::time::Duration::from_millis(200));
     let result = result.and_then(|()| match crate::stdout_failure() {

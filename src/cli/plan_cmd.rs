@@ -32,7 +32,8 @@ pub fn after_run(
     }
     if !global.dry_run {
         if let Some(a) = dir.audit().filter(|a| a.wrote()) {
-            if !global.quiet {
+            // A fleet's part: the fleet says how to undo the whole run.
+            if !global.quiet && global.member.is_none() {
                 crate::eprintln_data!(
                     "{}",
                     crate::output::printable(&format!(
@@ -86,7 +87,7 @@ pub fn after_run(
             crate::files::write_atomic(std::path::Path::new(path), &text, true)
                 .with_context(|| format!("cannot write the plan to {path}"))?;
         }
-        if !global.quiet && path != "-" {
+        if !global.quiet && path != "-" && global.member.is_none() {
             let profile = global
                 .profile
                 .as_deref()

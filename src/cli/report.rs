@@ -93,6 +93,17 @@ impl std::error::Error for ScriptFailed {}
 #[error("they differ")]
 pub struct Differs;
 
+/// A fleet run ended with tenants not done: the exit code is the worst of theirs (3 when some
+/// tenants were done and others not); each tenant's line was printed.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct FleetEnded {
+    /// The exit code of the whole run.
+    pub code: i32,
+    /// Which tenants did not finish.
+    pub message: String,
+}
+
 /// The user pressed Ctrl-C (exit 130).
 #[derive(Debug, thiserror::Error)]
 #[error("interrupted")]
@@ -112,6 +123,9 @@ pub fn exit_code(e: &anyhow::Error) -> i32 {
         return 0;
     }
     for cause in e.chain() {
+        if let Some(f) = cause.downcast_ref::<FleetEnded>() {
+            return f.code;
+        }
         if cause.is::<Interrupted>() {
             return 130;
         }

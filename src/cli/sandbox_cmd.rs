@@ -61,6 +61,11 @@ pub enum SandboxCmd {
         /// folder they decode to, not by string)
         #[arg(long)]
         rekey: bool,
+        /// Serve N tenants at once (tenant-1 … tenant-N), each with its own port (ADDR's port
+        /// and the next ones), state file, credentials, account and people; prints them as
+        /// config profiles and a fleet, for trying `--fleet` without accounts
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=100), conflicts_with = "from")]
+        tenants: Option<u16>,
     },
     /// Delete the sandbox's tenant so the next start seeds a new demo
     #[command(after_help = super::examples::SANDBOX_RESET)]
@@ -91,7 +96,11 @@ pub async fn run(ctx: &Ctx, cmd: SandboxCmd) -> anyhow::Result<()> {
     }
     match cmd {
         SandboxCmd::Reset { state } => {
-            let state = state_path(state);
+            let mut state = state_path(state);
+            // `--profile NAME`: the sandbox tenant NAME (as `--sandbox --profile NAME` uses).
+            if let Some(name) = &ctx.global.profile {
+                state = sandbox::tenant_state(&state, name).map_err(Usage)?;
+            }
             let removed = match sandbox::reset(&state) {
                 Err(e @ sandbox::SandboxError::NotSandbox { .. }) => {
                     return Err(Usage(e.to_string()).into())
@@ -121,6 +130,7 @@ pub async fn run(ctx: &Ctx, cmd: SandboxCmd) -> anyhow::Result<()> {
             generate_groups,
             from,
             rekey,
+            tenants,
         } => {
             if !(0.0..=1.0).contains(&fail_rate) {
                 return Err(
@@ -129,6 +139,22 @@ pub async fn run(ctx: &Ctx, cmd: SandboxCmd) -> anyhow::Result<()> {
             }
 
             let state = state_path(state);
+            if let Some(n) = tenants {
+                let options = sandbox::Options {
+                    addr,
+                    state: state.clone(),
+                    empty,
+                    latency: Duration::from_millis(latency_ms),
+                    fail_rate,
+                    quota: sandbox::quota_of(quota, bucket, refill_ms),
+                    seed,
+                    generate_users,
+                    generate_groups,
+                    rekey,
+                    ..sandbox::Options::default()
+                };
+                return serve_tenants(ctx, options, n).await;
+            }
             let options = sandbox::Options {
                 addr,
                 state: state.clone(),
@@ -168,6 +194,78 @@ pub async fn run(ctx: &Ctx, cmd: SandboxCmd) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// Serves `n` tenants (`tenant-1` …), each from `template` with its own port and state.
+async fn serve_tenants(ctx: &Ctx, template: sandbox::Options, n: u16) -> anyhow::Result<()> {
+    let mut running = Vec::new();
+    for k in 1..=n {
+        let name = format!("tenant-{k}");
+        let state = sandbox::tenant_state(&template.state, &name).map_err(Usage)?;
+        let mut addr = template.addr;
+        if addr.port() != 0 {
+            let port = addr.port().checked_add(k - 1).ok_or_else(|| {
+                Usage(format!("--addr {}: no room for {n} ports after it", template.addr))
+            })?;
+            addr.set_port(port);
+        }
+        let options = sandbox::Options {
+            addr,
+            state: state.clone(),
+            tenant: Some(name.clone()),
+            ..template.clone()
+        };
+        let r = sandbox::start(options)
+            .await
+            .map_err(|e| anyhow::Error::new(e).context(format!("cannot start sandbox tenant {name}")))?;
+        running.push((name, state, r));
+    }
+    if !template.addr.ip().is_loopback() {
+        ctx.warn(&format!(
+            "listening on {}, which is not a loopback address: other machines can reach it",
+            template.addr.ip()
+        ));
+    }
+    let mut out = std::io::stdout().lock();
+    if ctx.global.output == Some(Format::Json) {
+        for (name, _, r) in &running {
+            let line = json!({
+                "profile": name,
+                "base_url": r.base_url,
+                "client_id": r.keys.client_id,
+                "client_secret": r.keys.client_secret,
+            });
+            writeln!(out, "{line}")?;
+        }
+    } else {
+        writeln!(
+            out,
+            "# mcsh sandbox: {n} tenants. Add these profiles to the config file (`mcsh config path`),\n\
+             # or save them as one and point MCSH_CONFIG at it; then e.g. `mcsh --fleet sandbox users list`.\n"
+        )?;
+        for (name, state, r) in &running {
+            writeln!(out, "# state {state}")?;
+            writeln!(out, "[{name}]")?;
+            writeln!(out, "base_url = {:?}", r.base_url)?;
+            writeln!(out, "client_id = {:?}", r.keys.client_id)?;
+            writeln!(out, "client_secret = {:?}\n", r.keys.client_secret)?;
+        }
+        let names: Vec<String> = running.iter().map(|(n, _, _)| format!("{n:?}")).collect();
+        writeln!(out, "[fleets]\nsandbox = [{}]\n", names.join(", "))?;
+        writeln!(out, "# Press Ctrl-C to stop.")?;
+    }
+    out.flush()?;
+    drop(out);
+    wait_for_stop().await;
+    let requests: u64 = running
+        .iter()
+        .map(|(_, _, r)| sandbox::Stats::get(&r.stats.requests))
+        .sum();
+    ctx.note(&format!("sandbox stopped after {requests} requests to {n} tenants"));
+    for (_, _, r) in running {
+        r.stop().await;
+    }
+    Ok(())
 }
 
 fn announce(ctx: &Ctx, running: &sandbox::Running, state: &str) -> anyhow::Result<()> {

@@ -61,7 +61,10 @@ pub async fn run(ctx: &mut Ctx, run: Option<&str>, last: bool) -> anyhow::Result
         ))
         .into());
     }
-    let mut items = undo::plan(&lines, &run).map_err(|e| Usage(e.to_string()))?;
+    // What other tenants' runs did is no change here: only this tenant's lines decide
+    // whether a change was made again since (a fleet run makes the same change on many).
+    let mine: Vec<serde_json::Value> = lines.iter().filter(|l| here(l)).cloned().collect();
+    let mut items = undo::plan(&mine, &run).map_err(|e| Usage(e.to_string()))?;
     // Renames made since outside mcsh are not in the log: read them before undoing any.
     dir.recheck_renames(&mut items)
         .await

@@ -149,9 +149,59 @@ pub(super) fn read_with_trust(
         )));
     }
     let text = String::from_utf8(bytes).map_err(|_| bad("it is not UTF-8 text".into()))?;
-    // Where and what, never the line itself: it may hold a secret.
-    let profiles = toml::from_str(&text).map_err(|e| bad(parse_error(&text, &e)))?;
+    let (profiles, _) = parse(&text).map_err(bad)?;
     Ok((profiles, trust))
+}
+
+/// The name of the table that holds named sets of profiles (`[fleets]`): no profile has it.
+pub const FLEETS: &str = "fleets";
+
+/// Named sets of profiles: `emea = ["acme", "globex"]` under `[fleets]`.
+pub type Fleets = BTreeMap<String, Vec<String>>;
+
+/// The profiles and the fleets of a config file's text; `Err` says where and what is wrong,
+/// never quoting a value (it may be a secret).
+fn parse(text: &str) -> Result<(BTreeMap<String, Profile>, Fleets), String> {
+    // Where and what, never the line itself: it may hold a secret.
+    let mut table: toml::Table = toml::from_str(text).map_err(|e| parse_error(text, &e))?;
+    let Some(fleets) = table.remove(FLEETS) else {
+        // No fleets: the profiles parse from the text, so errors keep their line and column.
+        let profiles = toml::from_str(text).map_err(|e| parse_error(text, &e))?;
+        return Ok((profiles, Fleets::new()));
+    };
+    let fleets: Fleets = fleets.try_into().map_err(|_| {
+        format!("[{FLEETS}] holds named lists of profiles, e.g. emea = [\"acme\", \"globex\"]")
+    })?;
+    let mut profiles = BTreeMap::new();
+    for (name, value) in table {
+        let profile: Profile = value
+            .try_into()
+            .map_err(|e: toml::de::Error| format!("profile {name:?}: {}", without_values(e.message().trim())))?;
+        profiles.insert(name, profile);
+    }
+    for (fleet, members) in &fleets {
+        if let Some(missing) = members.iter().find(|m| !profiles.contains_key(*m)) {
+            return Err(format!(
+                "fleet {fleet:?} names profile {missing:?}, which the file does not hold"
+            ));
+        }
+    }
+    Ok((profiles, fleets))
+}
+
+/// The fleets (`[fleets]`) of the config file at `path`; a missing file has none.
+pub fn read_fleets(path: &Path) -> Result<Fleets, ConfigError> {
+    let bad = |detail: String| ConfigError::File {
+        path: path.display().to_string(),
+        detail,
+    };
+    if !path.exists() {
+        return Ok(Fleets::new());
+    }
+    let bytes = crate::files::read_bounded(&path.display().to_string(), MAX_CONFIG_BYTES)
+        .map_err(|e| bad(e.to_string()))?;
+    let text = String::from_utf8(bytes).map_err(|_| bad("it is not UTF-8 text".into()))?;
+    parse(&text).map(|(_, fleets)| fleets).map_err(bad)
 }
 
 #[cfg(unix)]
@@ -241,7 +291,13 @@ pub fn write_profile(
         path: path.display().to_string(),
         detail,
     };
+    if name == FLEETS {
+        return Err(ConfigError::Invalid(format!(
+            "{FLEETS:?} names the table of fleets (named sets of profiles); choose another profile name"
+        )));
+    }
     let mut profiles = read_profiles(path)?;
+    let fleets = read_fleets(path)?;
     if profiles.contains_key(name) && !force {
         return Err(ConfigError::Invalid(format!(
             "profile {name:?} already exists in {}; pass --force to replace it",
@@ -249,7 +305,17 @@ pub fn write_profile(
         )));
     }
     profiles.insert(name.to_string(), profile.clone());
-    let text = toml::to_string_pretty(&profiles).map_err(|e| file_err(e.to_string()))?;
+    let mut text = toml::to_string_pretty(&profiles).map_err(|e| file_err(e.to_string()))?;
+    if !fleets.is_empty() {
+        // The fleets are kept: rewriting a profile must not lose them.
+        let mut table = toml::Table::new();
+        table.insert(
+            FLEETS.into(),
+            toml::Value::try_from(&fleets).map_err(|e| file_err(e.to_string()))?,
+        );
+        text.push('\n');
+        text.push_str(&toml::to_string_pretty(&table).map_err(|e| file_err(e.to_string()))?);
+    }
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| file_err(e.to_string()))?;
     }

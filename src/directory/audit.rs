@@ -45,6 +45,8 @@ pub struct Audit {
     run: String,
     /// Where this run's writes go (see [`Audit::with_tenant`]).
     tenant: Option<String>,
+    /// The fleet run this run is one tenant's part of (see [`Audit::in_fleet`]).
+    fleet: Option<String>,
     /// This run's lines so far, and the digest of its last one.
     chain: Mutex<(u64, String)>,
     undoes: Mutex<Option<String>>,
@@ -69,6 +71,7 @@ impl Audit {
             run: new_run_id(),
             undoes: Mutex::new(None),
             tenant: None,
+            fleet: None,
             chain: Mutex::new((0, String::new())),
             wrote: std::sync::atomic::AtomicBool::new(false),
             deleted_group: std::sync::atomic::AtomicBool::new(false),
@@ -82,6 +85,13 @@ impl Audit {
     /// it was made.
     pub fn with_tenant(mut self, tenant: String) -> Audit {
         self.tenant = Some(tenant);
+        self
+    }
+
+    /// Marks every line as part of fleet run `fleet` (one command over several tenants), so
+    /// `mcsh undo FLEET_RUN` finds each tenant's part.
+    pub fn in_fleet(mut self, fleet: String) -> Audit {
+        self.fleet = Some(fleet);
         self
     }
 
@@ -172,6 +182,9 @@ impl Audit {
         }
         if let Some(run) = self.undoes.lock().expect("audit lock").as_ref() {
             line["undoes"] = json!(run);
+        }
+        if let Some(fleet) = &self.fleet {
+            line["fleet"] = json!(fleet);
         }
         if let Some(text) = line.get("message").and_then(Value::as_str) {
             // A message may hold what a server echoed: the one redaction of secrets.
@@ -271,7 +284,7 @@ fn masked(v: &Value) -> Value {
 }
 
 /// A run id: the time it started and a random part, `20261129-062002-3f9a`.
-fn new_run_id() -> String {
+pub fn new_run_id() -> String {
     let now = chrono::Utc::now();
     format!(
         "{}-{:04x}",

@@ -67,6 +67,9 @@ pub struct Options {
     /// Give every group a new id string at start, as the real service re-encrypts ids:
     /// ids copied before still work, but no longer equal what listings answer.
     pub rekey: bool,
+    /// The tenant's name, when it is one of several ([`tenant_state`]): a new state is seeded
+    /// with its own account name, code and people.
+    pub tenant: Option<String>,
 }
 
 impl Default for Options {
@@ -84,8 +87,34 @@ impl Default for Options {
             generate_groups: 0,
             from: None,
             rekey: false,
+            tenant: None,
         }
     }
+}
+
+/// The longest name a sandbox tenant may have.
+const MAX_TENANT_NAME: usize = 64;
+
+/// The state file of the sandbox tenant `name`, beside `base` (the single tenant's state):
+/// `sandbox.db` gives `sandbox-acme.db`; `:memory:` stays `:memory:`. `Err` says why the name
+/// cannot be a tenant's (it becomes part of a file name: letters, digits, `-`, `_`, `.`).
+pub fn tenant_state(base: &str, name: &str) -> Result<String, String> {
+    let fits = !name.is_empty()
+        && name.len() <= MAX_TENANT_NAME
+        && !name.starts_with('.')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if !fits {
+        return Err(format!(
+            "{name:?} cannot name a sandbox tenant: use at most {MAX_TENANT_NAME} letters, digits, '-', '_' or '.' (not first)"
+        ));
+    }
+    if base == ":memory:" {
+        return Ok(base.to_string());
+    }
+    let stem = base.strip_suffix(".db").unwrap_or(base);
+    Ok(format!("{stem}-{name}.db"))
 }
 
 /// Why a sandbox could not start.
@@ -263,7 +292,7 @@ pub async fn start(options: Options) -> Result<Running, SandboxError> {
         (Some((snap, digest)), Some(path)) => {
             load_snapshot(&mut conn, &options.state, path, snap, digest)?
         }
-        _ => seed::seed(&conn, options.empty).map_err(storage)?,
+        _ => seed::seed(&conn, options.empty, options.tenant.as_deref()).map_err(storage)?,
     }
     if options.generate_users > 0 || options.generate_groups > 0 {
         generate::generate(&mut conn, options.generate_users, options.generate_groups)

@@ -32,20 +32,34 @@ const LAST: &[&str] = &[
 /// Departments of `company.com` users, in the order people are assigned to them.
 const DEPARTMENTS: &[&str] = &["Engineering", "Sales", "Marketing", "Finance", "Support"];
 
-/// Writes the internal domains, and unless `empty`, the demo people and groups.
-pub fn seed(conn: &Connection, empty: bool) -> rusqlite::Result<()> {
+/// Writes the internal domains, and unless `empty`, the demo people and groups. A named
+/// `tenant` (one of several, `sandbox serve --tenants`, `--sandbox --profile NAME`) gets its
+/// own account name and code and its own people (the same departments and shape).
+pub fn seed(conn: &Connection, empty: bool, tenant: Option<&str>) -> rusqlite::Result<()> {
     if store::setting(conn, "seeded")?.is_some() {
         return Ok(());
     }
     // Two processes may open a new state file at once: one seeds, the other waits its turn
     // (busy timeout) and then finds it seeded.
     conn.execute_batch("BEGIN IMMEDIATE")?;
-    let result = seed_locked(conn, empty);
+    let result = seed_locked(conn, empty, tenant);
     conn.execute_batch(if result.is_ok() { "COMMIT" } else { "ROLLBACK" })?;
     result
 }
 
-fn seed_locked(conn: &Connection, empty: bool) -> rusqlite::Result<()> {
+/// A number from a tenant's name that stays the same from run to run (FNV-1a).
+fn tenant_number(name: &str) -> u64 {
+    name.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// The account code of the named sandbox tenant: `CSBX` and five hex digits of its name.
+pub fn tenant_account(name: &str) -> String {
+    format!("CSBX{:05X}", tenant_number(name) & 0xF_FFFF)
+}
+
+fn seed_locked(conn: &Connection, empty: bool, tenant: Option<&str>) -> rusqlite::Result<()> {
     if store::setting(conn, "seeded")?.is_some() {
         return Ok(());
     }
@@ -56,19 +70,28 @@ fn seed_locked(conn: &Connection, empty: bool) -> rusqlite::Result<()> {
             params![domain, format!("dom{:04}", i + 1)],
         )?;
     }
-    store::set_setting(conn, "account_name", "Company Inc (sandbox)")?;
+    match tenant {
+        Some(name) => {
+            store::set_setting(conn, "account_name", &format!("{name} (sandbox)"))?;
+            store::set_setting(conn, "account_code", &tenant_account(name))?;
+        }
+        None => store::set_setting(conn, "account_name", "Company Inc (sandbox)")?,
+    }
     if !empty {
-        demo(conn)?;
+        // Each named tenant's people start at another first name: tenants look alike in
+        // shape (departments, sizes) and differ in who is there.
+        let shift = tenant.map_or(0, |t| 1 + tenant_number(t) as usize % (FIRST.len() - 1));
+        demo(conn, shift)?;
     }
     store::set_setting(conn, "seeded", "1")
 }
 
-fn demo(conn: &Connection) -> rusqlite::Result<()> {
+fn demo(conn: &Connection, shift: usize) -> rusqlite::Result<()> {
     let mut rng = StdRng::seed_from_u64(0x6d63_7368);
     let created = "2024-01-15T09:00:00+00:00";
     let mut people: Vec<(String, String, String)> = Vec::new();
     for i in 0..62 {
-        let first = FIRST[i % FIRST.len()];
+        let first = FIRST[(i + shift) % FIRST.len()];
         let last = LAST[(i * 7 + i / FIRST.len()) % LAST.len()];
         let domain = if i < 48 { MAIN_DOMAIN } else { SECOND_DOMAIN };
         let email = format!("{}.{}@{domain}", first.to_lowercase(), last.to_lowercase());
@@ -91,10 +114,14 @@ fn demo(conn: &Connection) -> rusqlite::Result<()> {
         people.push((email, name, domain.to_string()));
     }
     // An alias address is a row of its own in the user listing (`alias: true`).
+    let alias = format!(
+        "{}@{MAIN_DOMAIN}",
+        people[0].0.split('.').next().unwrap_or("alias")
+    );
     conn.execute(
         "INSERT INTO users(email, id, name, domain, created, alias_for)
-         VALUES ('alice@company.com', 'a0000000000000000000000000000000', ?1, ?2, ?3, ?4)",
-        params![people[0].1, MAIN_DOMAIN, created, people[0].0],
+         VALUES (?1, 'a0000000000000000000000000000000', ?2, ?3, ?4, ?5)",
+        params![alias, people[0].1, MAIN_DOMAIN, created, people[0].0],
     )?;
     let root = store::root_folder(conn)?;
     let mut group = |description: &str, parent: Option<&str>| -> rusqlite::Result<String> {

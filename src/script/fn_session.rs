@@ -1,4 +1,5 @@
-//! Session functions: `env`, `confirm`, `dry_run` (and the `args` variable, set by the runner).
+//! Session functions: `env`, `confirm`, `dry_run`, `profile`, `account` (and the `args`
+//! variable, set by the runner).
 
 use std::rc::Rc;
 
@@ -6,7 +7,7 @@ use rhai::{Dynamic, Engine};
 
 use super::errors;
 use super::host::Host;
-use super::register::local;
+use super::register::{local, network};
 
 type Res<T> = Result<T, Box<rhai::EvalAltResult>>;
 
@@ -80,6 +81,44 @@ Asks a yes/no question on the terminal. With `--yes` (or `--dry-run`) it answers
 if confirm("remove 12 users from Sales?") { /* ... */ }
 ```"#, true)
     .register_into_engine(engine, move |question: &str| h.confirm(question));
+
+    let h = host.clone();
+    network(
+        "profile",
+        &["String"],
+        r#"
+The tenant this run works on: the profile's name (`default` without one), `sandbox`, or the
+sandbox tenant's name. Over a fleet (`--profiles`, `--fleet`) the script runs once per
+tenant and this tells which; rows it returns land in one report with a `profile` column.
+```rhai
+if profile() == "acme" { print("the pilot tenant") }
+```"#,
+    )
+    .register_into_engine(engine, move || -> Res<String> {
+        Ok(h.tenant("profile")?.profile)
+    });
+
+    let h = host.clone();
+    network(
+        "account",
+        &["Map"],
+        r#"
+The account this run works on, as Mimecast names it: `#{profile, name, code}` (`name` and
+`code` are `()` when the account cannot be read).
+```rhai
+let a = account();
+print(`${a.profile}: ${a.name} (${a.code})`);
+```"#,
+    )
+    .register_into_engine(engine, move || -> Res<rhai::Map> {
+        let t = h.tenant("account")?;
+        let text = |v: Option<String>| v.map_or(Dynamic::UNIT, Dynamic::from);
+        let mut m = rhai::Map::new();
+        m.insert("profile".into(), Dynamic::from(t.profile));
+        m.insert("name".into(), text(t.account_name));
+        m.insert("code".into(), text(t.account_code));
+        Ok(m)
+    });
 
     let h = host.clone();
     local("dry_run", &["bool"], r#"

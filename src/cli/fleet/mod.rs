@@ -1,0 +1,224 @@
+//! Fleets: one command, workflow, script or plan over several tenants at once.
+//!
+//! Policy: each tenant runs as its own `mcsh` process with the same arguments, its own profile
+//! and JSON lines out ([`Member`]), so each has its own connection, token and rate budget and
+//! a slow or throttled tenant holds no other back; at most `--fleet-jobs` (default
+//! [`DEFAULT_JOBS`]) run at once. Their rows come back as one report with `profile` first,
+//! each tenant's diagnostics come on stderr behind its name, a line per tenant ends the run,
+//! and the exit code is the worst of theirs (3 when some tenants were done and others not).
+//! Plans over a fleet are one file with a sealed plan per tenant; audit lines carry the fleet
+//! run's id, which `mcsh undo` takes back tenant by tenant.
+
+mod member;
+mod plans;
+mod report;
+mod spawn;
+
+use std::ffi::OsString;
+
+use super::report::Usage;
+use super::{Cli, Command, Global};
+use crate::interrupt::Interrupt;
+
+pub use member::{become_member, member_from_env, Member, MEMBER_ENV};
+
+/// Tenants run at once unless `--fleet-jobs` says otherwise. Each is a process that mostly
+/// waits on the network (a few MB of memory), so this is set by what a provider's fleet is
+/// (dozens), not by cores.
+pub const DEFAULT_JOBS: usize = 32;
+
+/// A run over several tenants.
+pub struct Fleet {
+    /// The profiles (or, with `--sandbox`, sandbox tenants), in the order given.
+    tenants: Vec<String>,
+    /// What is run over them.
+    kind: Kind,
+}
+
+/// What a fleet run does.
+enum Kind {
+    /// The command line, once per tenant.
+    Each,
+    /// `mcsh apply FILE` of a fleet plan: each part on its own tenant.
+    Apply(String),
+    /// `mcsh undo RUN` of a fleet run: each tenant's part where it was made.
+    Undo(String),
+}
+
+impl Fleet {
+    /// The fleet `cli` asks for: `--profiles`, `--all-profiles` or `--fleet`, or an `apply` of
+    /// a fleet plan, or an `undo` of a fleet run; `None` for a run on one tenant.
+    pub fn of(cli: &Cli) -> anyhow::Result<Option<Fleet>> {
+        let g = &cli.global;
+        if g.member.is_some() {
+            return Ok(None);
+        }
+        match &cli.command {
+            Some(Command::Apply { file }) if plans::is_fleet_plan(file) => {
+                return Ok(Some(Fleet {
+                    tenants: Vec::new(),
+                    kind: Kind::Apply(file.clone()),
+                }))
+            }
+            Some(Command::Undo { run: Some(run), .. }) if plans::is_fleet_run(run) => {
+                return Ok(Some(Fleet {
+                    tenants: Vec::new(),
+                    kind: Kind::Undo(run.trim().to_string()),
+                }))
+            }
+            _ => {}
+        }
+        let Some(tenants) = chosen(g)? else {
+            return Ok(None);
+        };
+        refuse_alone(cli)?;
+        Ok(Some(Fleet {
+            tenants,
+            kind: Kind::Each,
+        }))
+    }
+
+    /// Runs it and says how each tenant ended; `Err` carries the worst exit code.
+    pub fn run(
+        self,
+        cli: Cli,
+        args: &[OsString],
+        runtime: &tokio::runtime::Runtime,
+        interrupt: &std::sync::Arc<Interrupt>,
+    ) -> anyhow::Result<()> {
+        let run = crate::directory::audit::new_run_id();
+        let env = spawn::Env {
+            handle: runtime.handle().clone(),
+            interrupt: interrupt.clone(),
+            run: &run,
+            jobs: cli.global.fleet_jobs.map_or(DEFAULT_JOBS, usize::from),
+            quiet: cli.global.quiet,
+        };
+        match self.kind {
+            Kind::Apply(file) => plans::apply(&cli.global, &file, &env),
+            Kind::Undo(run) => plans::undo(&cli.global, &run, &env),
+            Kind::Each => plans::each(&cli, args, &self.tenants, &env),
+        }
+    }
+}
+
+/// The tenants the global options choose, in their order, each once; `None` when they
+/// choose one tenant (the usual run).
+fn chosen(g: &Global) -> anyhow::Result<Option<Vec<String>>> {
+    let env = |k: &str| std::env::var(k).ok();
+    let path = crate::config::config_path(&env);
+    let names: Vec<String> = if !g.profiles.is_empty() {
+        g.profiles.iter().map(|p| p.trim().to_string()).collect()
+    } else if g.all_profiles {
+        if g.sandbox {
+            return Err(Usage(
+                "--all-profiles runs over the config file's profiles; with --sandbox, name the sandbox tenants: --profiles a,b,c".into(),
+            )
+            .into());
+        }
+        crate::config::read_profiles(&path)?.into_keys().collect()
+    } else if let Some(name) = &g.fleet {
+        let fleets = crate::config::file::read_fleets(&path)?;
+        match fleets.get(name) {
+            Some(members) => members.clone(),
+            None => {
+                let known: Vec<&str> = fleets.keys().map(String::as_str).collect();
+                return Err(Usage(crate::output::printable(&format!(
+                    "no fleet {name:?} in {} ({}); a fleet is a list of profiles under [fleets], e.g. emea = [\"acme\", \"globex\"]",
+                    path.display(),
+                    if known.is_empty() {
+                        "it has no [fleets] table".to_string()
+                    } else {
+                        format!("fleets there: {}", known.join(", "))
+                    }
+                )))
+                .into());
+            }
+        }
+    } else {
+        return Ok(None);
+    };
+    if g.profile.is_some() && std::env::var("MCSH_PROFILE").ok() != g.profile {
+        return Err(Usage(
+            "--profile names one tenant; --profiles, --all-profiles and --fleet name several: choose one".into(),
+        )
+        .into());
+    }
+    let mut tenants: Vec<String> = Vec::new();
+    for n in names {
+        if n.is_empty() {
+            return Err(Usage("--profiles has an empty name (a stray comma?)".into()).into());
+        }
+        if !tenants.contains(&n) {
+            tenants.push(n);
+        }
+    }
+    if tenants.is_empty() {
+        return Err(Usage(format!(
+            "no tenants to run over: {} has no profiles (`mcsh config init --profile NAME` adds one)",
+            path.display()
+        ))
+        .into());
+    }
+    if g.sandbox {
+        for t in &tenants {
+            crate::sandbox::tenant_state(":memory:", t).map_err(Usage)?;
+        }
+    } else {
+        let known = crate::config::read_profiles(&path)?;
+        if let Some(missing) = tenants.iter().find(|t| !known.contains_key(*t)) {
+            return Err(crate::config::ConfigError::NoProfile {
+                name: missing.clone(),
+                path: path.display().to_string(),
+                known: known.keys().cloned().collect::<Vec<_>>().join(", "),
+            }
+            .into());
+        }
+    }
+    Ok(Some(tenants))
+}
+
+/// Refuses what does not run over a fleet: commands about this machine (config, sandbox,
+/// completions, man, doc, examples, audit), the interactive shell, and output that cannot be
+/// one report (a snapshot or plan on standard output).
+fn refuse_alone(cli: &Cli) -> anyhow::Result<()> {
+    let what = match &cli.command {
+        Some(Command::Config(_)) => Some("config"),
+        Some(Command::Sandbox(_)) => Some("sandbox"),
+        Some(Command::Completions { .. }) => Some("completions"),
+        Some(Command::Man { .. }) => Some("man"),
+        Some(Command::Doc { .. }) => Some("doc"),
+        Some(Command::Examples { .. }) => Some("examples"),
+        Some(Command::Audit { .. }) => Some("audit"),
+        Some(Command::Repl) => Some("repl"),
+        None if cli.eval.is_none() && std::io::IsTerminal::is_terminal(&std::io::stdin()) => {
+            Some("the interactive shell")
+        }
+        _ => None,
+    };
+    if let Some(what) = what {
+        return Err(Usage(format!(
+            "`{what}` does not run over a fleet (it is about this machine, or is one session); drop --profiles/--all-profiles/--fleet"
+        ))
+        .into());
+    }
+    if let Some(Command::Snapshot { out: None }) = &cli.command {
+        return Err(Usage(
+            "a snapshot over a fleet needs --out DIR: each tenant's snapshot goes to DIR/PROFILE.json (a fleet snapshot folder, which --rehearse DIR and diff DIR --live take)".into(),
+        )
+        .into());
+    }
+    if cli.global.plan_out.as_deref() == Some("-") {
+        return Err(Usage(
+            "--plan-out - cannot hold a fleet's plan: name a file (one file holds every tenant's part)".into(),
+        )
+        .into());
+    }
+    if let Some(Command::Undo { last: true, .. }) = &cli.command {
+        return Err(Usage(
+            "undo --last over a fleet: undo the fleet run by its id (`mcsh undo FLEET_RUN`, printed at the end of the run and in the `fleet` field of `mcsh audit -o json`)".into(),
+        )
+        .into());
+    }
+    Ok(())
+}

@@ -1,0 +1,253 @@
+//! A fleet run's one report: every tenant's rows with `profile` first, a line per tenant on
+//! how it ended, and the exit code of the whole.
+//!
+//! Policy: rows come in the fleet's order of tenants (the same every run), each tenant's in
+//! its own order. A part's output line that is not JSON (a script's `print`) becomes a row
+//! with an `output` column, and a value that is not an object one with a `value` column:
+//! nothing a tenant printed is lost.
+
+use serde_json::{Map, Value};
+
+use super::super::report::FleetEnded;
+use super::super::Ctx;
+use super::spawn::Done;
+use crate::output::{Shape, COLUMNS_KEY};
+
+/// The keys of a JSON object's text in the order written (serde_json's maps sort them).
+fn keys_in_order(line: &str) -> Vec<String> {
+    struct Keys(Vec<String>);
+    impl<'de> serde::de::Visitor<'de> for &mut Keys {
+        type Value = ();
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("an object")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            while let Some(k) = map.next_key::<String>()? {
+                map.next_value::<serde::de::IgnoredAny>()?;
+                self.0.push(k);
+            }
+            Ok(())
+        }
+    }
+    let mut keys = Keys(Vec::new());
+    let mut de = serde_json::Deserializer::from_str(line);
+    let _ = serde::Deserializer::deserialize_map(&mut de, &mut keys);
+    keys.0
+}
+
+/// Adds `column` to `columns` unless it is there.
+fn add_column(columns: &mut Vec<String>, column: &str) {
+    if !columns.iter().any(|c| c == column) {
+        columns.push(column.to_string());
+    }
+}
+
+/// Every tenant's rows, `profile` first, and the columns to show (`profile`, then the columns
+/// the parts named, then any other key, in the order first met).
+pub fn rows(done: &[Done]) -> (Vec<String>, Vec<Value>) {
+    let mut named: Vec<String> = Vec::new();
+    let mut others: Vec<String> = Vec::new();
+    let mut rows = Vec::new();
+    for d in done {
+        for line in String::from_utf8_lossy(&d.stdout).lines() {
+            let line = line.trim();
+            if line.is_empty() {
+                continue;
+            }
+            let mut row = Map::new();
+            row.insert("profile".into(), Value::String(d.profile.clone()));
+            match serde_json::from_str::<Value>(line) {
+                Ok(Value::Object(fields)) => {
+                    if fields.len() == 1 {
+                        if let Some(Value::Array(cols)) = fields.get(COLUMNS_KEY) {
+                            for c in cols.iter().filter_map(Value::as_str) {
+                                add_column(&mut named, c);
+                            }
+                            continue;
+                        }
+                    }
+                    for k in keys_in_order(line) {
+                        add_column(&mut others, &k);
+                    }
+                    for (k, v) in fields {
+                        if k != "profile" {
+                            row.insert(k, v);
+                        }
+                    }
+                }
+                Ok(other) => {
+                    add_column(&mut others, "value");
+                    row.insert("value".into(), other);
+                }
+                Err(_) => {
+                    add_column(&mut others, "output");
+                    row.insert("output".into(), Value::String(line.to_string()));
+                }
+            }
+            rows.push(Value::Object(row));
+        }
+    }
+    // The columns the parts' tables show; without any, every key met.
+    let shown = if named.is_empty() { others } else { named };
+    let mut columns = vec!["profile".to_string()];
+    for c in shown {
+        add_column(&mut columns, &c);
+    }
+    (columns, rows)
+}
+
+/// Prints every tenant's rows as one listing in the asked format.
+pub fn print_rows(ctx: &Ctx, done: &[Done]) -> anyhow::Result<()> {
+    let (columns, rows) = rows(done);
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let cols: Vec<&str> = columns.iter().map(String::as_str).collect();
+    let mut printer = ctx.printer(Shape::List, &cols);
+    for r in &rows {
+        printer.row(r)?;
+    }
+    printer.finish()?;
+    Ok(())
+}
+
+/// How a part ended, in a word: `done`, `partial`, `interrupted` or `failed`.
+pub fn ending(code: i32) -> &'static str {
+    match code {
+        0 => "done",
+        3 => "partial",
+        130 => "interrupted",
+        _ => "failed",
+    }
+}
+
+/// The exit code of a fleet run whose parts ended with `codes`: 130 if any was interrupted,
+/// 0 if all were done, 3 if some were done (or partly) and others not, else the worst
+/// (highest) code. `compare`: a `diff`, where 1 means "differs" and the worst is the answer.
+pub fn exit_code(codes: &[i32], compare: bool) -> i32 {
+    if codes.contains(&130) {
+        130
+    } else if codes.iter().all(|c| *c == 0) {
+        0
+    } else if compare {
+        codes.iter().copied().max().unwrap_or(0)
+    } else if codes.iter().any(|c| *c == 0 || *c == 3) {
+        3
+    } else {
+        codes.iter().copied().max().unwrap_or(1)
+    }
+}
+
+/// Prints a line per tenant on stderr and returns the run's result: `Err` with the exit code
+/// when any tenant was not done.
+pub fn summary(ctx: &Ctx, what: &str, done: &[Done], compare: bool) -> anyhow::Result<()> {
+    let width = done.iter().map(|d| d.profile.chars().count()).max().unwrap_or(0);
+    let rows_of = |d: &Done| {
+        String::from_utf8_lossy(&d.stdout)
+            .lines()
+            .filter(|l| !l.trim().is_empty() && !l.contains(COLUMNS_KEY))
+            .count()
+    };
+    let codes: Vec<i32> = done.iter().map(|d| d.code).collect();
+    let count = |word: &str| done.iter().filter(|d| ending(d.code) == word).count();
+    ctx.note(&format!(
+        "{what} on {} tenants: {} done, {} partial, {} failed{}",
+        done.len(),
+        count("done"),
+        count("partial"),
+        count("failed"),
+        match count("interrupted") {
+            0 => String::new(),
+            n => format!(", {n} interrupted"),
+        }
+    ));
+    for d in done {
+        let why = match (&d.error, d.code) {
+            (_, 0) => format!("{} row(s)", rows_of(d)),
+            (Some(e), code) => format!("exit {code}: {e}"),
+            (None, code) => format!("exit {code}"),
+        };
+        ctx.note(&format!(
+            "  {:width$}  {:11}  {why}",
+            d.profile,
+            ending(d.code)
+        ));
+    }
+    let code = exit_code(&codes, compare);
+    if code == 0 || (compare && codes.iter().all(|c| *c <= 1)) {
+        return if code == 0 {
+            Ok(())
+        } else {
+            Err(FleetEnded {
+                code,
+                message: format!(
+                    "differs on {}",
+                    names(done, |c| c == 1)
+                ),
+            }
+            .into())
+        };
+    }
+    Err(FleetEnded {
+        code,
+        message: format!(
+            "not done on {} of {} tenants: {}",
+            done.iter().filter(|d| d.code != 0).count(),
+            done.len(),
+            names(done, |c| c != 0)
+        ),
+    }
+    .into())
+}
+
+/// The tenants whose code passes `pick`, comma-separated.
+fn names(done: &[Done], pick: impl Fn(i32) -> bool) -> String {
+    done.iter()
+        .filter(|d| pick(d.code))
+        .map(|d| d.profile.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_exit_code_is_the_worst_and_partial_when_some_were_done() {
+        assert_eq!(exit_code(&[0, 0, 0], false), 0);
+        assert_eq!(exit_code(&[0, 4, 0], false), 3);
+        assert_eq!(exit_code(&[3, 1], false), 3);
+        assert_eq!(exit_code(&[4, 1, 2], false), 4);
+        assert_eq!(exit_code(&[0, 130, 4], false), 130);
+        assert_eq!(exit_code(&[0, 1, 0], true), 1);
+        assert_eq!(exit_code(&[0, 4, 1], true), 4);
+    }
+
+    #[test]
+    fn rows_keep_each_tenant_and_the_columns_the_parts_named() {
+        let done = vec![
+            Done {
+                profile: "acme".into(),
+                code: 0,
+                stdout: b"{\"mcshColumns\":[\"email\",\"name\"]}\n{\"name\":\"A\",\"email\":\"a@x\",\"id\":1}\nhello\n".to_vec(),
+                error: None,
+            },
+            Done {
+                profile: "globex".into(),
+                code: 0,
+                stdout: b"7\n".to_vec(),
+                error: None,
+            },
+        ];
+        let (columns, rows) = rows(&done);
+        assert_eq!(columns, ["profile", "email", "name"]);
+        assert_eq!(rows.len(), 3);
+        assert_eq!(rows[0]["profile"], "acme");
+        assert_eq!(rows[0]["id"], 1);
+        assert_eq!(rows[1]["output"], "hello");
+        assert_eq!(rows[2]["profile"], "globex");
+        assert_eq!(rows[2]["value"], 7);
+        assert_eq!(keys_in_order("{\"b\":1,\"a\":{\"z\":2},\"c\":3}"), ["b", "a", "c"]);
+    }
+}

@@ -1,0 +1,209 @@
+//! Running each tenant's part as its own `mcsh` process, a bounded number at once.
+//!
+//! Policy: a part's standard output is kept for the report; its standard error is passed on
+//! line by line behind the tenant's name (and its last `error:` kept for the summary).
+//! Ctrl-C reaches every part (they share the terminal's process group; a signal sent to this
+//! process alone is passed on), parts not started yet are not started, and each part stops
+//! as a single run does on Ctrl-C.
+
+use std::ffi::OsString;
+use std::io::{BufRead, Read, Write};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use super::member::{Member, MEMBER_ENV};
+use crate::interrupt::Interrupt;
+
+/// What the fleet's processes share.
+pub struct Env<'a> {
+    /// The runtime's handle, to wait for Ctrl-C on.
+    pub handle: tokio::runtime::Handle,
+    /// Ctrl-C.
+    pub interrupt: Arc<Interrupt>,
+    /// The fleet run's id.
+    pub run: &'a str,
+    /// Parts run at once.
+    pub jobs: usize,
+    /// `-q`: the parts' diagnostics are not passed on.
+    pub quiet: bool,
+}
+
+/// One tenant's part to run.
+pub struct Job {
+    /// The arguments after `mcsh`.
+    pub args: Vec<OsString>,
+    /// What the part is told.
+    pub member: Member,
+}
+
+/// How a part ended.
+#[derive(Debug)]
+pub struct Done {
+    /// The tenant.
+    pub profile: String,
+    /// Its exit code (130 when interrupted or never started because of Ctrl-C).
+    pub code: i32,
+    /// What it printed on standard output.
+    pub stdout: Vec<u8>,
+    /// Its last error message, if it printed one.
+    pub error: Option<String>,
+}
+
+/// Runs `jobs`, at most `env.jobs` at once, feeding each `input` on standard input (when the
+/// command reads it); `tick` is called as each ends, with how many have ended. The results
+/// come in the jobs' order.
+pub fn run_all(
+    jobs: Vec<Job>,
+    env: &Env,
+    input: Option<Arc<Vec<u8>>>,
+    tick: &(dyn Fn(&Done, usize, usize) + Sync),
+) -> Vec<Done> {
+    let total = jobs.len();
+    let next = AtomicUsize::new(0);
+    let ended = AtomicUsize::new(0);
+    let stopping = Arc::new(AtomicBool::new(false));
+    let running: Arc<Mutex<Vec<u32>>> = Arc::new(Mutex::new(Vec::new()));
+    {
+        // Ctrl-C: stop starting parts, and pass it on to those running.
+        let stopping = stopping.clone();
+        let running = running.clone();
+        let handle = env.handle.clone();
+        let interrupt = env.interrupt.clone();
+        std::thread::spawn(move || {
+            handle.block_on(interrupt.wait());
+            stopping.store(true, Ordering::SeqCst);
+            for pid in running.lock().expect("fleet lock").iter() {
+                interrupt_process(*pid);
+            }
+        });
+    }
+    let results: Mutex<Vec<Option<Done>>> = Mutex::new((0..total).map(|_| None).collect());
+    let exe = std::env::current_exe();
+    std::thread::scope(|scope| {
+        for _ in 0..env.jobs.clamp(1, total.max(1)) {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                let Some(job) = jobs.get(i) else { break };
+                let done = if stopping.load(Ordering::SeqCst) {
+                    Done {
+                        profile: job.member.profile.clone(),
+                        code: 130,
+                        stdout: Vec::new(),
+                        error: Some("not started: interrupted".into()),
+                    }
+                } else {
+                    match &exe {
+                        Ok(exe) => run_one(exe, job, env.quiet, input.clone(), &running),
+                        Err(e) => Done {
+                            profile: job.member.profile.clone(),
+                            code: 1,
+                            stdout: Vec::new(),
+                            error: Some(format!("cannot find mcsh's own program to run: {e}")),
+                        },
+                    }
+                };
+                let n = ended.fetch_add(1, Ordering::SeqCst) + 1;
+                tick(&done, n, total);
+                results.lock().expect("fleet lock")[i] = Some(done);
+            });
+        }
+    });
+    results
+        .into_inner()
+        .expect("fleet lock")
+        .into_iter()
+        .map(|d| d.expect("every part ran"))
+        .collect()
+}
+
+/// Passes Ctrl-C on to process `pid`.
+fn interrupt_process(pid: u32) {
+    #[cfg(unix)]
+    // SAFETY: kill(2) with a pid this process started and has not reaped yet.
+    unsafe {
+        libc::kill(pid as libc::pid_t, libc::SIGINT);
+    }
+    #[cfg(not(unix))]
+    let _ = pid;
+}
+
+/// Runs one part to its end.
+fn run_one(
+    exe: &std::path::Path,
+    job: &Job,
+    quiet: bool,
+    input: Option<Arc<Vec<u8>>>,
+    running: &Mutex<Vec<u32>>,
+) -> Done {
+    let profile = job.member.profile.clone();
+    let failed = |why: String| Done {
+        profile: profile.clone(),
+        code: 1,
+        stdout: Vec::new(),
+        error: Some(why),
+    };
+    let mut command = Command::new(exe);
+    command
+        .args(&job.args)
+        .env(MEMBER_ENV, job.member.to_env())
+        // The fleet colours nothing of theirs: their lines are passed on behind a name.
+        .env("NO_COLOR", "1")
+        .stdin(if input.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = match command.spawn() {
+        Ok(c) => c,
+        Err(e) => return failed(format!("cannot start its process: {e}")),
+    };
+    let pid = child.id();
+    running.lock().expect("fleet lock").push(pid);
+    if let (Some(bytes), Some(mut stdin)) = (input, child.stdin.take()) {
+        std::thread::spawn(move || {
+            // A part that does not read all of it closes the pipe: not an error here.
+            let _ = stdin.write_all(&bytes);
+        });
+    }
+    let stderr = child.stderr.take();
+    let name = profile.clone();
+    let errors = std::thread::spawn(move || {
+        let mut last_error = None;
+        let Some(stderr) = stderr else {
+            return last_error;
+        };
+        let mut reader = std::io::BufReader::new(stderr);
+        let mut line = Vec::new();
+        while reader.read_until(b'\n', &mut line).is_ok_and(|n| n > 0) {
+            let text = String::from_utf8_lossy(&line).trim_end().to_string();
+            line.clear();
+            if let Some(e) = text.strip_prefix("error: ") {
+                last_error = Some(e.to_string());
+            }
+            if !quiet && !text.is_empty() {
+                crate::eprintln_data!("{name}: {text}");
+            }
+        }
+        last_error
+    });
+    let mut stdout = Vec::new();
+    if let Some(mut out) = child.stdout.take() {
+        let _ = out.read_to_end(&mut stdout);
+    }
+    let status = child.wait();
+    running.lock().expect("fleet lock").retain(|p| *p != pid);
+    let error = errors.join().unwrap_or(None);
+    let code = match status {
+        Ok(s) => s.code().unwrap_or(130),
+        Err(e) => return failed(format!("lost its process: {e}")),
+    };
+    Done {
+        profile,
+        code,
+        stdout,
+        error,
+    }
+}
