@@ -14,6 +14,7 @@ mod day_two;
 mod docs;
 mod dry_run;
 mod examples;
+mod fleet;
 mod handles;
 mod hardening;
 mod hardening3;

@@ -205,7 +205,10 @@ async fn serve_tenants(ctx: &Ctx, template: sandbox::Options, n: u16) -> anyhow:
         let mut addr = template.addr;
         if addr.port() != 0 {
             let port = addr.port().checked_add(k - 1).ok_or_else(|| {
-                Usage(format!("--addr {}: no room for {n} ports after it", template.addr))
+                Usage(format!(
+                    "--addr {}: no room for {n} ports after it",
+                    template.addr
+                ))
             })?;
             addr.set_port(port);
         }
@@ -215,9 +218,9 @@ async fn serve_tenants(ctx: &Ctx, template: sandbox::Options, n: u16) -> anyhow:
             tenant: Some(name.clone()),
             ..template.clone()
         };
-        let r = sandbox::start(options)
-            .await
-            .map_err(|e| anyhow::Error::new(e).context(format!("cannot start sandbox tenant {name}")))?;
+        let r = sandbox::start(options).await.map_err(|e| {
+            anyhow::Error::new(e).context(format!("cannot start sandbox tenant {name}"))
+        })?;
         running.push((name, state, r));
     }
     if !template.addr.ip().is_loopback() {
@@ -261,7 +264,9 @@ async fn serve_tenants(ctx: &Ctx, template: sandbox::Options, n: u16) -> anyhow:
         .iter()
         .map(|(_, _, r)| sandbox::Stats::get(&r.stats.requests))
         .sum();
-    ctx.note(&format!("sandbox stopped after {requests} requests to {n} tenants"));
+    ctx.note(&format!(
+        "sandbox stopped after {requests} requests to {n} tenants"
+    ));
     for (_, _, r) in running {
         r.stop().await;
     }

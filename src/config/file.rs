@@ -174,9 +174,9 @@ fn parse(text: &str) -> Result<(BTreeMap<String, Profile>, Fleets), String> {
     })?;
     let mut profiles = BTreeMap::new();
     for (name, value) in table {
-        let profile: Profile = value
-            .try_into()
-            .map_err(|e: toml::de::Error| format!("profile {name:?}: {}", without_values(e.message().trim())))?;
+        let profile: Profile = value.try_into().map_err(|e: toml::de::Error| {
+            format!("profile {name:?}: {}", without_values(e.message().trim()))
+        })?;
         profiles.insert(name, profile);
     }
     for (fleet, members) in &fleets {

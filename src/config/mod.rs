@@ -241,6 +241,58 @@ mod tests {
     }
 
     #[test]
+    fn fleets_name_profiles_and_survive_a_profile_being_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(
+            &path,
+            "[acme]\nclient_id = \"a\"\nclient_secret = \"s\"\n\n[globex]\nclient_id = \"g\"\nclient_secret = \"t\"\n\n[fleets]\nemea = [\"acme\", \"globex\"]\n",
+        )
+        .unwrap();
+        let fleets = file::read_fleets(&path).unwrap();
+        assert_eq!(fleets["emea"], ["acme", "globex"]);
+        let profiles = read_profiles(&path).unwrap();
+        assert_eq!(profiles.keys().collect::<Vec<_>>(), ["acme", "globex"]);
+        let p = Profile {
+            client_id: Some("i".into()),
+            client_secret: Some("u".into()),
+            ..Profile::default()
+        };
+        write_profile(&path, "initech", &p, false).unwrap();
+        assert_eq!(
+            file::read_fleets(&path).unwrap()["emea"],
+            ["acme", "globex"]
+        );
+        assert_eq!(read_profiles(&path).unwrap().len(), 3);
+        let err = write_profile(&path, "fleets", &p, false)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("choose another profile name"), "{err}");
+
+        std::fs::write(
+            &path,
+            "[acme]\nclient_id = \"a\"\n\n[fleets]\nemea = [\"acme\", \"umbrella\"]\n",
+        )
+        .unwrap();
+        let err = read_profiles(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("fleet \"emea\" names profile \"umbrella\""),
+            "{err}"
+        );
+        std::fs::write(
+            &path,
+            "[acme]\nclient_idd = \"SECRETVALUE\"\n\n[fleets]\nemea = [\"acme\"]\n",
+        )
+        .unwrap();
+        let err = read_profiles(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("profile \"acme\"") && err.contains("client_idd"),
+            "{err}"
+        );
+        assert!(!err.contains("SECRETVALUE"), "{err}");
+    }
+
+    #[test]
     fn profiles_are_written_private() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sub/config.toml");

@@ -78,7 +78,9 @@ pub fn become_member(cli: &mut Cli, member: Member) {
         g.rehearse = Some(in_folder(r, &member.profile, "json"));
     }
     match &mut cli.command {
-        Some(Command::Snapshot { out: Some(out) }) => *out = in_folder(out, &member.profile, "json"),
+        Some(Command::Snapshot { out: Some(out) }) => {
+            *out = in_folder(out, &member.profile, "json")
+        }
         Some(Command::Diff { before, after, .. }) => {
             *before = in_folder(before, &member.profile, "json");
             if let Some(a) = after {
@@ -88,7 +90,14 @@ pub fn become_member(cli: &mut Cli, member: Member) {
         Some(Command::Export(a)) => match &mut a.out {
             Some(out) => {
                 if a.format.is_none() {
-                    a.format = Some(if asked == Some(Format::Csv) { "csv" } else { "json" }.into());
+                    a.format = Some(
+                        if asked == Some(Format::Csv) {
+                            "csv"
+                        } else {
+                            "json"
+                        }
+                        .into(),
+                    );
                 }
                 let ext = a.format.clone().unwrap_or_else(|| "json".into());
                 *out = in_folder(out, &member.profile, &ext);

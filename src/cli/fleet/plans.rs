@@ -53,14 +53,17 @@ pub fn is_fleet_run(run: &str) -> bool {
 fn may_write(cli: &Cli) -> bool {
     use super::super::groups::GroupsCmd as G;
     use super::super::users::UsersCmd as U;
-    match &cli.command {
-        Some(Command::Users(U::List { .. } | U::Get { .. } | U::Groups { .. })) => false,
-        Some(Command::Groups(G::List { .. } | G::Members { .. })) => false,
+    !matches!(
+        &cli.command,
         Some(
-            Command::Export(_) | Command::Snapshot { .. } | Command::Diff { .. } | Command::Audit { .. },
-        ) => false,
-        _ => true,
-    }
+            Command::Users(U::List { .. } | U::Get { .. } | U::Groups { .. })
+                | Command::Groups(G::List { .. } | G::Members { .. })
+                | Command::Export(_)
+                | Command::Snapshot { .. }
+                | Command::Diff { .. }
+                | Command::Audit { .. }
+        )
+    )
 }
 
 /// A folder only this user can enter, for the parts' plan files.
@@ -102,7 +105,8 @@ fn prepare_folder(cli: &Cli) -> anyhow::Result<()> {
 /// standard input), all of it, once, for each of them.
 fn input_for(args: &[OsString]) -> anyhow::Result<Option<Arc<Vec<u8>>>> {
     use std::io::Read;
-    if !args.iter().skip(1).any(|a| a == "-") || std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+    if !args.iter().skip(1).any(|a| a == "-") || std::io::IsTerminal::is_terminal(&std::io::stdin())
+    {
         return Ok(None);
     }
     let mut bytes = Vec::new();
@@ -175,7 +179,13 @@ pub fn each(cli: &Cli, args: &[OsString], tenants: &[String], env: &Env) -> anyh
         Some(_) => Some(private_folder()?),
         None => None,
     };
-    let jobs = jobs(tenants, &args, env, folder.as_ref().map(|f| f.path()), false);
+    let jobs = jobs(
+        tenants,
+        &args,
+        env,
+        folder.as_ref().map(|f| f.path()),
+        false,
+    );
     let done = spawn::run_all(jobs, env, input, &progress(&ctx));
     report::print_rows(&ctx, &done)?;
     if let (Some(path), Some(folder)) = (&g.plan_out, &folder) {
@@ -232,9 +242,9 @@ fn save_plan(ctx: &Ctx, path: &str, folder: &Path, done: &[Done]) -> anyhow::Res
 
 /// Says how to take the fleet run back, when a tenant wrote anything.
 fn undo_hint(ctx: &Ctx, run: &str) {
-    let wrote = audit_lines().iter().any(|l| {
-        l["fleet"] == run && l.get("dryRun").is_none() && l["outcome"] != "failed"
-    });
+    let wrote = audit_lines()
+        .iter()
+        .any(|l| l["fleet"] == run && l.get("dryRun").is_none() && l["outcome"] != "failed");
     if wrote {
         ctx.note(&format!(
             "fleet run {run}: `mcsh undo {run}` takes it back on each tenant"
@@ -262,7 +272,10 @@ fn parts_of(file: &str) -> anyhow::Result<Vec<(String, bool, Value)>> {
         };
         crate::sandbox::tenant_state(":memory:", profile)
             .map_err(|e| Usage(format!("{file}: {e}")))?;
-        if parts.iter().any(|(n, _, _): &(String, bool, Value)| n == profile) {
+        if parts
+            .iter()
+            .any(|(n, _, _): &(String, bool, Value)| n == profile)
+        {
             return Err(Usage(format!("{file}: two parts for {profile}")).into());
         }
         parts.push((profile.to_string(), p["sandbox"] == true, plan.clone()));
@@ -276,7 +289,10 @@ fn parts_of(file: &str) -> anyhow::Result<Vec<(String, bool, Value)>> {
 /// Only the tenants the global options name, when they name any.
 fn chosen_only<T>(g: &Global, items: Vec<(String, T)>) -> anyhow::Result<Vec<(String, T)>> {
     match super::chosen(g)? {
-        Some(names) => Ok(items.into_iter().filter(|(n, _)| names.contains(n)).collect()),
+        Some(names) => Ok(items
+            .into_iter()
+            .filter(|(n, _)| names.contains(n))
+            .collect()),
         None => Ok(items),
     }
 }
@@ -383,16 +399,24 @@ pub fn undo(g: &Global, run: &str, env: &Env) -> anyhow::Result<()> {
         let (Some(profile), Some(own)) = (l["profile"].as_str(), l["run"].as_str()) else {
             continue;
         };
-        let sandbox = l["tenant"].as_str().is_some_and(|t| t.starts_with("sandbox "));
+        let sandbox = l["tenant"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("sandbox "));
         let changed = usize::from(l["outcome"] != "failed" && l["outcome"] != "skipped");
-        match parts.iter_mut().find(|(p, (r, _, _))| p == profile && r == own) {
+        match parts
+            .iter_mut()
+            .find(|(p, (r, _, _))| p == profile && r == own)
+        {
             Some((_, (_, _, n))) => *n += changed,
             None => parts.push((profile.to_string(), (own.to_string(), sandbox, changed))),
         }
     }
     let parts = chosen_only(g, parts)?;
     if parts.is_empty() {
-        return Err(Usage(format!("fleet run {run} made no changes on the tenants named")).into());
+        return Err(Usage(format!(
+            "fleet run {run} made no changes on the tenants named"
+        ))
+        .into());
     }
     let summary: Vec<String> = parts
         .iter()

@@ -87,11 +87,14 @@ pub fn rows(done: &[Done]) -> (Vec<String>, Vec<Value>) {
             rows.push(Value::Object(row));
         }
     }
-    // The columns the parts' tables show; without any, every key met.
-    let shown = if named.is_empty() { others } else { named };
+    // The columns the parts' tables show; without any, every key met. What no table named
+    // (a script's printed line, a bare value) keeps its column either way.
     let mut columns = vec!["profile".to_string()];
-    for c in shown {
-        add_column(&mut columns, &c);
+    let kept = others
+        .iter()
+        .filter(|c| named.is_empty() || *c == "value" || *c == "output");
+    for c in named.iter().chain(kept) {
+        add_column(&mut columns, c);
     }
     (columns, rows)
 }
@@ -141,7 +144,11 @@ pub fn exit_code(codes: &[i32], compare: bool) -> i32 {
 /// Prints a line per tenant on stderr and returns the run's result: `Err` with the exit code
 /// when any tenant was not done.
 pub fn summary(ctx: &Ctx, what: &str, done: &[Done], compare: bool) -> anyhow::Result<()> {
-    let width = done.iter().map(|d| d.profile.chars().count()).max().unwrap_or(0);
+    let width = done
+        .iter()
+        .map(|d| d.profile.chars().count())
+        .max()
+        .unwrap_or(0);
     let rows_of = |d: &Done| {
         String::from_utf8_lossy(&d.stdout)
             .lines()
@@ -180,10 +187,7 @@ pub fn summary(ctx: &Ctx, what: &str, done: &[Done], compare: bool) -> anyhow::R
         } else {
             Err(FleetEnded {
                 code,
-                message: format!(
-                    "differs on {}",
-                    names(done, |c| c == 1)
-                ),
+                message: format!("differs on {}", names(done, |c| c == 1)),
             }
             .into())
         };
@@ -248,6 +252,9 @@ mod tests {
         assert_eq!(rows[1]["output"], "hello");
         assert_eq!(rows[2]["profile"], "globex");
         assert_eq!(rows[2]["value"], 7);
-        assert_eq!(keys_in_order("{\"b\":1,\"a\":{\"z\":2},\"c\":3}"), ["b", "a", "c"]);
+        assert_eq!(
+            keys_in_order("{\"b\":1,\"a\":{\"z\":2},\"c\":3}"),
+            ["b", "a", "c"]
+        );
     }
 }

@@ -1,0 +1,513 @@
+//! Fleets: one command, workflow, script, plan and undo over three sandbox tenants, each its
+//! own sandbox with its own credentials, named as profiles in a config file.
+
+use std::collections::BTreeSet;
+
+use assert_cmd::Command;
+use mcsh::sandbox::{Options, Sandbox};
+use serde_json::Value;
+use tempfile::TempDir;
+
+use crate::support::isolated;
+
+const TENANTS: [&str; 3] = ["acme", "globex", "initech"];
+
+/// Three sandbox tenants and a config file naming them (and the fleet `trio`).
+struct Fleet {
+    /// Kept for as long as the fleet is: dropping one stops it.
+    _sandboxes: Vec<Sandbox>,
+    dir: TempDir,
+}
+
+impl Fleet {
+    fn new() -> Fleet {
+        Fleet::with_secret_of(None)
+    }
+
+    /// The fleet, with the config file holding a wrong secret for tenant `wrong`.
+    fn with_secret_of(wrong: Option<&str>) -> Fleet {
+        let dir = tempfile::tempdir().unwrap();
+        let sandboxes: Vec<Sandbox> = TENANTS
+            .iter()
+            .map(|t| {
+                Sandbox::spawn(Options {
+                    tenant: Some(t.to_string()),
+                    ..Options::default()
+                })
+                .expect("a sandbox tenant")
+            })
+            .collect();
+        let mut config = String::new();
+        for (t, s) in TENANTS.iter().zip(&sandboxes) {
+            let secret = if Some(*t) == wrong {
+                "not-the-secret".to_string()
+            } else {
+                s.keys.client_secret.clone()
+            };
+            config.push_str(&format!(
+                "[{t}]\nbase_url = {:?}\nclient_id = {:?}\nclient_secret = {secret:?}\n\n",
+                s.base_url, s.keys.client_id
+            ));
+        }
+        config.push_str(
+            "[fleets]\ntrio = [\"acme\", \"globex\", \"initech\"]\npair = [\"acme\", \"globex\"]\n",
+        );
+        let path = dir.path().join("config").join("mcsh");
+        std::fs::create_dir_all(&path).unwrap();
+        let file = path.join("config.toml");
+        std::fs::write(&file, config).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
+        Fleet {
+            _sandboxes: sandboxes,
+            dir,
+        }
+    }
+
+    fn mcsh(&self) -> Command {
+        isolated(self.dir.path().to_path_buf())
+    }
+
+    /// `mcsh ARGS`: (exit code, stdout, stderr).
+    fn run(&self, args: &[&str]) -> (i32, String, String) {
+        let out = self.mcsh().args(args).output().unwrap();
+        (
+            out.status.code().expect("an exit code"),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    }
+
+    /// `mcsh --profile TENANT ARGS -o json`, which must succeed.
+    fn json_of(&self, tenant: &str, args: &[&str]) -> Value {
+        let (code, out, err) = self.run(&[&["--profile", tenant, "-o", "json"], args].concat());
+        assert_eq!(code, 0, "{tenant} {args:?}: {err}");
+        serde_json::from_str(&out).expect("JSON")
+    }
+
+    /// The members of group `group` on `tenant`.
+    fn members(&self, tenant: &str, group: &str) -> BTreeSet<String> {
+        self.json_of(tenant, &["groups", "members", "--group", group])
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["emailAddress"].as_str().unwrap().to_string())
+            .collect()
+    }
+
+    /// The state of user `email` on `tenant` (`None`: no such user).
+    fn user_state(&self, tenant: &str, email: &str) -> Option<String> {
+        let (code, out, _) = self.run(&[
+            "--profile",
+            tenant,
+            "-o",
+            "json",
+            "users",
+            "get",
+            "--email",
+            email,
+        ]);
+        (code == 0).then(|| {
+            let v: Value = serde_json::from_str(&out).unwrap();
+            v["state"].as_str().unwrap_or("").to_string()
+        })
+    }
+}
+
+/// Rows of a JSON-lines report, by profile.
+fn rows_by_profile(stdout: &str) -> std::collections::BTreeMap<String, Vec<Value>> {
+    let mut by = std::collections::BTreeMap::<String, Vec<Value>>::new();
+    for line in stdout.lines().filter(|l| !l.trim().is_empty()) {
+        let v: Value = serde_json::from_str(line).expect("a JSON line");
+        by.entry(v["profile"].as_str().expect("a profile").to_string())
+            .or_default()
+            .push(v);
+    }
+    by
+}
+
+#[test]
+fn a_command_runs_on_every_tenant_and_reports_once_with_the_profile_first() {
+    let f = Fleet::new();
+    let (code, out, err) = f.run(&["--fleet", "trio", "users", "list", "-o", "jsonl"]);
+    assert_eq!(code, 0, "{err}");
+    let by = rows_by_profile(&out);
+    assert_eq!(by.keys().map(String::as_str).collect::<Vec<_>>(), TENANTS);
+    for t in TENANTS {
+        // Each tenant's rows are its own listing, exactly.
+        let own: BTreeSet<String> = f
+            .json_of(t, &["users", "list"])
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["emailAddress"].as_str().unwrap().to_string())
+            .collect();
+        let reported: BTreeSet<String> = by[t]
+            .iter()
+            .map(|u| u["emailAddress"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(reported, own, "{t}");
+        assert_eq!(by[t].len(), own.len(), "{t}");
+    }
+    // The tenants are different people.
+    assert_ne!(
+        by["acme"][0]["emailAddress"],
+        by["globex"][0]["emailAddress"]
+    );
+    for t in TENANTS {
+        assert!(
+            err.contains(&format!("  {t}")) && err.contains("done"),
+            "{err}"
+        );
+    }
+    assert!(err.contains("3/3 tenants ended"), "{err}");
+
+    // A table and CSV lead with the profile column, then the command's own columns.
+    let (code, out, _) = f.run(&["--profiles", "acme,globex", "groups", "list", "-o", "csv"]);
+    assert_eq!(code, 0);
+    let header = out.lines().next().unwrap();
+    assert!(header.starts_with("profile,description,path"), "{header}");
+    assert_eq!(
+        out.lines().filter(|l| l.starts_with("acme,")).count(),
+        9,
+        "{out}"
+    );
+    assert_eq!(
+        out.lines().filter(|l| l.starts_with("globex,")).count(),
+        9,
+        "{out}"
+    );
+    assert_eq!(
+        out.lines().filter(|l| l.starts_with("initech,")).count(),
+        0,
+        "{out}"
+    );
+}
+
+#[test]
+fn a_workflow_runs_on_every_tenant() {
+    let f = Fleet::new();
+    let email = "fleet.person@company.com";
+    let (code, out, err) = f.run(&[
+        "--all-profiles",
+        "onboard",
+        "--email",
+        email,
+        "--name",
+        "Fleet Person",
+        "--group",
+        "Sales",
+        "-o",
+        "jsonl",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let by = rows_by_profile(&out);
+    for t in TENANTS {
+        assert!(f.members(t, "Sales").contains(email), "{t}");
+        assert!(
+            by[t]
+                .iter()
+                .any(|r| r["step"] == "user" && r["status"] == "created"),
+            "{t}: {out}"
+        );
+    }
+    assert!(
+        err.contains("mcsh undo "),
+        "the fleet run says how to undo it: {err}"
+    );
+}
+
+#[test]
+fn a_script_runs_once_per_tenant_and_knows_which() {
+    let f = Fleet::new();
+    let (code, out, err) = f.run(&[
+        "--fleet",
+        "trio",
+        "-e",
+        "let a = account(); #{who: profile(), code: a.code, name: a.name, users: users().len()}",
+        "-o",
+        "jsonl",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let by = rows_by_profile(&out);
+    let mut codes = BTreeSet::new();
+    for t in TENANTS {
+        assert_eq!(by[t].len(), 1, "{out}");
+        let row = &by[t][0];
+        assert_eq!(row["who"], t);
+        assert_eq!(row["name"], format!("{t} (sandbox)"));
+        codes.insert(row["code"].as_str().unwrap().to_string());
+        let own = f.json_of(t, &["users", "list"]).as_array().unwrap().len();
+        assert_eq!(row["users"], own);
+    }
+    assert_eq!(codes.len(), 3, "each tenant is its own account: {codes:?}");
+}
+
+#[test]
+fn one_tenant_refusing_its_credentials_is_partial_and_the_others_complete() {
+    let f = Fleet::with_secret_of(Some("globex"));
+    let email = "partial.person@company.com";
+    let (code, _, err) = f.run(&[
+        "--fleet", "trio", "onboard", "--email", email, "--name", "P", "--group", "Sales",
+    ]);
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("globex") && err.contains("failed"), "{err}");
+    assert!(err.contains("not done on 1 of 3 tenants: globex"), "{err}");
+    assert!(f.members("acme", "Sales").contains(email));
+    assert!(f.members("initech", "Sales").contains(email));
+    // Every tenant refusing: not partial, the worst code (4: credentials).
+    let f = Fleet::with_secret_of(Some("acme"));
+    let (code, _, err) = f.run(&["--profiles", "acme", "users", "list"]);
+    assert_eq!(code, 4, "{err}");
+}
+
+#[test]
+fn a_fleet_plan_applies_each_part_on_its_own_tenant_only() {
+    let f = Fleet::new();
+    let plan = f.dir.path().join("fleet-plan.json");
+    let plan_s = plan.display().to_string();
+    let email = "planned.person@company.com";
+    let (code, _, err) = f.run(&[
+        "--fleet",
+        "pair",
+        "--plan-out",
+        &plan_s,
+        "onboard",
+        "--email",
+        email,
+        "--name",
+        "Planned",
+        "--group",
+        "Finance",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    for t in ["acme", "globex"] {
+        assert!(
+            !f.members(t, "Finance").contains(email),
+            "a plan writes nothing"
+        );
+    }
+    let bundle: Value = serde_json::from_slice(&std::fs::read(&plan).unwrap()).unwrap();
+    let parts = bundle["parts"].as_array().unwrap();
+    assert_eq!(parts.len(), 2);
+
+    // Each part labelled with the other tenant: each is refused by the tenant it reaches.
+    let mut swapped = bundle.clone();
+    swapped["parts"][0]["profile"] = "globex".into();
+    swapped["parts"][1]["profile"] = "acme".into();
+    let swapped_path = f.dir.path().join("swapped.json");
+    std::fs::write(&swapped_path, serde_json::to_vec(&swapped).unwrap()).unwrap();
+    let (code, _, err) = f.run(&["apply", swapped_path.to_str().unwrap(), "--yes"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("made for another tenant"), "{err}");
+    for t in ["acme", "globex"] {
+        assert!(
+            !f.members(t, "Finance").contains(email),
+            "{t}: nothing applied"
+        );
+    }
+
+    // Without a terminal and without --yes, nothing is applied.
+    let (code, _, err) = f.run(&["apply", &plan_s]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("acme 2 write(s), globex 2 write(s)"), "{err}");
+
+    let (code, out, err) = f.run(&["apply", &plan_s, "--yes", "-o", "jsonl"]);
+    assert_eq!(code, 0, "{err}");
+    let by = rows_by_profile(&out);
+    assert_eq!(by["acme"].len(), 2, "{out}");
+    assert_eq!(by["globex"].len(), 2, "{out}");
+    for t in ["acme", "globex"] {
+        assert!(f.members(t, "Finance").contains(email), "{t}");
+    }
+    assert!(!f.members("initech", "Finance").contains(email));
+}
+
+#[test]
+fn undo_of_a_fleet_run_takes_back_each_tenants_own_changes_only() {
+    let f = Fleet::new();
+    let email = "undone.person@company.com";
+    // The same person onboarded on initech by a run of its own.
+    let (code, _, err) = f.run(&[
+        "--profile",
+        "initech",
+        "onboard",
+        "--email",
+        email,
+        "--name",
+        "U",
+        "--group",
+        "Support",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = f.run(&[
+        "--fleet", "pair", "onboard", "--email", email, "--name", "U", "--group", "Support",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let fleet_run = err
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("fleet run ")
+                .and_then(|r| r.split(':').next())
+        })
+        .unwrap_or_else(|| panic!("no fleet run announced: {err}"))
+        .to_string();
+    let (code, out, err) = f.run(&["undo", &fleet_run, "--yes", "-o", "jsonl"]);
+    assert_eq!(code, 0, "{err}");
+    let by = rows_by_profile(&out);
+    assert_eq!(
+        by.keys().map(String::as_str).collect::<Vec<_>>(),
+        ["acme", "globex"]
+    );
+    for t in ["acme", "globex"] {
+        // Both the membership and the account are taken back: another tenant's run making
+        // the same change is no change here.
+        assert!(by[t].iter().all(|r| r["status"] == "removed"), "{t}: {out}");
+        assert!(!f.members(t, "Support").contains(email), "{t}");
+        assert_eq!(
+            f.user_state(t, email).as_deref(),
+            Some("queued for deletion"),
+            "{t}"
+        );
+    }
+    assert!(
+        f.members("initech", "Support").contains(email),
+        "initech's own run stays"
+    );
+    assert_ne!(
+        f.user_state("initech", email).as_deref(),
+        Some("queued for deletion")
+    );
+}
+
+#[test]
+fn fleets_and_profiles_are_checked_before_anything_runs() {
+    let f = Fleet::new();
+    let (code, _, err) = f.run(&["--fleet", "nope", "users", "list"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("fleets there: pair, trio"), "{err}");
+    let (code, _, err) = f.run(&["--profiles", "acme,umbrella", "users", "list"]);
+    assert_eq!(code, 4, "{err}");
+    assert!(err.contains("umbrella"), "{err}");
+    let (code, _, err) = f.run(&["--profiles", "acme,globex", "snapshot"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--out DIR"), "{err}");
+    let (code, _, err) = f.run(&["--fleet", "trio", "config", "show"]);
+    assert_eq!(code, 2, "{err}");
+}
+
+#[test]
+fn a_fleet_snapshot_folder_rehearses_and_diffs_per_tenant() {
+    let f = Fleet::new();
+    let folder = f.dir.path().join("snaps");
+    let folder_s = folder.display().to_string();
+    let (code, _, err) = f.run(&["--fleet", "pair", "snapshot", "--out", &folder_s]);
+    assert_eq!(code, 0, "{err}");
+    for t in ["acme", "globex"] {
+        let snap: Value =
+            serde_json::from_slice(&std::fs::read(folder.join(format!("{t}.json"))).unwrap())
+                .unwrap();
+        assert_eq!(snap["tenant"]["profile"], t);
+    }
+    // A change on the rehearsal copies, then each copy differs from its snapshot.
+    let (code, _, err) = f.run(&[
+        "--fleet",
+        "pair",
+        "--rehearse",
+        &folder_s,
+        "groups",
+        "create",
+        "--description",
+        "Rehearsed",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = f.run(&[
+        "--fleet",
+        "pair",
+        "--rehearse",
+        &folder_s,
+        "diff",
+        &folder_s,
+        "--live",
+        "-o",
+        "jsonl",
+    ]);
+    assert_eq!(code, 1, "each copy differs from its snapshot: {err}");
+    let by = rows_by_profile(&out);
+    for t in ["acme", "globex"] {
+        assert!(
+            by[t].iter().any(|r| r.to_string().contains("Rehearsed")),
+            "{t}: {out}"
+        );
+    }
+    // The tenants themselves are untouched.
+    let (code, _, err) = f.run(&["--fleet", "pair", "diff", &folder_s, "--live"]);
+    assert_eq!(code, 0, "{err}");
+}
+
+#[test]
+fn sandbox_serve_tenants_gives_profiles_a_fleet_can_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut serve = std::process::Command::new(assert_cmd::cargo::cargo_bin("mcsh"))
+        .args([
+            "sandbox",
+            "serve",
+            "--tenants",
+            "2",
+            "--addr",
+            "127.0.0.1:0",
+            "--state",
+            ":memory:",
+            "-o",
+            "json",
+        ])
+        .env("HOME", dir.path())
+        .env("XDG_DATA_HOME", dir.path().join("data"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(serve.stdout.take().unwrap()));
+    let mut config = String::new();
+    let mut names = Vec::new();
+    for _ in 0..2 {
+        let v: Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+        let name = v["profile"].as_str().unwrap().to_string();
+        config.push_str(&format!(
+            "[{name}]\nbase_url = {}\nclient_id = {}\nclient_secret = {}\n\n",
+            v["base_url"], v["client_id"], v["client_secret"]
+        ));
+        names.push(name);
+    }
+    assert_eq!(names, ["tenant-1", "tenant-2"]);
+    let path = dir.path().join("config").join("mcsh");
+    std::fs::create_dir_all(&path).unwrap();
+    std::fs::write(path.join("config.toml"), config).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(
+            path.join("config.toml"),
+            std::fs::Permissions::from_mode(0o600),
+        )
+        .unwrap();
+    }
+    let out = isolated(dir.path().to_path_buf())
+        .args(["--all-profiles", "-e", "account().code", "-o", "jsonl"])
+        .output()
+        .unwrap();
+    let _ = serve.kill();
+    let _ = serve.wait();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let by = rows_by_profile(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(by.len(), 2);
+    assert_ne!(by["tenant-1"][0]["value"], by["tenant-2"][0]["value"]);
+}
