@@ -8,7 +8,7 @@ use mcsh::sandbox::{Options, Sandbox};
 use serde_json::Value;
 use tempfile::TempDir;
 
-use crate::support::isolated;
+use crate::support::{isolated, on_a_terminal_with};
 
 const TENANTS: [&str; 3] = ["acme", "globex", "initech"];
 
@@ -26,13 +26,18 @@ impl Fleet {
 
     /// The fleet, with the config file holding a wrong secret for tenant `wrong`.
     fn with_secret_of(wrong: Option<&str>) -> Fleet {
+        Fleet::with(wrong, Options::default())
+    }
+
+    /// The fleet, each tenant served with `options`.
+    fn with(wrong: Option<&str>, options: Options) -> Fleet {
         let dir = tempfile::tempdir().unwrap();
         let sandboxes: Vec<Sandbox> = TENANTS
             .iter()
             .map(|t| {
                 Sandbox::spawn(Options {
                     tenant: Some(t.to_string()),
-                    ..Options::default()
+                    ..options.clone()
                 })
                 .expect("a sandbox tenant")
             })
@@ -510,4 +515,81 @@ fn sandbox_serve_tenants_gives_profiles_a_fleet_can_use() {
     let by = rows_by_profile(&String::from_utf8_lossy(&out.stdout));
     assert_eq!(by.len(), 2);
     assert_ne!(by["tenant-1"][0]["value"], by["tenant-2"][0]["value"]);
+}
+
+#[test]
+fn writes_on_a_terminal_are_planned_everywhere_and_confirmed_once_per_fleet() {
+    let f = Fleet::new();
+    let email = "asked.person@company.com";
+    let args = [
+        "--fleet", "pair", "onboard", "--email", email, "--name", "Asked", "--group", "Finance",
+    ];
+    // Declined: nothing is written anywhere.
+    let shown = on_a_terminal_with(&f.mcsh(), &args, &["n"]);
+    assert!(
+        shown.contains("to 2 tenant(s): acme 2 write(s), globex 2 write(s) [y/N]"),
+        "{shown}"
+    );
+    assert!(shown.contains("cancelled; nothing was changed"), "{shown}");
+    for t in ["acme", "globex"] {
+        assert!(!f.members(t, "Finance").contains(email), "{t}");
+    }
+    // Confirmed: exactly the planned writes, on each tenant.
+    let shown = on_a_terminal_with(&f.mcsh(), &args, &["y"]);
+    assert!(
+        shown.contains("fleet apply on 2 tenants: 2 done"),
+        "{shown}"
+    );
+    for t in ["acme", "globex"] {
+        assert!(f.members(t, "Finance").contains(email), "{t}");
+    }
+    assert!(!f.members("initech", "Finance").contains(email));
+}
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_stops_every_tenant_and_says_so() {
+    let f = Fleet::with(
+        None,
+        Options {
+            latency: std::time::Duration::from_millis(400),
+            ..Options::default()
+        },
+    );
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("mcsh"));
+    for (k, v) in f.mcsh().get_envs() {
+        match v {
+            Some(v) => cmd.env(k, v),
+            None => cmd.env_remove(k),
+        };
+    }
+    let child = cmd
+        .args([
+            "--fleet",
+            "trio",
+            "--fleet-jobs",
+            "2",
+            "export",
+            "--with-groups",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1200));
+    // SAFETY: a signal to the process this test started.
+    unsafe {
+        libc::kill(child.id() as libc::pid_t, libc::SIGINT);
+    }
+    let started = std::time::Instant::now();
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{err}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "{err}"
+    );
+    // Two ran and were stopped; the third never started.
+    assert!(err.contains("3 interrupted"), "{err}");
+    assert!(err.contains("not started: interrupted"), "{err}");
 }

@@ -229,6 +229,11 @@ pub fn db_emails(db: &std::path::Path, sql: &str) -> std::collections::BTreeSet<
 /// `mcsh ARGS` on a terminal (util-linux `script` gives it one), fed `lines` one at a time
 /// as a person types them; what the terminal showed, escape sequences and CRs removed.
 pub fn on_a_terminal(env: &Env, args: &[&str], lines: &[&str]) -> String {
+    on_a_terminal_with(&env.mcsh(Scheme::OAuth), args, lines)
+}
+
+/// [`on_a_terminal`] with the environment of `prepared` (its arguments are not used).
+pub fn on_a_terminal_with(prepared: &Command, args: &[&str], lines: &[&str]) -> String {
     use std::io::Write;
     let mcsh = assert_cmd::cargo::cargo_bin("mcsh");
     let mut command = format!("{}", mcsh.display());
@@ -240,7 +245,7 @@ pub fn on_a_terminal(env: &Env, args: &[&str], lines: &[&str]) -> String {
     cmd.args(["-qec", &command, "/dev/null"]);
     // Nothing waits for a key: a pager shows everything at once.
     cmd.env("MANPAGER", "cat").env("PAGER", "cat");
-    for (k, v) in env.mcsh(Scheme::OAuth).get_envs() {
+    for (k, v) in prepared.get_envs() {
         match v {
             Some(v) => cmd.env(k, v),
             None => cmd.env_remove(k),
