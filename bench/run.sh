@@ -6,6 +6,7 @@
 #   BENCH_QUICK=1 bench/run.sh   # smaller tenants, for a smoke run
 #   bench/run.sh sweep      # the tuning table behind the defaults (batch size, concurrency)
 #   bench/run.sh loops      # only admins' own loops beside their batched twins (section 8)
+#   bench/run.sh fleet      # only the fleet row: 20 tenants at once (section 9)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --quiet
@@ -127,6 +128,54 @@ PY
       "$(python3 -c "print('yes' if $kb / 1024 <= 50 else 'no')")"
   stop
 }
+
+# 9. a fleet: onboarding 100 people into 2 groups on each of 20 sandbox tenants (50 ms), one
+#    `--fleet` run beside each tenant's own run one after another. Target: the fleet run
+#    ≤ 1.5 × the slowest single tenant's run (the tenants run at once, each within its own
+#    connection, token and rate budget).
+fleet() {
+  local n=20
+  "$M" sandbox serve --tenants "$n" --addr 127.0.0.1:0 --state "$WORK/fleet.db" --latency-ms 50 -o json > "$WORK/fleet.out" 2> "$WORK/fleet.err" &
+  PIDS+=($!)
+  for _ in $(seq 1 600); do [ "$(wc -l < "$WORK/fleet.out")" -ge "$n" ] && break; sleep 0.1; done
+  mkdir -p "$WORK/fleetcfg"
+  python3 - "$WORK/fleet.out" "$WORK/fleetcfg/config.toml" <<'PY'
+import json, sys
+tenants = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+with open(sys.argv[2], "w") as f:
+    for t in tenants:
+        f.write(f"[{t['profile']}]\nbase_url = {json.dumps(t['base_url'])}\nclient_id = {json.dumps(t['client_id'])}\nclient_secret = {json.dumps(t['client_secret'])}\n\n")
+    f.write("[fleets]\nbench = [" + ", ".join(json.dumps(t['profile']) for t in tenants) + "]\n")
+PY
+  chmod 600 "$WORK/fleetcfg/config.toml"
+  export MCSH_CONFIG="$WORK/fleetcfg/config.toml"
+  people "$WORK/f_single.csv" 100 fleet.single "Sales;Marketing"
+  people "$WORK/f_fleet.csv" 100 fleet.all "Sales;Marketing"
+  local slowest=0 k t
+  for k in $(seq 1 "$n"); do
+    /usr/bin/time -f "%e" -o "$WORK/tf" "$M" --profile "tenant-$k" onboard --csv "$WORK/f_single.csv" -o jsonl > /dev/null 2> "$WORK/f_single.log"
+    t=$(tail -1 "$WORK/tf")
+    slowest=$(python3 -c "print(max($slowest, $t))")
+  done
+  /usr/bin/time -f "%e" -o "$WORK/tf" "$M" --fleet bench onboard --csv "$WORK/f_fleet.csv" -o jsonl > "$WORK/f_fleet.jsonl" 2> "$WORK/f_fleet.log"
+  t=$(tail -1 "$WORK/tf")
+  local rows created
+  rows=$(wc -l < "$WORK/f_fleet.jsonl")
+  created=$(grep -c '"status":"created"' "$WORK/f_fleet.jsonl" || true)
+  row "onboard 100 people × 2 groups on each of $n tenants: one \`--fleet\` run / the slowest tenant's own run" "≤ 1.5 ×; $((n * 300)) steps created" \
+      "$(secs "$t") s / $(secs "$slowest") s = $(python3 -c "print(f'{$t / $slowest:.2f}')") ×; $created of $rows steps created" \
+      "$(python3 -c "print('yes' if $t <= 1.5 * $slowest and $created == $n * 300 else 'no')")"
+  unset MCSH_CONFIG
+  stop
+}
+
+if [ "${1:-}" = "fleet" ]; then
+  fleet
+  echo "| case | target | measured | met |"
+  echo "|---|---|---|---|"
+  printf '%s\n' "${ROWS[@]}"
+  exit 0
+fi
 
 if [ "${1:-}" = "loops" ]; then
   loops
@@ -310,6 +359,7 @@ row "\`mcsh sync\` of a $people-person feed against a tenant of 10 000 users, 5 
 stop
 
 loops
+fleet
 
 # 7. start-up
 avg_ms() {

@@ -593,3 +593,36 @@ fn ctrl_c_stops_every_tenant_and_says_so() {
     assert!(err.contains("3 interrupted"), "{err}");
     assert!(err.contains("not started: interrupted"), "{err}");
 }
+
+#[test]
+fn tenants_making_their_first_plans_at_once_seal_them_with_one_key() {
+    // Six sandbox tenants plan at once in a data dir with no plan key yet: every part must be
+    // sealed with the key that stays, or applying it is refused as changed.
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("p.json");
+    let tenants = "t1,t2,t3,t4,t5,t6";
+    let out = isolated(dir.path().to_path_buf())
+        .args(["--sandbox", "--profiles", tenants, "--plan-out"])
+        .arg(&plan)
+        .args(["groups", "create", "--description", "Planned Together"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = isolated(dir.path().to_path_buf())
+        .args(["apply", "--yes", "-o", "jsonl"])
+        .arg(&plan)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert_eq!(
+        rows_by_profile(&String::from_utf8_lossy(&out.stdout)).len(),
+        6,
+        "{err}"
+    );
+}

@@ -32,8 +32,10 @@ pub fn after_run(
     }
     if !global.dry_run {
         if let Some(a) = dir.audit().filter(|a| a.wrote()) {
-            // A fleet's part: the fleet says how to undo the whole run.
-            if !global.quiet && global.member.is_none() {
+            if global.member.is_some() {
+                // A fleet's part: the fleet says how to undo the whole run.
+                crate::eprintln_data!("{} {}", super::fleet::WROTE, a.run_id());
+            } else if !global.quiet {
                 crate::eprintln_data!(
                     "{}",
                     crate::output::printable(&format!(
@@ -176,9 +178,18 @@ fn plan_key() -> anyhow::Result<Vec<u8>> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
-    crate::files::write_atomic(&path, &key, true)
-        .with_context(|| format!("cannot write the plan key {}", path.display()))?;
-    Ok(key)
+    // Made whole beside it, then linked in only if there is none yet: of several runs making
+    // the first plan at once (a fleet's tenants), one key wins and every run seals with it.
+    let fresh = path.with_extension(format!("key.{}", uuid::Uuid::new_v4().simple()));
+    crate::files::write_atomic(&fresh, &key, true)
+        .with_context(|| format!("cannot write the plan key {}", fresh.display()))?;
+    let linked = std::fs::hard_link(&fresh, &path);
+    let _ = std::fs::remove_file(&fresh);
+    match linked {
+        Ok(()) => Ok(key),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => plan_key(),
+        Err(e) => Err(e).with_context(|| format!("cannot write the plan key {}", path.display())),
+    }
 }
 
 /// `mcsh apply FILE`.

@@ -266,10 +266,10 @@ pub fn is_sandbox_state(path: &str) -> Result<(), String> {
 
 /// A setting of the tenant (its credentials, whether it was seeded).
 pub fn setting(conn: &Connection, key: &str) -> rusqlite::Result<Option<String>> {
-    conn.query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
-        r.get(0)
-    })
-    .optional()
+    // Cached: the account code is read for every membership a request answers.
+    conn.prepare_cached("SELECT value FROM settings WHERE key = ?1")?
+        .query_row([key], |r| r.get(0))
+        .optional()
 }
 
 /// Stores a setting.

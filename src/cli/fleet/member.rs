@@ -15,6 +15,10 @@ use crate::output::Format;
 /// by mcsh for the processes it starts; nothing else should set it.
 pub const MEMBER_ENV: &str = "MCSH_FLEET_MEMBER";
 
+/// How a member tells its fleet that it wrote (a line on stderr, followed by its run id): the
+/// fleet says how to undo the whole run without reading the audit log again.
+pub const WROTE: &str = "mcsh-fleet-member-wrote:";
+
 /// What a fleet tells one tenant's process.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Member {

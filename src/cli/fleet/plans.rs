@@ -191,7 +191,7 @@ pub fn each(cli: &Cli, args: &[OsString], tenants: &[String], env: &Env) -> anyh
     if let (Some(path), Some(folder)) = (&g.plan_out, &folder) {
         save_plan(&ctx, path, folder.path(), &done)?;
     }
-    undo_hint(&ctx, env.run);
+    undo_hint(&ctx, env.run, &done);
     report::summary(&ctx, "fleet run", &done, compare)
 }
 
@@ -241,11 +241,8 @@ fn save_plan(ctx: &Ctx, path: &str, folder: &Path, done: &[Done]) -> anyhow::Res
 }
 
 /// Says how to take the fleet run back, when a tenant wrote anything.
-fn undo_hint(ctx: &Ctx, run: &str) {
-    let wrote = audit_lines()
-        .iter()
-        .any(|l| l["fleet"] == run && l.get("dryRun").is_none() && l["outcome"] != "failed");
-    if wrote {
+fn undo_hint(ctx: &Ctx, run: &str, done: &[Done]) {
+    if done.iter().any(|d| d.wrote.is_some()) {
         ctx.note(&format!(
             "fleet run {run}: `mcsh undo {run}` takes it back on each tenant"
         ));
@@ -346,7 +343,7 @@ pub fn apply(g: &Global, file: &str, env: &Env) -> anyhow::Result<()> {
     }
     let done = spawn::run_all(jobs, env, None, &progress(&ctx));
     report::print_rows(&ctx, &done)?;
-    undo_hint(&ctx, env.run);
+    undo_hint(&ctx, env.run, &done);
     report::summary(&ctx, "fleet apply", &done, false)
 }
 

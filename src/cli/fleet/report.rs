@@ -236,16 +236,18 @@ mod tests {
                 code: 0,
                 stdout: b"{\"mcshColumns\":[\"email\",\"name\"]}\n{\"name\":\"A\",\"email\":\"a@x\",\"id\":1}\nhello\n".to_vec(),
                 error: None,
+                wrote: None,
             },
             Done {
                 profile: "globex".into(),
                 code: 0,
                 stdout: b"7\n".to_vec(),
                 error: None,
+                wrote: None,
             },
         ];
         let (columns, rows) = rows(&done);
-        assert_eq!(columns, ["profile", "email", "name"]);
+        assert_eq!(columns, ["profile", "email", "name", "output", "value"]);
         assert_eq!(rows.len(), 3);
         assert_eq!(rows[0]["profile"], "acme");
         assert_eq!(rows[0]["id"], 1);

@@ -48,6 +48,8 @@ pub struct Done {
     pub stdout: Vec<u8>,
     /// Its last error message, if it printed one.
     pub error: Option<String>,
+    /// The run id of what it wrote, if it wrote anything.
+    pub wrote: Option<String>,
 }
 
 /// Runs `jobs`, at most `env.jobs` at once, feeding each `input` on standard input (when the
@@ -91,6 +93,7 @@ pub fn run_all(
                         code: 130,
                         stdout: Vec::new(),
                         error: Some("not started: interrupted".into()),
+                        wrote: None,
                     }
                 } else {
                     match &exe {
@@ -100,6 +103,7 @@ pub fn run_all(
                             code: 1,
                             stdout: Vec::new(),
                             error: Some(format!("cannot find mcsh's own program to run: {e}")),
+                            wrote: None,
                         },
                     }
                 };
@@ -142,6 +146,7 @@ fn run_one(
         code: 1,
         stdout: Vec::new(),
         error: Some(why),
+        wrote: None,
     };
     let mut command = Command::new(exe);
     command
@@ -172,14 +177,19 @@ fn run_one(
     let name = profile.clone();
     let errors = std::thread::spawn(move || {
         let mut last_error = None;
+        let mut wrote = None;
         let Some(stderr) = stderr else {
-            return last_error;
+            return (last_error, wrote);
         };
         let mut reader = std::io::BufReader::new(stderr);
         let mut line = Vec::new();
         while reader.read_until(b'\n', &mut line).is_ok_and(|n| n > 0) {
             let text = String::from_utf8_lossy(&line).trim_end().to_string();
             line.clear();
+            if let Some(run) = text.strip_prefix(super::member::WROTE) {
+                wrote = Some(run.trim().to_string());
+                continue;
+            }
             if let Some(e) = text.strip_prefix("error: ") {
                 last_error = Some(e.to_string());
             }
@@ -187,7 +197,7 @@ fn run_one(
                 crate::eprintln_data!("{name}: {text}");
             }
         }
-        last_error
+        (last_error, wrote)
     });
     let mut stdout = Vec::new();
     if let Some(mut out) = child.stdout.take() {
@@ -195,7 +205,7 @@ fn run_one(
     }
     let status = child.wait();
     running.lock().expect("fleet lock").retain(|p| *p != pid);
-    let error = errors.join().unwrap_or(None);
+    let (error, wrote) = errors.join().unwrap_or((None, None));
     let code = match status {
         Ok(s) => s.code().unwrap_or(130),
         Err(e) => return failed(format!("lost its process: {e}")),
@@ -205,5 +215,6 @@ fn run_one(
         code,
         stdout,
         error,
+        wrote,
     }
 }
