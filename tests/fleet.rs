@@ -360,6 +360,11 @@ fn undo_of_a_fleet_run_takes_back_each_tenants_own_changes_only() {
         })
         .unwrap_or_else(|| panic!("no fleet run announced: {err}"))
         .to_string();
+    // The audit listing shows which fleet run each line belongs to.
+    let (code, audit, _) = f.run(&["audit", "-o", "csv"]);
+    assert_eq!(code, 0);
+    assert!(audit.starts_with("time,fleet,run,profile"), "{audit}");
+    assert_eq!(audit.matches(&fleet_run).count(), 4, "{audit}");
     let (code, out, err) = f.run(&["undo", &fleet_run, "--yes", "-o", "jsonl"]);
     assert_eq!(code, 0, "{err}");
     let by = rows_by_profile(&out);

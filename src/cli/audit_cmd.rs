@@ -71,7 +71,13 @@ pub fn run(ctx: &Ctx, since: Option<&str>, limit: Option<usize>) -> anyhow::Resu
         crate::output::Format::Table | crate::output::Format::Csv
     );
     // On a terminal and in CSV, who did what where in words; ids stay in JSON.
-    let columns: &[&str] = if words {
+    let fleets = chosen.iter().any(|l| l.get("fleet").is_some());
+    let columns: &[&str] = if words && fleets {
+        // The fleet run's id is what `mcsh undo` takes back on every tenant at once.
+        &[
+            "time", "fleet", "run", "profile", "change", "outcome", "message",
+        ]
+    } else if words {
         &["time", "run", "profile", "change", "outcome", "message"]
     } else {
         &[

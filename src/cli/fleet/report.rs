@@ -66,8 +66,12 @@ pub fn rows(done: &[Done]) -> (Vec<String>, Vec<Value>) {
                             continue;
                         }
                     }
-                    for k in keys_in_order(line) {
-                        add_column(&mut others, &k);
+                    // Only needed while no part has named its columns (a script's maps): read
+                    // again for its keys, a line costs twice.
+                    if named.is_empty() {
+                        for k in keys_in_order(line) {
+                            add_column(&mut others, &k);
+                        }
                     }
                     for (k, v) in fields {
                         if k != "profile" {
