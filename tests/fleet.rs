@@ -434,6 +434,7 @@ fn a_fleet_snapshot_folder_rehearses_and_diffs_per_tenant() {
         "Rehearsed",
     ]);
     assert_eq!(code, 0, "{err}");
+    let fleet_run = fleet_run_of(&err);
     let (code, out, err) = f.run(&[
         "--fleet",
         "pair",
@@ -446,6 +447,10 @@ fn a_fleet_snapshot_folder_rehearses_and_diffs_per_tenant() {
         "jsonl",
     ]);
     assert_eq!(code, 1, "each copy differs from its snapshot: {err}");
+    assert!(
+        err.contains("2 differs") && err.contains("0 failed"),
+        "{err}"
+    );
     let by = rows_by_profile(&out);
     for t in ["acme", "globex"] {
         assert!(
@@ -456,6 +461,22 @@ fn a_fleet_snapshot_folder_rehearses_and_diffs_per_tenant() {
     // The tenants themselves are untouched.
     let (code, _, err) = f.run(&["--fleet", "pair", "diff", &folder_s, "--live"]);
     assert_eq!(code, 0, "{err}");
+    // The run on the copies is undone on the copies, and only with them named.
+    let (code, _, err) = f.run(&["undo", &fleet_run, "--yes"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--rehearse DIR undo"), "{err}");
+    let (code, _, err) = f.run(&["--rehearse", &folder_s, "undo", &fleet_run, "--yes"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = f.run(&[
+        "--fleet",
+        "pair",
+        "--rehearse",
+        &folder_s,
+        "diff",
+        &folder_s,
+        "--live",
+    ]);
+    assert_eq!(code, 0, "the copies are back to their snapshots: {err}");
 }
 
 #[test]
@@ -554,6 +575,13 @@ fn writes_on_a_terminal_are_planned_everywhere_and_confirmed_once_per_fleet() {
 #[cfg(unix)]
 #[test]
 fn ctrl_c_stops_every_tenant_and_says_so() {
+    for signal in [libc::SIGINT, libc::SIGTERM] {
+        stops_every_tenant_on(signal);
+    }
+}
+
+#[cfg(unix)]
+fn stops_every_tenant_on(signal: libc::c_int) {
     let f = Fleet::with(
         None,
         Options {
@@ -584,7 +612,7 @@ fn ctrl_c_stops_every_tenant_and_says_so() {
     std::thread::sleep(std::time::Duration::from_millis(1200));
     // SAFETY: a signal to the process this test started.
     unsafe {
-        libc::kill(child.id() as libc::pid_t, libc::SIGINT);
+        libc::kill(child.id() as libc::pid_t, signal);
     }
     let started = std::time::Instant::now();
     let out = child.wait_with_output().unwrap();
@@ -630,4 +658,229 @@ fn tenants_making_their_first_plans_at_once_seal_them_with_one_key() {
         6,
         "{err}"
     );
+}
+
+/// The fleet run id a fleet run announced on stderr.
+fn fleet_run_of(stderr: &str) -> String {
+    stderr
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("fleet run ")
+                .and_then(|r| r.split(':').next())
+        })
+        .unwrap_or_else(|| panic!("no fleet run announced: {stderr}"))
+        .to_string()
+}
+
+#[test]
+fn a_dry_run_or_a_plan_of_a_fleet_undo_changes_nothing() {
+    let f = Fleet::new();
+    let email = "kept.person@company.com";
+    let (code, _, err) = f.run(&[
+        "--fleet", "pair", "onboard", "--email", email, "--name", "K", "--group", "Support",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let fleet_run = fleet_run_of(&err);
+    let (code, _, err) = f.run(&["--dry-run", "undo", &fleet_run]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("dry run: 2 write(s) planned"), "{err}");
+    let plan = f.dir.path().join("undo-plan.json");
+    let (code, _, err) = f.run(&["--plan-out", plan.to_str().unwrap(), "undo", &fleet_run]);
+    assert_eq!(code, 0, "{err}");
+    let bundle: Value = serde_json::from_slice(&std::fs::read(&plan).unwrap()).unwrap();
+    assert_eq!(bundle["parts"].as_array().unwrap().len(), 2);
+    for t in ["acme", "globex"] {
+        assert!(
+            f.members(t, "Support").contains(email),
+            "{t}: nothing undone"
+        );
+        assert_ne!(
+            f.user_state(t, email).as_deref(),
+            Some("queued for deletion")
+        );
+    }
+}
+
+#[test]
+fn a_fleet_plan_applied_with_rehearse_changes_the_copies_only() {
+    let f = Fleet::new();
+    let folder = f.dir.path().join("copies");
+    let folder_s = folder.display().to_string();
+    let (code, _, err) = f.run(&["--fleet", "pair", "snapshot", "--out", &folder_s]);
+    assert_eq!(code, 0, "{err}");
+    let plan = f.dir.path().join("p.json");
+    let plan_s = plan.display().to_string();
+    let email = "copy.person@company.com";
+    let (code, _, err) = f.run(&[
+        "--fleet",
+        "pair",
+        "--plan-out",
+        &plan_s,
+        "onboard",
+        "--email",
+        email,
+        "--name",
+        "C",
+        "--group",
+        "Finance",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = f.run(&["--rehearse", &folder_s, "apply", &plan_s, "--yes"]);
+    assert_eq!(code, 0, "{err}");
+    for t in ["acme", "globex"] {
+        assert!(
+            !f.members(t, "Finance").contains(email),
+            "{t}: the tenant is untouched"
+        );
+    }
+    let (code, out, err) = f.run(&[
+        "--fleet",
+        "pair",
+        "--rehearse",
+        &folder_s,
+        "groups",
+        "members",
+        "--group",
+        "Finance",
+        "-o",
+        "jsonl",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let by = rows_by_profile(&out);
+    for t in ["acme", "globex"] {
+        assert!(
+            by[t].iter().any(|m| m["emailAddress"] == email),
+            "{t}: {out}"
+        );
+    }
+}
+
+#[test]
+fn a_fleet_plan_with_one_part_changed_by_hand_is_not_applied_anywhere() {
+    let f = Fleet::new();
+    let plan = f.dir.path().join("p.json");
+    let plan_s = plan.display().to_string();
+    let (code, _, err) = f.run(&[
+        "--fleet",
+        "pair",
+        "--plan-out",
+        &plan_s,
+        "groups",
+        "create",
+        "--description",
+        "Sealed",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let mut bundle: Value = serde_json::from_slice(&std::fs::read(&plan).unwrap()).unwrap();
+    bundle["parts"][1]["plan"]["writes"][0]["item"]["description"] = "Tampered".into();
+    std::fs::write(&plan, serde_json::to_vec(&bundle).unwrap()).unwrap();
+    let (code, _, err) = f.run(&["apply", &plan_s, "--yes"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("the part for globex was changed"), "{err}");
+    for t in ["acme", "globex"] {
+        let groups = f.json_of(t, &["groups", "list"]).to_string();
+        assert!(
+            !groups.contains("Sealed") && !groups.contains("Tampered"),
+            "{t}"
+        );
+    }
+}
+
+#[test]
+fn a_member_variable_set_by_anything_but_mcsh_is_refused() {
+    let f = Fleet::new();
+    for value in [
+        r#"{"profile":"acme","run":"x","yes":true}"#.to_string(),
+        r#"{"member":"{\"profile\":\"acme\",\"run\":\"x\",\"yes\":true}","mac":"00"}"#.to_string(),
+    ] {
+        let out = f
+            .mcsh()
+            .env("MCSH_FLEET_MEMBER", &value)
+            .args([
+                "--profile",
+                "acme",
+                "groups",
+                "create",
+                "--description",
+                "Forged",
+            ])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(err.contains("not by this user's mcsh"), "{err}");
+    }
+    assert!(!f
+        .json_of("acme", &["groups", "list"])
+        .to_string()
+        .contains("Forged"));
+}
+
+#[test]
+fn scripts_over_a_fleet_report_what_they_return_from_a_file_or_standard_input() {
+    let f = Fleet::new();
+    let script = f.dir.path().join("small.rhai");
+    std::fs::write(
+        &script,
+        "groups().filter(|g| g.userCount < 4).map(|g| #{group: g.path, who: profile()})",
+    )
+    .unwrap();
+    let (code, out, err) = f.run(&[
+        "--fleet",
+        "pair",
+        "run",
+        script.to_str().unwrap(),
+        "-o",
+        "jsonl",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let by = rows_by_profile(&out);
+    for t in ["acme", "globex"] {
+        assert_eq!(by[t].len(), 2, "{t}: {out}");
+        assert!(by[t].iter().all(|r| r["who"] == t), "{out}");
+    }
+    let out = f
+        .mcsh()
+        .args(["--fleet", "pair", "-o", "jsonl"])
+        .write_stdin("#{who: profile()}")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let by = rows_by_profile(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(by["acme"][0]["who"], "acme");
+    assert_eq!(by["globex"][0]["who"], "globex");
+}
+
+#[test]
+fn a_profile_whose_name_cannot_be_a_file_name_is_no_fleet_member() {
+    let f = Fleet::new();
+    let config = f.dir.path().join("config").join("mcsh").join("config.toml");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text = text.replace(
+        "[fleets]",
+        "[\"../../escape\"]\nclient_id = \"x\"\nclient_secret = \"y\"\n\n[fleets]\nbad = [\"acme\", \"../../escape\"]",
+    );
+    std::fs::write(&config, text).unwrap();
+    let snaps = f.dir.path().join("snaps");
+    let (code, _, err) = f.run(&[
+        "--fleet",
+        "bad",
+        "snapshot",
+        "--out",
+        snaps.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("cannot be part of a fleet"), "{err}");
+    assert!(!f.dir.path().join("escape.json").exists());
+    assert!(!snaps.exists(), "nothing was made");
+    // Other fleets and commands still work with that profile in the file.
+    let (code, _, err) = f.run(&["--fleet", "pair", "groups", "list"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = f.run(&["--fleet-jobs", "4", "groups", "list"]);
+    assert_eq!(code, 2, "--fleet-jobs without a fleet: {err}");
 }

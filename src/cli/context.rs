@@ -217,7 +217,11 @@ impl Ctx {
     /// The profile's name, `rehearsal` or `sandbox`: for prompts and the audit log.
     pub fn label(&self) -> String {
         if self.global.rehearse.is_some() {
-            "rehearsal".into()
+            // A fleet's part on its copy: `acme (rehearsal)`, so a fleet undo finds each copy.
+            match (&self.global.member, &self.global.profile) {
+                (Some(_), Some(p)) => format!("{p}{}", super::fleet::REHEARSAL_MARK),
+                _ => "rehearsal".into(),
+            }
         } else if self.global.sandbox {
             // `--sandbox --profile NAME` is the sandbox tenant NAME (a fleet's member).
             self.global

@@ -158,7 +158,7 @@ fn remember_applied(path: &std::path::Path, seal: &str) -> std::io::Result<bool>
 }
 
 /// The key plans are sealed with: `plan.key` in mcsh's data dir, made (0600) on first use.
-fn plan_key() -> anyhow::Result<Vec<u8>> {
+pub(crate) fn plan_key() -> anyhow::Result<Vec<u8>> {
     let path = dirs::data_dir()
         .unwrap_or_else(std::env::temp_dir)
         .join("mcsh")

@@ -155,8 +155,8 @@ pub fn run_file(
                 );
             }
             let mut s = session(global, runtime, args)?;
-            let _value = execute(global, &mut s, name, &runner::strip_shebang(source))?;
-            return Ok(());
+            let value = execute(global, &mut s, name, &runner::strip_shebang(source))?;
+            return member_value(global, &value);
         }
     }
     // A script is a file of at most 64 MiB (`run /dev/zero` must not read forever).
@@ -171,8 +171,18 @@ pub fn run_file(
     let source =
         String::from_utf8(bytes).map_err(|_| Usage(format!("script {name} is not UTF-8 text")))?;
     let mut s = session(global, runtime, args)?;
-    let _value = execute(global, &mut s, &name, &source)?;
-    Ok(())
+    let value = execute(global, &mut s, &name, &source)?;
+    member_value(global, &value)
+}
+
+/// Over a fleet, a script's value is printed for the fleet's report (alone, a script run
+/// prints only what it prints).
+fn member_value(global: &Global, value: &rhai::Dynamic) -> anyhow::Result<()> {
+    if global.member.is_some() {
+        show_value(global, value)
+    } else {
+        Ok(())
+    }
 }
 
 /// `mcsh FILE.rhai ARGS...` and `#!/usr/bin/env mcsh` scripts.
@@ -399,6 +409,12 @@ pub fn script_args(words: Vec<String>) -> anyhow::Result<Vec<String>> {
 pub fn eval(global: &Global, runtime: &tokio::runtime::Runtime, expr: &str) -> anyhow::Result<()> {
     let mut s = session(global, runtime, Vec::new())?;
     let value = execute(global, &mut s, "<expr>", expr)?;
+    show_value(global, &value)
+}
+
+/// Prints a script's value (`-e`; and over a fleet, what a script run returns, which lands
+/// in the fleet's report): nothing for `()`, else in the output format.
+fn show_value(global: &Global, value: &rhai::Dynamic) -> anyhow::Result<()> {
     if value.is_unit() {
         return Ok(());
     }
@@ -407,7 +423,7 @@ pub fn eval(global: &Global, runtime: &tokio::runtime::Runtime, expr: &str) -> a
     } else {
         Format::Json
     });
-    let json: serde_json::Value = rhai::serde::from_dynamic(&value)
+    let json: serde_json::Value = rhai::serde::from_dynamic(value)
         .unwrap_or_else(|_| serde_json::Value::String(value.to_string()));
     let text = render_value(&json, format, terminal_width());
     let mut out = std::io::stdout().lock();

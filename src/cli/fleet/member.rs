@@ -12,7 +12,8 @@ use super::super::{Cli, Command};
 use crate::output::Format;
 
 /// The environment variable that makes a process one tenant's part of a fleet run. It is set
-/// by mcsh for the processes it starts; nothing else should set it.
+/// by mcsh for the processes it starts, sealed with the user's plan key (which only this
+/// user's mcsh can read): a value set by anything else is refused, not obeyed.
 pub const MEMBER_ENV: &str = "MCSH_FLEET_MEMBER";
 
 /// How a member tells its fleet that it wrote (a line on stderr, followed by its run id): the
@@ -34,21 +35,49 @@ pub struct Member {
     pub yes: bool,
 }
 
+/// HMAC-SHA1 (hex) of `text` under `key`.
+fn mac(key: &[u8], text: &str) -> String {
+    use hmac::{Hmac, Mac};
+    let mut m =
+        <Hmac<sha1::Sha1> as hmac::KeyInit>::new_from_slice(key).expect("HMAC takes any key");
+    m.update(text.as_bytes());
+    m.finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 impl Member {
-    /// The value of [`MEMBER_ENV`] for this member.
-    pub fn to_env(&self) -> String {
-        serde_json::to_string(self).expect("a member serializes")
+    /// The value of [`MEMBER_ENV`] for this member, sealed with `key` (the plan key).
+    pub fn to_env(&self, key: &[u8]) -> String {
+        let member = serde_json::to_string(self).expect("a member serializes");
+        serde_json::json!({ "member": member, "mac": mac(key, &member) }).to_string()
     }
 }
 
-/// The member this process is, if a fleet started it.
+/// The member this process is, if a fleet started it: `Err` when [`MEMBER_ENV`] is set but not
+/// sealed by this user's mcsh.
 pub fn member_from_env() -> anyhow::Result<Option<Member>> {
-    match std::env::var(MEMBER_ENV) {
-        Ok(text) if !text.is_empty() => serde_json::from_str(&text).map(Some).map_err(|e| {
-            anyhow::anyhow!("{MEMBER_ENV} is set but is not what mcsh writes there ({e}); unset it")
-        }),
-        _ => Ok(None),
+    let text = match std::env::var(MEMBER_ENV) {
+        Ok(text) if !text.is_empty() => text,
+        _ => return Ok(None),
+    };
+    let refused = || {
+        super::super::report::Usage(format!(
+            "{MEMBER_ENV} is set, but not by this user's mcsh running a fleet; nothing was done: unset it (fleets are run with --profiles, --all-profiles or --fleet)"
+        ))
+    };
+    let outer: serde_json::Value = serde_json::from_str(&text).map_err(|_| refused())?;
+    let (Some(member), Some(seal)) = (outer["member"].as_str(), outer["mac"].as_str()) else {
+        return Err(refused().into());
+    };
+    let key = super::super::plan_cmd::plan_key()?;
+    if mac(&key, member) != seal {
+        return Err(refused().into());
     }
+    let member: Member = serde_json::from_str(member).map_err(|_| refused())?;
+    Ok(Some(member))
 }
 
 /// `path/PROFILE.json` when `path` is a folder (a fleet's snapshots), else `path`.

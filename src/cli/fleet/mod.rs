@@ -27,6 +27,24 @@ pub use member::{become_member, member_from_env, Member, MEMBER_ENV, WROTE};
 /// (dozens), not by cores.
 pub const DEFAULT_JOBS: usize = 32;
 
+/// What a fleet member's audit lines add to its profile when it runs on a rehearsal copy
+/// (`acme (rehearsal)`): `mcsh --rehearse DIR undo FLEET_RUN` finds each copy by it.
+pub const REHEARSAL_MARK: &str = " (rehearsal)";
+
+/// Checks that `name` can be a fleet's tenant: it becomes part of file names (plans,
+/// snapshots, sandbox states), so letters, digits, `-`, `_` and `.` (not first) only.
+fn fleet_name(name: &str) -> anyhow::Result<()> {
+    if crate::sandbox::tenant_state(":memory:", name).is_err() {
+        let shown: String = name.chars().take(64).collect();
+        return Err(Usage(crate::output::printable(&format!(
+            "profile {shown:?}{} cannot be part of a fleet: a fleet's tenant names become part of file names (plans, snapshots), so use at most 64 letters, digits, '-', '_' or '.' (not first); rename the profile",
+            if shown.len() < name.len() { "…" } else { "" }
+        )))
+        .into());
+    }
+    Ok(())
+}
+
 /// A run over several tenants.
 pub struct Fleet {
     /// The profiles (or, with `--sandbox`, sandbox tenants), in the order given.
@@ -69,6 +87,12 @@ impl Fleet {
             _ => {}
         }
         let Some(tenants) = chosen(g)? else {
+            if g.fleet_jobs.is_some() {
+                return Err(Usage(
+                    "--fleet-jobs sets how many tenants of a fleet run at once: add --profiles, --all-profiles or --fleet".into(),
+                )
+                .into());
+            }
             return Ok(None);
         };
         refuse_alone(cli)?;
@@ -87,7 +111,9 @@ impl Fleet {
         interrupt: &std::sync::Arc<Interrupt>,
     ) -> anyhow::Result<()> {
         let run = crate::directory::audit::new_run_id();
+        let key = super::plan_cmd::plan_key()?;
         let env = spawn::Env {
+            key,
             handle: runtime.handle().clone(),
             interrupt: interrupt.clone(),
             run: &run,
@@ -123,14 +149,16 @@ fn chosen(g: &Global) -> anyhow::Result<Option<Vec<String>>> {
             Some(members) => members.clone(),
             None => {
                 let known: Vec<&str> = fleets.keys().map(String::as_str).collect();
+                let near = crate::suggest::similar(name, known.iter().copied(), 1);
                 return Err(Usage(crate::output::printable(&format!(
-                    "no fleet {name:?} in {} ({}); a fleet is a list of profiles under [fleets], e.g. emea = [\"acme\", \"globex\"]",
+                    "no fleet {name:?} in {} ({}){}; a fleet is a list of profiles under [fleets], e.g. emea = [\"acme\", \"globex\"]",
                     path.display(),
                     if known.is_empty() {
                         "it has no [fleets] table".to_string()
                     } else {
                         format!("fleets there: {}", known.join(", "))
-                    }
+                    },
+                    near.first().map(|n| format!("; did you mean {n}?")).unwrap_or_default()
                 )))
                 .into());
             }
@@ -160,17 +188,22 @@ fn chosen(g: &Global) -> anyhow::Result<Option<Vec<String>>> {
         ))
         .into());
     }
-    if g.sandbox {
-        for t in &tenants {
-            crate::sandbox::tenant_state(":memory:", t).map_err(Usage)?;
-        }
-    } else {
+    for t in &tenants {
+        fleet_name(t)?;
+    }
+    if !g.sandbox {
         let known = crate::config::read_profiles(&path)?;
         if let Some(missing) = tenants.iter().find(|t| !known.contains_key(*t)) {
+            let names: Vec<&str> = known.keys().map(String::as_str).collect();
+            let near = crate::suggest::similar(missing, names.iter().copied(), 1);
             return Err(crate::config::ConfigError::NoProfile {
                 name: missing.clone(),
                 path: path.display().to_string(),
-                known: known.keys().cloned().collect::<Vec<_>>().join(", "),
+                known: match (names.is_empty(), near.first()) {
+                    (true, _) => "none".into(),
+                    (false, Some(n)) => format!("{}; did you mean {n}?", names.join(", ")),
+                    (false, None) => names.join(", "),
+                },
             }
             .into());
         }

@@ -92,6 +92,18 @@ fn prepare_folder(cli: &Cli) -> anyhow::Result<()> {
         ))
         .into());
     }
+    #[cfg(unix)]
+    if let Ok(meta) = std::fs::metadata(path) {
+        use std::os::unix::fs::MetadataExt;
+        // Another user could swap a tenant's file there for a link before it is written.
+        if meta.mode() & 0o022 != 0 || !crate::files::owned_by_me(&meta) {
+            return Err(Usage(format!(
+                "--out {out}: the folder can be changed by other users (mode {:o}); use a folder of your own (mcsh makes a new one 0700)",
+                meta.mode() & 0o777
+            ))
+            .into());
+        }
+    }
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]
@@ -102,11 +114,12 @@ fn prepare_folder(cli: &Cli) -> anyhow::Result<()> {
 }
 
 /// What the parts read on standard input: when an argument is `-` (a script or CSV on
-/// standard input), all of it, once, for each of them.
-fn input_for(args: &[OsString]) -> anyhow::Result<Option<Arc<Vec<u8>>>> {
+/// standard input) or the script is standard input (no command), all of it, once, for each.
+fn input_for(cli: &Cli, args: &[OsString]) -> anyhow::Result<Option<Arc<Vec<u8>>>> {
     use std::io::Read;
-    if !args.iter().skip(1).any(|a| a == "-") || std::io::IsTerminal::is_terminal(&std::io::stdin())
-    {
+    let reads =
+        args.iter().skip(1).any(|a| a == "-") || (cli.command.is_none() && cli.eval.is_none());
+    if !reads || std::io::IsTerminal::is_terminal(&std::io::stdin()) {
         return Ok(None);
     }
     let mut bytes = Vec::new();
@@ -140,6 +153,34 @@ fn part_path(folder: &Path, profile: &str) -> PathBuf {
     folder.join(format!("{profile}.plan.json"))
 }
 
+/// The options each part of an apply or an undo shares with the command that started it:
+/// where it runs (`--rehearse`, else `--sandbox` when asked or when the part was made on a
+/// sandbox), whether it writes (`--dry-run`), and how it talks (`-v`, `-q`, the bulk sizes).
+fn shared_flags(g: &Global, part_on_sandbox: bool) -> Vec<OsString> {
+    let mut a: Vec<OsString> = Vec::new();
+    if let Some(r) = &g.rehearse {
+        a.extend(["--rehearse".into(), r.into()]);
+    } else if g.sandbox || part_on_sandbox {
+        a.push("--sandbox".into());
+    }
+    if g.dry_run && g.plan_out.is_none() {
+        a.push("--dry-run".into());
+    }
+    for _ in 0..g.verbose {
+        a.push("-v".into());
+    }
+    if g.quiet {
+        a.push("-q".into());
+    }
+    if let Some(n) = g.concurrency {
+        a.extend(["--concurrency".into(), n.to_string().into()]);
+    }
+    if let Some(n) = g.batch_size {
+        a.extend(["--batch-size".into(), n.to_string().into()]);
+    }
+    a
+}
+
 /// A job per tenant: these arguments, told its profile and the fleet run.
 fn jobs(
     tenants: &[String],
@@ -167,7 +208,7 @@ pub fn each(cli: &Cli, args: &[OsString], tenants: &[String], env: &Env) -> anyh
     let g = &cli.global;
     let ctx = Ctx::new(g.clone());
     prepare_folder(cli)?;
-    let input = input_for(args)?;
+    let input = input_for(cli, args)?;
     let args: Vec<OsString> = args.iter().skip(1).cloned().collect();
     let compare = matches!(cli.command, Some(Command::Diff { .. }));
     let terminal = std::io::IsTerminal::is_terminal(&std::io::stdin())
@@ -189,14 +230,20 @@ pub fn each(cli: &Cli, args: &[OsString], tenants: &[String], env: &Env) -> anyh
     let done = spawn::run_all(jobs, env, input, &progress(&ctx));
     report::print_rows(&ctx, &done)?;
     if let (Some(path), Some(folder)) = (&g.plan_out, &folder) {
-        save_plan(&ctx, path, folder.path(), &done)?;
+        save_plan(&ctx, path, folder.path(), &done, true)?;
     }
     undo_hint(&ctx, env.run, &done);
     report::summary(&ctx, "fleet run", &done, compare)
 }
 
 /// The parts' plans gathered into one fleet plan at `path`; a tenant without one is named.
-fn save_plan(ctx: &Ctx, path: &str, folder: &Path, done: &[Done]) -> anyhow::Result<()> {
+fn save_plan(
+    ctx: &Ctx,
+    path: &str,
+    folder: &Path,
+    done: &[Done],
+    announce: bool,
+) -> anyhow::Result<()> {
     let mut parts = Vec::new();
     let mut missing = Vec::new();
     for d in done {
@@ -227,6 +274,9 @@ fn save_plan(ctx: &Ctx, path: &str, folder: &Path, done: &[Done]) -> anyhow::Res
     crate::files::write_atomic(Path::new(path), &text, true)
         .with_context(|| format!("cannot write the plan to {path}"))?;
     let held = parts.len();
+    if !announce {
+        return Ok(());
+    }
     ctx.note(&crate::output::printable(&format!(
         "fleet plan saved to {path}: a sealed plan for each of {held} tenant(s); `mcsh apply {}` carries each out on its own tenant",
         crate::output::shell_word(path)
@@ -308,6 +358,19 @@ pub fn apply(g: &Global, file: &str, env: &Env) -> anyhow::Result<()> {
     if parts.is_empty() {
         return Err(Usage(format!("{file} holds no part for the tenants named")).into());
     }
+    // Every part's seal first: a file changed by hand is not carried out in part, and the
+    // question below counts only writes mcsh planned.
+    let key = super::super::plan_cmd::plan_key()?;
+    for (profile, (_, plan)) in &parts {
+        let sealed = serde_json::from_value::<crate::directory::plan::PlanFile>(plan.clone())
+            .is_ok_and(|p| p.is_sealed_with(&key));
+        if !sealed {
+            return Err(Usage(crate::output::printable(&format!(
+                "{file}: the part for {profile} was changed after mcsh made it (its seal does not match), or was made by another user's mcsh; nothing was applied: make the plan again with --plan-out"
+            )))
+            .into());
+        }
+    }
     let folder = private_folder()?;
     let mut jobs = Vec::new();
     let mut counts = Vec::new();
@@ -319,10 +382,7 @@ pub fn apply(g: &Global, file: &str, env: &Env) -> anyhow::Result<()> {
             "{profile} {} write(s)",
             plan["writes"].as_array().map_or(0, Vec::len)
         ));
-        let mut args: Vec<OsString> = Vec::new();
-        if *sandbox {
-            args.push("--sandbox".into());
-        }
+        let mut args = shared_flags(g, *sandbox);
         args.extend(["apply".into(), path.into_os_string()]);
         jobs.push(Job {
             args,
@@ -370,7 +430,7 @@ fn plan_then_apply(
     }
     let plan = folder.path().join("fleet.plan.json");
     let plan_text = plan.display().to_string();
-    save_plan(ctx, &plan_text, folder.path(), &planned)?;
+    save_plan(ctx, &plan_text, folder.path(), &planned, false)?;
     let parts = parts_of(&plan_text)?;
     let total: usize = parts
         .iter()
@@ -415,6 +475,15 @@ pub fn undo(g: &Global, run: &str, env: &Env) -> anyhow::Result<()> {
         ))
         .into());
     }
+    let on_copies = parts
+        .iter()
+        .any(|(p, _)| p.ends_with(super::REHEARSAL_MARK));
+    if on_copies && g.rehearse.is_none() {
+        return Err(Usage(format!(
+            "fleet run {run} was made on rehearsal copies: undo it there, with the fleet snapshot folder it was made with: `mcsh --rehearse DIR undo {run}`"
+        ))
+        .into());
+    }
     let summary: Vec<String> = parts
         .iter()
         .map(|(p, (r, _, n))| format!("{p} (run {r}, {n} change(s))"))
@@ -426,20 +495,27 @@ pub fn undo(g: &Global, run: &str, env: &Env) -> anyhow::Result<()> {
     )))? {
         return Err(Usage("cancelled; nothing was changed".into()).into());
     }
+    let folder = match &g.plan_out {
+        Some(_) => Some(private_folder()?),
+        None => None,
+    };
     let jobs: Vec<Job> = parts
         .iter()
         .map(|(profile, (own, sandbox, _))| {
-            let mut args: Vec<OsString> = Vec::new();
-            if *sandbox {
-                args.push("--sandbox".into());
-            }
+            // A copy's lines name `acme (rehearsal)`; the part runs as `acme` on its copy.
+            let tenant = profile
+                .strip_suffix(super::REHEARSAL_MARK)
+                .unwrap_or(profile);
+            let mut args = shared_flags(g, *sandbox);
             args.extend(["undo".into(), own.into()]);
             Job {
                 args,
                 member: Member {
-                    profile: profile.clone(),
+                    profile: tenant.to_string(),
                     run: env.run.to_string(),
-                    plan_out: None,
+                    plan_out: folder
+                        .as_ref()
+                        .map(|f| part_path(f.path(), tenant).display().to_string()),
                     yes: true,
                 },
             }
@@ -447,5 +523,10 @@ pub fn undo(g: &Global, run: &str, env: &Env) -> anyhow::Result<()> {
         .collect();
     let done = spawn::run_all(jobs, env, None, &progress(&ctx));
     report::print_rows(&ctx, &done)?;
+    if let (Some(path), Some(folder)) = (&g.plan_out, &folder) {
+        save_plan(&ctx, path, folder.path(), &done, true)?;
+    } else if !g.dry_run {
+        undo_hint(&ctx, env.run, &done);
+    }
     report::summary(&ctx, "fleet undo", &done, false)
 }

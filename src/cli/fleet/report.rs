@@ -160,28 +160,42 @@ pub fn summary(ctx: &Ctx, what: &str, done: &[Done], compare: bool) -> anyhow::R
             .count()
     };
     let codes: Vec<i32> = done.iter().map(|d| d.code).collect();
-    let count = |word: &str| done.iter().filter(|d| ending(d.code) == word).count();
+    // A `diff` that differs (exit 1) answered; it did not fail.
+    let word = |d: &Done| {
+        if compare && d.code == 1 {
+            "differs"
+        } else {
+            ending(d.code)
+        }
+    };
+    let count = |w: &str| done.iter().filter(|d| word(d) == w).count();
+    let counted = |w: &str| match count(w) {
+        0 => String::new(),
+        n => format!(", {n} {w}"),
+    };
     ctx.note(&format!(
-        "{what} on {} tenants: {} done, {} partial, {} failed{}",
+        "{what} on {} tenants: {} done{}, {} partial, {} failed{}",
         done.len(),
         count("done"),
+        counted("differs"),
         count("partial"),
         count("failed"),
-        match count("interrupted") {
-            0 => String::new(),
-            n => format!(", {n} interrupted"),
-        }
+        counted("interrupted"),
     ));
     for d in done {
         let why = match (&d.error, d.code) {
             (_, 0) => format!("{} row(s)", rows_of(d)),
+            (_, 1) if compare => format!("{} change(s)", rows_of(d)),
             (Some(e), code) => format!("exit {code}: {e}"),
             (None, code) => format!("exit {code}"),
         };
+        // Names are escaped for the terminal, and padded by what they show.
+        let name = crate::output::printable(&d.profile);
+        let pad = width.saturating_sub(name.chars().count().min(width));
         ctx.note(&format!(
-            "  {:width$}  {:11}  {why}",
-            d.profile,
-            ending(d.code)
+            "  {name}{}  {:11}  {why}",
+            " ".repeat(pad),
+            word(d)
         ));
     }
     let code = exit_code(&codes, compare);

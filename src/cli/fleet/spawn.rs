@@ -27,9 +27,12 @@ pub struct Env<'a> {
     pub jobs: usize,
     /// `-q`: the parts' diagnostics are not passed on.
     pub quiet: bool,
+    /// The plan key, which seals what each part is told ([`Member::to_env`]).
+    pub key: Vec<u8>,
 }
 
 /// One tenant's part to run.
+#[derive(Debug, Clone)]
 pub struct Job {
     /// The arguments after `mcsh`.
     pub args: Vec<OsString>,
@@ -67,13 +70,29 @@ pub fn run_all(
     let stopping = Arc::new(AtomicBool::new(false));
     let running: Arc<Mutex<Vec<u32>>> = Arc::new(Mutex::new(Vec::new()));
     {
-        // Ctrl-C: stop starting parts, and pass it on to those running.
+        // Ctrl-C (or SIGTERM, which a service manager or `timeout` sends): stop starting
+        // parts, and pass it on to those running as Ctrl-C, so each stops cleanly.
         let stopping = stopping.clone();
         let running = running.clone();
         let handle = env.handle.clone();
         let interrupt = env.interrupt.clone();
+        #[cfg(unix)]
+        let term = {
+            let _guard = handle.enter();
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok()
+        };
         std::thread::spawn(move || {
-            handle.block_on(interrupt.wait());
+            handle.block_on(async {
+                #[cfg(unix)]
+                if let Some(mut term) = term {
+                    tokio::select! {
+                        _ = interrupt.wait() => {}
+                        _ = term.recv() => interrupt.trigger(),
+                    }
+                    return;
+                }
+                interrupt.wait().await;
+            });
             stopping.store(true, Ordering::SeqCst);
             for pid in running.lock().expect("fleet lock").iter() {
                 interrupt_process(*pid);
@@ -97,7 +116,7 @@ pub fn run_all(
                     }
                 } else {
                     match &exe {
-                        Ok(exe) => run_one(exe, job, env.quiet, input.clone(), &running),
+                        Ok(exe) => run_one(exe, job, env, input.clone(), &running),
                         Err(e) => Done {
                             profile: job.member.profile.clone(),
                             code: 1,
@@ -136,10 +155,11 @@ fn interrupt_process(pid: u32) {
 fn run_one(
     exe: &std::path::Path,
     job: &Job,
-    quiet: bool,
+    env: &Env,
     input: Option<Arc<Vec<u8>>>,
     running: &Mutex<Vec<u32>>,
 ) -> Done {
+    let quiet = env.quiet;
     let profile = job.member.profile.clone();
     let failed = |why: String| Done {
         profile: profile.clone(),
@@ -151,7 +171,7 @@ fn run_one(
     let mut command = Command::new(exe);
     command
         .args(&job.args)
-        .env(MEMBER_ENV, job.member.to_env())
+        .env(MEMBER_ENV, job.member.to_env(&env.key))
         // The fleet colours nothing of theirs: their lines are passed on behind a name.
         .env("NO_COLOR", "1")
         .stdin(if input.is_some() {
@@ -161,6 +181,18 @@ fn run_one(
         })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: prctl(2) in the child before exec; it touches no memory of the parent. A
+        // fleet killed outright (SIGKILL) leaves no part running on: each is told Ctrl-C.
+        unsafe {
+            command.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGINT);
+                Ok(())
+            });
+        }
+    }
     let mut child = match command.spawn() {
         Ok(c) => c,
         Err(e) => return failed(format!("cannot start its process: {e}")),
