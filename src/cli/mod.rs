@@ -13,6 +13,7 @@ pub mod fleet;
 pub mod groups;
 pub mod man_cmd;
 pub mod plan_cmd;
+pub mod plan_key;
 pub mod progress;
 pub mod report;
 pub mod sandbox_cmd;

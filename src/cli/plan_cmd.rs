@@ -77,7 +77,7 @@ pub fn after_run(
         let mut file = dir.plan_file(profile);
         file.base_url = target.to_string();
         file.principal = principal.to_string();
-        file.seal = file.seal_with(&plan_key()?);
+        file.seal = file.seal_with(&super::plan_key::plan_key()?);
         let mut text = serde_json::to_vec_pretty(&file)?;
         text.push(b'\n');
         if path == "-" {
@@ -157,41 +157,6 @@ fn remember_applied(path: &std::path::Path, seal: &str) -> std::io::Result<bool>
     Ok(true)
 }
 
-/// The key plans are sealed with: `plan.key` in mcsh's data dir, made (0600) on first use.
-pub(crate) fn plan_key() -> anyhow::Result<Vec<u8>> {
-    let path = dirs::data_dir()
-        .unwrap_or_else(std::env::temp_dir)
-        .join("mcsh")
-        .join("plan.key");
-    match std::fs::read(&path) {
-        Ok(key) if key.len() >= 32 => return Ok(key),
-        Ok(_) => anyhow::bail!(
-            "the plan key {} is too short; delete it and make the plan again",
-            path.display()
-        ),
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-            return Err(e).with_context(|| format!("cannot read the plan key {}", path.display()))
-        }
-        Err(_) => {}
-    }
-    let key: Vec<u8> = (0..32).map(|_| rand::random::<u8>()).collect();
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    }
-    // Made whole beside it, then linked in only if there is none yet: of several runs making
-    // the first plan at once (a fleet's tenants), one key wins and every run seals with it.
-    let fresh = path.with_extension(format!("key.{}", uuid::Uuid::new_v4().simple()));
-    crate::files::write_atomic(&fresh, &key, true)
-        .with_context(|| format!("cannot write the plan key {}", fresh.display()))?;
-    let linked = std::fs::hard_link(&fresh, &path);
-    let _ = std::fs::remove_file(&fresh);
-    match linked {
-        Ok(()) => Ok(key),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => plan_key(),
-        Err(e) => Err(e).with_context(|| format!("cannot write the plan key {}", path.display())),
-    }
-}
-
 /// `mcsh apply FILE`.
 pub async fn apply(ctx: &mut Ctx, path: &str) -> anyhow::Result<()> {
     if ctx.global.dry_run {
@@ -208,7 +173,7 @@ pub async fn apply(ctx: &mut Ctx, path: &str) -> anyhow::Result<()> {
         ))
         .into());
     }
-    if !plan.is_sealed_with(&plan_key()?) {
+    if !plan.is_sealed_with(&super::plan_key::plan_key()?) {
         return Err(Usage(format!(
             "{path} was changed after mcsh made it (its seal does not match its contents), or \
              was made by another user's mcsh; it is not applied: make the plan again with --plan-out"

@@ -8,7 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::super::{Cli, Command};
+use crate::cli::{Cli, Command};
 use crate::output::Format;
 
 /// The environment variable that makes a process one tenant's part of a fleet run. It is set
@@ -64,7 +64,7 @@ pub fn member_from_env() -> anyhow::Result<Option<Member>> {
         _ => return Ok(None),
     };
     let refused = || {
-        super::super::report::Usage(format!(
+        crate::cli::report::Usage(format!(
             "{MEMBER_ENV} is set, but not by this user's mcsh running a fleet; nothing was done: unset it (fleets are run with --profiles, --all-profiles or --fleet)"
         ))
     };
@@ -72,7 +72,7 @@ pub fn member_from_env() -> anyhow::Result<Option<Member>> {
     let (Some(member), Some(seal)) = (outer["member"].as_str(), outer["mac"].as_str()) else {
         return Err(refused().into());
     };
-    let key = super::super::plan_cmd::plan_key()?;
+    let key = crate::cli::plan_key::plan_key()?;
     if mac(&key, member) != seal {
         return Err(refused().into());
     }

@@ -111,7 +111,7 @@ impl Fleet {
         interrupt: &std::sync::Arc<Interrupt>,
     ) -> anyhow::Result<()> {
         let run = crate::directory::audit::new_run_id();
-        let key = super::plan_cmd::plan_key()?;
+        let key = super::plan_key::plan_key()?;
         let env = spawn::Env {
             key,
             handle: runtime.handle().clone(),

@@ -14,11 +14,11 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use serde_json::{json, Value};
 
-use super::super::report::Usage;
-use super::super::{Cli, Command, Ctx, Global};
 use super::member::Member;
 use super::report;
 use super::spawn::{self, Done, Env, Job};
+use crate::cli::report::Usage;
+use crate::cli::{Cli, Command, Ctx, Global};
 use crate::directory::audit;
 
 /// The key that marks a fleet plan file.
@@ -51,8 +51,8 @@ pub fn is_fleet_run(run: &str) -> bool {
 /// Whether the command may write (a script may): over a fleet on a terminal, such a command
 /// is planned on every tenant and confirmed once before anything is written.
 fn may_write(cli: &Cli) -> bool {
-    use super::super::groups::GroupsCmd as G;
-    use super::super::users::UsersCmd as U;
+    use crate::cli::groups::GroupsCmd as G;
+    use crate::cli::users::UsersCmd as U;
     !matches!(
         &cli.command,
         Some(
@@ -360,7 +360,7 @@ pub fn apply(g: &Global, file: &str, env: &Env) -> anyhow::Result<()> {
     }
     // Every part's seal first: a file changed by hand is not carried out in part, and the
     // question below counts only writes mcsh planned.
-    let key = super::super::plan_cmd::plan_key()?;
+    let key = crate::cli::plan_key::plan_key()?;
     for (profile, (_, plan)) in &parts {
         let sealed = serde_json::from_value::<crate::directory::plan::PlanFile>(plan.clone())
             .is_ok_and(|p| p.is_sealed_with(&key));

@@ -8,9 +8,9 @@
 
 use serde_json::{Map, Value};
 
-use super::super::report::FleetEnded;
-use super::super::Ctx;
 use super::spawn::Done;
+use crate::cli::report::FleetEnded;
+use crate::cli::Ctx;
 use crate::output::{Shape, COLUMNS_KEY};
 
 /// The keys of a JSON object's text in the order written (serde_json's maps sort them).
