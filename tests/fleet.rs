@@ -307,7 +307,7 @@ fn a_fleet_plan_applies_each_part_on_its_own_tenant_only() {
     std::fs::write(&swapped_path, serde_json::to_vec(&swapped).unwrap()).unwrap();
     let (code, _, err) = f.run(&["apply", swapped_path.to_str().unwrap(), "--yes"]);
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("made for another tenant"), "{err}");
+    assert!(err.contains("holds the plan made for"), "{err}");
     for t in ["acme", "globex"] {
         assert!(
             !f.members(t, "Finance").contains(email),
@@ -448,7 +448,10 @@ fn a_fleet_snapshot_folder_rehearses_and_diffs_per_tenant() {
     ]);
     assert_eq!(code, 1, "each copy differs from its snapshot: {err}");
     assert!(
-        err.contains("2 differs") && err.contains("0 failed"),
+        err.contains("2 differs")
+            && err.contains("0 failed")
+            && err.contains("(acme: differs)")
+            && !err.contains("error:"),
         "{err}"
     );
     let by = rows_by_profile(&out);
@@ -557,6 +560,8 @@ fn writes_on_a_terminal_are_planned_everywhere_and_confirmed_once_per_fleet() {
         "{shown}"
     );
     assert!(shown.contains("cancelled; nothing was changed"), "{shown}");
+    // The plans live in a private folder that is gone afterwards: no path to it is shown.
+    assert!(!shown.contains("mcsh-fleet-"), "{shown}");
     for t in ["acme", "globex"] {
         assert!(!f.members(t, "Finance").contains(email), "{t}");
     }
@@ -883,4 +888,35 @@ fn a_profile_whose_name_cannot_be_a_file_name_is_no_fleet_member() {
     assert_eq!(code, 0, "{err}");
     let (code, _, err) = f.run(&["--fleet-jobs", "4", "groups", "list"]);
     assert_eq!(code, 2, "--fleet-jobs without a fleet: {err}");
+}
+
+#[test]
+fn a_member_value_copied_out_of_a_fleet_does_not_carry_over_to_another_command() {
+    let f = Fleet::new();
+    // What a tenant's process was told, as a script in it can read it.
+    let (code, out, err) = f.run(&[
+        "--profiles",
+        "acme",
+        "--yes",
+        "-e",
+        "env(\"MCSH_FLEET_MEMBER\")",
+        "-o",
+        "jsonl",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let row: Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    let value = row["value"].as_str().expect("the member value").to_string();
+    let out = f
+        .mcsh()
+        .env("MCSH_FLEET_MEMBER", &value)
+        .args(["groups", "create", "--description", "Replayed"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("not by this user's mcsh"), "{err}");
+    assert!(!f
+        .json_of("acme", &["groups", "list"])
+        .to_string()
+        .contains("Replayed"));
 }

@@ -180,6 +180,12 @@ pub async fn apply(ctx: &mut Ctx, path: &str) -> anyhow::Result<()> {
         ))
         .into());
     }
+    // A fleet's part lives in a private folder that is gone afterwards: it is named by what it is.
+    let shown = if ctx.global.member.is_some() {
+        "this tenant's part of the fleet plan".to_string()
+    } else {
+        path.to_string()
+    };
     let dir = ctx.directory().await?;
     // A plan is carried out once where it is applied (a rehearsal copy, then the tenant, are two
     // places): applied again after its change was taken back by hand or by undo, its reads
@@ -200,7 +206,7 @@ pub async fn apply(ctx: &mut Ctx, path: &str) -> anyhow::Result<()> {
     }
     if !differs.is_empty() {
         return Err(Usage(format!(
-            "{path} was made for another tenant: {}; make the plan again here",
+            "{shown} was made for another tenant: {}; make the plan again here",
             differs.join(", ")
         ))
         .into());
@@ -214,7 +220,7 @@ pub async fn apply(ctx: &mut Ctx, path: &str) -> anyhow::Result<()> {
     .is_ok_and(|text| String::from_utf8_lossy(&text).lines().any(|l| l == seal))
     {
         return Err(Usage(format!(
-            "{path} has been applied here already; a plan is carried out once: make a new plan with --plan-out"
+            "{shown} has been applied here already; a plan is carried out once: make a new plan with --plan-out"
         ))
         .into());
     }
@@ -224,7 +230,7 @@ pub async fn apply(ctx: &mut Ctx, path: &str) -> anyhow::Result<()> {
         .context("checking the plan against the directory")?;
     if !changed.is_empty() {
         anyhow::bail!(
-            "the directory changed since {path} was made ({}), so it is not applied: {}; make a new plan with --plan-out",
+            "the directory changed since {shown} was made ({}), so it is not applied: {}; make a new plan with --plan-out",
             plan.created,
             changed.join("; ")
         );
@@ -234,7 +240,7 @@ pub async fn apply(ctx: &mut Ctx, path: &str) -> anyhow::Result<()> {
         return Ok(());
     }
     if !ctx.global.quiet {
-        crate::eprintln_data!("{path} holds {} write(s):", plan.writes.len());
+        crate::eprintln_data!("{shown} holds {} write(s):", plan.writes.len());
         for w in &plan.writes {
             crate::eprintln_data!("  {}", w.describe());
         }
@@ -253,7 +259,7 @@ pub async fn apply(ctx: &mut Ctx, path: &str) -> anyhow::Result<()> {
         .with_context(|| format!("cannot record the plan as applied in {}", applied.display()))?;
     if !first {
         return Err(Usage(format!(
-            "{path} has been applied here already; a plan is carried out once: make a new plan with --plan-out"
+            "{shown} has been applied here already; a plan is carried out once: make a new plan with --plan-out"
         ))
         .into());
     }

@@ -48,11 +48,34 @@ fn mac(key: &[u8], text: &str) -> String {
         .collect()
 }
 
+/// How long a member's value holds after the fleet made it: the process it is made for starts
+/// at once; a value copied out of it and used later is refused.
+const VALID_SECONDS: i64 = 60;
+
+/// A digest of a process's arguments (after the program's name): a member's value holds only
+/// for the command line it was made for.
+fn args_digest(args: &[std::ffi::OsString]) -> String {
+    use sha1::Digest as _;
+    let mut h = sha1::Sha1::new();
+    for a in args {
+        h.update(a.as_encoded_bytes());
+        h.update([0u8]);
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
 impl Member {
-    /// The value of [`MEMBER_ENV`] for this member, sealed with `key` (the plan key).
-    pub fn to_env(&self, key: &[u8]) -> String {
+    /// The value of [`MEMBER_ENV`] for this member run with `args`, sealed with `key` (the
+    /// plan key), bound to those arguments and to this moment.
+    pub fn to_env(&self, key: &[u8], args: &[std::ffi::OsString]) -> String {
         let member = serde_json::to_string(self).expect("a member serializes");
-        serde_json::json!({ "member": member, "mac": mac(key, &member) }).to_string()
+        let bound = serde_json::json!({
+            "member": member,
+            "args": args_digest(args),
+            "issued": chrono::Utc::now().timestamp(),
+        })
+        .to_string();
+        serde_json::json!({ "bound": bound, "mac": mac(key, &bound) }).to_string()
     }
 }
 
@@ -69,13 +92,24 @@ pub fn member_from_env() -> anyhow::Result<Option<Member>> {
         ))
     };
     let outer: serde_json::Value = serde_json::from_str(&text).map_err(|_| refused())?;
-    let (Some(member), Some(seal)) = (outer["member"].as_str(), outer["mac"].as_str()) else {
+    let (Some(bound), Some(seal)) = (outer["bound"].as_str(), outer["mac"].as_str()) else {
         return Err(refused().into());
     };
     let key = crate::cli::plan_key::plan_key()?;
-    if mac(&key, member) != seal {
+    if mac(&key, bound) != seal {
         return Err(refused().into());
     }
+    let bound: serde_json::Value = serde_json::from_str(bound).map_err(|_| refused())?;
+    // Made for this very command line, just now: a value copied out of a fleet's process
+    // (where a confirmation was given) does not carry that confirmation anywhere else.
+    let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    let age = chrono::Utc::now().timestamp() - bound["issued"].as_i64().unwrap_or(i64::MIN / 2);
+    if bound["args"].as_str() != Some(args_digest(&args).as_str())
+        || !(-5..=VALID_SECONDS).contains(&age)
+    {
+        return Err(refused().into());
+    }
+    let member = bound["member"].as_str().ok_or_else(refused)?;
     let member: Member = serde_json::from_str(member).map_err(|_| refused())?;
     Ok(Some(member))
 }

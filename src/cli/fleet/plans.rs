@@ -138,12 +138,12 @@ fn input_for(cli: &Cli, args: &[OsString]) -> anyhow::Result<Option<Arc<Vec<u8>>
 }
 
 /// Says on stderr how many tenants have ended, as each ends.
-fn progress(ctx: &Ctx) -> impl Fn(&Done, usize, usize) + Sync + '_ {
+fn progress(ctx: &Ctx, compare: bool) -> impl Fn(&Done, usize, usize) + Sync + '_ {
     move |d: &Done, n: usize, total: usize| {
         ctx.note(&format!(
             "fleet: {n}/{total} tenants ended ({}: {})",
             d.profile,
-            report::ending(d.code)
+            report::ending_of(d.code, compare)
         ));
     }
 }
@@ -227,7 +227,7 @@ pub fn each(cli: &Cli, args: &[OsString], tenants: &[String], env: &Env) -> anyh
         folder.as_ref().map(|f| f.path()),
         false,
     );
-    let done = spawn::run_all(jobs, env, input, &progress(&ctx));
+    let done = spawn::run_all(jobs, env, input, &progress(&ctx, compare));
     report::print_rows(&ctx, &done)?;
     if let (Some(path), Some(folder)) = (&g.plan_out, &folder) {
         save_plan(&ctx, path, folder.path(), &done, true)?;
@@ -293,9 +293,14 @@ fn save_plan(
 /// Says how to take the fleet run back, when a tenant wrote anything.
 fn undo_hint(ctx: &Ctx, run: &str, done: &[Done]) {
     if done.iter().any(|d| d.wrote.is_some()) {
-        ctx.note(&format!(
-            "fleet run {run}: `mcsh undo {run}` takes it back on each tenant"
-        ));
+        // On rehearsal copies, the undo runs there too: the hint names them.
+        let target = match &ctx.global.rehearse {
+            Some(r) => format!("--rehearse {} ", crate::output::shell_word(r)),
+            None => String::new(),
+        };
+        ctx.note(&crate::output::printable(&format!(
+            "fleet run {run}: `mcsh {target}undo {run}` takes it back on each tenant"
+        )));
     }
 }
 
@@ -338,7 +343,12 @@ fn chosen_only<T>(g: &Global, items: Vec<(String, T)>) -> anyhow::Result<Vec<(St
     match super::chosen(g)? {
         Some(names) => Ok(items
             .into_iter()
-            .filter(|(n, _)| names.contains(n))
+            .filter(|(n, _)| {
+                // A rehearsal copy's part is named `acme (rehearsal)`: it is acme's.
+                names
+                    .iter()
+                    .any(|c| c == n.strip_suffix(super::REHEARSAL_MARK).unwrap_or(n))
+            })
             .collect()),
         None => Ok(items),
     }
@@ -346,6 +356,12 @@ fn chosen_only<T>(g: &Global, items: Vec<(String, T)>) -> anyhow::Result<Vec<(St
 
 /// `mcsh apply FLEET_PLAN`: one question naming each tenant, then each part on its tenant.
 pub fn apply(g: &Global, file: &str, env: &Env) -> anyhow::Result<()> {
+    apply_as(g, file, file, env)
+}
+
+/// [`apply`], the plan named `shown` in what is said (a fleet's own plan lives in a private
+/// folder that is gone afterwards).
+fn apply_as(g: &Global, file: &str, shown: &str, env: &Env) -> anyhow::Result<()> {
     let ctx = Ctx::new(g.clone());
     if g.dry_run {
         return Err(Usage("a plan is already a dry run: apply it without --dry-run, or make a new one with --plan-out".into()).into());
@@ -363,8 +379,24 @@ pub fn apply(g: &Global, file: &str, env: &Env) -> anyhow::Result<()> {
     let key = crate::cli::plan_key::plan_key()?;
     for (profile, (_, plan)) in &parts {
         let sealed = serde_json::from_value::<crate::directory::plan::PlanFile>(plan.clone())
-            .is_ok_and(|p| p.is_sealed_with(&key));
-        if !sealed {
+            .ok()
+            .filter(|p| p.is_sealed_with(&key));
+        // The label outside the seal must name the tenant inside it.
+        let labelled = sealed.as_ref().is_some_and(|p| {
+            let inner = p
+                .profile
+                .strip_suffix(super::REHEARSAL_MARK)
+                .unwrap_or(&p.profile);
+            inner == profile
+        });
+        if sealed.is_some() && !labelled {
+            return Err(Usage(crate::output::printable(&format!(
+                "{shown}: the part labelled {profile} holds the plan made for {}; nothing was applied: make the plan again with --plan-out",
+                sealed.as_ref().map_or("", |p| p.profile.as_str())
+            )))
+            .into());
+        }
+        if sealed.is_none() {
             return Err(Usage(crate::output::printable(&format!(
                 "{file}: the part for {profile} was changed after mcsh made it (its seal does not match), or was made by another user's mcsh; nothing was applied: make the plan again with --plan-out"
             )))
@@ -395,13 +427,13 @@ pub fn apply(g: &Global, file: &str, env: &Env) -> anyhow::Result<()> {
         });
     }
     if !ctx.confirm(&crate::output::printable(&format!(
-        "apply {file} to {} tenant(s): {}",
+        "apply {shown} to {} tenant(s): {}",
         parts.len(),
         counts.join(", ")
     )))? {
         return Err(Usage("cancelled; nothing was changed".into()).into());
     }
-    let done = spawn::run_all(jobs, env, None, &progress(&ctx));
+    let done = spawn::run_all(jobs, env, None, &progress(&ctx, false));
     report::print_rows(&ctx, &done)?;
     undo_hint(&ctx, env.run, &done);
     report::summary(&ctx, "fleet apply", &done, false)
@@ -441,7 +473,7 @@ fn plan_then_apply(
         ctx.note("nothing to write on any tenant");
         return report::summary(ctx, "fleet run", &planned, false);
     }
-    apply(&ctx.global, &plan_text, env)
+    apply_as(&ctx.global, &plan_text, "the planned writes", env)
 }
 
 /// `mcsh undo FLEET_RUN`: each tenant's part of the run, undone where it was made.
@@ -468,13 +500,15 @@ pub fn undo(g: &Global, run: &str, env: &Env) -> anyhow::Result<()> {
             None => parts.push((profile.to_string(), (own.to_string(), sandbox, changed))),
         }
     }
-    let parts = chosen_only(g, parts)?;
+    let mut parts = chosen_only(g, parts)?;
     if parts.is_empty() {
         return Err(Usage(format!(
             "fleet run {run} made no changes on the tenants named"
         ))
         .into());
     }
+    // The same order every time (the log has them in the order they ended).
+    parts.sort_by(|a, b| a.0.cmp(&b.0));
     let on_copies = parts
         .iter()
         .any(|(p, _)| p.ends_with(super::REHEARSAL_MARK));
@@ -521,7 +555,7 @@ pub fn undo(g: &Global, run: &str, env: &Env) -> anyhow::Result<()> {
             }
         })
         .collect();
-    let done = spawn::run_all(jobs, env, None, &progress(&ctx));
+    let done = spawn::run_all(jobs, env, None, &progress(&ctx, false));
     report::print_rows(&ctx, &done)?;
     if let (Some(path), Some(folder)) = (&g.plan_out, &folder) {
         save_plan(&ctx, path, folder.path(), &done, true)?;

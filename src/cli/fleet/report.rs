@@ -128,6 +128,15 @@ pub fn ending(code: i32) -> &'static str {
     }
 }
 
+/// [`ending`], where a `diff` (`compare`) that exits 1 answered "differs" rather than failed.
+pub fn ending_of(code: i32, compare: bool) -> &'static str {
+    if compare && code == 1 {
+        "differs"
+    } else {
+        ending(code)
+    }
+}
+
 /// The exit code of a fleet run whose parts ended with `codes`: 130 if any was interrupted,
 /// 0 if all were done, 3 if some were done (or partly) and others not, else the worst
 /// (highest) code. `compare`: a `diff`, where 1 means "differs" and the worst is the answer.
@@ -161,13 +170,7 @@ pub fn summary(ctx: &Ctx, what: &str, done: &[Done], compare: bool) -> anyhow::R
     };
     let codes: Vec<i32> = done.iter().map(|d| d.code).collect();
     // A `diff` that differs (exit 1) answered; it did not fail.
-    let word = |d: &Done| {
-        if compare && d.code == 1 {
-            "differs"
-        } else {
-            ending(d.code)
-        }
-    };
+    let word = |d: &Done| ending_of(d.code, compare);
     let count = |w: &str| done.iter().filter(|d| word(d) == w).count();
     let counted = |w: &str| match count(w) {
         0 => String::new(),
@@ -203,11 +206,9 @@ pub fn summary(ctx: &Ctx, what: &str, done: &[Done], compare: bool) -> anyhow::R
         return if code == 0 {
             Ok(())
         } else {
-            Err(FleetEnded {
-                code,
-                message: format!("differs on {}", names(done, |c| c == 1)),
-            }
-            .into())
+            // As a `diff` on one tenant: exit 1, the differences printed, no error.
+            ctx.note(&format!("differs on {}", names(done, |c| c == 1)));
+            Err(crate::cli::report::Differs.into())
         };
     }
     Err(FleetEnded {

@@ -171,7 +171,7 @@ fn run_one(
     let mut command = Command::new(exe);
     command
         .args(&job.args)
-        .env(MEMBER_ENV, job.member.to_env(&env.key))
+        .env(MEMBER_ENV, job.member.to_env(&env.key, &job.args))
         // The fleet colours nothing of theirs: their lines are passed on behind a name.
         .env("NO_COLOR", "1")
         .stdin(if input.is_some() {
