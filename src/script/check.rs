@@ -233,6 +233,9 @@ mod tests {
             Some(("f", 2))
         );
         assert_eq!(name_and_arity("g() -> ()"), Some(("g", 0)));
+        assert_eq!(name_and_arity("g( ) -> ()"), Some(("g", 0)));
+        assert_eq!(name_and_arity("k(x)"), Some(("k", 1)));
+        assert_eq!(name_and_arity("h(a: Fn(x), b: i64) -> ()"), Some(("h", 2)));
     }
 
     fn check(script: &str) -> Option<(String, Option<usize>)> {

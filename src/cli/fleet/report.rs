@@ -248,6 +248,19 @@ mod tests {
     }
 
     #[test]
+    fn each_tenant_ends_in_a_word_and_a_diff_that_differs_did_not_fail() {
+        assert_eq!(ending(0), "done");
+        assert_eq!(ending(3), "partial");
+        assert_eq!(ending(130), "interrupted");
+        assert_eq!(ending(4), "failed");
+        assert_eq!(ending(1), "failed");
+        assert_eq!(ending_of(1, true), "differs");
+        assert_eq!(ending_of(1, false), "failed");
+        assert_eq!(ending_of(0, true), "done");
+        assert_eq!(ending_of(4, true), "failed");
+    }
+
+    #[test]
     fn rows_keep_each_tenant_and_the_columns_the_parts_named() {
         let done = vec![
             Done {
