@@ -156,6 +156,15 @@ fn a_command_runs_on_every_tenant_and_reports_once_with_the_profile_first() {
             .collect();
         assert_eq!(reported, own, "{t}");
         assert_eq!(by[t].len(), own.len(), "{t}");
+        // The tenant's line counts its rows.
+        let line = err
+            .lines()
+            .find(|l| l.trim_start().starts_with(&format!("{t} ")))
+            .unwrap_or_else(|| panic!("no line for {t}: {err}"));
+        assert!(
+            line.contains(&format!("done         {} row(s)", own.len())),
+            "{line}"
+        );
     }
     // The tenants are different people.
     assert_ne!(
@@ -451,6 +460,7 @@ fn a_fleet_snapshot_folder_rehearses_and_diffs_per_tenant() {
         err.contains("2 differs")
             && err.contains("0 failed")
             && err.contains("(acme: differs)")
+            && err.contains("differs      1 change(s)")
             && !err.contains("error:"),
         "{err}"
     );
@@ -919,4 +929,22 @@ fn a_member_value_copied_out_of_a_fleet_does_not_carry_over_to_another_command()
         .json_of("acme", &["groups", "list"])
         .to_string()
         .contains("Replayed"));
+}
+
+#[test]
+fn a_tenant_that_fails_with_exit_1_makes_the_run_partial_and_is_named() {
+    let f = Fleet::new();
+    let (code, _, err) = f.run(&[
+        "--fleet",
+        "trio",
+        "-e",
+        "if profile() == \"globex\" { exit(1) } else { 1 }",
+    ]);
+    assert_eq!(code, 3, "{err}");
+    let line = err
+        .lines()
+        .find(|l| l.trim_start().starts_with("globex "))
+        .unwrap_or_else(|| panic!("no line for globex: {err}"));
+    assert!(line.contains("failed") && line.contains("exit 1"), "{line}");
+    assert!(err.contains("not done on 1 of 3 tenants: globex"), "{err}");
 }
