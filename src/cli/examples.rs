@@ -6,6 +6,8 @@ pub const MCSH: &str = "Examples:
   mcsh --sandbox onboard --email jane.doe@company.com --name \"Jane Doe\" --group Sales
   mcsh users list --domain example.com -o csv > users.csv
   mcsh -e 'users().filter(|u| u.name == \"\")'
+  mcsh --sandbox --profiles a,b groups list      # two sandbox tenants at once: one report
+  mcsh --fleet emea onboard --csv starters.csv   # a [fleets] set of the config's profiles
   mcsh                                           # the interactive shell
 
 Exit codes:
