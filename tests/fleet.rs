@@ -157,10 +157,7 @@ fn a_command_runs_on_every_tenant_and_reports_once_with_the_profile_first() {
         assert_eq!(reported, own, "{t}");
         assert_eq!(by[t].len(), own.len(), "{t}");
         // The tenant's line counts its rows.
-        let line = err
-            .lines()
-            .find(|l| l.trim_start().starts_with(&format!("{t} ")))
-            .unwrap_or_else(|| panic!("no line for {t}: {err}"));
+        let line = tenant_line(&err, t);
         assert!(
             line.contains(&format!("done         {} row(s)", own.len())),
             "{line}"
@@ -361,14 +358,7 @@ fn undo_of_a_fleet_run_takes_back_each_tenants_own_changes_only() {
         "--fleet", "pair", "onboard", "--email", email, "--name", "U", "--group", "Support",
     ]);
     assert_eq!(code, 0, "{err}");
-    let fleet_run = err
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix("fleet run ")
-                .and_then(|r| r.split(':').next())
-        })
-        .unwrap_or_else(|| panic!("no fleet run announced: {err}"))
-        .to_string();
+    let fleet_run = fleet_run_of(&err);
     // The audit listing shows which fleet run each line belongs to.
     let (code, audit, _) = f.run(&["audit", "-o", "csv"]);
     assert_eq!(code, 0);
@@ -687,6 +677,39 @@ fn fleet_run_of(stderr: &str) -> String {
         .to_string()
 }
 
+/// The summary line a fleet run printed for `tenant`.
+fn tenant_line<'a>(stderr: &'a str, tenant: &str) -> &'a str {
+    stderr
+        .lines()
+        .find(|l| l.trim_start().starts_with(&format!("{tenant} ")))
+        .unwrap_or_else(|| panic!("no line for {tenant}: {stderr}"))
+}
+
+/// Runs `groups create --description GROUP` on acme with `MCSH_FLEET_MEMBER` set to `value`,
+/// and asserts it is refused (exit 2) and that nothing was created.
+fn assert_member_refused(f: &Fleet, value: &str, group: &str) {
+    let out = f
+        .mcsh()
+        .env("MCSH_FLEET_MEMBER", value)
+        .args([
+            "--profile",
+            "acme",
+            "groups",
+            "create",
+            "--description",
+            group,
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("not by this user's mcsh"), "{err}");
+    assert!(!f
+        .json_of("acme", &["groups", "list"])
+        .to_string()
+        .contains(group));
+}
+
 #[test]
 fn a_dry_run_or_a_plan_of_a_fleet_undo_changes_nothing() {
     let f = Fleet::new();
@@ -805,30 +828,11 @@ fn a_fleet_plan_with_one_part_changed_by_hand_is_not_applied_anywhere() {
 fn a_member_variable_set_by_anything_but_mcsh_is_refused() {
     let f = Fleet::new();
     for value in [
-        r#"{"profile":"acme","run":"x","yes":true}"#.to_string(),
-        r#"{"member":"{\"profile\":\"acme\",\"run\":\"x\",\"yes\":true}","mac":"00"}"#.to_string(),
+        r#"{"profile":"acme","run":"x","yes":true}"#,
+        r#"{"bound":"{\"member\":\"{}\",\"args\":\"\",\"issued\":0}","mac":"00"}"#,
     ] {
-        let out = f
-            .mcsh()
-            .env("MCSH_FLEET_MEMBER", &value)
-            .args([
-                "--profile",
-                "acme",
-                "groups",
-                "create",
-                "--description",
-                "Forged",
-            ])
-            .output()
-            .unwrap();
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{err}");
-        assert!(err.contains("not by this user's mcsh"), "{err}");
+        assert_member_refused(&f, value, "Forged");
     }
-    assert!(!f
-        .json_of("acme", &["groups", "list"])
-        .to_string()
-        .contains("Forged"));
 }
 
 #[test]
@@ -916,19 +920,7 @@ fn a_member_value_copied_out_of_a_fleet_does_not_carry_over_to_another_command()
     assert_eq!(code, 0, "{err}");
     let row: Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
     let value = row["value"].as_str().expect("the member value").to_string();
-    let out = f
-        .mcsh()
-        .env("MCSH_FLEET_MEMBER", &value)
-        .args(["groups", "create", "--description", "Replayed"])
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(err.contains("not by this user's mcsh"), "{err}");
-    assert!(!f
-        .json_of("acme", &["groups", "list"])
-        .to_string()
-        .contains("Replayed"));
+    assert_member_refused(&f, &value, "Replayed");
 }
 
 #[test]
@@ -941,10 +933,7 @@ fn a_tenant_that_fails_with_exit_1_makes_the_run_partial_and_is_named() {
         "if profile() == \"globex\" { exit(1) } else { 1 }",
     ]);
     assert_eq!(code, 3, "{err}");
-    let line = err
-        .lines()
-        .find(|l| l.trim_start().starts_with("globex "))
-        .unwrap_or_else(|| panic!("no line for globex: {err}"));
+    let line = tenant_line(&err, "globex");
     assert!(line.contains("failed") && line.contains("exit 1"), "{line}");
     assert!(err.contains("not done on 1 of 3 tenants: globex"), "{err}");
 }

@@ -61,23 +61,31 @@ pub struct PlanFile {
 /// The plan format this build writes and reads.
 pub const VERSION: u32 = 2;
 
+/// The seal of `bytes` under `key` (the user's plan key): HMAC-SHA1, in hex. Plans are sealed
+/// with it, and so is what a fleet tells each tenant's process.
+pub fn seal(key: &[u8], bytes: &[u8]) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac =
+        <Hmac<sha1::Sha1> as hmac::KeyInit>::new_from_slice(key).expect("HMAC takes any key");
+    mac.update(bytes);
+    mac.finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 impl PlanFile {
     /// The seal of this plan's contents under `key`.
     pub fn seal_with(&self, key: &[u8]) -> String {
-        use hmac::{Hmac, Mac};
         let unsealed = PlanFile {
             seal: String::new(),
             ..self.clone()
         };
-        let text = serde_json::to_vec(&unsealed).expect("a plan serializes");
-        let mut mac =
-            <Hmac<sha1::Sha1> as hmac::KeyInit>::new_from_slice(key).expect("HMAC takes any key");
-        mac.update(&text);
-        mac.finalize()
-            .into_bytes()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        seal(
+            key,
+            &serde_json::to_vec(&unsealed).expect("a plan serializes"),
+        )
     }
 
     /// Whether the seal matches the contents under `key`.

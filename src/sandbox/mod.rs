@@ -95,17 +95,23 @@ impl Default for Options {
 /// The longest name a sandbox tenant may have.
 const MAX_TENANT_NAME: usize = 64;
 
-/// The state file of the sandbox tenant `name`, beside `base` (the single tenant's state):
-/// `sandbox.db` gives `sandbox-acme.db`; `:memory:` stays `:memory:`. `Err` says why the name
-/// cannot be a tenant's (it becomes part of a file name: letters, digits, `-`, `_`, `.`).
-pub fn tenant_state(base: &str, name: &str) -> Result<String, String> {
-    let fits = !name.is_empty()
+/// Whether `name` can be part of a file name as a tenant's: at most [`MAX_TENANT_NAME`]
+/// letters, digits, `-`, `_` and `.` (not first). Sandbox tenants' states and a fleet's
+/// plans and snapshots are named after their tenants.
+pub fn fits_a_file_name(name: &str) -> bool {
+    !name.is_empty()
         && name.len() <= MAX_TENANT_NAME
         && !name.starts_with('.')
         && name
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
-    if !fits {
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+/// The state file of the sandbox tenant `name`, beside `base` (the single tenant's state):
+/// `sandbox.db` gives `sandbox-acme.db`; `:memory:` stays `:memory:`. `Err` says why the name
+/// cannot be a tenant's (it becomes part of a file name: letters, digits, `-`, `_`, `.`).
+pub fn tenant_state(base: &str, name: &str) -> Result<String, String> {
+    if !fits_a_file_name(name) {
         return Err(format!(
             "{name:?} cannot name a sandbox tenant: use at most {MAX_TENANT_NAME} letters, digits, '-', '_' or '.' (not first)"
         ));

@@ -35,17 +35,9 @@ pub struct Member {
     pub yes: bool,
 }
 
-/// HMAC-SHA1 (hex) of `text` under `key`.
+/// The seal of `text` under `key`, as plans are sealed.
 fn mac(key: &[u8], text: &str) -> String {
-    use hmac::{Hmac, Mac};
-    let mut m =
-        <Hmac<sha1::Sha1> as hmac::KeyInit>::new_from_slice(key).expect("HMAC takes any key");
-    m.update(text.as_bytes());
-    m.finalize()
-        .into_bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::directory::plan::seal(key, text.as_bytes())
 }
 
 /// How long a member's value holds after the fleet made it: the process it is made for starts

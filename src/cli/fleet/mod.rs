@@ -34,7 +34,7 @@ pub const REHEARSAL_MARK: &str = " (rehearsal)";
 /// Checks that `name` can be a fleet's tenant: it becomes part of file names (plans,
 /// snapshots, sandbox states), so letters, digits, `-`, `_` and `.` (not first) only.
 fn fleet_name(name: &str) -> anyhow::Result<()> {
-    if crate::sandbox::tenant_state(":memory:", name).is_err() {
+    if !crate::sandbox::fits_a_file_name(name) {
         let shown: String = name.chars().take(64).collect();
         return Err(Usage(crate::output::printable(&format!(
             "profile {shown:?}{} cannot be part of a fleet: a fleet's tenant names become part of file names (plans, snapshots), so use at most 64 letters, digits, '-', '_' or '.' (not first); rename the profile",

@@ -42,10 +42,19 @@ fn audit_lines() -> Vec<Value> {
 }
 
 /// Whether `run` is a fleet run's id: lines carry it as their `fleet`, none as their `run`.
+/// Asked of every `mcsh undo`, so it looks for the fields' text in the log rather than reading
+/// (and checking) every line: the undo that follows does that once.
 pub fn is_fleet_run(run: &str) -> bool {
     let run = run.trim();
-    let lines = audit_lines();
-    lines.iter().any(|l| l["fleet"] == run) && !lines.iter().any(|l| l["run"] == run)
+    let path = audit::default_path(&|k| std::env::var(k).ok());
+    let Ok(bytes) = crate::files::read_bounded(&path.to_string_lossy(), audit::MAX_LOG_BYTES)
+    else {
+        return false;
+    };
+    let text = String::from_utf8_lossy(&bytes);
+    // The log is written by serde_json: no spaces, and run ids need no escaping.
+    let field = |name: &str| format!("\"{name}\":{}", serde_json::Value::from(run));
+    text.contains(&field("fleet")) && !text.contains(&field("run"))
 }
 
 /// Whether the command may write (a script may): over a fleet on a terminal, such a command
@@ -322,8 +331,7 @@ fn parts_of(file: &str) -> anyhow::Result<Vec<(String, bool, Value)>> {
         let (Some(profile), Some(plan)) = (p["profile"].as_str(), p.get("plan")) else {
             return Err(Usage(format!("{file}: a part without a profile or a plan")).into());
         };
-        crate::sandbox::tenant_state(":memory:", profile)
-            .map_err(|e| Usage(format!("{file}: {e}")))?;
+        super::fleet_name(profile).map_err(|e| Usage(format!("{file}: {e}")))?;
         if parts
             .iter()
             .any(|(n, _, _): &(String, bool, Value)| n == profile)
