@@ -110,6 +110,93 @@ fn hints_for_a_user_queued_for_deletion_carry_the_sessions_tenant_flags() {
 }
 
 #[test]
+fn adding_a_user_queued_for_deletion_to_a_group_warns_and_strict_refuses_it() {
+    let env = Env::new();
+    let queued = "carol.okafor@company.com";
+    let listed = "alice.anderson@company.com";
+    let (code, _, err) = sandbox(&env, &["users", "delete", "--email", queued, "--yes"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = sandbox(&env, &["groups", "create", "--description", "Scratch"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = sandbox(
+        &env,
+        &[
+            "groups",
+            "add-member",
+            "--group",
+            "Scratch",
+            "--strict",
+            "--email",
+            listed,
+            "--email",
+            queued,
+        ],
+    );
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        err.contains(&format!(
+            "--strict: {queued} queued for deletion (`mcsh --sandbox users restore --email {queued}` takes it back); nothing was added"
+        )),
+        "{err}"
+    );
+    let members = |env: &Env| {
+        let (code, out, err) = sandbox(
+            env,
+            &["groups", "members", "--group", "Scratch", "-o", "json"],
+        );
+        assert_eq!(code, 0, "{err}");
+        let rows: Value = serde_json::from_str(&out).unwrap();
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["emailAddress"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        members(&env),
+        Vec::<String>::new(),
+        "--strict added nothing"
+    );
+    let (code, out, err) = sandbox(
+        &env,
+        &[
+            "groups",
+            "add-member",
+            "--group",
+            "Scratch",
+            "--email",
+            listed,
+            "--email",
+            queued,
+            "-o",
+            "json",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let rows: Value = serde_json::from_str(&out).unwrap();
+    let message = |who: &str| {
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["emailAddress"] == who)
+            .map(|r| r["message"].as_str().unwrap().to_string())
+            .unwrap()
+    };
+    assert_eq!(rows[0]["status"], "created", "{rows}");
+    assert!(!message(listed).contains("warning"), "{rows}");
+    assert!(
+        message(queued).contains(&format!(
+            "warning: {queued} is queued for deletion, and the purge takes it out of the group \
+             again (`mcsh --sandbox users restore --email {queued}` takes it back"
+        )),
+        "{rows}"
+    );
+    let mut now = members(&env);
+    now.sort();
+    assert_eq!(now, [listed, queued]);
+}
+
+#[test]
 fn summaries_say_only_what_applies_to_this_run() {
     let env = Env::new();
     let (code, _, err) = sandbox(

@@ -64,7 +64,8 @@ pub enum GroupsCmd {
         /// Also add the addresses in FILE, one per line (- for standard input; # comments)
         #[arg(long, value_name = "FILE")]
         emails_from: Option<String>,
-        /// Refuse (before any write) addresses of the tenant's own domains that are no user
+        /// Refuse (before any write) addresses of the tenant's own domains that are no user,
+        /// and users queued for deletion
         #[arg(long)]
         strict: bool,
     },
@@ -332,13 +333,66 @@ async fn change(
                 ))
                 .into());
             }
-            let mut results = dir.add_members(&g, &unique).await?;
+            // A user the service knows but the listing leaves out is queued for deletion: the
+            // purge takes it out of the group again. Telling them apart reads the domains only
+            // as far as these addresses, beside the write (which it does not change) unless
+            // --strict must refuse first.
+            let known: Vec<String> = match &found {
+                Some(found) => ours
+                    .iter()
+                    .filter(|e| found.contains(&e.to_ascii_lowercase()))
+                    .cloned()
+                    .collect(),
+                None => Vec::new(),
+            };
+            let restore = |e: &str| {
+                format!(
+                    "`mcsh {}users restore --email {e}` takes it back",
+                    ctx.global.target_words()
+                )
+            };
+            let (results, queued) = if strict {
+                let queued = dir.unlisted(&known).await?;
+                let queued: Vec<&String> = known
+                    .iter()
+                    .filter(|e| queued.contains(&e.to_ascii_lowercase()))
+                    .collect();
+                if let Some(first) = queued.first() {
+                    let list: Vec<&str> = queued.iter().map(|s| s.as_str()).collect();
+                    return Err(Usage(format!(
+                        "--strict: {} queued for deletion ({}); nothing was added",
+                        list.join(", "),
+                        restore(first)
+                    ))
+                    .into());
+                }
+                (dir.add_members(&g, &unique).await?, Default::default())
+            } else {
+                let (results, queued) =
+                    tokio::join!(dir.add_members(&g, &unique), dir.unlisted(&known));
+                let queued = queued.unwrap_or_else(|e| {
+                    ctx.warn(&format!(
+                        "cannot check which users are queued for deletion ({e})"
+                    ));
+                    Default::default()
+                });
+                (results?, queued)
+            };
+            let mut results = results;
             for r in results.iter_mut() {
                 if ghosts.iter().any(|e| e.eq_ignore_ascii_case(&r.item)) {
                     r.message = format!(
                         "{}; warning: {} is in one of the tenant's own domains but is no user \
                          (a typo? --strict refuses such addresses)",
                         r.message, r.item
+                    );
+                } else if queued.contains(&r.item.to_ascii_lowercase()) {
+                    r.message = format!(
+                        "{}; warning: {} is queued for deletion, and the purge takes it out \
+                         of the group again ({}; --strict refuses such users)",
+                        r.message,
+                        r.item,
+                        restore(&r.item)
                     );
                 }
             }

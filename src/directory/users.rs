@@ -277,6 +277,31 @@ impl Directory {
         Ok(found.into_iter().flatten().collect())
     }
 
+    /// Which of `emails` the users' listing leaves out, by lower-case address: of addresses
+    /// the service knows (see [`Directory::existing_users`]), those queued for deletion.
+    /// Each domain is read once for the run, and only until every address asked about has
+    /// turned up (the scan [`Directory::find_user`] shares), so asking about listed users
+    /// stops early; a queued one costs its domain's whole listing. It records no read for a
+    /// plan: what it answers only shapes a warning.
+    pub async fn unlisted(
+        &self,
+        emails: &[String],
+    ) -> Result<std::collections::HashSet<String>, DirError> {
+        let mut out = std::collections::HashSet::new();
+        for e in emails {
+            let key = e.to_ascii_lowercase();
+            let remembered = self.memory().user(&key);
+            let found = match remembered {
+                Some(found) => found,
+                None => self.scan_for(&key).await?,
+            };
+            if found.is_none() {
+                out.insert(key);
+            }
+        }
+        Ok(out)
+    }
+
     /// The live user `email` with its alias addresses (`get-aliases`), or `None`.
     pub async fn user_with_aliases(&self, email: &str) -> Result<Option<User>, DirError> {
         let Some(mut user) = self.find_user(email).await? else {
