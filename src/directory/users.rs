@@ -173,7 +173,10 @@ impl Directory {
         let remembered = self.memory().user(&key);
         let found = match remembered {
             Some(found) => found,
-            None => self.scan_for(&key).await?,
+            None => {
+                let mut no_bound = usize::MAX;
+                self.scan_for(&key, &mut no_bound).await?.flatten()
+            }
         };
         self.remember_users(found.iter());
         self.note_read(
@@ -185,18 +188,29 @@ impl Directory {
         Ok(self.overlaid(found, |o, f| o.user(email, f)))
     }
 
-    /// Pages on through `email`'s domain until it turns up or the domain ends.
-    async fn scan_for(&self, email: &str) -> Result<Option<User>, DirError> {
+    /// Pages on through `email`'s domain until it turns up (`Some(Some(user))`), the domain
+    /// ends (`Some(None)`) or `pages`, what the caller may still read, runs out (`None`: the
+    /// scan is kept where it got to for the next lookup).
+    async fn scan_for(
+        &self,
+        email: &str,
+        pages: &mut usize,
+    ) -> Result<Option<Option<User>>, DirError> {
         let domain = super::email::domain_of(email).to_string();
         let taken = self.memory().take_scan(&domain);
         let Some(pager) = taken else {
-            return Ok(None);
+            return Ok(Some(None));
         };
         let mut pager = pager.unwrap_or_else(|| {
             self.client()
                 .user_pages(Some(&domain), self.options.page_size)
         });
         loop {
+            if *pages == 0 {
+                self.memory().put_scan(&domain, Some(pager), false);
+                return Ok(None);
+            }
+            *pages -= 1;
             let page = match pager.next_page().await {
                 Ok(page) => page,
                 Err(e) => {
@@ -209,14 +223,14 @@ impl Directory {
                 let mut memory = self.memory();
                 memory.put_scan(&domain, None, true);
                 memory.no_user(email);
-                return Ok(None);
+                return Ok(Some(None));
             };
             let users = users_of(&page)?;
             let mut memory = self.memory();
             memory.saw_users(&users);
             if let Some(Some(u)) = memory.user(email) {
                 memory.put_scan(&domain, Some(pager), false);
-                return Ok(Some(u));
+                return Ok(Some(Some(u)));
             }
         }
     }
@@ -281,21 +295,24 @@ impl Directory {
     /// the service knows (see [`Directory::existing_users`]), those queued for deletion.
     /// Each domain is read once for the run, and only until every address asked about has
     /// turned up (the scan [`Directory::find_user`] shares), so asking about listed users
-    /// stops early; a queued one costs its domain's whole listing. It records no read for a
-    /// plan: what it answers only shapes a warning.
+    /// stops early; telling a queued one costs its domain's whole listing. With `pages`, at
+    /// most that many pages are read in all, and an address not told by then is left out.
+    /// It records no read for a plan: what it answers only shapes a warning.
     pub async fn unlisted(
         &self,
         emails: &[String],
+        pages: Option<usize>,
     ) -> Result<std::collections::HashSet<String>, DirError> {
+        let mut pages = pages.unwrap_or(usize::MAX);
         let mut out = std::collections::HashSet::new();
         for e in emails {
             let key = e.to_ascii_lowercase();
             let remembered = self.memory().user(&key);
             let found = match remembered {
-                Some(found) => found,
-                None => self.scan_for(&key).await?,
+                Some(found) => Some(found),
+                None => self.scan_for(&key, &mut pages).await?,
             };
-            if found.is_none() {
+            if let Some(None) = found {
                 out.insert(key);
             }
         }
@@ -509,5 +526,70 @@ impl Directory {
             }
         }
         Ok(found)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::{Client, ClientOptions, Credentials, Secret};
+    use crate::directory::BulkOptions;
+    use crate::sandbox::{Options, Sandbox};
+
+    /// A directory with a memory of its own on `sb`, reading `page_size` users a page.
+    fn directory(sb: &Sandbox, page_size: u32) -> Directory {
+        let creds = Credentials::OAuth {
+            client_id: sb.keys.client_id.clone(),
+            client_secret: Secret::new(sb.keys.client_secret.clone()),
+        };
+        let client = Client::new(&sb.base_url, creds, ClientOptions::default(), None).unwrap();
+        let options = BulkOptions {
+            page_size,
+            ..BulkOptions::default()
+        };
+        Directory::new(client, options, false)
+    }
+
+    #[test]
+    fn unlisted_tells_users_queued_for_deletion_within_the_pages_it_may_read() {
+        let sb = Sandbox::spawn(Options::default()).unwrap();
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let dir = directory(&sb, 500);
+        let listed: Vec<String> = rt.block_on(async {
+            let mut listing = dir.users(Some("company.com")).await.unwrap();
+            let mut out = Vec::new();
+            while let Some(batch) = listing.next_batch().await.unwrap() {
+                out.extend(batch.into_iter().map(|u| u.email_address));
+            }
+            out
+        });
+        assert!(listed.len() > 6, "{listed:?}");
+        let (first, last) = (listed[0].clone(), listed[listed.len() - 1].clone());
+        let queued = rt.block_on(dir.set_deleted(&last, true)).unwrap();
+        assert_eq!(queued.status, Status::Removed, "{queued:?}");
+        let both = [first.clone(), last.clone()];
+        let unlisted = |pages: Option<usize>| {
+            rt.block_on(directory(&sb, 2).unlisted(&both, pages))
+                .unwrap()
+        };
+        let expected: std::collections::HashSet<String> = [last.to_ascii_lowercase()].into();
+        assert_eq!(unlisted(None), expected, "read to the end");
+        assert_eq!(
+            unlisted(Some(listed.len())),
+            expected,
+            "pages enough for all"
+        );
+        assert!(
+            unlisted(Some(1)).is_empty(),
+            "one page tells the first user listed and no more"
+        );
+        assert!(
+            unlisted(Some(listed.len() / 2 - 1)).is_empty(),
+            "the queued user is not told before its domain's end"
+        );
+        let first_only = rt
+            .block_on(directory(&sb, 2).unlisted(std::slice::from_ref(&first), Some(1)))
+            .unwrap();
+        assert!(first_only.is_empty(), "a listed user is not unlisted");
     }
 }
