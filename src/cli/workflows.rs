@@ -105,6 +105,7 @@ fn call(
     // limit meant for runaway scripts. Memory stays bounded.
     s.engine.set_max_operations(0);
     s.limits.operations = 0;
+    s.own_code = true;
     for (name, value) in vars {
         s.scope.push_constant(name, value);
     }
