@@ -216,9 +216,18 @@ impl Audit {
             line["prev"] = json!(chain.1);
         }
         // The line's own digest too: the last line of a run has no successor to vouch for it.
-        let own = digest(&line.to_string());
-        line["self"] = json!(own);
-        let mut text = line.to_string();
+        // Keys are written in order, and `self` comes just before `seq`, which every line has
+        // (strings escape their quotes, so `,"seq":` appears nowhere else at the end): the
+        // line is written once and the digest set in, as serialising it again would.
+        let body = line.to_string();
+        let own = digest(&body);
+        let at = body.rfind(",\"seq\":").unwrap_or(body.len() - 1);
+        let mut text = String::with_capacity(body.len() + 32);
+        text.push_str(&body[..at]);
+        text.push_str(",\"self\":\"");
+        text.push_str(&own);
+        text.push('"');
+        text.push_str(&body[at..]);
         self.chain.lock().expect("audit lock").1 = digest(&text);
         text.push('\n');
         if file.is_none() {
@@ -389,8 +398,14 @@ pub struct Log {
 /// The digest a line's successor in its run carries as `prev`.
 fn digest(line: &str) -> String {
     use sha1::Digest as _;
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let hash = sha1::Sha1::digest(line.as_bytes());
-    hash.iter().take(8).map(|b| format!("{b:02x}")).collect()
+    let mut out = String::with_capacity(16);
+    for b in hash.iter().take(8) {
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 0xF)]));
+    }
+    out
 }
 
 impl Log {
@@ -504,6 +519,54 @@ mod tests {
         assert!(!std::fs::read_to_string(audit.path())
             .unwrap()
             .contains("hunter2"));
+    }
+
+    #[test]
+    fn a_line_is_its_map_written_in_key_order_with_its_own_digest() {
+        let dir = tempfile::tempdir().unwrap();
+        let audit = Audit::new(dir.path().join("audit.jsonl"), "prod");
+        let r = ItemResult::new("x@y.com", Status::Created, "created \",\"seq\":9");
+        // A key `seq` inside the item, and the text in the message, are not the line's own.
+        let item = json!({"emailAddress": "x@y.com", "seq": {"seq": 1}});
+        audit.record(
+            "/api/user/create-user",
+            &item,
+            &r,
+            None,
+            false,
+            &Context::default(),
+        );
+        audit.record(
+            "/api/user/create-user",
+            &item,
+            &r,
+            None,
+            false,
+            &Context::default(),
+        );
+        let text = std::fs::read_to_string(audit.path()).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2);
+        for (n, raw) in lines.iter().enumerate() {
+            let mut value: Value = serde_json::from_str(raw).unwrap();
+            assert_eq!(
+                &value.to_string(),
+                raw,
+                "written as serialising its map writes it"
+            );
+            assert_eq!(value["seq"], n + 1);
+            let own = value.as_object_mut().unwrap().remove("self").unwrap();
+            assert_eq!(own, json!(digest(&value.to_string())));
+            assert_eq!(own.as_str().unwrap().len(), 16);
+        }
+        let second: Value = serde_json::from_str(lines[1]).unwrap();
+        assert_eq!(second["prev"], json!(digest(lines[0])));
+        assert_eq!(
+            digest("abc"),
+            "a9993e364706816a",
+            "SHA-1 of \"abc\", its first 8 bytes in hex"
+        );
+        assert!(read(audit.path()).unwrap().warning(audit.path()).is_none());
     }
 
     #[test]
