@@ -42,24 +42,37 @@ pub fn link_id(account: &str, link: u64, stored: &str) -> String {
 }
 
 fn handle(v: &Value) -> String {
-    thread_local! {
-        // One compressor a thread, reset for each id: a new one allocates and clears some
-        // 300 KB, which a listing of a hundred memberships would do a hundred times.
-        static ZLIB: std::cell::RefCell<flate2::Compress> =
-            std::cell::RefCell::new(flate2::Compress::new(flate2::Compression::best(), true));
+    URL_SAFE_NO_PAD.encode(zlib_stored(v.to_string().as_bytes()))
+}
+
+/// `data` as a zlib stream (RFC 1950) of stored deflate blocks (RFC 1951 §3.2.4): valid
+/// zlib that any inflater reads, starting `eNo` in base64 as the real ids do. A compressor
+/// would clear some 200 KB of tables for each id, which cost the sandbox more than all the
+/// rest of its work; an id's few hundred bytes gain nothing from it.
+fn zlib_stored(data: &[u8]) -> Vec<u8> {
+    // CMF 0x78 (deflate, 32 KB window), FLG 0xDA (its check bits make CMF·256+FLG a
+    // multiple of 31).
+    let mut out = Vec::with_capacity(data.len() + 16);
+    out.extend_from_slice(&[0x78, 0xDA]);
+    let mut blocks = data.chunks(usize::from(u16::MAX)).peekable();
+    if blocks.peek().is_none() {
+        out.extend_from_slice(&[0x01, 0x00, 0x00, 0xFF, 0xFF]);
     }
-    let text = v.to_string();
-    let mut out = Vec::with_capacity(text.len() + 64);
-    ZLIB.with(|z| {
-        let mut z = z.borrow_mut();
-        z.reset();
-        let status = z
-            .compress_vec(text.as_bytes(), &mut out, flate2::FlushCompress::Finish)
-            .expect("compressing in memory");
-        // The room given is more than a stream of this size ever takes.
-        assert_eq!(status, flate2::Status::StreamEnd, "an id fits its buffer");
-    });
-    URL_SAFE_NO_PAD.encode(out)
+    while let Some(block) = blocks.next() {
+        // BFINAL on the last, BTYPE 00 (stored), then LEN and its complement, little-endian.
+        out.push(u8::from(blocks.peek().is_none()));
+        let len = u16::try_from(block.len()).expect("a block of at most 65 535 bytes");
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(&(!len).to_le_bytes());
+        out.extend_from_slice(block);
+    }
+    let (mut a, mut b) = (1u32, 0u32);
+    for &byte in data {
+        a = (a + u32::from(byte)) % 65_521;
+        b = (b + a) % 65_521;
+    }
+    out.extend_from_slice(&((b << 16) | a).to_be_bytes());
+    out
 }
 
 /// (account code, folder number) of a group id, when it is a handle.
@@ -95,4 +108,39 @@ pub fn hex_secret(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];
     rand::rng().fill_bytes(&mut buf);
     buf.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn inflate(bytes: &[u8]) -> Vec<u8> {
+        let mut text = Vec::new();
+        flate2::read::ZlibDecoder::new(bytes)
+            .read_to_end(&mut text)
+            .expect("a valid zlib stream");
+        text
+    }
+
+    #[test]
+    fn ids_are_zlib_streams_any_inflater_reads_back() {
+        let every_byte: Vec<u8> = (0..=255u8).cycle().take(150_000).collect();
+        for data in [
+            &b""[..],
+            b"{",
+            b"{\"folderid\":7}",
+            &every_byte[..65_535],
+            &every_byte,
+        ] {
+            assert_eq!(inflate(&zlib_stored(data)), data, "{} bytes", data.len());
+        }
+        let id = folder_id(SANDBOX_ACCOUNT, 50_094, &mut rand::rng());
+        assert!(id.starts_with("eNo"), "shaped like the real ids: {id}");
+        assert_eq!(folder_of(&id), Some((SANDBOX_ACCOUNT.to_string(), 50_094)));
+        let link = link_id("CSND1A7954", 86_049, "m1");
+        let v: Value =
+            serde_json::from_slice(&inflate(&URL_SAFE_NO_PAD.decode(&link).unwrap())).unwrap();
+        assert_eq!(v["folderlinkid"], 86_049);
+        assert_eq!(v["customercode"], "CSND1A7954");
+    }
 }
