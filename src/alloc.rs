@@ -4,12 +4,7 @@
 //! a whole array or map after every change (a 100 000-row loop would be quadratic). The
 //! engine's progress hook compares [`allocated`] with `--limit memory` after every operation.
 
-use std::alloc::{GlobalAlloc, Layout};
-
-/// The allocator underneath: mimalloc rather than glibc's malloc, which grows each thread's
-/// arena a page at a time (hundreds of `mprotect` calls a run) and spent a quarter of a
-/// workflow's instructions; a fleet of tenants at once feels it most (docs/performance.md).
-static INNER: mimalloc::MiMalloc = mimalloc::MiMalloc;
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Bytes held, as the allocator counts them.
@@ -52,15 +47,15 @@ impl Default for Tally {
     }
 }
 
-/// The allocator (mimalloc), counting.
+/// The system allocator, counting.
 pub struct Counting;
 
 static ALLOCATED: Tally = Tally::new();
 
-// SAFETY: every call forwards to mimalloc unchanged; only a counter is kept beside it.
+// SAFETY: every call forwards to `System` unchanged; only a counter is kept beside it.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let p = INNER.alloc(layout);
+        let p = System.alloc(layout);
         if !p.is_null() {
             ALLOCATED.add(layout.size());
         }
@@ -68,7 +63,7 @@ unsafe impl GlobalAlloc for Counting {
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        let p = INNER.alloc_zeroed(layout);
+        let p = System.alloc_zeroed(layout);
         if !p.is_null() {
             ALLOCATED.add(layout.size());
         }
@@ -76,12 +71,12 @@ unsafe impl GlobalAlloc for Counting {
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        INNER.dealloc(ptr, layout);
+        System.dealloc(ptr, layout);
         ALLOCATED.sub(layout.size());
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let p = INNER.realloc(ptr, layout, new_size);
+        let p = System.realloc(ptr, layout, new_size);
         if !p.is_null() {
             ALLOCATED.resize(layout.size(), new_size);
         }
