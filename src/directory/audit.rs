@@ -216,18 +216,9 @@ impl Audit {
             line["prev"] = json!(chain.1);
         }
         // The line's own digest too: the last line of a run has no successor to vouch for it.
-        // Keys are written in order, and `self` comes just before `seq`, which every line has
-        // (strings escape their quotes, so `,"seq":` appears nowhere else at the end): the
-        // line is written once and the digest set in, as serialising it again would.
-        let body = line.to_string();
-        let own = digest(&body);
-        let at = body.rfind(",\"seq\":").unwrap_or(body.len() - 1);
-        let mut text = String::with_capacity(body.len() + 32);
-        text.push_str(&body[..at]);
-        text.push_str(",\"self\":\"");
-        text.push_str(&own);
-        text.push('"');
-        text.push_str(&body[at..]);
+        let own = digest(&line.to_string());
+        line["self"] = json!(own);
+        let mut text = line.to_string();
         self.chain.lock().expect("audit lock").1 = digest(&text);
         text.push('\n');
         if file.is_none() {
