@@ -58,3 +58,62 @@ impl RateWaits {
         self.count.saturating_sub(1)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    fn opts() -> ClientOptions {
+        ClientOptions {
+            backoff_base: Duration::from_millis(100),
+            backoff_max: Duration::from_secs(10),
+            ..ClientOptions::default()
+        }
+    }
+
+    #[test]
+    fn the_backoff_doubles_from_its_base_up_to_its_cap_with_jitter_over_the_upper_half() {
+        let o = opts();
+        for _ in 0..50 {
+            let ms = |attempt| backoff(&o, attempt).as_millis();
+            assert!((50..=100).contains(&ms(0)), "{}", ms(0));
+            assert!((400..=800).contains(&ms(3)), "{}", ms(3));
+            assert!((5_000..=10_000).contains(&ms(20)), "capped: {}", ms(20));
+        }
+    }
+
+    #[test]
+    fn a_call_waits_out_what_each_429_says_up_to_thirty_answers() {
+        let o = opts();
+        let mut headers = HeaderMap::new();
+        headers.insert("x-ratelimit-reset", HeaderValue::from_static("250"));
+        let mut waits = RateWaits::default();
+        assert_eq!(waits.next(&headers, &o), Some(Duration::from_millis(250)));
+        assert_eq!(waits.waited_out(), 0);
+        headers.insert("x-ratelimit-reset", HeaderValue::from_static("0"));
+        for n in 2..=MAX_429_ANSWERS {
+            assert_eq!(waits.next(&headers, &o), Some(Duration::ZERO), "answer {n}");
+        }
+        assert_eq!(waits.next(&headers, &o), None, "the 31st is not waited out");
+        assert_eq!(waits.waited_out(), MAX_429_ANSWERS);
+        let mut long = RateWaits::default();
+        headers.insert("x-ratelimit-reset", HeaderValue::from_static("3600000"));
+        assert_eq!(
+            long.next(&headers, &o),
+            Some(o.max_rate_wait),
+            "one wait is capped"
+        );
+        let tight = ClientOptions {
+            rate_wait_total: Duration::from_secs(90),
+            ..o.clone()
+        };
+        let mut total = RateWaits::default();
+        assert_eq!(total.next(&headers, &tight), Some(tight.max_rate_wait));
+        assert_eq!(
+            total.next(&headers, &tight),
+            None,
+            "60 s + 60 s > 90 s in all"
+        );
+    }
+}

@@ -348,6 +348,43 @@ mod tests {
     }
 
     #[test]
+    fn a_seal_holds_for_its_key_and_contents_only() {
+        assert_eq!(
+            seal(b"Jefe", b"what do ya want for nothing?"),
+            "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79",
+            "HMAC-SHA1, RFC 2202 test case 2"
+        );
+        let mut plan = PlanFile {
+            version: VERSION,
+            created: "2026-12-07T00:00:00Z".into(),
+            base_url: "https://eu-api.mimecast.com".into(),
+            profile: "prod".into(),
+            principal: "client id abc".into(),
+            reads: Vec::new(),
+            writes: Vec::new(),
+            seal: String::new(),
+        };
+        assert!(
+            !plan.is_sealed_with(b"key"),
+            "an empty seal holds for nothing"
+        );
+        plan.seal = plan.seal_with(b"key");
+        assert_eq!(plan.seal.len(), 40, "{}", plan.seal);
+        assert!(plan.is_sealed_with(b"key"));
+        assert!(!plan.is_sealed_with(b"other key"));
+        let sealed = plan.seal.clone();
+        plan.seal = String::new();
+        assert_eq!(
+            plan.seal_with(b"key"),
+            sealed,
+            "the seal is not part of what it seals"
+        );
+        plan.seal = sealed;
+        plan.profile = "staging".into();
+        assert!(!plan.is_sealed_with(b"key"), "a changed plan");
+    }
+
+    #[test]
     fn planned_ids_are_replaced() {
         let real = HashMap::from([("planned:Ops".to_string(), "eNoReal".to_string())]);
         let item = with_real_ids(
