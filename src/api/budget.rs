@@ -245,6 +245,46 @@ mod tests {
     }
 
     #[test]
+    fn a_bucket_with_requests_left_sends_them_at_once() {
+        let mut b = Budget::default();
+        let t0 = Instant::now();
+        let max = Duration::from_secs(60);
+        let seq = b.take(t0, max).unwrap();
+        b.observe(seq, snap(10, 3, 1000), t0);
+        for n in 1..=3 {
+            assert!(b.take(t0, max).is_ok(), "request {n} of the 3 left");
+        }
+        assert!(b.take(t0, max).is_err(), "the three are spent");
+    }
+
+    #[test]
+    fn the_shared_budget_learns_from_each_answers_headers() {
+        let shared = RateBudget::default();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        let seq = runtime.block_on(shared.pace(Duration::from_secs(60), |_| {}));
+        let mut headers = HeaderMap::new();
+        for (name, value) in [
+            ("x-ratelimit-limit", "10"),
+            ("x-ratelimit-remaining", "0"),
+            ("x-ratelimit-reset", "5000"),
+        ] {
+            headers.insert(name, value.parse().unwrap());
+        }
+        shared.note_rate(seq, &headers);
+        assert_eq!(shared.latest(), snap(10, 0, 5000));
+        assert!(
+            shared
+                .lock()
+                .take(Instant::now(), Duration::from_secs(60))
+                .is_err(),
+            "nothing is left until the reset"
+        );
+    }
+
+    #[test]
     fn an_older_answer_never_raises_the_count() {
         let mut b = Budget::default();
         let t0 = Instant::now();
