@@ -260,3 +260,96 @@ impl Overlay {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn member(email: &str) -> Member {
+        Member {
+            email_address: email.into(),
+            ..Member::default()
+        }
+    }
+
+    fn group(id: &str, name: &str) -> Group {
+        Group {
+            id: id.into(),
+            description: name.into(),
+            ..Group::default()
+        }
+    }
+
+    #[test]
+    fn later_reads_see_the_users_members_and_groups_the_plan_makes() {
+        let mut o = Overlay::default();
+        let new = "New.One@company.com";
+        o.record(
+            paths::CREATE_USER,
+            &json!({"emailAddress": new, "name": "New One"}),
+        );
+        o.record(
+            paths::CREATE_USER,
+            &json!({"emailAddress": "gone@company.com", "name": "Gone"}),
+        );
+        o.record(
+            paths::ADD_TO_PURGE_LIST,
+            &json!({"emailAddresses": ["gone@company.com", "old@company.com"]}),
+        );
+        let created = o.created_in("COMPANY.com");
+        let addresses: Vec<&str> = created.iter().map(|u| u.email_address.as_str()).collect();
+        assert_eq!(
+            addresses,
+            [new],
+            "created in the domain, and not planned away again"
+        );
+        assert_eq!(created[0].name, "New One");
+        assert_eq!(created[0].address_type, "internal");
+        assert!(o.created_in("other.com").is_empty());
+        assert!(o.deletes("OLD@company.com"));
+        assert!(!o.deletes("new.one@company.com"));
+
+        o.record(
+            paths::ADD_GROUP_MEMBER,
+            &json!({"id": "g1", "emailAddress": "new.one@company.com"}),
+        );
+        o.record(
+            paths::REMOVE_GROUP_MEMBER,
+            &json!({"id": "g1", "emailAddress": "Bob@company.com"}),
+        );
+        let members = o.members(
+            "g1",
+            vec![member("bob@company.com"), member("carol@company.com")],
+        );
+        let keys: Vec<String> = members.iter().map(Member::key).collect();
+        assert_eq!(keys, ["carol@company.com", "new.one@company.com"]);
+        assert_eq!(o.member_state("g1", "bob@company.com"), Some(false));
+        assert_eq!(o.member_state("g2", "bob@company.com"), None);
+
+        o.record(
+            paths::CREATE_GROUP,
+            &json!({"description": "Ops", "parentId": "p1"}),
+        );
+        o.record(paths::DELETE_GROUP, &json!({"id": "g2"}));
+        o.record(
+            paths::UPDATE_GROUP,
+            &json!({"id": "g1", "description": "Sales EU"}),
+        );
+        let groups = o.all_groups(vec![group("g1", "Sales"), group("g2", "Old")]);
+        let seen: Vec<(&str, &str, Option<&str>)> = groups
+            .iter()
+            .map(|g| {
+                (
+                    g.id.as_str(),
+                    g.description.as_str(),
+                    g.parent_id.as_deref(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            seen,
+            [("g1", "Sales EU", None), ("planned:Ops", "Ops", Some("p1"))]
+        );
+    }
+}
