@@ -583,6 +583,75 @@ mod tests {
     }
 
     #[test]
+    fn purge_list_calls_merge_and_a_lost_answer_is_told_from_a_refusal() {
+        assert!(policy(paths::ADD_TO_PURGE_LIST).merge);
+        assert!(policy(paths::REMOVE_FROM_PURGE_LIST).merge);
+        assert!(!policy(paths::ADD_GROUP_MEMBER).merge);
+        let transport = ApiError::Transport {
+            path: "p".into(),
+            url: "u".into(),
+            detail: "connection reset".into(),
+        };
+        let timeout = ApiError::Timeout {
+            path: "p".into(),
+            seconds: 30,
+        };
+        assert!(answer_lost(&transport) && answer_lost(&timeout));
+        let refused = ApiError::Failed {
+            path: "p".into(),
+            status: 200,
+            failures: Vec::new(),
+        };
+        assert!(!answer_lost(&refused));
+    }
+
+    #[test]
+    fn a_repeated_membership_item_is_sent_once_and_answered_in_its_place() {
+        let item =
+            |id: &str, email: &str| (email.to_string(), json!({"id": id, "emailAddress": email}));
+        let items = vec![
+            item("g", "a@x.com"),
+            item("g", "A@X.com"),
+            item("h", "a@x.com"),
+            item("g", "b@x.com"),
+        ];
+        let (unique, order) = split_repeats(paths::ADD_GROUP_MEMBER, items.clone());
+        let sent: Vec<&str> = unique.iter().map(|(label, _)| label.as_str()).collect();
+        assert_eq!(sent, ["a@x.com", "a@x.com", "b@x.com"]);
+        assert_eq!(unique[1].1["id"], "h");
+        let repeats: Vec<Option<&str>> = order
+            .iter()
+            .map(|o| o.as_ref().map(|(label, _)| label.as_str()))
+            .collect();
+        assert_eq!(repeats, [None, Some("A@X.com"), None, None]);
+        let (all, none) = split_repeats(paths::CREATE_USER, items);
+        assert_eq!(all.len(), 4, "only membership calls drop repeats");
+        assert!(none.iter().all(Option::is_none) && none.len() == 4);
+    }
+
+    #[test]
+    fn a_refusal_for_a_synced_address_says_what_most_likely_caused_it() {
+        let f = Failure {
+            key: None,
+            code: "err_xdk_operation_forbidden_for_address".into(),
+            message: "0003 Forbidden To Perform Operation For Address".into(),
+            retryable: false,
+            field: None,
+        };
+        let text = explain("a@x.com", &f);
+        assert!(
+            text.starts_with("a@x.com is most likely managed by directory sync"),
+            "{text}"
+        );
+        assert!(text.contains("0003 Forbidden"), "{text}");
+        let plain = Failure {
+            code: "err_other".into(),
+            ..f
+        };
+        assert!(!explain("a@x.com", &plain).contains("directory sync"));
+    }
+
+    #[test]
     fn merged_purge_failures_are_found_by_address() {
         let fail = vec![Failure {
             key: Some(json!({"emailAddresses": ["b@x.com"]})),
