@@ -197,6 +197,58 @@ fn adding_a_user_queued_for_deletion_to_a_group_warns_and_strict_refuses_it() {
 }
 
 #[test]
+fn restore_hints_for_an_offboarded_or_recreated_user_work_when_pasted() {
+    let env = Env::new();
+    let who = "bob.hughes@company.com";
+    let csv = env.dir.path().join("leavers.csv");
+    std::fs::write(&csv, format!("email\n{who}\n")).unwrap();
+    let (code, out, err) = sandbox(
+        &env,
+        &[
+            "offboard",
+            "--csv",
+            csv.to_str().unwrap(),
+            "--yes",
+            "-o",
+            "json",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let rows: Value = serde_json::from_str(&out).unwrap();
+    let delete = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["step"] == "delete")
+        .unwrap_or_else(|| panic!("a delete step: {rows}"));
+    assert_eq!(
+        delete["message"],
+        format!("queued for deletion (`mcsh --sandbox users restore --email {who}` undoes it)")
+    );
+    let (code, _, err) = sandbox(
+        &env,
+        &["users", "create", "--email", who, "--name", "Bob Hughes"],
+    );
+    assert_ne!(code, 0, "{err}");
+    assert!(
+        err.contains(&format!(
+            "it is queued for deletion: `mcsh --sandbox users restore --email {who}` takes it back"
+        )),
+        "{err}"
+    );
+    assert!(!err.contains("users update"), "{err}");
+    let (code, _, err) = sandbox(
+        &env,
+        &["users", "create", "--email", "alice.anderson@company.com"],
+    );
+    assert_ne!(code, 0, "{err}");
+    assert!(
+        err.contains("`mcsh --sandbox users update --email alice.anderson@company.com`"),
+        "a listed user is updated, not restored: {err}"
+    );
+}
+
+#[test]
 fn summaries_say_only_what_applies_to_this_run() {
     let env = Env::new();
     let (code, _, err) = sandbox(

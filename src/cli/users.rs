@@ -342,10 +342,17 @@ async fn create(
     let name = name.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
     let targets = ctx.global.target_words();
     let dir = ctx.directory().await?;
-    let created = dir
-        .create_user(&address, name.as_deref())
-        .await
-        .map_err(|e| explain_create(e, &address, &targets))?;
+    let created = match dir.create_user(&address, name.as_deref()).await {
+        Ok(created) => created,
+        Err(e) => {
+            // An account that exists but is in no listing is queued for deletion: restoring
+            // it is what helps, not an update (which the service refuses for it).
+            let exists =
+                matches!(&e, DirError::Api(api) if api.code() == "err_user_already_exists");
+            let queued = exists && matches!(dir.find_user(&address).await, Ok(None));
+            return Err(explain_create(e, &address, &targets, queued));
+        }
+    };
     let mut printer = ctx.printer(Shape::Single, &["emailAddress", "name", "id"]);
     printer.row(&created)?;
     printer.finish()?;
@@ -357,8 +364,12 @@ async fn create(
     Ok(())
 }
 
-fn explain_create(e: DirError, address: &str, targets: &str) -> anyhow::Error {
+fn explain_create(e: DirError, address: &str, targets: &str, queued: bool) -> anyhow::Error {
     let hint = match &e {
+        DirError::Api(api) if api.code() == "err_user_already_exists" && queued => &format!(
+            "it is queued for deletion: `mcsh {targets}users restore --email {address}` takes \
+             it back"
+        ),
         DirError::Api(api) if api.code() == "err_user_already_exists" => &format!(
             "use `mcsh {targets}users update --email {address}` to change it (or `mcsh \
              {targets}users restore --email {address}` if it was deleted)"

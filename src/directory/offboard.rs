@@ -238,7 +238,9 @@ impl Directory {
             let e = o.result.item.clone();
             let mut r = o.result;
             r.message = match r.status {
-                Status::Removed => "queued for deletion (`mcsh users restore` undoes it)".into(),
+                Status::Removed => {
+                    format!("queued for deletion (`mcsh users restore --email {e}` undoes it)")
+                }
                 Status::Planned => "would be queued for deletion".into(),
                 _ => r.message,
             };
@@ -263,7 +265,10 @@ impl Directory {
                 ItemResult::new(
                     e.clone(),
                     Status::Failed,
-                    "the account is queued for deletion: restore it first (`mcsh users restore`)",
+                    format!(
+                        "the account is queued for deletion: restore it first \
+                         (`mcsh users restore --email {e}`)"
+                    ),
                 )
             } else {
                 ItemResult::new(e.clone(), Status::Failed, "no such user in the directory")
