@@ -237,6 +237,23 @@ fn restore_hints_for_an_offboarded_or_recreated_user_work_when_pasted() {
         "{err}"
     );
     assert!(!err.contains("users update"), "{err}");
+    let (code, out, err) = sandbox(
+        &env,
+        &[
+            "onboard",
+            "--email",
+            "new.starter@company.com",
+            "--group",
+            "Sales",
+            "--dry-run",
+            "-o",
+            "json",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let rows: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(rows[0]["status"], "planned", "{rows}");
+    assert_eq!(rows[0]["message"], "account would be created", "{rows}");
     let (code, _, err) = sandbox(
         &env,
         &["users", "create", "--email", "alice.anderson@company.com"],
