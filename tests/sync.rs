@@ -56,6 +56,35 @@ fn a_feed_is_applied_and_a_second_run_changes_nothing() {
     let (code, planned, err) = run(&env, &[&args[..], &["--dry-run"]].concat());
     assert_eq!(code, 0, "{err}");
     assert_eq!(env.members("Finance"), finance, "a dry run changes nothing");
+    let removals = finance.len() - keep.len();
+    assert!(
+        err.contains(&format!(
+            "sync plan: 0 group(s) to create, 1 user(s) to create, 1 name(s) to fix, 2 membership(s) to add, {removals} to remove, 0 user(s) to offboard ({removals} removals of at most 20)"
+        )),
+        "{err}"
+    );
+    // The limit holds at exactly the plan's removals and refuses one fewer.
+    for (limit, expected) in [(removals, 0), (removals - 1, 2)] {
+        let limit = limit.to_string();
+        let (code, _, err) = run(
+            &env,
+            &[
+                "sync",
+                "--csv",
+                &file,
+                "--manage",
+                "Finance",
+                "--max-removals",
+                &limit,
+                "--yes",
+                "--dry-run",
+            ],
+        );
+        assert_eq!(code, expected, "--max-removals {limit}: {err}");
+        if expected == 2 {
+            assert!(err.contains(&format!("over the limit of {limit}")), "{err}");
+        }
+    }
 
     let (code, rows, err) = run(&env, &args);
     assert_eq!(code, 0, "{err}");
