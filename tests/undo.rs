@@ -274,3 +274,41 @@ fn undo_leaves_alone_a_rename_made_since_outside_mcsh_and_a_lock_the_account_alr
         "{err}"
     );
 }
+
+#[test]
+fn undoing_a_group_rename_names_the_group_as_the_run_left_it() {
+    let env = Env::new();
+    let (code, _, err) = run(
+        &env,
+        &[
+            "groups",
+            "rename",
+            "--group",
+            "Sales",
+            "--description",
+            "Sales EU",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let id = run_id(&err);
+    let (code, out, err) = run(&env, &["undo", &id, "--yes", "-o", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let rows: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(rows[0]["change"], "rename Sales EU to Sales", "{rows}");
+    assert_eq!(rows[0]["status"], "updated", "{rows}");
+    assert!(
+        err.contains("rename Sales to Sales EU  →  rename Sales EU to Sales"),
+        "{err}"
+    );
+    let names = env.json(&["groups", "list"]);
+    let names: Vec<&str> = names
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["description"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"Sales") && !names.contains(&"Sales EU"),
+        "{names:?}"
+    );
+}
