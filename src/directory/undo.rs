@@ -541,6 +541,40 @@ mod tests {
     }
 
     #[test]
+    fn only_a_real_earlier_disable_of_that_account_keeps_it_disabled() {
+        let disable = |run: &str, email: &str, outcome: &str| {
+            line(
+                run,
+                paths::UPDATE_USER,
+                json!({"emailAddress": email, "accountDisabled": true}),
+                outcome,
+            )
+        };
+        // r0's disable of a@c.com failed and r1 disabled someone else: neither is a's state.
+        let lines = vec![
+            disable("r0", "a@c.com", "failed"),
+            disable("r1", "b@c.com", "updated"),
+            disable("r2", "a@c.com", "updated"),
+        ];
+        assert_eq!(
+            plan(&lines, "r2").unwrap()[0].step,
+            write(
+                paths::UPDATE_USER,
+                json!({"emailAddress": "a@c.com", "accountDisabled": false})
+            )
+        );
+        let lines = vec![
+            disable("r1", "A@c.com", "updated"),
+            disable("r2", "a@c.com", "updated"),
+        ];
+        let items = plan(&lines, "r2").unwrap();
+        assert!(
+            matches!(&items[0].step, Step::Skip(why) if why == "it was disabled already before this run (run r1): left as it is"),
+            "{items:?}"
+        );
+    }
+
+    #[test]
     fn undone_runs_repeats_and_undos_of_later_runs_do_not_block_an_undo() {
         let mut lines = vec![
             line(
