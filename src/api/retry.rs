@@ -84,6 +84,19 @@ mod tests {
     }
 
     #[test]
+    fn the_client_resends_after_its_own_backoff() {
+        let creds = crate::api::Credentials::OAuth {
+            client_id: "id".into(),
+            client_secret: crate::api::Secret::new(String::from("secret")),
+        };
+        let client = crate::api::Client::new("http://127.0.0.1:9", creds, opts(), None).unwrap();
+        for _ in 0..20 {
+            let ms = client.backoff(1).as_millis();
+            assert!((100..=200).contains(&ms), "{ms}");
+        }
+    }
+
+    #[test]
     fn a_call_waits_out_what_each_429_says_up_to_thirty_answers() {
         let o = opts();
         let mut headers = HeaderMap::new();

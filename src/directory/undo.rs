@@ -541,6 +541,28 @@ mod tests {
     }
 
     #[test]
+    fn a_group_renamed_again_by_a_later_run_is_left_alone() {
+        let rename = |run: &str, to: &str, from: &str| {
+            let mut l = line(
+                run,
+                paths::UPDATE_GROUP,
+                json!({"id": "g", "description": to}),
+                "updated",
+            );
+            l["before"] = json!({"description": from});
+            l
+        };
+        let lines = vec![rename("a", "X", "Old"), rename("b", "Y", "X")];
+        let items = plan(&lines, "a").unwrap();
+        assert!(
+            matches!(&items[0].step, Step::Skip(why) if why.contains("changed since, by run b")),
+            "{items:?}"
+        );
+        let alone = plan(&lines[..1], "a").unwrap();
+        assert!(matches!(&alone[0].step, Step::Write(_)), "{alone:?}");
+    }
+
+    #[test]
     fn only_a_real_earlier_disable_of_that_account_keeps_it_disabled() {
         let disable = |run: &str, email: &str, outcome: &str| {
             line(
