@@ -311,12 +311,12 @@ async fn change(
                 }
                 Err(e) => return Err(e.into()),
             };
-            let mut ghosts: Vec<&String> = match &found {
+            // Users the service knows, and the rest (no user: perhaps a typo, or an alias).
+            let (known, mut ghosts): (Vec<&String>, Vec<&String>) = match &found {
                 Some(found) => ours
                     .iter()
-                    .filter(|e| !found.contains(&e.to_ascii_lowercase()))
-                    .collect(),
-                None => Vec::new(),
+                    .partition(|e| found.contains(&e.to_ascii_lowercase())),
+                None => (Vec::new(), Vec::new()),
             };
             if !ghosts.is_empty() {
                 // An alias address is no user of its own but a fine member: the listing of
@@ -343,21 +343,14 @@ async fn change(
             // purge takes it out of the group again. Telling them apart reads the domains only
             // as far as these addresses: beside the write (which it does not change) and at
             // most QUEUED_CHECK_PAGES pages, or to the end first when --strict must refuse.
-            let known: Vec<String> = match &found {
-                Some(found) => ours
-                    .iter()
-                    .filter(|e| found.contains(&e.to_ascii_lowercase()))
-                    .cloned()
-                    .collect(),
-                None => Vec::new(),
-            };
+            let known: Vec<String> = known.into_iter().cloned().collect();
             let restore = |e: &str| {
                 format!(
                     "`mcsh {}users restore --email {e}` takes it back",
                     ctx.global.target_words()
                 )
             };
-            let (results, queued) = if strict {
+            let (mut results, queued) = if strict {
                 let queued = dir.unlisted(&known, None).await?;
                 let queued: Vec<&String> = known
                     .iter()
@@ -386,7 +379,6 @@ async fn change(
                 });
                 (results?, queued)
             };
-            let mut results = results;
             for r in results.iter_mut() {
                 if ghosts.iter().any(|e| e.eq_ignore_ascii_case(&r.item)) {
                     r.message = format!(

@@ -389,14 +389,8 @@ pub struct Log {
 /// The digest a line's successor in its run carries as `prev`.
 fn digest(line: &str) -> String {
     use sha1::Digest as _;
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     let hash = sha1::Sha1::digest(line.as_bytes());
-    let mut out = String::with_capacity(16);
-    for b in hash.iter().take(8) {
-        out.push(char::from(HEX[usize::from(b >> 4)]));
-        out.push(char::from(HEX[usize::from(b & 0xF)]));
-    }
-    out
+    hash.iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
 
 impl Log {
@@ -519,22 +513,16 @@ mod tests {
         let r = ItemResult::new("x@y.com", Status::Created, "created \",\"seq\":9");
         // A key `seq` inside the item, and the text in the message, are not the line's own.
         let item = json!({"emailAddress": "x@y.com", "seq": {"seq": 1}});
-        audit.record(
-            "/api/user/create-user",
-            &item,
-            &r,
-            None,
-            false,
-            &Context::default(),
-        );
-        audit.record(
-            "/api/user/create-user",
-            &item,
-            &r,
-            None,
-            false,
-            &Context::default(),
-        );
+        for _ in 0..2 {
+            audit.record(
+                "/api/user/create-user",
+                &item,
+                &r,
+                None,
+                false,
+                &Context::default(),
+            );
+        }
         let text = std::fs::read_to_string(audit.path()).unwrap();
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 2);

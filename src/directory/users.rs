@@ -170,14 +170,8 @@ impl Directory {
     /// stopped, every user passed remembered ([`super::memory`]).
     pub async fn find_user(&self, email: &str) -> Result<Option<User>, DirError> {
         let key = email.to_ascii_lowercase();
-        let remembered = self.memory().user(&key);
-        let found = match remembered {
-            Some(found) => found,
-            None => {
-                let mut no_bound = usize::MAX;
-                self.scan_for(&key, &mut no_bound).await?.flatten()
-            }
-        };
+        let mut no_bound = usize::MAX;
+        let found = self.known_or_scanned(&key, &mut no_bound).await?.flatten();
         self.remember_users(found.iter());
         self.note_read(
             "user",
@@ -186,6 +180,20 @@ impl Directory {
             Digest::of(&found),
         );
         Ok(self.overlaid(found, |o, f| o.user(email, f)))
+    }
+
+    /// The user `key` (lower case) as the run knows it, or as its domain's scan finds it
+    /// reading at most `pages` more pages (`None` when they run out first).
+    async fn known_or_scanned(
+        &self,
+        key: &str,
+        pages: &mut usize,
+    ) -> Result<Option<Option<User>>, DirError> {
+        let remembered = self.memory().user(key);
+        match remembered {
+            Some(found) => Ok(Some(found)),
+            None => self.scan_for(key, pages).await,
+        }
     }
 
     /// Pages on through `email`'s domain until it turns up (`Some(Some(user))`), the domain
@@ -307,12 +315,7 @@ impl Directory {
         let mut out = std::collections::HashSet::new();
         for e in emails {
             let key = e.to_ascii_lowercase();
-            let remembered = self.memory().user(&key);
-            let found = match remembered {
-                Some(found) => Some(found),
-                None => self.scan_for(&key, &mut pages).await?,
-            };
-            if let Some(None) = found {
+            if let Some(None) = self.known_or_scanned(&key, &mut pages).await? {
                 out.insert(key);
             }
         }

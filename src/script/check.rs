@@ -194,6 +194,15 @@ mod tests {
         e
     }
 
+    /// mcsh's own engine, every function registered, with no directory behind it.
+    fn mcsh_engine() -> Engine {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let host = crate::script::host::Host::offline(&runtime);
+        crate::script::engine(&host, &crate::script::limits::Limits::default())
+    }
+
     /// What the engine's JSON metadata says: (mcsh's names with their arities, every name).
     fn from_metadata(engine: &Engine) -> (HashMap<String, HashSet<usize>>, HashSet<String>) {
         let all = |packages: bool| -> Vec<serde_json::Value> {
@@ -218,11 +227,7 @@ mod tests {
 
     #[test]
     fn the_signatures_tell_what_the_metadata_tells() {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap();
-        let host = crate::script::host::Host::offline(&runtime);
-        let e = crate::script::engine(&host, &crate::script::limits::Limits::default());
+        let e = mcsh_engine();
         let known = Known::of(&e);
         let (exact, names) = from_metadata(&e);
         assert!(exact.len() > 50, "mcsh's functions are there");
@@ -249,11 +254,7 @@ mod tests {
     fn mcshs_own_modules_call_only_what_exists() {
         // The workflows run them without the check (their calls are known when mcsh is
         // built); this is where a slip in one is caught.
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap();
-        let host = crate::script::host::Host::offline(&runtime);
-        let e = crate::script::engine(&host, &crate::script::limits::Limits::default());
+        let e = mcsh_engine();
         let known = Known::of(&e);
         let check = |source: &str| {
             let ast = e.compile(source).expect("compiles");
