@@ -150,21 +150,26 @@ PY
   chmod 600 "$WORK/fleetcfg/config.toml"
   export MCSH_CONFIG="$WORK/fleetcfg/config.toml"
   people "$WORK/f_single.csv" 100 fleet.single "Sales;Marketing"
-  people "$WORK/f_fleet.csv" 100 fleet.all "Sales;Marketing"
+  for k in 1 2 3; do people "$WORK/f_fleet$k.csv" 100 "fleet.all$k." "Sales;Marketing"; done
   local slowest=0 k t
   for k in $(seq 1 "$n"); do
     /usr/bin/time -f "%e" -o "$WORK/tf" "$M" --profile "tenant-$k" onboard --csv "$WORK/f_single.csv" -o jsonl > /dev/null 2> "$WORK/f_single.log"
     t=$(tail -1 "$WORK/tf")
     slowest=$(python3 -c "print(max($slowest, $t))")
   done
-  /usr/bin/time -f "%e" -o "$WORK/tf" "$M" --fleet bench onboard --csv "$WORK/f_fleet.csv" -o jsonl > "$WORK/f_fleet.jsonl" 2> "$WORK/f_fleet.log"
-  t=$(tail -1 "$WORK/tf")
-  local rows created
-  rows=$(wc -l < "$WORK/f_fleet.jsonl")
-  created=$(grep -c '"status":"created"' "$WORK/f_fleet.jsonl" || true)
-  row "onboard 100 people × 2 groups on each of $n tenants: one \`--fleet\` run / the slowest tenant's own run" "≤ 1.5 ×; $((n * 300)) steps created" \
-      "$(secs "$t") s / $(secs "$slowest") s = $(python3 -c "print(f'{$t / $slowest:.2f}')") ×; $created of $rows steps created" \
-      "$(python3 -c "print('yes' if $t <= 1.5 * $slowest and $created == $n * 300 else 'no')")"
+  # Three fleet runs, each onboarding new people on all twenty: the median is compared (a
+  # 0.5 s run on 2 cores shared with the sandbox moves by ±0.1 s from one run to the next).
+  local times=() rows=0 created=0
+  for k in 1 2 3; do
+    /usr/bin/time -f "%e" -o "$WORK/tf" "$M" --fleet bench onboard --csv "$WORK/f_fleet$k.csv" -o jsonl > "$WORK/f_fleet.jsonl" 2> "$WORK/f_fleet.log"
+    times+=("$(tail -1 "$WORK/tf")")
+    rows=$((rows + $(wc -l < "$WORK/f_fleet.jsonl")))
+    created=$((created + $(grep -c '"status":"created"' "$WORK/f_fleet.jsonl" || true)))
+  done
+  t=$(printf '%s\n' "${times[@]}" | sort -n | sed -n 2p)
+  row "onboard 100 people × 2 groups on each of $n tenants: one \`--fleet\` run / the slowest tenant's own run" "≤ 1.5 ×; $((n * 300)) steps created in each of 3 runs" \
+      "$(secs "$t") s / $(secs "$slowest") s = $(python3 -c "print(f'{$t / $slowest:.2f}')") × (median of ${times[*]} s); $created of $rows steps created" \
+      "$(python3 -c "print('yes' if $t <= 1.5 * $slowest and $created == $n * 900 else 'no')")"
   unset MCSH_CONFIG
   stop
 }
