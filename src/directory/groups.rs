@@ -112,15 +112,23 @@ impl Directory {
         if let Some(list) = self.memory().members(&group.id) {
             return Ok(list);
         }
-        let mut out = Vec::new();
-        if !group.id.starts_with("planned:") {
-            let mut pager = self
-                .client()
-                .member_pages(&group.id, self.options.page_size);
-            while let Some(page) = pager.next_page().await? {
-                out.extend(members_of(&page)?);
+        let ahead = self.reading.lock().expect("reading lock").remove(&group.id);
+        let out = match ahead {
+            Some(read) => read.await.map_err(|e| {
+                DirError::Api(crate::api::ApiError::Config(format!(
+                    "reading the members of {} stopped: {e}",
+                    group.id
+                )))
+            })??,
+            None if group.id.starts_with("planned:") => Vec::new(),
+            None => {
+                read_members(
+                    self.client()
+                        .member_pages(&group.id, self.options.page_size),
+                )
+                .await?
             }
-        }
+        };
         let name = if group.description.is_empty() {
             &group.id
         } else {
@@ -134,6 +142,26 @@ impl Directory {
         );
         self.memory().set_members(&group.id, out.clone());
         Ok(out)
+    }
+
+    /// Starts reading the members of group `id` beside the script, when a dry run queues a
+    /// write to it and has not read them: predicting that write needs them, and reading the
+    /// group's pages while the script's loop goes on queueing makes planning the loop cost
+    /// what running it costs. A real run learns what it needs from the answers: it reads
+    /// nothing ahead.
+    pub(crate) fn read_members_ahead(&self, id: &str) {
+        if !self.dry_run || id.is_empty() || id.starts_with("planned:") {
+            return;
+        }
+        if self.memory().members(id).is_some() {
+            return;
+        }
+        let mut reading = self.reading.lock().expect("reading lock");
+        if reading.contains_key(id) {
+            return;
+        }
+        let pages = self.client().member_pages(id, self.options.page_size);
+        reading.insert(id.to_string(), tokio::spawn(read_members(pages)));
     }
 
     /// Whether `key` ([`Member::key`]) is a member of group `id` as the service has it,
@@ -347,6 +375,20 @@ impl Directory {
     }
 }
 
+/// A group's members being read beside the script ([`Directory::read_members_ahead`]).
+pub(crate) type MembersRead = tokio::task::JoinHandle<Result<Vec<Member>, crate::api::ApiError>>;
+
+/// Every member on `pages`, page after page.
+async fn read_members(
+    mut pages: crate::api::pager::Pager,
+) -> Result<Vec<Member>, crate::api::ApiError> {
+    let mut out = Vec::new();
+    while let Some(page) = pages.next_page().await? {
+        out.extend(members_of(&page)?);
+    }
+    Ok(out)
+}
+
 /// The `data` item of a membership change: an address, or a whole domain (no `@`).
 pub(crate) fn member_item(group_id: &str, member: &str) -> Value {
     if member.contains('@') {
@@ -511,6 +553,55 @@ pub fn with_paths(groups: &mut [Group]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::{Client, ClientOptions, Credentials, Secret};
+    use crate::directory::deferred::Deferred;
+    use crate::directory::BulkOptions;
+    use crate::sandbox::{Options, Sandbox};
+
+    #[test]
+    fn a_dry_run_reads_a_groups_members_ahead_of_predicting_a_write_to_it_and_only_once() {
+        for dry_run in [true, false] {
+            let sb = Sandbox::spawn(Options::default()).unwrap();
+            let rt = tokio::runtime::Runtime::new().unwrap();
+            let creds = Credentials::OAuth {
+                client_id: sb.keys.client_id.clone(),
+                client_secret: Secret::new(sb.keys.client_secret.clone()),
+            };
+            let client = Client::new(&sb.base_url, creds, ClientOptions::default(), None).unwrap();
+            let dir = Directory::new(client, BulkOptions::default(), dry_run);
+            let groups = rt.block_on(dir.fetch_groups()).unwrap();
+            let sales = groups.iter().find(|g| g.description == "Sales").unwrap();
+            let write = Deferred {
+                endpoint: paths::REMOVE_GROUP_MEMBER,
+                label: "nobody@company.com".into(),
+                item: member_item(&sales.id, "nobody@company.com"),
+                group: Some("Sales".into()),
+                function: "remove_member".into(),
+                site: "loop.rhai:1:1".into(),
+            };
+            // Two writes to the group queued: one read started, by the dry run only.
+            rt.block_on(dir.refuse_early(&write)).unwrap();
+            rt.block_on(dir.refuse_early(&write)).unwrap();
+            let ahead = dir.reading.lock().unwrap().len();
+            assert_eq!(ahead, usize::from(dry_run), "dry run {dry_run}");
+            let reads = || {
+                let by_path = sb.stats.by_path.lock().unwrap();
+                by_path.get(paths::GET_GROUP_MEMBERS).copied().unwrap_or(0)
+            };
+            if dry_run {
+                // Predicting the write takes the read made ahead: the members are asked once.
+                let member = rt
+                    .block_on(dir.service_has_member(&sales.id, "nobody@company.com"))
+                    .unwrap();
+                assert!(!member);
+                assert!(!rt.block_on(dir.raw_members(sales)).unwrap().is_empty());
+                assert!(dir.reading.lock().unwrap().is_empty());
+                assert_eq!(reads(), 1);
+            } else {
+                assert_eq!(reads(), 0, "a real run reads nothing ahead");
+            }
+        }
+    }
 
     #[test]
     fn ids_and_names() {

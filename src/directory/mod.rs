@@ -203,6 +203,9 @@ pub struct Directory {
     memory: Mutex<memory::Memory>,
     /// Writes queued by calls that went on without their answer.
     deferred: Mutex<Vec<deferred::Deferred>>,
+    /// Member lists a dry run started reading when a write to the group was queued, by
+    /// group id: the prediction that needs one finds it read, or on its way.
+    reading: Mutex<HashMap<String, groups::MembersRead>>,
     /// Group names by id, as the last listing gave them (for messages and plan labels).
     names: Mutex<HashMap<String, String>>,
     /// User names by lower-case address, of the users this run looked up.
@@ -225,6 +228,7 @@ impl Directory {
             reads: Mutex::default(),
             memory: Mutex::default(),
             deferred: Mutex::default(),
+            reading: Mutex::default(),
             names: Mutex::default(),
             known_names: Mutex::default(),
             audit: None,
