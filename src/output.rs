@@ -57,6 +57,16 @@ pub enum Shape {
     Single,
 }
 
+/// Standard output as a printer holds it: rows are gathered and written a buffer at a time
+/// (on a terminal, a row at a time), so a command printing thousands of rows into a pipe makes
+/// a few writes, not one per row.
+pub type Stdout = io::BufWriter<io::StdoutLock<'static>>;
+
+/// Standard output, buffered for a printer.
+pub fn stdout() -> Stdout {
+    io::BufWriter::new(io::stdout().lock())
+}
+
 /// Writes rows in one format to one writer.
 pub struct Printer<W: Write> {
     format: Format,
@@ -118,7 +128,8 @@ impl<W: Write> Printer<W> {
                 }
                 let text = serde_json::to_string(row)?;
                 self.out.write_all(self.json_text(text).as_bytes())?;
-                self.out.write_all(b"\n")
+                self.out.write_all(b"\n")?;
+                self.row_done()
             }
             Format::Csv => {
                 if !self.csv_header_written {
@@ -140,12 +151,22 @@ impl<W: Write> Printer<W> {
                     })
                     .collect();
                 let line = csv_line(&record)?;
-                self.out.write_all(&line)
+                self.out.write_all(&line)?;
+                self.row_done()
             }
             Format::Json | Format::Table => {
                 self.buffered.push(row.clone());
                 Ok(())
             }
+        }
+    }
+
+    /// A row streamed to a terminal is shown as it comes; elsewhere it waits in the buffer.
+    fn row_done(&mut self) -> io::Result<()> {
+        if self.terminal {
+            self.out.flush()
+        } else {
+            Ok(())
         }
     }
 
@@ -420,6 +441,40 @@ pub fn shell_word(word: &str) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// A writer that keeps what reached it through flushes, as a terminal would show it.
+    #[derive(Default)]
+    struct Shown {
+        pending: Vec<u8>,
+        shown: Vec<u8>,
+    }
+
+    impl Write for Shown {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.pending.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            self.shown.append(&mut self.pending);
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn streamed_rows_show_at_once_on_a_terminal_and_wait_in_the_buffer_elsewhere() {
+        for format in [Format::Jsonl, Format::Csv] {
+            for terminal in [true, false] {
+                let mut out = Shown::default();
+                let mut p = Printer::new(&mut out, format, Shape::List, &["emailAddress"])
+                    .on_terminal(terminal);
+                p.row(&json!({"emailAddress": "a@x.com"})).unwrap();
+                let shown = String::from_utf8(p.out.shown.clone()).unwrap();
+                assert_eq!(shown.contains("a@x.com"), terminal, "{format:?} {shown:?}");
+                p.finish().unwrap();
+                assert!(String::from_utf8(out.shown).unwrap().contains("a@x.com"));
+            }
+        }
+    }
 
     #[test]
     fn lists_in_a_cell_round_trip_with_separators_in_names() {

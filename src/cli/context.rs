@@ -67,9 +67,9 @@ impl Ctx {
     }
 
     /// A printer of results on stdout.
-    pub fn printer(&self, shape: Shape, columns: &[&str]) -> Printer<std::io::StdoutLock<'static>> {
+    pub fn printer(&self, shape: Shape, columns: &[&str]) -> Printer<crate::output::Stdout> {
         let width = terminal_width();
-        Printer::new(std::io::stdout().lock(), self.format(), shape, columns)
+        Printer::new(crate::output::stdout(), self.format(), shape, columns)
             .with_width(width)
             .with_raw_csv(self.global.csv_raw)
             .on_terminal(std::io::stdout().is_terminal())
@@ -79,7 +79,7 @@ impl Ctx {
     /// a long one ends with its count, on stderr so that stdout stays the data.
     pub fn finish_list(
         &self,
-        printer: Printer<std::io::StdoutLock<'static>>,
+        printer: Printer<crate::output::Stdout>,
         noun: &str,
     ) -> anyhow::Result<()> {
         let count = printer.count();

@@ -168,7 +168,7 @@ fn report(global: &Global, what: &str, called: &Called, columns: &[&str]) -> any
         } else {
             Format::Json
         });
-    let mut printer = Printer::new(std::io::stdout().lock(), format, Shape::List, columns)
+    let mut printer = Printer::new(crate::output::stdout(), format, Shape::List, columns)
         .with_width(terminal_width())
         .on_terminal(std::io::IsTerminal::is_terminal(&std::io::stdout()));
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
@@ -371,7 +371,7 @@ pub fn export(global: &Global, runtime: &Runtime, a: ExportArgs) -> anyhow::Resu
     }
     match a.out.as_deref().filter(|o| *o != "-") {
         None => {
-            let mut printer = Printer::new(std::io::stdout().lock(), format, Shape::List, &columns)
+            let mut printer = Printer::new(crate::output::stdout(), format, Shape::List, &columns)
                 .with_width(terminal_width())
                 .with_raw_csv(global.csv_raw)
                 .on_terminal(std::io::IsTerminal::is_terminal(&std::io::stdout()));

@@ -155,6 +155,55 @@ impl Audit {
         dry_run: bool,
         context: &Context,
     ) {
+        self.record_all(endpoint, dry_run, [(item, result, request_id, context)]);
+    }
+
+    /// Appends one line for each of `entries` (an item, its result, the request that carried
+    /// it, its context), written with one `write`: a batch's lines cost one system call, and
+    /// lines of other writers never come between them.
+    pub fn record_all<'e, 'c: 'e>(
+        &self,
+        endpoint: &str,
+        dry_run: bool,
+        entries: impl IntoIterator<Item = (&'e Value, &'e ItemResult, Option<&'e str>, &'e Context<'c>)>,
+    ) {
+        let mut file = self.file.lock().expect("audit lock");
+        let mut text = String::new();
+        for (item, result, request_id, context) in entries {
+            self.line(
+                &mut text, endpoint, item, result, request_id, dry_run, context,
+            );
+        }
+        if text.is_empty() {
+            return;
+        }
+        if file.is_none() {
+            match open_append(&self.path) {
+                Ok(f) => *file = Some(f),
+                Err(e) => return self.note_failure(e),
+            }
+        }
+        if let Some(f) = file.as_mut() {
+            // One write for all: O_APPEND keeps concurrent writers' lines whole.
+            if let Err(e) = f.write_all(text.as_bytes()) {
+                self.note_failure(e);
+            }
+        }
+    }
+
+    /// Adds one item's line to `text`, taking the next place in the run's chain. Called with
+    /// the log's lock held, so the chain's order is the file's.
+    #[allow(clippy::too_many_arguments)]
+    fn line(
+        &self,
+        text: &mut String,
+        endpoint: &str,
+        item: &Value,
+        result: &ItemResult,
+        request_id: Option<&str>,
+        dry_run: bool,
+        context: &Context,
+    ) {
         let mut line = json!({
             "time": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             "run": self.run,
@@ -206,33 +255,19 @@ impl Audit {
                     .store(true, std::sync::atomic::Ordering::Relaxed);
             }
         }
-        let mut file = self.file.lock().expect("audit lock");
         // Each run's lines form a chain: a number and the digest of the run's line before, so
         // an earlier line edited, removed or moved is reported when the log is read.
-        {
-            let mut chain = self.chain.lock().expect("audit lock");
-            chain.0 += 1;
-            line["seq"] = json!(chain.0);
-            line["prev"] = json!(chain.1);
-        }
+        let mut chain = self.chain.lock().expect("audit lock");
+        chain.0 += 1;
+        line["seq"] = json!(chain.0);
+        line["prev"] = json!(chain.1);
         // The line's own digest too: the last line of a run has no successor to vouch for it.
         let own = digest(&line.to_string());
         line["self"] = json!(own);
-        let mut text = line.to_string();
-        self.chain.lock().expect("audit lock").1 = digest(&text);
+        let whole = line.to_string();
+        chain.1 = digest(&whole);
+        text.push_str(&whole);
         text.push('\n');
-        if file.is_none() {
-            match open_append(&self.path) {
-                Ok(f) => *file = Some(f),
-                Err(e) => return self.note_failure(e),
-            }
-        }
-        if let Some(f) = file.as_mut() {
-            // One write per line: O_APPEND keeps concurrent writers' lines whole.
-            if let Err(e) = f.write_all(text.as_bytes()) {
-                self.note_failure(e);
-            }
-        }
     }
 
     fn note_failure(&self, e: std::io::Error) {
@@ -472,6 +507,66 @@ mod tests {
         assert!(!text.contains('\n'), "{text}");
     }
     use crate::directory::Status;
+
+    #[test]
+    fn a_batchs_lines_are_written_together_and_chained_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let audit = Audit::new(dir.path().join("audit.jsonl"), "prod");
+        let r = ItemResult::new("x", Status::Created, "added");
+        audit.record(
+            "/api/user/create-user",
+            &json!({"emailAddress": "first@y.com"}),
+            &r,
+            None,
+            false,
+            &Context::default(),
+        );
+        let items: Vec<Value> = (0..3)
+            .map(|i| json!({"id": "g", "emailAddress": format!("m{i}@y.com")}))
+            .collect();
+        let groups = ["Sales", "Sales", "Board"];
+        let contexts: Vec<Context> = groups
+            .iter()
+            .map(|g| Context {
+                group: Some(g),
+                ..Context::default()
+            })
+            .collect();
+        audit.record_all(
+            "/api/directory/add-group-member",
+            false,
+            items
+                .iter()
+                .zip(&contexts)
+                .map(|(item, c)| (item, &r, Some("req-9"), c)),
+        );
+        let log = read(audit.path()).unwrap();
+        assert_eq!(log.changed, None, "the chain holds across the batch");
+        let seen: Vec<(u64, &str, &str)> = log
+            .lines
+            .iter()
+            .map(|l| {
+                (
+                    l["seq"].as_u64().unwrap(),
+                    l["item"]["emailAddress"].as_str().unwrap(),
+                    l["group"].as_str().unwrap_or(""),
+                )
+            })
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                (1, "first@y.com", ""),
+                (2, "m0@y.com", "Sales"),
+                (3, "m1@y.com", "Sales"),
+                (4, "m2@y.com", "Board")
+            ]
+        );
+        assert!(log.lines[1..].iter().all(|l| l["requestId"] == "req-9"));
+        // An empty batch writes nothing.
+        audit.record_all("/api/directory/add-group-member", false, []);
+        assert_eq!(read(audit.path()).unwrap().lines.len(), 4);
+    }
 
     #[test]
     fn lines_are_appended_and_secrets_masked() {

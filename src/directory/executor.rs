@@ -389,16 +389,14 @@ impl Directory {
             .iter()
             .filter(|o| o.result.status == Status::Failed)
             .count();
-        for (o, (_, item)) in outcomes.iter().zip(&batch) {
-            self.audit_item(
-                endpoint,
-                item,
-                &o.result,
-                o.request_id.as_deref(),
-                false,
-                o.data.as_ref(),
-            );
-        }
+        self.audit_items(
+            endpoint,
+            false,
+            outcomes
+                .iter()
+                .zip(&batch)
+                .map(|(o, (_, item))| (item, &o.result, o.request_id.as_deref(), o.data.as_ref())),
+        );
         self.progress_done(outcomes.len(), failed);
         Ok(outcomes)
     }

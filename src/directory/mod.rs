@@ -401,35 +401,70 @@ impl Directory {
         planned: bool,
         data: Option<&Value>,
     ) {
+        self.audit_items(endpoint, planned, [(item, result, request_id, data)]);
+    }
+
+    /// What the run learns from each of `entries` (an item, its result, the request that
+    /// carried it, its `data` entry), and their audit lines, written together.
+    fn audit_items<'e>(
+        &self,
+        endpoint: &str,
+        planned: bool,
+        entries: impl IntoIterator<
+            Item = (
+                &'e Value,
+                &'e ItemResult,
+                Option<&'e str>,
+                Option<&'e Value>,
+            ),
+        >,
+    ) {
+        let entries: Vec<_> = entries.into_iter().collect();
         if !planned {
-            self.memory()
-                .learn(endpoint, item, result.status, data.filter(|d| !d.is_null()));
+            let mut memory = self.memory();
+            for &(item, result, _, data) in &entries {
+                memory.learn(endpoint, item, result.status, data.filter(|d| !d.is_null()));
+                if matches!(
+                    result.status,
+                    Status::Created | Status::Updated | Status::Removed | Status::Unverified
+                ) {
+                    self.changes
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+            }
         }
-        if !planned
-            && matches!(
-                result.status,
-                Status::Created | Status::Updated | Status::Removed | Status::Unverified
-            )
-        {
-            self.changes
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        }
-        if let Some(a) = &self.audit {
-            let group = item
-                .get("id")
-                .and_then(Value::as_str)
-                .map(|id| self.group_name(id))
-                .filter(|name| Some(name.as_str()) != item.get("id").and_then(Value::as_str));
-            let context = audit::Context {
+        let Some(a) = &self.audit else {
+            return;
+        };
+        let groups: Vec<Option<String>> = entries
+            .iter()
+            .map(|(item, ..)| {
+                let id = item.get("id").and_then(Value::as_str)?;
+                Some(self.group_name(id)).filter(|name| name != id)
+            })
+            .collect();
+        let contexts: Vec<audit::Context> = entries
+            .iter()
+            .zip(&groups)
+            .map(|(&(item, _, _, data), group)| audit::Context {
                 group: group.as_deref(),
                 created_id: data
                     .filter(|_| endpoint == crate::api::paths::CREATE_GROUP)
                     .and_then(|d| d.get("id"))
                     .and_then(Value::as_str),
                 before: self.before(endpoint, item),
-            };
-            a.record(endpoint, item, result, request_id, planned, &context);
-        }
+            })
+            .collect();
+        a.record_all(
+            endpoint,
+            planned,
+            entries
+                .iter()
+                .zip(&contexts)
+                .map(|(&(item, result, request_id, _), context)| {
+                    (item, result, request_id, context)
+                }),
+        );
     }
 
     /// Starts counting progress anew: the next statement of a REPL is a job of its own.
