@@ -3,6 +3,9 @@
 //! Policy: once installed, SIGINT no longer kills the process; it sets the flag and wakes
 //! whoever waits. A running script stops at its next operation (the engine's progress hook),
 //! a wait on the network stops at once, and the REPL clears the flag and keeps the session.
+//! Outside the REPL, SIGTERM and SIGHUP (a service manager, `timeout`, a closed terminal, a
+//! fleet's whole process group) stop a run the same way: what it wrote is named with its run
+//! id, what it printed is flushed, and it exits 130, rather than dying half-way unreported.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -47,13 +50,19 @@ impl Interrupt {
 
 static SHARED: OnceLock<Arc<Interrupt>> = OnceLock::new();
 
+/// How long a run told to end (SIGTERM, SIGHUP) has to stop cleanly before it is ended as the
+/// signal would have ended it (exit 128 + the signal's number).
+pub const ENDING_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// The process's interrupt state.
 pub fn shared() -> Arc<Interrupt> {
     SHARED.get_or_init(Arc::default).clone()
 }
 
-/// Routes SIGINT to the shared flag, on `runtime`. Call once, early.
-pub fn install(runtime: &tokio::runtime::Handle) -> Arc<Interrupt> {
+/// Routes SIGINT to the shared flag, on `runtime`, and with `ending_too` SIGTERM and SIGHUP as
+/// well (not for the REPL, which keeps its session on Ctrl-C and must still end on those).
+/// Call once, early.
+pub fn install(runtime: &tokio::runtime::Handle, ending_too: bool) -> Arc<Interrupt> {
     let state = shared();
     let target = state.clone();
     runtime.spawn(async move {
@@ -61,6 +70,36 @@ pub fn install(runtime: &tokio::runtime::Handle) -> Arc<Interrupt> {
             target.trigger();
         }
     });
+    #[cfg(unix)]
+    if ending_too {
+        use tokio::signal::unix::{signal, SignalKind};
+        for kind in [SignalKind::terminate(), SignalKind::hangup()] {
+            let target = state.clone();
+            // Registered here, before the run starts, so none of them is missed.
+            let stream = {
+                let _inside = runtime.enter();
+                signal(kind)
+            };
+            let code = 128 + kind.as_raw_value();
+            if let Ok(mut stream) = stream {
+                runtime.spawn(async move {
+                    if stream.recv().await.is_none() {
+                        return;
+                    }
+                    target.trigger();
+                    // A run waiting where the flag is not looked at (a prompt, a script read
+                    // from a pipe that stays open) still ends: soon, or at a second signal.
+                    std::thread::spawn(move || {
+                        std::thread::sleep(ENDING_GRACE);
+                        std::process::exit(code);
+                    });
+                    if stream.recv().await.is_some() {
+                        std::process::exit(code);
+                    }
+                });
+            }
+        }
+    }
     state
 }
 

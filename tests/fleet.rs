@@ -581,12 +581,73 @@ fn writes_on_a_terminal_are_planned_everywhere_and_confirmed_once_per_fleet() {
 #[test]
 fn ctrl_c_stops_every_tenant_and_says_so() {
     for signal in [libc::SIGINT, libc::SIGTERM] {
-        stops_every_tenant_on(signal);
+        stops_every_tenant_on(signal, false);
+    }
+    // `timeout` and service managers signal the whole process group: the tenants get it too,
+    // and each still stops as Ctrl-C stops it, saying so, rather than dying unreported.
+    for signal in [libc::SIGTERM, libc::SIGHUP] {
+        stops_every_tenant_on(signal, true);
     }
 }
 
+#[cfg(target_os = "linux")]
+#[test]
+fn a_fleet_killed_outright_stops_its_tenants() {
+    let f = Fleet::with(
+        None,
+        Options {
+            latency: std::time::Duration::from_millis(300),
+            ..Options::default()
+        },
+    );
+    let csv = f.dir.path().join("slow.csv");
+    let mut text = String::from("email,name,groups\n");
+    for i in 0..20 {
+        text.push_str(&format!("killed.{i}@company.com,Killed {i},Sales\n"));
+    }
+    std::fs::write(&csv, text).unwrap();
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("mcsh"));
+    for (k, v) in f.mcsh().get_envs() {
+        match v {
+            Some(v) => cmd.env(k, v),
+            None => cmd.env_remove(k),
+        };
+    }
+    // One request at a time: each tenant would go on sending for about 12 s.
+    let mut child = cmd
+        .args(["--fleet", "trio", "--batch-size", "1", "--concurrency", "1"])
+        .args(["onboard", "--csv"])
+        .arg(&csv)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let requests = || -> u64 {
+        f._sandboxes
+            .iter()
+            .map(|s| s.stats.hits(mcsh::api::paths::CREATE_USER))
+            .sum()
+    };
+    let started = std::time::Instant::now();
+    while requests() < 3 && started.elapsed() < std::time::Duration::from_secs(30) {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // Each tenant was told to stop: after the requests under way, none sends another.
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let settled = requests();
+    std::thread::sleep(std::time::Duration::from_millis(2000));
+    assert_eq!(
+        requests(),
+        settled,
+        "tenants went on after their fleet was killed"
+    );
+    assert!(settled < 60, "{settled}");
+}
+
 #[cfg(unix)]
-fn stops_every_tenant_on(signal: libc::c_int) {
+fn stops_every_tenant_on(signal: libc::c_int, whole_group: bool) {
     let f = Fleet::with(
         None,
         Options {
@@ -600,6 +661,10 @@ fn stops_every_tenant_on(signal: libc::c_int) {
             Some(v) => cmd.env(k, v),
             None => cmd.env_remove(k),
         };
+    }
+    if whole_group {
+        use std::os::unix::process::CommandExt;
+        cmd.process_group(0);
     }
     let child = cmd
         .args([
@@ -615,9 +680,15 @@ fn stops_every_tenant_on(signal: libc::c_int) {
         .spawn()
         .unwrap();
     std::thread::sleep(std::time::Duration::from_millis(1200));
-    // SAFETY: a signal to the process this test started.
+    // The fleet alone, or (as `timeout` does) its whole process group.
+    let target = if whole_group {
+        -(child.id() as libc::pid_t)
+    } else {
+        child.id() as libc::pid_t
+    };
+    // SAFETY: a signal to the process (group) this test started.
     unsafe {
-        libc::kill(child.id() as libc::pid_t, signal);
+        libc::kill(target, signal);
     }
     let started = std::time::Instant::now();
     let out = child.wait_with_output().unwrap();
@@ -630,6 +701,13 @@ fn stops_every_tenant_on(signal: libc::c_int) {
     // Two ran and were stopped; the third never started.
     assert!(err.contains("3 interrupted"), "{err}");
     assert!(err.contains("not started: interrupted"), "{err}");
+    // Each that ran stopped itself and said so (`error: interrupted`), not killed unheard.
+    for t in ["acme", "globex"] {
+        assert!(
+            err.contains(&format!("{t}: error: interrupted")),
+            "{signal} {whole_group}: {err}"
+        );
+    }
 }
 
 #[test]

@@ -310,7 +310,13 @@ fn kill_9_halfway_then_the_same_command_finishes_the_job() {
 }
 
 #[test]
-fn ctrl_c_stops_a_workflow_with_130_and_says_what_was_done() {
+fn ctrl_c_sigterm_and_sighup_stop_a_workflow_with_130_and_say_what_was_done() {
+    for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+        stops_a_workflow_on(signal);
+    }
+}
+
+fn stops_a_workflow_on(signal: libc::c_int) {
     let env = Env::with(Options {
         latency: Duration::from_millis(50),
         ..Options::default()
@@ -340,16 +346,121 @@ fn ctrl_c_stops_a_workflow_with_130_and_says_what_was_done() {
     {
         std::thread::sleep(Duration::from_millis(20));
     }
+    // SAFETY: kill(2) with a child's pid has no memory effects.
     unsafe {
-        libc::kill(child.id() as libc::pid_t, libc::SIGINT);
+        libc::kill(child.id() as libc::pid_t, signal);
     }
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert_eq!(out.status.code(), Some(130), "signal {signal}: {stderr}");
     assert!(
         stderr.contains("interrupted after") && stderr.contains("of 400 items"),
-        "{stderr}"
+        "signal {signal}: {stderr}"
     );
+    // What it wrote is named, so it can be taken back.
+    assert!(stderr.contains("mcsh undo "), "signal {signal}: {stderr}");
+}
+
+#[test]
+fn a_run_told_to_end_where_it_cannot_stop_cleanly_still_ends() {
+    // `mcsh run -` waiting for a script on a pipe that stays open looks at no flag: SIGTERM
+    // ends it after the grace period, as SIGTERM would have, and a second one at once.
+    for twice in [false, true] {
+        let env = Env::new();
+        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("mcsh"))
+            .args(["--sandbox", "run", "-"])
+            .env("XDG_STATE_HOME", env.dir.path())
+            .env("XDG_DATA_HOME", env.dir.path())
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let _open = child.stdin.take();
+        std::thread::sleep(Duration::from_millis(500));
+        let started = Instant::now();
+        for _ in 0..1 + usize::from(twice) {
+            // SAFETY: kill(2) with a child's pid has no memory effects.
+            unsafe {
+                libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        let status = child.wait().unwrap();
+        let took = started.elapsed();
+        assert_eq!(status.code(), Some(143), "twice {twice}");
+        if twice {
+            assert!(took < Duration::from_secs(3), "{took:?}");
+        } else {
+            assert!(
+                took >= Duration::from_secs(4) && took < Duration::from_secs(15),
+                "{took:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_listing_told_to_end_writes_out_every_row_it_read() {
+    // Rows into a pipe wait in a buffer: a run ended by SIGTERM or SIGHUP must still write
+    // out each page it had read, whole, and exit 130.
+    for signal in [libc::SIGTERM, libc::SIGHUP] {
+        let env = Env::with(Options {
+            latency: Duration::from_millis(300),
+            generate_users: 3000,
+            ..Options::default()
+        });
+        let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("mcsh"))
+            .args([
+                "users",
+                "list",
+                "--domain",
+                "company.com",
+                "--aliases",
+                "-o",
+                "jsonl",
+            ])
+            .env("MIMECAST_BASE_URL", &env.sandbox.base_url)
+            .env("MIMECAST_CLIENT_ID", &env.sandbox.keys.client_id)
+            .env("MIMECAST_CLIENT_SECRET", &env.sandbox.keys.client_secret)
+            .env("XDG_STATE_HOME", env.dir.path())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut child = child;
+        // Read as it comes, as a pipe's reader does (a full pipe would hold the listing up).
+        let mut pipe = child.stdout.take().unwrap();
+        let reader = std::thread::spawn(move || {
+            let mut all = Vec::new();
+            std::io::Read::read_to_end(&mut pipe, &mut all).unwrap();
+            all
+        });
+        let started = Instant::now();
+        while env.sandbox.stats.hits(mcsh::api::paths::GET_INTERNAL_USERS) < 3
+            && started.elapsed() < Duration::from_secs(30)
+        {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        // SAFETY: kill(2) with a child's pid has no memory effects.
+        unsafe {
+            libc::kill(child.id() as libc::pid_t, signal);
+        }
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(130), "signal {signal}: {stderr}");
+        let stdout = String::from_utf8_lossy(&reader.join().unwrap()).to_string();
+        let rows: Vec<serde_json::Value> = stdout
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("a whole row"))
+            .collect();
+        // Whole pages of 500 (alias rows included), at least the first, not the whole domain.
+        assert!(
+            !rows.is_empty() && rows.len() % 500 == 0 && rows.len() < 2700,
+            "signal {signal}: {} rows; {stderr}",
+            rows.len()
+        );
+    }
 }
 
 #[test]

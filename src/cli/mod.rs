@@ -376,7 +376,11 @@ where
             return report::print(&e, cli.global.quiet);
         }
     };
-    let interrupt = crate::interrupt::install(runtime.handle());
+    let interactive = matches!(cli.command, Some(Command::Repl))
+        || (cli.command.is_none()
+            && cli.eval.is_none()
+            && std::io::IsTerminal::is_terminal(&std::io::stdin()));
+    let interrupt = crate::interrupt::install(runtime.handle(), !interactive);
     let quiet = cli.global.quiet;
     let result = match fleet::Fleet::of(&cli) {
         Ok(Some(fleet)) => fleet.run(cli, &args, &runtime, &interrupt),

@@ -322,9 +322,12 @@ async fn wait_for_stop() {
                 Ok(s) => s,
                 Err(_) => return std::future::pending().await,
             };
+        let ended = crate::interrupt::shared();
         tokio::select! {
             _ = term.recv() => {}
             _ = tokio::signal::ctrl_c() => {}
+            // SIGHUP too (a closed terminal), through the run's interrupt.
+            _ = ended.wait() => {}
         }
     }
     #[cfg(not(unix))]
