@@ -456,7 +456,7 @@ fn a_listing_told_to_end_writes_out_every_row_it_read() {
             .collect();
         // Whole pages of 500 (alias rows included), at least the first, not the whole domain.
         assert!(
-            !rows.is_empty() && rows.len() % 500 == 0 && rows.len() < 2700,
+            !rows.is_empty() && rows.len().is_multiple_of(500) && rows.len() < 2700,
             "signal {signal}: {} rows; {stderr}",
             rows.len()
         );
