@@ -79,6 +79,8 @@ pub struct Printer<W: Write> {
     count: usize,
     raw_csv: bool,
     terminal: bool,
+    /// What `out` is, for errors ("standard output"); `None` for a buffer of the caller's.
+    label: Option<&'static str>,
 }
 
 impl<W: Write> Printer<W> {
@@ -95,6 +97,21 @@ impl<W: Write> Printer<W> {
             count: 0,
             raw_csv: false,
             terminal: false,
+            label: None,
+        }
+    }
+
+    /// Names what the rows go to in the errors writing them ("cannot write to standard
+    /// output: No space left on device"), keeping each error's kind.
+    pub fn writing_to(mut self, label: &'static str) -> Self {
+        self.label = Some(label);
+        self
+    }
+
+    fn named(&self, e: io::Error) -> io::Error {
+        match self.label {
+            Some(label) => io::Error::new(e.kind(), format!("cannot write to {label}: {e}")),
+            None => e,
         }
     }
 
@@ -119,6 +136,10 @@ impl<W: Write> Printer<W> {
 
     /// Adds one row.
     pub fn row(&mut self, row: &Value) -> io::Result<()> {
+        self.add(row).map_err(|e| self.named(e))
+    }
+
+    fn add(&mut self, row: &Value) -> io::Result<()> {
         self.count += 1;
         match self.format {
             Format::Jsonl => {
@@ -161,6 +182,15 @@ impl<W: Write> Printer<W> {
         }
     }
 
+    /// Writes out the streamed rows so far (`jsonl`, `csv`): a listing calls this after each
+    /// page, so a reader downstream gets rows as pages arrive, a page at a time.
+    pub fn flush(&mut self) -> io::Result<()> {
+        match self.format {
+            Format::Jsonl | Format::Csv => self.out.flush().map_err(|e| self.named(e)),
+            Format::Json | Format::Table => Ok(()),
+        }
+    }
+
     /// A row streamed to a terminal is shown as it comes; elsewhere it waits in the buffer.
     fn row_done(&mut self) -> io::Result<()> {
         if self.terminal {
@@ -187,6 +217,11 @@ impl<W: Write> Printer<W> {
 
     /// Writes what was buffered and flushes.
     pub fn finish(mut self) -> io::Result<()> {
+        let ended = self.end();
+        ended.map_err(|e| self.named(e))
+    }
+
+    fn end(&mut self) -> io::Result<()> {
         match self.format {
             Format::Json => {
                 let doc = match (self.shape, self.buffered.len()) {
@@ -460,6 +495,42 @@ mod tests {
         }
     }
 
+    /// A writer whose every write fails as a full disk does.
+    struct Full;
+
+    impl Write for Full {
+        fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+            Err(io::Error::from(io::ErrorKind::StorageFull))
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn an_error_writing_rows_names_where_they_went_and_keeps_its_kind() {
+        for format in [Format::Jsonl, Format::Json] {
+            let mut p =
+                Printer::new(Full, format, Shape::List, &["a"]).writing_to("standard output");
+            let row = p.row(&json!({"a": 1}));
+            let e = match format {
+                Format::Jsonl => row.unwrap_err(),
+                _ => p.finish().unwrap_err(),
+            };
+            assert_eq!(e.kind(), io::ErrorKind::StorageFull);
+            assert!(
+                e.to_string()
+                    .starts_with("cannot write to standard output: "),
+                "{e}"
+            );
+        }
+        // A buffer of the caller's keeps the error as it came.
+        let e = Printer::new(Full, Format::Jsonl, Shape::List, &["a"])
+            .row(&json!({"a": 1}))
+            .unwrap_err();
+        assert!(!e.to_string().contains("standard output"), "{e}");
+    }
+
     #[test]
     fn streamed_rows_show_at_once_on_a_terminal_and_wait_in_the_buffer_elsewhere() {
         for format in [Format::Jsonl, Format::Csv] {
@@ -470,6 +541,14 @@ mod tests {
                 p.row(&json!({"emailAddress": "a@x.com"})).unwrap();
                 let shown = String::from_utf8(p.out.shown.clone()).unwrap();
                 assert_eq!(shown.contains("a@x.com"), terminal, "{format:?} {shown:?}");
+                p.row(&json!({"emailAddress": "b@x.com"})).unwrap();
+                // A listing's page ends: its rows are written out wherever they go.
+                p.flush().unwrap();
+                let shown = String::from_utf8(p.out.shown.clone()).unwrap();
+                assert!(
+                    shown.contains("a@x.com") && shown.contains("b@x.com"),
+                    "{shown}"
+                );
                 p.finish().unwrap();
                 assert!(String::from_utf8(out.shown).unwrap().contains("a@x.com"));
             }

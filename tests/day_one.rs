@@ -316,6 +316,50 @@ fn the_audit_log_reads_in_words() {
         "ids stay in JSON"
     );
     assert!(line["run"].as_str().is_some_and(|r| !r.is_empty()));
+
+    // A dry run's lines say what it foresaw: the same add again is "unchanged (dry run)",
+    // a new one "planned (dry run)".
+    for email in ["x1@company.com", "x2@company.com"] {
+        let out = env
+            .mcsh(Scheme::OAuth)
+            .args([
+                "--dry-run",
+                "groups",
+                "add-member",
+                "--group",
+                "Engineering/Platform",
+            ])
+            .args(["--email", email])
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let table = env
+        .mcsh(Scheme::OAuth)
+        .args(["audit", "-o", "table"])
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&table.stdout);
+    let row = |email: &str| {
+        table
+            .lines()
+            .filter(|l| l.contains(email) && l.contains("(dry run)"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert!(
+        row("x1@company.com").contains("unchanged (dry run)"),
+        "{table}"
+    );
+    assert!(
+        row("x2@company.com").contains("planned (dry run)"),
+        "{table}"
+    );
 }
 
 #[test]

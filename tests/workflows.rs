@@ -711,3 +711,60 @@ fn an_export_reads_back_as_an_onboarding_that_changes_nothing_synced_groups_and_
     let zoe = env.json(&["users", "get", "--email", "zoe.costa@example.com"]);
     assert_eq!(zoe["name"], "Zoe Costa");
 }
+
+#[cfg(unix)]
+#[test]
+fn a_reader_gone_away_does_not_hide_what_failed() {
+    // `mcsh onboard ... | head -1`: the rows stop where the reader went, the summary and the
+    // exit code still say that a step failed.
+    let env = Env::new();
+    let out = env
+        .mcsh(Scheme::OAuth)
+        .args([
+            "users",
+            "delete",
+            "--email",
+            "rosa.patel@example.com",
+            "--yes",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let csv = env.dir.path().join("gone.csv");
+    std::fs::write(
+        &csv,
+        "email,name,groups\nrosa.patel@example.com,Rosa,Sales\nnew.one@company.com,New One,Sales\n",
+    )
+    .unwrap();
+    for closed in [true, false] {
+        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("mcsh"))
+            .env("MIMECAST_BASE_URL", &env.sandbox.base_url)
+            .env("MIMECAST_CLIENT_ID", &env.sandbox.keys.client_id)
+            .env("MIMECAST_CLIENT_SECRET", &env.sandbox.keys.client_secret)
+            .env("XDG_STATE_HOME", env.dir.path())
+            .env("XDG_DATA_HOME", env.dir.path())
+            .env("XDG_CONFIG_HOME", env.dir.path())
+            .args(["onboard", "--csv"])
+            .arg(&csv)
+            .args(["-o", "jsonl"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let kept = child.stdout.take();
+        if closed {
+            drop(kept);
+        }
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "closed {closed}: {err}");
+        assert!(
+            err.contains("onboard: ") && err.contains("1 failed"),
+            "closed {closed}: {err}"
+        );
+    }
+}

@@ -101,7 +101,13 @@ pub fn run(ctx: &Ctx, since: Option<&str>, limit: Option<usize>) -> anyhow::Resu
         l["change"] = json!(audit::describe(&l));
         if words {
             if l["dryRun"] == json!(true) {
-                l["outcome"] = json!("planned (dry run)");
+                // What the dry run foresaw: a write it planned, or one it found already done
+                // ("unchanged") or refused ("failed").
+                let foreseen = match l["outcome"].as_str() {
+                    Some("planned") | None => "planned".to_string(),
+                    Some(other) => other.to_string(),
+                };
+                l["outcome"] = json!(format!("{foreseen} (dry run)"));
             }
             if let Some(t) = l["time"]
                 .as_str()

@@ -70,6 +70,7 @@ impl Ctx {
     pub fn printer(&self, shape: Shape, columns: &[&str]) -> Printer<crate::output::Stdout> {
         let width = terminal_width();
         Printer::new(crate::output::stdout(), self.format(), shape, columns)
+            .writing_to("standard output")
             .with_width(width)
             .with_raw_csv(self.global.csv_raw)
             .on_terminal(std::io::stdout().is_terminal())

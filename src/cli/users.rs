@@ -187,6 +187,7 @@ async fn list(ctx: &mut Ctx, domain: Option<String>, aliases: bool) -> anyhow::R
         for user in batch {
             printer.row(&json!(user))?;
         }
+        printer.flush()?;
     }
     ctx.finish_list(printer, if aliases { "addresses" } else { "users" })
 }

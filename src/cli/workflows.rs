@@ -169,9 +169,13 @@ fn report(global: &Global, what: &str, called: &Called, columns: &[&str]) -> any
             Format::Json
         });
     let mut printer = Printer::new(crate::output::stdout(), format, Shape::List, columns)
+        .writing_to("standard output")
         .with_width(terminal_width())
         .on_terminal(std::io::IsTerminal::is_terminal(&std::io::stdout()));
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    // The work is done when its rows are printed: a reader that went away (`| head`) or a
+    // full disk stops the rows, not the summary or the exit code that says what failed.
+    let mut lost: Option<std::io::Error> = None;
     for r in &rows {
         // A hint naming an mcsh command names it with this run's tenant flags.
         let mut r = r.clone();
@@ -181,12 +185,17 @@ fn report(global: &Global, what: &str, called: &Called, columns: &[&str]) -> any
                 .into();
         }
         let r = &r;
-        printer.row(r)?;
+        if lost.is_none() {
+            lost = printer.row(r).err();
+        }
         *counts
             .entry(r["status"].as_str().unwrap_or("?").to_string())
             .or_default() += 1;
     }
-    printer.finish()?;
+    let lost = match lost {
+        Some(e) => Some(e),
+        None => printer.finish().err(),
+    };
     let failed = counts.get("failed").copied().unwrap_or(0);
     if !global.quiet {
         let changed = rows.len() - counts.get("unchanged").copied().unwrap_or(0) - failed;
@@ -223,7 +232,11 @@ fn report(global: &Global, what: &str, called: &Called, columns: &[&str]) -> any
             crate::eprintln_data!("{what}: {}{took}", summary.join(", "));
         }
     }
-    Partial::check(failed, rows.len())
+    Partial::check(failed, rows.len())?;
+    match lost {
+        Some(e) => Err(e.into()),
+        None => Ok(()),
+    }
 }
 
 /// `mcsh onboard`.
@@ -372,6 +385,7 @@ pub fn export(global: &Global, runtime: &Runtime, a: ExportArgs) -> anyhow::Resu
     match a.out.as_deref().filter(|o| *o != "-") {
         None => {
             let mut printer = Printer::new(crate::output::stdout(), format, Shape::List, &columns)
+                .writing_to("standard output")
                 .with_width(terminal_width())
                 .with_raw_csv(global.csv_raw)
                 .on_terminal(std::io::IsTerminal::is_terminal(&std::io::stdout()));

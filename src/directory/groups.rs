@@ -160,6 +160,12 @@ impl Directory {
         if reading.contains_key(id) {
             return;
         }
+        // No more reads under way at once than the run's concurrency: a loop over hundreds of
+        // groups reads the rest when their writes are foreseen.
+        let under_way = reading.values().filter(|r| !r.is_finished()).count();
+        if under_way >= self.options.concurrency.max(1) {
+            return;
+        }
         let pages = self.client().member_pages(id, self.options.page_size);
         reading.insert(id.to_string(), tokio::spawn(read_members(pages)));
     }
@@ -601,6 +607,44 @@ mod tests {
                 assert_eq!(reads(), 0, "a real run reads nothing ahead");
             }
         }
+    }
+
+    #[test]
+    fn reads_ahead_are_bounded_by_the_runs_concurrency_and_forgotten_with_its_reads() {
+        let sb = Sandbox::spawn(Options {
+            latency: std::time::Duration::from_millis(400),
+            ..Options::default()
+        })
+        .unwrap();
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let creds = Credentials::OAuth {
+            client_id: sb.keys.client_id.clone(),
+            client_secret: Secret::new(sb.keys.client_secret.clone()),
+        };
+        let client = Client::new(&sb.base_url, creds, ClientOptions::default(), None).unwrap();
+        let options = BulkOptions {
+            concurrency: 2,
+            ..BulkOptions::default()
+        };
+        let dir = Directory::new(client, options, true);
+        let groups = rt.block_on(dir.fetch_groups()).unwrap();
+        assert!(groups.len() >= 4, "{groups:?}");
+        for g in &groups[..4] {
+            let write = Deferred {
+                endpoint: paths::ADD_GROUP_MEMBER,
+                label: "someone@company.com".into(),
+                item: member_item(&g.id, "someone@company.com"),
+                group: Some(g.description.clone()),
+                function: "add_member".into(),
+                site: "loop.rhai:1:1".into(),
+            };
+            rt.block_on(dir.refuse_early(&write)).unwrap();
+        }
+        // Four groups' writes queued, two reads under way (each takes 400 ms).
+        assert_eq!(dir.reading.lock().unwrap().len(), 2);
+        // The REPL's next input reads afresh: nothing read ahead is kept.
+        dir.forget_reads();
+        assert!(dir.reading.lock().unwrap().is_empty());
     }
 
     #[test]

@@ -252,6 +252,9 @@ impl Directory {
     /// this before each input, so a statement sees changes made outside mcsh meanwhile.
     pub fn forget_reads(&self) {
         *self.memory() = memory::Memory::default();
+        for (_, read) in self.reading.lock().expect("reading lock").drain() {
+            read.abort();
+        }
     }
 
     /// Records every write in `audit`.
