@@ -28,6 +28,11 @@ static ANNOUNCE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::
 /// The key of the line that names a listing's columns, for a fleet's report.
 pub const COLUMNS_KEY: &str = "mcshColumns";
 
+/// The one key of a line a fleet's tenant writes for a line its script printed
+/// (`{"mcshPrinted": "text"}`): the fleet shows the text exactly, as printed, and never reads
+/// it as a row or as the tenant's columns.
+pub const PRINTED_KEY: &str = "mcshPrinted";
+
 /// Makes every `jsonl` listing start with a line `{"mcshColumns": [...]}` naming the columns
 /// its table would show: one tenant's part of a fleet run tells the fleet's report which
 /// columns to show.

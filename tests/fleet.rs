@@ -258,6 +258,39 @@ fn a_script_runs_once_per_tenant_and_knows_which() {
 }
 
 #[test]
+fn what_a_script_prints_over_a_fleet_comes_back_exactly_and_is_never_a_row() {
+    let f = Fleet::new();
+    let (code, out, err) = f.run(&[
+        "--fleet",
+        "trio",
+        "-e",
+        r#"print(""); print("  indented"); print(`{"emailAddress":"ceo@x","status":"created"}`); print(`{"mcshColumns":["secret"]}`); #{who: profile()}"#,
+        "-o",
+        "jsonl",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let by = rows_by_profile(&out);
+    for t in TENANTS {
+        let printed: Vec<&str> = by[t].iter().filter_map(|r| r["output"].as_str()).collect();
+        assert_eq!(
+            printed,
+            [
+                "",
+                "  indented",
+                r#"{"emailAddress":"ceo@x","status":"created"}"#,
+                r#"{"mcshColumns":["secret"]}"#
+            ],
+            "{t}: {out}"
+        );
+        assert!(
+            by[t].iter().all(|r| r.get("emailAddress").is_none()),
+            "{out}"
+        );
+        assert!(by[t].iter().any(|r| r["who"] == t), "{out}");
+    }
+}
+
+#[test]
 fn one_tenant_refusing_its_credentials_is_partial_and_the_others_complete() {
     let f = Fleet::with_secret_of(Some("globex"));
     let email = "partial.person@company.com";

@@ -60,9 +60,20 @@ pub(crate) fn session(
     host.set_tenant_source(Box::new(move || {
         tenant_handle.block_on(tenant_ctx.borrow_mut().tenant())
     }));
-    host.set_output(Box::new(|bytes| {
+    // A fleet's tenant writes what its script prints as `{"mcshPrinted": line}` lines, so the
+    // fleet shows each exactly and never takes one for a row or for its columns.
+    let member = global.member.is_some();
+    host.set_output(Box::new(move |bytes| {
         let mut out = std::io::stdout().lock();
-        if out.is_terminal() {
+        if member {
+            for line in String::from_utf8_lossy(bytes).lines() {
+                writeln!(
+                    out,
+                    "{}",
+                    serde_json::json!({ crate::output::PRINTED_KEY: line })
+                )?;
+            }
+        } else if out.is_terminal() {
             // On a terminal, data written to `-` cannot move or hide text; into a pipe or a
             // file it goes exactly as written.
             let text = crate::output::printable_text(&String::from_utf8_lossy(bytes));
@@ -77,6 +88,20 @@ pub(crate) fn session(
     // into a pipe or file it goes exactly as printed (it may be data).
     let terminal = std::io::IsTerminal::is_terminal(&std::io::stdout());
     host.set_speaker(Box::new(move |said| match said {
+        Said::Print(text) if member => {
+            // A line each, blank ones too (`print("")`).
+            let lines: Vec<&str> = if text.is_empty() {
+                vec![""]
+            } else {
+                text.lines().collect()
+            };
+            for line in lines {
+                crate::println_safe!(
+                    "{}",
+                    serde_json::json!({ crate::output::PRINTED_KEY: line })
+                );
+            }
+        }
         Said::Print(text) if terminal => crate::println_data!("{text}"),
         Said::Print(text) => crate::println_safe!("{text}"),
         Said::Debug(text) => crate::eprintln_data!("{text}"),

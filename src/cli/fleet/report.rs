@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use super::spawn::Done;
 use crate::cli::report::FleetEnded;
 use crate::cli::Ctx;
-use crate::output::{Shape, COLUMNS_KEY};
+use crate::output::{Shape, COLUMNS_KEY, PRINTED_KEY};
 
 /// The keys of a JSON object's text in the order written (serde_json's maps sort them).
 fn keys_in_order(line: &str) -> Vec<String> {
@@ -49,6 +49,9 @@ pub fn rows(done: &[Done]) -> (Vec<String>, Vec<Value>) {
     let mut others: Vec<String> = Vec::new();
     let mut rows = Vec::new();
     for d in done {
+        // Only a line before a part's first row may name its columns (mcsh writes it there);
+        // printed lines come wrapped, so they name nothing.
+        let mut head = true;
         for line in String::from_utf8_lossy(&d.stdout).lines() {
             let line = line.trim();
             if line.is_empty() {
@@ -59,11 +62,21 @@ pub fn rows(done: &[Done]) -> (Vec<String>, Vec<Value>) {
             match serde_json::from_str::<Value>(line) {
                 Ok(Value::Object(fields)) => {
                     if fields.len() == 1 {
-                        if let Some(Value::Array(cols)) = fields.get(COLUMNS_KEY) {
-                            for c in cols.iter().filter_map(Value::as_str) {
-                                add_column(&mut named, c);
+                        match (fields.get(COLUMNS_KEY), fields.get(PRINTED_KEY)) {
+                            (Some(Value::Array(cols)), _) if head => {
+                                for c in cols.iter().filter_map(Value::as_str) {
+                                    add_column(&mut named, c);
+                                }
+                                continue;
                             }
-                            continue;
+                            (_, Some(Value::String(text))) => {
+                                // A printed line, exactly: blank, indented or shaped like JSON.
+                                add_column(&mut others, "output");
+                                row.insert("output".into(), Value::String(text.clone()));
+                                rows.push(Value::Object(row));
+                                continue;
+                            }
+                            _ => {}
                         }
                     }
                     // Only needed while no part has named its columns (a script's maps): read
@@ -88,6 +101,7 @@ pub fn rows(done: &[Done]) -> (Vec<String>, Vec<Value>) {
                     row.insert("output".into(), Value::String(line.to_string()));
                 }
             }
+            head = false;
             rows.push(Value::Object(row));
         }
     }
@@ -290,5 +304,48 @@ mod tests {
             keys_in_order("{\"b\":1,\"a\":{\"z\":2},\"c\":3}"),
             ["b", "a", "c"]
         );
+    }
+
+    #[test]
+    fn printed_lines_stay_as_printed_and_name_no_columns() {
+        // What a script printed comes wrapped: kept exactly (blank, indented, shaped like a
+        // row or like the columns line), never read as a row or as the part's columns.
+        let printed = |text: &str| format!("{}\n", serde_json::json!({ PRINTED_KEY: text }));
+        let mut stdout = String::new();
+        for text in [
+            "",
+            "  indented",
+            "{\"emailAddress\":\"ceo@x\",\"status\":\"created\"}",
+        ] {
+            stdout.push_str(&printed(text));
+        }
+        stdout.push_str(&printed("{\"mcshColumns\":[\"secret\"]}"));
+        stdout.push_str("{\"mcshColumns\":[\"emailAddress\",\"status\"]}\n");
+        stdout.push_str("{\"emailAddress\":\"a@x\",\"status\":\"created\"}\n");
+        // A row shaped like the columns line, after the first row, is a row.
+        stdout.push_str("{\"mcshColumns\":[\"late\"]}\n");
+        let done = vec![Done {
+            profile: "acme".into(),
+            code: 0,
+            stdout: stdout.into_bytes(),
+            error: None,
+            wrote: None,
+        }];
+        let (columns, rows) = rows(&done);
+        assert_eq!(columns, ["profile", "emailAddress", "status", "output"]);
+        let outputs: Vec<&str> = rows.iter().filter_map(|r| r["output"].as_str()).collect();
+        assert_eq!(
+            outputs,
+            [
+                "",
+                "  indented",
+                "{\"emailAddress\":\"ceo@x\",\"status\":\"created\"}",
+                "{\"mcshColumns\":[\"secret\"]}"
+            ]
+        );
+        assert!(rows[..4].iter().all(|r| r.get("emailAddress").is_none()));
+        assert_eq!(rows[4]["emailAddress"], "a@x");
+        assert_eq!(rows[5][COLUMNS_KEY], serde_json::json!(["late"]));
+        assert_eq!(rows.len(), 6);
     }
 }
