@@ -758,3 +758,38 @@ fn the_sandbox_under_200_concurrent_clients_stays_correct() {
     drop(env);
     let _ = predicate::str::contains("");
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn output_that_cannot_be_written_is_a_failure_that_says_so() {
+    // A full disk under standard output: exit 1 (a failure, not bad input), naming it.
+    let env = Env::new();
+    let script = env.dir.path().join("out.rhai");
+    std::fs::write(&script, "write_csv(\"-\", [#{a: 1}]);\n").unwrap();
+    for args in [
+        vec!["run", script.to_str().unwrap()],
+        vec!["users", "list", "-o", "jsonl"],
+    ] {
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("mcsh"))
+            .args(&args)
+            .env("MIMECAST_BASE_URL", &env.sandbox.base_url)
+            .env("MIMECAST_CLIENT_ID", &env.sandbox.keys.client_id)
+            .env("MIMECAST_CLIENT_SECRET", &env.sandbox.keys.client_secret)
+            .env("XDG_STATE_HOME", env.dir.path())
+            .env("XDG_DATA_HOME", env.dir.path())
+            .env("XDG_CONFIG_HOME", env.dir.path())
+            .stdout(full)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(
+            err.contains("cannot write to standard output"),
+            "{args:?}: {err}"
+        );
+    }
+}

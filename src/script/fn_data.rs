@@ -159,9 +159,18 @@ fn write_file(function: &str, path: &str, bytes: &[u8], host: &Host) -> Res<()> 
         ));
     }
     if path == "-" {
-        return host
-            .write_output(bytes)
-            .map_err(|e| io_error(function, path, e));
+        // Output that could not be written is a failure (exit 1), as for every command; the
+        // script's input was not at fault.
+        return host.write_output(bytes).map_err(|e| {
+            errors::raise(
+                function,
+                "io",
+                &format!("cannot write to standard output: {e}"),
+                false,
+                0,
+                "io",
+            )
+        });
     }
     if host.dry_run {
         // A dry run changes nothing: not the directory, not the admin's files.
