@@ -209,6 +209,15 @@ impl Directory {
                 }
             }
             let queue = &queue;
+            let planned_before = self.planned_count();
+            let place_of: std::collections::HashMap<(&str, String), usize> = if self.is_dry_run() {
+                jobs.iter()
+                    .flat_map(|(_, _, list)| list.iter())
+                    .map(|&i| ((queue[i].endpoint, queue[i].item.to_string()), i))
+                    .collect()
+            } else {
+                std::collections::HashMap::new()
+            };
             let answers: Vec<Result<Vec<Decided>, DirError>> = stream::iter(jobs)
                 .map(|(endpoint, group, list)| async move {
                     let words: Wording = match &group {
@@ -248,6 +257,14 @@ impl Directory {
             }
             if let Some(e) = error {
                 return Err(e);
+            }
+            if self.is_dry_run() {
+                self.order_planned_since(planned_before, |w| {
+                    place_of
+                        .get(&(w.endpoint.as_str(), w.item.to_string()))
+                        .copied()
+                        .unwrap_or(usize::MAX)
+                });
             }
         }
         let Some((i, code, message)) = refused else {

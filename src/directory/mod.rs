@@ -308,6 +308,21 @@ impl Directory {
         self.plan.lock().expect("plan lock").clone()
     }
 
+    /// How many writes are planned so far.
+    pub(crate) fn planned_count(&self) -> usize {
+        self.plan.lock().expect("plan lock").len()
+    }
+
+    /// Puts the writes planned since `from` in the order `place` gives (stable for equal
+    /// places): writes planned by jobs that ran at once land in the plan as the calls came,
+    /// not as the jobs happened to finish, so planning the same script twice gives one plan.
+    pub(crate) fn order_planned_since(&self, from: usize, place: impl Fn(&PlannedWrite) -> usize) {
+        let mut plan = self.plan.lock().expect("plan lock");
+        if let Some(tail) = plan.get_mut(from..) {
+            tail.sort_by_cached_key(|w| place(w));
+        }
+    }
+
     /// Under dry-run, records the write (for the plan and for later reads) and returns true:
     /// the caller must not send it.
     pub(crate) fn planned(&self, endpoint: &str, item: Value) -> bool {
