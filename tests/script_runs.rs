@@ -357,7 +357,7 @@ fn a_plans_writes_are_in_the_order_of_the_calls_every_time() {
                   remove_member(\"Sales\", \"nobody@company.com\");\n";
     let f = script(&env, "order.rhai", source);
     let plan = env.dir.path().join("order.json").display().to_string();
-    for _ in 0..20 {
+    for _ in 0..60 {
         let (code, _, err, _) = run(&env, &["--plan-out", &plan, "run", &f]);
         assert_eq!(code, 0, "{err}");
         let saved: Value = serde_json::from_str(&std::fs::read_to_string(&plan).unwrap()).unwrap();
