@@ -273,3 +273,57 @@ fn a_saved_session_says_which_tenant_it_ran_on() {
     assert!(saved.contains("(on --sandbox)"), "{saved}");
     assert!(saved.contains("`mcsh --sandbox run "), "{saved}");
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn the_shell_on_a_terminal_ends_at_once_on_sigterm() {
+    // Ctrl-C keeps the session; SIGTERM (and SIGHUP, a closed terminal) ends it at once, as
+    // it always did: the shell does not take them for Ctrl-C.
+    let env = Env::new();
+    let mcsh = assert_cmd::cargo::cargo_bin("mcsh");
+    let mut cmd = std::process::Command::new("script");
+    cmd.args([
+        "-qec",
+        &format!("{} --sandbox repl", mcsh.display()),
+        "/dev/null",
+    ]);
+    for (k, v) in env.mcsh(Scheme::OAuth).get_envs() {
+        match v {
+            Some(v) => cmd.env(k, v),
+            None => cmd.env_remove(k),
+        };
+    }
+    let mut child = cmd
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("util-linux `script` runs the REPL on a terminal");
+    // The REPL is `script`'s child.
+    let children = format!("/proc/{0}/task/{0}/children", child.id());
+    let started = std::time::Instant::now();
+    let repl = loop {
+        let text = std::fs::read_to_string(&children).unwrap_or_default();
+        if let Some(pid) = text.split_whitespace().next() {
+            break pid.parse::<i32>().unwrap();
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "no REPL started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    // Let it reach its prompt.
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let told = std::time::Instant::now();
+    // SAFETY: kill(2) with the pid of a process this test started.
+    unsafe {
+        libc::kill(repl, libc::SIGTERM);
+    }
+    let _keep_stdin_open = child.stdin.take();
+    let status = child.wait().unwrap();
+    assert!(
+        told.elapsed() < std::time::Duration::from_secs(3),
+        "the shell went on after SIGTERM: {:?}, {status:?}",
+        told.elapsed()
+    );
+}
