@@ -767,4 +767,28 @@ fn a_reader_gone_away_does_not_hide_what_failed() {
             "closed {closed}: {err}"
         );
     }
+    // A full disk under the rows: exit 3 for the failed step, and the lost output said too.
+    #[cfg(target_os = "linux")]
+    {
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("mcsh"))
+            .env("MIMECAST_BASE_URL", &env.sandbox.base_url)
+            .env("MIMECAST_CLIENT_ID", &env.sandbox.keys.client_id)
+            .env("MIMECAST_CLIENT_SECRET", &env.sandbox.keys.client_secret)
+            .env("XDG_STATE_HOME", env.dir.path())
+            .env("XDG_DATA_HOME", env.dir.path())
+            .env("XDG_CONFIG_HOME", env.dir.path())
+            .args(["onboard", "--csv"])
+            .arg(&csv)
+            .args(["-o", "jsonl"])
+            .stdout(full)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{err}");
+        assert!(err.contains("cannot write to standard output"), "{err}");
+    }
 }

@@ -232,10 +232,16 @@ fn report(global: &Global, what: &str, called: &Called, columns: &[&str]) -> any
             crate::eprintln_data!("{what}: {}{took}", summary.join(", "));
         }
     }
-    Partial::check(failed, rows.len())?;
-    match lost {
-        Some(e) => Err(e.into()),
-        None => Ok(()),
+    match (lost, Partial::check(failed, rows.len())) {
+        // Both: the exit code says some steps failed, and the lost output is still said.
+        (Some(e), Err(partial)) => {
+            if e.kind() != std::io::ErrorKind::BrokenPipe {
+                crate::eprintln_safe!("error: {e}");
+            }
+            Err(partial)
+        }
+        (Some(e), Ok(())) => Err(e.into()),
+        (None, result) => result,
     }
 }
 

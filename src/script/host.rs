@@ -305,7 +305,7 @@ impl Host {
             None => Err(errors::raise(
                 function,
                 "interrupted",
-                "interrupted by Ctrl-C",
+                "interrupted (Ctrl-C, or a signal to end)",
                 false,
                 0,
                 "interrupted",

@@ -118,7 +118,7 @@ impl Iterator for UserIter {
                     return Some(Err(errors::raise(
                         "users",
                         "interrupted",
-                        "interrupted by Ctrl-C",
+                        "interrupted (Ctrl-C, or a signal to end)",
                         false,
                         0,
                         "interrupted",
