@@ -1,6 +1,7 @@
 //! Groups as an admin names them, and membership changes reported item by item.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use serde_json::{json, Value};
 
@@ -109,24 +110,60 @@ impl Directory {
 
     /// The members of `group` as the service has them (no planned writes laid over them).
     async fn raw_members(&self, group: &Group) -> Result<Vec<Member>, DirError> {
-        if let Some(list) = self.memory().members(&group.id) {
-            return Ok(list);
-        }
-        let ahead = self.reading.lock().expect("reading lock").remove(&group.id);
-        let out = match ahead {
-            Some(read) => read.await.map_err(|e| {
-                DirError::Api(crate::api::ApiError::Config(format!(
-                    "reading the members of {} stopped: {e}",
-                    group.id
-                )))
-            })??,
-            None if group.id.starts_with("planned:") => Vec::new(),
-            None => {
-                read_members(
-                    self.client()
-                        .member_pages(&group.id, self.options.page_size),
-                )
-                .await?
+        // Two callers at once (an add and a remove foreseen together) share one read: the
+        // second waits for the first, then finds the members remembered.
+        let (ahead, done) = loop {
+            if let Some(list) = self.memory().members(&group.id) {
+                return Ok(list);
+            }
+            let turn = {
+                let mut reading = self.reading.lock().expect("reading lock");
+                let done = Arc::new(tokio::sync::Notify::new());
+                match reading.insert(group.id.clone(), MembersRead::Taken(done.clone())) {
+                    Some(MembersRead::Taken(other)) => {
+                        reading.insert(group.id.clone(), MembersRead::Taken(other.clone()));
+                        // Registered before the lock is let go: the first reader's notice
+                        // comes after it, and wakes this one.
+                        Err(other.notified_owned())
+                    }
+                    Some(MembersRead::Ahead(read)) => Ok((Some(read), done)),
+                    None => Ok((None, done)),
+                }
+            };
+            match turn {
+                Ok(mine) => break mine,
+                Err(notice) => notice.await,
+            }
+        };
+        let read = async {
+            match ahead {
+                Some(read) => read.await.unwrap_or_else(|e| {
+                    Err(crate::api::ApiError::Config(format!(
+                        "reading the members of {} stopped: {e}",
+                        group.id
+                    )))
+                }),
+                None if group.id.starts_with("planned:") => Ok(Vec::new()),
+                None => {
+                    read_members(
+                        self.client()
+                            .member_pages(&group.id, self.options.page_size),
+                    )
+                    .await
+                }
+            }
+        };
+        let read = read.await;
+        // Whatever came of it, the next caller goes on (a failed read is read again by it).
+        let finish = |this: &Self| {
+            this.reading.lock().expect("reading lock").remove(&group.id);
+            done.notify_waiters();
+        };
+        let out = match read {
+            Ok(out) => out,
+            Err(e) => {
+                finish(self);
+                return Err(e.into());
             }
         };
         let name = if group.description.is_empty() {
@@ -141,6 +178,7 @@ impl Directory {
             members_digest(&out),
         );
         self.memory().set_members(&group.id, out.clone());
+        finish(self);
         Ok(out)
     }
 
@@ -162,12 +200,21 @@ impl Directory {
         }
         // No more reads under way at once than the run's concurrency: a loop over hundreds of
         // groups reads the rest when their writes are foreseen.
-        let under_way = reading.values().filter(|r| !r.is_finished()).count();
+        let under_way = reading
+            .values()
+            .filter(|r| match r {
+                MembersRead::Ahead(read) => !read.is_finished(),
+                MembersRead::Taken(_) => true,
+            })
+            .count();
         if under_way >= self.options.concurrency.max(1) {
             return;
         }
         let pages = self.client().member_pages(id, self.options.page_size);
-        reading.insert(id.to_string(), tokio::spawn(read_members(pages)));
+        reading.insert(
+            id.to_string(),
+            MembersRead::Ahead(tokio::spawn(read_members(pages))),
+        );
     }
 
     /// Whether `key` ([`Member::key`]) is a member of group `id` as the service has it,
@@ -381,8 +428,14 @@ impl Directory {
     }
 }
 
-/// A group's members being read beside the script ([`Directory::read_members_ahead`]).
-pub(crate) type MembersRead = tokio::task::JoinHandle<Result<Vec<Member>, crate::api::ApiError>>;
+/// A group's members being read: beside the script ([`Directory::read_members_ahead`]), or by
+/// a caller that others wait for (they are woken when it is done).
+pub(crate) enum MembersRead {
+    /// Started ahead; the first caller that needs it takes it.
+    Ahead(tokio::task::JoinHandle<Result<Vec<Member>, crate::api::ApiError>>),
+    /// Being read by a caller.
+    Taken(Arc<tokio::sync::Notify>),
+}
 
 /// Every member on `pages`, page after page.
 async fn read_members(
@@ -644,6 +697,41 @@ mod tests {
         assert_eq!(dir.reading.lock().unwrap().len(), 2);
         // The REPL's next input reads afresh: nothing read ahead is kept.
         dir.forget_reads();
+        assert!(dir.reading.lock().unwrap().is_empty());
+    }
+
+    #[test]
+    fn two_callers_at_once_share_one_read_of_a_groups_members() {
+        // An add and a remove on one group foreseen together: one read, not one each.
+        let sb = Sandbox::spawn(Options {
+            latency: std::time::Duration::from_millis(200),
+            ..Options::default()
+        })
+        .unwrap();
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let creds = Credentials::OAuth {
+            client_id: sb.keys.client_id.clone(),
+            client_secret: Secret::new(sb.keys.client_secret.clone()),
+        };
+        let client = Client::new(&sb.base_url, creds, ClientOptions::default(), None).unwrap();
+        let dir = Directory::new(client, BulkOptions::default(), true);
+        let groups = rt.block_on(dir.fetch_groups()).unwrap();
+        let sales = groups.iter().find(|g| g.description == "Sales").unwrap();
+        let (a, b) = rt.block_on(async {
+            tokio::join!(
+                dir.service_has_member(&sales.id, "nobody@company.com"),
+                dir.service_has_member(&sales.id, "someone@company.com")
+            )
+        });
+        assert!(!a.unwrap() && !b.unwrap());
+        let reads = sb
+            .stats
+            .by_path
+            .lock()
+            .unwrap()
+            .get(paths::GET_GROUP_MEMBERS)
+            .copied();
+        assert_eq!(reads, Some(1));
         assert!(dir.reading.lock().unwrap().is_empty());
     }
 

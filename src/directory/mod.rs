@@ -253,7 +253,10 @@ impl Directory {
     pub fn forget_reads(&self) {
         *self.memory() = memory::Memory::default();
         for (_, read) in self.reading.lock().expect("reading lock").drain() {
-            read.abort();
+            match read {
+                groups::MembersRead::Ahead(read) => read.abort(),
+                groups::MembersRead::Taken(done) => done.notify_waiters(),
+            }
         }
     }
 
