@@ -14,7 +14,7 @@
 
 use crate::text::is_unsafe;
 pub use crate::text::{printable, printable_text};
-use std::io::{self, Write};
+use std::io::{self, IsTerminal, Write};
 
 use serde_json::Value;
 
@@ -67,9 +67,20 @@ pub enum Shape {
 /// a few writes, not one per row.
 pub type Stdout = io::BufWriter<io::StdoutLock<'static>>;
 
-/// Standard output, buffered for a printer.
-pub fn stdout() -> Stdout {
-    io::BufWriter::new(io::stdout().lock())
+impl Printer<Stdout> {
+    /// A printer of rows on standard output: buffered, its errors naming standard output,
+    /// and streaming row by row (with escaped cells) when it is a terminal.
+    pub fn on_stdout(format: Format, shape: Shape, columns: &[&str]) -> Self {
+        let terminal = io::stdout().is_terminal();
+        Printer::new(
+            io::BufWriter::new(io::stdout().lock()),
+            format,
+            shape,
+            columns,
+        )
+        .writing_to("standard output")
+        .on_terminal(terminal)
+    }
 }
 
 /// Writes rows in one format to one writer.

@@ -8,7 +8,7 @@ use mcsh::sandbox::{Options, Sandbox};
 use serde_json::Value;
 use tempfile::TempDir;
 
-use crate::support::{isolated, on_a_terminal_with};
+use crate::support::{isolated, mcsh_process, on_a_terminal_with};
 
 const TENANTS: [&str; 3] = ["acme", "globex", "initech"];
 
@@ -639,13 +639,7 @@ fn a_fleet_killed_outright_stops_its_tenants() {
         text.push_str(&format!("killed.{i}@company.com,Killed {i},Sales\n"));
     }
     std::fs::write(&csv, text).unwrap();
-    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("mcsh"));
-    for (k, v) in f.mcsh().get_envs() {
-        match v {
-            Some(v) => cmd.env(k, v),
-            None => cmd.env_remove(k),
-        };
-    }
+    let mut cmd = mcsh_process(&f.mcsh());
     // One request at a time: each tenant would go on sending for about 12 s.
     let mut child = cmd
         .args(["--fleet", "trio", "--batch-size", "1", "--concurrency", "1"])
@@ -688,13 +682,7 @@ fn stops_every_tenant_on(signal: libc::c_int, whole_group: bool) {
             ..Options::default()
         },
     );
-    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("mcsh"));
-    for (k, v) in f.mcsh().get_envs() {
-        match v {
-            Some(v) => cmd.env(k, v),
-            None => cmd.env_remove(k),
-        };
-    }
+    let mut cmd = mcsh_process(&f.mcsh());
     if whole_group {
         use std::os::unix::process::CommandExt;
         cmd.process_group(0);

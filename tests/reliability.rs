@@ -7,7 +7,7 @@ use mcsh::sandbox::{Options, Stats};
 use predicates::prelude::*;
 use serde_json::Value;
 
-use crate::support::{Env, Scheme, SCHEMES};
+use crate::support::{mcsh_process, Env, Scheme, SCHEMES};
 
 fn count(db: &std::path::Path, sql: &str) -> i64 {
     crate::support::db_count(db, sql)
@@ -774,14 +774,8 @@ fn output_that_cannot_be_written_is_a_failure_that_says_so() {
             .write(true)
             .open("/dev/full")
             .unwrap();
-        let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("mcsh"))
+        let out = mcsh_process(&env.mcsh(Scheme::OAuth))
             .args(&args)
-            .env("MIMECAST_BASE_URL", &env.sandbox.base_url)
-            .env("MIMECAST_CLIENT_ID", &env.sandbox.keys.client_id)
-            .env("MIMECAST_CLIENT_SECRET", &env.sandbox.keys.client_secret)
-            .env("XDG_STATE_HOME", env.dir.path())
-            .env("XDG_DATA_HOME", env.dir.path())
-            .env("XDG_CONFIG_HOME", env.dir.path())
             .stdout(full)
             .output()
             .unwrap();

@@ -2,7 +2,7 @@
 
 use predicates::prelude::*;
 
-use crate::support::{on_a_terminal, Env, Scheme};
+use crate::support::{on_a_terminal, process_with_env_of, Env, Scheme};
 
 #[test]
 fn multi_line_input_and_persistent_variables_and_functions() {
@@ -281,18 +281,12 @@ fn the_shell_on_a_terminal_ends_at_once_on_sigterm() {
     // it always did: the shell does not take them for Ctrl-C.
     let env = Env::new();
     let mcsh = assert_cmd::cargo::cargo_bin("mcsh");
-    let mut cmd = std::process::Command::new("script");
+    let mut cmd = process_with_env_of(&env.mcsh(Scheme::OAuth), "script");
     cmd.args([
         "-qec",
         &format!("{} --sandbox repl", mcsh.display()),
         "/dev/null",
     ]);
-    for (k, v) in env.mcsh(Scheme::OAuth).get_envs() {
-        match v {
-            Some(v) => cmd.env(k, v),
-            None => cmd.env_remove(k),
-        };
-    }
     let mut child = cmd
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::null())

@@ -6,7 +6,7 @@ use mcsh::sandbox::Options;
 use predicates::prelude::*;
 use serde_json::Value;
 
-use crate::support::{Env, Scheme};
+use crate::support::{mcsh_process, Env, Scheme};
 
 fn rows(out: &std::process::Output) -> Vec<Value> {
     assert!(out.status.code().is_some(), "the process ended by a signal");
@@ -741,13 +741,7 @@ fn a_reader_gone_away_does_not_hide_what_failed() {
     )
     .unwrap();
     for closed in [true, false] {
-        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("mcsh"))
-            .env("MIMECAST_BASE_URL", &env.sandbox.base_url)
-            .env("MIMECAST_CLIENT_ID", &env.sandbox.keys.client_id)
-            .env("MIMECAST_CLIENT_SECRET", &env.sandbox.keys.client_secret)
-            .env("XDG_STATE_HOME", env.dir.path())
-            .env("XDG_DATA_HOME", env.dir.path())
-            .env("XDG_CONFIG_HOME", env.dir.path())
+        let mut child = mcsh_process(&env.mcsh(Scheme::OAuth))
             .args(["onboard", "--csv"])
             .arg(&csv)
             .args(["-o", "jsonl"])
@@ -774,13 +768,7 @@ fn a_reader_gone_away_does_not_hide_what_failed() {
             .write(true)
             .open("/dev/full")
             .unwrap();
-        let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("mcsh"))
-            .env("MIMECAST_BASE_URL", &env.sandbox.base_url)
-            .env("MIMECAST_CLIENT_ID", &env.sandbox.keys.client_id)
-            .env("MIMECAST_CLIENT_SECRET", &env.sandbox.keys.client_secret)
-            .env("XDG_STATE_HOME", env.dir.path())
-            .env("XDG_DATA_HOME", env.dir.path())
-            .env("XDG_CONFIG_HOME", env.dir.path())
+        let out = mcsh_process(&env.mcsh(Scheme::OAuth))
             .args(["onboard", "--csv"])
             .arg(&csv)
             .args(["-o", "jsonl"])

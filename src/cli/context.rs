@@ -69,11 +69,9 @@ impl Ctx {
     /// A printer of results on stdout.
     pub fn printer(&self, shape: Shape, columns: &[&str]) -> Printer<crate::output::Stdout> {
         let width = terminal_width();
-        Printer::new(crate::output::stdout(), self.format(), shape, columns)
-            .writing_to("standard output")
+        Printer::on_stdout(self.format(), shape, columns)
             .with_width(width)
             .with_raw_csv(self.global.csv_raw)
-            .on_terminal(std::io::stdout().is_terminal())
     }
 
     /// Ends a listing of `noun` (plural): in a table, an empty one says so (`no users`) and

@@ -55,6 +55,18 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
+impl Cli {
+    /// Whether this command line opens the interactive shell: `mcsh repl`, or `mcsh` with no
+    /// command and no `-e` on a terminal.
+    pub(crate) fn opens_the_shell(&self) -> bool {
+        match &self.command {
+            Some(Command::Repl) => true,
+            None => self.eval.is_none() && std::io::IsTerminal::is_terminal(&std::io::stdin()),
+            Some(_) => false,
+        }
+    }
+}
+
 /// Options every command takes, before or after the subcommand.
 #[derive(Debug, Clone, clap::Args)]
 #[command(next_help_heading = "Global options")]
@@ -376,11 +388,7 @@ where
             return report::print(&e, cli.global.quiet);
         }
     };
-    let interactive = matches!(cli.command, Some(Command::Repl))
-        || (cli.command.is_none()
-            && cli.eval.is_none()
-            && std::io::IsTerminal::is_terminal(&std::io::stdin()));
-    let interrupt = crate::interrupt::install(runtime.handle(), !interactive);
+    let interrupt = crate::interrupt::install(runtime.handle(), !cli.opens_the_shell());
     let quiet = cli.global.quiet;
     let result = match fleet::Fleet::of(&cli) {
         Ok(Some(fleet)) => fleet.run(cli, &args, &runtime, &interrupt),

@@ -168,10 +168,7 @@ fn report(global: &Global, what: &str, called: &Called, columns: &[&str]) -> any
         } else {
             Format::Json
         });
-    let mut printer = Printer::new(crate::output::stdout(), format, Shape::List, columns)
-        .writing_to("standard output")
-        .with_width(terminal_width())
-        .on_terminal(std::io::IsTerminal::is_terminal(&std::io::stdout()));
+    let mut printer = Printer::on_stdout(format, Shape::List, columns).with_width(terminal_width());
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
     // The work is done when its rows are printed: a reader that went away (`| head`) or a
     // full disk stops the rows, not the summary or the exit code that says what failed.
@@ -390,11 +387,9 @@ pub fn export(global: &Global, runtime: &Runtime, a: ExportArgs) -> anyhow::Resu
     }
     match a.out.as_deref().filter(|o| *o != "-") {
         None => {
-            let mut printer = Printer::new(crate::output::stdout(), format, Shape::List, &columns)
-                .writing_to("standard output")
+            let mut printer = Printer::on_stdout(format, Shape::List, &columns)
                 .with_width(terminal_width())
-                .with_raw_csv(global.csv_raw)
-                .on_terminal(std::io::IsTerminal::is_terminal(&std::io::stdout()));
+                .with_raw_csv(global.csv_raw);
             for r in &rows {
                 printer.row(r)?;
             }

@@ -232,6 +232,27 @@ pub fn on_a_terminal(env: &Env, args: &[&str], lines: &[&str]) -> String {
     on_a_terminal_with(&env.mcsh(Scheme::OAuth), args, lines)
 }
 
+/// `program` as a `std::process::Command` with the environment `prepared` sets: for tests that
+/// pipe, signal or wait on the process themselves.
+pub fn process_with_env_of(
+    prepared: &Command,
+    program: impl AsRef<std::ffi::OsStr>,
+) -> std::process::Command {
+    let mut cmd = std::process::Command::new(program);
+    for (k, v) in prepared.get_envs() {
+        match v {
+            Some(v) => cmd.env(k, v),
+            None => cmd.env_remove(k),
+        };
+    }
+    cmd
+}
+
+/// The mcsh binary as a `std::process::Command` with the environment `prepared` sets.
+pub fn mcsh_process(prepared: &Command) -> std::process::Command {
+    process_with_env_of(prepared, assert_cmd::cargo::cargo_bin("mcsh"))
+}
+
 /// [`on_a_terminal`] with the environment of `prepared` (its arguments are not used).
 pub fn on_a_terminal_with(prepared: &Command, args: &[&str], lines: &[&str]) -> String {
     use std::io::Write;
@@ -241,16 +262,10 @@ pub fn on_a_terminal_with(prepared: &Command, args: &[&str], lines: &[&str]) -> 
         command.push(' ');
         command.push_str(a);
     }
-    let mut cmd = std::process::Command::new("script");
+    let mut cmd = process_with_env_of(prepared, "script");
     cmd.args(["-qec", &command, "/dev/null"]);
     // Nothing waits for a key: a pager shows everything at once.
     cmd.env("MANPAGER", "cat").env("PAGER", "cat");
-    for (k, v) in prepared.get_envs() {
-        match v {
-            Some(v) => cmd.env(k, v),
-            None => cmd.env_remove(k),
-        };
-    }
     let mut child = cmd
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())

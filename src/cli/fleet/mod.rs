@@ -224,9 +224,7 @@ fn refuse_alone(cli: &Cli) -> anyhow::Result<()> {
         Some(Command::Examples { .. }) => Some("examples"),
         Some(Command::Audit { .. }) => Some("audit"),
         Some(Command::Repl) => Some("repl"),
-        None if cli.eval.is_none() && std::io::IsTerminal::is_terminal(&std::io::stdin()) => {
-            Some("the interactive shell")
-        }
+        None if cli.opens_the_shell() => Some("the interactive shell"),
         _ => None,
     };
     if let Some(what) = what {
