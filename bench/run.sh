@@ -91,14 +91,16 @@ PY
     while [ "$1" != "--" ]; do plain+=("$1"); shift; done; shift
     twin=("$@")
     export MIMECAST_BASE_URL=$PA_URL MIMECAST_CLIENT_ID=$PA_ID MIMECAST_CLIENT_SECRET=$PA_SECRET
+    rm -f "$WORK/l_plan.json"
     local p; p=$(timed --plan-out "$WORK/l_plan.json" "${plain[@]}")
     local a; a=$(timed "${plain[@]}")
     export MIMECAST_BASE_URL=$PB_URL MIMECAST_CLIENT_ID=$PB_ID MIMECAST_CLIENT_SECRET=$PB_SECRET
     local b; b=$(timed "${twin[@]}")
     local r; r=$(python3 -c "print(f'{$a / $b:.2f}')")
     local q; q=$(python3 -c "print(f'{$p / $a:.2f}')")
+    local n; n=$(python3 -c "import json, sys; print(len(json.load(open(sys.argv[1])).get('writes', [])))" "$WORK/l_plan.json" 2>/dev/null || echo "no plan")
     row "$label" "plain ≤ 1.5 × twin; its --plan-out ≤ 1.2 × its run" \
-        "plain $(secs "$a") s, twin $(secs "$b") s ($r×); plan $(secs "$p") s (${q}×)" \
+        "plain $(secs "$a") s, twin $(secs "$b") s ($r×); plan $(secs "$p") s (${q}×, $n writes planned)" \
         "$(python3 -c "print('yes' if $r <= 1.5 and $q <= 1.2 else 'no')")"
   }
   two() {

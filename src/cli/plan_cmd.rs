@@ -57,6 +57,15 @@ pub fn after_run(
     let plan = dir.plan();
     if !global.quiet {
         crate::eprintln_data!("dry run: {} write(s) planned, nothing was sent", plan.len());
+        let open = dir.unforeseen();
+        if open > 0 {
+            crate::eprintln_data!(
+                "  {open} of them rest on what the script did not read (whether an address is in \
+                 the group, whether a user is listed and not directory-synced): the service's \
+                 answer decides them, in the real run as in `mcsh apply` (see docs/scripting.md, \
+                 \"Dry runs of scripts\")"
+            );
+        }
         for w in &plan {
             crate::eprintln_data!("  {}", w.describe());
         }

@@ -117,18 +117,9 @@ fn describe(d: &Deferred) -> String {
 impl Directory {
     /// What sending `write` now would refuse before any request (a control character in a
     /// name, a user of a domain that is not internal): a queued call is refused at its own
-    /// line, as the same call sent at once would be. In a dry run, a membership write also
-    /// starts reading its group's members, which predicting it will need.
+    /// line, as the same call sent at once would be.
     pub async fn refuse_early(&self, write: &Deferred) -> Result<(), DirError> {
         super::executor::refuse_control_characters(&[(write.label.clone(), write.item.clone())])?;
-        if matches!(
-            write.endpoint,
-            paths::ADD_GROUP_MEMBER | paths::REMOVE_GROUP_MEMBER
-        ) {
-            if let Some(id) = write.item.get("id").and_then(Value::as_str) {
-                self.read_members_ahead(id);
-            }
-        }
         if write.endpoint == paths::CREATE_USER {
             let email = write
                 .item

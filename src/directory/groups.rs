@@ -112,22 +112,21 @@ impl Directory {
     async fn raw_members(&self, group: &Group) -> Result<Vec<Member>, DirError> {
         // Two callers at once (an add and a remove foreseen together) share one read: the
         // second waits for the first, then finds the members remembered.
-        let (ahead, done) = loop {
+        let done = loop {
             if let Some(list) = self.memory().members(&group.id) {
                 return Ok(list);
             }
             let turn = {
                 let mut reading = self.reading.lock().expect("reading lock");
-                let done = Arc::new(tokio::sync::Notify::new());
-                match reading.insert(group.id.clone(), MembersRead::Taken(done.clone())) {
-                    Some(MembersRead::Taken(other)) => {
-                        reading.insert(group.id.clone(), MembersRead::Taken(other.clone()));
-                        // Registered before the lock is let go: the first reader's notice
-                        // comes after it, and wakes this one.
-                        Err(other.notified_owned())
+                match reading.get(&group.id) {
+                    // Registered before the lock is let go: the first reader's notice comes
+                    // after it, and wakes this one.
+                    Some(other) => Err(other.clone().notified_owned()),
+                    None => {
+                        let done = Arc::new(tokio::sync::Notify::new());
+                        reading.insert(group.id.clone(), done.clone());
+                        Ok(done)
                     }
-                    Some(MembersRead::Ahead(read)) => Ok((Some(read), done)),
-                    None => Ok((None, done)),
                 }
             };
             match turn {
@@ -135,25 +134,15 @@ impl Directory {
                 Err(notice) => notice.await,
             }
         };
-        let read = async {
-            match ahead {
-                Some(read) => read.await.unwrap_or_else(|e| {
-                    Err(crate::api::ApiError::Config(format!(
-                        "reading the members of {} stopped: {e}",
-                        group.id
-                    )))
-                }),
-                None if group.id.starts_with("planned:") => Ok(Vec::new()),
-                None => {
-                    read_members(
-                        self.client()
-                            .member_pages(&group.id, self.options.page_size),
-                    )
-                    .await
-                }
-            }
+        let read = if group.id.starts_with("planned:") {
+            Ok(Vec::new())
+        } else {
+            read_members(
+                self.client()
+                    .member_pages(&group.id, self.options.page_size),
+            )
+            .await
         };
-        let read = read.await;
         // Whatever came of it, the next caller goes on (a failed read is read again by it).
         let finish = |this: &Self| {
             this.reading.lock().expect("reading lock").remove(&group.id);
@@ -180,41 +169,6 @@ impl Directory {
         self.memory().set_members(&group.id, out.clone());
         finish(self);
         Ok(out)
-    }
-
-    /// Starts reading the members of group `id` beside the script, when a dry run queues a
-    /// write to it and has not read them: predicting that write needs them, and reading the
-    /// group's pages while the script's loop goes on queueing makes planning the loop cost
-    /// what running it costs. A real run learns what it needs from the answers: it reads
-    /// nothing ahead.
-    pub(crate) fn read_members_ahead(&self, id: &str) {
-        if !self.dry_run || id.is_empty() || id.starts_with("planned:") {
-            return;
-        }
-        if self.memory().members(id).is_some() {
-            return;
-        }
-        let mut reading = self.reading.lock().expect("reading lock");
-        if reading.contains_key(id) {
-            return;
-        }
-        // No more reads under way at once than the run's concurrency: a loop over hundreds of
-        // groups reads the rest when their writes are foreseen.
-        let under_way = reading
-            .values()
-            .filter(|r| match r {
-                MembersRead::Ahead(read) => !read.is_finished(),
-                MembersRead::Taken(_) => true,
-            })
-            .count();
-        if under_way >= self.options.concurrency.max(1) {
-            return;
-        }
-        let pages = self.client().member_pages(id, self.options.page_size);
-        reading.insert(
-            id.to_string(),
-            MembersRead::Ahead(tokio::spawn(read_members(pages))),
-        );
     }
 
     /// Whether `key` ([`Member::key`]) is a member of group `id` as the service has it,
@@ -428,15 +382,6 @@ impl Directory {
     }
 }
 
-/// A group's members being read: beside the script ([`Directory::read_members_ahead`]), or by
-/// a caller that others wait for (they are woken when it is done).
-pub(crate) enum MembersRead {
-    /// Started ahead; the first caller that needs it takes it.
-    Ahead(tokio::task::JoinHandle<Result<Vec<Member>, crate::api::ApiError>>),
-    /// Being read by a caller.
-    Taken(Arc<tokio::sync::Notify>),
-}
-
 /// Every member on `pages`, page after page.
 async fn read_members(
     mut pages: crate::api::pager::Pager,
@@ -613,92 +558,8 @@ pub fn with_paths(groups: &mut [Group]) {
 mod tests {
     use super::*;
     use crate::api::{Client, ClientOptions, Credentials, Secret};
-    use crate::directory::deferred::Deferred;
     use crate::directory::BulkOptions;
     use crate::sandbox::{Options, Sandbox};
-
-    #[test]
-    fn a_dry_run_reads_a_groups_members_ahead_of_predicting_a_write_to_it_and_only_once() {
-        for dry_run in [true, false] {
-            let sb = Sandbox::spawn(Options::default()).unwrap();
-            let rt = tokio::runtime::Runtime::new().unwrap();
-            let creds = Credentials::OAuth {
-                client_id: sb.keys.client_id.clone(),
-                client_secret: Secret::new(sb.keys.client_secret.clone()),
-            };
-            let client = Client::new(&sb.base_url, creds, ClientOptions::default(), None).unwrap();
-            let dir = Directory::new(client, BulkOptions::default(), dry_run);
-            let groups = rt.block_on(dir.fetch_groups()).unwrap();
-            let sales = groups.iter().find(|g| g.description == "Sales").unwrap();
-            let write = Deferred {
-                endpoint: paths::REMOVE_GROUP_MEMBER,
-                label: "nobody@company.com".into(),
-                item: member_item(&sales.id, "nobody@company.com"),
-                group: Some("Sales".into()),
-                function: "remove_member".into(),
-                site: "loop.rhai:1:1".into(),
-            };
-            // Two writes to the group queued: one read started, by the dry run only.
-            rt.block_on(dir.refuse_early(&write)).unwrap();
-            rt.block_on(dir.refuse_early(&write)).unwrap();
-            let ahead = dir.reading.lock().unwrap().len();
-            assert_eq!(ahead, usize::from(dry_run), "dry run {dry_run}");
-            let reads = || {
-                let by_path = sb.stats.by_path.lock().unwrap();
-                by_path.get(paths::GET_GROUP_MEMBERS).copied().unwrap_or(0)
-            };
-            if dry_run {
-                // Predicting the write takes the read made ahead: the members are asked once.
-                let member = rt
-                    .block_on(dir.service_has_member(&sales.id, "nobody@company.com"))
-                    .unwrap();
-                assert!(!member);
-                assert!(!rt.block_on(dir.raw_members(sales)).unwrap().is_empty());
-                assert!(dir.reading.lock().unwrap().is_empty());
-                assert_eq!(reads(), 1);
-            } else {
-                assert_eq!(reads(), 0, "a real run reads nothing ahead");
-            }
-        }
-    }
-
-    #[test]
-    fn reads_ahead_are_bounded_by_the_runs_concurrency_and_forgotten_with_its_reads() {
-        let sb = Sandbox::spawn(Options {
-            latency: std::time::Duration::from_millis(400),
-            ..Options::default()
-        })
-        .unwrap();
-        let rt = tokio::runtime::Runtime::new().unwrap();
-        let creds = Credentials::OAuth {
-            client_id: sb.keys.client_id.clone(),
-            client_secret: Secret::new(sb.keys.client_secret.clone()),
-        };
-        let client = Client::new(&sb.base_url, creds, ClientOptions::default(), None).unwrap();
-        let options = BulkOptions {
-            concurrency: 2,
-            ..BulkOptions::default()
-        };
-        let dir = Directory::new(client, options, true);
-        let groups = rt.block_on(dir.fetch_groups()).unwrap();
-        assert!(groups.len() >= 4, "{groups:?}");
-        for g in &groups[..4] {
-            let write = Deferred {
-                endpoint: paths::ADD_GROUP_MEMBER,
-                label: "someone@company.com".into(),
-                item: member_item(&g.id, "someone@company.com"),
-                group: Some(g.description.clone()),
-                function: "add_member".into(),
-                site: "loop.rhai:1:1".into(),
-            };
-            rt.block_on(dir.refuse_early(&write)).unwrap();
-        }
-        // Four groups' writes queued, two reads under way (each takes 400 ms).
-        assert_eq!(dir.reading.lock().unwrap().len(), 2);
-        // The REPL's next input reads afresh: nothing read ahead is kept.
-        dir.forget_reads();
-        assert!(dir.reading.lock().unwrap().is_empty());
-    }
 
     #[test]
     fn two_callers_at_once_share_one_read_of_a_groups_members() {

@@ -203,9 +203,14 @@ pub struct Directory {
     memory: Mutex<memory::Memory>,
     /// Writes queued by calls that went on without their answer.
     deferred: Mutex<Vec<deferred::Deferred>>,
-    /// Member lists a dry run started reading when a write to the group was queued, by
-    /// group id: the prediction that needs one finds it read, or on its way.
-    reading: Mutex<HashMap<String, groups::MembersRead>>,
+    /// Member lists being read, by group id: a second caller waits for the first's read
+    /// (woken when it ends) instead of reading the group again.
+    reading: Mutex<HashMap<String, Arc<tokio::sync::Notify>>>,
+    /// A dry run foresees only from what the run has read (a script's: see
+    /// [`Directory::foresee_from_memory`]).
+    from_memory: std::sync::atomic::AtomicBool,
+    /// Writes a dry run planned although what decides their outcome was not read.
+    unforeseen: std::sync::atomic::AtomicU64,
     /// Group names by id, as the last listing gave them (for messages and plan labels).
     names: Mutex<HashMap<String, String>>,
     /// User names by lower-case address, of the users this run looked up.
@@ -229,6 +234,8 @@ impl Directory {
             memory: Mutex::default(),
             deferred: Mutex::default(),
             reading: Mutex::default(),
+            from_memory: std::sync::atomic::AtomicBool::new(false),
+            unforeseen: std::sync::atomic::AtomicU64::new(0),
             names: Mutex::default(),
             known_names: Mutex::default(),
             audit: None,
@@ -252,11 +259,8 @@ impl Directory {
     /// this before each input, so a statement sees changes made outside mcsh meanwhile.
     pub fn forget_reads(&self) {
         *self.memory() = memory::Memory::default();
-        for (_, read) in self.reading.lock().expect("reading lock").drain() {
-            match read {
-                groups::MembersRead::Ahead(read) => read.abort(),
-                groups::MembersRead::Taken(done) => done.notify_waiters(),
-            }
+        for (_, done) in self.reading.lock().expect("reading lock").drain() {
+            done.notify_waiters();
         }
     }
 
@@ -304,6 +308,34 @@ impl Directory {
     /// Whether writes are being recorded instead of sent.
     pub fn is_dry_run(&self) -> bool {
         self.dry_run
+    }
+
+    /// Makes a dry run foresee each write only from what the run has read (and, for a new
+    /// user, one round of address probes), never reading a group's members or a domain's
+    /// users that the real run would not read: planning a script costs what running it
+    /// costs. A write whose outcome that leaves open is planned as a change, and counted
+    /// ([`Directory::unforeseen`]); `mcsh apply` reports what the service makes of it.
+    /// Scripts' runs set this; commands and workflows read what foresees their writes.
+    pub fn foresee_from_memory(&self, on: bool) {
+        self.from_memory
+            .store(on, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Whether [`Directory::foresee_from_memory`] is in force.
+    pub(crate) fn foresees_from_memory(&self) -> bool {
+        self.from_memory.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// How many writes this dry run planned without knowing their outcome: the run had not
+    /// read whether the member is in the group, or whether the user may be changed.
+    pub fn unforeseen(&self) -> u64 {
+        self.unforeseen.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Counts `n` writes planned without knowing their outcome.
+    pub(crate) fn count_unforeseen(&self, n: usize) {
+        self.unforeseen
+            .fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// The writes recorded so far under dry-run.

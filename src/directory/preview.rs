@@ -7,6 +7,14 @@
 //! a plan rests on) and reports those items as the real run would: `unchanged`, or `failed`
 //! with the service's code. Such items are neither planned nor put in a plan. Writes whose callers
 //! read before deciding to write need no prediction.
+//!
+//! A script's dry run ([`Directory::foresee_from_memory`]) reads none of that beyond what the
+//! real run reads: it foresees from what the run has read (the script's own `members`,
+//! `users`, `find_user`..., kept current with its planned writes), the internal domains and
+//! the group list (which the real run reads too), one round of address probes for new
+//! users, and the members of a group it deletes. An outcome that leaves open (a member of a group the run never read, a user it
+//! never listed) is planned as a change and counted; `mcsh apply` reports what the service
+//! makes of it, as the real run would have learnt it from the answer.
 
 use std::collections::{HashMap, HashSet};
 
@@ -68,9 +76,14 @@ impl Directory {
                 Some(&now) => now,
                 None => {
                     let planned = self.overlaid(None, |o, _| o.member_state(id, &pair.1));
-                    match planned {
-                        Some(now) => now,
-                        None => self.service_has_member(id, &pair.1).await?,
+                    let remembered = self.memory().is_member(id, &pair.1);
+                    match (planned, remembered) {
+                        (Some(now), _) | (None, Some(now)) => now,
+                        (None, None) if self.foresees_from_memory() => {
+                            self.count_unforeseen(1);
+                            !adding
+                        }
+                        (None, None) => self.service_has_member(id, &pair.1).await?,
                     }
                 }
             };
@@ -172,21 +185,44 @@ impl Directory {
             )
             .collect();
         // The run's one pass over each domain's users says who is listed, and whether
-        // directory sync manages them (lower-case address → synced).
+        // directory sync manages them (lower-case address → synced). From memory only, an
+        // address the run never looked up is not known to be listed or not.
+        let from_memory = self.foresees_from_memory();
         let mut listed: HashMap<String, bool> = HashMap::new();
+        let mut not_looked_up: HashSet<String> = HashSet::new();
         for email in &emails {
-            if let Some(u) = self.find_user(email).await? {
-                listed.insert(email.to_ascii_lowercase(), u.is_synced());
+            let key = email.to_ascii_lowercase();
+            let found = if from_memory {
+                let remembered = self.memory().user(&key);
+                remembered.unwrap_or_else(|| {
+                    not_looked_up.insert(key.clone());
+                    None
+                })
+            } else {
+                self.find_user(email).await?
+            };
+            if let Some(u) = found {
+                listed.insert(key, u.is_synced());
             }
         }
         // Only an unlisted address may still be queued for deletion: those are probed, many
-        // a request. An update needs a listed user, so it probes nothing.
+        // a request (from memory only: as the run's own probes found them). An update needs
+        // a listed user, so it probes nothing.
         let unlisted: Vec<String> = emails
             .iter()
             .filter(|e| !update && !listed.contains_key(&e.to_ascii_lowercase()))
             .cloned()
             .collect();
-        let queued = self.existing_users(&unlisted).await?;
+        let queued: HashSet<String> = if from_memory {
+            let memory = self.memory();
+            unlisted
+                .iter()
+                .map(|e| e.to_ascii_lowercase())
+                .filter(|e| memory.exists(e) == Some(true))
+                .collect()
+        } else {
+            self.existing_users(&unlisted).await?
+        };
         let mut out = Vec::with_capacity(items.len());
         for email in emails {
             // What the run planned before: a create, a delete, a restore of this address.
@@ -199,11 +235,21 @@ impl Directory {
                 created || restored
             };
             let key = email.to_ascii_lowercase();
+            // From memory only: whether it is listed was never looked up, or (to delete or
+            // restore it) whether an unlisted address is queued was never probed.
+            let open = from_memory
+                && !listed.contains_key(&key)
+                && (not_looked_up.contains(&key)
+                    || (!update && self.memory().exists(&key).is_none()));
             out.push(match listed.get(&key) {
                 _ if update && deleted => {
                     Prediction::Refused("err_user_not_found", "User not found".into())
                 }
                 _ if planned => Prediction::Change,
+                _ if open => {
+                    self.count_unforeseen(1);
+                    Prediction::Change
+                }
                 Some(_) if restore => Prediction::Refused(
                     "err_user_not_on_purge_list",
                     "User is not on the purge list".into(),
@@ -239,6 +285,7 @@ impl Directory {
                 description: self.group_name(id),
                 ..Group::default()
             };
+            // Read even for a script: a plan to delete a group rests on its being empty.
             let members = !self.members(&group).await?.is_empty();
             out.push(if children || members {
                 Prediction::Refused(

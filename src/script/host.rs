@@ -71,6 +71,9 @@ pub struct Host {
     /// Someone types each input at a terminal (the REPL on one): destructive calls ask first
     /// and say what they did, as the CLI's commands do. Scripts never ask on their own.
     interactive: Cell<bool>,
+    /// A dry run foresees from what the run has read ([`Directory::foresee_from_memory`]):
+    /// an admin's script or input; not mcsh's own workflows.
+    from_memory: Cell<bool>,
 }
 
 /// Something a script said: `print`, `debug`, or bytes for standard output (`write_csv("-")`).
@@ -119,7 +122,17 @@ impl Host {
             held: RefCell::default(),
             speaker: RefCell::new(None),
             interactive: Cell::new(false),
+            from_memory: Cell::new(true),
         })
+    }
+
+    /// Whether a dry run of this session foresees its writes only from what it has read (an
+    /// admin's script, the default) or reads what foresees them (mcsh's own workflows).
+    pub fn foresee_from_memory(&self, on: bool) {
+        self.from_memory.set(on);
+        if let Some(d) = self.connected() {
+            d.foresee_from_memory(on);
+        }
     }
 
     /// Marks the session as typed at a terminal (see the field).
@@ -282,6 +295,7 @@ impl Host {
             )
         })?;
         let dir = connect().map_err(|e| errors::from_setup(function, &e))?;
+        dir.foresee_from_memory(self.from_memory.get());
         *self.directory.borrow_mut() = Some(dir.clone());
         Ok(dir)
     }
