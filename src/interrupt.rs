@@ -7,7 +7,7 @@
 //! fleet's whole process group) stop a run the same way: what it wrote is named with its run
 //! id, what it printed is flushed, and it exits 130, rather than dying half-way unreported.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use tokio::sync::Notify;
@@ -17,6 +17,8 @@ use tokio::sync::Notify;
 pub struct Interrupt {
     flag: AtomicBool,
     notify: Notify,
+    /// Interrupts so far (a second one while a run winds down ends it at once).
+    count: AtomicU64,
 }
 
 impl Interrupt {
@@ -32,8 +34,25 @@ impl Interrupt {
 
     /// Sets the flag and wakes every waiter.
     pub fn trigger(&self) {
+        self.count.fetch_add(1, Ordering::SeqCst);
         self.flag.store(true, Ordering::SeqCst);
         self.notify.notify_waiters();
+    }
+
+    /// How many interrupts came so far.
+    pub fn count(&self) -> u64 {
+        self.count.load(Ordering::SeqCst)
+    }
+
+    /// Resolves when more than `seen` interrupts have come.
+    pub async fn wait_past(&self, seen: u64) {
+        loop {
+            let notified = self.notify.notified();
+            if self.count() > seen {
+                return;
+            }
+            notified.await;
+        }
     }
 
     /// Resolves when the flag is set (at once if it already is).
@@ -45,6 +64,39 @@ impl Interrupt {
             }
             notified.await;
         }
+    }
+}
+
+/// The longest a run stopped by an interrupt waits for the answers to writes already sent
+/// (a request's own timeout is 30 s).
+pub const WIND_DOWN: std::time::Duration = std::time::Duration::from_secs(35);
+
+/// What an interrupted run does before it stops: it tells `stop` to send nothing more and,
+/// when writes are on the wire, goes on running `run` until they are answered and recorded
+/// (`run` then ends at its next request, refused), a second interrupt, or [`WIND_DOWN`].
+/// `say` tells the user what it waits for. `Some` when `run` ended meanwhile.
+pub async fn wind_down<F: std::future::Future>(
+    run: std::pin::Pin<&mut F>,
+    stop: Option<&crate::api::Stop>,
+    interrupt: &Interrupt,
+    say: impl Fn(&str),
+) -> Option<F::Output> {
+    let stop = stop?;
+    stop.stop();
+    let sent = stop.writes_in_flight();
+    if sent == 0 {
+        return None;
+    }
+    say(&format!(
+        "stopping: waiting for the answers to {sent} write request(s) already sent, so what \
+         they did is recorded for `mcsh undo` (interrupt again to stop at once, leaving them \
+         unrecorded)"
+    ));
+    let seen = interrupt.count();
+    tokio::select! {
+        out = run => Some(out),
+        _ = interrupt.wait_past(seen) => None,
+        _ = tokio::time::sleep(WIND_DOWN) => None,
     }
 }
 

@@ -362,6 +362,101 @@ fn stops_a_workflow_on(signal: libc::c_int) {
 }
 
 #[test]
+fn an_interrupt_waits_for_the_writes_already_sent_so_each_is_recorded_and_undone() {
+    // Before, Ctrl-C or SIGTERM dropped the batches on the wire: the service did them, the
+    // audit log never heard of them, and `mcsh undo` left them behind.
+    for signal in [libc::SIGINT, libc::SIGTERM] {
+        records_what_was_sent_when(signal);
+    }
+}
+
+fn records_what_was_sent_when(signal: libc::c_int) {
+    let env = Env::with(Options {
+        latency: Duration::from_millis(600),
+        ..Options::default()
+    });
+    let audit = env.dir.path().join("audit.jsonl");
+    let csv = people_csv(&env, "sent.csv", 30, "sent", "");
+    let child = mcsh_process(&env.mcsh(Scheme::OAuth))
+        .args([
+            "--batch-size",
+            "5",
+            "--concurrency",
+            "2",
+            "onboard",
+            "--csv",
+            &csv,
+        ])
+        .env("MCSH_AUDIT_LOG", &audit)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The first two batches done (each takes 600 ms): the next two go out at once, and the
+    // signal comes while they are on the wire.
+    let started = Instant::now();
+    while env.sandbox.stats.hits(mcsh::api::paths::CREATE_USER) < 2
+        && started.elapsed() < Duration::from_secs(30)
+    {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    std::thread::sleep(Duration::from_millis(150));
+    // SAFETY: kill(2) with a child's pid has no memory effects.
+    unsafe {
+        libc::kill(child.id() as libc::pid_t, signal);
+    }
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "signal {signal}: {stderr}");
+    assert!(
+        stderr.contains("stopping: waiting for the answers to 2 write request(s) already sent"),
+        "signal {signal}: {stderr}"
+    );
+    // Let any request the client let go of finish on the sandbox's side.
+    std::thread::sleep(Duration::from_millis(800));
+    let done: BTreeSet<String> = env
+        .user_emails()
+        .into_iter()
+        .filter(|e| e.starts_with("sent"))
+        .collect();
+    let recorded: BTreeSet<String> = std::fs::read_to_string(&audit)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|l| l["endpoint"] == mcsh::api::paths::CREATE_USER && l["outcome"] == "created")
+        .filter_map(|l| l["item"]["emailAddress"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(
+        done.len(),
+        20,
+        "signal {signal}: four batches of five: {done:?}"
+    );
+    assert_eq!(recorded, done, "signal {signal}: {stderr}");
+    // So undo takes back every one of them.
+    let run = crate::support::run_id(&stderr);
+    let undo = mcsh_process(&env.mcsh(Scheme::OAuth))
+        .args(["undo", &run, "--yes"])
+        .env("MCSH_AUDIT_LOG", &audit)
+        .output()
+        .unwrap();
+    assert_eq!(
+        undo.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&undo.stderr)
+    );
+    let live: Vec<String> = env
+        .user_emails()
+        .into_iter()
+        .filter(|e| e.starts_with("sent"))
+        .collect();
+    assert!(
+        live.is_empty(),
+        "signal {signal}: left after undo: {live:?}"
+    );
+}
+
+#[test]
 fn a_run_told_to_end_where_it_cannot_stop_cleanly_still_ends() {
     // `mcsh run -` waiting for a script on a pipe that stays open looks at no flag: SIGTERM
     // ends it after the grace period, as SIGTERM would have, and a second one at once.

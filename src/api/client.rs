@@ -206,7 +206,9 @@ impl Client {
         let mut rate_waits = RateWaits::default();
         let (mut token_renewed, mut dev_key_retried) = (false, false);
         loop {
-            let answer = match self.exchange(path, &body).await {
+            // A write on the wire is counted, so a run told to stop waits for its answer.
+            let exchange = self.exchange(path, &body, kind);
+            let answer = match exchange.await {
                 Ok(a) => a,
                 Err(Fault::Refused(e)) => return Err(e),
                 Err(Fault::Lost(e)) => {
@@ -357,7 +359,7 @@ impl Client {
             reason: reason.to_string(),
             wait,
         });
-        tokio::time::sleep(wait).await;
+        self.inner.options.stop.nap(wait).await;
     }
 
     /// Waits out a 429 on `path` as the service asks (see [`RateWaits::next`]), holding back
@@ -384,7 +386,7 @@ impl Client {
             path: path.to_string(),
             wait,
         });
-        tokio::time::sleep(wait).await;
+        self.inner.options.stop.nap(wait).await;
         Ok(())
     }
 
@@ -428,8 +430,18 @@ impl Client {
         }
     }
 
-    /// One HTTP exchange with authentication headers; no retries.
-    async fn exchange(&self, path: &str, body: &[u8]) -> Result<Answer, Fault> {
+    /// One HTTP exchange with authentication headers; no retries. Told to stop, it sends
+    /// nothing (before or after waiting for the token and the budget).
+    async fn exchange(&self, path: &str, body: &[u8], kind: Kind) -> Result<Answer, Fault> {
+        let stop = &self.inner.options.stop;
+        let stopped = || {
+            Fault::Refused(ApiError::Stopped {
+                path: path.to_string(),
+            })
+        };
+        if stop.is_stopped() {
+            return Err(stopped());
+        }
         let started = Instant::now();
         let mut req = self
             .inner
@@ -461,7 +473,15 @@ impl Client {
                     .header("authorization", authz);
             }
         }
-        let ticket = self.pace(path).await;
+        let ticket = tokio::select! {
+            ticket = self.pace(path) => ticket,
+            _ = stop.stopped() => return Err(stopped()),
+        };
+        if stop.is_stopped() {
+            self.inner.budget.forget(ticket);
+            return Err(stopped());
+        }
+        let _in_flight = (kind == Kind::Write).then(|| stop.write_sent());
         self.inner.stats.requests.fetch_add(1, Ordering::Relaxed);
         let answer = match read_answer(req.send().await, Some(id)).await {
             Ok(a) => a,
@@ -491,5 +511,10 @@ impl Client {
     /// client's backoff settings. The executor uses it to resend a batch.
     pub fn backoff(&self, attempt: u32) -> Duration {
         backoff(&self.inner.options, attempt)
+    }
+
+    /// What tells this client to send nothing more (shared with its options' clones).
+    pub fn stop_signal(&self) -> &super::Stop {
+        &self.inner.options.stop
     }
 }

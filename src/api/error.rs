@@ -131,6 +131,12 @@ pub enum ApiError {
     /// The client itself is misconfigured (bad base URL, bad secret key encoding).
     #[error("{0}")]
     Config(String),
+    /// Not sent: the run was told to stop ([`super::Stop`]).
+    #[error("{path} was not sent: the run was stopped (Ctrl-C, or a signal to end)")]
+    Stopped {
+        /// The endpoint path.
+        path: String,
+    },
 }
 
 fn failed_message(failures: &[Failure]) -> String {
@@ -182,6 +188,7 @@ impl ApiError {
             ApiError::Decode { .. } => "bad_response".into(),
             ApiError::PageLoop { .. } | ApiError::Runaway { .. } => "page_loop".into(),
             ApiError::Config(_) => "config".into(),
+            ApiError::Stopped { .. } => "interrupted".into(),
         }
     }
 
@@ -209,6 +216,11 @@ impl ApiError {
             }
             _ => false,
         }
+    }
+
+    /// Whether the call was not sent because the run was told to stop.
+    pub fn is_stopped(&self) -> bool {
+        matches!(self, ApiError::Stopped { .. })
     }
 
     /// Whether the credentials or configuration are at fault (exit code 4).

@@ -20,6 +20,8 @@ pub struct ClientOptions {
     pub rate_wait_total: Duration,
     /// Longest single wait for the quota, whatever `X-RateLimit-Reset` says.
     pub max_rate_wait: Duration,
+    /// What tells the client to send nothing more ([`super::Stop`]); a fresh one by default.
+    pub stop: super::Stop,
 }
 
 impl Default for ClientOptions {
@@ -31,6 +33,7 @@ impl Default for ClientOptions {
             backoff_max: Duration::from_secs(5),
             rate_wait_total: Duration::from_secs(15 * 60),
             max_rate_wait: Duration::from_secs(60),
+            stop: super::Stop::default(),
         }
     }
 }

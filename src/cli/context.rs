@@ -39,6 +39,8 @@ pub struct Ctx {
     connected: Option<Arc<Directory>>,
     /// The progress bar of bulk work.
     pub bar: Arc<Bar>,
+    /// What tells the client to send nothing more when the run is interrupted.
+    pub stop: crate::api::Stop,
 }
 
 impl Ctx {
@@ -52,6 +54,7 @@ impl Ctx {
             rehearsal: None,
             connected: None,
             bar,
+            stop: crate::api::Stop::default(),
         }
     }
 
@@ -121,7 +124,10 @@ impl Ctx {
         if let Some(d) = &self.connected {
             return Ok(d.clone());
         }
-        let options = ClientOptions::default();
+        let options = ClientOptions {
+            stop: self.stop.clone(),
+            ..ClientOptions::default()
+        };
         let (base_url, credentials, options) = if self.global.sandbox
             || self.global.rehearse.is_some()
         {

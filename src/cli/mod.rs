@@ -395,7 +395,8 @@ where
         Ok(None) => dispatch(cli, &runtime, &interrupt),
         Err(e) => Err(e),
     };
-    // Do not wait for in-flight requests to finish: an interrupted run ends now.
+    // An interrupted run waited for the writes it had sent (`interrupt::wind_down`); what is
+    // still on the wire after a second interrupt is not waited for.
     runtime.shutdown_timeout(std::time::Duration::from_millis(200));
     let result = result.and_then(|()| match crate::stdout_failure() {
         // Output a script or the REPL printed was lost: not a success.
@@ -467,9 +468,21 @@ fn dispatch(
             command,
             Command::Sandbox(sandbox_cmd::SandboxCmd::Serve { .. })
         );
-        let result = tokio::select! {
-            r = run_command(&mut ctx, command) => r,
-            _ = interrupt.wait(), if !serving => Err(report::Interrupted.into()),
+        let stop = ctx.stop.clone();
+        let result = {
+            let run = run_command(&mut ctx, command);
+            tokio::pin!(run);
+            tokio::select! {
+                r = &mut run => r,
+                _ = interrupt.wait(), if !serving => {
+                    // Writes already sent are answered and recorded before the run stops.
+                    crate::interrupt::wind_down(run, Some(&stop), interrupt, |s| {
+                        crate::eprintln_data!("{s}");
+                    })
+                    .await;
+                    Err(report::Interrupted.into())
+                }
+            }
         };
         ctx.bar.finish();
         if result.as_ref().is_err_and(|e| report::exit_code(e) == 130) {

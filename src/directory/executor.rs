@@ -286,9 +286,25 @@ impl Directory {
             let resp = match self.client().send(endpoint, Kind::Write, &request).await {
                 Ok(resp) => resp,
                 Err(e) if e.is_auth() => return Err(e),
+                // Told to stop before anything of the batch was sent: nothing happened, so
+                // nothing is recorded; the caller stops.
+                Err(e) if e.is_stopped() && attempt == 1 => return Err(e),
+                Err(e) if e.is_stopped() => {
+                    // Sent again after a lost answer: whether the first one happened is not
+                    // known. Otherwise the service had said it was not done.
+                    let (unknown, undone): (Vec<usize>, Vec<usize>) =
+                        pending.iter().partition(|&&i| resent[i]);
+                    let message = "its answer was lost and the run was stopped before it could \
+                                   be sent again: whether it happened is unknown; run the same \
+                                   command again to settle it";
+                    fail_all(&mut outcomes, &batch, &unknown, message, &e.code());
+                    fail_all(&mut outcomes, &batch, &undone, &e.to_string(), &e.code());
+                    break;
+                }
                 Err(e) if answer_lost(&e) && attempt < MAX_ATTEMPTS => {
                     self.client().count_retry();
-                    tokio::time::sleep(self.client().backoff(attempt)).await;
+                    let wait = self.client().backoff(attempt);
+                    self.client().stop_signal().nap(wait).await;
                     if policy.lost == Lost::Resend {
                         for &i in &pending {
                             resent[i] = true;
@@ -377,7 +393,8 @@ impl Directory {
             }
             if !again.is_empty() {
                 self.client().count_retry();
-                tokio::time::sleep(self.client().backoff(attempt)).await;
+                let wait = self.client().backoff(attempt);
+                self.client().stop_signal().nap(wait).await;
             }
             pending = again;
         }

@@ -239,7 +239,7 @@ impl Session {
     /// Compiles and runs `source` in the session's scope, keeping its functions; the value,
     /// or `None` after printing the failure.
     fn run_source(&mut self, name: &str, source: &str) -> Option<Dynamic> {
-        self.host.interrupt().clear();
+        self.host.clear_interrupt();
         if let Some(dir) = self.host.connected() {
             dir.restart_progress();
             // Each input reads the tenant as it is now, not as an earlier input found it.
@@ -272,7 +272,7 @@ impl Session {
                 self.functions = self.functions.merge(&ast.clone_functions_only());
                 result
             });
-        self.host.interrupt().clear();
+        self.host.clear_interrupt();
         if let Some(dir) = self.host.connected() {
             // The statement's bar goes before its value is shown.
             dir.restart_progress();

@@ -255,8 +255,33 @@ async fn token(
     respond(Reply { status: 200, body }, rate)
 }
 
+/// An API call, carried out to its end even when the caller hangs up before the answer: a
+/// service does what it has received, and a client that stops waiting must not make the
+/// sandbox look as if the write never happened.
 async fn api(
     State(app): State<Arc<App>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    tokio::spawn(answer(app, method, uri, headers, body))
+        .await
+        .unwrap_or_else(|e| {
+            let reply = wire::error(
+                500,
+                "err_internal",
+                &format!("sandbox task failed: {e}"),
+                true,
+            );
+            let mut resp = Response::new(Body::from(reply.body.to_string()));
+            *resp.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+            resp
+        })
+}
+
+async fn answer(
+    app: Arc<App>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,

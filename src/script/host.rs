@@ -273,6 +273,14 @@ impl Host {
         &self.interrupt
     }
 
+    /// Forgets an earlier interrupt: the session sends again (the REPL's next input).
+    pub fn clear_interrupt(&self) {
+        self.interrupt.clear();
+        if let Some(d) = self.connected() {
+            d.client().stop_signal().resume();
+        }
+    }
+
     /// The directory, connecting on first use. Writes queued by earlier calls are sent
     /// first, so what this call reads or writes comes after them.
     pub fn directory(&self, function: &str) -> Result<Arc<Directory>, Box<EvalAltResult>> {
@@ -307,10 +315,19 @@ impl Host {
         fut: impl Future<Output = Result<T, DirError>>,
     ) -> Result<T, Box<EvalAltResult>> {
         let interrupt = self.interrupt.clone();
+        let stop = self.connected().map(|d| d.client().stop_signal().clone());
         let result = self.runtime.block_on(async move {
+            tokio::pin!(fut);
             tokio::select! {
-                r = fut => Some(r),
-                _ = interrupt.wait() => None,
+                r = &mut fut => Some(r),
+                _ = interrupt.wait() => {
+                    // Writes already sent are answered and recorded before the script stops.
+                    crate::interrupt::wind_down(fut, stop.as_ref(), &interrupt, |s| {
+                        self.show(&Said::Debug(s.to_string()));
+                    })
+                    .await;
+                    None
+                }
             }
         });
         match result {
