@@ -396,6 +396,44 @@ print(`${before}`);
 }
 
 #[test]
+fn a_loop_over_many_groups_sends_their_memberships_together() {
+    // One add to each of 30 groups: one request, as `add_memberships` sends them, not one
+    // per group; each result and audit line still names its own group.
+    let env = Env::new();
+    for i in 0..30 {
+        env.create_group_raw(&format!("Team {i:02}"));
+    }
+    let f = script(
+        &env,
+        "teams.rhai",
+        "for i in 0..30 { add_member(`Team ${if i < 10 { \"0\" } else { \"\" }}${i}`, \"carol.okafor@company.com\"); }\n",
+    );
+    let (code, _, err, sent) = run(&env, &["run", &f]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        count(&sent, "/api/directory/add-group-member"),
+        1,
+        "{sent:?}"
+    );
+    for i in [0, 7, 29] {
+        assert_eq!(
+            env.members(&format!("Team {i:02}")),
+            ["carol.okafor@company.com"]
+        );
+    }
+    let log = std::fs::read_to_string(env.dir.path().join("state/mcsh/audit.jsonl")).unwrap();
+    let added: Vec<String> = log
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|v| v["endpoint"] == "/api/directory/add-group-member")
+        .map(|v| v["message"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert_eq!(added.len(), 30, "{added:?}");
+    assert_eq!(added[0], "added to Team 00");
+    assert_eq!(added[29], "added to Team 29");
+}
+
+#[test]
 fn a_plans_writes_are_in_the_order_of_the_calls_every_time() {
     // A remove and an add on one group, and an add and a remove on another, go out together,
     // in jobs that end in any order: the plan lists them as the script called them, every

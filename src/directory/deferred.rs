@@ -9,7 +9,8 @@
 //! - Sending keeps the order that matters: the queue is cut into waves, and an item goes into
 //!   the first wave after every earlier item it depends on: the same membership, the same
 //!   user, or (for a membership) the user it names. Within a wave every item goes through
-//!   [`Directory::execute`], batched per endpoint and group, so results, audit lines,
+//!   [`Directory::execute`], batched per endpoint (memberships of many groups together, each
+//!   worded with its own group), so results, audit lines,
 //!   progress and `mcsh undo` are what the same calls one by one give.
 //! - A deferred item the service refuses is a surprise the caller could not see when it went
 //!   on. The writes queued before it are still all sent (one by one they would have been
@@ -21,8 +22,7 @@ use futures_util::stream::{self, StreamExt};
 use serde_json::Value;
 
 use super::outcome::Status;
-use super::wording::wording;
-use super::wording::Wording;
+use super::wording::{memberships_wording, wording, Wording};
 use super::{DirError, Directory};
 use crate::api::paths;
 
@@ -187,33 +187,40 @@ impl Directory {
             if members.is_empty() {
                 continue;
             }
-            // One job per endpoint (and group, whose name its results carry), in queue order.
-            let mut jobs: Vec<(&'static str, Option<String>, Vec<usize>)> = Vec::new();
+            // One job per endpoint, in queue order: memberships of many groups go together,
+            // each item worded with its own group's name.
+            let mut jobs: Vec<(&'static str, Vec<usize>)> = Vec::new();
             for i in members {
                 let d = &queue[i];
-                match jobs
-                    .iter_mut()
-                    .find(|(e, g, _)| *e == d.endpoint && *g == d.group)
-                {
-                    Some((_, _, list)) => list.push(i),
-                    None => jobs.push((d.endpoint, d.group.clone(), vec![i])),
+                match jobs.iter_mut().find(|(e, _)| *e == d.endpoint) {
+                    Some((_, list)) => list.push(i),
+                    None => jobs.push((d.endpoint, vec![i])),
                 }
             }
             let queue = &queue;
             let planned_before = self.planned_count();
             let place_of: std::collections::HashMap<(&str, String), usize> = if self.is_dry_run() {
                 jobs.iter()
-                    .flat_map(|(_, _, list)| list.iter())
+                    .flat_map(|(_, list)| list.iter())
                     .map(|&i| ((queue[i].endpoint, queue[i].item.to_string()), i))
                     .collect()
             } else {
                 std::collections::HashMap::new()
             };
             let answers: Vec<Result<Vec<Decided>, DirError>> = stream::iter(jobs)
-                .map(|(endpoint, group, list)| async move {
-                    let words: Wording = match &group {
-                        Some(g) => super::wording::member_wording(endpoint, g),
-                        None => wording(endpoint),
+                .map(|(endpoint, list)| async move {
+                    let groups: std::collections::HashMap<String, String> = list
+                        .iter()
+                        .filter_map(|&i| {
+                            let d = &queue[i];
+                            let id = d.item.get("id").and_then(Value::as_str)?;
+                            Some((id.to_string(), d.group.clone()?))
+                        })
+                        .collect();
+                    let words: Wording = if groups.is_empty() {
+                        wording(endpoint)
+                    } else {
+                        memberships_wording(endpoint, groups)
                     };
                     let items = list
                         .iter()

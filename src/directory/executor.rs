@@ -174,6 +174,7 @@ impl Directory {
                 .into_iter()
                 .zip(predictions)
                 .map(|((label, item), prediction)| {
+                    let wording = wording.of(&item);
                     let result = match prediction {
                         Prediction::NoOp => {
                             let r =
@@ -243,8 +244,11 @@ impl Directory {
             match repeat {
                 None => out.push(sent.next().expect("one outcome per item sent")),
                 Some((label, item)) => {
-                    let mut result =
-                        ItemResult::new(label, Status::Unchanged, wording.already.clone());
+                    let mut result = ItemResult::new(
+                        label,
+                        Status::Unchanged,
+                        wording.of(&item).already.clone(),
+                    );
                     if let Some((code, _)) = policy(endpoint).already {
                         result = result.with_code(code);
                     }
@@ -318,6 +322,7 @@ impl Directory {
                             for (&i, done) in pending.iter().zip(found) {
                                 match done {
                                     Some(data) => {
+                                        let wording = wording.of(&batch[i].1);
                                         let result = ItemResult::new(
                                             batch[i].0.clone(),
                                             wording.success,
@@ -359,6 +364,7 @@ impl Directory {
             let mut again = Vec::new();
             for &i in &pending {
                 let (label, item) = &batch[i];
+                let wording = wording.of(item);
                 let result = match failure_of(&resp.fail, item) {
                     None => ItemResult::new(label.clone(), wording.success, wording.done.clone()),
                     Some(f) if f.retryable && attempt < MAX_ATTEMPTS => {

@@ -313,7 +313,6 @@ impl Directory {
         endpoint: &'static str,
         pairs: &[(Group, String)],
     ) -> Result<Vec<ItemResult>, DirError> {
-        let adding = endpoint == paths::ADD_GROUP_MEMBER;
         let mut results: Vec<Option<ItemResult>> = vec![None; pairs.len()];
         let mut items = Vec::new();
         let mut index = Vec::new();
@@ -329,21 +328,15 @@ impl Directory {
             items.push((e.clone(), json!({ "id": g.id, "emailAddress": e })));
             index.push(i);
         }
-        let words = wording(endpoint);
+        // Each item worded with its own group, as a change of that group alone would be.
+        let names = pairs
+            .iter()
+            .map(|(g, _)| (g.id.clone(), g.description.clone()))
+            .collect();
+        let words = super::wording::memberships_wording(endpoint, names);
         let outcomes = self.execute(endpoint, items, &words).await?;
         for (i, o) in index.into_iter().zip(outcomes) {
-            let g = &pairs[i].0.description;
-            let mut r = o.result;
-            r.message = match (r.status, adding) {
-                (Status::Created, _) => format!("added to {g}"),
-                (Status::Removed, _) => format!("removed from {g}"),
-                (Status::Planned, true) => format!("would be added to {g}"),
-                (Status::Planned, false) => format!("would be removed from {g}"),
-                (Status::Unchanged, true) => format!("already a member of {g}"),
-                (Status::Unchanged, false) => format!("not a member of {g}"),
-                _ => r.message,
-            };
-            results[i] = Some(r);
+            results[i] = Some(o.result);
         }
         Ok(results
             .into_iter()

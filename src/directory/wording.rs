@@ -1,6 +1,11 @@
 //! The words each kind of write is reported in: "created", "added to Sales", "already a
 //! member". One place, so a write says the same whichever command or script made it.
 
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use serde_json::Value;
+
 use super::outcome::Status;
 use crate::api::paths;
 
@@ -13,6 +18,35 @@ pub struct Wording {
     pub done: String,
     /// Message when the service says it already was so.
     pub already: String,
+    /// For membership changes of many groups sent together: each group's name by id, so each
+    /// item says its own group ("added to Sales"), as a change of that group alone would.
+    groups: HashMap<String, String>,
+    endpoint: &'static str,
+}
+
+impl Wording {
+    /// The words for `item`: its own group's, when this wording names groups (see
+    /// [`memberships_wording`]).
+    pub fn of(&self, item: &Value) -> Cow<'_, Wording> {
+        match item
+            .get("id")
+            .and_then(Value::as_str)
+            .and_then(|id| self.groups.get(id))
+        {
+            Some(name) => Cow::Owned(member_wording(self.endpoint, name)),
+            None => Cow::Borrowed(self),
+        }
+    }
+}
+
+/// The words of membership changes (`endpoint`) of many groups at once, `groups` naming each
+/// group id: each item is worded as [`member_wording`] of its group.
+pub fn memberships_wording(endpoint: &'static str, groups: HashMap<String, String>) -> Wording {
+    Wording {
+        groups,
+        endpoint,
+        ..wording(endpoint)
+    }
 }
 
 /// The words for results of `endpoint`.
@@ -42,6 +76,8 @@ pub fn wording(endpoint: &str) -> Wording {
         success,
         done: done.into(),
         already: already.into(),
+        groups: HashMap::new(),
+        endpoint: "",
     }
 }
 
@@ -52,12 +88,16 @@ pub fn member_wording(endpoint: &str, group: &str) -> Wording {
             success: Status::Created,
             done: format!("added to {group}"),
             already: format!("already a member of {group}"),
+            groups: HashMap::new(),
+            endpoint: paths::ADD_GROUP_MEMBER,
         }
     } else {
         Wording {
             success: Status::Removed,
             done: format!("removed from {group}"),
             already: format!("not a member of {group}"),
+            groups: HashMap::new(),
+            endpoint: paths::REMOVE_GROUP_MEMBER,
         }
     }
 }
