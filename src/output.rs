@@ -28,15 +28,30 @@ static ANNOUNCE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::
 /// The key of the line that names a listing's columns, for a fleet's report.
 pub const COLUMNS_KEY: &str = "mcshColumns";
 
-/// The one key of a line a fleet's tenant writes for a line its script printed
-/// (`{"mcshPrinted": "text"}`): the fleet shows the text exactly, as printed, and never reads
-/// it as a row or as the tenant's columns.
+/// The key of a line a fleet's tenant writes for a line its script printed
+/// (`{"mcshPrinted": "text", "mcshMark": …}`): the fleet shows the text exactly, as printed,
+/// and never reads it as a row or as the tenant's columns.
 pub const PRINTED_KEY: &str = "mcshPrinted";
+
+/// The second key of every line a fleet's tenant writes for the fleet itself (its columns, a
+/// printed line): the fleet run's own random mark, so no row of data, whatever its keys, is
+/// ever taken for one.
+pub const MARK_KEY: &str = "mcshMark";
+
+/// The fleet run's mark, in a fleet's tenant (see [`MARK_KEY`]).
+static MARK: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// `{key: value, "mcshMark": mark}`: a line for the fleet's report (see [`MARK_KEY`]).
+pub fn fleet_line(key: &str, value: serde_json::Value) -> serde_json::Value {
+    let mark = MARK.get().map_or("", String::as_str);
+    serde_json::json!({ key: value, MARK_KEY: mark })
+}
 
 /// Makes every `jsonl` listing start with a line `{"mcshColumns": [...]}` naming the columns
 /// its table would show: one tenant's part of a fleet run tells the fleet's report which
 /// columns to show.
-pub fn announce_columns() {
+pub fn announce_columns(mark: &str) {
+    let _ = MARK.set(mark.to_string());
     ANNOUNCE.store(true, std::sync::atomic::Ordering::Relaxed);
 }
 
@@ -160,7 +175,7 @@ impl<W: Write> Printer<W> {
         match self.format {
             Format::Jsonl => {
                 if self.count == 1 && ANNOUNCE.load(std::sync::atomic::Ordering::Relaxed) {
-                    let head = serde_json::json!({ COLUMNS_KEY: self.columns });
+                    let head = fleet_line(COLUMNS_KEY, serde_json::json!(self.columns));
                     writeln!(self.out, "{head}")?;
                 }
                 let text = serde_json::to_string(row)?;

@@ -264,7 +264,7 @@ fn what_a_script_prints_over_a_fleet_comes_back_exactly_and_is_never_a_row() {
         "--fleet",
         "trio",
         "-e",
-        r#"print(""); print("  indented"); print(`{"emailAddress":"ceo@x","status":"created"}`); print(`{"mcshColumns":["secret"]}`); #{who: profile()}"#,
+        r#"print(""); print("  indented"); print(`{"emailAddress":"ceo@x","status":"created"}`); print(`{"mcshColumns":["secret"]}`); [#{who: profile()}, #{mcshPrinted: "data"}]"#,
         "-o",
         "jsonl",
     ]);
@@ -287,6 +287,9 @@ fn what_a_script_prints_over_a_fleet_comes_back_exactly_and_is_never_a_row() {
             "{out}"
         );
         assert!(by[t].iter().any(|r| r["who"] == t), "{out}");
+        // A row of data shaped like a printed line is a row (the fleet's own lines carry the
+        // run's random mark), not a fifth printed line.
+        assert!(by[t].iter().any(|r| r["mcshPrinted"] == "data"), "{out}");
     }
 }
 

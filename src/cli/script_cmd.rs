@@ -70,7 +70,7 @@ pub(crate) fn session(
                 writeln!(
                     out,
                     "{}",
-                    serde_json::json!({ crate::output::PRINTED_KEY: line })
+                    crate::output::fleet_line(crate::output::PRINTED_KEY, line.into())
                 )?;
             }
         } else if out.is_terminal() {
@@ -98,7 +98,7 @@ pub(crate) fn session(
             for line in lines {
                 crate::println_safe!(
                     "{}",
-                    serde_json::json!({ crate::output::PRINTED_KEY: line })
+                    crate::output::fleet_line(crate::output::PRINTED_KEY, line.into())
                 );
             }
         }

@@ -33,6 +33,10 @@ pub struct Member {
     /// Confirmed already: the fleet asked once for every tenant.
     #[serde(default)]
     pub yes: bool,
+    /// The fleet run's random mark, which the lines a part writes for the fleet itself carry
+    /// ([`crate::output::MARK_KEY`]).
+    #[serde(default)]
+    pub mark: String,
 }
 
 /// The seal of `text` under `key`, as plans are sealed.
@@ -166,6 +170,6 @@ pub fn become_member(cli: &mut Cli, member: Member) {
         },
         _ => {}
     }
-    crate::output::announce_columns();
+    crate::output::announce_columns(&member.mark);
     g.member = Some(member);
 }

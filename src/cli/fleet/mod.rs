@@ -111,8 +111,10 @@ impl Fleet {
         interrupt: &std::sync::Arc<Interrupt>,
     ) -> anyhow::Result<()> {
         let run = crate::directory::audit::new_run_id();
+        let mark = uuid::Uuid::new_v4().simple().to_string();
         let key = super::plan_key::plan_key()?;
         let env = spawn::Env {
+            mark: &mark,
             key,
             handle: runtime.handle().clone(),
             interrupt: interrupt.clone(),

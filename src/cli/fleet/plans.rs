@@ -205,6 +205,7 @@ fn jobs(
             member: Member {
                 profile: t.clone(),
                 run: env.run.to_string(),
+                mark: env.mark.to_string(),
                 plan_out: plans.map(|d| part_path(d, t).display().to_string()),
                 yes,
             },
@@ -429,6 +430,7 @@ fn apply_as(g: &Global, file: &str, shown: &str, env: &Env) -> anyhow::Result<()
             member: Member {
                 profile: profile.clone(),
                 run: env.run.to_string(),
+                mark: env.mark.to_string(),
                 plan_out: None,
                 yes: true,
             },
@@ -555,6 +557,7 @@ pub fn undo(g: &Global, run: &str, env: &Env) -> anyhow::Result<()> {
                 member: Member {
                     profile: tenant.to_string(),
                     run: env.run.to_string(),
+                    mark: env.mark.to_string(),
                     plan_out: folder
                         .as_ref()
                         .map(|f| part_path(f.path(), tenant).display().to_string()),

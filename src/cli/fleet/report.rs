@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use super::spawn::Done;
 use crate::cli::report::FleetEnded;
 use crate::cli::Ctx;
-use crate::output::{Shape, COLUMNS_KEY, PRINTED_KEY};
+use crate::output::{Shape, COLUMNS_KEY, MARK_KEY, PRINTED_KEY};
 
 /// The keys of a JSON object's text in the order written (serde_json's maps sort them).
 fn keys_in_order(line: &str) -> Vec<String> {
@@ -42,6 +42,15 @@ fn add_column(columns: &mut Vec<String>, column: &str) {
     }
 }
 
+/// The value under `key` of a line the part wrote for the fleet itself: exactly that key
+/// and the fleet run's `mark` ([`MARK_KEY`]). A row of data, whatever its keys, is never one.
+fn for_the_fleet<'a>(fields: &'a Map<String, Value>, key: &str, mark: &str) -> Option<&'a Value> {
+    let marked = !mark.is_empty()
+        && fields.len() == 2
+        && fields.get(MARK_KEY).and_then(Value::as_str) == Some(mark);
+    marked.then(|| fields.get(key)).flatten()
+}
+
 /// Every tenant's rows, `profile` first, and the columns to show (`profile`, then the columns
 /// the parts named, then any other key, in the order first met).
 pub fn rows(done: &[Done]) -> (Vec<String>, Vec<Value>) {
@@ -61,8 +70,9 @@ pub fn rows(done: &[Done]) -> (Vec<String>, Vec<Value>) {
             row.insert("profile".into(), Value::String(d.profile.clone()));
             match serde_json::from_str::<Value>(line) {
                 Ok(Value::Object(fields)) => {
-                    if fields.len() == 1 {
-                        match (fields.get(COLUMNS_KEY), fields.get(PRINTED_KEY)) {
+                    {
+                        let columns = for_the_fleet(&fields, COLUMNS_KEY, &d.mark);
+                        match (columns, for_the_fleet(&fields, PRINTED_KEY, &d.mark)) {
                             (Some(Value::Array(cols)), _) if head => {
                                 for c in cols.iter().filter_map(Value::as_str) {
                                     add_column(&mut named, c);
@@ -168,6 +178,15 @@ pub fn exit_code(codes: &[i32], compare: bool) -> i32 {
     }
 }
 
+/// Whether `line` is the columns line a part wrote for the fleet (see [`for_the_fleet`]).
+fn is_columns_line(line: &str, mark: &str) -> bool {
+    line.contains(COLUMNS_KEY)
+        && matches!(
+            serde_json::from_str::<Value>(line),
+            Ok(Value::Object(fields)) if for_the_fleet(&fields, COLUMNS_KEY, mark).is_some()
+        )
+}
+
 /// Prints a line per tenant on stderr and returns the run's result: `Err` with the exit code
 /// when any tenant was not done.
 pub fn summary(ctx: &Ctx, what: &str, done: &[Done], compare: bool) -> anyhow::Result<()> {
@@ -179,7 +198,7 @@ pub fn summary(ctx: &Ctx, what: &str, done: &[Done], compare: bool) -> anyhow::R
     let rows_of = |d: &Done| {
         String::from_utf8_lossy(&d.stdout)
             .lines()
-            .filter(|l| !l.trim().is_empty() && !l.contains(COLUMNS_KEY))
+            .filter(|l| !l.trim().is_empty() && !is_columns_line(l, &d.mark))
             .count()
     };
     let codes: Vec<i32> = done.iter().map(|d| d.code).collect();
@@ -280,9 +299,10 @@ mod tests {
             Done {
                 profile: "acme".into(),
                 code: 0,
-                stdout: b"{\"mcshColumns\":[\"email\",\"name\"]}\n{\"name\":\"A\",\"email\":\"a@x\",\"id\":1}\nhello\n".to_vec(),
+                stdout: b"{\"mcshColumns\":[\"email\",\"name\"],\"mcshMark\":\"m1\"}\n{\"name\":\"A\",\"email\":\"a@x\",\"id\":1}\nhello\n".to_vec(),
                 error: None,
                 wrote: None,
+                mark: "m1".into(),
             },
             Done {
                 profile: "globex".into(),
@@ -290,6 +310,7 @@ mod tests {
                 stdout: b"7\n".to_vec(),
                 error: None,
                 wrote: None,
+                mark: "m1".into(),
             },
         ];
         let (columns, rows) = rows(&done);
@@ -310,7 +331,12 @@ mod tests {
     fn printed_lines_stay_as_printed_and_name_no_columns() {
         // What a script printed comes wrapped: kept exactly (blank, indented, shaped like a
         // row or like the columns line), never read as a row or as the part's columns.
-        let printed = |text: &str| format!("{}\n", serde_json::json!({ PRINTED_KEY: text }));
+        let printed = |text: &str| {
+            format!(
+                "{}\n",
+                serde_json::json!({ PRINTED_KEY: text, MARK_KEY: "m1" })
+            )
+        };
         let mut stdout = String::new();
         for text in [
             "",
@@ -320,16 +346,21 @@ mod tests {
             stdout.push_str(&printed(text));
         }
         stdout.push_str(&printed("{\"mcshColumns\":[\"secret\"]}"));
-        stdout.push_str("{\"mcshColumns\":[\"emailAddress\",\"status\"]}\n");
+        stdout.push_str("{\"mcshColumns\":[\"emailAddress\",\"status\"],\"mcshMark\":\"m1\"}\n");
         stdout.push_str("{\"emailAddress\":\"a@x\",\"status\":\"created\"}\n");
         // A row shaped like the columns line, after the first row, is a row.
-        stdout.push_str("{\"mcshColumns\":[\"late\"]}\n");
+        stdout.push_str("{\"mcshColumns\":[\"late\"],\"mcshMark\":\"m1\"}\n");
+        // Rows of data shaped like a printed line, without the run's mark or with another
+        // one, are rows.
+        stdout.push_str("{\"mcshPrinted\":\"data\"}\n");
+        stdout.push_str("{\"mcshPrinted\":\"data\",\"mcshMark\":\"m2\"}\n");
         let done = vec![Done {
             profile: "acme".into(),
             code: 0,
             stdout: stdout.into_bytes(),
             error: None,
             wrote: None,
+            mark: "m1".into(),
         }];
         let (columns, rows) = rows(&done);
         assert_eq!(columns, ["profile", "emailAddress", "status", "output"]);
@@ -346,6 +377,9 @@ mod tests {
         assert!(rows[..4].iter().all(|r| r.get("emailAddress").is_none()));
         assert_eq!(rows[4]["emailAddress"], "a@x");
         assert_eq!(rows[5][COLUMNS_KEY], serde_json::json!(["late"]));
-        assert_eq!(rows.len(), 6);
+        assert_eq!(rows[6][PRINTED_KEY], "data");
+        assert_eq!(rows[7][PRINTED_KEY], "data");
+        assert_eq!(rows[7][MARK_KEY], "m2");
+        assert_eq!(rows.len(), 8);
     }
 }

@@ -23,6 +23,8 @@ pub struct Env<'a> {
     pub interrupt: Arc<Interrupt>,
     /// The fleet run's id.
     pub run: &'a str,
+    /// The fleet run's random mark (see [`crate::output::MARK_KEY`]).
+    pub mark: &'a str,
     /// Parts run at once.
     pub jobs: usize,
     /// `-q`: the parts' diagnostics are not passed on.
@@ -53,6 +55,8 @@ pub struct Done {
     pub error: Option<String>,
     /// The run id of what it wrote, if it wrote anything.
     pub wrote: Option<String>,
+    /// The fleet run's mark, which its lines for the fleet carry.
+    pub mark: String,
 }
 
 /// Runs `jobs`, at most `env.jobs` at once, feeding each `input` on standard input (when the
@@ -113,6 +117,7 @@ pub fn run_all(
                         stdout: Vec::new(),
                         error: Some("not started: interrupted".into()),
                         wrote: None,
+                        mark: String::new(),
                     }
                 } else {
                     match &exe {
@@ -123,6 +128,7 @@ pub fn run_all(
                             stdout: Vec::new(),
                             error: Some(format!("cannot find mcsh's own program to run: {e}")),
                             wrote: None,
+                            mark: String::new(),
                         },
                     }
                 };
@@ -167,6 +173,7 @@ fn run_one(
         stdout: Vec::new(),
         error: Some(why),
         wrote: None,
+        mark: String::new(),
     };
     let mut command = Command::new(exe);
     command
@@ -248,5 +255,6 @@ fn run_one(
         stdout,
         error,
         wrote,
+        mark: job.member.mark.clone(),
     }
 }
