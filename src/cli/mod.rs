@@ -473,7 +473,8 @@ fn dispatch(
             let run = run_command(&mut ctx, command);
             tokio::pin!(run);
             tokio::select! {
-                r = &mut run => r,
+                // An interrupt wins over a call it made fail (not sent: stopped).
+                biased;
                 _ = interrupt.wait(), if !serving => {
                     // Writes already sent are answered and recorded before the run stops.
                     crate::interrupt::wind_down(run, Some(&stop), interrupt, |s| {
@@ -482,6 +483,7 @@ fn dispatch(
                     .await;
                     Err(report::Interrupted.into())
                 }
+                r = &mut run => r,
             }
         };
         ctx.bar.finish();

@@ -61,9 +61,9 @@ pub fn after_run(
         if open > 0 {
             crate::eprintln_data!(
                 "  {open} of them rest on what the script did not read (whether an address is in \
-                 the group, whether a user is listed and not directory-synced): the service's \
-                 answer decides them, in the real run as in `mcsh apply` (see docs/scripting.md, \
-                 \"Dry runs of scripts\")"
+                 the group; whether a user is listed, not queued for deletion and not \
+                 directory-synced): the service's answer decides them, in the real run as in \
+                 `mcsh apply` (see docs/scripting.md, \"Dry runs of scripts\")"
             );
         }
         for w in &plan {

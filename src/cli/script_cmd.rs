@@ -143,7 +143,6 @@ pub(crate) fn execute(
     if !s.own_code {
         runner::check_calls(&s.engine, &ast, name, &source).map_err(ScriptFailed)?;
     }
-    s.host.foresee_from_memory(!s.own_code);
     s.host
         .note_writes(ast.source().unwrap_or(""), fields::Writes::of(&ast));
     s.host.set_streamed(crate::script::sites::streamed(&ast));

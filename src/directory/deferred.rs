@@ -59,6 +59,8 @@ pub struct Surprise {
     pub message: String,
     /// Writes queued after it that had already been sent, each described.
     pub later_sent: Vec<String>,
+    /// How many of those the service refused too (they changed nothing).
+    pub later_failed: usize,
     /// Writes queued after it that were never sent.
     pub not_sent: usize,
     /// A dry run: nothing was sent, the later writes were planned.
@@ -85,6 +87,14 @@ impl std::fmt::Display for Surprise {
                     "; {} write(s) queued after it were planned with it ({named})",
                     self.later_sent.len()
                 )?;
+            } else if self.later_failed > 0 {
+                write!(
+                    f,
+                    "; {} write(s) queued after it had already been sent ({named}): {} done, which `mcsh undo` takes back, and {} refused too",
+                    self.later_sent.len(),
+                    self.later_sent.len() - self.later_failed,
+                    self.later_failed
+                )?;
             } else {
                 write!(
                     f,
@@ -95,7 +105,11 @@ impl std::fmt::Display for Surprise {
         }
         if self.not_sent > 0 {
             let verb = if self.dry_run { "planned" } else { "sent" };
-            write!(f, "; {} later write(s) were not {verb}", self.not_sent)?;
+            write!(
+                f,
+                "; {} write(s) queued after it were not {verb}, and the script stopped here",
+                self.not_sent
+            )?;
         }
         Ok(())
     }
@@ -171,6 +185,19 @@ impl Directory {
 
     /// Sends every queued write, wave by wave; `Some` when the service refused one.
     pub async fn flush(&self) -> Result<Option<Surprise>, DirError> {
+        /// Ends the flush's mark however the flush ends (an interrupt drops it).
+        struct Flushing<'a>(&'a Directory);
+        impl Drop for Flushing<'_> {
+            fn drop(&mut self) {
+                self.0.set_flushing(false);
+            }
+        }
+        self.set_flushing(true);
+        let _flushing = Flushing(self);
+        self.send_queue().await
+    }
+
+    async fn send_queue(&self) -> Result<Option<Surprise>, DirError> {
         let queue = std::mem::take(&mut *self.deferred.lock().expect("queue lock"));
         if queue.is_empty() {
             return Ok(None);
@@ -178,6 +205,7 @@ impl Directory {
         let wave_of = super::order::waves(queue.iter().map(|d| (d.endpoint, &d.item)));
         let last = wave_of.iter().copied().max().unwrap_or(0);
         let mut sent = vec![false; queue.len()];
+        let mut failed = vec![false; queue.len()];
         // The first refused write so far: (its place, code, message). Once there is one, only
         // writes queued before it are sent.
         let mut refused: Option<(usize, String, String)> = None;
@@ -242,6 +270,7 @@ impl Directory {
                     Ok(results) => {
                         for (i, status, message, code) in results {
                             sent[i] = true;
+                            failed[i] = status == Status::Failed;
                             if status == Status::Failed
                                 && refused.as_ref().is_none_or(|(j, _, _)| i < *j)
                             {
@@ -279,6 +308,9 @@ impl Directory {
             code,
             message,
             later_sent,
+            later_failed: (i + 1..queue.len())
+                .filter(|&j| sent[j] && failed[j])
+                .count(),
             not_sent,
             dry_run: self.is_dry_run(),
         }))

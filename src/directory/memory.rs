@@ -128,6 +128,24 @@ impl Memory {
         }
     }
 
+    /// The user `email` (lower-case) as the run's reads tell it: remembered, or no live user
+    /// when its domain was read to the end; `None` when the run cannot tell.
+    pub fn listed(&self, email: &str) -> Option<Option<User>> {
+        if let Some(found) = self.users.get(email) {
+            return Some(found.clone());
+        }
+        let domain = super::email::domain_of(email);
+        self.scans
+            .get(domain)
+            .is_some_and(|s| s.complete)
+            .then_some(None)
+    }
+
+    /// How many users the run remembers.
+    pub fn users_remembered(&self) -> usize {
+        self.users.len()
+    }
+
     /// Remembers that `email` (lower-case) is no live user.
     pub fn no_user(&mut self, email: &str) {
         self.users.insert(email.to_string(), None);

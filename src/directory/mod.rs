@@ -206,9 +206,9 @@ pub struct Directory {
     /// Member lists being read, by group id: a second caller waits for the first's read
     /// (woken when it ends) instead of reading the group again.
     reading: Mutex<HashMap<String, Arc<tokio::sync::Notify>>>,
-    /// A dry run foresees only from what the run has read (a script's: see
-    /// [`Directory::foresee_from_memory`]).
-    from_memory: std::sync::atomic::AtomicBool,
+    /// Set while queued writes are sent ([`Directory::flush`]): a dry run then foresees them
+    /// only from what the run has read (see [`preview`]).
+    flushing: std::sync::atomic::AtomicBool,
     /// Writes a dry run planned although what decides their outcome was not read.
     unforeseen: std::sync::atomic::AtomicU64,
     /// Group names by id, as the last listing gave them (for messages and plan labels).
@@ -234,7 +234,7 @@ impl Directory {
             memory: Mutex::default(),
             deferred: Mutex::default(),
             reading: Mutex::default(),
-            from_memory: std::sync::atomic::AtomicBool::new(false),
+            flushing: std::sync::atomic::AtomicBool::new(false),
             unforeseen: std::sync::atomic::AtomicU64::new(0),
             names: Mutex::default(),
             known_names: Mutex::default(),
@@ -310,20 +310,21 @@ impl Directory {
         self.dry_run
     }
 
-    /// Makes a dry run foresee each write only from what the run has read (and, for a new
-    /// user, one round of address probes), never reading a group's members or a domain's
-    /// users that the real run would not read: planning a script costs what running it
-    /// costs. A write whose outcome that leaves open is planned as a change, and counted
-    /// ([`Directory::unforeseen`]); `mcsh apply` reports what the service makes of it.
-    /// Scripts' runs set this; commands and workflows read what foresees their writes.
-    pub fn foresee_from_memory(&self, on: bool) {
-        self.from_memory
+    /// Marks queued writes being sent (`on`) or not: see the field.
+    pub(crate) fn set_flushing(&self, on: bool) {
+        self.flushing
             .store(on, std::sync::atomic::Ordering::Relaxed);
     }
 
-    /// Whether [`Directory::foresee_from_memory`] is in force.
+    /// Whether a dry run foresees the writes at hand only from what the run has read, never
+    /// reading a group's members or a domain's users that the real run would not read: the
+    /// writes a script queued, whose results it never sees, so planning a loop costs what
+    /// running it costs. A write whose outcome that leaves open is planned as a change and
+    /// counted ([`Directory::unforeseen`]); `mcsh apply` reports what the service makes of
+    /// it. A call whose result the script uses, and every command and workflow, reads what
+    /// foresees it.
     pub(crate) fn foresees_from_memory(&self) -> bool {
-        self.from_memory.load(std::sync::atomic::Ordering::Relaxed)
+        self.flushing.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// How many writes this dry run planned without knowing their outcome: the run had not

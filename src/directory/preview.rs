@@ -8,8 +8,8 @@
 //! with the service's code. Such items are neither planned nor put in a plan. Writes whose callers
 //! read before deciding to write need no prediction.
 //!
-//! A script's dry run ([`Directory::foresee_from_memory`]) reads none of that beyond what the
-//! real run reads: it foresees from what the run has read (the script's own `members`,
+//! The writes a script queued ([`Directory::foresees_from_memory`]) read none of that beyond
+//! what the real run reads: it foresees from what the run has read (the script's own `members`,
 //! `users`, `find_user`..., kept current with its planned writes), the internal domains and
 //! the group list (which the real run reads too), one round of address probes for new
 //! users, and the members of a group it deletes. An outcome that leaves open (a member of a group the run never read, a user it
@@ -193,7 +193,7 @@ impl Directory {
         for email in &emails {
             let key = email.to_ascii_lowercase();
             let found = if from_memory {
-                let remembered = self.memory().user(&key);
+                let remembered = self.memory().listed(&key);
                 remembered.unwrap_or_else(|| {
                     not_looked_up.insert(key.clone());
                     None

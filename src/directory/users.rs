@@ -23,7 +23,14 @@ pub struct UserListing<'a> {
     overlay: bool,
     prefetch: bool,
     aliases: bool,
+    /// Every page of the current domain so far went into the run's memory.
+    remembered: bool,
 }
+
+/// Most users a run remembers from the listings it streams (`for u in users()`): enough for
+/// any but the largest tenants, while a loop over a million users still holds a page, not
+/// the tenant. Past it, a listing's users are not remembered.
+pub const STREAMED_USERS_REMEMBERED: usize = 20_000;
 
 type Fetched = (Pager, Result<Option<Response>, crate::api::ApiError>);
 
@@ -52,6 +59,7 @@ impl UserListing<'_> {
                     .client()
                     .user_pages(Some(&domain), self.dir.options.page_size);
                 self.current = Some((domain, Some(Fetch::Ready(pager)), Digest::default()));
+                self.remembered = true;
             }
             let (_, slot, digest) = self.current.as_mut().expect("a listing");
             let (pager, page) = match slot.take().expect("a pager between pages") {
@@ -76,6 +84,17 @@ impl UserListing<'_> {
                 // The whole page, alias rows included: a plan's read is the same read whether
                 // the listing that made it kept the aliases or not.
                 digest.update(&users);
+                // What the run read foresees its writes and records what they change (a
+                // rename's name before), up to a bound.
+                let mut memory = self.dir.memory();
+                if memory.users_remembered() < STREAMED_USERS_REMEMBERED {
+                    memory.saw_users(&users);
+                    drop(memory);
+                    self.dir
+                        .remember_users(users.iter().filter(|u| !u.is_alias()));
+                } else {
+                    self.remembered = false;
+                }
                 if !self.aliases {
                     // Alias addresses are rows of their own (`alias: true`), not people.
                     users.retain(|u| !u.is_alias());
@@ -87,6 +106,11 @@ impl UserListing<'_> {
                 }));
             }
             let (domain, _, digest) = self.current.take().expect("a listing");
+            if self.remembered {
+                // Read to its end and remembered whole: an address of it not remembered is
+                // no live user.
+                self.dir.memory().put_scan(&domain, None, true);
+            }
             self.dir.note_read(
                 "users",
                 &domain,
@@ -162,6 +186,7 @@ impl Directory {
             overlay,
             prefetch: overlay,
             aliases,
+            remembered: false,
         })
     }
 
@@ -523,6 +548,7 @@ impl Directory {
                     let key = u.email_address.to_ascii_lowercase();
                     if wanted.contains(&key) {
                         self.remember_users([&u]);
+                        self.memory().saw_users(std::slice::from_ref(&u));
                         found.insert(key, u);
                     }
                 }

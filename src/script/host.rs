@@ -71,9 +71,6 @@ pub struct Host {
     /// Someone types each input at a terminal (the REPL on one): destructive calls ask first
     /// and say what they did, as the CLI's commands do. Scripts never ask on their own.
     interactive: Cell<bool>,
-    /// A dry run foresees from what the run has read ([`Directory::foresee_from_memory`]):
-    /// an admin's script or input; not mcsh's own workflows.
-    from_memory: Cell<bool>,
 }
 
 /// Something a script said: `print`, `debug`, or bytes for standard output (`write_csv("-")`).
@@ -122,17 +119,7 @@ impl Host {
             held: RefCell::default(),
             speaker: RefCell::new(None),
             interactive: Cell::new(false),
-            from_memory: Cell::new(true),
         })
-    }
-
-    /// Whether a dry run of this session foresees its writes only from what it has read (an
-    /// admin's script, the default) or reads what foresees them (mcsh's own workflows).
-    pub fn foresee_from_memory(&self, on: bool) {
-        self.from_memory.set(on);
-        if let Some(d) = self.connected() {
-            d.foresee_from_memory(on);
-        }
     }
 
     /// Marks the session as typed at a terminal (see the field).
@@ -303,7 +290,6 @@ impl Host {
             )
         })?;
         let dir = connect().map_err(|e| errors::from_setup(function, &e))?;
-        dir.foresee_from_memory(self.from_memory.get());
         *self.directory.borrow_mut() = Some(dir.clone());
         Ok(dir)
     }
@@ -319,7 +305,8 @@ impl Host {
         let result = self.runtime.block_on(async move {
             tokio::pin!(fut);
             tokio::select! {
-                r = &mut fut => Some(r),
+                // An interrupt wins over a call it made fail (not sent: stopped).
+                biased;
                 _ = interrupt.wait() => {
                     // Writes already sent are answered and recorded before the script stops.
                     crate::interrupt::wind_down(fut, stop.as_ref(), &interrupt, |s| {
@@ -328,12 +315,16 @@ impl Host {
                     .await;
                     None
                 }
+                r = &mut fut => Some(r),
             }
         });
         match result {
             Some(Ok(v)) => Ok(v),
-            Some(Err(e)) => Err(errors::from_dir(function, &e)),
-            None => Err(errors::raise(
+            // A call not sent because the run was told to stop is the interrupt's doing.
+            Some(Err(e)) if !matches!(e, DirError::Api(crate::api::ApiError::Stopped { .. })) => {
+                Err(errors::from_dir(function, &e))
+            }
+            _ => Err(errors::raise(
                 function,
                 "interrupted",
                 "interrupted (Ctrl-C, or a signal to end)",
