@@ -468,6 +468,11 @@ fn dispatch(
             command,
             Command::Sandbox(sandbox_cmd::SandboxCmd::Serve { .. })
         );
+        let again = match &command {
+            Command::Undo { .. } => progress::Again::Finishes,
+            Command::Apply { .. } => progress::Again::NewPlan,
+            _ => progress::Again::Skips,
+        };
         let stop = ctx.stop.clone();
         let result = {
             let run = run_command(&mut ctx, command);
@@ -488,7 +493,7 @@ fn dispatch(
         };
         ctx.bar.finish();
         if result.as_ref().is_err_and(|e| report::exit_code(e) == 130) {
-            if let Some(summary) = ctx.bar.interrupted_summary() {
+            if let Some(summary) = ctx.bar.interrupted_summary(again) {
                 crate::eprintln_data!("{summary}");
             }
         }

@@ -15,6 +15,19 @@ use crate::directory::progress::Progress;
 /// Jobs shorter than this never show a bar.
 const SHOW_AFTER: Duration = Duration::from_secs(1);
 
+/// What running an interrupted command again does, for its summary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Again {
+    /// A command or workflow: it finds what is done and skips it.
+    Skips,
+    /// `mcsh undo`: it takes back what the interrupted undo did not.
+    Finishes,
+    /// A script: its calls are made again.
+    Redoes,
+    /// `mcsh apply`: refused, the plan having been applied once.
+    NewPlan,
+}
+
 /// A progress bar that appears once a job has run for a second.
 pub struct Bar {
     enabled: bool,
@@ -77,11 +90,23 @@ impl Bar {
     }
 
     /// What was done, for a run stopped by Ctrl-C.
-    pub fn interrupted_summary(&self) -> Option<String> {
+    pub fn interrupted_summary(&self, again: Again) -> Option<String> {
         let (total, done, failed) = self.counts();
+        let next = match again {
+            Again::Skips => ", and running the same command again skips what is done",
+            Again::Finishes => ", and running the same command again does the rest",
+            Again::Redoes => {
+                "; running the same script again makes its calls again (ensure_user and \
+                 ensure_member skip what is done)"
+            }
+            Again::NewPlan => {
+                "; the rest of the plan is not applied (a plan is carried out once): make a \
+                 new plan with --plan-out for what is left"
+            }
+        };
         (total > 0).then(|| {
             format!(
-                "interrupted after {done} of {total} items ({failed} failed); what finished is in `mcsh audit`, and running the same command again skips what is done"
+                "interrupted after {done} of {total} items ({failed} failed); what finished is in `mcsh audit`{next}"
             )
         })
     }

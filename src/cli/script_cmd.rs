@@ -155,7 +155,13 @@ pub(crate) fn execute(
     let ctx = s.ctx.borrow();
     ctx.bar.finish();
     if matches!(&result, Err(ScriptFailed(f)) if f.exit_code == 130) {
-        if let Some(summary) = ctx.bar.interrupted_summary() {
+        // mcsh's own workflows find what is done; an admin's script makes its calls again.
+        let again = if s.own_code {
+            super::progress::Again::Skips
+        } else {
+            super::progress::Again::Redoes
+        };
+        if let Some(summary) = ctx.bar.interrupted_summary(again) {
             crate::eprintln_data!("{summary}");
         }
     }

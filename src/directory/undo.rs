@@ -155,22 +155,31 @@ fn changed(line: &Value) -> bool {
         )
 }
 
-/// The run `--last` means: the newest run with changes that is no undo and was not undone.
+/// The run `--last` means: the newest run with changes that is no undo and was not undone
+/// whole (one whose undo was interrupted or refused in part is still to finish).
 pub fn last_run(lines: &[Value]) -> Result<String, UndoError> {
-    // Only an undo that changed something took a run back (not a dry run of one).
-    let undone: std::collections::HashSet<&str> = lines
-        .iter()
-        .filter(|l| changed(l))
-        .filter_map(|l| l["undoes"].as_str())
-        .collect();
+    let mut seen = std::collections::HashSet::new();
     lines
         .iter()
         .rev()
         .filter(|l| changed(l) && l.get("undoes").is_none())
         .filter_map(|l| l["run"].as_str())
-        .find(|run| !undone.contains(run))
+        .filter(|run| seen.insert(*run))
+        .find(|run| !matches!(plan(lines, run), Err(UndoError::AlreadyUndone { .. })))
         .map(str::to_string)
         .ok_or(UndoError::NoRuns)
+}
+
+/// What undo runs of `run` did already, as (endpoint, item) of each line that took a change
+/// back or found it taken back (`unchanged`): an undo interrupted or refused in part is
+/// finished by undoing the rest.
+fn taken_back<'a>(lines: &'a [Value], run: &str) -> Vec<(&'a Value, &'a Value, &'a str)> {
+    lines
+        .iter()
+        .filter(|l| l["undoes"] == run && l["dryRun"] != json!(true))
+        .filter(|l| changed(l) || l["outcome"] == "unchanged")
+        .map(|l| (&l["endpoint"], &l["item"], l["run"].as_str().unwrap_or("")))
+        .collect()
 }
 
 /// The steps that take back run `run`, newest change first.
@@ -183,29 +192,45 @@ pub fn plan(lines: &[Value], run: &str) -> Result<Vec<UndoItem>, UndoError> {
     if of_run.is_empty() {
         return Err(UndoError::UnknownRun(run.to_string()));
     }
-    if let Some(by) = lines
-        .iter()
-        .find(|l| l["undoes"] == run && changed(l))
-        .and_then(|l| l["run"].as_str())
-    {
-        return Err(UndoError::AlreadyUndone {
-            run: run.to_string(),
-            by: by.to_string(),
-        });
-    }
     let done: Vec<(usize, &Value)> = of_run.into_iter().filter(|(_, l)| changed(l)).collect();
     if done.is_empty() {
         return Err(UndoError::NothingDone(run.to_string()));
     }
-    Ok(done
+    let back = taken_back(lines, run);
+    let steps: Vec<(usize, &Value, Step)> = done
         .into_iter()
         .rev()
         .map(|(at, line)| {
-            let change = super::audit::describe(line);
             let step = match touched_later(lines, at, line) {
                 Some(other) => Step::Skip(format!("changed since, by run {other}: left alone")),
                 None => keep_prior_state(lines, at, line, inverse(line)),
             };
+            (at, line, step)
+        })
+        .collect();
+    // Each change an earlier undo of this run took back already is left out.
+    let left: Vec<(usize, &Value, Step)> = steps
+        .into_iter()
+        .filter(|(_, _, step)| match step {
+            Step::Write(w) => !back
+                .iter()
+                .any(|(e, item, _)| *e == w.endpoint.as_str() && same_item(item, &w.item)),
+            Step::Skip(_) => true,
+        })
+        .collect();
+    // Undone before, with nothing left that can still be taken back: said so.
+    if let Some((_, _, by)) = back.last() {
+        if left.iter().all(|(_, _, s)| matches!(s, Step::Skip(_))) {
+            return Err(UndoError::AlreadyUndone {
+                run: run.to_string(),
+                by: by.to_string(),
+            });
+        }
+    }
+    Ok(left
+        .into_iter()
+        .map(|(_, line, step)| {
+            let change = super::audit::describe(line);
             // The inverse of a rename is told from the name the run gave.
             let group = match line["endpoint"].as_str() {
                 Some(paths::UPDATE_GROUP) => line["item"]["description"].as_str(),
@@ -291,6 +316,8 @@ fn touched_later<'a>(lines: &'a [Value], at: usize, line: &Value) -> Option<&'a 
     lines[at + 1..]
         .iter()
         .filter(|l| changed(l) && l["run"] != line["run"])
+        // An earlier undo of this same run (interrupted, finished now) is no later change.
+        .filter(|l| l["undoes"] != line["run"])
         .filter(|l| !l["run"].as_str().is_some_and(|r| undone.contains(r)))
         .filter(|l| {
             l["undoes"]
@@ -709,5 +736,58 @@ mod tests {
             Err(UndoError::UnknownRun("nope".into()))
         );
         assert_eq!(last_run(&lines).unwrap(), "r1");
+    }
+
+    #[test]
+    fn an_undo_stopped_halfway_is_finished_by_undoing_again() {
+        // r1 added a and b; its undo u1 was interrupted after taking a back. Undoing r1 again
+        // takes back b only, and `--last` still means r1 (not the older r0).
+        let member = |e: &str| json!({"id": "g", "emailAddress": e});
+        let mut lines = vec![
+            line("r0", paths::ADD_GROUP_MEMBER, member("z@c.com"), "created"),
+            line("r1", paths::ADD_GROUP_MEMBER, member("a@c.com"), "created"),
+            line("r1", paths::ADD_GROUP_MEMBER, member("b@c.com"), "created"),
+        ];
+        let mut undone = line(
+            "u1",
+            paths::REMOVE_GROUP_MEMBER,
+            member("a@c.com"),
+            "removed",
+        );
+        undone["undoes"] = json!("r1");
+        lines.push(undone);
+        let items = plan(&lines, "r1").unwrap();
+        assert_eq!(items.len(), 1, "{items:?}");
+        assert_eq!(
+            items[0].step,
+            write(paths::REMOVE_GROUP_MEMBER, member("b@c.com"))
+        );
+        assert_eq!(last_run(&lines).unwrap(), "r1");
+        // A refused step is tried again; one found taken back already is not.
+        let mut refused = line(
+            "u2",
+            paths::REMOVE_GROUP_MEMBER,
+            member("b@c.com"),
+            "failed",
+        );
+        refused["undoes"] = json!("r1");
+        lines.push(refused);
+        assert_eq!(plan(&lines, "r1").unwrap().len(), 1);
+        let mut found = line(
+            "u3",
+            paths::REMOVE_GROUP_MEMBER,
+            member("b@c.com"),
+            "unchanged",
+        );
+        found["undoes"] = json!("r1");
+        lines.push(found);
+        assert_eq!(
+            plan(&lines, "r1"),
+            Err(UndoError::AlreadyUndone {
+                run: "r1".into(),
+                by: "u3".into()
+            })
+        );
+        assert_eq!(last_run(&lines).unwrap(), "r0");
     }
 }
