@@ -502,6 +502,57 @@ fn a_call_whose_result_the_script_uses_is_foreseen_by_reading() {
 }
 
 #[test]
+fn apply_stops_where_the_script_would_have_stopped() {
+    // bob is queued for deletion: the update is refused, and the script stops there, so
+    // the add and remove queued after it are never sent. Its plan, made without reading
+    // bob, holds all three: applied, it stops after the refusal as the script did.
+    let body = r#"
+update_user("bob.hughes@company.com", #{ name: "Bob" });
+add_member("Sales", "bob.hughes@company.com");
+remove_member("Sales", "bob.hughes@company.com");
+print("done");
+"#;
+    let planned = Env::new();
+    let real = Env::new();
+    for env in [&planned, &real] {
+        let (code, _, err, _) = run(
+            env,
+            &[
+                "users",
+                "delete",
+                "--email",
+                "bob.hughes@company.com",
+                "--yes",
+            ],
+        );
+        assert_eq!(code, 0, "{err}");
+    }
+    let (code, _, err, _) = run(&real, &["run", &script(&real, "bob.rhai", body)]);
+    assert_eq!(code, 1, "{err}");
+    let plan = planned.dir.path().join("bob.json").display().to_string();
+    let f = script(&planned, "bob.rhai", body);
+    let (code, _, err, _) = run(&planned, &["--plan-out", &plan, "run", &f]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err, sent) = run(&planned, &["apply", &plan, "--yes", "-o", "jsonl"]);
+    // Nothing was done, as in the real run.
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("apply: 3 write(s), 3 failed (2 of them not sent"),
+        "{err}"
+    );
+    assert_eq!(
+        count(&sent, "/api/directory/remove-group-member"),
+        0,
+        "{sent:?}"
+    );
+    assert_eq!(out.matches("not sent").count(), 2, "{out}");
+    assert_eq!(planned.members("Sales"), real.members("Sales"));
+    assert!(real
+        .members("Sales")
+        .contains(&"bob.hughes@company.com".to_string()));
+}
+
+#[test]
 fn a_plans_writes_are_in_the_order_of_the_calls_every_time() {
     // A remove and an add on one group, and an add and a remove on another, go out together,
     // in jobs that end in any order: the plan lists them as the script called them, every

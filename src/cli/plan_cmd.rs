@@ -286,8 +286,20 @@ pub async fn apply(ctx: &mut Ctx, path: &str) -> anyhow::Result<()> {
         .iter()
         .filter(|o| o.result.status == Status::Failed)
         .count();
+    let not_sent = outcomes
+        .iter()
+        .filter(|o| o.result.code.as_deref() == Some("not_sent"))
+        .count();
+    let held = if not_sent > 0 {
+        format!(
+            " ({not_sent} of them not sent: the script that planned them stopped at the refusal \
+             before them)"
+        )
+    } else {
+        String::new()
+    };
     ctx.note(&format!(
-        "apply: {} write(s), {failed} failed",
+        "apply: {} write(s), {failed} failed{held}",
         outcomes.len()
     ));
     Partial::check(failed, outcomes.len())

@@ -70,6 +70,10 @@ pub struct PlannedWrite {
     /// (ids are long handles). Not sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group: Option<String>,
+    /// A write a script queued (its result unseen): had the service refused it, the script
+    /// would have stopped there, so `mcsh apply` stops after its refusal too.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stops: bool,
 }
 
 impl PlannedWrite {
@@ -377,6 +381,7 @@ impl Directory {
                 endpoint: endpoint.to_string(),
                 item,
                 group,
+                stops: self.foresees_from_memory(),
             });
         }
         self.dry_run

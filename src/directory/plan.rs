@@ -18,7 +18,7 @@ use serde_json::Value;
 use super::digest::{groups_digest, members_digest, Digest};
 use super::executor::Outcome;
 use super::wording::wording;
-use super::{DirError, Directory, PlannedWrite};
+use super::{DirError, Directory, ItemResult, PlannedWrite, Status};
 use crate::api::{paths, Group};
 
 /// A read a plan depends on.
@@ -194,10 +194,13 @@ impl Directory {
         let last = wave_of.iter().copied().max().unwrap_or(0);
         let mut real_ids = self.current_ids(writes).await?;
         let mut out: Vec<Option<Outcome>> = vec![None; writes.len()];
+        // Once a write a script queued is refused, only the writes planned before it are
+        // still sent, as the script stopped there (see `deferred.rs`).
+        let mut cut = writes.len();
         for wave in 0..=last {
             // One job per endpoint, in plan order within it.
             let mut jobs: Vec<(&'static str, Vec<usize>)> = Vec::new();
-            for i in (0..writes.len()).filter(|&i| wave_of[i] == wave) {
+            for i in (0..cut).filter(|&i| wave_of[i] == wave) {
                 match jobs.iter_mut().find(|(e, _)| *e == endpoints[i]) {
                     Some((_, list)) => list.push(i),
                     None => jobs.push((endpoints[i], vec![i])),
@@ -237,13 +240,29 @@ impl Directory {
                             real_ids.insert(format!("planned:{desc}"), id.to_string());
                         }
                     }
+                    if writes[i].stops && o.result.status == Status::Failed {
+                        cut = cut.min(i);
+                    }
                     out[i] = Some(o);
                 }
             }
         }
         Ok(out
             .into_iter()
-            .map(|o| o.expect("every write decided"))
+            .zip(writes)
+            .map(|(o, w)| {
+                o.unwrap_or_else(|| Outcome {
+                    result: ItemResult::new(
+                        label_of(&w.item),
+                        Status::Failed,
+                        "not sent: a write the script queued before it was refused, and the \
+                         script stopped there",
+                    )
+                    .with_code("not_sent"),
+                    data: None,
+                    request_id: None,
+                })
+            })
             .collect())
     }
 }

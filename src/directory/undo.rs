@@ -399,6 +399,7 @@ fn write(endpoint: &str, item: Value) -> Step {
         group: None,
         endpoint: endpoint.to_string(),
         item,
+        stops: false,
     })
 }
 
