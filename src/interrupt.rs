@@ -93,11 +93,39 @@ pub async fn wind_down<F: std::future::Future>(
          unrecorded)"
     ));
     let seen = interrupt.count();
-    tokio::select! {
+    let out = tokio::select! {
         out = run => Some(out),
         _ = interrupt.wait_past(seen) => None,
         _ = tokio::time::sleep(WIND_DOWN) => None,
+    };
+    if let Some(note) = stop.unanswered() {
+        say(&note);
     }
+    out
+}
+
+/// What a run says when it is ended without its usual end (a second signal, or a run told to
+/// end that does not stop within [`ENDING_GRACE`]): the writes it sent unanswered, and its run
+/// id, so what it did can still be found and taken back.
+type LastWords = Box<dyn Fn() -> Vec<String> + Send + Sync>;
+
+static LAST_WORDS: std::sync::Mutex<Option<LastWords>> = std::sync::Mutex::new(None);
+
+/// Sets what the run says if it is ended without its usual end (see [`LastWords`]).
+pub fn set_last_words(words: LastWords) {
+    *LAST_WORDS.lock().unwrap_or_else(|e| e.into_inner()) = Some(words);
+}
+
+/// Says the last words, then ends the process with `code`.
+fn end_now(code: i32) -> ! {
+    if let Ok(words) = LAST_WORDS.try_lock() {
+        if let Some(say) = words.as_ref() {
+            for line in say() {
+                crate::eprintln_data!("{line}");
+            }
+        }
+    }
+    std::process::exit(code)
 }
 
 static SHARED: OnceLock<Arc<Interrupt>> = OnceLock::new();
@@ -143,10 +171,10 @@ pub fn install(runtime: &tokio::runtime::Handle, ending_too: bool) -> Arc<Interr
                     // from a pipe that stays open) still ends: soon, or at a second signal.
                     std::thread::spawn(move || {
                         std::thread::sleep(ENDING_GRACE);
-                        std::process::exit(code);
+                        end_now(code);
                     });
                     if stream.recv().await.is_some() {
-                        std::process::exit(code);
+                        end_now(code);
                     }
                 });
             }

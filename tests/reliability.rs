@@ -457,6 +457,57 @@ fn records_what_was_sent_when(signal: libc::c_int) {
 }
 
 #[test]
+fn a_run_ended_before_its_writes_are_answered_says_so_and_names_what_it_wrote() {
+    // A second signal while the run waits for the answers: it ends at once, but says that
+    // a request went unanswered (the service may have done it) and names the run.
+    for (signal, code) in [(libc::SIGINT, 130), (libc::SIGTERM, 143)] {
+        let env = Env::with(Options {
+            latency: Duration::from_millis(700),
+            ..Options::default()
+        });
+        let csv = people_csv(&env, "late.csv", 20, "late", "");
+        let child = mcsh_process(&env.mcsh(Scheme::OAuth))
+            .args([
+                "--batch-size",
+                "5",
+                "--concurrency",
+                "1",
+                "onboard",
+                "--csv",
+                &csv,
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The first batch answered, the second on the wire.
+        let started = Instant::now();
+        while env.sandbox.stats.hits(mcsh::api::paths::CREATE_USER) < 1
+            && started.elapsed() < Duration::from_secs(30)
+        {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        std::thread::sleep(Duration::from_millis(200));
+        for _ in 0..2 {
+            // SAFETY: kill(2) with a child's pid has no memory effects.
+            unsafe {
+                libc::kill(child.id() as libc::pid_t, signal);
+            }
+            std::thread::sleep(Duration::from_millis(150));
+        }
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "signal {signal}: {stderr}");
+        assert!(
+            stderr.contains("1 write request(s) (5 item(s)) got no answer before the run ended"),
+            "signal {signal}: {stderr}"
+        );
+        let run = crate::support::run_id(&stderr);
+        assert!(stderr.contains(&format!("mcsh undo {run}")), "{stderr}");
+    }
+}
+
+#[test]
 fn a_run_told_to_end_where_it_cannot_stop_cleanly_still_ends() {
     // `mcsh run -` waiting for a script on a pipe that stays open looks at no flag: SIGTERM
     // ends it after the grace period, as SIGTERM would have, and a second one at once.

@@ -207,7 +207,7 @@ impl Client {
         let (mut token_renewed, mut dev_key_retried) = (false, false);
         loop {
             // A write on the wire is counted, so a run told to stop waits for its answer.
-            let exchange = self.exchange(path, &body, kind);
+            let exchange = self.exchange(path, &body, kind, items_of(request));
             let answer = match exchange.await {
                 Ok(a) => a,
                 Err(Fault::Refused(e)) => return Err(e),
@@ -432,7 +432,13 @@ impl Client {
 
     /// One HTTP exchange with authentication headers; no retries. Told to stop, it sends
     /// nothing (before or after waiting for the token and the budget).
-    async fn exchange(&self, path: &str, body: &[u8], kind: Kind) -> Result<Answer, Fault> {
+    async fn exchange(
+        &self,
+        path: &str,
+        body: &[u8],
+        kind: Kind,
+        items: usize,
+    ) -> Result<Answer, Fault> {
         let stop = &self.inner.options.stop;
         let stopped = || {
             Fault::Refused(ApiError::Stopped {
@@ -481,7 +487,7 @@ impl Client {
             self.inner.budget.forget(ticket);
             return Err(stopped());
         }
-        let _in_flight = (kind == Kind::Write).then(|| stop.write_sent());
+        let _in_flight = (kind == Kind::Write).then(|| stop.write_sent(items));
         self.inner.stats.requests.fetch_add(1, Ordering::Relaxed);
         let answer = match read_answer(req.send().await, Some(id)).await {
             Ok(a) => a,
@@ -504,6 +510,19 @@ impl Client {
         });
         Ok(answer)
     }
+}
+
+/// The items a request carries: its `data` entries, or a merged purge-list entry's addresses.
+fn items_of(request: &Request) -> usize {
+    request
+        .data
+        .iter()
+        .map(|d| {
+            d.get("emailAddresses")
+                .and_then(Value::as_array)
+                .map_or(1, Vec::len)
+        })
+        .sum()
 }
 
 impl Client {

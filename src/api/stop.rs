@@ -21,6 +21,7 @@ struct State {
     stopped: AtomicBool,
     notify: Notify,
     writes: AtomicUsize,
+    items: AtomicUsize,
 }
 
 impl Stop {
@@ -59,24 +60,44 @@ impl Stop {
         }
     }
 
-    /// Writes sent and not answered yet.
+    /// Write requests sent and not answered yet.
     pub fn writes_in_flight(&self) -> usize {
         self.0.writes.load(Ordering::SeqCst)
     }
 
-    /// Counts a write on the wire until the guard is dropped.
-    pub(super) fn write_sent(&self) -> InFlight {
+    /// The items those requests carry.
+    pub fn items_in_flight(&self) -> usize {
+        self.0.items.load(Ordering::SeqCst)
+    }
+
+    /// What to say of the writes still on the wire when a run gives up waiting for them:
+    /// `None` when there are none.
+    pub fn unanswered(&self) -> Option<String> {
+        let (requests, items) = (self.writes_in_flight(), self.items_in_flight());
+        (requests > 0).then(|| {
+            format!(
+                "{requests} write request(s) ({items} item(s)) got no answer before the run \
+                 ended: the service may have done them, and the audit log does not have them; \
+                 read the directory to see (running the same command again settles them)"
+            )
+        })
+    }
+
+    /// Counts a write request of `items` items on the wire until the guard is dropped.
+    pub(super) fn write_sent(&self, items: usize) -> InFlight {
         self.0.writes.fetch_add(1, Ordering::SeqCst);
-        InFlight(self.0.clone())
+        self.0.items.fetch_add(items, Ordering::SeqCst);
+        InFlight(self.0.clone(), items)
     }
 }
 
 /// A write on the wire, counted by its [`Stop`] until dropped.
-pub(super) struct InFlight(Arc<State>);
+pub(super) struct InFlight(Arc<State>, usize);
 
 impl Drop for InFlight {
     fn drop(&mut self) {
         self.0.writes.fetch_sub(1, Ordering::SeqCst);
+        self.0.items.fetch_sub(self.1, Ordering::SeqCst);
     }
 }
 
@@ -98,11 +119,18 @@ mod tests {
         assert!(stop.is_stopped());
         stop.stopped().await;
         {
-            let _a = stop.write_sent();
-            let _b = stop.write_sent();
+            let _a = stop.write_sent(100);
+            let _b = stop.write_sent(3);
             assert_eq!(stop.writes_in_flight(), 2);
+            assert_eq!(stop.items_in_flight(), 103);
+            assert!(stop
+                .unanswered()
+                .unwrap()
+                .starts_with("2 write request(s) (103 item(s))"));
         }
         assert_eq!(stop.writes_in_flight(), 0);
+        assert_eq!(stop.items_in_flight(), 0);
+        assert_eq!(stop.unanswered(), None);
         stop.resume();
         assert!(!stop.is_stopped());
     }

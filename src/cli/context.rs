@@ -207,7 +207,18 @@ impl Ctx {
             if let Some(m) = &self.global.member {
                 log = log.in_fleet(m.run.clone());
             }
-            dir = dir.with_audit(Arc::new(log));
+            let log = Arc::new(log);
+            dir = dir.with_audit(log.clone());
+            // Ended without its usual end (a second signal, or no stop within the grace),
+            // the run still says what it sent unanswered and what it wrote.
+            let (global, stop) = (self.global.clone(), self.stop.clone());
+            crate::interrupt::set_last_words(Box::new(move || {
+                let unanswered = stop.unanswered();
+                unanswered
+                    .into_iter()
+                    .chain(super::plan_cmd::wrote_line(&global, &log))
+                    .collect()
+            }));
         }
         let dir = Arc::new(dir);
         self.connected = Some(dir.clone());

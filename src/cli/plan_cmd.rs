@@ -16,6 +16,31 @@ use crate::directory::plan::{PlanFile, VERSION};
 use crate::directory::{Directory, Status};
 use crate::output::Shape;
 
+/// The line that names what a run wrote, for its end: its run id and how to undo it (for a
+/// fleet's part, the line the fleet reads); `None` when it wrote nothing, or under `-q`.
+pub fn wrote_line(global: &Global, a: &crate::directory::audit::Audit) -> Option<String> {
+    if !a.wrote() {
+        return None;
+    }
+    if global.member.is_some() {
+        // A fleet's part: the fleet says how to undo the whole run.
+        return Some(format!("{} {}", super::fleet::WROTE, a.run_id()));
+    }
+    (!global.quiet).then(|| {
+        crate::output::printable(&format!(
+            "run {}: `mcsh {}undo {}` takes it back{}",
+            a.run_id(),
+            global.target_words(),
+            a.run_id(),
+            if a.deleted_group() {
+                " (except the deleted group: a deleted group cannot come back)"
+            } else {
+                ""
+            }
+        ))
+    })
+}
+
 /// Everything that follows a run: audit-log trouble, the dry-run plan, `--plan-out`.
 pub fn after_run(
     global: &Global,
@@ -31,26 +56,8 @@ pub fn after_run(
         }
     }
     if !global.dry_run {
-        if let Some(a) = dir.audit().filter(|a| a.wrote()) {
-            if global.member.is_some() {
-                // A fleet's part: the fleet says how to undo the whole run.
-                crate::eprintln_data!("{} {}", super::fleet::WROTE, a.run_id());
-            } else if !global.quiet {
-                crate::eprintln_data!(
-                    "{}",
-                    crate::output::printable(&format!(
-                        "run {}: `mcsh {}undo {}` takes it back{}",
-                        a.run_id(),
-                        global.target_words(),
-                        a.run_id(),
-                        if a.deleted_group() {
-                            " (except the deleted group: a deleted group cannot come back)"
-                        } else {
-                            ""
-                        }
-                    ))
-                );
-            }
+        if let Some(line) = dir.audit().and_then(|a| wrote_line(global, a)) {
+            crate::eprintln_data!("{line}");
         }
         return Ok(());
     }
