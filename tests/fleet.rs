@@ -264,7 +264,7 @@ fn what_a_script_prints_over_a_fleet_comes_back_exactly_and_is_never_a_row() {
         "--fleet",
         "trio",
         "-e",
-        r#"print(""); print("  indented"); print(`{"emailAddress":"ceo@x","status":"created"}`); print(`{"mcshColumns":["secret"]}`); [#{who: profile()}, #{mcshPrinted: "data"}]"#,
+        r#"print(""); print("  indented"); print(`{"emailAddress":"ceo@x","status":"created"}`); print(`{"mcshColumns":["secret"]}`); let m = "read"; try { env("MCSH_FLEET_MEMBER"); } catch (e) { m = "refused"; } [#{who: profile(), member: m}, #{mcshPrinted: "data"}]"#,
         "-o",
         "jsonl",
     ]);
@@ -290,6 +290,8 @@ fn what_a_script_prints_over_a_fleet_comes_back_exactly_and_is_never_a_row() {
         // A row of data shaped like a printed line is a row (the fleet's own lines carry the
         // run's random mark), not a fifth printed line.
         assert!(by[t].iter().any(|r| r["mcshPrinted"] == "data"), "{out}");
+        // Nor can a script read the fleet's mark to forge one.
+        assert!(by[t].iter().any(|r| r["member"] == "refused"), "{out}");
     }
 }
 
@@ -1006,22 +1008,51 @@ fn a_profile_whose_name_cannot_be_a_file_name_is_no_fleet_member() {
     assert_eq!(code, 2, "--fleet-jobs without a fleet: {err}");
 }
 
+#[cfg(target_os = "linux")]
 #[test]
 fn a_member_value_copied_out_of_a_fleet_does_not_carry_over_to_another_command() {
-    let f = Fleet::new();
-    // What a tenant's process was told, as a script in it can read it.
-    let (code, out, err) = f.run(&[
-        "--profiles",
-        "acme",
-        "--yes",
-        "-e",
-        "env(\"MCSH_FLEET_MEMBER\")",
-        "-o",
-        "jsonl",
-    ]);
-    assert_eq!(code, 0, "{err}");
-    let row: Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
-    let value = row["value"].as_str().expect("the member value").to_string();
+    let f = Fleet::with(
+        None,
+        Options {
+            latency: std::time::Duration::from_millis(500),
+            ..Options::default()
+        },
+    );
+    // What a tenant's process was told, read from its environment while it runs (a script
+    // in it may not read it: `env` refuses).
+    let fleet = mcsh_process(&f.mcsh())
+        .args(["--profiles", "acme", "users", "list"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let value = loop {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "no tenant process seen"
+        );
+        let children = std::fs::read_dir(format!("/proc/{}/task", fleet.id()))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|t| std::fs::read_to_string(t.path().join("children")).ok())
+            .flat_map(|c| c.split_whitespace().map(str::to_string).collect::<Vec<_>>())
+            .collect::<Vec<_>>();
+        let found = children.iter().find_map(|pid| {
+            let env = std::fs::read(format!("/proc/{pid}/environ")).ok()?;
+            env.split(|b| *b == 0)
+                .filter_map(|kv| std::str::from_utf8(kv).ok())
+                .find_map(|kv| kv.strip_prefix("MCSH_FLEET_MEMBER="))
+                .map(str::to_string)
+        });
+        if let Some(v) = found {
+            break v;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let out = fleet.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
     assert_member_refused(&f, &value, "Replayed");
 }
 

@@ -508,6 +508,47 @@ fn a_run_ended_before_its_writes_are_answered_says_so_and_names_what_it_wrote() 
 }
 
 #[test]
+fn what_a_script_printed_after_writes_an_interrupt_left_unsent_is_not_shown() {
+    // One by one, Ctrl-C during the adds would have stopped the script before its second
+    // print: the queued form must not show it either.
+    let env = Env::with(Options {
+        latency: Duration::from_millis(400),
+        ..Options::default()
+    });
+    let script = env.dir.path().join("held.rhai");
+    std::fs::write(
+        &script,
+        "print(\"before loop\");\nfor i in 0..40 { add_member(\"Sales\", `held${i}@partner.org`); }\nprint(\"all added\");\nlet n = groups().len();\n",
+    )
+    .unwrap();
+    let child = mcsh_process(&env.mcsh(Scheme::OAuth))
+        .args(["--batch-size", "5", "--concurrency", "1", "run"])
+        .arg(&script)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while env.sandbox.stats.hits(mcsh::api::paths::ADD_GROUP_MEMBER) < 1
+        && started.elapsed() < Duration::from_secs(30)
+    {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // SAFETY: kill(2) with a child's pid has no memory effects.
+    unsafe {
+        libc::kill(child.id() as libc::pid_t, libc::SIGINT);
+    }
+    let out = child.wait_with_output().unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(stdout.contains("before loop"), "{stdout}");
+    assert!(!stdout.contains("all added"), "{stdout}\n{stderr}");
+}
+
+#[test]
 fn a_run_told_to_end_where_it_cannot_stop_cleanly_still_ends() {
     // `mcsh run -` waiting for a script on a pipe that stays open looks at no flag: SIGTERM
     // ends it after the grace period, as SIGTERM would have, and a second one at once.

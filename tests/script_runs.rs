@@ -483,6 +483,51 @@ fn a_users_loop_foresees_its_renames_and_undo_restores_the_names_it_read() {
 }
 
 #[test]
+fn undo_of_a_run_that_renamed_the_same_users_twice_puts_back_their_first_names() {
+    let env = Env::new();
+    let before = env.json(&["users", "list", "--domain", "company.com"]);
+    let pass = |suffix: &str| {
+        format!(
+            "for u in users(\"company.com\") {{ if u.emailAddress.starts_with(\"a\") {{ update_user(u.emailAddress, #{{ name: u.name + \" {suffix}\" }}); }} }}\n"
+        )
+    };
+    let f = script(&env, "twice.rhai", &format!("{}{}", pass("1"), pass("2")));
+    let (code, _, err, _) = run(&env, &["run", &f]);
+    assert_eq!(code, 0, "{err}");
+    let renamed = env.json(&["users", "get", "--email", "alice.anderson@company.com"]);
+    assert_eq!(renamed["name"], "Alice Anderson 1 2", "{renamed}");
+    let run_id = crate::support::run_id(&err);
+    let (code, _, err, _) = run(&env, &["undo", &run_id, "--yes"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("renamed since outside this run"), "{err}");
+    assert_eq!(
+        env.json(&["users", "list", "--domain", "company.com"]),
+        before,
+        "{err}"
+    );
+}
+
+#[test]
+fn a_refusal_whose_later_writes_were_refused_too_changed_nothing() {
+    // Every directory-synced user's rename is refused: nothing changed, so exit 1 (as one
+    // by one), and the message says so rather than offering an undo.
+    let env = Env::new();
+    let f = script(
+        &env,
+        "synced.rhai",
+        "for u in users() { if u.source == \"ldap\" { update_user(u.emailAddress, #{ name: \"X\" }); } }\nprint(\"after\");\n",
+    );
+    let (real, _, real_err, _) = run(&env, &["run", &f]);
+    assert_eq!(real, 1, "{real_err}");
+    assert!(real_err.contains("and were refused too"), "{real_err}");
+    assert!(!real_err.contains("takes back"), "{real_err}");
+    let (dry, _, dry_err, _) = run(&env, &["--dry-run", "run", &f]);
+    assert_eq!(dry, 1, "{dry_err}");
+    assert!(dry_err.contains(": 0 planned, and "), "{dry_err}");
+    assert!(dry_err.contains("dry run: 0 write(s) planned"), "{dry_err}");
+}
+
+#[test]
 fn a_call_whose_result_the_script_uses_is_foreseen_by_reading() {
     // Only queued calls, whose results the script never sees, are planned without reading:
     // a result the script uses says what the real run's would.

@@ -81,10 +81,24 @@ impl std::fmt::Display for Surprise {
                     self.later_sent.len() - NAMED
                 ));
             }
-            if self.dry_run {
+            let done = self.later_sent.len() - self.later_failed;
+            if self.dry_run && self.later_failed == 0 {
                 write!(
                     f,
                     "; {} write(s) queued after it were planned with it ({named})",
+                    self.later_sent.len()
+                )?;
+            } else if self.dry_run {
+                write!(
+                    f,
+                    "; {} write(s) queued after it were foreseen with it ({named}): {done} planned, and {} refused too",
+                    self.later_sent.len(),
+                    self.later_failed
+                )?;
+            } else if done == 0 {
+                write!(
+                    f,
+                    "; {} write(s) queued after it had already been sent ({named}), and were refused too",
                     self.later_sent.len()
                 )?;
             } else if self.later_failed > 0 {

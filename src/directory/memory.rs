@@ -49,6 +49,8 @@ pub(crate) struct Memory {
     existing: HashMap<String, bool>,
     /// The membership index, built from the members above.
     pub index: Option<Arc<MembershipIndex>>,
+    /// The users the run's listings passed, kept compactly.
+    pub passed: super::passed::Passed,
 }
 
 #[derive(Default)]
@@ -134,16 +136,17 @@ impl Memory {
         if let Some(found) = self.users.get(email) {
             return Some(found.clone());
         }
+        if let Some(passed) = self.passed.get(email) {
+            return Some(Some(passed));
+        }
+        if self.passed.is_not_listed(email) {
+            return Some(None);
+        }
         let domain = super::email::domain_of(email);
         self.scans
             .get(domain)
             .is_some_and(|s| s.complete)
             .then_some(None)
-    }
-
-    /// How many users the run remembers.
-    pub fn users_remembered(&self) -> usize {
-        self.users.len()
     }
 
     /// Remembers that `email` (lower-case) is no live user.
@@ -242,6 +245,13 @@ impl Memory {
             }
             paths::UPDATE_USER if changed => {
                 let email = text(item, "emailAddress").to_ascii_lowercase();
+                // A user a listing passed, changed now: remembered whole from here on, so a
+                // second change in the run reads (and records) what the first made.
+                if !self.users.contains_key(&email) {
+                    if let Some(u) = self.passed.get(&email) {
+                        self.users.insert(email.clone(), Some(u));
+                    }
+                }
                 if let Some(Some(u)) = self.users.get_mut(&email) {
                     if let Some(name) = item.get("name").and_then(Value::as_str) {
                         u.name = name.to_string();

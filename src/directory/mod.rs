@@ -19,6 +19,7 @@ pub mod offboard;
 pub(crate) mod order;
 pub mod outcome;
 pub mod overlay;
+pub(crate) mod passed;
 pub mod plan;
 pub mod preview;
 pub mod progress;
@@ -393,12 +394,18 @@ impl Directory {
         match endpoint {
             crate::api::paths::UPDATE_USER if item.get("name").is_some() => {
                 let email = item.get("emailAddress")?.as_str()?.to_ascii_lowercase();
-                let name = self
-                    .known_names
-                    .lock()
-                    .expect("names lock")
-                    .get(&email)
-                    .cloned()?;
+                // The run's memory, kept current with its own renames, then the names of
+                // users it looked up.
+                let remembered = self.memory().listed(&email).flatten();
+                let name = match remembered {
+                    Some(u) => u.name,
+                    None => self
+                        .known_names
+                        .lock()
+                        .expect("names lock")
+                        .get(&email)
+                        .cloned()?,
+                };
                 Some(serde_json::json!({ "name": name }))
             }
             crate::api::paths::UPDATE_GROUP if item.get("description").is_some() => {
@@ -479,6 +486,15 @@ impl Directory {
         >,
     ) {
         let entries: Vec<_> = entries.into_iter().collect();
+        // What each change's item had before it, read before the run learns of the change.
+        let befores: Vec<Option<Value>> = if self.audit.is_some() {
+            entries
+                .iter()
+                .map(|&(item, ..)| self.before(endpoint, item))
+                .collect()
+        } else {
+            Vec::new()
+        };
         if !planned {
             let mut memory = self.memory();
             for &(item, result, _, data) in &entries {
@@ -505,13 +521,14 @@ impl Directory {
         let contexts: Vec<audit::Context> = entries
             .iter()
             .zip(&groups)
-            .map(|(&(item, _, _, data), group)| audit::Context {
+            .zip(befores)
+            .map(|((&(_, _, _, data), group), before)| audit::Context {
                 group: group.as_deref(),
                 created_id: data
                     .filter(|_| endpoint == crate::api::paths::CREATE_GROUP)
                     .and_then(|d| d.get("id"))
                     .and_then(Value::as_str),
-                before: self.before(endpoint, item),
+                before,
             })
             .collect();
         a.record_all(

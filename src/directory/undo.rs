@@ -98,7 +98,17 @@ impl super::Directory {
         } else {
             Vec::new()
         };
+        // Items come newest first: only a subject's newest rename is what it should be called
+        // now; an older one was renamed since by this same run, which undo takes back first.
+        let mut newest = std::collections::HashSet::new();
         for item in items.iter_mut().filter(|i| pending(i)) {
+            let subject = match item.expect.as_ref().expect("pending") {
+                Expect::UserName { email, .. } => format!("user {}", email.to_ascii_lowercase()),
+                Expect::GroupName { id, .. } => format!("group {}", crate::api::ids::identity(id)),
+            };
+            if !newest.insert(subject) {
+                continue;
+            }
             let (now, set) = match item.expect.as_ref().expect("pending") {
                 Expect::UserName { email, name } => (
                     users

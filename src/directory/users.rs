@@ -27,11 +27,6 @@ pub struct UserListing<'a> {
     remembered: bool,
 }
 
-/// Most users a run remembers from the listings it streams (`for u in users()`): enough for
-/// any but the largest tenants, while a loop over a million users still holds a page, not
-/// the tenant. Past it, a listing's users are not remembered.
-pub const STREAMED_USERS_REMEMBERED: usize = 20_000;
-
 type Fetched = (Pager, Result<Option<Response>, crate::api::ApiError>);
 
 enum Fetch {
@@ -85,15 +80,13 @@ impl UserListing<'_> {
                 // the listing that made it kept the aliases or not.
                 digest.update(&users);
                 // What the run read foresees its writes and records what they change (a
-                // rename's name before), up to a bound.
-                let mut memory = self.dir.memory();
-                if memory.users_remembered() < STREAMED_USERS_REMEMBERED {
-                    memory.saw_users(&users);
-                    drop(memory);
-                    self.dir
-                        .remember_users(users.iter().filter(|u| !u.is_alias()));
-                } else {
-                    self.remembered = false;
+                // rename's name before), up to a bound (see `passed.rs`).
+                {
+                    let mut memory = self.dir.memory();
+                    memory.passed.keep(&users);
+                    if memory.passed.full {
+                        self.remembered = false;
+                    }
                 }
                 if !self.aliases {
                     // Alias addresses are rows of their own (`alias: true`), not people.
@@ -107,9 +100,8 @@ impl UserListing<'_> {
             }
             let (domain, _, digest) = self.current.take().expect("a listing");
             if self.remembered {
-                // Read to its end and remembered whole: an address of it not remembered is
-                // no live user.
-                self.dir.memory().put_scan(&domain, None, true);
+                // Read to its end and kept whole: an address of it not kept is no live user.
+                self.dir.memory().passed.passed_whole(&domain);
             }
             self.dir.note_read(
                 "users",

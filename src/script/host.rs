@@ -448,22 +448,24 @@ impl Host {
                 self.release(Some(surprise.index));
                 Err(refusal(&surprise))
             }
-            // Ctrl-C while sending: what went out is in the audit log; the rest is not sent.
+            // Ctrl-C while sending: what went out is in the audit log; the rest is not sent,
+            // so what the script printed after the first of them would never have been.
             Err(e) => {
-                self.release(None);
+                self.release(Some(0));
                 Err(e)
             }
         }
     }
 
-    /// Drops the queue unsent (Ctrl-C); how many writes were dropped.
+    /// Drops the queue unsent (Ctrl-C), and what the script printed after the first of its
+    /// writes (one by one, it never would have); how many writes were dropped.
     pub fn drop_queued(&self) -> usize {
         let dropped = self
             .directory
             .borrow()
             .as_ref()
             .map_or(0, |d| d.drop_queued());
-        self.release(None);
+        self.release(Some(0));
         dropped
     }
 
@@ -506,7 +508,10 @@ fn refusal(s: &Surprise) -> Box<EvalAltResult> {
     map.insert("code".into(), s.code.clone().into());
     map.insert("message".into(), s.to_string().into());
     map.insert("site".into(), s.call.site.clone().into());
-    map.insert("laterSent".into(), (s.later_sent.len() as rhai::INT).into());
+    // Only later writes that changed something (or, in a dry run, were planned) make it
+    // partial.
+    let done = s.later_sent.len() - s.later_failed;
+    map.insert("laterSent".into(), (done as rhai::INT).into());
     Box::new(EvalAltResult::ErrorTerminated(
         rhai::Dynamic::from_map(map),
         rhai::Position::NONE,

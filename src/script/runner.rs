@@ -255,7 +255,7 @@ pub fn describe(err: &EvalAltResult, name: &str, source: &str, limits: &Limits) 
 }
 
 /// A write queued by an earlier call that the service refused: told at that call, exit 3
-/// when writes queued after it had already been sent (one by one they would not have been),
+/// when writes queued after it had already been done (one by one they would not have been),
 /// 1 otherwise, as an uncaught refusal.
 fn deferred_refusal(value: &Dynamic, name: &str, source: &str) -> Failure {
     let message = errors::field(value, "message").unwrap_or_default();
