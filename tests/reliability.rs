@@ -23,6 +23,22 @@ fn people_csv(env: &Env, name: &str, n: usize, prefix: &str, groups: &str) -> St
     path.display().to_string()
 }
 
+/// Waits (at most 30 s) until the sandbox has taken `n` requests to `path`.
+fn wait_for_hits(env: &Env, path: &str, n: u64) {
+    let started = Instant::now();
+    while env.sandbox.stats.hits(path) < n && started.elapsed() < Duration::from_secs(30) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Sends `signal` to `child`.
+fn send(child: &std::process::Child, signal: libc::c_int) {
+    // SAFETY: kill(2) with a child's pid has no memory effects.
+    unsafe {
+        libc::kill(child.id() as libc::pid_t, signal);
+    }
+}
+
 /// How many times the sandbox carried out a write on `path` whose item has `field` = `value`.
 fn done(env: &Env, path: &str, field: &str, value: &str) -> usize {
     env.sandbox.stats.accepted(path, |item| {
@@ -233,12 +249,7 @@ fn kill_9_halfway_then_the_same_command_finishes_the_job() {
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null());
     let mut child = first.spawn().unwrap();
-    let started = Instant::now();
-    while env.sandbox.stats.hits(mcsh::api::paths::CREATE_USER) < 40
-        && started.elapsed() < Duration::from_secs(30)
-    {
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for_hits(&env, mcsh::api::paths::CREATE_USER, 40);
     child.kill().unwrap();
     child.wait().unwrap();
     // A batch in flight when the client died may still commit: let the sandbox settle.
@@ -340,16 +351,8 @@ fn stops_a_workflow_on(signal: libc::c_int) {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let started = Instant::now();
-    while env.sandbox.stats.hits(mcsh::api::paths::CREATE_USER) < 5
-        && started.elapsed() < Duration::from_secs(30)
-    {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    // SAFETY: kill(2) with a child's pid has no memory effects.
-    unsafe {
-        libc::kill(child.id() as libc::pid_t, signal);
-    }
+    wait_for_hits(&env, mcsh::api::paths::CREATE_USER, 5);
+    send(&child, signal);
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(130), "signal {signal}: {stderr}");
@@ -394,17 +397,9 @@ fn records_what_was_sent_when(signal: libc::c_int) {
         .unwrap();
     // The first two batches done (each takes 600 ms): the next two go out at once, and the
     // signal comes while they are on the wire.
-    let started = Instant::now();
-    while env.sandbox.stats.hits(mcsh::api::paths::CREATE_USER) < 2
-        && started.elapsed() < Duration::from_secs(30)
-    {
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_for_hits(&env, mcsh::api::paths::CREATE_USER, 2);
     std::thread::sleep(Duration::from_millis(150));
-    // SAFETY: kill(2) with a child's pid has no memory effects.
-    unsafe {
-        libc::kill(child.id() as libc::pid_t, signal);
-    }
+    send(&child, signal);
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(130), "signal {signal}: {stderr}");
@@ -481,18 +476,10 @@ fn a_run_ended_before_its_writes_are_answered_says_so_and_names_what_it_wrote() 
             .spawn()
             .unwrap();
         // The first batch answered, the second on the wire.
-        let started = Instant::now();
-        while env.sandbox.stats.hits(mcsh::api::paths::CREATE_USER) < 1
-            && started.elapsed() < Duration::from_secs(30)
-        {
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        wait_for_hits(&env, mcsh::api::paths::CREATE_USER, 1);
         std::thread::sleep(Duration::from_millis(200));
         for _ in 0..2 {
-            // SAFETY: kill(2) with a child's pid has no memory effects.
-            unsafe {
-                libc::kill(child.id() as libc::pid_t, signal);
-            }
+            send(&child, signal);
             std::thread::sleep(Duration::from_millis(150));
         }
         let out = child.wait_with_output().unwrap();
@@ -528,16 +515,8 @@ fn what_a_script_printed_after_writes_an_interrupt_left_unsent_is_not_shown() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let started = Instant::now();
-    while env.sandbox.stats.hits(mcsh::api::paths::ADD_GROUP_MEMBER) < 1
-        && started.elapsed() < Duration::from_secs(30)
-    {
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    // SAFETY: kill(2) with a child's pid has no memory effects.
-    unsafe {
-        libc::kill(child.id() as libc::pid_t, libc::SIGINT);
-    }
+    wait_for_hits(&env, mcsh::api::paths::ADD_GROUP_MEMBER, 1);
+    send(&child, libc::SIGINT);
     let out = child.wait_with_output().unwrap();
     let (stdout, stderr) = (
         String::from_utf8_lossy(&out.stdout),
@@ -567,10 +546,7 @@ fn a_run_told_to_end_where_it_cannot_stop_cleanly_still_ends() {
         std::thread::sleep(Duration::from_millis(500));
         let started = Instant::now();
         for _ in 0..1 + usize::from(twice) {
-            // SAFETY: kill(2) with a child's pid has no memory effects.
-            unsafe {
-                libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
-            }
+            send(&child, libc::SIGTERM);
             std::thread::sleep(Duration::from_millis(200));
         }
         let status = child.wait().unwrap();
@@ -623,16 +599,8 @@ fn a_listing_told_to_end_writes_out_every_row_it_read() {
             std::io::Read::read_to_end(&mut pipe, &mut all).unwrap();
             all
         });
-        let started = Instant::now();
-        while env.sandbox.stats.hits(mcsh::api::paths::GET_INTERNAL_USERS) < 3
-            && started.elapsed() < Duration::from_secs(30)
-        {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        // SAFETY: kill(2) with a child's pid has no memory effects.
-        unsafe {
-            libc::kill(child.id() as libc::pid_t, signal);
-        }
+        wait_for_hits(&env, mcsh::api::paths::GET_INTERNAL_USERS, 3);
+        send(&child, signal);
         let out = child.wait_with_output().unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(130), "signal {signal}: {stderr}");
