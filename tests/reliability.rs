@@ -39,6 +39,17 @@ fn send(child: &std::process::Child, signal: libc::c_int) {
     }
 }
 
+/// `mcsh --batch-size 5 --concurrency N onboard --csv CSV` against `env`'s sandbox, its
+/// standard error piped: a workflow slow enough to be signalled halfway.
+fn onboard_in_small_batches(env: &Env, csv: &str, concurrency: &str) -> std::process::Command {
+    let mut cmd = mcsh_process(&env.mcsh(Scheme::OAuth));
+    cmd.args(["--batch-size", "5", "--concurrency", concurrency])
+        .args(["onboard", "--csv", csv])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    cmd
+}
+
 /// How many times the sandbox carried out a write on `path` whose item has `field` = `value`.
 fn done(env: &Env, path: &str, field: &str, value: &str) -> usize {
     env.sandbox.stats.accepted(path, |item| {
@@ -333,24 +344,7 @@ fn stops_a_workflow_on(signal: libc::c_int) {
         ..Options::default()
     });
     let csv = people_csv(&env, "int.csv", 400, "int", "Sales");
-    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("mcsh"))
-        .args([
-            "--batch-size",
-            "5",
-            "--concurrency",
-            "1",
-            "onboard",
-            "--csv",
-            &csv,
-        ])
-        .env("MIMECAST_BASE_URL", &env.sandbox.base_url)
-        .env("MIMECAST_CLIENT_ID", &env.sandbox.keys.client_id)
-        .env("MIMECAST_CLIENT_SECRET", &env.sandbox.keys.client_secret)
-        .env("XDG_STATE_HOME", env.dir.path())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = onboard_in_small_batches(&env, &csv, "1").spawn().unwrap();
     wait_for_hits(&env, mcsh::api::paths::CREATE_USER, 5);
     send(&child, signal);
     let out = child.wait_with_output().unwrap();
@@ -380,19 +374,8 @@ fn records_what_was_sent_when(signal: libc::c_int) {
     });
     let audit = env.dir.path().join("audit.jsonl");
     let csv = people_csv(&env, "sent.csv", 30, "sent", "");
-    let child = mcsh_process(&env.mcsh(Scheme::OAuth))
-        .args([
-            "--batch-size",
-            "5",
-            "--concurrency",
-            "2",
-            "onboard",
-            "--csv",
-            &csv,
-        ])
+    let child = onboard_in_small_batches(&env, &csv, "2")
         .env("MCSH_AUDIT_LOG", &audit)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     // The first two batches done (each takes 600 ms): the next two go out at once, and the
@@ -461,20 +444,7 @@ fn a_run_ended_before_its_writes_are_answered_says_so_and_names_what_it_wrote() 
             ..Options::default()
         });
         let csv = people_csv(&env, "late.csv", 20, "late", "");
-        let child = mcsh_process(&env.mcsh(Scheme::OAuth))
-            .args([
-                "--batch-size",
-                "5",
-                "--concurrency",
-                "1",
-                "onboard",
-                "--csv",
-                &csv,
-            ])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
+        let child = onboard_in_small_batches(&env, &csv, "1").spawn().unwrap();
         // The first batch answered, the second on the wire.
         wait_for_hits(&env, mcsh::api::paths::CREATE_USER, 1);
         std::thread::sleep(Duration::from_millis(200));

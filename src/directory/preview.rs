@@ -12,9 +12,10 @@
 //! what the real run reads: it foresees from what the run has read (the script's own `members`,
 //! `users`, `find_user`..., kept current with its planned writes), the internal domains and
 //! the group list (which the real run reads too), one round of address probes for new
-//! users, and the members of a group it deletes. An outcome that leaves open (a member of a group the run never read, a user it
-//! never listed) is planned as a change and counted; `mcsh apply` reports what the service
-//! makes of it, as the real run would have learnt it from the answer.
+//! users, and the members of a group it deletes. An outcome that leaves open (a member of a
+//! group the run never read, a user it never listed) is planned as a change and counted;
+//! `mcsh apply` reports what the service makes of it, as the real run would have learnt it
+//! from the answer.
 
 use std::collections::{HashMap, HashSet};
 

@@ -448,8 +448,9 @@ impl Host {
                 self.release(Some(surprise.index));
                 Err(refusal(&surprise))
             }
-            // Ctrl-C while sending: what went out is in the audit log; the rest is not sent,
-            // so what the script printed after the first of them would never have been.
+            // Ctrl-C (or an error) while sending: what went out is in the audit log; the rest
+            // is not sent, so what the script printed after the first of them would never
+            // have been.
             Err(e) => {
                 self.release(Some(0));
                 Err(e)
