@@ -108,12 +108,16 @@ impl Iterator for UserIter {
             let pages = &mut inner.pages;
             let got = runtime.block_on(async {
                 tokio::select! {
-                    page = pages.recv() => Some(page),
+                    // An interrupt wins over a page, and over a page it made fail (not sent:
+                    // stopped), as in `Host::block_on`.
+                    biased;
                     _ = interrupt.wait() => None,
+                    page = pages.recv() => Some(page),
                 }
             });
             match got {
-                None => {
+                // A page not sent because the run was told to stop is the interrupt's doing.
+                None | Some(Some(Err(DirError::Api(crate::api::ApiError::Stopped { .. })))) => {
                     inner.done = true;
                     return Some(Err(errors::raise(
                         "users",
