@@ -11,7 +11,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::outcome::ItemResult;
 use crate::api::paths;
@@ -169,9 +169,11 @@ impl Audit {
     ) {
         let mut file = self.file.lock().expect("audit lock");
         let mut text = String::new();
+        // One time for the batch: its lines are recorded at the same moment.
+        let time = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         for (item, result, request_id, context) in entries {
             self.line(
-                &mut text, endpoint, item, result, request_id, dry_run, context,
+                &mut text, &time, endpoint, item, result, request_id, dry_run, context,
             );
         }
         if text.is_empty() {
@@ -193,10 +195,15 @@ impl Audit {
 
     /// Adds one item's line to `text`, taking the next place in the run's chain. Called with
     /// the log's lock held, so the chain's order is the file's.
+    ///
+    /// A line is a JSON object written compactly with its keys in order, as serialising its
+    /// map writes it (which is how `read` checks its digest); it is written field by field,
+    /// without building the map, since every write of a run passes here.
     #[allow(clippy::too_many_arguments)]
     fn line(
         &self,
         text: &mut String,
+        time: &str,
         endpoint: &str,
         item: &Value,
         result: &ItemResult,
@@ -204,70 +211,83 @@ impl Audit {
         dry_run: bool,
         context: &Context,
     ) {
-        let mut line = json!({
-            "time": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-            "run": self.run,
-            "profile": self.profile,
-            "tenant": self.tenant,
-            "endpoint": endpoint,
-            "item": masked(item),
-            "outcome": result.status,
-            "message": result.message,
-        });
-        if let Some(code) = &result.code {
-            line["code"] = json!(code);
-        }
-        if let Some(id) = request_id {
-            line["requestId"] = json!(id);
-        }
-        if let Some(name) = context.group {
-            line["group"] = json!(name);
-        }
-        if let Some(id) = context.created_id {
-            line["createdId"] = json!(id);
-        }
-        if let Some(before) = &context.before {
-            line["before"] = masked(before);
-        }
-        if let Some(run) = self.undoes.lock().expect("audit lock").as_ref() {
-            line["undoes"] = json!(run);
-        }
-        if let Some(fleet) = &self.fleet {
-            line["fleet"] = json!(fleet);
-        }
-        if let Some(text) = line.get("message").and_then(Value::as_str) {
-            // A message may hold what a server echoed: the one redaction of secrets.
-            let clean = crate::redact::redact(text).into_owned();
-            line["message"] = json!(clean);
-        }
-        if dry_run {
-            line["dryRun"] = json!(true);
-        } else if matches!(
-            result.status,
-            super::Status::Created
-                | super::Status::Updated
-                | super::Status::Removed
-                | super::Status::Unverified
-        ) {
+        if !dry_run
+            && matches!(
+                result.status,
+                super::Status::Created
+                    | super::Status::Updated
+                    | super::Status::Removed
+                    | super::Status::Unverified
+            )
+        {
             self.wrote.store(true, std::sync::atomic::Ordering::Relaxed);
             if endpoint == crate::api::paths::DELETE_GROUP {
                 self.deleted_group
                     .store(true, std::sync::atomic::Ordering::Relaxed);
             }
         }
+        // A message may hold what a server echoed: the one redaction of secrets.
+        let message = crate::redact::redact(&result.message);
+        let undoes = self.undoes.lock().expect("audit lock").clone();
         // Each run's lines form a chain: a number and the digest of the run's line before, so
         // an earlier line edited, removed or moved is reported when the log is read.
         let mut chain = self.chain.lock().expect("audit lock");
         chain.0 += 1;
-        line["seq"] = json!(chain.0);
-        line["prev"] = json!(chain.1);
-        // The line's own digest too: the last line of a run has no successor to vouch for it.
-        let own = digest(&line.to_string());
-        line["self"] = json!(own);
-        let whole = line.to_string();
-        chain.1 = digest(&whole);
-        text.push_str(&whole);
-        text.push('\n');
+        // The keys before `self`, in order...
+        let mut head = Fields::default();
+        if let Some(before) = &context.before {
+            head.put("before", &Masked(before));
+        }
+        if let Some(code) = &result.code {
+            head.put("code", code);
+        }
+        if let Some(id) = context.created_id {
+            head.put("createdId", id);
+        }
+        if dry_run {
+            head.put("dryRun", &true);
+        }
+        head.put("endpoint", endpoint);
+        if let Some(fleet) = &self.fleet {
+            head.put("fleet", fleet);
+        }
+        if let Some(name) = context.group {
+            head.put("group", name);
+        }
+        head.put("item", &Masked(item));
+        head.put("message", &*message);
+        head.put("outcome", &result.status);
+        head.put("prev", &chain.1);
+        head.put("profile", &self.profile);
+        if let Some(id) = request_id {
+            head.put("requestId", id);
+        }
+        head.put("run", &self.run);
+        // ...and those after it.
+        let mut tail = Fields::default();
+        tail.put("seq", &chain.0);
+        tail.put("tenant", &self.tenant);
+        tail.put("time", time);
+        if let Some(run) = &undoes {
+            tail.put("undoes", run);
+        }
+        let (head, tail) = (head.inner(), tail.inner());
+        // The line's own digest too (of the line without it): the last line of a run has no
+        // successor to vouch for it.
+        let own = digest_of(&[b"{", head.as_bytes(), b",", tail.as_bytes(), b"}"]);
+        let own_field = format!(",\"self\":\"{own}\",");
+        chain.1 = digest_of(&[
+            b"{",
+            head.as_bytes(),
+            own_field.as_bytes(),
+            tail.as_bytes(),
+            b"}",
+        ]);
+        text.push('{');
+        text.push_str(head);
+        text.push_str(&own_field);
+        text.push_str(tail);
+        text.push_str("}\n");
     }
 
     fn note_failure(&self, e: std::io::Error) {
@@ -301,20 +321,51 @@ fn open_append(path: &Path) -> std::io::Result<std::fs::File> {
     opts.open(path)
 }
 
-fn masked(v: &Value) -> Value {
-    match v {
-        Value::Object(m) => Value::Object(
-            m.iter()
-                .map(|(k, v)| {
-                    let secret = SECRET_KEYS
-                        .iter()
-                        .any(|s| k.to_ascii_lowercase().contains(s));
-                    (k.clone(), if secret { json!("****") } else { masked(v) })
-                })
-                .collect(),
-        ),
-        Value::Array(a) => Value::Array(a.iter().map(masked).collect()),
-        other => other.clone(),
+/// A value as the log holds it: the values of keys named like secrets, at any depth, are
+/// `"****"`.
+struct Masked<'a>(&'a Value);
+
+impl serde::Serialize for Masked<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        match self.0 {
+            Value::Object(m) => {
+                let mut map = s.serialize_map(Some(m.len()))?;
+                for (k, v) in m {
+                    let key = k.to_ascii_lowercase();
+                    if SECRET_KEYS.iter().any(|s| key.contains(s)) {
+                        map.serialize_entry(k, "****")?;
+                    } else {
+                        map.serialize_entry(k, &Masked(v))?;
+                    }
+                }
+                map.end()
+            }
+            Value::Array(a) => s.collect_seq(a.iter().map(Masked)),
+            other => other.serialize(s),
+        }
+    }
+}
+
+/// The fields of a line, written in the order they are put: `"key":value` separated by
+/// commas, without the braces.
+#[derive(Default)]
+struct Fields(Vec<u8>);
+
+impl Fields {
+    fn put(&mut self, key: &str, value: &(impl serde::Serialize + ?Sized)) {
+        if !self.0.is_empty() {
+            self.0.push(b',');
+        }
+        // Writing strings, numbers and `Value`s to memory cannot fail.
+        let _ = serde_json::to_writer(&mut self.0, key);
+        self.0.push(b':');
+        let _ = serde_json::to_writer(&mut self.0, value);
+    }
+
+    fn inner(&self) -> &str {
+        // serde_json writes UTF-8 only.
+        std::str::from_utf8(&self.0).unwrap_or_default()
     }
 }
 
@@ -423,9 +474,23 @@ pub struct Log {
 
 /// The digest a line's successor in its run carries as `prev`.
 fn digest(line: &str) -> String {
+    digest_of(&[line.as_bytes()])
+}
+
+/// [`digest`] of `parts` joined.
+fn digest_of(parts: &[&[u8]]) -> String {
     use sha1::Digest as _;
-    let hash = sha1::Sha1::digest(line.as_bytes());
-    hash.iter().take(8).map(|b| format!("{b:02x}")).collect()
+    let mut h = sha1::Sha1::new();
+    for p in parts {
+        h.update(p);
+    }
+    let hash = h.finalize();
+    let mut out = String::with_capacity(16);
+    for b in hash.iter().take(8) {
+        out.push(char::from_digit(u32::from(b >> 4), 16).unwrap_or('0'));
+        out.push(char::from_digit(u32::from(b & 15), 16).unwrap_or('0'));
+    }
+    out
 }
 
 impl Log {
@@ -495,6 +560,7 @@ pub fn read(path: &Path) -> std::io::Result<Log> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn a_name_with_a_line_break_stays_on_its_line() {
@@ -604,21 +670,53 @@ mod tests {
     #[test]
     fn a_line_is_its_map_written_in_key_order_with_its_own_digest() {
         let dir = tempfile::tempdir().unwrap();
-        let audit = Audit::new(dir.path().join("audit.jsonl"), "prod");
+        let audit = Audit::new(dir.path().join("audit.jsonl"), "prod")
+            .with_tenant("https://eu-api.mimecast.com, client id c".into())
+            .in_fleet("20261207-080000-abcd".into());
         let r = ItemResult::new("x@y.com", Status::Created, "created \",\"seq\":9");
         // A key `seq` inside the item, and the text in the message, are not the line's own.
         let item = json!({"emailAddress": "x@y.com", "seq": {"seq": 1}});
-        for _ in 0..2 {
-            audit.record(
-                "/api/user/create-user",
-                &item,
-                &r,
-                None,
-                false,
-                &Context::default(),
-            );
-        }
+        audit.record(
+            "/api/user/create-user",
+            &item,
+            &r,
+            None,
+            false,
+            &Context::default(),
+        );
+        audit.mark_undoing("20261206-010203-beef");
+        // Every optional field at once: each must take its place in key order.
+        let mut refused = ItemResult::new("x@y.com", Status::Failed, "no");
+        refused.code = Some("err_x".into());
+        let context = Context {
+            group: Some("Sales"),
+            created_id: Some("eNo123"),
+            before: Some(json!({"name": "Old", "z": [{"client_secret": "s3"}]})),
+        };
+        audit.record(
+            "/api/user/update-user",
+            &item,
+            &refused,
+            Some("req-9"),
+            true,
+            &context,
+        );
         let text = std::fs::read_to_string(audit.path()).unwrap();
+        assert!(!text.contains("s3"), "a secret inside `before` is masked");
+        let second: Value = serde_json::from_str(text.lines().nth(1).unwrap()).unwrap();
+        for key in [
+            "before",
+            "code",
+            "createdId",
+            "dryRun",
+            "fleet",
+            "group",
+            "requestId",
+            "undoes",
+        ] {
+            assert!(second.get(key).is_some(), "{key} is written");
+        }
+        assert_eq!(second["before"]["z"][0]["client_secret"], "****");
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 2);
         for (n, raw) in lines.iter().enumerate() {

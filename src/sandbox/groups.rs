@@ -314,23 +314,77 @@ fn member_target(item: &Value) -> Result<(String, String), ItemError> {
 /// `add-group-member` (`add = true`) and `remove-group-member`.
 pub fn membership(conn: &Connection, req: &ApiRequest, add: bool) -> Handled {
     let mut out = Outcome::default();
+    let mut seen = Seen::default();
     for item in &req.data {
-        out.item(item, membership_one(conn, item, add));
+        out.item(item, membership_one(conn, item, add, &mut seen));
     }
     Ok(out)
 }
 
-fn membership_one(conn: &Connection, item: &Value, add: bool) -> Result<Value, ItemError> {
+/// What a membership request has looked up already: its items mostly name the same group
+/// and domain, and nothing it does changes a group's source, a domain or the account.
+#[derive(Default)]
+struct Seen {
+    /// Each group id an item gave: the stored id and the group's source (`None`: no group).
+    groups: std::collections::HashMap<String, Option<(String, String)>>,
+    /// Each member domain: whether it is internal.
+    internal: std::collections::HashMap<String, bool>,
+    /// The account's code.
+    account: Option<String>,
+}
+
+impl Seen {
+    fn group(
+        &mut self,
+        conn: &Connection,
+        item: &Value,
+    ) -> Result<Option<(String, String)>, ItemError> {
+        let given = wire::req_str(item, "id")?;
+        if let Some(known) = self.groups.get(given) {
+            return Ok(known.clone());
+        }
+        let id = group_arg(conn, item, "id")?;
+        let found = store::group_source(conn, &id)
+            .map_err(wire::item_storage)?
+            .map(|source| (id, source));
+        self.groups.insert(given.to_string(), found.clone());
+        Ok(found)
+    }
+
+    fn internal(&mut self, conn: &Connection, domain: &str) -> Result<bool, ItemError> {
+        if let Some(&known) = self.internal.get(domain) {
+            return Ok(known);
+        }
+        let internal = store::is_internal_domain(conn, domain).map_err(wire::item_storage)?;
+        self.internal.insert(domain.to_string(), internal);
+        Ok(internal)
+    }
+
+    fn account(&mut self, conn: &Connection) -> Result<String, ItemError> {
+        if let Some(code) = &self.account {
+            return Ok(code.clone());
+        }
+        let code = store::account_code(conn).map_err(wire::item_storage)?;
+        self.account = Some(code.clone());
+        Ok(code)
+    }
+}
+
+fn membership_one(
+    conn: &Connection,
+    item: &Value,
+    add: bool,
+    seen: &mut Seen,
+) -> Result<Value, ItemError> {
     // Only the group's existence and source matter here: no member or child counts.
-    let id = &group_arg(conn, item, "id")?;
-    let group = match store::group_source(conn, id).map_err(wire::item_storage)? {
+    let group = match seen.group(conn, item)? {
         None => return Err(not_found()),
-        Some(source) if source == "ldap" => return Err(synced_group()),
-        Some(_) => id.to_string(),
+        Some((_, source)) if source == "ldap" => return Err(synced_group()),
+        Some((id, _)) => id,
     };
     let (email, domain) = member_target(item)?;
     let notes = wire::opt_str(item, "notes")?.unwrap_or("");
-    let internal = store::is_internal_domain(conn, &domain).map_err(wire::item_storage)?;
+    let internal = seen.internal(conn, &domain)?;
     // The membership link: its row number and stored id.
     let current: Option<(i64, String)> = {
         use rusqlite::OptionalExtension;
@@ -384,7 +438,7 @@ fn membership_one(conn: &Connection, item: &Value, add: bool) -> Result<Value, I
     };
     // As recorded: `id` is the membership link (the same on the add and the later remove),
     // `folderId` the group.
-    let account = store::account_code(conn).map_err(wire::item_storage)?;
+    let account = seen.account(conn)?;
     let link = ids::link_id(&account, id.0 as u64, &id.1);
     Ok(json!({ "id": link, "folderId": group, "emailAddress": email, "internal": internal }))
 }
