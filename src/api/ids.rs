@@ -24,11 +24,34 @@ const MAX_JSON: u64 = 16 * 1024;
 /// `#link:ACCOUNT:N`, or the id itself when it does not decode. The `#` keeps the two kinds
 /// apart (no base64url id contains it).
 pub fn identity(id: &str) -> Cow<'_, str> {
-    match decode(id) {
-        Some((kind, account, number)) => Cow::Owned(format!("#{kind}:{account}:{number}")),
+    // The same few group ids are compared for every item of a batch: each is decoded once
+    // (an inflater's state is tens of KB to set up). What an id decodes to never changes.
+    let mut known = KNOWN.lock().unwrap_or_else(|e| e.into_inner());
+    let found = match known.get(id) {
+        Some(found) => found.clone(),
+        None => {
+            let found =
+                decode(id).map(|(kind, account, number)| format!("#{kind}:{account}:{number}"));
+            if known.len() >= KNOWN_MOST {
+                known.clear();
+            }
+            known.insert(id.to_string(), found.clone());
+            found
+        }
+    };
+    match found {
+        Some(identity) => Cow::Owned(identity),
         None => Cow::Borrowed(id),
     }
 }
+
+/// Ids decoded so far, and what they name (`None`: their own string).
+static KNOWN: std::sync::LazyLock<
+    std::sync::Mutex<std::collections::HashMap<String, Option<String>>>,
+> = std::sync::LazyLock::new(Default::default);
+
+/// Most ids [`KNOWN`] holds before it starts anew: a run over many ids stays bounded.
+const KNOWN_MOST: usize = 4096;
 
 /// Whether ids `a` and `b` name the same object (see [`identity`]).
 pub fn same(a: &str, b: &str) -> bool {
@@ -114,6 +137,19 @@ mod tests {
     // The group id and the membership link of the recorded add-group-member answer.
     const RECORDED_GROUP: &str = "eNoVzrsOgjAUANB_uaskgoFgSRwsGoMBVFB8xEXoRdBilVJ8xX9X9zOcN0jMVI0lAwfyfVclYXSb2-LeI16yK142Laf6NkyTlsTuya86VjD21iaNhk-xOR47nowJ9y-r5bg_8wvMp6bbzMXknChZ3qnBt5zO0icWapH2mBe0j1sbLiR9yAFowNnhCk5-4BI1yJRsRIV1Jhj-Lm4cjoyhTSzzB1usZSku4Bga5IIzrP9fS9eJ-fkCsJk_yA";
     const RECORDED_LINK: &str = "eNoVzsEKgjAAgOF32dUgM7UMOrQGYtSKrJHSJeZCcW41nTqjd8_O_-H7P6BmVCtWZGAFWuOEZJPuBDnRl4T22aQYEhIfk67tO51wZUEr9ue-F4q2uU-FwdVe9Doq8zcyQ0MHpJIw6K0IXy-PfJ5wqW5Uo4WJDp6GSB-I4zLI3mEp12ACqK4bWTFFZcZGfhtjNNssAs8dW8tUXUgBVrMJeEqeMcULUf43l77tBt8fFoA99w";
+
+    #[test]
+    fn ids_decoded_are_remembered_within_a_bound() {
+        let ids: Vec<String> = (0..KNOWN_MOST as u64 + 10)
+            .map(|n| folder_handle("CSND1A7954", n, "s"))
+            .collect();
+        for (n, id) in ids.iter().enumerate() {
+            assert_eq!(identity(id), format!("#folder:CSND1A7954:{n}"));
+        }
+        assert!(KNOWN.lock().unwrap().len() <= KNOWN_MOST);
+        assert_eq!(identity(&ids[0]), "#folder:CSND1A7954:0", "after starting anew");
+        assert_eq!(identity("plain"), "plain");
+    }
 
     #[test]
     fn recorded_ids_decode_to_their_folder_and_link() {

@@ -41,6 +41,8 @@ pub struct Ctx {
     pub bar: Arc<Bar>,
     /// What tells the client to send nothing more when the run is interrupted.
     pub stop: crate::api::Stop,
+    /// The warnings given.
+    warned: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 impl Ctx {
@@ -55,6 +57,7 @@ impl Ctx {
             connected: None,
             bar,
             stop: crate::api::Stop::default(),
+            warned: Default::default(),
         }
     }
 
@@ -103,8 +106,16 @@ impl Ctx {
         }
     }
 
-    /// A warning on stderr (suppressed by `-q`).
+    /// A warning on stderr (suppressed by `-q`), once: a connection tried again after failing
+    /// meets the same warnings.
     pub fn warn(&self, message: &str) {
+        let first = self
+            .warned
+            .lock()
+            .map_or(true, |mut w| w.insert(message.to_string()));
+        if !first {
+            return;
+        }
         if !self.global.quiet {
             crate::eprintln_safe!(
                 "{} {}",
