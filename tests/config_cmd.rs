@@ -161,6 +161,66 @@ fn a_readable_secret_file_draws_a_warning() {
     }
 }
 
+/// A workflow connects before it reads its input (its token is fetched meanwhile), but says
+/// what it met connecting only once, and only when it goes on to use the connection: a run
+/// stopped by its own input reads as it did before.
+#[test]
+#[cfg(unix)]
+fn a_workflow_connecting_early_warns_once_and_only_when_it_connects() {
+    use std::os::unix::fs::PermissionsExt;
+    let warning = "can be read by other users";
+    let env = Env::new();
+    env.mcsh(Scheme::OAuth)
+        .args(["config", "init"])
+        .assert()
+        .success();
+    std::fs::set_permissions(config_file(&env), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let good = env.dir.path().join("good.csv");
+    std::fs::write(
+        &good,
+        "email,name,groups\nearly.one@company.com,Early One,Sales\n",
+    )
+    .unwrap();
+    let bad = env.dir.path().join("bad.csv");
+    std::fs::write(&bad, "email,name\nearly.two@company.com,Early Two\n").unwrap();
+    let out = env
+        .bare()
+        .args(["onboard", "--csv", bad.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("missing column(s) groups"), "{stderr}");
+    assert!(!stderr.contains(warning), "stopped by its input: {stderr}");
+    let out = env
+        .bare()
+        .args(["onboard", "--csv", good.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(stderr.matches(warning).count(), 1, "{stderr}");
+    assert!(env
+        .user_emails()
+        .contains(&"early.one@company.com".to_string()));
+    // Connecting fails (no client id): the warning once, then the error.
+    let text = std::fs::read_to_string(config_file(&env)).unwrap();
+    let without_id: String = text
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("client_id"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(config_file(&env), without_id).unwrap();
+    let out = env
+        .bare()
+        .args(["onboard", "--csv", good.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{stderr}");
+    assert_eq!(stderr.matches(warning).count(), 1, "{stderr}");
+}
+
 #[test]
 fn bad_config_files_exit_4_naming_the_problem() {
     let env = Env::new();

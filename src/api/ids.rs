@@ -147,7 +147,11 @@ mod tests {
             assert_eq!(identity(id), format!("#folder:CSND1A7954:{n}"));
         }
         assert!(KNOWN.lock().unwrap().len() <= KNOWN_MOST);
-        assert_eq!(identity(&ids[0]), "#folder:CSND1A7954:0", "after starting anew");
+        assert_eq!(
+            identity(&ids[0]),
+            "#folder:CSND1A7954:0",
+            "after starting anew"
+        );
         assert_eq!(identity("plain"), "plain");
     }
 

@@ -63,8 +63,7 @@ fn new_session(
     let handle = runtime.handle().clone();
     let ctx = Rc::new(RefCell::new(Ctx::new(global.clone())));
     if connect_now {
-        let connected = runtime.block_on(ctx.borrow_mut().directory());
-        if let Ok(d) = connected {
+        if let Some(d) = runtime.block_on(ctx.borrow_mut().connect_early()) {
             runtime.spawn(async move { d.client().warm_up().await });
         }
     }
