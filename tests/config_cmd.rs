@@ -161,12 +161,12 @@ fn a_readable_secret_file_draws_a_warning() {
     }
 }
 
-/// A workflow connects before it reads its input (its token is fetched meanwhile), but says
-/// what it met connecting only once, and only when it goes on to use the connection: a run
-/// stopped by its own input reads as it did before.
+/// A workflow says what it met connecting (a config others can read) once, and only when it
+/// connects: a run stopped by its own input says only why, and sends nothing (no token
+/// request carrying the secret).
 #[test]
 #[cfg(unix)]
-fn a_workflow_connecting_early_warns_once_and_only_when_it_connects() {
+fn a_workflow_warns_once_and_only_when_it_connects() {
     use std::os::unix::fs::PermissionsExt;
     let warning = "can be read by other users";
     let env = Env::new();
@@ -183,6 +183,7 @@ fn a_workflow_connecting_early_warns_once_and_only_when_it_connects() {
     .unwrap();
     let bad = env.dir.path().join("bad.csv");
     std::fs::write(&bad, "email,name\nearly.two@company.com,Early Two\n").unwrap();
+    let sent = mcsh::sandbox::Stats::get(&env.sandbox.stats.requests);
     let out = env
         .bare()
         .args(["onboard", "--csv", bad.to_str().unwrap()])
@@ -192,6 +193,11 @@ fn a_workflow_connecting_early_warns_once_and_only_when_it_connects() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("missing column(s) groups"), "{stderr}");
     assert!(!stderr.contains(warning), "stopped by its input: {stderr}");
+    assert_eq!(
+        mcsh::sandbox::Stats::get(&env.sandbox.stats.requests),
+        sent,
+        "nothing sent, the token request neither"
+    );
     let out = env
         .bare()
         .args(["onboard", "--csv", good.to_str().unwrap()])

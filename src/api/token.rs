@@ -28,15 +28,6 @@ impl Client {
         }
     }
 
-    /// Fetches an API 2.0 token now unless one is cached, for a caller with work of its own to
-    /// do before its first call: that call then finds the token, and a connection to reuse,
-    /// ready. A failure is left for that call to meet and report. API 1.0 has no token.
-    pub async fn warm_up(&self) {
-        if matches!(self.inner.auth, Auth::OAuth { .. }) {
-            let _ = self.token().await;
-        }
-    }
-
     /// The cached bearer token, or a new one from `/oauth/token`.
     pub(super) async fn token(&self) -> Result<Secret, Fault> {
         let Auth::OAuth {

@@ -41,9 +41,6 @@ pub struct Ctx {
     pub bar: Arc<Bar>,
     /// What tells the client to send nothing more when the run is interrupted.
     pub stop: crate::api::Stop,
-    /// Warnings met connecting early ([`Ctx::connect_early`]), given when the connection is
-    /// first used: a run that fails before then says only why it failed, as it would have.
-    held: Vec<String>,
 }
 
 impl Ctx {
@@ -58,7 +55,6 @@ impl Ctx {
             connected: None,
             bar,
             stop: crate::api::Stop::default(),
-            held: Vec::new(),
         }
     }
 
@@ -125,35 +121,9 @@ impl Ctx {
 
     /// The directory, connecting on first use (embedded sandbox or configured account).
     pub async fn directory(&mut self) -> anyhow::Result<Arc<Directory>> {
-        for w in std::mem::take(&mut self.held) {
-            self.warn(&w);
-        }
         if let Some(d) = &self.connected {
             return Ok(d.clone());
         }
-        self.connect(false).await
-    }
-
-    /// Connects to a configured account now, for a command sure to use it, so its first
-    /// request (and an API 2.0 token) can be under way while the command prepares; its
-    /// warnings wait for [`Ctx::directory`]. `None` where connecting would do more than read
-    /// the configuration: start an embedded sandbox or a rehearsal, discover a region (which
-    /// asks the network and saves the answer), or fail (the first use says why).
-    pub async fn connect_early(&mut self) -> Option<Arc<Directory>> {
-        if self.connected.is_some() || self.global.sandbox || self.global.rehearse.is_some() {
-            return None;
-        }
-        let connected = self.connect(true).await;
-        if connected.is_err() {
-            // The first use connects again, and gives these then.
-            self.held.clear();
-        }
-        connected.ok()
-    }
-
-    /// Connects: `early`, only to a configured account that needs no discovery, holding its
-    /// warnings.
-    async fn connect(&mut self, early: bool) -> anyhow::Result<Arc<Directory>> {
         let options = ClientOptions {
             stop: self.stop.clone(),
             ..ClientOptions::default()
@@ -175,17 +145,10 @@ impl Ctx {
         } else {
             let env = |k: &str| std::env::var(k).ok();
             let resolved = config::resolve(self.global.profile.as_deref(), &env)?;
-            if early {
-                self.held = resolved.warnings.clone();
-            } else {
-                for w in &resolved.warnings {
-                    self.warn(w);
-                }
+            for w in &resolved.warnings {
+                self.warn(w);
             }
             let mut settings = resolved.settings()?;
-            if early && settings.discover_from.is_some() {
-                anyhow::bail!("discovery waits for the first use");
-            }
             if let Some(email) = &settings.discover_from {
                 let found = crate::api::discover::region_base_url(
                     &config::discovery_url(&env),

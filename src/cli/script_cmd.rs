@@ -40,33 +40,9 @@ pub(crate) fn session(
     runtime: &tokio::runtime::Runtime,
     args: Vec<String>,
 ) -> anyhow::Result<Session> {
-    new_session(global, runtime, args, false)
-}
-
-/// A session for a workflow, which always talks to the service: it connects at once and
-/// fetches its token while the engine is built and the workflow compiled and started. Where
-/// connecting fails, the workflow's first call meets (and reports) it, as in any session.
-pub(crate) fn workflow_session(
-    global: &Global,
-    runtime: &tokio::runtime::Runtime,
-) -> anyhow::Result<Session> {
-    new_session(global, runtime, Vec::new(), true)
-}
-
-fn new_session(
-    global: &Global,
-    runtime: &tokio::runtime::Runtime,
-    args: Vec<String>,
-    connect_now: bool,
-) -> anyhow::Result<Session> {
     let limits = Limits::parse_all(&global.limit).map_err(Usage)?;
     let handle = runtime.handle().clone();
     let ctx = Rc::new(RefCell::new(Ctx::new(global.clone())));
-    if connect_now {
-        if let Some(d) = runtime.block_on(ctx.borrow_mut().connect_early()) {
-            runtime.spawn(async move { d.client().warm_up().await });
-        }
-    }
     let shared = ctx.clone();
     let connector: Connector = Box::new(move || handle.block_on(shared.borrow_mut().directory()));
     let policy = global.clone();

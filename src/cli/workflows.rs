@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use super::context::terminal_width;
 use super::report::{Partial, ScriptFailed, Usage};
-use super::script_cmd::{execute, workflow_session};
+use super::script_cmd::{execute, session};
 use super::Global;
 use crate::api::client::ClientStats;
 use crate::directory::email;
@@ -100,7 +100,7 @@ fn call(
     vars: Vec<(&'static str, Dynamic)>,
 ) -> anyhow::Result<Called> {
     let started = std::time::Instant::now();
-    let mut s = workflow_session(global, runtime)?;
+    let mut s = session(global, runtime, Vec::new())?;
     // The stdlib is our code, not the user's: a million-row CSV must not trip the operations
     // limit meant for runaway scripts. Memory stays bounded.
     s.engine.set_max_operations(0);

@@ -504,7 +504,7 @@ impl Log {
         }
         let first = self.unreadable.first()?;
         Some(format!(
-            "the audit log {} has {} line(s) that are not records (first: line {first});              they are left out",
+            "the audit log {} has {} line(s) that are not records (first: line {first}); they are left out",
             path.display(),
             self.unreadable.len()
         ))
@@ -524,8 +524,10 @@ pub fn read(path: &Path) -> std::io::Result<Log> {
         Err(e) => return Err(e),
     };
     let mut log = Log::default();
-    // Per run: the number and digest its next line must carry.
-    let mut chains: std::collections::HashMap<String, (u64, String)> = Default::default();
+    // Per run: the number and digest its next line must carry, and whether its lines carry
+    // their own digest (a log from before `self` has none; once a run's line has, its later
+    // lines must too, or its last line could be edited with `self` taken out).
+    let mut chains: std::collections::HashMap<String, (u64, String, bool)> = Default::default();
     for (i, line) in bytes.split(|b| *b == b'\n').enumerate() {
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
@@ -533,21 +535,25 @@ pub fn read(path: &Path) -> std::io::Result<Log> {
         match serde_json::from_slice::<Value>(line) {
             Ok(v) if v.is_object() => {
                 if let (Some(run), Some(seq)) = (v["run"].as_str(), v["seq"].as_u64()) {
-                    let want = chains.entry(run.to_string()).or_insert((1, String::new()));
+                    let want = chains
+                        .entry(run.to_string())
+                        .or_insert((1, String::new(), false));
                     let prev = v["prev"].as_str().unwrap_or("");
                     let own_ok = {
                         let mut bare = v.clone();
-                        let said = bare
-                            .as_object_mut()
-                            .and_then(|o| o.remove("self"))
-                            .and_then(|s| s.as_str().map(str::to_string));
-                        said.is_none_or(|s| s == digest(&bare.to_string()))
+                        let said = bare.as_object_mut().and_then(|o| o.remove("self"));
+                        match said {
+                            Some(Value::String(s)) => s == digest(&bare.to_string()),
+                            Some(_) => false,
+                            None => !want.2,
+                        }
                     };
                     if seq != want.0 || prev != want.1 || !own_ok {
                         log.changed.get_or_insert(i + 1);
                         log.changed_runs.insert(run.to_string());
                     }
-                    *want = (seq + 1, digest(&String::from_utf8_lossy(line)));
+                    let own = want.2 || v.get("self").is_some();
+                    *want = (seq + 1, digest(&String::from_utf8_lossy(line)), own);
                 }
                 log.lines.push(v);
             }
@@ -739,6 +745,46 @@ mod tests {
             "SHA-1 of \"abc\", its first 8 bytes in hex"
         );
         assert!(read(audit.path()).unwrap().warning(audit.path()).is_none());
+    }
+
+    #[test]
+    fn a_runs_last_line_edited_with_its_own_digest_taken_out_is_told() {
+        let dir = tempfile::tempdir().unwrap();
+        let audit = Audit::new(dir.path().join("audit.jsonl"), "prod");
+        let r = ItemResult::new("x@y.com", Status::Created, "created");
+        for who in ["u1@y.com", "u4@y.com"] {
+            let item = json!({"emailAddress": who});
+            audit.record(
+                "/api/user/create-user",
+                &item,
+                &r,
+                None,
+                false,
+                &Context::default(),
+            );
+        }
+        let text = std::fs::read_to_string(audit.path()).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        let mut last: Value = serde_json::from_str(lines[1]).unwrap();
+        last["item"]["emailAddress"] = json!("u7@y.com");
+        last.as_object_mut().unwrap().remove("self");
+        std::fs::write(audit.path(), format!("{}\n{last}\n", lines[0])).unwrap();
+        let log = read(audit.path()).unwrap();
+        assert_eq!(log.changed, Some(2), "its run's first line carries `self`");
+        // A log written before lines carried `self` reads as it is.
+        let old: Vec<String> = lines
+            .iter()
+            .map(|l| {
+                let mut v: Value = serde_json::from_str(l).unwrap();
+                v.as_object_mut().unwrap().remove("self");
+                v.to_string()
+            })
+            .collect();
+        let prev = digest(&old[0]);
+        let mut second: Value = serde_json::from_str(&old[1]).unwrap();
+        second["prev"] = json!(prev);
+        std::fs::write(audit.path(), format!("{}\n{second}\n", old[0])).unwrap();
+        assert_eq!(read(audit.path()).unwrap().changed, None);
     }
 
     #[test]
