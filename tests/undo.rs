@@ -312,3 +312,40 @@ fn undoing_a_group_rename_names_the_group_as_the_run_left_it() {
         "{names:?}"
     );
 }
+
+/// An undo that would give a group back a name holding a control character (one another tool
+/// gave it, which mcsh refuses to write) refuses before it sends anything, so its "nothing was
+/// sent" is so: the run's other changes are all still in place, none half taken back.
+#[test]
+fn an_undo_refused_for_a_name_with_a_control_character_sends_nothing() {
+    let env = Env::new();
+    env.create_group_raw("Evil\nGroup");
+    let script = env.dir.path().join("s.rhai");
+    std::fs::write(
+        &script,
+        "add_member(\"Evil\\nGroup\", \"bob.hughes@company.com\");\n\
+         rename_group(\"Evil\\nGroup\", \"Evil renamed\");\n\
+         rename_group(\"Evil renamed\", \"Second\");\n",
+    )
+    .unwrap();
+    let (code, _, stderr) = run(&env, &["run", script.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    let id = run_id(&stderr);
+    let (code, _, stderr) = run(&env, &["undo", &id, "--yes"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("nothing was sent"), "{stderr}");
+    assert_eq!(
+        env.members("Second"),
+        ["bob.hughes@company.com"],
+        "{stderr}"
+    );
+    let names: Vec<String> = env
+        .json(&["groups", "list"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["description"].as_str().unwrap().to_string())
+        .collect();
+    assert!(names.contains(&"Second".to_string()), "{names:?}");
+    assert!(!names.iter().any(|n| n == "Evil renamed"), "{names:?}");
+}

@@ -192,6 +192,14 @@ impl Directory {
                 .zip(writes.iter().map(|w| &w.item)),
         );
         let last = wave_of.iter().copied().max().unwrap_or(0);
+        // Every write is checked before the first is sent: a later wave refused for a control
+        // character (an undo giving back a name another tool made) must not leave the earlier
+        // waves sent and the run half done.
+        let labelled: Vec<(String, Value)> = writes
+            .iter()
+            .map(|w| (label_of(&w.item), w.item.clone()))
+            .collect();
+        super::executor::refuse_control_characters(&labelled)?;
         let mut real_ids = self.current_ids(writes).await?;
         let mut out: Vec<Option<Outcome>> = vec![None; writes.len()];
         // Once a write a script queued is refused, only the writes planned before it are
