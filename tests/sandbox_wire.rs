@@ -406,6 +406,56 @@ async fn ids_are_handles_and_a_membership_answer_names_its_link_and_its_group() 
     let l = decoded(link);
     assert!(l["folderlinkid"].as_u64().is_some(), "{l}");
     assert!(l.get("folderid").is_none(), "{l}");
+    assert_eq!(
+        l["customercode"], "CSBX01A01",
+        "the link is the account's: {l}"
+    );
+
+    // One request, several groups and domains: each item is answered for its own group and
+    // its own address (looked up once a request, never carried over to the next item).
+    let synced = folders
+        .iter()
+        .find(|g| g["description"] == "Directory Staff")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mixed = json!({ "data": [
+        { "id": sales_id, "emailAddress": "someone@partner.example" },
+        { "id": sales_id, "emailAddress": "dave.ng@company.com" },
+        { "id": synced, "emailAddress": "erin.li@company.com" },
+        { "id": sales_id, "emailAddress": "other@partner.example" },
+    ] })
+    .to_string();
+    let answer = post(url("add-group-member"), auth.clone(), mixed).await;
+    let data = answer.body["data"].as_array().unwrap();
+    let internal: Vec<(&str, bool)> = data
+        .iter()
+        .map(|d| {
+            (
+                d["emailAddress"].as_str().unwrap(),
+                d["internal"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        internal,
+        [
+            ("someone@partner.example", false),
+            ("dave.ng@company.com", true),
+            ("other@partner.example", false)
+        ],
+        "{}",
+        answer.body
+    );
+    let fail = answer.body["fail"].as_array().unwrap();
+    assert_eq!(
+        fail.len(),
+        1,
+        "the synced group refuses its item: {}",
+        answer.body
+    );
+    assert_eq!(fail[0]["key"]["id"], synced.as_str(), "{}", answer.body);
 
     // After a re-key the old id still names the group, and listings answer a new one.
     assert!(sb.rekey().unwrap() > 1);

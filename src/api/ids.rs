@@ -146,7 +146,14 @@ mod tests {
         for (n, id) in ids.iter().enumerate() {
             assert_eq!(identity(id), format!("#folder:CSND1A7954:{n}"));
         }
-        assert!(KNOWN.lock().unwrap().len() <= KNOWN_MOST);
+        {
+            let known = KNOWN.lock().unwrap();
+            assert!(known.len() <= KNOWN_MOST);
+            // Remembered: the latest ids are all there, not only the very last.
+            for id in &ids[ids.len() - 5..] {
+                assert!(known.contains_key(id.as_str()));
+            }
+        }
         assert_eq!(
             identity(&ids[0]),
             "#folder:CSND1A7954:0",

@@ -788,6 +788,30 @@ mod tests {
     }
 
     #[test]
+    fn only_a_change_sent_counts_as_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let item = json!({"emailAddress": "x@y.com"});
+        let record = |status, dry_run| {
+            let audit = Audit::new(dir.path().join("audit.jsonl"), "prod");
+            let r = ItemResult::new("x@y.com", status, "m");
+            audit.record(
+                "/api/user/create-user",
+                &item,
+                &r,
+                None,
+                dry_run,
+                &Context::default(),
+            );
+            audit.wrote()
+        };
+        assert!(record(Status::Created, false));
+        assert!(record(Status::Updated, false));
+        assert!(!record(Status::Created, true), "planned, not sent");
+        assert!(!record(Status::Failed, false));
+        assert!(!record(Status::Unchanged, false));
+    }
+
+    #[test]
     fn lines_read_as_words() {
         let line = json!({
             "endpoint": "/api/directory/add-group-member",
