@@ -183,14 +183,18 @@ fn a_workflow_warns_once_and_only_when_it_connects() {
     .unwrap();
     let bad = env.dir.path().join("bad.csv");
     std::fs::write(&bad, "email,name\nearly.two@company.com,Early Two\n").unwrap();
+    let onboard = |csv: &std::path::Path| {
+        let out = env
+            .bare()
+            .args(["onboard", "--csv", csv.to_str().unwrap()])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+        (out.status.code(), stderr)
+    };
     let sent = mcsh::sandbox::Stats::get(&env.sandbox.stats.requests);
-    let out = env
-        .bare()
-        .args(["onboard", "--csv", bad.to_str().unwrap()])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let (code, stderr) = onboard(&bad);
+    assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("missing column(s) groups"), "{stderr}");
     assert!(!stderr.contains(warning), "stopped by its input: {stderr}");
     assert_eq!(
@@ -198,13 +202,8 @@ fn a_workflow_warns_once_and_only_when_it_connects() {
         sent,
         "nothing sent, the token request neither"
     );
-    let out = env
-        .bare()
-        .args(["onboard", "--csv", good.to_str().unwrap()])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let (code, stderr) = onboard(&good);
+    assert_eq!(code, Some(0), "{stderr}");
     assert_eq!(stderr.matches(warning).count(), 1, "{stderr}");
     assert!(env
         .user_emails()
@@ -217,13 +216,8 @@ fn a_workflow_warns_once_and_only_when_it_connects() {
         .map(|l| format!("{l}\n"))
         .collect();
     std::fs::write(config_file(&env), without_id).unwrap();
-    let out = env
-        .bare()
-        .args(["onboard", "--csv", good.to_str().unwrap()])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(4), "{stderr}");
+    let (code, stderr) = onboard(&good);
+    assert_eq!(code, Some(4), "{stderr}");
     assert_eq!(stderr.matches(warning).count(), 1, "{stderr}");
 }
 

@@ -1040,13 +1040,7 @@ fn what_the_review_of_queued_scripts_found_is_closed() {
     assert_eq!(code, 0, "{err}");
     let (code, _, err, _) = run(&env, &["undo", "--last", "--yes"]);
     assert_eq!(code, 0, "{err}");
-    let names: Vec<String> = env
-        .json(&["groups", "list"])
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|g| g["description"].as_str().unwrap().to_string())
-        .collect();
+    let names = env.group_names();
     assert!(!names.iter().any(|n| n == "PA" || n == "PB"), "{names:?}");
 
     // A dry run sees its own renames and deletes.

@@ -339,13 +339,7 @@ fn an_undo_refused_for_a_name_with_a_control_character_sends_nothing() {
         ["bob.hughes@company.com"],
         "{stderr}"
     );
-    let names: Vec<String> = env
-        .json(&["groups", "list"])
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|g| g["description"].as_str().unwrap().to_string())
-        .collect();
+    let names = env.group_names();
     assert!(names.contains(&"Second".to_string()), "{names:?}");
     assert!(!names.iter().any(|n| n == "Evil renamed"), "{names:?}");
 }

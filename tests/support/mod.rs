@@ -122,6 +122,16 @@ impl Env {
         v
     }
 
+    /// Every group's name (`description`), in listing order.
+    pub fn group_names(&self) -> Vec<String> {
+        self.json(&["groups", "list"])
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| g["description"].as_str().unwrap().to_string())
+            .collect()
+    }
+
     /// The member addresses of group `group` (id or name), sorted.
     pub fn members(&self, group: &str) -> Vec<String> {
         let mut v: Vec<String> = self
