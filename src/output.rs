@@ -170,19 +170,33 @@ impl<W: Write> Printer<W> {
         self.add(row).map_err(|e| self.named(e))
     }
 
+    /// Adds one row given as the text of a JSON object, written as it is in `jsonl` (a
+    /// fleet passes its tenants' rows on without reading them into values); other formats
+    /// read it.
+    pub fn row_json(&mut self, text: &str) -> io::Result<()> {
+        if self.format != Format::Jsonl {
+            let row: Value = serde_json::from_str(text)?;
+            return self.row(&row);
+        }
+        self.count += 1;
+        self.jsonl(text.to_string()).map_err(|e| self.named(e))
+    }
+
+    /// Writes one row's JSON text as a line, after the columns line a fleet reads first.
+    fn jsonl(&mut self, text: String) -> io::Result<()> {
+        if self.count == 1 && ANNOUNCE.load(std::sync::atomic::Ordering::Relaxed) {
+            let head = fleet_line(COLUMNS_KEY, serde_json::json!(self.columns));
+            writeln!(self.out, "{head}")?;
+        }
+        self.out.write_all(self.json_text(text).as_bytes())?;
+        self.out.write_all(b"\n")?;
+        self.row_done()
+    }
+
     fn add(&mut self, row: &Value) -> io::Result<()> {
         self.count += 1;
         match self.format {
-            Format::Jsonl => {
-                if self.count == 1 && ANNOUNCE.load(std::sync::atomic::Ordering::Relaxed) {
-                    let head = fleet_line(COLUMNS_KEY, serde_json::json!(self.columns));
-                    writeln!(self.out, "{head}")?;
-                }
-                let text = serde_json::to_string(row)?;
-                self.out.write_all(self.json_text(text).as_bytes())?;
-                self.out.write_all(b"\n")?;
-                self.row_done()
-            }
+            Format::Jsonl => self.jsonl(serde_json::to_string(row)?),
             Format::Csv => {
                 if !self.csv_header_written {
                     self.csv_header_written = true;

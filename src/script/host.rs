@@ -67,7 +67,7 @@ pub struct Host {
     /// Where printed output goes (the CLI or REPL decides).
     speaker: RefCell<Option<Speaker>>,
     /// The map keys each script of the session assigns, by source ([`super::fields`]).
-    pub writes: Rc<RefCell<std::collections::HashMap<String, super::fields::Writes>>>,
+    pub writes: super::modules::WritesBySource,
     /// Someone types each input at a terminal (the REPL on one): destructive calls ask first
     /// and say what they did, as the CLI's commands do. Scripts never ask on their own.
     interactive: Cell<bool>,

@@ -49,7 +49,6 @@ pub const STOP_MEMORY: &str = "memory";
 pub fn engine(host: &Rc<Host>, limits: &Limits) -> Engine {
     let mut engine = Engine::new();
     limits.apply(&mut engine);
-    engine.set_module_resolver(modules::Resolver::new());
     let interrupt = host.interrupt().clone();
     let memory = limits.memory_bytes();
     engine.on_progress(move |_| {
@@ -62,27 +61,11 @@ pub fn engine(host: &Rc<Host>, limits: &Limits) -> Engine {
         }
     });
     // A field a record does not have is an error; other maps keep Rhai's rules (fields.rs).
+    // What a stdlib module assigns is noted as the resolver compiles it.
+    engine.set_module_resolver(modules::Resolver::new(host.writes.clone()));
     {
         let writes = host.writes.clone();
         engine.on_map_missing_property(move |map, prop, ctx| {
-            let source = ctx.source().unwrap_or("").to_string();
-            let unread = !writes.borrow().contains_key(&source);
-            if unread {
-                // A stdlib module's text is read the first time its code reaches a missing key,
-                // not at every start-up.
-                let text = stdlib::MODULES
-                    .iter()
-                    .find(|(name, _)| modules::stdlib_source(name) == source)
-                    .map(|(_, text)| *text);
-                if let Some(text) = text {
-                    let found = match ctx.engine().compile(text) {
-                        Ok(ast) => fields::Writes::of(&ast),
-                        // Unreadable: assume it assigns any key (every missing key is added).
-                        Err(_) => fields::Writes::anything(),
-                    };
-                    writes.borrow_mut().insert(source.clone(), found);
-                }
-            }
             let writes = writes.borrow();
             // Code whose text mcsh has not read (a module of the admin's): any key.
             let anything = fields::Writes::anything();

@@ -7,31 +7,35 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::rc::Rc;
 
 use rhai::module_resolvers::FileModuleResolver;
 use rhai::{Engine, EvalAltResult, Module, ModuleResolver, Position, Scope, Shared};
 
+use super::fields::Writes;
 use super::stdlib;
+
+/// What each module's code assigns, by the source name its code runs under: the check of a
+/// missing field reads it (fields.rs).
+pub type WritesBySource = Rc<RefCell<HashMap<String, Writes>>>;
 
 /// The resolver every mcsh engine uses.
 pub struct Resolver {
     stdlib: RefCell<HashMap<String, Shared<Module>>>,
     files: FileModuleResolver,
+    /// Where a stdlib module's writes are noted as it is compiled, so its text is compiled
+    /// once a run (not again when its code first reads a missing key).
+    writes: WritesBySource,
 }
 
 impl Resolver {
-    /// A resolver with an empty cache.
-    pub fn new() -> Resolver {
+    /// A resolver with an empty cache, noting each stdlib module's writes in `writes`.
+    pub fn new(writes: WritesBySource) -> Resolver {
         Resolver {
             stdlib: RefCell::default(),
             files: FileModuleResolver::new(),
+            writes,
         }
-    }
-}
-
-impl Default for Resolver {
-    fn default() -> Self {
-        Resolver::new()
     }
 }
 
@@ -52,6 +56,9 @@ impl ModuleResolver for Resolver {
             };
             let mut ast = engine.compile(text).map_err(|e| in_module(e.into()))?;
             ast.set_source(stdlib_source(path));
+            self.writes
+                .borrow_mut()
+                .insert(stdlib_source(path), Writes::of(&ast));
             let module: Shared<Module> = Module::eval_ast_as_new(Scope::new(), &ast, engine)
                 .map_err(in_module)?
                 .into();
@@ -104,4 +111,26 @@ fn check_module_file(file: &std::path::Path) -> Result<(), String> {
 /// The source name a stdlib module's code runs under (in messages, and to know its text).
 pub fn stdlib_source(name: &str) -> String {
     format!("stdlib/{name}.rhai")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stdlib_modules_writes_are_noted_as_it_is_compiled() {
+        // The check of a missing field reads them; noted here, the module's text is compiled
+        // once a run instead of again when its code first meets a missing key.
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let host = crate::script::host::Host::offline(&rt);
+        let engine = crate::script::engine(&host, &crate::script::Limits::default());
+        let source = stdlib_source("onboard");
+        assert!(!host.writes.borrow().contains_key(&source));
+        engine.run(r#"import "onboard" as onboard;"#).unwrap();
+        assert!(host.writes.borrow().contains_key(&source));
+        assert!(!host
+            .writes
+            .borrow()
+            .contains_key(&stdlib_source("offboard")));
+    }
 }

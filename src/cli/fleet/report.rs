@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use super::spawn::Done;
 use crate::cli::report::FleetEnded;
 use crate::cli::Ctx;
-use crate::output::{Shape, COLUMNS_KEY, MARK_KEY, PRINTED_KEY};
+use crate::output::{Format, Shape, COLUMNS_KEY, MARK_KEY, PRINTED_KEY};
 
 /// The keys of a JSON object's text in the order written (serde_json's maps sort them).
 fn keys_in_order(line: &str) -> Vec<String> {
@@ -51,84 +51,149 @@ fn for_the_fleet<'a>(fields: &'a Map<String, Value>, key: &str, mark: &str) -> O
     marked.then(|| fields.get(key)).flatten()
 }
 
+/// The columns a report has met: those the parts named, then any other key in the order
+/// first met.
+#[derive(Default)]
+struct Columns {
+    named: Vec<String>,
+    others: Vec<String>,
+}
+
+impl Columns {
+    /// The columns to show: `profile`, then the columns the parts' tables show; without any,
+    /// every key met. What no table named (a script's printed line, a bare value) keeps its
+    /// column either way.
+    fn shown(self) -> Vec<String> {
+        let mut columns = vec!["profile".to_string()];
+        let kept = self
+            .others
+            .iter()
+            .filter(|c| self.named.is_empty() || *c == "value" || *c == "output");
+        for c in self.named.iter().chain(kept) {
+            add_column(&mut columns, c);
+        }
+        columns
+    }
+}
+
+/// The row of the report that `line` of part `d` makes, with `profile` first; `None` for the
+/// line naming the part's columns. `head`: no row of the part came before this line.
+fn row_of(d: &Done, line: &str, head: &mut bool, columns: &mut Columns) -> Option<Value> {
+    let mut row = Map::new();
+    row.insert("profile".into(), Value::String(d.profile.clone()));
+    match serde_json::from_str::<Value>(line) {
+        Ok(Value::Object(fields)) => {
+            // Only a line before a part's first row may name its columns (mcsh writes it
+            // there); printed lines come wrapped, so they name nothing.
+            let named = for_the_fleet(&fields, COLUMNS_KEY, &d.mark);
+            match (named, for_the_fleet(&fields, PRINTED_KEY, &d.mark)) {
+                (Some(Value::Array(cols)), _) if *head => {
+                    for c in cols.iter().filter_map(Value::as_str) {
+                        add_column(&mut columns.named, c);
+                    }
+                    return None;
+                }
+                (_, Some(Value::String(text))) => {
+                    // A printed line, exactly: blank, indented or shaped like JSON.
+                    add_column(&mut columns.others, "output");
+                    row.insert("output".into(), Value::String(text.clone()));
+                    return Some(Value::Object(row));
+                }
+                _ => {}
+            }
+            // Only needed while no part has named its columns (a script's maps): read again
+            // for its keys, a line costs twice.
+            if columns.named.is_empty() {
+                for k in keys_in_order(line) {
+                    add_column(&mut columns.others, &k);
+                }
+            }
+            for (k, v) in fields {
+                if k != "profile" {
+                    row.insert(k, v);
+                }
+            }
+        }
+        Ok(other) => {
+            add_column(&mut columns.others, "value");
+            row.insert("value".into(), other);
+        }
+        Err(_) => {
+            add_column(&mut columns.others, "output");
+            row.insert("output".into(), Value::String(line.to_string()));
+        }
+    }
+    *head = false;
+    Some(Value::Object(row))
+}
+
 /// Every tenant's rows, `profile` first, and the columns to show (`profile`, then the columns
 /// the parts named, then any other key, in the order first met).
 pub fn rows(done: &[Done]) -> (Vec<String>, Vec<Value>) {
-    let mut named: Vec<String> = Vec::new();
-    let mut others: Vec<String> = Vec::new();
+    let mut columns = Columns::default();
     let mut rows = Vec::new();
     for d in done {
-        // Only a line before a part's first row may name its columns (mcsh writes it there);
-        // printed lines come wrapped, so they name nothing.
         let mut head = true;
         for line in String::from_utf8_lossy(&d.stdout).lines() {
             let line = line.trim();
-            if line.is_empty() {
-                continue;
+            if !line.is_empty() {
+                rows.extend(row_of(d, line, &mut head, &mut columns));
             }
-            let mut row = Map::new();
-            row.insert("profile".into(), Value::String(d.profile.clone()));
-            match serde_json::from_str::<Value>(line) {
-                Ok(Value::Object(fields)) => {
-                    {
-                        let columns = for_the_fleet(&fields, COLUMNS_KEY, &d.mark);
-                        match (columns, for_the_fleet(&fields, PRINTED_KEY, &d.mark)) {
-                            (Some(Value::Array(cols)), _) if head => {
-                                for c in cols.iter().filter_map(Value::as_str) {
-                                    add_column(&mut named, c);
-                                }
-                                continue;
-                            }
-                            (_, Some(Value::String(text))) => {
-                                // A printed line, exactly: blank, indented or shaped like JSON.
-                                add_column(&mut others, "output");
-                                row.insert("output".into(), Value::String(text.clone()));
-                                rows.push(Value::Object(row));
-                                continue;
-                            }
-                            _ => {}
-                        }
-                    }
-                    // Only needed while no part has named its columns (a script's maps): read
-                    // again for its keys, a line costs twice.
-                    if named.is_empty() {
-                        for k in keys_in_order(line) {
-                            add_column(&mut others, &k);
-                        }
-                    }
-                    for (k, v) in fields {
-                        if k != "profile" {
-                            row.insert(k, v);
-                        }
-                    }
-                }
-                Ok(other) => {
-                    add_column(&mut others, "value");
-                    row.insert("value".into(), other);
-                }
-                Err(_) => {
-                    add_column(&mut others, "output");
-                    row.insert("output".into(), Value::String(line.to_string()));
-                }
-            }
-            head = false;
-            rows.push(Value::Object(row));
         }
     }
-    // The columns the parts' tables show; without any, every key met. What no table named
-    // (a script's printed line, a bare value) keeps its column either way.
-    let mut columns = vec!["profile".to_string()];
-    let kept = others
-        .iter()
-        .filter(|c| named.is_empty() || *c == "value" || *c == "output");
-    for c in named.iter().chain(kept) {
-        add_column(&mut columns, c);
+    (columns.shown(), rows)
+}
+
+/// How many keys `line` has when it can be passed on as the part wrote it: one JSON object
+/// alone on its line, without a `profile` key (the report's own), and not a line written for
+/// the fleet (those carry the run's `mark`, which no row of data knows). `None`: it must be
+/// read ([`row_of`]).
+fn plain_row(line: &str, mark: &str) -> Option<usize> {
+    struct Plain(usize);
+    impl<'de> serde::de::Visitor<'de> for &mut Plain {
+        type Value = bool;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("an object")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<bool, A::Error> {
+            // A key written with escapes is not borrowed: an error here, and the line is read.
+            while let Some(k) = map.next_key::<&'de str>()? {
+                if k == "profile" {
+                    return Ok(false);
+                }
+                map.next_value::<serde::de::IgnoredAny>()?;
+                self.0 += 1;
+            }
+            Ok(true)
+        }
     }
-    (columns, rows)
+    if !line.starts_with('{') || (!mark.is_empty() && line.contains(mark)) {
+        return None;
+    }
+    let mut plain = Plain(0);
+    let mut de = serde_json::Deserializer::from_str(line);
+    match serde::Deserializer::deserialize_map(&mut de, &mut plain) {
+        Ok(true) => de.end().ok().map(|()| plain.0),
+        _ => None,
+    }
+}
+
+/// The text of JSON object `object` (with `keys` keys) with `"profile": profile` put first.
+fn profile_first(profile: &str, object: &str, keys: usize) -> String {
+    let rest = object.trim_start().strip_prefix('{').unwrap_or(object);
+    let profile = serde_json::to_string(profile).expect("a string serializes");
+    if keys == 0 {
+        format!("{{\"profile\":{profile}}}")
+    } else {
+        format!("{{\"profile\":{profile},{rest}")
+    }
 }
 
 /// Prints every tenant's rows as one listing in the asked format.
 pub fn print_rows(ctx: &Ctx, done: &[Done]) -> anyhow::Result<()> {
+    if ctx.format() == Format::Jsonl {
+        return print_jsonl(ctx, done);
+    }
     let (columns, rows) = rows(done);
     if rows.is_empty() {
         return Ok(());
@@ -139,6 +204,42 @@ pub fn print_rows(ctx: &Ctx, done: &[Done]) -> anyhow::Result<()> {
         printer.row(r)?;
     }
     printer.finish()?;
+    Ok(())
+}
+
+/// [`print_rows`] as JSON lines.
+fn print_jsonl(ctx: &Ctx, done: &[Done]) -> anyhow::Result<()> {
+    let mut printer = ctx.printer(Shape::List, &["profile"]);
+    jsonl_rows(&mut printer, done)?;
+    printer.finish()?;
+    Ok(())
+}
+
+/// Every tenant's rows as JSON lines, `profile` first in each: a row of data is passed on as
+/// the part wrote it, not read and written again (a fleet's thousands of rows are copied);
+/// any other line becomes a row as [`rows`] makes it.
+fn jsonl_rows<W: std::io::Write>(
+    printer: &mut crate::output::Printer<W>,
+    done: &[Done],
+) -> std::io::Result<()> {
+    let mut columns = Columns::default();
+    for d in done {
+        let mut head = true;
+        for line in String::from_utf8_lossy(&d.stdout).lines() {
+            let line = line.trim();
+            if line.is_empty() {
+                continue;
+            }
+            if let Some(keys) = plain_row(line, &d.mark) {
+                head = false;
+                printer.row_json(&profile_first(&d.profile, line, keys))?;
+            } else if let Some(Value::Object(mut row)) = row_of(d, line, &mut head, &mut columns) {
+                row.remove("profile");
+                let text = serde_json::to_string(&row)?;
+                printer.row_json(&profile_first(&d.profile, &text, row.len()))?;
+            }
+        }
+    }
     Ok(())
 }
 
@@ -381,5 +482,56 @@ mod tests {
         assert_eq!(rows[7][PRINTED_KEY], "data");
         assert_eq!(rows[7][MARK_KEY], "m2");
         assert_eq!(rows.len(), 8);
+    }
+
+    #[test]
+    fn json_lines_pass_each_row_on_as_written_with_profile_first() {
+        let mark = "0123456789abcdef0123456789abcdef";
+        let stdout = [
+            format!("{{\"mcshColumns\":[\"name\"],\"mcshMark\":\"{mark}\"}}"),
+            "{\"name\":\"A\",\"id\":1}".to_string(),
+            // Its own `profile` gives way to the tenant's.
+            "{\"profile\":\"spoofed\",\"name\":\"B\"}".to_string(),
+            "{}".to_string(),
+            // A key written with escapes, an object with text after it, a bare value.
+            "{\"\\u0070rofile\":\"spoofed\"}".to_string(),
+            "{\"name\":\"C\"} and more".to_string(),
+            "7".to_string(),
+            format!("{{\"mcshPrinted\":\"said\",\"mcshMark\":\"{mark}\"}}"),
+        ]
+        .join("\n");
+        let done = vec![Done {
+            profile: "acme".into(),
+            code: 0,
+            stdout: stdout.into_bytes(),
+            error: None,
+            wrote: None,
+            mark: mark.into(),
+        }];
+        let mut out = Vec::new();
+        let mut printer = crate::output::Printer::new(&mut out, Format::Jsonl, Shape::List, &[]);
+        jsonl_rows(&mut printer, &done).unwrap();
+        assert_eq!(printer.count(), 7);
+        printer.finish().unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            [
+                "{\"profile\":\"acme\",\"name\":\"A\",\"id\":1}",
+                "{\"profile\":\"acme\",\"name\":\"B\"}",
+                "{\"profile\":\"acme\"}",
+                "{\"profile\":\"acme\"}",
+                "{\"profile\":\"acme\",\"output\":\"{\\\"name\\\":\\\"C\\\"} and more\"}",
+                "{\"profile\":\"acme\",\"value\":7}",
+                "{\"profile\":\"acme\",\"output\":\"said\"}",
+                "",
+            ]
+            .join("\n")
+        );
+        // What is passed on as written, and what is read first.
+        assert_eq!(plain_row("{\"a\":{\"profile\":1},\"b\":[]}", mark), Some(2));
+        assert_eq!(plain_row("{\"profile\":1}", mark), None);
+        assert_eq!(plain_row(&format!("{{\"a\":\"{mark}\"}}"), mark), None);
+        assert_eq!(plain_row("{\"a\":1}}", mark), None);
+        assert_eq!(plain_row("[1]", mark), None);
     }
 }
