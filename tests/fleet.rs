@@ -141,6 +141,12 @@ fn a_command_runs_on_every_tenant_and_reports_once_with_the_profile_first() {
     assert_eq!(code, 0, "{err}");
     let by = rows_by_profile(&out);
     assert_eq!(by.keys().map(String::as_str).collect::<Vec<_>>(), TENANTS);
+    // In JSON lines too, each row leads with its profile.
+    for line in out.lines() {
+        assert!(line.starts_with("{\"profile\":\""), "{line}");
+    }
+    // What the tenants tell the fleet itself (started, wrote) is not passed on.
+    assert!(!err.contains("mcsh-fleet-member"), "{err}");
     for t in TENANTS {
         // Each tenant's rows are its own listing, exactly.
         let own: BTreeSet<String> = f

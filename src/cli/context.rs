@@ -124,6 +124,10 @@ impl Ctx {
         if let Some(d) = &self.connected {
             return Ok(d.clone());
         }
+        if self.global.member.is_some() {
+            // A fleet's part is done starting: its fleet may start another tenant.
+            crate::eprintln_safe!("{}", super::fleet::STARTED);
+        }
         let options = ClientOptions {
             stop: self.stop.clone(),
             ..ClientOptions::default()

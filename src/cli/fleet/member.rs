@@ -20,6 +20,11 @@ pub const MEMBER_ENV: &str = "MCSH_FLEET_MEMBER";
 /// fleet says how to undo the whole run without reading the audit log again.
 pub const WROTE: &str = "mcsh-fleet-member-wrote:";
 
+/// How a member tells its fleet that it has started (a line on stderr, given as it first
+/// connects, when what comes next is mostly waiting on the service): the fleet then lets
+/// another tenant start ([`super::spawn`]'s start gate).
+pub const STARTED: &str = "mcsh-fleet-member-started";
+
 /// What a fleet tells one tenant's process.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Member {

@@ -2,6 +2,10 @@
 //!
 //! Policy: a part's standard output is kept for the report; its standard error is passed on
 //! line by line behind the tenant's name (and its last `error:` kept for the summary).
+//! Parts start through a gate ([`Gate`]): at most one a core is starting at a time, the next
+//! starts when one says it has started (it connects) or ends, so their start-up work (the
+//! process, the engine, compiling) is not spread thin over twenty at once, and the first to
+//! start wait on the service while the later ones start.
 //! Ctrl-C reaches every part (they share the terminal's process group; a signal sent to this
 //! process alone is passed on), parts not started yet are not started, and each part stops
 //! as a single run does on Ctrl-C.
@@ -10,9 +14,10 @@ use std::ffi::OsString;
 use std::io::{BufRead, Read, Write};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
 
-use super::member::{Member, MEMBER_ENV};
+use super::member::{Member, MEMBER_ENV, STARTED};
 use crate::interrupt::Interrupt;
 
 /// What the fleet's processes share.
@@ -57,6 +62,53 @@ pub struct Done {
     pub wrote: Option<String>,
     /// The fleet run's mark, which its lines for the fleet carry.
     pub mark: String,
+}
+
+/// The start gate: how many parts are starting (begun, and not yet said they started or
+/// ended), at most `limit` at once. A part that takes longer than [`Gate::PATIENCE`] to say
+/// so no longer holds the next back: the gate paces, it never stops a run.
+struct Gate {
+    starting: Mutex<usize>,
+    turn: Condvar,
+    limit: usize,
+}
+
+impl Gate {
+    /// The longest a part waits for another to finish starting.
+    const PATIENCE: Duration = Duration::from_millis(100);
+
+    /// A gate letting `limit` parts start at once (at least one).
+    fn new(limit: usize) -> Gate {
+        Gate {
+            starting: Mutex::new(0),
+            turn: Condvar::new(),
+            limit: limit.max(1),
+        }
+    }
+
+    /// Waits for a turn to start a part (or for [`Gate::PATIENCE`]).
+    fn enter(&self) {
+        let until = Instant::now() + Self::PATIENCE;
+        let mut starting = self.starting.lock().expect("gate lock");
+        while *starting >= self.limit {
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            starting = self.turn.wait_timeout(starting, left).expect("gate lock").0;
+        }
+        *starting += 1;
+    }
+
+    /// A part has started or ended: the next may start. `once` makes it count once a part.
+    fn leave(&self, once: &AtomicBool) {
+        if once.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let mut starting = self.starting.lock().expect("gate lock");
+        *starting = starting.saturating_sub(1);
+        self.turn.notify_one();
+    }
 }
 
 /// Runs `jobs`, at most `env.jobs` at once, feeding each `input` on standard input (when the
@@ -105,6 +157,8 @@ pub fn run_all(
     }
     let results: Mutex<Vec<Option<Done>>> = Mutex::new((0..total).map(|_| None).collect());
     let exe = std::env::current_exe();
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let gate = Arc::new(Gate::new(cores));
     std::thread::scope(|scope| {
         for _ in 0..env.jobs.clamp(1, total.max(1)) {
             scope.spawn(|| loop {
@@ -121,7 +175,7 @@ pub fn run_all(
                     }
                 } else {
                     match &exe {
-                        Ok(exe) => run_one(exe, job, env, input.clone(), &running),
+                        Ok(exe) => run_one(exe, job, env, input.clone(), &running, &gate),
                         Err(e) => Done {
                             profile: job.member.profile.clone(),
                             code: 1,
@@ -164,6 +218,7 @@ fn run_one(
     env: &Env,
     input: Option<Arc<Vec<u8>>>,
     running: &Mutex<Vec<u32>>,
+    gate: &Arc<Gate>,
 ) -> Done {
     let quiet = env.quiet;
     let profile = job.member.profile.clone();
@@ -200,9 +255,14 @@ fn run_one(
             });
         }
     }
+    let started = Arc::new(AtomicBool::new(false));
+    gate.enter();
     let mut child = match command.spawn() {
         Ok(c) => c,
-        Err(e) => return failed(format!("cannot start its process: {e}")),
+        Err(e) => {
+            gate.leave(&started);
+            return failed(format!("cannot start its process: {e}"));
+        }
     };
     let pid = child.id();
     running.lock().expect("fleet lock").push(pid);
@@ -214,6 +274,7 @@ fn run_one(
     }
     let stderr = child.stderr.take();
     let name = profile.clone();
+    let (gate_of_part, started_of_part) = (gate.clone(), started.clone());
     let errors = std::thread::spawn(move || {
         let mut last_error = None;
         let mut wrote = None;
@@ -227,6 +288,10 @@ fn run_one(
             line.clear();
             if let Some(run) = text.strip_prefix(super::member::WROTE) {
                 wrote = Some(run.trim().to_string());
+                continue;
+            }
+            if text == STARTED {
+                gate_of_part.leave(&started_of_part);
                 continue;
             }
             if let Some(e) = text.strip_prefix("error: ") {
@@ -243,6 +308,7 @@ fn run_one(
         let _ = out.read_to_end(&mut stdout);
     }
     let status = child.wait();
+    gate.leave(&started);
     running.lock().expect("fleet lock").retain(|p| *p != pid);
     let (error, wrote) = errors.join().unwrap_or((None, None));
     let code = match status {
@@ -256,5 +322,44 @@ fn run_one(
         error,
         wrote,
         mark: job.member.mark.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_start_gate_lets_one_part_a_core_start_and_counts_each_part_once() {
+        let gate = Arc::new(Gate::new(2));
+        gate.enter();
+        gate.enter();
+        assert_eq!(*gate.starting.lock().unwrap(), 2);
+        // A third waits until one of the two says it started ...
+        let (tx, rx) = std::sync::mpsc::channel();
+        let third = {
+            let gate = gate.clone();
+            std::thread::spawn(move || {
+                gate.enter();
+                tx.send(()).unwrap();
+            })
+        };
+        assert!(rx.recv_timeout(Duration::from_millis(20)).is_err());
+        let first = AtomicBool::new(false);
+        gate.leave(&first);
+        rx.recv_timeout(Duration::from_secs(10)).unwrap();
+        third.join().unwrap();
+        // ... and that part ending later does not count again.
+        gate.leave(&first);
+        assert_eq!(*gate.starting.lock().unwrap(), 2);
+        // A part slow to say so holds the next back no longer than the gate's patience.
+        let (tx, rx) = std::sync::mpsc::channel();
+        let gate2 = gate.clone();
+        std::thread::spawn(move || {
+            gate2.enter();
+            tx.send(()).unwrap();
+        });
+        rx.recv_timeout(Gate::PATIENCE * 50).unwrap();
+        assert_eq!(*gate.starting.lock().unwrap(), 3);
     }
 }
