@@ -634,6 +634,36 @@ fn ctrl_c_stops_every_tenant_and_says_so() {
     }
 }
 
+#[cfg(unix)]
+#[test]
+fn ctrl_c_while_tenants_wait_their_turn_to_start_writes_nothing_anywhere() {
+    // Each tenant works on its own before it first connects, so later ones wait at the
+    // start gate (one a core at a time); Ctrl-C at any moment of that starts no one after it.
+    let f = Fleet::new();
+    let script = "let t = 0; for i in 0..1000000 { t += i; } create_user(\"race-\" + profile() + \"@company.com\"); t";
+    for after_ms in [30, 90, 160] {
+        let child = mcsh_process(&f.mcsh())
+            .args(["--fleet", "trio", "-e", script, "-o", "jsonl"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(after_ms));
+        // SAFETY: a signal to the process this test started.
+        unsafe {
+            libc::kill(child.id() as libc::pid_t, libc::SIGINT);
+        }
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(130), "{after_ms} ms: {err}");
+        assert!(err.contains("3 interrupted"), "{after_ms} ms: {err}");
+        for t in TENANTS {
+            let users = f.json_of(t, &["users", "list"]).to_string();
+            assert!(!users.contains("race-"), "{after_ms} ms: {t} wrote: {err}");
+        }
+    }
+}
+
 #[cfg(target_os = "linux")]
 #[test]
 fn a_fleet_killed_outright_stops_its_tenants() {

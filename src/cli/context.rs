@@ -124,9 +124,9 @@ impl Ctx {
         if let Some(d) = &self.connected {
             return Ok(d.clone());
         }
-        if self.global.member.is_some() {
+        if let Some(member) = &self.global.member {
             // A fleet's part is done starting: its fleet may start another tenant.
-            crate::eprintln_safe!("{}", super::fleet::STARTED);
+            crate::eprintln_safe!("{}", super::fleet::started_line(&member.mark));
         }
         let options = ClientOptions {
             stop: self.stop.clone(),

@@ -22,9 +22,9 @@ pub fn wrote_line(global: &Global, a: &crate::directory::audit::Audit) -> Option
     if !a.wrote() {
         return None;
     }
-    if global.member.is_some() {
+    if let Some(member) = &global.member {
         // A fleet's part: the fleet says how to undo the whole run.
-        return Some(format!("{} {}", super::fleet::WROTE, a.run_id()));
+        return Some(super::fleet::wrote_line(&member.mark, a.run_id()));
     }
     (!global.quiet).then(|| {
         crate::output::printable(&format!(

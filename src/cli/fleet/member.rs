@@ -16,14 +16,39 @@ use crate::output::Format;
 /// user's mcsh can read): a value set by anything else is refused, not obeyed.
 pub const MEMBER_ENV: &str = "MCSH_FLEET_MEMBER";
 
-/// How a member tells its fleet that it wrote (a line on stderr, followed by its run id): the
-/// fleet says how to undo the whole run without reading the audit log again.
-pub const WROTE: &str = "mcsh-fleet-member-wrote:";
+/// How a member tells its fleet that it wrote: [`wrote_line`].
+const WROTE: &str = "mcsh-fleet-member-wrote:";
 
-/// How a member tells its fleet that it has started (a line on stderr, given as it first
-/// connects, when what comes next is mostly waiting on the service): the fleet then lets
-/// another tenant start ([`super::spawn`]'s start gate).
-pub const STARTED: &str = "mcsh-fleet-member-started";
+/// How a member tells its fleet that it has started (given as it first connects, when what
+/// comes next is mostly waiting on the service): [`started_line`]. The fleet then lets another
+/// tenant start ([`super::spawn`]'s start gate).
+const STARTED: &str = "mcsh-fleet-member-started:";
+
+/// The line on stderr by which a member with the fleet run's `mark` says it wrote, with its
+/// run id: the fleet says how to undo the whole run without reading the audit log again. The
+/// mark (which no script knows) keeps a line the tenant's own output makes from passing for it.
+pub fn wrote_line(mark: &str, run: &str) -> String {
+    format!("{WROTE}{mark} {run}")
+}
+
+/// The run id in `line` when it is [`wrote_line`] of `mark`.
+pub fn wrote_in<'a>(line: &'a str, mark: &str) -> Option<&'a str> {
+    let run = line
+        .strip_prefix(WROTE)?
+        .strip_prefix(mark)?
+        .strip_prefix(' ')?;
+    (!mark.is_empty()).then_some(run.trim())
+}
+
+/// The line on stderr by which a member with the fleet run's `mark` says it has started.
+pub fn started_line(mark: &str) -> String {
+    format!("{STARTED}{mark}")
+}
+
+/// Whether `line` is [`started_line`] of `mark`.
+pub fn is_started(line: &str, mark: &str) -> bool {
+    !mark.is_empty() && line.strip_prefix(STARTED) == Some(mark)
+}
 
 /// What a fleet tells one tenant's process.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -177,4 +202,24 @@ pub fn become_member(cli: &mut Cli, member: Member) {
     }
     crate::output::announce_columns(&member.mark);
     g.member = Some(member);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_a_member_tells_its_fleet_holds_only_with_the_runs_mark() {
+        let mark = "0123456789abcdef0123456789abcdef";
+        assert_eq!(wrote_in(&wrote_line(mark, "RUN-1"), mark), Some("RUN-1"));
+        assert!(is_started(&started_line(mark), mark));
+        // Written by anything that does not know the mark (a tenant's own output), or for
+        // another run: not the fleet's.
+        assert_eq!(wrote_in(&wrote_line("other", "RUN-1"), mark), None);
+        assert_eq!(wrote_in("mcsh-fleet-member-wrote: RUN-1", mark), None);
+        assert!(!is_started("mcsh-fleet-member-started:", mark));
+        assert!(!is_started(&started_line("other"), mark));
+        assert!(!is_started(&started_line(""), ""));
+        assert_eq!(wrote_in(&wrote_line("", "RUN-1"), ""), None);
+    }
 }

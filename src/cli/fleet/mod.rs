@@ -20,7 +20,7 @@ use super::report::Usage;
 use super::{Cli, Command, Global};
 use crate::interrupt::Interrupt;
 
-pub use member::{become_member, member_from_env, Member, MEMBER_ENV, STARTED, WROTE};
+pub use member::{become_member, member_from_env, started_line, wrote_line, Member, MEMBER_ENV};
 
 /// Tenants run at once unless `--fleet-jobs` says otherwise. Each is a process that mostly
 /// waits on the network (a few MB of memory), so this is set by what a provider's fleet is

@@ -170,12 +170,46 @@ fn plain_row(line: &str, mark: &str) -> Option<usize> {
     if !line.starts_with('{') || (!mark.is_empty() && line.contains(mark)) {
         return None;
     }
+    // Deeply nested values are left to the full reading, whose depth limit decides what they
+    // become, so that a row is the same in every format.
+    if nesting(line) > MAX_PLAIN_NESTING {
+        return None;
+    }
     let mut plain = Plain(0);
     let mut de = serde_json::Deserializer::from_str(line);
     match serde::Deserializer::deserialize_map(&mut de, &mut plain) {
         Ok(true) => de.end().ok().map(|()| plain.0),
         _ => None,
     }
+}
+
+/// The deepest nesting of arrays and objects a row passed on as written may have.
+const MAX_PLAIN_NESTING: usize = 64;
+
+/// How deep the arrays and objects of JSON text `line` nest (brackets in strings aside).
+fn nesting(line: &str) -> usize {
+    let (mut depth, mut deepest, mut in_string, mut escaped) = (0usize, 0usize, false, false);
+    for b in line.bytes() {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'{' | b'[' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
 }
 
 /// The text of JSON object `object` (with `keys` keys) with `"profile": profile` put first.
@@ -533,5 +567,11 @@ mod tests {
         assert_eq!(plain_row(&format!("{{\"a\":\"{mark}\"}}"), mark), None);
         assert_eq!(plain_row("{\"a\":1}}", mark), None);
         assert_eq!(plain_row("[1]", mark), None);
+        // Nested deeper than the full reading takes: read, so it is the same row everywhere.
+        let deep = format!("{{\"v\":{}1{}}}", "[".repeat(200), "]".repeat(200));
+        assert_eq!(plain_row(&deep, mark), None);
+        let shallow = format!("{{\"v\":{}\"]]\\\"[[\"{}}}", "[".repeat(3), "]".repeat(3));
+        assert_eq!(nesting(&shallow), 4);
+        assert_eq!(plain_row(&shallow, mark), Some(1));
     }
 }

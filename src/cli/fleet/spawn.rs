@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use super::member::{Member, MEMBER_ENV, STARTED};
+use super::member::{is_started, wrote_in, Member, MEMBER_ENV};
 use crate::interrupt::Interrupt;
 
 /// What the fleet's processes share.
@@ -64,40 +64,58 @@ pub struct Done {
     pub mark: String,
 }
 
-/// The start gate: how many parts are starting (begun, and not yet said they started or
-/// ended), at most `limit` at once. A part that takes longer than [`Gate::PATIENCE`] to say
-/// so no longer holds the next back: the gate paces, it never stops a run.
+/// The start gate: at most `limit` parts starting at once (begun, and not yet said they
+/// started or ended). A part slow to say so holds the next back for [`Gate::PATIENCE`] at
+/// most, counted from the last start, so the gate paces starts and never stops a run; once
+/// the run is stopping ([`Gate::close`]) it lets no part start.
 struct Gate {
-    starting: Mutex<usize>,
+    state: Mutex<GateState>,
     turn: Condvar,
     limit: usize,
 }
 
+/// What the gate counts.
+#[derive(Default)]
+struct GateState {
+    starting: usize,
+    last_start: Option<Instant>,
+    closed: bool,
+}
+
 impl Gate {
-    /// The longest a part waits for another to finish starting.
+    /// The longest the next part waits after the last one started.
     const PATIENCE: Duration = Duration::from_millis(100);
 
     /// A gate letting `limit` parts start at once (at least one).
     fn new(limit: usize) -> Gate {
         Gate {
-            starting: Mutex::new(0),
+            state: Mutex::new(GateState::default()),
             turn: Condvar::new(),
             limit: limit.max(1),
         }
     }
 
-    /// Waits for a turn to start a part (or for [`Gate::PATIENCE`]).
-    fn enter(&self) {
-        let until = Instant::now() + Self::PATIENCE;
-        let mut starting = self.starting.lock().expect("gate lock");
-        while *starting >= self.limit {
-            let left = until.saturating_duration_since(Instant::now());
-            if left.is_zero() {
+    /// Waits for a turn to start a part; `false` when the run is stopping instead.
+    fn enter(&self) -> bool {
+        let mut state = self.state.lock().expect("gate lock");
+        loop {
+            if state.closed {
+                return false;
+            }
+            let now = Instant::now();
+            let due = state.last_start.map_or(now, |last| last + Self::PATIENCE);
+            if state.starting < self.limit || now >= due {
                 break;
             }
-            starting = self.turn.wait_timeout(starting, left).expect("gate lock").0;
+            state = self
+                .turn
+                .wait_timeout(state, due - now)
+                .expect("gate lock")
+                .0;
         }
-        *starting += 1;
+        state.starting += 1;
+        state.last_start = Some(Instant::now());
+        true
     }
 
     /// A part has started or ended: the next may start. `once` makes it count once a part.
@@ -105,9 +123,27 @@ impl Gate {
         if once.swap(true, Ordering::SeqCst) {
             return;
         }
-        let mut starting = self.starting.lock().expect("gate lock");
-        *starting = starting.saturating_sub(1);
+        let mut state = self.state.lock().expect("gate lock");
+        state.starting = state.starting.saturating_sub(1);
         self.turn.notify_one();
+    }
+
+    /// The run is stopping: no part waiting or to come starts.
+    fn close(&self) {
+        self.state.lock().expect("gate lock").closed = true;
+        self.turn.notify_all();
+    }
+}
+
+/// How a part that was never started ended: interrupted.
+fn not_started(job: &Job) -> Done {
+    Done {
+        profile: job.member.profile.clone(),
+        code: 130,
+        stdout: Vec::new(),
+        error: Some("not started: interrupted".into()),
+        wrote: None,
+        mark: String::new(),
     }
 }
 
@@ -125,11 +161,14 @@ pub fn run_all(
     let ended = AtomicUsize::new(0);
     let stopping = Arc::new(AtomicBool::new(false));
     let running: Arc<Mutex<Vec<u32>>> = Arc::new(Mutex::new(Vec::new()));
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let gate = Arc::new(Gate::new(cores));
     {
         // Ctrl-C (or SIGTERM, which a service manager or `timeout` sends): stop starting
         // parts, and pass it on to those running as Ctrl-C, so each stops cleanly.
         let stopping = stopping.clone();
         let running = running.clone();
+        let gate = gate.clone();
         let handle = env.handle.clone();
         let interrupt = env.interrupt.clone();
         #[cfg(unix)]
@@ -149,7 +188,10 @@ pub fn run_all(
                 }
                 interrupt.wait().await;
             });
+            // Parts check `stopping` as they register, under this lock: each is either
+            // told here or never started.
             stopping.store(true, Ordering::SeqCst);
+            gate.close();
             for pid in running.lock().expect("fleet lock").iter() {
                 interrupt_process(*pid);
             }
@@ -157,25 +199,23 @@ pub fn run_all(
     }
     let results: Mutex<Vec<Option<Done>>> = Mutex::new((0..total).map(|_| None).collect());
     let exe = std::env::current_exe();
-    let cores = std::thread::available_parallelism().map_or(1, usize::from);
-    let gate = Arc::new(Gate::new(cores));
     std::thread::scope(|scope| {
         for _ in 0..env.jobs.clamp(1, total.max(1)) {
             scope.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::SeqCst);
                 let Some(job) = jobs.get(i) else { break };
                 let done = if stopping.load(Ordering::SeqCst) {
-                    Done {
-                        profile: job.member.profile.clone(),
-                        code: 130,
-                        stdout: Vec::new(),
-                        error: Some("not started: interrupted".into()),
-                        wrote: None,
-                        mark: String::new(),
-                    }
+                    not_started(job)
                 } else {
                     match &exe {
-                        Ok(exe) => run_one(exe, job, env, input.clone(), &running, &gate),
+                        Ok(exe) => {
+                            let starting = Starting {
+                                running: &running,
+                                gate: &gate,
+                                stopping: &stopping,
+                            };
+                            run_one(exe, job, env, input.clone(), starting)
+                        }
                         Err(e) => Done {
                             profile: job.member.profile.clone(),
                             code: 1,
@@ -211,15 +251,27 @@ fn interrupt_process(pid: u32) {
     let _ = pid;
 }
 
+/// What starting a part shares with the others: the processes running, the start gate, and
+/// whether the run is stopping.
+struct Starting<'a> {
+    running: &'a Mutex<Vec<u32>>,
+    gate: &'a Arc<Gate>,
+    stopping: &'a AtomicBool,
+}
+
 /// Runs one part to its end.
 fn run_one(
     exe: &std::path::Path,
     job: &Job,
     env: &Env,
     input: Option<Arc<Vec<u8>>>,
-    running: &Mutex<Vec<u32>>,
-    gate: &Arc<Gate>,
+    starting: Starting,
 ) -> Done {
+    let Starting {
+        running,
+        gate,
+        stopping,
+    } = starting;
     let quiet = env.quiet;
     let profile = job.member.profile.clone();
     let failed = |why: String| Done {
@@ -256,16 +308,28 @@ fn run_one(
         }
     }
     let started = Arc::new(AtomicBool::new(false));
-    gate.enter();
+    if !gate.enter() {
+        return not_started(job);
+    }
+    // Started and registered under the lock the Ctrl-C thread takes after setting
+    // `stopping`: a part is either told Ctrl-C or not started at all.
+    let mut registered = running.lock().expect("fleet lock");
+    if stopping.load(Ordering::SeqCst) {
+        drop(registered);
+        gate.leave(&started);
+        return not_started(job);
+    }
     let mut child = match command.spawn() {
         Ok(c) => c,
         Err(e) => {
+            drop(registered);
             gate.leave(&started);
             return failed(format!("cannot start its process: {e}"));
         }
     };
     let pid = child.id();
-    running.lock().expect("fleet lock").push(pid);
+    registered.push(pid);
+    drop(registered);
     if let (Some(bytes), Some(mut stdin)) = (input, child.stdin.take()) {
         std::thread::spawn(move || {
             // A part that does not read all of it closes the pipe: not an error here.
@@ -275,6 +339,7 @@ fn run_one(
     let stderr = child.stderr.take();
     let name = profile.clone();
     let (gate_of_part, started_of_part) = (gate.clone(), started.clone());
+    let mark = job.member.mark.clone();
     let errors = std::thread::spawn(move || {
         let mut last_error = None;
         let mut wrote = None;
@@ -286,11 +351,11 @@ fn run_one(
         while reader.read_until(b'\n', &mut line).is_ok_and(|n| n > 0) {
             let text = String::from_utf8_lossy(&line).trim_end().to_string();
             line.clear();
-            if let Some(run) = text.strip_prefix(super::member::WROTE) {
-                wrote = Some(run.trim().to_string());
+            if let Some(run) = wrote_in(&text, &mark) {
+                wrote = Some(run.to_string());
                 continue;
             }
-            if text == STARTED {
+            if is_started(&text, &mark) {
                 gate_of_part.leave(&started_of_part);
                 continue;
             }
@@ -332,34 +397,49 @@ mod tests {
     #[test]
     fn the_start_gate_lets_one_part_a_core_start_and_counts_each_part_once() {
         let gate = Arc::new(Gate::new(2));
-        gate.enter();
-        gate.enter();
-        assert_eq!(*gate.starting.lock().unwrap(), 2);
+        assert!(gate.enter());
+        assert!(gate.enter());
+        assert_eq!(gate.state.lock().unwrap().starting, 2);
         // A third waits until one of the two says it started ...
         let (tx, rx) = std::sync::mpsc::channel();
         let third = {
             let gate = gate.clone();
-            std::thread::spawn(move || {
-                gate.enter();
-                tx.send(()).unwrap();
-            })
+            std::thread::spawn(move || tx.send(gate.enter()).unwrap())
         };
         assert!(rx.recv_timeout(Duration::from_millis(20)).is_err());
         let first = AtomicBool::new(false);
         gate.leave(&first);
-        rx.recv_timeout(Duration::from_secs(10)).unwrap();
+        assert!(rx.recv_timeout(Duration::from_secs(10)).unwrap());
         third.join().unwrap();
         // ... and that part ending later does not count again.
         gate.leave(&first);
-        assert_eq!(*gate.starting.lock().unwrap(), 2);
-        // A part slow to say so holds the next back no longer than the gate's patience.
+        assert_eq!(gate.state.lock().unwrap().starting, 2);
+    }
+
+    #[test]
+    fn parts_slow_to_start_are_passed_one_at_a_time_and_none_once_stopping() {
+        let gate = Arc::new(Gate::new(1));
+        let began = Instant::now();
+        assert!(gate.enter());
+        // Nobody says they started: the waiting parts go one a patience after the last start,
+        // not all at once when their own waits run out.
         let (tx, rx) = std::sync::mpsc::channel();
-        let gate2 = gate.clone();
-        std::thread::spawn(move || {
-            gate2.enter();
-            tx.send(()).unwrap();
-        });
-        rx.recv_timeout(Gate::PATIENCE * 50).unwrap();
-        assert_eq!(*gate.starting.lock().unwrap(), 3);
+        for _ in 0..3 {
+            let (gate, tx) = (gate.clone(), tx.clone());
+            std::thread::spawn(move || tx.send(gate.enter()).unwrap());
+        }
+        for _ in 0..3 {
+            assert!(rx.recv_timeout(Gate::PATIENCE * 50).unwrap());
+        }
+        let waited = began.elapsed();
+        assert!(waited >= Gate::PATIENCE * 3, "{waited:?}");
+        // Stopping: a part waiting now, or coming later, is not let through.
+        let waiting = {
+            let gate = gate.clone();
+            std::thread::spawn(move || gate.enter())
+        };
+        gate.close();
+        assert!(!waiting.join().unwrap());
+        assert!(!gate.enter());
     }
 }
