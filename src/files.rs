@@ -88,8 +88,60 @@ pub fn owned_by_me(meta: &std::fs::Metadata) -> bool {
     }
 }
 
+/// This process's own descriptor that `path` names (`/dev/stdout`, `/dev/stderr`,
+/// `/dev/fd/N`, `/proc/self/fd/N`), shared rather than opened again, so what is written lands
+/// where the process's own output goes (a file redirected with `>` keeps one position).
+#[cfg(unix)]
+fn own_descriptor(path: &Path) -> Option<std::fs::File> {
+    use std::os::fd::FromRawFd;
+    let text = path.to_str()?;
+    let fd: i32 = match text {
+        "/dev/stdout" => 1,
+        "/dev/stderr" => 2,
+        _ => text
+            .strip_prefix("/dev/fd/")
+            .or_else(|| text.strip_prefix("/proc/self/fd/"))?
+            .parse()
+            .ok()?,
+    };
+    // SAFETY: a descriptor number this process has open (checked by dup), duplicated, so
+    // the File owns the copy and closing it leaves the original open.
+    let copy = unsafe { libc::dup(fd) };
+    if copy < 0 {
+        return None;
+    }
+    // SAFETY: `copy` is a new descriptor no one else owns.
+    Some(unsafe { std::fs::File::from_raw_fd(copy) })
+}
+
+#[cfg(not(unix))]
+fn own_descriptor(_: &Path) -> Option<std::fs::File> {
+    None
+}
+
 /// Writes `bytes` to `path` atomically; `private` makes a new file's mode 0600 (Unix).
+///
+/// A link is written through, never replaced: a stream's name (`/dev/stdout`, `/dev/fd/N`)
+/// gets the bytes added where the stream is, a link to a file has that file replaced (its
+/// folder and owner are the ones checked), and a link to nothing is refused (a link planted
+/// in a shared folder must not have mcsh create the file it names).
 pub fn write_atomic(path: &Path, bytes: &[u8], private: bool) -> std::io::Result<()> {
+    if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+        if path.starts_with("/dev") || path.starts_with("/proc") {
+            let mut f = match own_descriptor(path) {
+                Some(f) => f,
+                None => std::fs::OpenOptions::new().append(true).open(path)?,
+            };
+            return f.write_all(bytes).and_then(|()| f.flush());
+        }
+        let real = std::fs::canonicalize(path).map_err(|_| {
+            std::io::Error::other(format!(
+                "{} is a link to nothing: mcsh creates no file through a link; choose another name",
+                path.display()
+            ))
+        })?;
+        return write_atomic(&real, bytes, private);
+    }
     let existing = std::fs::metadata(path).ok();
     if let Some(meta) = existing.as_ref().filter(|m| !owned_by_me(m)) {
         // Someone else's file or FIFO in a shared folder (`/tmp/users.csv`) would receive the
@@ -246,5 +298,33 @@ mod tests {
         let dev = Path::new("/dev/null");
         write_atomic(dev, b"discarded", false).unwrap();
         assert!(!std::fs::metadata(dev).unwrap().is_file(), "still a device");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_link_is_written_through_and_a_link_to_nothing_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real.csv");
+        std::fs::write(&real, "old").unwrap();
+        let link = dir.path().join("link.csv");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        write_atomic(&link, b"new", false).unwrap();
+        // The link is still a link, and the file it names has the data.
+        assert!(std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert_eq!(std::fs::read(&real).unwrap(), b"new");
+        // A link to a file that is not there: nothing is created, and it says why.
+        let victim = dir.path().join("victim");
+        let planted = dir.path().join("planted.csv");
+        std::os::unix::fs::symlink(&victim, &planted).unwrap();
+        let e = write_atomic(&planted, b"data", false).unwrap_err();
+        assert!(e.to_string().contains("link to nothing"), "{e}");
+        assert!(!victim.exists());
+        assert!(std::fs::symlink_metadata(&planted)
+            .unwrap()
+            .file_type()
+            .is_symlink());
     }
 }
