@@ -202,6 +202,27 @@ fn a_command_runs_on_every_tenant_and_reports_once_with_the_profile_first() {
         0,
         "{out}"
     );
+
+    // `export --format csv` to standard output makes the report CSV, as on one tenant (it
+    // printed JSON); `--out -` is standard output too.
+    for extra in [&[][..], &["--out", "-"][..]] {
+        let mut args = vec!["--profiles", "acme,globex", "export", "--format", "csv"];
+        args.extend_from_slice(extra);
+        let (code, out, err) = f.run(&args);
+        assert_eq!(code, 0, "{err}");
+        let header = out.lines().next().unwrap();
+        assert!(header.starts_with("profile,emailAddress,"), "{out}");
+        let acme = f
+            .json_of("acme", &["users", "list"])
+            .as_array()
+            .unwrap()
+            .len();
+        assert_eq!(
+            out.lines().filter(|l| l.starts_with("acme,")).count(),
+            acme,
+            "{out}"
+        );
+    }
 }
 
 #[test]

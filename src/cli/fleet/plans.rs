@@ -216,7 +216,11 @@ fn jobs(
 /// Runs the command line on every tenant and prints the one report.
 pub fn each(cli: &Cli, args: &[OsString], tenants: &[String], env: &Env) -> anyhow::Result<()> {
     let g = &cli.global;
-    let ctx = Ctx::new(g.clone());
+    let mut reported = g.clone();
+    if let Some(format) = super::member::report_format(cli) {
+        reported.output = Some(format);
+    }
+    let ctx = Ctx::new(reported);
     prepare_folder(cli)?;
     let input = input_for(cli, args)?;
     let args: Vec<OsString> = args.iter().skip(1).cloned().collect();
