@@ -78,8 +78,8 @@ fn onboard_one_person_then_again_then_dry_run() {
         .assert()
         .success()
         .stderr(predicate::str::contains(
-            "nothing changed, everything was already done",
-        ));
+        "onboard: 1 person, 3 steps: nothing changed, everything was already done (3 unchanged)",
+    ));
     let again = rows(&env.mcsh(Scheme::OAuth).args(args).output().unwrap());
     all_exactly(&again, "unchanged", 3);
 

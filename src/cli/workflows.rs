@@ -197,6 +197,27 @@ fn report(global: &Global, what: &str, called: &Called, columns: &[&str]) -> any
     if !global.quiet {
         let changed = rows.len() - counts.get("unchanged").copied().unwrap_or(0) - failed;
         let summary: Vec<String> = counts.iter().map(|(k, v)| format!("{v} {k}")).collect();
+        // The counts are of steps (an account, each group): say how many people they are for.
+        let people: std::collections::BTreeSet<String> = rows
+            .iter()
+            .filter_map(|r| r["emailAddress"].as_str())
+            .filter(|e| !e.is_empty())
+            .map(str::to_ascii_lowercase)
+            .collect();
+        let what = if !people.is_empty() && people.len() != rows.len() {
+            format!(
+                "{what}: {} {}, {} steps",
+                people.len(),
+                if people.len() == 1 {
+                    "person"
+                } else {
+                    "people"
+                },
+                rows.len()
+            )
+        } else {
+            what.to_string()
+        };
         let took = match called.stats {
             Some(st) => {
                 // What happened, not a row of zeros.
