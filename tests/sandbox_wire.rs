@@ -355,6 +355,29 @@ async fn made_up_paths_without_credentials_cannot_grow_the_sandbox() {
     assert_eq!(sb.stats.hits(mcsh::sandbox::faults::UNKNOWN_PATH), 300);
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn a_served_sandbox_keeps_no_log_of_its_writes() {
+    // Tests count what a sandbox carried out; a served one (record_writes off, as `sandbox
+    // serve` and --sandbox run it) keeps nothing per write, so its memory does not grow.
+    for record in [true, false] {
+        let sb = Sandbox::spawn(Options {
+            record_writes: record,
+            ..Options::default()
+        })
+        .unwrap();
+        let auth = token(&sb).await;
+        let a = post(
+            format!("{}/api/user/create-user", sb.base_url),
+            auth,
+            r#"{"data":[{"emailAddress":"kept.or.not@company.com"}]}"#.into(),
+        )
+        .await;
+        assert_eq!(a.status, 200, "{:?}", a.body);
+        let kept = sb.stats.accepted("/api/user/create-user", |_| true);
+        assert_eq!(kept, usize::from(record));
+    }
+}
+
 /// What an id decodes to (base64url, zlib, JSON), as a client written from §9 would read it.
 fn decoded(id: &str) -> Value {
     use std::io::Read;

@@ -314,6 +314,7 @@ impl Ctx {
         }
         let (state, tenant) = sandbox_state(self.global.profile.as_deref())?;
         let options = sandbox::Options {
+            record_writes: false,
             state: state.clone(),
             tenant,
             ..sandbox::Options::default()
@@ -364,6 +365,7 @@ impl Ctx {
                 .with_context(|| format!("cannot make {}", dir.display()))?;
         }
         let options = sandbox::Options {
+            record_writes: false,
             state: state.clone(),
             from: Some(file.to_string()),
             ..sandbox::Options::default()

@@ -141,6 +141,7 @@ pub async fn run(ctx: &Ctx, cmd: SandboxCmd) -> anyhow::Result<()> {
             let state = state_path(state);
             if let Some(n) = tenants {
                 let options = sandbox::Options {
+                    record_writes: false,
                     addr,
                     state: state.clone(),
                     empty,
@@ -156,6 +157,7 @@ pub async fn run(ctx: &Ctx, cmd: SandboxCmd) -> anyhow::Result<()> {
                 return serve_tenants(ctx, options, n).await;
             }
             let options = sandbox::Options {
+                record_writes: false,
                 addr,
                 state: state.clone(),
                 empty,
@@ -213,6 +215,7 @@ async fn serve_tenants(ctx: &Ctx, template: sandbox::Options, n: u16) -> anyhow:
             addr.set_port(port);
         }
         let options = sandbox::Options {
+            record_writes: false,
             addr,
             state: state.clone(),
             tenant: Some(name.clone()),

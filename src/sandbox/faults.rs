@@ -44,8 +44,9 @@ pub struct Stats {
     pub faults: AtomicU64,
     /// Requests per `/api/...` path.
     pub by_path: std::sync::Mutex<std::collections::HashMap<String, u64>>,
-    /// Every write item the sandbox carried out, with its path, in order: tests count how
-    /// often each was done (nothing may be done twice).
+    /// Every write item the sandbox carried out, with its path, in order, when
+    /// [`super::Options::record_writes`]: tests count how often each was done (nothing may be
+    /// done twice).
     pub accepted: std::sync::Mutex<Vec<(String, serde_json::Value)>>,
 }
 
