@@ -88,24 +88,21 @@ pub fn owned_by_me(meta: &std::fs::Metadata) -> bool {
     }
 }
 
-/// This process's own descriptor that `path` names (`/dev/stdout`, `/dev/stderr`,
-/// `/dev/fd/N`, `/proc/self/fd/N`), shared rather than opened again, so what is written lands
-/// where the process's own output goes (a file redirected with `>` keeps one position).
+/// The standard stream that `path` names (`/dev/stdout`, `/dev/stderr`, or their
+/// `/dev/fd/1`, `/proc/self/fd/2` spellings), shared rather than opened again, so what is
+/// written lands where the process's own output goes (a file redirected with `>` keeps one
+/// position). No other descriptor is reachable by name: mcsh's own (its database, its
+/// connections) must never be written into.
 #[cfg(unix)]
-fn own_descriptor(path: &Path) -> Option<std::fs::File> {
+fn standard_stream(path: &Path) -> Option<std::fs::File> {
     use std::os::fd::FromRawFd;
-    let text = path.to_str()?;
-    let fd: i32 = match text {
-        "/dev/stdout" => 1,
-        "/dev/stderr" => 2,
-        _ => text
-            .strip_prefix("/dev/fd/")
-            .or_else(|| text.strip_prefix("/proc/self/fd/"))?
-            .parse()
-            .ok()?,
+    let fd = match path.to_str()? {
+        "/dev/stdout" | "/dev/fd/1" | "/proc/self/fd/1" => 1,
+        "/dev/stderr" | "/dev/fd/2" | "/proc/self/fd/2" => 2,
+        _ => return None,
     };
-    // SAFETY: a descriptor number this process has open (checked by dup), duplicated, so
-    // the File owns the copy and closing it leaves the original open.
+    // SAFETY: standard output or error, duplicated, so the File owns the copy and closing it
+    // leaves the stream open.
     let copy = unsafe { libc::dup(fd) };
     if copy < 0 {
         return None;
@@ -115,32 +112,25 @@ fn own_descriptor(path: &Path) -> Option<std::fs::File> {
 }
 
 #[cfg(not(unix))]
-fn own_descriptor(_: &Path) -> Option<std::fs::File> {
+fn standard_stream(_: &Path) -> Option<std::fs::File> {
     None
 }
 
-/// Writes `bytes` to `path` atomically; `private` makes a new file's mode 0600 (Unix).
+/// Writes `bytes` to `path` atomically; `private` makes the file's mode 0600 at most (Unix).
 ///
-/// A link is written through, never replaced: a stream's name (`/dev/stdout`, `/dev/fd/N`)
-/// gets the bytes added where the stream is, a link to a file has that file replaced (its
-/// folder and owner are the ones checked), and a link to nothing is refused (a link planted
-/// in a shared folder must not have mcsh create the file it names).
+/// A link is neither written through nor replaced: standard output or error named as a file
+/// (`/dev/stdout`, `/dev/stderr`) gets the bytes on the stream itself, and any other link is
+/// refused. Following one would write wherever it points (a file of another user's choosing,
+/// mcsh's own files); replacing it broke the link (as root, `/dev/stderr` itself).
 pub fn write_atomic(path: &Path, bytes: &[u8], private: bool) -> std::io::Result<()> {
+    if let Some(mut stream) = standard_stream(path) {
+        return stream.write_all(bytes).and_then(|()| stream.flush());
+    }
     if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
-        if path.starts_with("/dev") || path.starts_with("/proc") {
-            let mut f = match own_descriptor(path) {
-                Some(f) => f,
-                None => std::fs::OpenOptions::new().append(true).open(path)?,
-            };
-            return f.write_all(bytes).and_then(|()| f.flush());
-        }
-        let real = std::fs::canonicalize(path).map_err(|_| {
-            std::io::Error::other(format!(
-                "{} is a link to nothing: mcsh creates no file through a link; choose another name",
-                path.display()
-            ))
-        })?;
-        return write_atomic(&real, bytes, private);
+        return Err(std::io::Error::other(format!(
+            "{} is a symbolic link: mcsh neither writes through a link nor replaces it; name the file itself",
+            path.display()
+        )));
     }
     let existing = std::fs::metadata(path).ok();
     if let Some(meta) = existing.as_ref().filter(|m| !owned_by_me(m)) {
@@ -196,6 +186,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8], private: bool) -> std::io::Result
     {
         use std::os::unix::fs::PermissionsExt;
         let mode = match &existing {
+            // A private file (a config with a secret, the plan key) is never left readable
+            // by others, whatever mode the file it replaces had.
+            Some(meta) if private => meta.permissions().mode() & 0o700,
             Some(meta) => meta.permissions().mode() & 0o7777,
             None if private => 0o600,
             None => 0o644,
@@ -302,29 +295,45 @@ mod tests {
 
     #[cfg(unix)]
     #[test]
-    fn a_link_is_written_through_and_a_link_to_nothing_is_refused() {
+    fn a_link_is_neither_written_through_nor_replaced() {
         let dir = tempfile::tempdir().unwrap();
         let real = dir.path().join("real.csv");
         std::fs::write(&real, "old").unwrap();
         let link = dir.path().join("link.csv");
         std::os::unix::fs::symlink(&real, &link).unwrap();
-        write_atomic(&link, b"new", false).unwrap();
-        // The link is still a link, and the file it names has the data.
-        assert!(std::fs::symlink_metadata(&link)
-            .unwrap()
-            .file_type()
-            .is_symlink());
-        assert_eq!(std::fs::read(&real).unwrap(), b"new");
-        // A link to a file that is not there: nothing is created, and it says why.
+        let dangling = dir.path().join("planted.csv");
         let victim = dir.path().join("victim");
-        let planted = dir.path().join("planted.csv");
-        std::os::unix::fs::symlink(&victim, &planted).unwrap();
-        let e = write_atomic(&planted, b"data", false).unwrap_err();
-        assert!(e.to_string().contains("link to nothing"), "{e}");
+        std::os::unix::fs::symlink(&victim, &dangling).unwrap();
+        for l in [&link, &dangling] {
+            let e = write_atomic(l, b"new", false).unwrap_err();
+            assert!(e.to_string().contains("is a symbolic link"), "{e}");
+            // The link stays a link, and what it names is untouched (or still not there).
+            assert!(std::fs::symlink_metadata(l)
+                .unwrap()
+                .file_type()
+                .is_symlink());
+        }
+        assert_eq!(std::fs::read(&real).unwrap(), b"old");
         assert!(!victim.exists());
-        assert!(std::fs::symlink_metadata(&planted)
-            .unwrap()
-            .file_type()
-            .is_symlink());
+        // Only standard output and error are streams by name; any other descriptor (mcsh's
+        // own database, a connection) is not reachable that way.
+        let spare = std::fs::File::create(dir.path().join("spare")).unwrap();
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&spare);
+        assert!(standard_stream(Path::new(&format!("/dev/fd/{fd}"))).is_none());
+        assert!(standard_stream(Path::new(&format!("/proc/self/fd/{fd}"))).is_none());
+        assert!(standard_stream(Path::new("/dev/stderr")).is_some());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_private_file_replacing_a_readable_one_is_not_readable_by_others() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("config.toml");
+        std::fs::write(&config, "old").unwrap();
+        std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o644)).unwrap();
+        write_atomic(&config, b"client_secret = \"x\"", true).unwrap();
+        let mode = std::fs::metadata(&config).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
     }
 }

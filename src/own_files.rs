@@ -103,6 +103,30 @@ pub fn owned_by_mcsh(path: &Path, env: &dyn Fn(&str) -> Option<String>) -> Optio
     None
 }
 
+/// Writes a file the user named (`--out`, `--plan-out`, a snapshot, a saved session, manual
+/// pages) as [`crate::files::write_atomic`] does, refusing mcsh's own files: a config, the
+/// plan key, the audit log, the history or a sandbox state replaced by a snapshot or a plan
+/// would lose what it held (the key would seal nothing the user made before).
+pub fn write_named(path: &Path, bytes: &[u8], private: bool) -> std::io::Result<()> {
+    write_named_in(path, bytes, private, &|k| std::env::var(k).ok())
+}
+
+/// [`write_named`] with the environment `env` tells mcsh's files by.
+fn write_named_in(
+    path: &Path,
+    bytes: &[u8],
+    private: bool,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> std::io::Result<()> {
+    if let Some(what) = owned_by_mcsh(path, env) {
+        return Err(std::io::Error::other(format!(
+            "{} is {what}, which mcsh writes only itself; choose another name",
+            path.display()
+        )));
+    }
+    crate::files::write_atomic(path, bytes, private)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -141,5 +165,22 @@ mod tests {
             assert!(owned_by_mcsh(&dangling, &env2).is_some());
         }
         assert!(owned_by_mcsh(&dir.path().join("report.csv"), &env).is_none());
+    }
+
+    #[test]
+    fn a_file_the_user_names_is_never_one_of_mcshs_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("audit.jsonl");
+        std::fs::write(&log, "kept").unwrap();
+        let env = {
+            let log = log.display().to_string();
+            move |k: &str| (k == "MCSH_AUDIT_LOG").then(|| log.clone())
+        };
+        let e = write_named_in(&log, b"a snapshot", true, &env).unwrap_err();
+        assert!(e.to_string().contains("mcsh's own file"), "{e}");
+        assert_eq!(std::fs::read(&log).unwrap(), b"kept");
+        let other = dir.path().join("snapshot.json");
+        write_named_in(&other, b"{}", true, &env).unwrap();
+        assert_eq!(std::fs::read(&other).unwrap(), b"{}");
     }
 }

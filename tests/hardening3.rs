@@ -169,6 +169,63 @@ fn a_script_cannot_write_mcshs_own_files_by_any_path() {
 
 #[cfg(unix)]
 #[test]
+fn the_files_a_command_writes_are_never_mcshs_own_nor_reached_through_a_link() {
+    let env = Env::new();
+    let dir = env.dir.path();
+    let first = env
+        .mcsh(Scheme::OAuth)
+        .args(["users", "create", "--email", "logged@company.com"])
+        .output()
+        .unwrap();
+    assert!(first.status.success());
+    let log = dir.join("state/mcsh/audit.jsonl");
+    let before = std::fs::read_to_string(&log).unwrap();
+    // A file of the admin's own, reached through a link (planted, or a dotfile): refused too,
+    // and left as it was.
+    let mine = dir.join("mine.json");
+    std::fs::write(&mine, "mine").unwrap();
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(&mine, dir.join("link.json")).unwrap();
+    let log_path = log.display().to_string();
+    let link = dir.join("link.json").display().to_string();
+    let mut runs: Vec<Vec<&str>> = vec![
+        vec!["snapshot", "--out", &log_path],
+        vec!["export", "--out", &log_path],
+        vec![
+            "--dry-run",
+            "users",
+            "create",
+            "--email",
+            "x@company.com",
+            "--plan-out",
+            &log_path,
+        ],
+    ];
+    if cfg!(unix) {
+        runs.push(vec!["snapshot", "--out", &link]);
+        runs.push(vec!["export", "--out", &link]);
+    }
+    for args in runs {
+        let out = env.mcsh(Scheme::OAuth).args(&args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?} wrote: {err}");
+        assert!(
+            err.contains("mcsh's own") || err.contains("is a symbolic link"),
+            "{args:?}: {err}"
+        );
+    }
+    // The log was not replaced: what it held is there, and only audit lines follow (the dry
+    // run's own).
+    let after = std::fs::read_to_string(&log).unwrap();
+    assert!(after.starts_with(&before), "{after}");
+    for line in after.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert!(v["run"].is_string(), "{line}");
+    }
+    assert_eq!(std::fs::read_to_string(&mine).unwrap(), "mine");
+}
+
+#[test]
 fn audit_and_undo_read_a_log_that_is_no_file_without_hanging() {
     let env = Env::new();
     let fifo = env.dir.path().join("fifo");

@@ -115,7 +115,7 @@ fn write_all(root: &clap::Command, dir: &Path) -> anyhow::Result<()> {
             false => format!("mcsh-{}.1", path.join("-")),
         };
         let page = render(cmd, &path)?;
-        crate::files::write_atomic(&dir.join(&file), page.as_bytes(), false)
+        crate::own_files::write_named(&dir.join(&file), page.as_bytes(), false)
             .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", dir.join(&file).display()))?;
         written += 1;
     }

@@ -102,7 +102,7 @@ pub fn after_run(
             out.write_all(&text)?;
             out.flush()?;
         } else {
-            crate::files::write_atomic(std::path::Path::new(path), &text, true)
+            crate::own_files::write_named(std::path::Path::new(path), &text, true)
                 .with_context(|| format!("cannot write the plan to {path}"))?;
         }
         if !global.quiet && path != "-" && global.member.is_none() {

@@ -15,7 +15,7 @@ pub async fn snapshot(ctx: &mut Ctx, out: Option<&str>) -> anyhow::Result<()> {
     let mut text = serde_json::to_vec(&snap)?;
     text.push(b'\n');
     match out.filter(|o| *o != "-") {
-        Some(path) => crate::files::write_atomic(std::path::Path::new(path), &text, true)
+        Some(path) => crate::own_files::write_named(std::path::Path::new(path), &text, true)
             .with_context(|| format!("cannot write the snapshot to {path}"))?,
         None => {
             use std::io::{IsTerminal as _, Write as _};

@@ -425,7 +425,7 @@ pub fn export(global: &Global, runtime: &Runtime, a: ExportArgs) -> anyhow::Resu
                 printer.row(r)?;
             }
             printer.finish()?;
-            crate::files::write_atomic(std::path::Path::new(path), &buf, false)
+            crate::own_files::write_named(std::path::Path::new(path), &buf, false)
                 .map_err(|e| anyhow::anyhow!("cannot write {path}: {e}"))?;
             if !global.quiet {
                 crate::eprintln_data!("export: {} users written to {path}", rows.len());

@@ -421,7 +421,7 @@ impl Session {
             self.options.target.join(" ")
         };
         let text = session_script(&self.kept, &on, &self.run_hint(path));
-        match crate::files::write_atomic(target, text.as_bytes(), false) {
+        match crate::own_files::write_named(target, text.as_bytes(), false) {
             Ok(()) => crate::eprintln_data!(
                 "{}",
                 crate::output::printable(&format!(

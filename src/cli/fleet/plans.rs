@@ -285,7 +285,7 @@ fn save_plan(
     });
     let mut text = serde_json::to_vec_pretty(&bundle)?;
     text.push(b'\n');
-    crate::files::write_atomic(Path::new(path), &text, true)
+    crate::own_files::write_named(Path::new(path), &text, true)
         .with_context(|| format!("cannot write the plan to {path}"))?;
     let held = parts.len();
     if !announce {
