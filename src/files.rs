@@ -116,6 +116,41 @@ fn standard_stream(_: &Path) -> Option<std::fs::File> {
     None
 }
 
+/// Opens a device or FIFO to write into it. A FIFO nobody reads is refused at once rather
+/// than waited on (an open for writing would block until a reader comes, Ctrl-C or not).
+fn open_device(path: &Path) -> std::io::Result<std::fs::File> {
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsRawFd;
+        use std::os::unix::fs::OpenOptionsExt;
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(path)
+            .map_err(|e| {
+                if e.raw_os_error() == Some(libc::ENXIO) {
+                    std::io::Error::other(format!(
+                        "{} is a FIFO nobody is reading: start its reader first, or name a file",
+                        path.display()
+                    ))
+                } else {
+                    e
+                }
+            })?;
+        // Written as any file is (a reader slower than mcsh is waited for).
+        // SAFETY: fcntl(2) on a descriptor this File owns.
+        unsafe {
+            let flags = libc::fcntl(f.as_raw_fd(), libc::F_GETFL);
+            if flags >= 0 {
+                libc::fcntl(f.as_raw_fd(), libc::F_SETFL, flags & !libc::O_NONBLOCK);
+            }
+        }
+        Ok(f)
+    }
+    #[cfg(not(unix))]
+    std::fs::OpenOptions::new().write(true).open(path)
+}
+
 /// Writes `bytes` to `path` atomically; `private` makes the file's mode 0600 at most (Unix).
 ///
 /// A link is neither written through nor replaced: standard output or error named as a file
@@ -155,7 +190,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8], private: bool) -> std::io::Result
                     path.display()
                 )));
             }
-            let mut f = std::fs::OpenOptions::new().write(true).open(path)?;
+            let mut f = open_device(path)?;
             return f.write_all(bytes).and_then(|()| f.flush());
         }
     }
@@ -283,6 +318,37 @@ mod tests {
         // Opening it would block this test forever; the check comes first.
         let e = read_bounded(fifo.to_str().unwrap(), MAX_INPUT_BYTES).unwrap_err();
         assert!(e.to_string().contains("not a regular file"), "{e}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_fifo_nobody_reads_is_refused_at_once_and_one_with_a_reader_is_written_into() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("out.csv");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        // Nobody reads it: refused, not waited on (this test would hang).
+        let e = write_atomic(&fifo, b"rows", false).unwrap_err();
+        assert!(e.to_string().contains("nobody is reading"), "{e}");
+        // A reader is there: the bytes reach it.
+        let reader = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || std::fs::read(fifo).unwrap())
+        };
+        let mut written = Err(std::io::Error::other("not yet"));
+        for _ in 0..500 {
+            written = write_atomic(&fifo, b"rows", false);
+            if written.is_ok() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        written.unwrap();
+        assert_eq!(reader.join().unwrap(), b"rows");
+        assert!(!std::fs::metadata(&fifo).unwrap().is_file(), "still a FIFO");
     }
 
     #[cfg(unix)]
