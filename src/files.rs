@@ -116,16 +116,32 @@ fn standard_stream(_: &Path) -> Option<std::fs::File> {
     None
 }
 
+/// The process's file mode creation mask (`Umask:` in /proc/self/status; 022 where that
+/// cannot be read), read without changing it: setting it to read it would race with the
+/// threads creating files meanwhile.
+#[cfg(unix)]
+fn umask() -> u32 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Umask:"))
+                .and_then(|v| u32::from_str_radix(v.trim(), 8).ok())
+        })
+        .unwrap_or(0o022)
+}
+
 /// Opens a device or FIFO to write into it. A FIFO nobody reads is refused at once rather
 /// than waited on (an open for writing would block until a reader comes, Ctrl-C or not).
-fn open_device(path: &Path) -> std::io::Result<std::fs::File> {
+fn open_device(path: &Path, checked: &std::fs::Metadata) -> std::io::Result<std::fs::File> {
     #[cfg(unix)]
     {
         use std::os::fd::AsRawFd;
-        use std::os::unix::fs::OpenOptionsExt;
+        use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
         let f = std::fs::OpenOptions::new()
             .write(true)
-            .custom_flags(libc::O_NONBLOCK)
+            // Not through a link swapped in since it was checked.
+            .custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW)
             .open(path)
             .map_err(|e| {
                 if e.raw_os_error() == Some(libc::ENXIO) {
@@ -137,6 +153,14 @@ fn open_device(path: &Path) -> std::io::Result<std::fs::File> {
                     e
                 }
             })?;
+        // The very file that was checked (its owner above), not one put in its place since.
+        let opened = f.metadata()?;
+        if (opened.dev(), opened.ino()) != (checked.dev(), checked.ino()) {
+            return Err(std::io::Error::other(format!(
+                "{} changed while it was being written: nothing was written; try again",
+                path.display()
+            )));
+        }
         // Written as any file is (a reader slower than mcsh is waited for).
         // SAFETY: fcntl(2) on a descriptor this File owns.
         unsafe {
@@ -148,7 +172,10 @@ fn open_device(path: &Path) -> std::io::Result<std::fs::File> {
         Ok(f)
     }
     #[cfg(not(unix))]
-    std::fs::OpenOptions::new().write(true).open(path)
+    {
+        let _ = checked;
+        std::fs::OpenOptions::new().write(true).open(path)
+    }
 }
 
 /// Writes `bytes` to `path` atomically; `private` makes the file's mode 0600 at most (Unix).
@@ -190,7 +217,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8], private: bool) -> std::io::Result
                     path.display()
                 )));
             }
-            let mut f = open_device(path)?;
+            let mut f = open_device(path, meta)?;
             return f.write_all(bytes).and_then(|()| f.flush());
         }
     }
@@ -221,12 +248,12 @@ pub fn write_atomic(path: &Path, bytes: &[u8], private: bool) -> std::io::Result
     {
         use std::os::unix::fs::PermissionsExt;
         let mode = match &existing {
-            // A private file (a config with a secret, the plan key) is never left readable
-            // by others, whatever mode the file it replaces had.
-            Some(meta) if private => meta.permissions().mode() & 0o700,
-            Some(meta) => meta.permissions().mode() & 0o7777,
-            None if private => 0o600,
-            None => 0o644,
+            // A private file (a config with a secret, the plan key) is 0600, whatever mode
+            // the file it replaces had.
+            _ if private => 0o600,
+            // Its permissions, never its set-user-id, set-group-id or sticky bits.
+            Some(meta) => meta.permissions().mode() & 0o777,
+            None => 0o666 & !umask(),
         };
         tmp.as_file()
             .set_permissions(std::fs::Permissions::from_mode(mode))?;
@@ -349,6 +376,27 @@ mod tests {
         written.unwrap();
         assert_eq!(reader.join().unwrap(), b"rows");
         assert!(!std::fs::metadata(&fifo).unwrap().is_file(), "still a FIFO");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn new_files_follow_the_umask_and_no_special_bit_is_kept() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let new = dir.path().join("new.csv");
+        write_atomic(&new, b"a", false).unwrap();
+        let mode = std::fs::metadata(&new).unwrap().permissions().mode() & 0o7777;
+        assert_eq!(mode, 0o666 & !umask());
+        let old = dir.path().join("old.csv");
+        std::fs::write(&old, "a").unwrap();
+        std::fs::set_permissions(&old, std::fs::Permissions::from_mode(0o4755)).unwrap();
+        write_atomic(&old, b"b", false).unwrap();
+        let mode = std::fs::metadata(&old).unwrap().permissions().mode() & 0o7777;
+        assert_eq!(mode, 0o755);
+        std::fs::set_permissions(&old, std::fs::Permissions::from_mode(0o4755)).unwrap();
+        write_atomic(&old, b"c", true).unwrap();
+        let mode = std::fs::metadata(&old).unwrap().permissions().mode() & 0o7777;
+        assert_eq!(mode, 0o600);
     }
 
     #[cfg(unix)]

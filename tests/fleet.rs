@@ -203,6 +203,20 @@ fn a_command_runs_on_every_tenant_and_reports_once_with_the_profile_first() {
         "{out}"
     );
 
+    // A fleet's --out names a folder of the admin's own, never a link to one.
+    #[cfg(unix)]
+    {
+        let elsewhere = f.dir.path().join("elsewhere");
+        std::fs::create_dir(&elsewhere).unwrap();
+        let link = f.dir.path().join("exports");
+        std::os::unix::fs::symlink(&elsewhere, &link).unwrap();
+        let link = link.display().to_string();
+        let (code, _, err) = f.run(&["--profiles", "acme,globex", "export", "--out", &link]);
+        assert_eq!(code, 2, "{err}");
+        assert!(err.contains("is a symbolic link"), "{err}");
+        assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0);
+    }
+
     // `export --format csv` to standard output makes the report CSV, as on one tenant (it
     // printed JSON); `--out -` is standard output too.
     for extra in [&[][..], &["--out", "-"][..]] {

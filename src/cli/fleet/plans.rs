@@ -95,6 +95,13 @@ fn prepare_folder(cli: &Cli) -> anyhow::Result<()> {
         _ => return Ok(()),
     };
     let path = Path::new(out);
+    if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+        // Written through, it would put each tenant's file wherever the link points.
+        return Err(Usage(format!(
+            "--out {out} is a symbolic link: over a fleet --out names a folder of your own; name it, not a link to it"
+        ))
+        .into());
+    }
     if path.exists() && !path.is_dir() {
         return Err(Usage(format!(
             "--out {out} over a fleet names a folder (each tenant's file goes in it as PROFILE.json), and {out} is a file"
