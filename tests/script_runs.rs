@@ -858,6 +858,7 @@ fn a_misspelt_field_or_function_stops_the_script_before_it_writes() {
     let out = env.mcsh(Scheme::OAuth).args(["run", &s]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("did you mean `name`?"));
+
     // A map the script builds keeps Rhai's rules: a missing key reads (), a new one is set.
     let out = env
         .mcsh(Scheme::OAuth)
@@ -893,6 +894,19 @@ fn a_misspelt_field_or_function_stops_the_script_before_it_writes() {
         .members("Sales")
         .contains(&"carol.okafor@company.com".to_string()));
     assert_eq!(env.user_emails(), before);
+    // The rows a workflow of mcsh's returns are records too.
+    let s = script(
+        &env,
+        "rows.rhai",
+        "import \"onboard\" as onboard;\nlet rows = onboard::person(\"row.typo@company.com\", \"R\", [\"Sales\"], #{});\nrows.filter(|r| r.staus == \"failed\")\n",
+    );
+    let out = env.mcsh(Scheme::OAuth).args(["run", &s]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no field `staus`") && err.contains("`status`"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -204,6 +204,16 @@ fn write_file(function: &str, path: &str, bytes: &[u8], host: &Host) -> Res<()> 
 
 /// Registers the data helpers; under a dry run, the file writers refuse.
 pub fn register(engine: &mut Engine, host: &Rc<Host>) {
+    local("as_record", &["map: Map", "Map"], r#"
+Marks `map` as a record, as the users, groups and results mcsh hands a script are: reading or setting a key it does not have is then an error naming the nearest one, so a misspelt field stops the script instead of reading `()`. The rows mcsh's own workflows return (`onboard::people` ...) are records.
+```rhai
+let row = as_record(#{ email: "a@company.com", status: "created" });
+print(row.status);   // row.staus would stop the script: did you mean `status`?
+```"#, false)
+    .register_into_engine(engine, |map: Map| -> Dynamic {
+        super::fields::mark(Dynamic::from_map(map))
+    });
+
     local("read_csv", &["path: &str", "Array"], r#"
 Reads a CSV file with a header row: one map per row, keyed by the header's names, values as strings. A UTF-8 BOM is accepted; a row with the wrong number of fields, a column named twice or a NUL byte is an error naming it. A cell mcsh guarded against spreadsheet formulas when it wrote it (`'=...`) reads back as it was.
 ```rhai
