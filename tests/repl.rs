@@ -131,6 +131,21 @@ fn a_session_is_saved_as_a_script_of_what_ran() {
         .args(["run", file.to_str().unwrap()])
         .assert()
         .success();
+
+    // A link is refused with its reason, not with advice to add `--force` (refused too).
+    #[cfg(unix)]
+    {
+        let link = env.dir.path().join("linked.rhai");
+        std::os::unix::fs::symlink(&file, &link).unwrap();
+        let input = format!("let z = 1;\n:save {}\n", link.display());
+        let out = env.bare().arg("repl").write_stdin(input).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("is a symbolic link"), "{stderr}");
+        assert!(!stderr.contains("--force"), "{stderr}");
+        assert!(std::fs::read_to_string(&file)
+            .unwrap()
+            .ends_with("x + 2;\n"));
+    }
 }
 
 #[test]

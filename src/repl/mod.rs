@@ -407,7 +407,11 @@ impl Session {
             None => (arg, false),
         };
         let target = std::path::Path::new(path);
-        if !force && target.exists() {
+        // A link or one of mcsh's own files is refused either way (the write says why): no
+        // `--force` to suggest for it.
+        let refused = std::fs::symlink_metadata(target).is_ok_and(|m| m.file_type().is_symlink())
+            || crate::own_files::owned_by_mcsh(target, &|k| std::env::var(k).ok()).is_some();
+        if !force && !refused && target.exists() {
             return crate::eprintln_data!(
                 "{}",
                 crate::output::printable(&format!(
