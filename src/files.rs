@@ -332,16 +332,22 @@ mod tests {
         );
     }
 
+    /// Makes a FIFO at `path`.
+    #[cfg(unix)]
+    fn make_fifo(path: &Path) {
+        let made = std::process::Command::new("mkfifo")
+            .arg(path)
+            .status()
+            .unwrap();
+        assert!(made.success());
+    }
+
     #[cfg(unix)]
     #[test]
     fn a_fifo_is_refused_without_waiting_for_a_writer() {
         let dir = tempfile::tempdir().unwrap();
         let fifo = dir.path().join("feed.csv");
-        let made = std::process::Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap();
-        assert!(made.success());
+        make_fifo(&fifo);
         // Opening it would block this test forever; the check comes first.
         let e = read_bounded(fifo.to_str().unwrap(), MAX_INPUT_BYTES).unwrap_err();
         assert!(e.to_string().contains("not a regular file"), "{e}");
@@ -352,11 +358,7 @@ mod tests {
     fn a_fifo_nobody_reads_is_refused_at_once_and_one_with_a_reader_is_written_into() {
         let dir = tempfile::tempdir().unwrap();
         let fifo = dir.path().join("out.csv");
-        let made = std::process::Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap();
-        assert!(made.success());
+        make_fifo(&fifo);
         // Nobody reads it: refused, not waited on (this test would hang).
         let e = write_atomic(&fifo, b"rows", false).unwrap_err();
         assert!(e.to_string().contains("nobody is reading"), "{e}");

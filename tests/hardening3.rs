@@ -104,6 +104,19 @@ fn a_bare_word_is_a_command_never_a_file_of_that_name() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("ran the file"));
 }
 
+/// The audit log's path and what it holds after a first run wrote (a user created).
+fn audit_log_of_a_first_run(env: &Env) -> (std::path::PathBuf, String) {
+    let first = env
+        .mcsh(Scheme::OAuth)
+        .args(["users", "create", "--email", "logged@company.com"])
+        .output()
+        .unwrap();
+    assert!(first.status.success());
+    let log = env.dir.path().join("state/mcsh/audit.jsonl");
+    let before = std::fs::read_to_string(&log).unwrap();
+    (log, before)
+}
+
 #[test]
 fn a_script_cannot_write_mcshs_own_files_by_any_path() {
     let env = Env::new();
@@ -113,14 +126,7 @@ fn a_script_cannot_write_mcshs_own_files_by_any_path() {
     std::fs::create_dir_all(config.parent().unwrap()).unwrap();
     std::fs::write(&config, "[default]\n").unwrap();
     // The audit log, written by a first run.
-    let first = env
-        .mcsh(Scheme::OAuth)
-        .args(["users", "create", "--email", "logged@company.com"])
-        .output()
-        .unwrap();
-    assert!(first.status.success());
-    let log = dir.join("state/mcsh/audit.jsonl");
-    let before = std::fs::read_to_string(&log).unwrap();
+    let (log, before) = audit_log_of_a_first_run(&env);
     #[cfg(unix)]
     std::os::unix::fs::symlink(&log, dir.join("report.csv")).unwrap();
     let targets = [
@@ -172,14 +178,7 @@ fn a_script_cannot_write_mcshs_own_files_by_any_path() {
 fn the_files_a_command_writes_are_never_mcshs_own_nor_reached_through_a_link() {
     let env = Env::new();
     let dir = env.dir.path();
-    let first = env
-        .mcsh(Scheme::OAuth)
-        .args(["users", "create", "--email", "logged@company.com"])
-        .output()
-        .unwrap();
-    assert!(first.status.success());
-    let log = dir.join("state/mcsh/audit.jsonl");
-    let before = std::fs::read_to_string(&log).unwrap();
+    let (log, before) = audit_log_of_a_first_run(&env);
     // A file of the admin's own, reached through a link (planted, or a dotfile): refused too,
     // and left as it was.
     let mine = dir.join("mine.json");

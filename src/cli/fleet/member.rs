@@ -150,22 +150,6 @@ fn in_folder(path: &str, profile: &str, ext: &str) -> String {
     }
 }
 
-/// The format of a fleet's report that the command itself asks for: `export --format csv`
-/// (or json) to standard output makes the report CSV (or JSON), as it makes a single run's
-/// output; `None` leaves it to `-o`.
-pub fn report_format(cli: &Cli) -> Option<Format> {
-    match &cli.command {
-        Some(Command::Export(a)) if a.out.as_deref().is_none_or(|o| o == "-") => {
-            match a.format.as_deref() {
-                Some("csv") => Some(Format::Csv),
-                Some(_) => Some(Format::Json),
-                None => None,
-            }
-        }
-        _ => None,
-    }
-}
-
 /// Makes `cli` this member's run: its profile, JSON lines out, its plan file, its files in
 /// the fleet's folders.
 pub fn become_member(cli: &mut Cli, member: Member) {
@@ -212,7 +196,7 @@ pub fn become_member(cli: &mut Cli, member: Member) {
                 *out = in_folder(out, &member.profile, &ext);
             }
             // Rows for the fleet's report, in its format (which --format chose, see
-            // `report_format`).
+            // `report::format_asked`).
             _ => {
                 a.out = None;
                 a.format = None;

@@ -224,7 +224,7 @@ fn jobs(
 pub fn each(cli: &Cli, args: &[OsString], tenants: &[String], env: &Env) -> anyhow::Result<()> {
     let g = &cli.global;
     let mut reported = g.clone();
-    if let Some(format) = super::member::report_format(cli) {
+    if let Some(format) = report::format_asked(cli) {
         reported.output = Some(format);
     }
     let ctx = Ctx::new(reported);

@@ -223,6 +223,22 @@ fn profile_first(profile: &str, object: &str, keys: usize) -> String {
     }
 }
 
+/// The format of a fleet's report that the command itself asks for: `export --format csv`
+/// (or json) to standard output makes the report CSV (or JSON), as it makes a single run's
+/// output; `None` leaves it to `-o`.
+pub fn format_asked(cli: &crate::cli::Cli) -> Option<Format> {
+    match &cli.command {
+        Some(crate::cli::Command::Export(a)) if a.out.as_deref().is_none_or(|o| o == "-") => {
+            match a.format.as_deref() {
+                Some("csv") => Some(Format::Csv),
+                Some(_) => Some(Format::Json),
+                None => None,
+            }
+        }
+        _ => None,
+    }
+}
+
 /// Prints every tenant's rows as one listing in the asked format.
 pub fn print_rows(ctx: &Ctx, done: &[Done]) -> anyhow::Result<()> {
     if ctx.format() == Format::Jsonl {
@@ -404,6 +420,18 @@ fn names(done: &[Done], pick: impl Fn(i32) -> bool) -> String {
 mod tests {
     use super::*;
 
+    /// A part that ended well, having written `stdout`, in the fleet run marked `mark`.
+    fn done(profile: &str, stdout: impl Into<Vec<u8>>, mark: &str) -> Done {
+        Done {
+            profile: profile.into(),
+            code: 0,
+            stdout: stdout.into(),
+            error: None,
+            wrote: None,
+            mark: mark.into(),
+        }
+    }
+
     #[test]
     fn the_exit_code_is_the_worst_and_partial_when_some_were_done() {
         assert_eq!(exit_code(&[0, 0, 0], false), 0);
@@ -431,22 +459,8 @@ mod tests {
     #[test]
     fn rows_keep_each_tenant_and_the_columns_the_parts_named() {
         let done = vec![
-            Done {
-                profile: "acme".into(),
-                code: 0,
-                stdout: b"{\"mcshColumns\":[\"email\",\"name\"],\"mcshMark\":\"m1\"}\n{\"name\":\"A\",\"email\":\"a@x\",\"id\":1}\nhello\n".to_vec(),
-                error: None,
-                wrote: None,
-                mark: "m1".into(),
-            },
-            Done {
-                profile: "globex".into(),
-                code: 0,
-                stdout: b"7\n".to_vec(),
-                error: None,
-                wrote: None,
-                mark: "m1".into(),
-            },
+            done("acme", b"{\"mcshColumns\":[\"email\",\"name\"],\"mcshMark\":\"m1\"}\n{\"name\":\"A\",\"email\":\"a@x\",\"id\":1}\nhello\n", "m1"),
+            done("globex", b"7\n", "m1"),
         ];
         let (columns, rows) = rows(&done);
         assert_eq!(columns, ["profile", "email", "name", "output", "value"]);
@@ -489,14 +503,7 @@ mod tests {
         // one, are rows.
         stdout.push_str("{\"mcshPrinted\":\"data\"}\n");
         stdout.push_str("{\"mcshPrinted\":\"data\",\"mcshMark\":\"m2\"}\n");
-        let done = vec![Done {
-            profile: "acme".into(),
-            code: 0,
-            stdout: stdout.into_bytes(),
-            error: None,
-            wrote: None,
-            mark: "m1".into(),
-        }];
+        let done = vec![done("acme", stdout, "m1")];
         let (columns, rows) = rows(&done);
         assert_eq!(columns, ["profile", "emailAddress", "status", "output"]);
         let outputs: Vec<&str> = rows.iter().filter_map(|r| r["output"].as_str()).collect();
@@ -534,14 +541,7 @@ mod tests {
             format!("{{\"mcshPrinted\":\"said\",\"mcshMark\":\"{mark}\"}}"),
         ]
         .join("\n");
-        let done = vec![Done {
-            profile: "acme".into(),
-            code: 0,
-            stdout: stdout.into_bytes(),
-            error: None,
-            wrote: None,
-            mark: mark.into(),
-        }];
+        let done = vec![done("acme", stdout, mark)];
         let mut out = Vec::new();
         let mut printer = crate::output::Printer::new(&mut out, Format::Jsonl, Shape::List, &[]);
         jsonl_rows(&mut printer, &done).unwrap();

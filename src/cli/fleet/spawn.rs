@@ -135,16 +135,21 @@ impl Gate {
     }
 }
 
-/// How a part that was never started ended: interrupted.
-fn not_started(job: &Job) -> Done {
+/// How a part ended that never ran to its end: with `code`, because of `why`.
+fn cut_short(job: &Job, code: i32, why: String) -> Done {
     Done {
         profile: job.member.profile.clone(),
-        code: 130,
+        code,
         stdout: Vec::new(),
-        error: Some("not started: interrupted".into()),
+        error: Some(why),
         wrote: None,
         mark: String::new(),
     }
+}
+
+/// How a part that was never started ended: interrupted.
+fn not_started(job: &Job) -> Done {
+    cut_short(job, 130, "not started: interrupted".into())
 }
 
 /// Runs `jobs`, at most `env.jobs` at once, feeding each `input` on standard input (when the
@@ -204,27 +209,21 @@ pub fn run_all(
             scope.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::SeqCst);
                 let Some(job) = jobs.get(i) else { break };
-                let done = if stopping.load(Ordering::SeqCst) {
-                    not_started(job)
-                } else {
-                    match &exe {
-                        Ok(exe) => {
-                            let starting = Starting {
-                                running: &running,
-                                gate: &gate,
-                                stopping: &stopping,
-                            };
-                            run_one(exe, job, env, input.clone(), starting)
-                        }
-                        Err(e) => Done {
-                            profile: job.member.profile.clone(),
-                            code: 1,
-                            stdout: Vec::new(),
-                            error: Some(format!("cannot find mcsh's own program to run: {e}")),
-                            wrote: None,
-                            mark: String::new(),
-                        },
+                // Whether the run is stopping is checked as the part starts (`run_one`).
+                let done = match &exe {
+                    Ok(exe) => {
+                        let starting = Starting {
+                            running: &running,
+                            gate: &gate,
+                            stopping: &stopping,
+                        };
+                        run_one(exe, job, env, input.clone(), starting)
                     }
+                    Err(e) => cut_short(
+                        job,
+                        1,
+                        format!("cannot find mcsh's own program to run: {e}"),
+                    ),
                 };
                 let n = ended.fetch_add(1, Ordering::SeqCst) + 1;
                 tick(&done, n, total);
@@ -274,14 +273,7 @@ fn run_one(
     } = starting;
     let quiet = env.quiet;
     let profile = job.member.profile.clone();
-    let failed = |why: String| Done {
-        profile: profile.clone(),
-        code: 1,
-        stdout: Vec::new(),
-        error: Some(why),
-        wrote: None,
-        mark: String::new(),
-    };
+    let failed = |why: String| cut_short(job, 1, why);
     let mut command = Command::new(exe);
     command
         .args(&job.args)
