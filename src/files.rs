@@ -41,8 +41,7 @@ pub fn read_bounded(path: &str, limit: u64) -> std::io::Result<Vec<u8>> {
     };
     let mut bytes = Vec::new();
     if path == "-" {
-        std::io::stdin()
-            .lock()
+        crate::streams::stdin()
             .take(limit + 1)
             .read_to_end(&mut bytes)?;
     } else {
@@ -90,30 +89,15 @@ pub fn owned_by_me(meta: &std::fs::Metadata) -> bool {
 
 /// The standard stream that `path` names (`/dev/stdout`, `/dev/stderr`, or their
 /// `/dev/fd/1`, `/proc/self/fd/2` spellings), shared rather than opened again, so what is
-/// written lands where the process's own output goes (a file redirected with `>` keeps one
-/// position). No other descriptor is reachable by name: mcsh's own (its database, its
-/// connections) must never be written into.
-#[cfg(unix)]
-fn standard_stream(path: &Path) -> Option<std::fs::File> {
-    use std::os::fd::FromRawFd;
-    let fd = match path.to_str()? {
-        "/dev/stdout" | "/dev/fd/1" | "/proc/self/fd/1" => 1,
-        "/dev/stderr" | "/dev/fd/2" | "/proc/self/fd/2" => 2,
-        _ => return None,
-    };
-    // SAFETY: standard output or error, duplicated, so the File owns the copy and closing it
-    // leaves the stream open.
-    let copy = unsafe { libc::dup(fd) };
-    if copy < 0 {
-        return None;
+/// written lands where the run's own output goes (a file redirected with `>` keeps one
+/// position; a fleet's tenant writes into its part of the report). No other descriptor is
+/// reachable by name: mcsh's own (its database, its connections) must never be written into.
+fn standard_stream(path: &Path) -> Option<Box<dyn Write>> {
+    match path.to_str()? {
+        "/dev/stdout" | "/dev/fd/1" | "/proc/self/fd/1" => Some(Box::new(crate::streams::stdout())),
+        "/dev/stderr" | "/dev/fd/2" | "/proc/self/fd/2" => Some(Box::new(crate::streams::stderr())),
+        _ => None,
     }
-    // SAFETY: `copy` is a new descriptor no one else owns.
-    Some(unsafe { std::fs::File::from_raw_fd(copy) })
-}
-
-#[cfg(not(unix))]
-fn standard_stream(_: &Path) -> Option<std::fs::File> {
-    None
 }
 
 /// The process's file mode creation mask (`Umask:` in /proc/self/status; 022 where that

@@ -109,19 +109,32 @@ pub async fn wind_down<F: std::future::Future>(
 /// id, so what it did can still be found and taken back.
 type LastWords = Box<dyn Fn() -> Vec<String> + Send + Sync>;
 
-static LAST_WORDS: std::sync::Mutex<Option<LastWords>> = std::sync::Mutex::new(None);
+/// Whose last words (a fleet part's tenant, or `None` for the process's own run) and what they
+/// are.
+type Words = (Option<String>, LastWords);
 
-/// Sets what the run says if it is ended without its usual end (see [`LastWords`]).
+/// Each run's last words.
+static LAST_WORDS: std::sync::Mutex<Vec<Words>> = std::sync::Mutex::new(Vec::new());
+
+/// Sets what the run says if it is ended without its usual end (see [`LastWords`]); in a
+/// fleet's part, what that tenant says.
 pub fn set_last_words(words: LastWords) {
-    *LAST_WORDS.lock().unwrap_or_else(|e| e.into_inner()) = Some(words);
+    let who = crate::streams::part().map(|p| p.profile().to_string());
+    let mut all = LAST_WORDS.lock().unwrap_or_else(|e| e.into_inner());
+    all.retain(|(w, _)| *w != who);
+    all.push((who, words));
 }
 
-/// Says the last words, then ends the process with `code`.
+/// Says the last words (a fleet's tenants' behind their names), then ends the process with
+/// `code`.
 fn end_now(code: i32) -> ! {
-    if let Ok(words) = LAST_WORDS.try_lock() {
-        if let Some(say) = words.as_ref() {
+    if let Ok(all) = LAST_WORDS.try_lock() {
+        for (who, say) in all.iter() {
             for line in say() {
-                crate::eprintln_data!("{line}");
+                match who {
+                    Some(profile) => crate::eprintln_data!("{profile}: {line}"),
+                    None => crate::eprintln_data!("{line}"),
+                }
             }
         }
     }

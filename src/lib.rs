@@ -22,20 +22,25 @@ pub mod repl;
 pub mod sandbox;
 pub mod script;
 pub mod snapshot;
+pub mod streams;
 pub mod suggest;
 pub mod text;
 
 pub use cli::run;
+
+/// Stack of the threads a run goes on (the binary's, and each tenant's part of a fleet run).
+/// Scripts may recurse deeply (`--limit call-depth`, up to 10 000) and nest values deeply; a
+/// main thread's 8 MiB would overflow first.
+pub const STACK_BYTES: usize = 1 << 30;
 
 /// `eprintln!` that never panics: a closed stderr (`2>&1 | head`) must not stop a run halfway
 /// through its writes.
 #[macro_export]
 macro_rules! eprintln_safe {
     ($($arg:tt)*) => {{
-        use std::io::Write as _;
         // Whatever reaches stderr passes the one redaction of secrets (redact.rs).
         let line = format!($($arg)*);
-        let _ = writeln!(std::io::stderr(), "{}", $crate::redact::redact(&line));
+        $crate::streams::say(&$crate::redact::redact(&line));
     }};
 }
 
@@ -45,7 +50,7 @@ macro_rules! eprintln_safe {
 macro_rules! println_safe {
     ($($arg:tt)*) => {{
         use std::io::Write as _;
-        if let Err(e) = writeln!(std::io::stdout(), $($arg)*) {
+        if let Err(e) = writeln!($crate::streams::stdout(), $($arg)*) {
             $crate::stdout_failed(&e);
         }
     }};
@@ -81,7 +86,11 @@ pub fn stdout_failed(e: &std::io::Error) {
     }
 }
 
-/// Why standard output could not be written, when it could not.
+/// Why standard output could not be written, when it could not (a fleet part's output is
+/// kept in memory, and never fails).
 pub fn stdout_failure() -> Option<&'static str> {
+    if streams::part().is_some() {
+        return None;
+    }
     STDOUT_FAILURE.get().map(String::as_str)
 }

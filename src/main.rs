@@ -1,14 +1,10 @@
 //! The `mcsh` binary: parse, run, exit with the code the library chose.
 
-/// Stack of the thread everything runs on. Scripts may recurse deeply (`--limit call-depth`,
-/// up to 10 000) and nest values deeply; the main thread's 8 MiB would overflow first.
-const STACK_BYTES: usize = 1 << 30;
-
 fn main() {
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     let worker = std::thread::Builder::new()
         .name("mcsh".into())
-        .stack_size(STACK_BYTES)
+        .stack_size(mcsh::STACK_BYTES)
         .spawn(move || mcsh::run(args));
     let code = match worker {
         Ok(handle) => handle.join().unwrap_or(101),

@@ -14,16 +14,13 @@
 
 use crate::text::is_unsafe;
 pub use crate::text::{printable, printable_text};
-use std::io::{self, IsTerminal, Write};
+use std::io::{self, Write};
 
 use serde_json::Value;
 
 /// A comfy-table preset that draws only the rule under the header.
 const HEADER_RULE_ONLY: comfy_table::TableStyle = comfy_table::TableStyle::new()
     .header_separator(comfy_table::LineStyle::none().fill('─').junction('─'));
-
-/// Whether JSON lines start with the columns a table would show (see [`announce_columns`]).
-static ANNOUNCE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// The key of the line that names a listing's columns, for a fleet's report.
 pub const COLUMNS_KEY: &str = "mcshColumns";
@@ -38,21 +35,11 @@ pub const PRINTED_KEY: &str = "mcshPrinted";
 /// ever taken for one.
 pub const MARK_KEY: &str = "mcshMark";
 
-/// The fleet run's mark, in a fleet's tenant (see [`MARK_KEY`]).
-static MARK: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-
-/// `{key: value, "mcshMark": mark}`: a line for the fleet's report (see [`MARK_KEY`]).
+/// `{key: value, "mcshMark": mark}`: a line for the fleet's report (see [`MARK_KEY`]), with
+/// the fleet run's mark when this thread is a fleet part's.
 pub fn fleet_line(key: &str, value: serde_json::Value) -> serde_json::Value {
-    let mark = MARK.get().map_or("", String::as_str);
+    let mark = crate::streams::fleet_mark().unwrap_or_default();
     serde_json::json!({ key: value, MARK_KEY: mark })
-}
-
-/// Makes every `jsonl` listing start with a line `{"mcshColumns": [...]}` naming the columns
-/// its table would show: one tenant's part of a fleet run tells the fleet's report which
-/// columns to show.
-pub fn announce_columns(mark: &str) {
-    let _ = MARK.set(mark.to_string());
-    ANNOUNCE.store(true, std::sync::atomic::Ordering::Relaxed);
 }
 
 /// A result format.
@@ -80,21 +67,17 @@ pub enum Shape {
 /// Standard output as a printer holds it: rows are gathered and written a buffer at a time
 /// (on a terminal, a row at a time), so a command printing thousands of rows into a pipe makes
 /// a few writes, not one per row.
-pub type Stdout = io::BufWriter<io::StdoutLock<'static>>;
+pub type Stdout = io::BufWriter<crate::streams::Out>;
 
 impl Printer<Stdout> {
     /// A printer of rows on standard output: buffered, its errors naming standard output,
     /// and streaming row by row (with escaped cells) when it is a terminal.
     pub fn on_stdout(format: Format, shape: Shape, columns: &[&str]) -> Self {
-        let terminal = io::stdout().is_terminal();
-        Printer::new(
-            io::BufWriter::new(io::stdout().lock()),
-            format,
-            shape,
-            columns,
-        )
-        .writing_to("standard output")
-        .on_terminal(terminal)
+        let out = crate::streams::stdout();
+        let terminal = out.is_terminal();
+        Printer::new(io::BufWriter::new(out), format, shape, columns)
+            .writing_to("standard output")
+            .on_terminal(terminal)
     }
 }
 
@@ -184,7 +167,9 @@ impl<W: Write> Printer<W> {
 
     /// Writes one row's JSON text as a line, after the columns line a fleet reads first.
     fn jsonl(&mut self, text: String) -> io::Result<()> {
-        if self.count == 1 && ANNOUNCE.load(std::sync::atomic::Ordering::Relaxed) {
+        // A fleet's part starts its JSON lines with the columns its table would show, so the
+        // fleet's report shows what the command shows.
+        if self.count == 1 && crate::streams::part().is_some() {
             let head = fleet_line(COLUMNS_KEY, serde_json::json!(self.columns));
             writeln!(self.out, "{head}")?;
         }

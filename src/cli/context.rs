@@ -5,7 +5,7 @@
 //! embedded sandbox on the same runtime and uses its credentials. Diagnostics go to stderr
 //! and respect `-q`/`-v`; results go to stdout.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::sync::Arc;
 
 use anyhow::Context as _;
@@ -46,7 +46,9 @@ pub struct Ctx {
 impl Ctx {
     /// A context for `global`.
     pub fn new(global: Global) -> Ctx {
-        let bar = Arc::new(Bar::new(!global.quiet && std::io::stderr().is_terminal()));
+        let bar = Arc::new(Bar::new(
+            !global.quiet && crate::streams::stderr_is_terminal(),
+        ));
         Ctx {
             global,
             embedded: None,
@@ -62,7 +64,7 @@ impl Ctx {
     pub fn format(&self) -> Format {
         self.global
             .output
-            .unwrap_or(if std::io::stdout().is_terminal() {
+            .unwrap_or(if crate::streams::stdout_is_terminal() {
                 Format::Table
             } else {
                 Format::Json
@@ -500,7 +502,7 @@ pub fn confirm(global: &Global, question: &str) -> anyhow::Result<bool> {
     if global.yes || global.dry_run {
         return Ok(true);
     }
-    if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
+    if !crate::streams::stdin_is_terminal() || !crate::streams::stderr_is_terminal() {
         let msg = format!("{question}: refusing without confirmation; pass --yes to confirm");
         return Err(Usage(msg).into());
     }

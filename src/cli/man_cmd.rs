@@ -64,11 +64,11 @@ pub fn run(path: &[String], dir: Option<&Path>) -> anyhow::Result<()> {
     }
     let page = render(cmd, path)?;
     // On a terminal, roff is shown as a page (`man -l -`) where `man` is at hand.
-    if std::io::IsTerminal::is_terminal(&std::io::stdout()) && show_with_man(&page) {
+    if crate::streams::stdout_is_terminal() && show_with_man(&page) {
         return Ok(());
     }
     // A closed pipe (`| head`) ends the output quietly: report.rs maps it.
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::streams::stdout();
     std::io::Write::write_all(&mut out, page.as_bytes())?;
     std::io::Write::flush(&mut out)?;
     Ok(())

@@ -30,6 +30,7 @@ use clap::{Parser, Subcommand};
 
 use crate::interrupt::Interrupt;
 use crate::output::Format;
+use crate::streams::Part;
 pub use context::Ctx;
 
 /// mcsh: a scriptable shell for Mimecast's directory (users, groups, membership).
@@ -61,7 +62,7 @@ impl Cli {
     pub(crate) fn opens_the_shell(&self) -> bool {
         match &self.command {
             Some(Command::Repl) => true,
-            None => self.eval.is_none() && std::io::IsTerminal::is_terminal(&std::io::stdin()),
+            None => self.eval.is_none() && crate::streams::stdin_is_terminal(),
             Some(_) => false,
         }
     }
@@ -125,7 +126,7 @@ pub struct Global {
     /// Tenants run at once over a fleet [default: 32]
     #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
     pub fleet_jobs: Option<u16>,
-    /// Set when this process runs one tenant's part of a fleet run (never from the command line).
+    /// Set when this run is one tenant's part of a fleet run (never from the command line).
     #[arg(skip)]
     pub member: Option<fleet::Member>,
 }
@@ -330,14 +331,39 @@ where
     T: Into<OsString> + Clone,
 {
     let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    match parse(&args) {
+        Ok(cli) => execute(cli, &args, None),
+        Err(code) => code,
+    }
+}
+
+/// Runs one tenant's part of a fleet run on this thread: `args` (after `mcsh`) as `member`,
+/// with `part`'s streams and memory count; returns its exit code.
+pub fn run_part(args: &[OsString], member: fleet::Member, part: &std::sync::Arc<Part>) -> i32 {
+    crate::streams::enter(part);
+    let args: Vec<OsString> = std::iter::once(OsString::from("mcsh"))
+        .chain(args.iter().cloned())
+        .collect();
+    match parse(&args) {
+        Ok(mut cli) => {
+            fleet::become_member(&mut cli, member);
+            execute(cli, &args, Some(part))
+        }
+        Err(code) => code,
+    }
+}
+
+/// The command line `args` (the program's name first) as options, or the exit code after
+/// saying why it is not one (or after printing the help it asked for).
+fn parse(args: &[OsString]) -> Result<Cli, i32> {
     let parsed = command()
-        .try_get_matches_from(args.clone())
+        .try_get_matches_from(args)
         .and_then(|m| <Cli as clap::FromArgMatches>::from_arg_matches(&m));
-    let mut cli = match parsed {
-        Ok(cli) => cli,
+    match parsed {
+        Ok(cli) => Ok(cli),
         Err(e) => {
             let code = if e.use_stderr() { 2 } else { 0 };
-            if let Some(tip) = report::argument_tip(&e, &args) {
+            if let Some(tip) = report::argument_tip(&e, args) {
                 // What the admin most likely meant, instead of clap's generic advice.
                 let plain = e.render().to_string();
                 let mut kept: Vec<&str> = plain
@@ -351,7 +377,7 @@ where
                     crate::output::printable_text(kept.join("\n").trim_end())
                 );
                 crate::eprintln_safe!("\n  tip: {}", crate::output::printable_text(&tip));
-                return code;
+                return Err(code);
             }
             let plain = e.render().to_string();
             if plain
@@ -364,34 +390,42 @@ where
             } else {
                 let _ = e.print();
             }
-            return code;
+            Err(code)
         }
-    };
-    match fleet::member_from_env() {
-        Ok(Some(member)) => fleet::become_member(&mut cli, member),
-        Ok(None) => {}
-        Err(e) => return report::print(&e, cli.global.quiet),
     }
+}
+
+/// Runs `cli` (parsed from `args`), in a fleet's `part` or as the process's own run.
+fn execute(mut cli: Cli, args: &[OsString], part: Option<&std::sync::Arc<Part>>) -> i32 {
     if cli.global.plan_out.is_some() {
         cli.global.dry_run = true;
     }
-    if cli.global.no_color || std::env::var_os("NO_COLOR").is_some() {
+    // A fleet's part leaves the process's colours alone: its streams drop them (streams.rs).
+    if part.is_none() && (cli.global.no_color || std::env::var_os("NO_COLOR").is_some()) {
         colored::control::set_override(false);
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    runtime.enable_all();
+    if let Some(part) = part {
+        // What the part's requests and tasks print or allocate is the part's too.
+        let part = part.clone();
+        runtime.on_thread_start(move || crate::streams::enter(&part));
+    }
+    let runtime = match runtime.build() {
         Ok(rt) => rt,
         Err(e) => {
             let e = anyhow::anyhow!("cannot start the async runtime: {e}");
             return report::print(&e, cli.global.quiet);
         }
     };
-    let interrupt = crate::interrupt::install(runtime.handle(), !cli.opens_the_shell());
+    // A fleet's part is stopped by its fleet's Ctrl-C, which the process already listens for.
+    let interrupt = match part {
+        Some(_) => crate::interrupt::shared(),
+        None => crate::interrupt::install(runtime.handle(), !cli.opens_the_shell()),
+    };
     let quiet = cli.global.quiet;
     let result = match fleet::Fleet::of(&cli) {
-        Ok(Some(fleet)) => fleet.run(cli, &args, &runtime, &interrupt),
+        Ok(Some(fleet)) => fleet.run(cli, args, &runtime, &interrupt),
         Ok(None) => dispatch(cli, &runtime, &interrupt),
         Err(e) => Err(e),
     };
@@ -429,7 +463,7 @@ fn dispatch(
             .into())
         }
         (Some(expr), None) => return script_cmd::eval(&global, runtime, &expr),
-        (None, None) if std::io::IsTerminal::is_terminal(&std::io::stdin()) => {
+        (None, None) if crate::streams::stdin_is_terminal() => {
             return script_cmd::repl(&global, runtime)
         }
         (None, None) => return script_cmd::run_file(&global, runtime, "-", Vec::new()),
@@ -529,7 +563,7 @@ async fn run_command(ctx: &mut Ctx, command: Command) -> anyhow::Result<()> {
             let mut script = Vec::new();
             clap_complete::generate(shell, &mut command, "mcsh", &mut script);
             // A closed pipe (`| head -0`) ends the output quietly: report.rs maps it.
-            let mut out = std::io::stdout().lock();
+            let mut out = crate::streams::stdout();
             std::io::Write::write_all(&mut out, &script)?;
             std::io::Write::flush(&mut out)?;
             Ok(())

@@ -98,7 +98,7 @@ pub fn after_run(
         text.push(b'\n');
         if path == "-" {
             use std::io::Write;
-            let mut out = std::io::stdout().lock();
+            let mut out = crate::streams::stdout();
             out.write_all(&text)?;
             out.flush()?;
         } else {

@@ -232,7 +232,7 @@ async fn serve_tenants(ctx: &Ctx, template: sandbox::Options, n: u16) -> anyhow:
             template.addr.ip()
         ));
     }
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::streams::stdout();
     if ctx.global.output == Some(Format::Json) {
         for (name, _, r) in &running {
             let line = json!({
@@ -278,7 +278,7 @@ async fn serve_tenants(ctx: &Ctx, template: sandbox::Options, n: u16) -> anyhow:
 
 fn announce(ctx: &Ctx, running: &sandbox::Running, state: &str) -> anyhow::Result<()> {
     let k = &running.keys;
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::streams::stdout();
     if ctx.global.output == Some(Format::Json) {
         let line = json!({
             "base_url": running.base_url,

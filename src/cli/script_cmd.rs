@@ -6,7 +6,7 @@
 //! with the code its kind deserves.
 
 use std::cell::RefCell;
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::rc::Rc;
 
 use rhai::{Engine, Scope};
@@ -64,7 +64,7 @@ pub(crate) fn session(
     // fleet shows each exactly and never takes one for a row or for its columns.
     let member = global.member.is_some();
     host.set_output(Box::new(move |bytes| {
-        let mut out = std::io::stdout().lock();
+        let mut out = crate::streams::stdout();
         if member {
             for line in String::from_utf8_lossy(bytes).lines() {
                 writeln!(
@@ -86,7 +86,7 @@ pub(crate) fn session(
     let mut engine = script::engine(&host, &limits);
     // On a terminal, what a script prints is shown with control and bidi characters escaped;
     // into a pipe or file it goes exactly as printed (it may be data).
-    let terminal = std::io::IsTerminal::is_terminal(&std::io::stdout());
+    let terminal = crate::streams::stdout_is_terminal();
     host.set_speaker(Box::new(move |said| match said {
         Said::Print(text) if member => {
             // A line each, blank ones too (`print("")`).
@@ -455,16 +455,18 @@ fn show_value(global: &Global, value: &rhai::Dynamic) -> anyhow::Result<()> {
     if value.is_unit() {
         return Ok(());
     }
-    let format = global.output.unwrap_or(if std::io::stdout().is_terminal() {
-        Format::Table
-    } else {
-        Format::Json
-    });
+    let format = global
+        .output
+        .unwrap_or(if crate::streams::stdout_is_terminal() {
+            Format::Table
+        } else {
+            Format::Json
+        });
     let json: serde_json::Value = rhai::serde::from_dynamic(value)
         .unwrap_or_else(|_| serde_json::Value::String(value.to_string()));
     let text = render_value(&json, format, terminal_width());
-    let mut out = std::io::stdout().lock();
-    if std::io::stdout().is_terminal() {
+    let mut out = crate::streams::stdout();
+    if out.is_terminal() {
         // On a terminal, data cannot move or hide text; into a pipe it goes as it is.
         writeln!(out, "{}", crate::output::printable_text(&text))?;
     } else {
@@ -518,7 +520,7 @@ pub fn examples(ctx: &super::context::Ctx, name: Option<&str>) -> anyhow::Result
                 .into());
             };
             use std::io::Write as _;
-            let mut out = std::io::stdout().lock();
+            let mut out = crate::streams::stdout();
             out.write_all(source.as_bytes())?;
             out.flush()?;
         }
@@ -552,7 +554,7 @@ pub fn doc(
     } else {
         docs::render(&all, name).map_err(Usage)?
     };
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::streams::stdout();
     write!(out, "{text}")?;
     Ok(())
 }

@@ -18,8 +18,8 @@ pub async fn snapshot(ctx: &mut Ctx, out: Option<&str>) -> anyhow::Result<()> {
         Some(path) => crate::own_files::write_named(std::path::Path::new(path), &text, true)
             .with_context(|| format!("cannot write the snapshot to {path}"))?,
         None => {
-            use std::io::{IsTerminal as _, Write as _};
-            let mut stdout = std::io::stdout().lock();
+            use std::io::Write as _;
+            let mut stdout = crate::streams::stdout();
             if stdout.is_terminal() {
                 let shown = crate::output::json_for_terminal(&String::from_utf8_lossy(&text));
                 stdout.write_all(shown.as_bytes())?;

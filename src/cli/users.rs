@@ -445,11 +445,7 @@ async fn update_user(
 }
 
 async fn delete(ctx: &mut Ctx, email: &str, delete: bool) -> anyhow::Result<()> {
-    if delete
-        && !ctx.global.yes
-        && !ctx.global.dry_run
-        && std::io::IsTerminal::is_terminal(&std::io::stdin())
-    {
+    if delete && !ctx.global.yes && !ctx.global.dry_run && crate::streams::stdin_is_terminal() {
         // Deletion is reversible until the purge runs, so only a person at a terminal is asked.
         if !ctx.confirm(&format!("queue {email} for deletion"))? {
             return Err(Usage("cancelled; nothing was changed".into()).into());

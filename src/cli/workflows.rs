@@ -163,7 +163,7 @@ fn report(global: &Global, what: &str, called: &Called, columns: &[&str]) -> any
     let rows = called.value.as_array().cloned().unwrap_or_default();
     let format = global
         .output
-        .unwrap_or(if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+        .unwrap_or(if crate::streams::stdout_is_terminal() {
             Format::Table
         } else {
             Format::Json

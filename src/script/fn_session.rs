@@ -15,9 +15,6 @@ type Res<T> = Result<T, Box<rhai::EvalAltResult>>;
 fn is_credential(name: &str) -> bool {
     let upper = name.trim().to_ascii_uppercase();
     upper.starts_with("MIMECAST_")
-        // What a fleet tells its tenant's process: sealed, and carrying the mark that tells
-        // the fleet's own lines from a script's rows.
-        || upper == "MCSH_FLEET_MEMBER"
         || upper.contains("SECRET")
         || upper.contains("TOKEN")
         || upper.contains("PASSWORD")
@@ -59,8 +56,7 @@ if args.len() == 0 { exit(); }
         r#"
 The environment variable `name` as a string, or `()` when it is not set. The credential
 variables (`MIMECAST_CLIENT_SECRET`, `MIMECAST_SECRET_KEY`, `MIMECAST_APP_KEY` and the other
-`MIMECAST_*` keys and ids) and `MCSH_FLEET_MEMBER` are refused: scripts use the connection,
-never the secrets.
+`MIMECAST_*` keys and ids) are refused: scripts use the connection, never the secrets.
 ```rhai
 let who = env("USER") ?? "someone";
 ```"#,

@@ -1,8 +1,9 @@
 //! Fleets: one command, workflow, script or plan over several tenants at once.
 //!
-//! Policy: each tenant runs as its own `mcsh` process with the same arguments, its own profile
-//! and JSON lines out ([`Member`]), so each has its own connection, token and rate budget and
-//! a slow or throttled tenant holds no other back; at most `--fleet-jobs` (default
+//! Policy: each tenant runs as a run of its own, on threads of this process, with the same
+//! arguments, its own profile, streams and JSON lines out ([`Member`], `spawn.rs`), so each
+//! has its own connection, token and rate budget and a slow or throttled tenant holds no other
+//! back; at most `--fleet-jobs` (default
 //! [`DEFAULT_JOBS`]) run at once. Their rows come back as one report with `profile` first,
 //! each tenant's diagnostics come on stderr behind its name, a line per tenant ends the run,
 //! and the exit code is the worst of theirs (3 when some tenants were done and others not).
@@ -20,10 +21,10 @@ use super::report::Usage;
 use super::{Cli, Command, Global};
 use crate::interrupt::Interrupt;
 
-pub use member::{become_member, member_from_env, started_line, wrote_line, Member, MEMBER_ENV};
+pub use member::{become_member, started_line, wrote_line, Member};
 
-/// Tenants run at once unless `--fleet-jobs` says otherwise. Each is a process that mostly
-/// waits on the network (a few MB of memory), so this is set by what a provider's fleet is
+/// Tenants run at once unless `--fleet-jobs` says otherwise. Each is a run (a few threads)
+/// that mostly waits on the network (a few MB of memory), so this is set by what a provider's fleet is
 /// (dozens), not by cores.
 pub const DEFAULT_JOBS: usize = 32;
 
@@ -112,10 +113,8 @@ impl Fleet {
     ) -> anyhow::Result<()> {
         let run = crate::directory::audit::new_run_id();
         let mark = uuid::Uuid::new_v4().simple().to_string();
-        let key = super::plan_key::plan_key()?;
         let env = spawn::Env {
             mark: &mark,
-            key,
             handle: runtime.handle().clone(),
             interrupt: interrupt.clone(),
             run: &run,

@@ -1,24 +1,26 @@
-//! Running each tenant's part as its own `mcsh` process, a bounded number at once.
+//! Running each tenant's part as threads of this process, a bounded number at once.
 //!
-//! Policy: a part's standard output is kept for the report; its standard error is passed on
-//! line by line behind the tenant's name (and its last `error:` kept for the summary).
+//! Policy: each part is a run of its own (its own runtime, connection, token and rate budget)
+//! on a thread of its own, with its own streams and memory count ([`crate::streams::Part`]):
+//! its standard output is kept for the report; its standard error is passed on line by line
+//! behind the tenant's name (and its last `error:` kept for the summary). Threads, not
+//! processes: twenty processes starting at once (loading, page faults, a runtime each) cost
+//! a third of a tenant's CPU on a machine of two cores.
 //! Parts start through a gate ([`Gate`]): at most one a core is starting at a time, the next
 //! starts when one says it has started (it connects) or ends, so their start-up work (the
-//! process, the engine, compiling) is not spread thin over twenty at once, and the first to
-//! start wait on the service while the later ones start.
-//! Ctrl-C reaches every part (they share the terminal's process group; a signal sent to this
-//! process alone is passed on), parts not started yet are not started, and each part stops
-//! as a single run does on Ctrl-C.
+//! engine, compiling) is not spread thin over twenty at once, and the first to start wait on
+//! the service while the later ones start.
+//! Ctrl-C (or SIGTERM) is the process's, which every part watches: parts not started yet are
+//! not started, and each part stops as a single run does on Ctrl-C.
 
 use std::ffi::OsString;
-use std::io::{BufRead, Read, Write};
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use super::member::{is_started, wrote_in, Member, MEMBER_ENV};
+use super::member::{is_started, wrote_in, Member};
 use crate::interrupt::Interrupt;
+use crate::streams::Part;
 
 /// What the fleet's processes share.
 pub struct Env<'a> {
@@ -34,8 +36,6 @@ pub struct Env<'a> {
     pub jobs: usize,
     /// `-q`: the parts' diagnostics are not passed on.
     pub quiet: bool,
-    /// The plan key, which seals what each part is told ([`Member::to_env`]).
-    pub key: Vec<u8>,
 }
 
 /// One tenant's part to run.
@@ -165,14 +165,14 @@ pub fn run_all(
     let next = AtomicUsize::new(0);
     let ended = AtomicUsize::new(0);
     let stopping = Arc::new(AtomicBool::new(false));
-    let running: Arc<Mutex<Vec<u32>>> = Arc::new(Mutex::new(Vec::new()));
+    let starting_lock = Arc::new(Mutex::new(()));
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     let gate = Arc::new(Gate::new(cores));
     {
         // Ctrl-C (or SIGTERM, which a service manager or `timeout` sends): stop starting
-        // parts, and pass it on to those running as Ctrl-C, so each stops cleanly.
+        // parts; those running watch the same interrupt and stop cleanly.
         let stopping = stopping.clone();
-        let running = running.clone();
+        let starting_lock = starting_lock.clone();
         let gate = gate.clone();
         let handle = env.handle.clone();
         let interrupt = env.interrupt.clone();
@@ -193,38 +193,26 @@ pub fn run_all(
                 }
                 interrupt.wait().await;
             });
-            // Parts check `stopping` as they register, under this lock: each is either
-            // told here or never started.
+            // Parts check `stopping` as they start, under this lock: each either started
+            // before (and sees the interrupt) or is never started.
+            let _starting = starting_lock.lock().expect("fleet lock");
             stopping.store(true, Ordering::SeqCst);
             gate.close();
-            for pid in running.lock().expect("fleet lock").iter() {
-                interrupt_process(*pid);
-            }
         });
     }
     let results: Mutex<Vec<Option<Done>>> = Mutex::new((0..total).map(|_| None).collect());
-    let exe = std::env::current_exe();
     std::thread::scope(|scope| {
         for _ in 0..env.jobs.clamp(1, total.max(1)) {
             scope.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::SeqCst);
                 let Some(job) = jobs.get(i) else { break };
                 // Whether the run is stopping is checked as the part starts (`run_one`).
-                let done = match &exe {
-                    Ok(exe) => {
-                        let starting = Starting {
-                            running: &running,
-                            gate: &gate,
-                            stopping: &stopping,
-                        };
-                        run_one(exe, job, env, input.clone(), starting)
-                    }
-                    Err(e) => cut_short(
-                        job,
-                        1,
-                        format!("cannot find mcsh's own program to run: {e}"),
-                    ),
+                let starting = Starting {
+                    lock: &starting_lock,
+                    gate: &gate,
+                    stopping: &stopping,
                 };
+                let done = run_one(job, env, input.clone(), starting);
                 let n = ended.fetch_add(1, Ordering::SeqCst) + 1;
                 tick(&done, n, total);
                 results.lock().expect("fleet lock")[i] = Some(done);
@@ -239,146 +227,107 @@ pub fn run_all(
         .collect()
 }
 
-/// Passes Ctrl-C on to process `pid`.
-fn interrupt_process(pid: u32) {
-    #[cfg(unix)]
-    // SAFETY: kill(2) with a pid this process started and has not reaped yet.
-    unsafe {
-        libc::kill(pid as libc::pid_t, libc::SIGINT);
-    }
-    #[cfg(not(unix))]
-    let _ = pid;
-}
-
-/// What starting a part shares with the others: the processes running, the start gate, and
-/// whether the run is stopping.
+/// What starting a part shares with the others: the lock parts start under, the start gate,
+/// and whether the run is stopping.
 struct Starting<'a> {
-    running: &'a Mutex<Vec<u32>>,
+    lock: &'a Mutex<()>,
     gate: &'a Arc<Gate>,
     stopping: &'a AtomicBool,
 }
 
+/// What a part said to its fleet on its standard error: its last error, and the run id of
+/// what it wrote.
+#[derive(Default)]
+struct Heard {
+    error: Option<String>,
+    wrote: Option<String>,
+}
+
+/// A part's stack when one of [`crate::STACK_BYTES`] cannot be had (a tight `ulimit -v`).
+const SMALL_STACK_BYTES: usize = 64 << 20;
+
 /// Runs one part to its end.
-fn run_one(
-    exe: &std::path::Path,
-    job: &Job,
-    env: &Env,
-    input: Option<Arc<Vec<u8>>>,
-    starting: Starting,
-) -> Done {
+fn run_one(job: &Job, env: &Env, input: Option<Arc<Vec<u8>>>, starting: Starting) -> Done {
     let Starting {
-        running,
+        lock,
         gate,
         stopping,
     } = starting;
     let quiet = env.quiet;
     let profile = job.member.profile.clone();
-    let failed = |why: String| cut_short(job, 1, why);
-    let mut command = Command::new(exe);
-    command
-        .args(&job.args)
-        .env(MEMBER_ENV, job.member.to_env(&env.key, &job.args))
-        // The fleet colours nothing of theirs: their lines are passed on behind a name.
-        .env("NO_COLOR", "1")
-        .stdin(if input.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    #[cfg(target_os = "linux")]
-    {
-        use std::os::unix::process::CommandExt;
-        // SAFETY: prctl(2) in the child before exec; it touches no memory of the parent. A
-        // fleet killed outright (SIGKILL) leaves no part running on: each is told Ctrl-C.
-        unsafe {
-            command.pre_exec(|| {
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGINT);
-                Ok(())
-            });
-        }
-    }
+    let mark = job.member.mark.clone();
     let started = Arc::new(AtomicBool::new(false));
+    let heard = Arc::new(Mutex::new(Heard::default()));
+    let lines = {
+        let (gate, started, heard) = (gate.clone(), started.clone(), heard.clone());
+        let (name, mark) = (profile.clone(), mark.clone());
+        move |text: &str| {
+            let text = text.trim_end();
+            if let Some(run) = wrote_in(text, &mark) {
+                heard.lock().expect("fleet lock").wrote = Some(run.to_string());
+                return;
+            }
+            if is_started(text, &mark) {
+                gate.leave(&started);
+                return;
+            }
+            if let Some(e) = text.strip_prefix("error: ") {
+                heard.lock().expect("fleet lock").error = Some(e.to_string());
+            }
+            if !quiet && !text.is_empty() {
+                // On the process's stderr: this runs on the part's thread, whose own stderr
+                // is what is being passed on.
+                let line = crate::output::printable_text(&format!("{name}: {text}"));
+                crate::streams::say_on_process_stderr(&crate::redact::redact(&line));
+            }
+        }
+    };
+    let part = Arc::new(Part::new(&profile, &mark, input, Box::new(lines)));
     if !gate.enter() {
         return not_started(job);
     }
-    // Started and registered under the lock the Ctrl-C thread takes after setting
-    // `stopping`: a part is either told Ctrl-C or not started at all.
-    let mut registered = running.lock().expect("fleet lock");
-    if stopping.load(Ordering::SeqCst) {
-        drop(registered);
-        gate.leave(&started);
-        return not_started(job);
-    }
-    let mut child = match command.spawn() {
-        Ok(c) => c,
-        Err(e) => {
-            drop(registered);
+    // Started under the lock the Ctrl-C thread takes before setting `stopping`: a part either
+    // started before it (and sees the interrupt) or is not started at all.
+    let thread = {
+        let _starting = lock.lock().expect("fleet lock");
+        if stopping.load(Ordering::SeqCst) {
             gate.leave(&started);
-            return failed(format!("cannot start its process: {e}"));
+            return not_started(job);
+        }
+        let start = |stack: usize| {
+            let (args, member, part) = (job.args.clone(), job.member.clone(), part.clone());
+            std::thread::Builder::new()
+                .name(format!("part {profile}"))
+                .stack_size(stack)
+                .spawn(move || crate::cli::run_part(&args, member, &part))
+        };
+        start(crate::STACK_BYTES).or_else(|_| start(SMALL_STACK_BYTES))
+    };
+    let ended = match thread {
+        Ok(thread) => thread.join(),
+        Err(e) => {
+            gate.leave(&started);
+            return cut_short(job, 1, format!("cannot start its thread: {e}"));
         }
     };
-    let pid = child.id();
-    registered.push(pid);
-    drop(registered);
-    if let (Some(bytes), Some(mut stdin)) = (input, child.stdin.take()) {
-        std::thread::spawn(move || {
-            // A part that does not read all of it closes the pipe: not an error here.
-            let _ = stdin.write_all(&bytes);
-        });
-    }
-    let stderr = child.stderr.take();
-    let name = profile.clone();
-    let (gate_of_part, started_of_part) = (gate.clone(), started.clone());
-    let mark = job.member.mark.clone();
-    let errors = std::thread::spawn(move || {
-        let mut last_error = None;
-        let mut wrote = None;
-        let Some(stderr) = stderr else {
-            return (last_error, wrote);
-        };
-        let mut reader = std::io::BufReader::new(stderr);
-        let mut line = Vec::new();
-        while reader.read_until(b'\n', &mut line).is_ok_and(|n| n > 0) {
-            let text = String::from_utf8_lossy(&line).trim_end().to_string();
-            line.clear();
-            if let Some(run) = wrote_in(&text, &mark) {
-                wrote = Some(run.to_string());
-                continue;
-            }
-            if is_started(&text, &mark) {
-                gate_of_part.leave(&started_of_part);
-                continue;
-            }
-            if let Some(e) = text.strip_prefix("error: ") {
-                last_error = Some(e.to_string());
-            }
-            if !quiet && !text.is_empty() {
-                crate::eprintln_data!("{name}: {text}");
-            }
-        }
-        (last_error, wrote)
-    });
-    let mut stdout = Vec::new();
-    if let Some(mut out) = child.stdout.take() {
-        let _ = out.read_to_end(&mut stdout);
-    }
-    let status = child.wait();
     gate.leave(&started);
-    running.lock().expect("fleet lock").retain(|p| *p != pid);
-    let (error, wrote) = errors.join().unwrap_or((None, None));
-    let code = match status {
-        Ok(s) => s.code().unwrap_or(130),
-        Err(e) => return failed(format!("lost its process: {e}")),
+    let stdout = part.finish();
+    let heard = std::mem::take(&mut *heard.lock().expect("fleet lock"));
+    // A panic in a part ends that part (its message is printed as it happens), not the fleet.
+    let (code, error) = match ended {
+        Ok(code) => (code, heard.error),
+        Err(_) => (
+            101,
+            Some("stopped on an internal error in mcsh (its message is above)".to_string()),
+        ),
     };
     Done {
         profile,
         code,
         stdout,
         error,
-        wrote,
-        mark: job.member.mark.clone(),
+        wrote: heard.wrote,
+        mark,
     }
 }
 
