@@ -60,6 +60,9 @@ static ALLOCATED: Tally = Tally::new();
 pub struct Scope {
     held: Tally,
     budget: AtomicUsize,
+    /// Of what is held, the bytes kept for the fleet's report (its output), which a single
+    /// run would have written out and which its limit does not count.
+    kept: AtomicUsize,
 }
 
 impl Scope {
@@ -69,7 +72,13 @@ impl Scope {
         Box::leak(Box::new(Scope {
             held: Tally::new(),
             budget: AtomicUsize::new(usize::MAX),
+            kept: AtomicUsize::new(0),
         }))
+    }
+
+    /// Says that `bytes` of what the scope holds are its output kept for the report.
+    pub fn set_kept(&self, bytes: usize) {
+        self.kept.store(bytes, Ordering::Relaxed);
     }
 }
 
@@ -133,7 +142,10 @@ static GLOBAL: Counting = Counting;
 
 /// Bytes currently held by this run: the process, or the fleet part this thread is one of.
 pub fn allocated() -> usize {
-    scope().map_or_else(|| ALLOCATED.get(), |s| s.held.get())
+    scope().map_or_else(
+        || ALLOCATED.get(),
+        |s| s.held.get().saturating_sub(s.kept.load(Ordering::Relaxed)),
+    )
 }
 
 static BUDGET: AtomicUsize = AtomicUsize::new(usize::MAX);
@@ -178,7 +190,10 @@ mod tests {
             set_budget(64 << 20);
             let big = vec![1u8; 32 << 20];
             assert!(allocated() >= 32 << 20);
-            assert!(headroom() <= 32 << 20);
+            // The scope's limit less what the scope holds: about 24 MiB, whatever else the
+            // process holds.
+            let room = headroom();
+            assert!((16 << 20..=32 << 20).contains(&room), "{room}");
             drop(big);
             assert!(allocated() < 16 << 20);
         })
@@ -186,6 +201,15 @@ mod tests {
         .unwrap();
         // The limit was the scope's, not the process's.
         assert_eq!(scope.budget.load(Ordering::Relaxed), 64 << 20);
+        // What the scope keeps for the report is not counted against it.
+        std::thread::spawn(move || {
+            enter(scope);
+            let report = vec![1u8; 32 << 20];
+            scope.set_kept(report.len());
+            assert!(allocated() < 16 << 20, "{}", allocated());
+        })
+        .join()
+        .unwrap();
         // Freed by a thread of the scope, never handed out there: not below zero.
         let t = Tally::new();
         t.sub(10);

@@ -125,11 +125,21 @@ pub fn set_last_words(words: LastWords) {
     all.push((who, words));
 }
 
-/// Says the last words (a fleet's tenants' behind their names), then ends the process with
-/// `code`.
+/// Forgets this run's last words (a fleet part that ended has nothing more to say).
+pub fn forget_last_words() {
+    let who = crate::streams::part().map(|p| p.profile().to_string());
+    LAST_WORDS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .retain(|(w, _)| *w != who);
+}
+
+/// Says the last words (a fleet's tenants' behind their names, then the process's own), then
+/// ends the process with `code`.
 fn end_now(code: i32) -> ! {
     if let Ok(all) = LAST_WORDS.try_lock() {
-        for (who, say) in all.iter() {
+        let (parts, own): (Vec<_>, Vec<_>) = all.iter().partition(|(who, _)| who.is_some());
+        for (who, say) in parts.into_iter().chain(own) {
             for line in say() {
                 match who {
                     Some(profile) => crate::eprintln_data!("{profile}: {line}"),

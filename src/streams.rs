@@ -29,7 +29,7 @@ pub struct Part {
 impl Part {
     /// The streams of `profile`'s part of the fleet run marked `mark`: `input` (if any) is its
     /// standard input, and each line it writes to standard error goes to `lines`, without
-    /// its end and without colour.
+    /// its end. (A part colours nothing: `cli::report::painted`.)
     pub fn new(
         profile: &str,
         mark: &str,
@@ -58,7 +58,7 @@ impl Part {
     pub fn finish(&self) -> Vec<u8> {
         let rest = std::mem::take(&mut *lock(&self.err));
         if !rest.is_empty() {
-            (self.lines)(&without_colour(&String::from_utf8_lossy(&rest)));
+            (self.lines)(&String::from_utf8_lossy(&rest));
         }
         std::mem::take(&mut *lock(&self.out))
     }
@@ -73,7 +73,7 @@ impl Part {
         let done = std::mem::replace(&mut *err, rest);
         // Handed on under the lock, so the part's threads' lines keep their order.
         for line in done[..end].split(|b| *b == b'\n') {
-            (self.lines)(&without_colour(&String::from_utf8_lossy(line)));
+            (self.lines)(&String::from_utf8_lossy(line));
         }
     }
 }
@@ -81,27 +81,6 @@ impl Part {
 /// A mutex's value, also after a thread panicked holding it (the bytes are still whole).
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// `text` without terminal colour sequences (`ESC [ … m` and the other CSI sequences): a
-/// part's messages are passed on behind its tenant's name, where the fleet colours nothing.
-/// Data never holds a raw escape here: it is shown escaped (`\u{1b}`) before it is printed.
-fn without_colour(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' && chars.peek() == Some(&'[') {
-            chars.next();
-            for c in chars.by_ref() {
-                if ('\u{40}'..='\u{7e}').contains(&c) {
-                    break;
-                }
-            }
-            continue;
-        }
-        out.push(c);
-    }
-    out
 }
 
 thread_local! {
@@ -147,7 +126,10 @@ impl Write for Out {
         match self {
             Out::Process(o) => o.write(buf),
             Out::Part(p) => {
-                lock(&p.out).extend_from_slice(buf);
+                let mut out = lock(&p.out);
+                out.extend_from_slice(buf);
+                // Output a single run would have written out: not held against its memory.
+                p.memory.set_kept(out.capacity());
                 Ok(buf.len())
             }
         }
@@ -296,8 +278,8 @@ mod tests {
             assert!(!stdout_is_terminal() && !stdin_is_terminal() && !stderr_is_terminal());
             assert_eq!(fleet_mark().as_deref(), Some("MARK"));
             writeln!(stdout(), "{{\"a\":1}}").unwrap();
-            // A message written in pieces is handed on as whole lines, uncoloured.
-            write!(stderr(), "\u{1b}[1;31merror\u{1b}[0m: one").unwrap();
+            // A message written in pieces is handed on as whole lines, as written.
+            write!(stderr(), "error: \u{1b}[2Jone").unwrap();
             write!(stderr(), "\nnext\nlast without end").unwrap();
             say("said");
             let mut input = String::new();
@@ -313,7 +295,7 @@ mod tests {
         );
         assert_eq!(
             *heard.lock().unwrap(),
-            ["error: one", "next", "last without endsaid"]
+            ["error: \u{1b}[2Jone", "next", "last without endsaid"]
         );
         assert_eq!(part.finish(), b"{\"a\":1}\n");
         assert!(part.finish().is_empty());
@@ -333,14 +315,5 @@ mod tests {
         assert!(heard.lock().unwrap().is_empty());
         part.finish();
         assert_eq!(*heard.lock().unwrap(), ["no end"]);
-    }
-
-    #[test]
-    fn colour_sequences_go_and_escaped_text_stays() {
-        assert_eq!(
-            without_colour("\u{1b}[33mwarning:\u{1b}[0m x"),
-            "warning: x"
-        );
-        assert_eq!(without_colour("a \\u{1b}[31m b"), "a \\u{1b}[31m b");
     }
 }

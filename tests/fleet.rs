@@ -1143,6 +1143,58 @@ fn each_tenant_of_a_fleet_has_the_memory_limit_to_itself() {
         "{err}"
     );
     assert!(tenant_line(&err, "acme").contains("done"), "{err}");
+    // Asking for more than the machine has at once stops that tenant, not the fleet's process.
+    let (code, out, err) = f.run(&[
+        "--fleet",
+        "pair",
+        "-o",
+        "jsonl",
+        "-e",
+        "if profile() == \"globex\" { blob(100000000000).len() } else { 1 }",
+    ]);
+    assert_eq!(code, 3, "{err}");
+    assert!(tenant_line(&err, "globex").contains("more than"), "{err}");
+    assert_eq!(rows_by_profile(&out)["acme"][0]["value"], 1, "{out}");
+    // What a tenant prints is kept for the report, and not held against its memory (a single
+    // run would have written it out): 20 MB of output under a 16 MiB limit.
+    let (code, out, err) = f.run(&[
+        "--fleet",
+        "pair",
+        "--limit",
+        "memory=16",
+        "-o",
+        "jsonl",
+        "-e",
+        "let s = \"y\"; s.pad(200, \"y\"); for i in 0..100000 { print(s) } 1",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(rows_by_profile(&out)["globex"].len(), 100001);
+}
+
+#[test]
+fn options_after_a_scripts_path_cannot_send_a_fleets_parts_elsewhere() {
+    let f = Fleet::new();
+    let script = f.dir.path().join("w.rhai");
+    std::fs::write(&script, "ensure_group(\"MisRouted\"); profile()").unwrap();
+    let path = script.to_str().unwrap();
+    for after in [
+        &["--profile", "globex"][..],
+        &["-o", "table"],
+        &["--sandbox"],
+    ] {
+        let mut args = vec!["--fleet", "pair", "--yes", path];
+        args.extend_from_slice(after);
+        let (code, _, err) = f.run(&args);
+        assert_eq!(code, 2, "{after:?}: {err}");
+        assert!(err.contains("before the script's path"), "{err}");
+    }
+    // Nor does a fleet's option after it run one tenant instead of the fleet.
+    let (code, _, err) = f.run(&["--profile", "acme", path, "--fleet", "pair"]);
+    assert_eq!(code, 2, "{err}");
+    for t in ["acme", "globex"] {
+        let groups = f.json_of(t, &["groups", "list"]).to_string();
+        assert!(!groups.contains("MisRouted"), "{t}");
+    }
 }
 
 #[test]

@@ -110,7 +110,7 @@ impl Ctx {
         if !self.global.quiet {
             crate::eprintln_safe!(
                 "{} {}",
-                "warning:".yellow().bold(),
+                super::report::painted("warning:", |w| w.yellow().bold()),
                 crate::output::printable_text(message)
             );
         }
@@ -216,14 +216,16 @@ impl Ctx {
             let log = Arc::new(log);
             dir = dir.with_audit(log.clone());
             // Ended without its usual end (a second signal, or no stop within the grace),
-            // the run still says what it sent unanswered and what it wrote.
+            // the run still says what it sent unanswered and what it wrote (a fleet's part:
+            // the fleet says how to undo the whole run).
             let (global, stop) = (self.global.clone(), self.stop.clone());
             crate::interrupt::set_last_words(Box::new(move || {
                 let unanswered = stop.unanswered();
-                unanswered
-                    .into_iter()
-                    .chain(super::plan_cmd::wrote_line(&global, &log))
-                    .collect()
+                let wrote = match global.member {
+                    Some(_) => None,
+                    None => super::plan_cmd::wrote_line(&global, &log),
+                };
+                unanswered.into_iter().chain(wrote).collect()
             }));
         }
         let dir = Arc::new(dir);

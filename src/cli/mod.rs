@@ -344,13 +344,15 @@ pub fn run_part(args: &[OsString], member: fleet::Member, part: &std::sync::Arc<
     let args: Vec<OsString> = std::iter::once(OsString::from("mcsh"))
         .chain(args.iter().cloned())
         .collect();
-    match parse(&args) {
+    let code = match parse(&args) {
         Ok(mut cli) => {
             fleet::become_member(&mut cli, member);
             execute(cli, &args, Some(part))
         }
         Err(code) => code,
-    }
+    };
+    crate::interrupt::forget_last_words();
+    code
 }
 
 /// The command line `args` (the program's name first) as options, or the exit code after

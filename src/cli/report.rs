@@ -157,6 +157,16 @@ pub fn exit_code(e: &anyhow::Error) -> i32 {
     1
 }
 
+/// `word` coloured by `paint` for people, or plain in a fleet's part: the fleet passes its lines
+/// on behind its name and reads its `error:` lines.
+pub fn painted(word: &str, paint: impl FnOnce(&str) -> colored::ColoredString) -> String {
+    if crate::streams::part().is_some() {
+        word.to_string()
+    } else {
+        paint(word).to_string()
+    }
+}
+
 /// Prints `e` on stderr as `error: context: cause` and returns its exit code.
 pub fn print(e: &anyhow::Error, quiet: bool) -> i32 {
     let code = exit_code(e);
@@ -166,7 +176,7 @@ pub fn print(e: &anyhow::Error, quiet: bool) -> i32 {
     if !(quiet && code == 130) {
         crate::eprintln_safe!(
             "{} {}",
-            "error:".red().bold(),
+            painted("error:", |w| w.red().bold()),
             crate::output::printable_text(&format!("{e:#}"))
         );
         for s in e.chain().filter_map(|c| c.downcast_ref::<ScriptFailed>()) {
@@ -178,7 +188,7 @@ pub fn print(e: &anyhow::Error, quiet: bool) -> i32 {
             if !h.hint.is_empty() {
                 crate::eprintln_safe!(
                     "{} {}",
-                    "hint:".cyan().bold(),
+                    painted("hint:", |w| w.cyan().bold()),
                     crate::output::printable_text(&h.hint)
                 );
             }

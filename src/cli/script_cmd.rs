@@ -339,6 +339,27 @@ fn own_flags(global: &Global, words: Vec<String>) -> anyhow::Result<(Global, Vec
         Usage(format!("{first} (mcsh's options after a script's path)"))
     })?;
     let g = parsed.global;
+    // Tenants are chosen before the script's path: after it, `--fleet` would be dropped (one
+    // tenant run), and in a fleet's part `--profile`, `--sandbox`, `--rehearse`, `-o` or
+    // `--plan-out` would send every part to one tenant, or out of the fleet's report.
+    if !g.profiles.is_empty() || g.all_profiles || g.fleet.is_some() {
+        return Err(Usage(
+            "--profiles, --all-profiles and --fleet go before the script's path (after it they would choose nothing)".into(),
+        )
+        .into());
+    }
+    if global.member.is_some()
+        && (g.profile.is_some()
+            || g.sandbox
+            || g.rehearse.is_some()
+            || g.output.is_some()
+            || g.plan_out.is_some())
+    {
+        return Err(Usage(
+            "over a fleet, --profile, --sandbox, --rehearse, -o and --plan-out go before the script's path: the fleet chooses each tenant and gathers the report".into(),
+        )
+        .into());
+    }
     let mut merged = global.clone();
     merged.profile = g.profile.or(merged.profile);
     merged.sandbox |= g.sandbox;
@@ -352,7 +373,10 @@ fn own_flags(global: &Global, words: Vec<String>) -> anyhow::Result<(Global, Vec
     merged.quiet |= g.quiet;
     if g.no_color {
         merged.no_color = true;
-        colored::control::set_override(false);
+        // A fleet's part colours nothing anyway, and leaves the process's colours alone.
+        if global.member.is_none() {
+            colored::control::set_override(false);
+        }
     }
     merged.csv_raw |= g.csv_raw;
     merged.plan_out = g.plan_out.or(merged.plan_out);

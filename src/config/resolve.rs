@@ -253,11 +253,18 @@ fn run_secret_command(
         c.arg("-c");
         c
     };
+    // In a fleet's part, what it says goes behind the tenant's name like the part's own
+    // messages; otherwise straight to the terminal (a password manager may talk there).
+    let part = crate::streams::part().is_some();
     command
         .arg(cmd)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::inherit());
+        .stderr(if part {
+            std::process::Stdio::piped()
+        } else {
+            std::process::Stdio::inherit()
+        });
     // Its own process group, so a timeout stops what it started too (`sleep`, a pager...).
     #[cfg(unix)]
     std::os::unix::process::CommandExt::process_group(&mut command, 0);
@@ -265,6 +272,12 @@ fn run_secret_command(
         .spawn()
         .map_err(|e| fail(format!("cannot run it: {e}")))?;
     let mut stdout = child.stdout.take().expect("stdout is piped");
+    let passer = child.stderr.take().map(|mut from| {
+        let mut to = crate::streams::stderr();
+        std::thread::spawn(move || {
+            let _ = std::io::copy(&mut (&mut from).take(1 << 20), &mut to);
+        })
+    });
     let reader = std::thread::spawn(move || {
         let mut buf = Vec::new();
         let _ = (&mut stdout).take(1 << 20).read_to_end(&mut buf);
@@ -292,6 +305,9 @@ fn run_secret_command(
         }
     };
     let out = reader.join().unwrap_or_default();
+    if let Some(passer) = passer {
+        let _ = passer.join();
+    }
     if !status.success() {
         return Err(fail(format!("it exited with {status}")));
     }

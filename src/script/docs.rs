@@ -65,6 +65,8 @@ fn registered(engine: &Engine) -> Vec<FnDoc> {
         a.name
             .cmp(&b.name)
             .then(a.signature.len().cmp(&b.signature.len()))
+            // Same length: by the text, or the engine's order (which varies) would show.
+            .then(a.signature.cmp(&b.signature))
     });
     out
 }

@@ -206,6 +206,65 @@ let line = "ab"; line.pad(5, "-=");   // "ab-=-"
             Ok(())
         },
     );
+    // Blobs: one call can ask for any size, and a failed allocation ends the whole process
+    // (in a fleet, every tenant with it).
+    super::register::local(
+        "blob",
+        &["len: i64", "Blob"],
+        r#"
+A blob (bytes) of `len` zeros; checked against `--limit memory` before it allocates.
+```rhai
+let b = blob(4);   // [00000000]
+```"#,
+        false,
+    )
+    .register_into_engine(
+        engine,
+        move |len: i64| -> Result<rhai::Blob, Box<EvalAltResult>> {
+            room(wanted(len))?;
+            Ok(vec![0; wanted(len)])
+        },
+    );
+    super::register::local(
+        "blob",
+        &["len: i64", "value: i64", "Blob"],
+        r#"
+A blob of `len` bytes, each `value` (its low 8 bits); checked against `--limit memory`
+before it allocates.
+```rhai
+let b = blob(3, 0x2a);   // [2a2a2a]
+```"#,
+        false,
+    )
+    .register_into_engine(
+        engine,
+        move |len: i64, value: i64| -> Result<rhai::Blob, Box<EvalAltResult>> {
+            room(wanted(len))?;
+            Ok(vec![(value & 0xff) as u8; wanted(len)])
+        },
+    );
+    super::register::local(
+        "pad",
+        &["blob: &mut Blob", "len: i64", "value: i64", "()"],
+        r#"
+Grows the blob to `len` bytes, adding `value` (its low 8 bits); checked against `--limit
+memory` before it allocates.
+```rhai
+let b = blob(1); b.pad(3, 7);   // [000707]
+```"#,
+        false,
+    )
+    .register_into_engine(
+        engine,
+        move |blob: &mut rhai::Blob, len: i64, value: i64| -> Result<(), Box<EvalAltResult>> {
+            let len = wanted(len);
+            if len > blob.len() {
+                room(len - blob.len())?;
+                blob.resize(len, (value & 0xff) as u8);
+            }
+            Ok(())
+        },
+    );
 }
 
 #[cfg(test)]

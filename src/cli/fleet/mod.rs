@@ -121,6 +121,18 @@ impl Fleet {
             jobs: cli.global.fleet_jobs.map_or(DEFAULT_JOBS, usize::from),
             quiet: cli.global.quiet,
         };
+        if !cli.global.dry_run {
+            // Ended without its usual end (a second signal, or no stop within the grace): how
+            // to take back what the tenants wrote, as the run's end would have said.
+            let target = match &cli.global.rehearse {
+                Some(r) => format!("--rehearse {} ", crate::output::shell_word(r)),
+                None => String::new(),
+            };
+            let line = crate::output::printable(&format!(
+                "fleet run {run}: if its tenants wrote anything, `mcsh {target}undo {run}` takes it back on each tenant"
+            ));
+            crate::interrupt::set_last_words(Box::new(move || vec![line.clone()]));
+        }
         match self.kind {
             Kind::Apply(file) => plans::apply(&cli.global, &file, &env),
             Kind::Undo(run) => plans::undo(&cli.global, &run, &env),
