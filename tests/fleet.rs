@@ -1186,7 +1186,20 @@ fn options_after_a_scripts_path_cannot_send_a_fleets_parts_elsewhere() {
         args.extend_from_slice(after);
         let (code, _, err) = f.run(&args);
         assert_eq!(code, 2, "{after:?}: {err}");
-        assert!(err.contains("before the script's path"), "{err}");
+        assert!(err.contains("the script's path"), "{err}");
+    }
+    // Nor with `run`, nor written together, nor narrowing the fleet: refused once, for all.
+    for after in [
+        &["run", path, "--profiles", "globex"][..],
+        &["run", path, "--fleet", "pair"],
+        &["run", path, "--all-profiles"],
+        &[path, "-otable"],
+    ] {
+        let mut args = vec!["--fleet", "pair", "--yes"];
+        args.extend_from_slice(after);
+        let (code, _, err) = f.run(&args);
+        assert_eq!(code, 2, "{after:?}: {err}");
+        assert_eq!(err.matches("before it").count(), 1, "{err}");
     }
     // Nor does a fleet's option after it run one tenant instead of the fleet.
     let (code, _, err) = f.run(&["--profile", "acme", path, "--fleet", "pair"]);

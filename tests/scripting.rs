@@ -166,6 +166,29 @@ print("all checks passed");
         .assert()
         .success()
         .stdout(predicate::str::contains("all checks passed"));
+    // A JSON file whose value could take many times the memory left is refused before it is
+    // read (a parsed `[0,0,...]` holds about 24 times its text): 4 MB under a 64 MiB limit.
+    let big = env.dir.path().join("big.json");
+    std::fs::write(&big, format!("[{}0]", "0,".repeat(2_000_000))).unwrap();
+    for expr in [
+        format!("read_json(\"{}\").len()", big.display()),
+        format!("parse_json(read_text(\"{}\")).len()", big.display()),
+    ] {
+        let out = env
+            .bare()
+            .args(["--limit", "memory=64", "-e", &expr])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{expr}: {err}");
+        assert!(err.contains("MiB"), "{expr}: {err}");
+    }
+    // Within the limit it reads as before.
+    env.bare()
+        .args(["-e", &format!("read_json(\"{}\").len()", big.display())])
+        .assert()
+        .success()
+        .stdout("2000001\n");
     let yes = script(&env, "yes.rhai", "print(confirm(\"really?\"));");
     env.bare()
         .args(["--yes", "run", &yes])

@@ -22,6 +22,10 @@ fn to_value(function: &str, v: &Dynamic) -> Res<Value> {
         .map_err(|e| errors::usage(function, format!("cannot be turned into JSON: {e}")))
 }
 
+/// How many times its text's size a parsed JSON value may hold at most (`[0,0,...]`: 2 bytes
+/// of text, a JSON value and a script value for each item).
+const JSON_GROWTH: usize = 24;
+
 fn to_dynamic(function: &str, v: &Value) -> Res<Dynamic> {
     rhai::serde::to_dynamic(v).map_err(|e| errors::other(function, "conversion", e.to_string()))
 }
@@ -286,7 +290,10 @@ let config = read_json("settings.json");
         true,
     )
     .register_into_engine(engine, |path: &str| -> Res<Dynamic> {
-        let limit = (crate::alloc::headroom() as u64).min(crate::files::MAX_INPUT_BYTES);
+        // Parsed, a value holds up to about JSON_GROWTH times its text (`[0,0,...]`): bounded
+        // by that, so one call cannot take many times the memory limit at once.
+        let limit =
+            ((crate::alloc::headroom() / JSON_GROWTH) as u64).min(crate::files::MAX_INPUT_BYTES);
         let bytes = read_for_script("read_json", path, limit)?;
         let value: Value =
             serde_json::from_slice(&bytes).map_err(|e| io_error("read_json", path, e))?;
@@ -356,6 +363,15 @@ print(v.a[1]);
         false,
     )
     .register_into_engine(engine, |text: &str| -> Res<Dynamic> {
+        if text.len().saturating_mul(JSON_GROWTH) > crate::alloc::headroom() {
+            return Err(errors::usage(
+                "parse_json",
+                format!(
+                    "{} bytes of JSON could take more memory than the script may still use; raise the limit with --limit memory=MiB",
+                    text.len()
+                ),
+            ));
+        }
         let v: Value = serde_json::from_str(text)
             .map_err(|e| errors::usage("parse_json", format!("not JSON: {e}")))?;
         to_dynamic("parse_json", &v)

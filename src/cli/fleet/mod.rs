@@ -111,6 +111,7 @@ impl Fleet {
         runtime: &tokio::runtime::Runtime,
         interrupt: &std::sync::Arc<Interrupt>,
     ) -> anyhow::Result<()> {
+        refuse_after_script(&cli, args)?;
         let run = crate::directory::audit::new_run_id();
         let mark = uuid::Uuid::new_v4().simple().to_string();
         let env = spawn::Env {
@@ -139,6 +140,56 @@ impl Fleet {
             Kind::Each => plans::each(&cli, args, &self.tenants, &env),
         }
     }
+}
+
+/// Whether `word` (in any spelling) is an option that chooses the tenants (`--profile`,
+/// `--profiles`, `--all-profiles`, `--fleet`), or with `report` also one that chooses where
+/// the parts run or what they print (`--sandbox`, `--rehearse`, `-o`, `--plan-out`).
+fn chooses(word: &str, report: bool) -> bool {
+    const TENANTS: [&str; 4] = ["--profile", "--profiles", "--all-profiles", "--fleet"];
+    const REPORT: [&str; 4] = ["--sandbox", "--rehearse", "--output", "--plan-out"];
+    let name = word.split('=').next().unwrap_or(word);
+    TENANTS.contains(&name)
+        || (report
+            && (REPORT.contains(&name) || (word.starts_with("-o") && !word.starts_with("--"))))
+}
+
+/// Refuses, once for the whole fleet, an option given after a script's path that would
+/// narrow the fleet or send every part to one tenant (`mcsh --fleet all run FILE --profiles
+/// x`). With `mcsh FILE` (no `run`), the words after the path reach only each tenant's part,
+/// so the options choosing where it runs or what it prints are refused there too. Before the
+/// path, or after `--` (the script's own), all are fine.
+fn refuse_after_script(cli: &Cli, args: &[OsString]) -> anyhow::Result<()> {
+    let (path, report) = match &cli.command {
+        Some(Command::Run { file, .. }) => (file.clone(), false),
+        Some(Command::Script(words)) => match words.first() {
+            Some(w) => (w.clone(), true),
+            None => return Ok(()),
+        },
+        _ => return Ok(()),
+    };
+    let words: Vec<String> = args
+        .iter()
+        .skip(1)
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let Some(at) = words.iter().position(|w| *w == path) else {
+        return Ok(());
+    };
+    let after = &words[at + 1..];
+    let own = after.iter().position(|w| w == "--").unwrap_or(after.len());
+    if let Some(word) = after[..own].iter().find(|w| chooses(w, report)) {
+        let which = if report {
+            "--profile, --profiles, --all-profiles, --fleet, --sandbox, --rehearse, -o and --plan-out"
+        } else {
+            "--profile, --profiles, --all-profiles and --fleet"
+        };
+        return Err(Usage(crate::output::printable(&format!(
+            "{word} after the script's path: over a fleet, {which} go before it (after `--` a word is the script's own)"
+        )))
+        .into());
+    }
+    Ok(())
 }
 
 /// The tenants the global options choose, in their order, each once; `None` when they
