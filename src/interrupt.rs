@@ -119,15 +119,21 @@ static LAST_WORDS: std::sync::Mutex<Vec<Words>> = std::sync::Mutex::new(Vec::new
 /// Sets what the run says if it is ended without its usual end (see [`LastWords`]); in a
 /// fleet's part, what that tenant says.
 pub fn set_last_words(words: LastWords) {
-    let who = crate::streams::part().map(|p| p.profile().to_string());
+    let who = whose();
     let mut all = LAST_WORDS.lock().unwrap_or_else(|e| e.into_inner());
     all.retain(|(w, _)| *w != who);
     all.push((who, words));
 }
 
+/// Whose last words this thread's run would say: its fleet part's tenant, or the process's
+/// own (`None`).
+fn whose() -> Option<String> {
+    crate::streams::part().map(|p| p.profile().to_string())
+}
+
 /// Forgets this run's last words (a fleet part that ended has nothing more to say).
 pub fn forget_last_words() {
-    let who = crate::streams::part().map(|p| p.profile().to_string());
+    let who = whose();
     LAST_WORDS
         .lock()
         .unwrap_or_else(|e| e.into_inner())

@@ -188,15 +188,7 @@ pub fn stderr() -> Err {
 
 /// Writes `text` and an end of line to standard error, ignoring a closed stream.
 pub fn say(text: &str) {
-    match part() {
-        Some(p) => {
-            let mut line = Vec::with_capacity(text.len() + 1);
-            line.extend_from_slice(text.as_bytes());
-            line.push(b'\n');
-            p.write_err(&line);
-        }
-        None => say_on_process_stderr(text),
-    }
+    let _ = writeln!(stderr(), "{text}");
 }
 
 /// Writes `text` and an end of line to the process's own standard error, from any thread (a

@@ -62,13 +62,7 @@ impl Ctx {
 
     /// The result format: as asked, else a table on a terminal and JSON otherwise.
     pub fn format(&self) -> Format {
-        self.global
-            .output
-            .unwrap_or(if crate::streams::stdout_is_terminal() {
-                Format::Table
-            } else {
-                Format::Json
-            })
+        self.global.format()
     }
 
     /// A printer of results on stdout.

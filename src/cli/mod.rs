@@ -132,6 +132,16 @@ pub struct Global {
 }
 
 impl Global {
+    /// The result format: as asked (`-o`), else a table on a terminal and JSON otherwise.
+    pub fn format(&self) -> Format {
+        self.output
+            .unwrap_or(if crate::streams::stdout_is_terminal() {
+                Format::Table
+            } else {
+                Format::Json
+            })
+    }
+
     /// The flags that choose the tenant (`--sandbox`, `--profile P`, `--rehearse S`), for
     /// running something again on the same tenant.
     pub fn target_flags(&self) -> Vec<String> {

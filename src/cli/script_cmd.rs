@@ -479,13 +479,7 @@ fn show_value(global: &Global, value: &rhai::Dynamic) -> anyhow::Result<()> {
     if value.is_unit() {
         return Ok(());
     }
-    let format = global
-        .output
-        .unwrap_or(if crate::streams::stdout_is_terminal() {
-            Format::Table
-        } else {
-            Format::Json
-        });
+    let format = global.format();
     let json: serde_json::Value = rhai::serde::from_dynamic(value)
         .unwrap_or_else(|_| serde_json::Value::String(value.to_string()));
     let text = render_value(&json, format, terminal_width());

@@ -161,13 +161,7 @@ fn text(v: &Option<String>) -> Dynamic {
 /// exit code.
 fn report(global: &Global, what: &str, called: &Called, columns: &[&str]) -> anyhow::Result<()> {
     let rows = called.value.as_array().cloned().unwrap_or_default();
-    let format = global
-        .output
-        .unwrap_or(if crate::streams::stdout_is_terminal() {
-            Format::Table
-        } else {
-            Format::Json
-        });
+    let format = global.format();
     let mut printer = Printer::on_stdout(format, Shape::List, columns).with_width(terminal_width());
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
     // The work is done when its rows are printed: a reader that went away (`| head`) or a

@@ -283,7 +283,9 @@ write_csv("users.csv", users("example.com"));
         "read_json",
         &["path: &str", "Dynamic"],
         r#"
-Reads a JSON file into maps, arrays, strings, numbers and booleans.
+Reads a JSON file into maps, arrays, strings, numbers and booleans. A file larger than 1/24 of
+the memory the script may still use (`--limit memory`) is refused: parsed, JSON can take that
+many times its size.
 ```rhai
 let config = read_json("settings.json");
 ```"#,
@@ -355,7 +357,8 @@ print(to_json(#{ a: 1, b: [true, ()] }));   // {"a":1,"b":[true,null]}
         "parse_json",
         &["text: &str", "Dynamic"],
         r#"
-Parses JSON text into maps, arrays and values.
+Parses JSON text into maps, arrays and values. Text longer than 1/24 of the memory the script
+may still use (`--limit memory`) is refused: parsed, JSON can take that many times its size.
 ```rhai
 let v = parse_json(`{"a": [1, 2]}`);
 print(v.a[1]);
