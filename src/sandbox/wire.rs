@@ -96,9 +96,15 @@ impl Outcome {
         if let Some(p) = self.pagination {
             meta.insert("pagination".into(), p);
         }
+        // Moved into the envelope, not copied: `json!` would serialize `data` over again (a
+        // fleet's twenty tenants spent a tenth of the sandbox's CPU doing so).
+        let mut body = Map::new();
+        body.insert("meta".into(), Value::Object(meta));
+        body.insert("data".into(), Value::Array(self.data));
+        body.insert("fail".into(), Value::Array(self.fail));
         Reply {
             status: 200,
-            body: json!({ "meta": meta, "data": self.data, "fail": self.fail }),
+            body: Value::Object(body),
         }
     }
 }
@@ -193,12 +199,12 @@ pub fn parse_request(body: &[u8]) -> Result<ApiRequest, Reply> {
         serde_json::from_slice(body)
             .map_err(|e| bad(format!("the request body is not valid JSON: {e}")))?
     };
-    let Value::Object(obj) = value else {
+    let Value::Object(mut obj) = value else {
         return Err(bad("the request body must be a JSON object".into()));
     };
-    let data = match obj.get("data") {
+    let data = match obj.remove("data") {
         None | Some(Value::Null) => vec![],
-        Some(Value::Array(items)) => items.clone(),
+        Some(Value::Array(items)) => items,
         Some(_) => return Err(bad("`data` must be a list".into())),
     };
     let pagination = obj.get("meta").and_then(|m| m.get("pagination"));
