@@ -129,7 +129,7 @@ async fn pagination_follows_next_across_many_pages() {
     let mut emails = Vec::new();
     while let Some(page) = pager.next_page().await.unwrap() {
         emails.extend(
-            mcsh::api::users::users_of(&page)
+            mcsh::api::users::users_of(page)
                 .unwrap()
                 .into_iter()
                 .map(|u| u.email_address),

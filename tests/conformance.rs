@@ -155,7 +155,7 @@ fn request_of(body: &Value) -> Request {
 /// The records a successful answer holds, by endpoint; `None` for endpoints without a model.
 fn decoded_count(path: &str, resp: &mcsh::api::envelope::Response) -> Option<usize> {
     match path {
-        paths::GET_INTERNAL_USERS => Some(mcsh::api::users::users_of(resp).unwrap().len()),
+        paths::GET_INTERNAL_USERS => Some(mcsh::api::users::users_of(resp.clone()).unwrap().len()),
         paths::FIND_GROUPS => Some(mcsh::api::groups::groups_of(resp).unwrap().len()),
         paths::GET_GROUP_MEMBERS => Some(mcsh::api::groups::members_of(resp).unwrap().len()),
         paths::GET_INTERNAL_DOMAINS => {
@@ -342,7 +342,7 @@ async fn recorded_user_rows_decode_alias_as_the_boolean_it_is() {
             .send(&x.path, Kind::Read, &request_of(&x.request))
             .await
             .unwrap();
-        let users = mcsh::api::users::users_of(&resp).unwrap();
+        let users = mcsh::api::users::users_of(resp).unwrap();
         let rows = x.body["data"][0]["users"].as_array().unwrap();
         for (u, row) in users.iter().zip(rows) {
             assert_eq!(u.is_alias(), row["alias"].as_bool().unwrap(), "{row}");

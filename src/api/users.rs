@@ -123,11 +123,15 @@ impl Client {
     }
 }
 
-/// The users of one page of `get-internal-users` (`data[0].users`).
-pub fn users_of(page: &Response) -> Result<Vec<User>, ApiError> {
+/// The users of one page of `get-internal-users` (`data[0].users`), taken out of the page
+/// (decoded from it, not from a copy: a page holds up to 500 users).
+pub fn users_of(page: Response) -> Result<Vec<User>, ApiError> {
     let mut out = Vec::new();
-    for entry in &page.data {
-        let users = entry.get("users").cloned().unwrap_or(Value::Array(vec![]));
+    for mut entry in page.data {
+        let users = entry
+            .as_object_mut()
+            .and_then(|m| m.remove("users"))
+            .unwrap_or(Value::Array(vec![]));
         let Value::Array(users) = users else {
             return Err(ApiError::Decode {
                 path: paths::GET_INTERNAL_USERS.into(),

@@ -110,7 +110,7 @@ impl Directory {
         for d in domains {
             let mut pager = self.client().user_pages(Some(&d), self.options.page_size);
             while let Some(page) = pager.next_page().await? {
-                for u in users_of(&page)?.into_iter().filter(|u| !u.is_alias()) {
+                for u in users_of(page)?.into_iter().filter(|u| !u.is_alias()) {
                     out.insert(u.email_address.to_ascii_lowercase(), u);
                 }
             }

@@ -75,7 +75,7 @@ impl UserListing<'_> {
                 } else {
                     Fetch::Ready(pager)
                 });
-                let mut users = users_of(&page)?;
+                let mut users = users_of(page)?;
                 // The whole page, alias rows included: a plan's read is the same read whether
                 // the listing that made it kept the aliases or not.
                 digest.update(&users);
@@ -250,7 +250,7 @@ impl Directory {
                 memory.no_user(email);
                 return Ok(Some(None));
             };
-            let users = users_of(&page)?;
+            let users = users_of(page)?;
             let mut memory = self.memory();
             memory.saw_users(&users);
             if let Some(Some(u)) = memory.user(email) {
