@@ -173,3 +173,62 @@ fn a_proxy_in_the_environment_is_named_when_the_network_fails() {
         "the proxy's password is not shown: {err}"
     );
 }
+
+#[test]
+fn a_workflow_whose_credentials_are_refused_asks_for_a_token_once_and_says_why() {
+    // Refused credentials stop the workflow at its first call: the secret is sent once (no
+    // retry of a refusal), nothing else is sent, and the reason is said once (exit 4).
+    let server = crate::support::scripted::Scripted::start(|path, _auth, _n| {
+        use crate::support::scripted::Canned;
+        if path == "/oauth/token" {
+            Canned::json(
+                401,
+                r#"{"fail":[{"code":"err_invalid_client","message":"Invalid client"}]}"#,
+            )
+        } else {
+            Canned::json(500, r#"{"fail":[{"code":"err_internal"}]}"#)
+        }
+    });
+    let env = Env::new();
+    let csv = env.dir.path().join("people.csv");
+    std::fs::write(
+        &csv,
+        "email,name,groups\nnew.person@company.com,New Person,Sales\n",
+    )
+    .unwrap();
+    let out = env
+        .bare()
+        .env("MIMECAST_BASE_URL", &server.base_url)
+        .env("MIMECAST_CLIENT_ID", "id")
+        .env("MIMECAST_CLIENT_SECRET", "secret-never-shown")
+        .args(["onboard", "--csv", csv.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{err}");
+    assert!(!err.contains("secret-never-shown"), "{err}");
+    assert_eq!(err.matches("error:").count(), 1, "said once: {err}");
+    assert_eq!(server.hits("/oauth/token"), 1, "{err}");
+    assert_eq!(server.seen().len(), 1, "nothing else was sent: {err}");
+}
+
+#[test]
+fn a_workflow_without_credentials_says_so_once() {
+    // No credentials anywhere: the run says so once, at its first use of the directory
+    // (after its file was read and checked), with the exit code for configuration (4).
+    let env = Env::new();
+    let csv = env.dir.path().join("people.csv");
+    std::fs::write(
+        &csv,
+        "email,name,groups\nnew.person@company.com,New Person,Sales\n",
+    )
+    .unwrap();
+    let out = env
+        .bare()
+        .args(["onboard", "--csv", csv.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{err}");
+    assert_eq!(err.matches("error:").count(), 1, "{err}");
+}

@@ -1250,3 +1250,92 @@ fn a_script_run_without_its_arguments_names_args() {
         "{err}"
     );
 }
+
+#[test]
+fn the_rows_given_to_the_bulk_writers_are_lent_and_left_as_they_were() {
+    // `create_users(rows)` and `add_memberships(rows)` take a variable's list without copying
+    // it: the script's list is still whole and unchanged afterwards, and a literal works too.
+    let env = Env::new();
+    let f = script(
+        &env,
+        "lend.rhai",
+        r#"
+let people = [#{ emailAddress: "lent.one@company.com", name: "Lent One" }];
+let made = create_users(people);
+print(`${people.len()} ${people[0].emailAddress} ${people[0].name} ${made[0].status}`);
+let wanted = [#{ group: "Sales", emailAddress: "lent.one@company.com" }];
+let added = add_memberships(wanted);
+print(`${wanted.len()} ${wanted[0].group} ${wanted[0].emailAddress} ${added[0].status} ${added[0].group}`);
+let again = add_memberships([#{ group: "Marketing", emailAddress: "lent.one@company.com" }]);
+print(`${again[0].status} ${again[0].group}`);
+"#,
+    );
+    let (code, out, err, _) = run(&env, &["run", &f]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out.lines().collect::<Vec<_>>(),
+        [
+            "1 lent.one@company.com Lent One created",
+            "1 Sales lent.one@company.com created Sales",
+            "created Marketing"
+        ],
+        "{err}"
+    );
+    assert!(env
+        .members("Sales")
+        .contains(&"lent.one@company.com".to_string()));
+    assert!(env
+        .members("Marketing")
+        .contains(&"lent.one@company.com".to_string()));
+}
+
+#[test]
+fn group_maps_that_differ_in_any_field_are_resolved_each_on_its_own() {
+    // `add_memberships` resolves each distinct group once; two maps of one group that differ
+    // (here the name a script changed) are two groups to it, each result named by its own.
+    let env = Env::new();
+    let f = script(
+        &env,
+        "maps.rhai",
+        r#"
+let sales = groups_named(["Sales"])["Sales"];
+let renamed = sales;
+renamed.description = "Sales (as the script calls it)";
+let marketing = groups_named(["Marketing"])["Marketing"];
+let r = add_memberships([
+    #{ group: sales, emailAddress: "one.map@company.com" },
+    #{ group: renamed, emailAddress: "two.map@company.com" },
+    #{ group: marketing, emailAddress: "three.map@company.com" },
+]);
+for x in r { print(`${x.emailAddress} ${x.group}`); }
+"#,
+    );
+    let (code, out, err, sent) = run(&env, &["run", &f]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out.lines().collect::<Vec<_>>(),
+        [
+            "one.map@company.com Sales",
+            "two.map@company.com Sales (as the script calls it)",
+            "three.map@company.com Marketing"
+        ],
+        "{err}"
+    );
+    assert_eq!(
+        count(&sent, "/api/directory/add-group-member"),
+        1,
+        "{sent:?}"
+    );
+    let sales = env.members("Sales");
+    assert!(
+        sales.contains(&"one.map@company.com".to_string()),
+        "{sales:?}"
+    );
+    assert!(
+        sales.contains(&"two.map@company.com".to_string()),
+        "{sales:?}"
+    );
+    assert!(env
+        .members("Marketing")
+        .contains(&"three.map@company.com".to_string()));
+}

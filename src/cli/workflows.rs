@@ -160,22 +160,27 @@ fn text(v: &Option<String>) -> Dynamic {
 /// Prints report rows, the summary (with time and retries), and turns failures into the
 /// exit code.
 fn report(global: &Global, what: &str, called: &Called, columns: &[&str]) -> anyhow::Result<()> {
-    let rows = called.value.as_array().cloned().unwrap_or_default();
+    let rows: &[serde_json::Value] = called.value.as_array().map_or(&[], Vec::as_slice);
     let format = global.format();
     let mut printer = Printer::on_stdout(format, Shape::List, columns).with_width(terminal_width());
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
     // The work is done when its rows are printed: a reader that went away (`| head`) or a
     // full disk stops the rows, not the summary or the exit code that says what failed.
     let mut lost: Option<std::io::Error> = None;
-    for r in &rows {
-        // A hint naming an mcsh command names it with this run's tenant flags.
-        let mut r = r.clone();
-        if let Some(m) = r["message"].as_str().filter(|m| m.contains("`mcsh ")) {
-            r["message"] = m
-                .replace("`mcsh ", &format!("`mcsh {}", global.target_words()))
-                .into();
-        }
-        let r = &r;
+    for r in rows {
+        // A hint naming an mcsh command names it with this run's tenant flags (only such a
+        // row is copied to say so).
+        let hinted = r["message"]
+            .as_str()
+            .filter(|m| m.contains("`mcsh "))
+            .map(|m| {
+                let mut r = r.clone();
+                r["message"] = m
+                    .replace("`mcsh ", &format!("`mcsh {}", global.target_words()))
+                    .into();
+                r
+            });
+        let r = hinted.as_ref().unwrap_or(r);
         if lost.is_none() {
             lost = printer.row(r).err();
         }
