@@ -7,10 +7,15 @@
 #   bench/run.sh sweep      # the tuning table behind the defaults (batch size, concurrency)
 #   bench/run.sh loops      # only admins' own loops beside their batched twins (section 8)
 #   bench/run.sh fleet      # only the fleet row: 20 tenants at once (section 9)
+#   MCSH_BENCH_BIN=/path/to/mcsh bench/run.sh fleet   # another build (an A/B against main)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release --quiet
-M="$PWD/target/release/mcsh"
+if [ -n "${MCSH_BENCH_BIN:-}" ]; then
+  M="$MCSH_BENCH_BIN"
+else
+  cargo build --release --quiet
+  M="$PWD/target/release/mcsh"
+fi
 WORK=$(mktemp -d)
 PIDS=()
 cleanup() { for p in "${PIDS[@]:-}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }
