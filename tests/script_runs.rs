@@ -1339,3 +1339,85 @@ for x in r { print(`${x.emailAddress} ${x.group}`); }
         .members("Marketing")
         .contains(&"three.map@company.com".to_string()));
 }
+
+#[test]
+fn a_constant_list_is_lent_to_the_bulk_writers_too() {
+    // Lent, not copied, and only read: a module's or the script's constant may be passed.
+    let env = Env::new();
+    std::fs::write(
+        env.dir.path().join("rows.rhai"),
+        "export const ROWS = [#{ emailAddress: \"const.one@company.com\", name: \"Const One\" }];\n\
+         export const W = [#{ group: \"Sales\", emailAddress: \"const.one@company.com\" }];\n",
+    )
+    .unwrap();
+    let f = script(
+        &env,
+        "consts.rhai",
+        r#"
+import "rows" as m;
+const MORE = [#{ group: "Marketing", emailAddress: "const.one@company.com" }];
+fn more() { add_memberships(global::MORE) }
+print(create_users(m::ROWS)[0].status);
+print(add_memberships(m::W)[0].status);
+print(more()[0].status);
+print(m::ROWS.len());
+"#,
+    );
+    let (code, out, err, _) = run(&env, &["run", &f]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out.lines().collect::<Vec<_>>(),
+        ["created", "created", "created", "1"],
+        "{err}"
+    );
+    assert!(env
+        .members("Marketing")
+        .contains(&"const.one@company.com".to_string()));
+}
+
+#[test]
+fn group_maps_whose_fields_differ_only_in_type_are_not_taken_for_one() {
+    // An id `"[1]"` and an id `[1]` read alike as text: the second is still checked on its
+    // own (a group's id is a string), not resolved as the first.
+    let env = Env::new();
+    let f = script(
+        &env,
+        "types.rhai",
+        r#"
+let sales = groups_named(["Sales"])["Sales"];
+let a = sales;
+a.id = "[1]";
+let b = sales;
+b.id = [1];
+add_memberships([
+    #{ group: a, emailAddress: "type.one@company.com" },
+    #{ group: b, emailAddress: "type.two@company.com" },
+]);
+"#,
+    );
+    let (code, _, err, sent) = run(&env, &["run", &f]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("expected a string, found a list"), "{err}");
+    assert_eq!(
+        count(&sent, "/api/directory/add-group-member"),
+        0,
+        "{sent:?}"
+    );
+}
+
+#[test]
+fn onboarding_something_that_is_not_a_list_says_what_it_takes() {
+    let env = Env::new();
+    let f = script(
+        &env,
+        "notalist.rhai",
+        "import \"onboard\" as onboard;\nonboard::people((), #{});\n",
+    );
+    let (code, _, err, sent) = run(&env, &["run", &f]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("onboard::people takes a list of #{email, name, groups}, not ()"),
+        "{err}"
+    );
+    assert!(sent.is_empty(), "{sent:?}");
+}

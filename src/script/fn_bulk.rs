@@ -134,16 +134,18 @@ pub(crate) fn membership_pairs(
 }
 
 /// What tells one `group` of [`membership_pairs`]' rows from another, without formatting
-/// it: a map's fields, each name and text behind its length, or a name's or id's text. (Its
+/// it: a map's fields, each name and text behind its length (a value not a string by its
+/// type and text), or a name's or id's text. (Its
 /// `to_string` was a third of the rows' cost: a group map's id alone is ~250 characters.)
 fn group_key(group: &Dynamic) -> String {
     use std::fmt::Write as _;
     if let Some(map) = group.read_lock::<Map>() {
         let mut key = String::from("m");
         for (name, value) in map.iter() {
+            // A value's type is part of it: an id `"[1]"` is not an id `[1]`.
             let text = match value.read_lock::<rhai::ImmutableString>() {
                 Some(s) => s.to_string(),
-                None => value.to_string(),
+                None => format!("{}:{value}", value.type_name()),
             };
             let _ = write!(key, "{}:{name}{}:{text}", name.len(), text.len());
         }
@@ -175,7 +177,9 @@ Adds many memberships of many groups at once, from maps `#{group, emailAddress}`
 ```rhai
 let results = add_memberships([#{ group: "Sales", emailAddress: "a@company.com" }, #{ group: "All Staff", emailAddress: "a@company.com" }]);
 ```"#)
-    // `&mut`: a variable passed (`add_memberships(wanted)`) is lent, not copied.
+    // `&mut`: a variable passed (`add_memberships(wanted)`) is lent, not copied; pure, as
+    // the rows are only read, so a constant (`m::ROWS`, `global::ROWS`) is lent too.
+    .with_purity(true)
     .register_into_engine(engine, move |rows: &mut Array| -> Res<Array> {
         let pairs = membership_pairs(&h, "add_memberships", rows)?;
         let dir = h.directory("add_memberships")?;
@@ -195,7 +199,9 @@ Creates many users in batched requests from maps `#{emailAddress, name}` (e.g. t
 ```rhai
 let results = create_users([#{ emailAddress: "a@company.com", name: "A" }]);
 ```"#)
-    // `&mut`: a variable passed (`create_users(rows)`) is lent, not copied.
+    // `&mut`: a variable passed (`create_users(rows)`) is lent, not copied; pure, as the rows
+    // are only read, so a constant (`m::ROWS`, `global::ROWS`) is lent too.
+    .with_purity(true)
     .register_into_engine(engine, move |rows: &mut Array| -> Res<Array> {
         let mut users = Vec::with_capacity(rows.len());
         for (i, row) in rows.iter().enumerate() {
