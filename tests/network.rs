@@ -189,23 +189,12 @@ fn a_workflow_whose_credentials_are_refused_asks_for_a_token_once_and_says_why()
             Canned::json(500, r#"{"fail":[{"code":"err_internal"}]}"#)
         }
     });
-    let env = Env::new();
-    let csv = env.dir.path().join("people.csv");
-    std::fs::write(
-        &csv,
-        "email,name,groups\nnew.person@company.com,New Person,Sales\n",
-    )
-    .unwrap();
-    let out = env
-        .bare()
-        .env("MIMECAST_BASE_URL", &server.base_url)
-        .env("MIMECAST_CLIENT_ID", "id")
-        .env("MIMECAST_CLIENT_SECRET", "secret-never-shown")
-        .args(["onboard", "--csv", csv.to_str().unwrap()])
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(4), "{err}");
+    let (code, err) = onboard_one_person(&[
+        ("MIMECAST_BASE_URL", &server.base_url),
+        ("MIMECAST_CLIENT_ID", "id"),
+        ("MIMECAST_CLIENT_SECRET", "secret-never-shown"),
+    ]);
+    assert_eq!(code, Some(4), "{err}");
     assert!(!err.contains("secret-never-shown"), "{err}");
     assert_eq!(err.matches("error:").count(), 1, "said once: {err}");
     assert_eq!(server.hits("/oauth/token"), 1, "{err}");
@@ -216,6 +205,14 @@ fn a_workflow_whose_credentials_are_refused_asks_for_a_token_once_and_says_why()
 fn a_workflow_without_credentials_says_so_once() {
     // No credentials anywhere: the run says so once, at its first use of the directory
     // (after its file was read and checked), with the exit code for configuration (4).
+    let (code, err) = onboard_one_person(&[]);
+    assert_eq!(code, Some(4), "{err}");
+    assert_eq!(err.matches("error:").count(), 1, "{err}");
+}
+
+/// Onboards one new person from a CSV file with `vars` set and no credentials otherwise:
+/// (exit code, stderr).
+fn onboard_one_person(vars: &[(&str, &str)]) -> (Option<i32>, String) {
     let env = Env::new();
     let csv = env.dir.path().join("people.csv");
     std::fs::write(
@@ -223,12 +220,16 @@ fn a_workflow_without_credentials_says_so_once() {
         "email,name,groups\nnew.person@company.com,New Person,Sales\n",
     )
     .unwrap();
-    let out = env
-        .bare()
+    let mut cmd = env.bare();
+    for (k, v) in vars {
+        cmd.env(k, v);
+    }
+    let out = cmd
         .args(["onboard", "--csv", csv.to_str().unwrap()])
         .output()
         .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(4), "{err}");
-    assert_eq!(err.matches("error:").count(), 1, "{err}");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
 }
