@@ -1141,6 +1141,45 @@ let r = remove_members("Sales", ["example.com", "carol.okafor@company.com"]);
 }
 
 #[test]
+fn a_map_a_script_fills_is_a_table_however_big_and_a_record_has_at_most_256_fields() {
+    let env = Env::new();
+    let e = |source: &str| {
+        let out = env
+            .mcsh(Scheme::OAuth)
+            .args(["-e", source])
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    // Users indexed by address: a missing key of the table reads `()`, as in any map.
+    let (code, out, err) = e(
+        "let by = #{}; for u in users() { by[u.emailAddress] = u; } \
+         for i in 0..3000 { by[`extra.${i}@company.com`] = i; } \
+         [by.len() > 3000, by[\"nobody@company.com\"] == (), by.nobody == ()]",
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        serde_json::from_str::<Value>(&out).unwrap(),
+        serde_json::json!([true, true, true])
+    );
+    // A record of 256 fields still stops a misspelt one; 257 is refused by name.
+    let fields = |n: usize| format!("let m = #{{}}; for i in 0..{n} {{ m[`f${{i}}`] = i; }}");
+    let (code, _, err) = e(&format!("{} let r = as_record(m); r.f256", fields(256)));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("a record has no field `f256`"), "{err}");
+    let (code, _, err) = e(&format!("{} as_record(m)", fields(257)));
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("as_record: a record has at most 256 fields and this map has 257"),
+        "{err}"
+    );
+}
+
+#[test]
 fn what_the_second_review_found_is_closed() {
     let env = Env::new();
     let e = |source: &str| {

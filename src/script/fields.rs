@@ -43,12 +43,20 @@ fn optional(kind: &str) -> &'static [&'static str] {
     }
 }
 
-/// Marks `value` (a map) as a directory record; other values are left as they are.
+/// The most fields a record has. A bigger map is a table a script keeps (addresses to users,
+/// say), never a record: telling it from one then costs nothing, where reading its every
+/// value on each new key made filling a map of n keys cost n² (100 000 keys: minutes).
+pub const RECORD_MAX_FIELDS: usize = 256;
+
+/// Marks `value` (a map of at most [`RECORD_MAX_FIELDS`] keys) as a directory record; other
+/// values are left as they are.
 pub fn mark(mut value: Dynamic) -> Dynamic {
     if let Some(mut map) = value.write_lock::<Map>() {
-        let tag = checksum(&map);
-        for v in map.values_mut() {
-            v.set_tag(tag);
+        if map.len() <= RECORD_MAX_FIELDS {
+            let tag = checksum(&map);
+            for v in map.values_mut() {
+                v.set_tag(tag);
+            }
         }
     }
     value
@@ -56,6 +64,9 @@ pub fn mark(mut value: Dynamic) -> Dynamic {
 
 /// Whether `map` is a record mcsh handed out, with the keys it had.
 pub fn is_record(map: &Map) -> bool {
+    if map.len() > RECORD_MAX_FIELDS {
+        return false;
+    }
     // Most maps a script builds hold no tagged value at all: they are told without the
     // checksum, which reads every key (a map of a thousand addresses, on every new key).
     if !map.values().any(|v| v.tag() & !0xFFFF == TAG_BASE) {
@@ -241,6 +252,31 @@ mod tests {
         let mut changed = r.read_lock::<Map>().unwrap().clone();
         changed.remove("addressType");
         assert!(!is_record(&changed));
+    }
+
+    #[test]
+    fn a_map_bigger_than_any_record_is_never_one() {
+        let keys = |n: usize| -> Map {
+            (0..n)
+                .map(|i| (format!("k{i}").into(), Dynamic::from(i as i64)))
+                .collect()
+        };
+        // Every value tagged as a record of these keys would be: still a table, told at once.
+        let mut big = keys(RECORD_MAX_FIELDS + 1);
+        let tag = checksum(&big);
+        for v in big.values_mut() {
+            v.set_tag(tag);
+        }
+        assert!(!is_record(&big));
+        // `mark` leaves it untagged; at the limit it is a record.
+        let marked = mark(Dynamic::from_map(keys(RECORD_MAX_FIELDS + 1)));
+        assert!(marked
+            .read_lock::<Map>()
+            .unwrap()
+            .values()
+            .all(|v| v.tag() == 0));
+        let record = mark(Dynamic::from_map(keys(RECORD_MAX_FIELDS)));
+        assert!(is_record(&record.read_lock::<Map>().unwrap()));
     }
 
     #[test]

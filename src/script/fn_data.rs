@@ -209,13 +209,23 @@ fn write_file(function: &str, path: &str, bytes: &[u8], host: &Host) -> Res<()> 
 /// Registers the data helpers; under a dry run, the file writers refuse.
 pub fn register(engine: &mut Engine, host: &Rc<Host>) {
     local("as_record", &["map: Map", "Map"], r#"
-Marks `map` as a record, as the users, groups and results mcsh hands a script are: reading or setting a key it does not have is then an error naming the nearest one, so a misspelt field stops the script instead of reading `()`. The rows mcsh's own workflows return (`onboard::people` ...) are records.
+Marks `map` as a record, as the users, groups and results mcsh hands a script are: reading or setting a key it does not have is then an error naming the nearest one, so a misspelt field stops the script instead of reading `()`. The rows mcsh's own workflows return (`onboard::people` ...) are records. A record has at most 256 fields: a bigger map is an error.
 ```rhai
 let row = as_record(#{ email: "a@company.com", status: "created" });
 print(row.status);   // row.staus would stop the script: did you mean `status`?
 ```"#, false)
-    .register_into_engine(engine, |map: Map| -> Dynamic {
-        super::fields::mark(Dynamic::from_map(map))
+    .register_into_engine(engine, |map: Map| -> Res<Dynamic> {
+        if map.len() > super::fields::RECORD_MAX_FIELDS {
+            return Err(errors::usage(
+                "as_record",
+                format!(
+                    "a record has at most {} fields and this map has {}: a map this big is a table (keep it as a map)",
+                    super::fields::RECORD_MAX_FIELDS,
+                    map.len()
+                ),
+            ));
+        }
+        Ok(super::fields::mark(Dynamic::from_map(map)))
     });
 
     local("read_csv", &["path: &str", "Array"], r#"
