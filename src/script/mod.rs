@@ -48,6 +48,10 @@ pub const STOP_MEMORY: &str = "memory";
 /// Builds the engine of a session.
 pub fn engine(host: &Rc<Host>, limits: &Limits) -> Engine {
     let mut engine = Engine::new();
+    // No string interning: once Rhai's table of 256 is full, every new string a script makes
+    // (each address a loop lowercases) scans the table to evict one. Without it, a loop over
+    // 20 000 addresses runs 28 % fewer instructions and compiling the stdlib 0.2 % more.
+    engine.set_max_strings_interned(0);
     limits.apply(&mut engine);
     let interrupt = host.interrupt().clone();
     let memory = limits.memory_bytes();
