@@ -9,7 +9,7 @@ use crate::config::{self, Profile, Source, KEYS, SECRET_KEYS};
 use crate::output::Shape;
 
 /// `mcsh config` subcommands.
-#[derive(Debug, Subcommand)]
+#[derive(Debug, Clone, Subcommand)]
 pub enum ConfigCmd {
     /// Write a profile (from the MIMECAST_* variables set now, or a template to edit)
     #[command(after_help = super::examples::CONFIG_INIT)]

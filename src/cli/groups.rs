@@ -23,7 +23,7 @@ const MEMBER_COLUMNS: &[&str] = &["emailAddress", "name", "domain", "type", "int
 const CHANGE_COLUMNS: &[&str] = &["group", "emailAddress", "status", "message"];
 
 /// `mcsh groups` subcommands.
-#[derive(Debug, Subcommand)]
+#[derive(Debug, Clone, Subcommand)]
 pub enum GroupsCmd {
     /// List groups (all of them, or those whose name contains --query)
     #[command(after_help = super::examples::GROUPS_LIST)]

@@ -42,7 +42,7 @@ pub use context::Ctx;
 /// Without a command, mcsh opens the interactive shell on a terminal and runs the script on
 /// standard input otherwise. `mcsh FILE.rhai ARGS...` runs a script, and so does a script
 /// whose first line is `#!/usr/bin/env mcsh`.
-#[derive(Debug, Parser)]
+#[derive(Debug, Clone, Parser)]
 #[command(name = "mcsh", version, max_term_width = 100, after_help = examples::MCSH)]
 pub struct Cli {
     /// Options every command takes.
@@ -168,7 +168,7 @@ impl Global {
 }
 
 /// The commands.
-#[derive(Debug, Subcommand)]
+#[derive(Debug, Clone, Subcommand)]
 pub enum Command {
     /// Internal users: list, get, create, update, delete, restore
     #[command(subcommand)]
@@ -354,7 +354,7 @@ pub fn run_part(args: &[OsString], member: fleet::Member, part: &std::sync::Arc<
     let args: Vec<OsString> = std::iter::once(OsString::from("mcsh"))
         .chain(args.iter().cloned())
         .collect();
-    let code = match parse(&args) {
+    let code = match parse_once(&args) {
         Ok(mut cli) => {
             fleet::become_member(&mut cli, member);
             execute(cli, &args, Some(part))
@@ -363,6 +363,22 @@ pub fn run_part(args: &[OsString], member: fleet::Member, part: &std::sync::Arc<
     };
     crate::interrupt::forget_last_words();
     code
+}
+
+/// [`parse`], remembering the last line parsed: a fleet's parts all run the same line, and
+/// building clap's command tree to parse it was a millisecond of every tenant's start.
+fn parse_once(args: &[OsString]) -> Result<Cli, i32> {
+    static LAST: std::sync::Mutex<Option<(Vec<OsString>, Cli)>> = std::sync::Mutex::new(None);
+    if let Some((line, cli)) = LAST.lock().ok().as_deref().and_then(Option::as_ref) {
+        if line == args {
+            return Ok(cli.clone());
+        }
+    }
+    let cli = parse(args)?;
+    if let Ok(mut last) = LAST.lock() {
+        *last = Some((args.to_vec(), cli.clone()));
+    }
+    Ok(cli)
 }
 
 /// The command line `args` (the program's name first) as options, or the exit code after
@@ -598,6 +614,19 @@ async fn run_command(ctx: &mut Ctx, command: Command) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_remembered_parse_is_only_reused_for_the_same_line() {
+        let line = |words: &[&str]| -> Vec<OsString> { words.iter().map(OsString::from).collect() };
+        let a = parse_once(&line(&["mcsh", "--profile", "acme", "users", "list"])).unwrap();
+        let again = parse_once(&line(&["mcsh", "--profile", "acme", "users", "list"])).unwrap();
+        let b = parse_once(&line(&["mcsh", "--profile", "globex", "groups", "list"])).unwrap();
+        assert_eq!(a.global.profile.as_deref(), Some("acme"));
+        assert_eq!(again.global.profile.as_deref(), Some("acme"));
+        assert!(matches!(again.command, Some(Command::Users(_))));
+        assert_eq!(b.global.profile.as_deref(), Some("globex"));
+        assert!(matches!(b.command, Some(Command::Groups(_))));
+    }
 
     #[test]
     fn the_command_line_definition_is_consistent() {

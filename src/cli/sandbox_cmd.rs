@@ -14,7 +14,7 @@ use crate::output::Format;
 use crate::sandbox;
 
 /// `mcsh sandbox` subcommands.
-#[derive(Debug, Subcommand)]
+#[derive(Debug, Clone, Subcommand)]
 pub enum SandboxCmd {
     /// Serve the sandbox; prints the base URL and the credentials of both schemes
     #[command(after_help = super::examples::SANDBOX_SERVE)]

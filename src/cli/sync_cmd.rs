@@ -11,7 +11,7 @@ use crate::output::Shape;
 use crate::script::fn_people::{parse_people, PeopleError};
 
 /// `mcsh sync` flags.
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct SyncArgs {
     /// The feed: a CSV with the columns email,name,groups (groups separated by ;)
     #[arg(long, value_name = "FILE")]

@@ -35,7 +35,7 @@ const USER_GET_COLUMNS: &[&str] = &[
 pub const RESULT_COLUMNS: &[&str] = &["emailAddress", "status", "message"];
 
 /// `mcsh users` subcommands.
-#[derive(Debug, Subcommand)]
+#[derive(Debug, Clone, Subcommand)]
 pub enum UsersCmd {
     /// List internal users (of every internal domain unless --domain)
     ///

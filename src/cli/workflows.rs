@@ -20,7 +20,7 @@ use crate::directory::email;
 use crate::output::{Format, Printer, Shape};
 
 /// `mcsh onboard`
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 #[command(group(clap::ArgGroup::new("who").required(true).args(["email", "csv"])))]
 pub struct OnboardArgs {
     /// The new person's address
@@ -41,7 +41,7 @@ pub struct OnboardArgs {
 }
 
 /// `mcsh offboard`
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 #[command(group(clap::ArgGroup::new("who").required(true).args(["email", "csv"])))]
 pub struct OffboardArgs {
     /// The leaver's address (repeatable)
@@ -56,7 +56,7 @@ pub struct OffboardArgs {
 }
 
 /// `mcsh export`
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct ExportArgs {
     /// Only this domain (default: every internal domain)
     #[arg(long, value_name = "DOMAIN")]
@@ -73,7 +73,7 @@ pub struct ExportArgs {
 }
 
 /// `mcsh departments`
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 #[command(group(clap::ArgGroup::new("what").required(true).args(["names", "file"])))]
 pub struct DepartmentsArgs {
     /// Department names or paths (Engineering/Platform nests Platform under Engineering)
