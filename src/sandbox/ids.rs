@@ -33,16 +33,25 @@ pub fn folder_id(account: &str, folder: u64, rng: &mut impl Rng) -> String {
 pub fn link_id(account: &str, link: u64, stored: &str) -> String {
     use sha1::Digest as _;
     let secure = base64::engine::general_purpose::STANDARD.encode(sha1::Sha1::digest(stored));
-    handle(&json!({
-        "secureid": secure,
-        "customercode": account,
-        "version": 1,
-        "folderlinkid": link,
-    }))
+    encode(link_text(account, link, &secure).as_bytes())
+}
+
+/// A link id's JSON, written as serialising its map writes it (keys sorted): every
+/// membership an answer holds has one, and building the map cost more than the rest of the id.
+fn link_text(account: &str, link: u64, secure: &str) -> String {
+    format!(
+        "{{\"customercode\":{},\"folderlinkid\":{link},\"secureid\":{},\"version\":1}}",
+        Value::from(account),
+        Value::from(secure)
+    )
 }
 
 fn handle(v: &Value) -> String {
-    URL_SAFE_NO_PAD.encode(zlib_stored(v.to_string().as_bytes()))
+    encode(v.to_string().as_bytes())
+}
+
+fn encode(text: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(zlib_stored(text))
 }
 
 /// `data` as a zlib stream (RFC 1950) of stored deflate blocks (RFC 1951 §3.2.4): valid
@@ -66,13 +75,25 @@ fn zlib_stored(data: &[u8]) -> Vec<u8> {
         out.extend_from_slice(&(!len).to_le_bytes());
         out.extend_from_slice(block);
     }
-    let (mut a, mut b) = (1u32, 0u32);
-    for &byte in data {
-        a = (a + u32::from(byte)) % 65_521;
-        b = (b + a) % 65_521;
-    }
-    out.extend_from_slice(&((b << 16) | a).to_be_bytes());
+    out.extend_from_slice(&adler32(data).to_be_bytes());
     out
+}
+
+/// The Adler-32 checksum zlib ends a stream with (RFC 1950 §8.2). The sums are reduced once
+/// every 5 552 bytes, the most that cannot overflow (zlib's NMAX): reducing after every byte
+/// took two divisions a byte, most of the time of an id.
+fn adler32(data: &[u8]) -> u32 {
+    const MOD: u32 = 65_521;
+    let (mut a, mut b) = (1u32, 0u32);
+    for chunk in data.chunks(5_552) {
+        for &byte in chunk {
+            a += u32::from(byte);
+            b += a;
+        }
+        a %= MOD;
+        b %= MOD;
+    }
+    (b << 16) | a
 }
 
 /// (account code, folder number) of a group id, when it is a handle.
@@ -142,5 +163,39 @@ mod tests {
             serde_json::from_slice(&inflate(&URL_SAFE_NO_PAD.decode(&link).unwrap())).unwrap();
         assert_eq!(v["folderlinkid"], 86_049);
         assert_eq!(v["customercode"], "CSND1A7954");
+    }
+
+    #[test]
+    fn a_link_ids_text_is_what_serialising_its_map_gives() {
+        for (account, link, secure) in [
+            ("CSND1A7954", 86_049, "q83vEjRWeJASNFZ4kBI0VniQEjQ="),
+            ("C\"x\\y", 0, "a/b+c="),
+            ("", u64::MAX, ""),
+        ] {
+            let map = json!({
+                "secureid": secure,
+                "customercode": account,
+                "version": 1,
+                "folderlinkid": link,
+            });
+            assert_eq!(link_text(account, link, secure), map.to_string());
+        }
+    }
+
+    #[test]
+    fn adler32_matches_zlibs_checksum_across_its_reduction_points() {
+        // Known values (RFC 1950's algorithm, as zlib computes them).
+        assert_eq!(adler32(b""), 1);
+        assert_eq!(adler32(b"Wikipedia"), 0x11E6_0398);
+        // 0xFF bytes make the sums largest: around and past each 5 552-byte reduction.
+        for n in [5_551, 5_552, 5_553, 11_104, 65_535, 100_000] {
+            let data = vec![0xFFu8; n];
+            let (mut a, mut b) = (1u64, 0u64);
+            for &byte in &data {
+                a = (a + u64::from(byte)) % 65_521;
+                b = (b + a) % 65_521;
+            }
+            assert_eq!(u64::from(adler32(&data)), (b << 16) | a, "{n} bytes");
+        }
     }
 }
