@@ -12,9 +12,9 @@ pub struct BadEmail {
 
 /// Checks the form of an address and returns it trimmed, with the domain in lower case.
 pub fn normalize(input: &str) -> Result<String, BadEmail> {
-    let shown: String = input.chars().take(80).collect();
+    // Every address of a run passes here: what is wrong is only written out when something is.
     let bad = |reason| BadEmail {
-        input: shown.clone(),
+        input: input.chars().take(80).collect(),
         reason,
     };
     let s = input.trim();
@@ -28,12 +28,16 @@ pub fn normalize(input: &str) -> Result<String, BadEmail> {
     if local.is_empty() {
         return Err(bad("nothing before the @"));
     }
-    if local.len() > 64 || local.contains("..") || local.starts_with('.') || local.ends_with('.') {
+    if local.len() > 64
+        || local.as_bytes().windows(2).any(|w| w == b"..")
+        || local.starts_with('.')
+        || local.ends_with('.')
+    {
         return Err(bad("the part before the @ is not valid"));
     }
     if !local
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c))
+        .bytes()
+        .all(|c| c.is_ascii_alphanumeric() || LOCAL_SPECIALS.contains(&c))
     {
         return Err(bad(
             "the part before the @ has a character addresses cannot have",
@@ -42,8 +46,17 @@ pub fn normalize(input: &str) -> Result<String, BadEmail> {
     if !valid_domain(domain) {
         return Err(bad("the domain after the @ is not valid"));
     }
-    Ok(format!("{local}@{}", domain.to_ascii_lowercase()))
+    let mut out = String::with_capacity(s.len());
+    out.push_str(local);
+    out.push('@');
+    out.push_str(domain);
+    out[local.len() + 1..].make_ascii_lowercase();
+    Ok(out)
 }
+
+/// What the part before the @ may hold besides letters and digits (RFC 5322's atext, and
+/// the dots between its words).
+const LOCAL_SPECIALS: &[u8] = b"!#$%&'*+-/=?^_`{|}~.";
 
 /// Checks the form of a domain name.
 pub fn valid_domain(domain: &str) -> bool {
@@ -52,7 +65,7 @@ pub fn valid_domain(domain: &str) -> bool {
         && domain.split('.').all(|l| {
             !l.is_empty()
                 && l.len() <= 63
-                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                && l.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-')
                 && !l.starts_with('-')
                 && !l.ends_with('-')
         })
@@ -85,10 +98,31 @@ mod tests {
             ("jo@-x.com", "domain"),
             ("j o@x.com", "character"),
             ("a..b@x.com", "not valid"),
+            ("jü@x.com", "character"),
+            ("jo\u{0}@x.com", "character"),
+            ("jo@exämple.com", "domain"),
+            ("jo@x_y.com", "domain"),
         ] {
             let e = normalize(input).unwrap_err();
             assert!(e.to_string().contains(reason), "{input}: {e}");
         }
         assert!(normalize(&"a".repeat(300)).is_err());
+        // What was wrong is shown by its first 80 characters (not bytes).
+        let long = format!("{}@x.com", "é".repeat(100));
+        assert_eq!(normalize(&long).unwrap_err().input, "é".repeat(80));
+    }
+
+    #[test]
+    fn only_the_domain_is_lowercased() {
+        assert_eq!(
+            normalize("MiXeD.Case@Sub.EXAMPLE.Org").unwrap(),
+            "MiXeD.Case@sub.example.org"
+        );
+        // Every character the part before the @ may hold passes as it is.
+        let specials = "a!#$%&'*+-/=?^_`{|}~.z";
+        assert_eq!(
+            normalize(&format!("{specials}@x.com")).unwrap(),
+            format!("{specials}@x.com")
+        );
     }
 }
