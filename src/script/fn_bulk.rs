@@ -98,8 +98,12 @@ pub(crate) fn membership_pairs(
     function: &str,
     rows: &Array,
 ) -> Res<Vec<(crate::api::Group, String)>> {
-    let mut pairs = Vec::with_capacity(rows.len());
+    let mut pairs: Vec<(crate::api::Group, String)> = Vec::with_capacity(rows.len());
     let mut resolved: std::collections::HashMap<String, crate::api::Group> = Default::default();
+    // The row before and its group: rows come in runs of one group (a workflow adds a
+    // group's people together), and telling the next row's group is the same is cheaper
+    // than building its key.
+    let mut previous: Option<(rhai::DynamicReadLock<'_, Map>, usize)> = None;
     for (i, row) in rows.iter().enumerate() {
         let map = row.read_lock::<Map>().ok_or_else(|| {
             super::errors::usage(
@@ -119,18 +123,51 @@ pub(crate) fn membership_pairs(
                 super::errors::usage(function, format!("row {} has no `emailAddress`", i + 1))
             })?;
         let email = convert::email_arg(function, &email)?;
-        let key = group_key(group);
-        let g = match resolved.get(&key) {
-            Some(g) => g.clone(),
+        let same = previous
+            .as_ref()
+            .and_then(|(before, at)| Some((before.get("group")?, *at)))
+            .filter(|(before, _)| same_value(before, group))
+            .map(|(_, at)| pairs[at].0.clone());
+        let g = match same {
+            Some(g) => g,
             None => {
-                let g = convert::group_arg(h, function, group)?;
-                resolved.insert(key, g.clone());
-                g
+                let key = group_key(group);
+                match resolved.get(&key) {
+                    Some(g) => g.clone(),
+                    None => {
+                        let g = convert::group_arg(h, function, group)?;
+                        resolved.insert(key, g.clone());
+                        g
+                    }
+                }
             }
         };
         pairs.push((g, email));
+        previous = Some((map, pairs.len() - 1));
     }
     Ok(pairs)
+}
+
+/// Whether two rows' groups are the same value, as [`group_key`] tells them: maps field by
+/// field, text by text, a value not a string by its type and text.
+fn same_value(a: &Dynamic, b: &Dynamic) -> bool {
+    if let (Some(x), Some(y)) = (a.read_lock::<Map>(), b.read_lock::<Map>()) {
+        return x.len() == y.len()
+            && x.iter()
+                .zip(y.iter())
+                .all(|((ka, va), (kb, vb))| ka == kb && same_value(va, vb));
+    }
+    if a.is_map() || b.is_map() {
+        return false;
+    }
+    match (
+        a.read_lock::<rhai::ImmutableString>(),
+        b.read_lock::<rhai::ImmutableString>(),
+    ) {
+        (Some(x), Some(y)) => *x == *y,
+        (None, None) => a.type_name() == b.type_name() && a.to_string() == b.to_string(),
+        _ => false,
+    }
 }
 
 /// What tells one `group` of [`membership_pairs`]' rows from another, without formatting
