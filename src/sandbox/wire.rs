@@ -336,11 +336,11 @@ pub fn valid_email(field: &'static str, email: &str) -> Result<(String, String),
     let ok_local = !local.is_empty()
         && local.len() <= 64
         && local
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c))
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || b"!#$%&'*+-/=?^_`{|}~.".contains(&c))
         && !local.starts_with('.')
         && !local.ends_with('.')
-        && !local.contains("..");
+        && !local.as_bytes().windows(2).any(|w| w == b"..");
     if !ok_local || !valid_domain(domain) {
         return Err(invalid());
     }
@@ -354,7 +354,9 @@ pub fn valid_domain(domain: &str) -> bool {
         && domain.split('.').all(|label| {
             !label.is_empty()
                 && label.len() <= 63
-                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                && label
+                    .bytes()
+                    .all(|c| c.is_ascii_alphanumeric() || c == b'-')
                 && !label.starts_with('-')
                 && !label.ends_with('-')
         })
@@ -395,8 +397,18 @@ mod tests {
             "a b@c.com",
             "a@-b.com",
             "a..b@c.com",
+            ".a@c.com",
+            "a.@c.com",
+            "jü@c.com",
+            "a@exämple.com",
+            "a@b_c.com",
         ] {
             assert!(valid_email("e", bad).is_err(), "{bad}");
         }
+        let specials = "a!#$%&'*+-/=?^_`{|}~.z";
+        assert_eq!(
+            valid_email("e", &format!("{specials}@Sub.Example.COM")).unwrap(),
+            (specials.to_string(), "sub.example.com".to_string())
+        );
     }
 }
