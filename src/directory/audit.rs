@@ -332,8 +332,7 @@ impl serde::Serialize for Masked<'_> {
             Value::Object(m) => {
                 let mut map = s.serialize_map(Some(m.len()))?;
                 for (k, v) in m {
-                    let key = k.to_ascii_lowercase();
-                    if SECRET_KEYS.iter().any(|s| key.contains(s)) {
+                    if is_secret_key(k) {
                         map.serialize_entry(k, "****")?;
                     } else {
                         map.serialize_entry(k, &Masked(v))?;
@@ -345,6 +344,16 @@ impl serde::Serialize for Masked<'_> {
             other => other.serialize(s),
         }
     }
+}
+
+/// Whether a key names a secret: it holds one of [`SECRET_KEYS`] in any case. Every key of
+/// every item written passes here, so it compares in place rather than lowercasing a copy.
+fn is_secret_key(key: &str) -> bool {
+    let key = key.as_bytes();
+    SECRET_KEYS.iter().any(|s| {
+        key.windows(s.len())
+            .any(|w| w.eq_ignore_ascii_case(s.as_bytes()))
+    })
 }
 
 /// The fields of a line, written in the order they are put: `"key":value` separated by
@@ -671,6 +680,32 @@ mod tests {
         assert!(!std::fs::read_to_string(audit.path())
             .unwrap()
             .contains("hunter2"));
+    }
+
+    #[test]
+    fn a_key_holding_a_secrets_name_in_any_case_is_secret() {
+        for key in [
+            "password",
+            "newPassword",
+            "CLIENT_SECRET",
+            "clientSecret",
+            "accessToken",
+            "App_Key",
+            "secret_key",
+        ] {
+            assert!(is_secret_key(key), "{key}");
+        }
+        for key in [
+            "",
+            "id",
+            "emailAddress",
+            "tok",
+            "passwor",
+            "appkey",
+            "description",
+        ] {
+            assert!(!is_secret_key(key), "{key}");
+        }
     }
 
     #[test]
