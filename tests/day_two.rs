@@ -518,3 +518,95 @@ fn a_top_level_group_beside_a_nested_namesake_is_named_by_its_slash_path_or_id_e
         "three dots name the nested Platform by its id's end"
     );
 }
+
+#[test]
+fn a_hint_naming_an_address_a_shell_would_run_quotes_it() {
+    // Mailbox names may hold `'`, a backquote, `$` and `|`: pasted bare into a shell, this one
+    // would run `id` and a pipe. Every hint naming it writes it as one quoted shell word.
+    let env = Env::new();
+    let who = "o'brien`id`$HOME|x@company.com";
+    let quoted = "'o'\\''brien`id`$HOME|x@company.com'";
+    let pasted = std::process::Command::new("sh")
+        .args(["-c", &format!("printf %s {quoted}")])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&pasted.stdout),
+        who,
+        "the quoting round-trips"
+    );
+    let restore = format!("`mcsh --sandbox users restore --email {quoted}`");
+
+    let (code, _, err) = sandbox(&env, &["users", "create", "--email", who, "--name", "O"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = sandbox(&env, &["users", "delete", "--email", who, "--yes"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains(&restore), "{err}");
+    let (code, _, err) = sandbox(&env, &["users", "create", "--email", who, "--name", "O"]);
+    assert_ne!(code, 0, "{err}");
+    assert!(
+        err.contains(&format!(
+            "it is queued for deletion: {restore} takes it back"
+        )),
+        "{err}"
+    );
+    let (code, out, err) = sandbox(
+        &env,
+        &["onboard", "--email", who, "--group", "Sales", "-o", "json"],
+    );
+    assert_eq!(code, 1, "{err}");
+    let rows: Value = serde_json::from_str(&out).unwrap();
+    assert!(
+        rows[0]["message"].as_str().unwrap().contains(&restore),
+        "{rows}"
+    );
+
+    let (code, out, err) = sandbox(
+        &env,
+        &[
+            "groups",
+            "add-member",
+            "--group",
+            "Sales",
+            "--email",
+            who,
+            "-o",
+            "json",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains(&format!("{restore} takes it back").replace('\\', "\\\\")),
+        "{out}"
+    );
+
+    // Offboarding another such address: its delete step's hint.
+    let other = "ann|ops@company.com";
+    let (code, _, err) = sandbox(&env, &["users", "create", "--email", other, "--name", "A"]);
+    assert_eq!(code, 0, "{err}");
+    let csv = env.dir.path().join("leavers.csv");
+    std::fs::write(&csv, format!("email\n{other}\n")).unwrap();
+    let (code, out, err) = sandbox(
+        &env,
+        &[
+            "offboard",
+            "--csv",
+            csv.to_str().unwrap(),
+            "--yes",
+            "-o",
+            "json",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let rows: Value = serde_json::from_str(&out).unwrap();
+    let delete = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["step"] == "delete")
+        .unwrap_or_else(|| panic!("a delete step: {rows}"));
+    assert_eq!(
+        delete["message"],
+        "queued for deletion (`mcsh --sandbox users restore --email 'ann|ops@company.com'` undoes it)"
+    );
+}

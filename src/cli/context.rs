@@ -376,8 +376,9 @@ impl Ctx {
         if new {
             self.note(&format!(
                 "rehearsal: a copy of {file} ({}), kept in {state}; what you change there \
-                 stays for the next --rehearse of this snapshot; `mcsh sandbox reset --state {state}` starts it over",
-                head.tenant.base_url
+                 stays for the next --rehearse of this snapshot; `mcsh sandbox reset --state {}` starts it over",
+                head.tenant.base_url,
+                crate::output::shell_word(&state)
             ));
         } else if self.global.verbose > 0 {
             self.note(&format!(

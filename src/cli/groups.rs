@@ -346,8 +346,9 @@ async fn change(
             let known: Vec<String> = known.into_iter().cloned().collect();
             let restore = |e: &str| {
                 format!(
-                    "`mcsh {}users restore --email {e}` takes it back",
-                    ctx.global.target_words()
+                    "`mcsh {}users restore --email {}` takes it back",
+                    ctx.global.target_words(),
+                    crate::output::shell_word(e)
                 )
             };
             let (mut results, queued) = if strict {

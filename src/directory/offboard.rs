@@ -239,7 +239,10 @@ impl Directory {
             let mut r = o.result;
             r.message = match r.status {
                 Status::Removed => {
-                    format!("queued for deletion (`mcsh users restore --email {e}` undoes it)")
+                    format!(
+                        "queued for deletion (`mcsh users restore --email {}` undoes it)",
+                        crate::output::shell_word(&e)
+                    )
                 }
                 Status::Planned => "would be queued for deletion".into(),
                 _ => r.message,
@@ -267,7 +270,8 @@ impl Directory {
                     Status::Failed,
                     format!(
                         "the account is queued for deletion: restore it first \
-                         (`mcsh users restore --email {e}`)"
+                         (`mcsh users restore --email {}`)",
+                        crate::output::shell_word(e)
                     ),
                 )
             } else {

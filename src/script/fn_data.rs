@@ -228,6 +228,16 @@ print(row.status);   // row.staus would stop the script: did you mean `status`?
         Ok(super::fields::mark(Dynamic::from_map(map)))
     });
 
+    local("shell_word", &["text: &str", "String"], r#"
+`text` as a shell reads it back as one word: bare when it is plain, in single quotes otherwise. For commands a script prints for an admin to paste: an address may hold `$`, `|`, `&` or a backquote.
+```rhai
+print(`mcsh users restore --email ${shell_word("o'brien$1@company.com")}`);
+// mcsh users restore --email 'o'\''brien$1@company.com'
+```"#, false)
+    .register_into_engine(engine, |text: &str| -> String {
+        crate::output::shell_word(text)
+    });
+
     local("read_csv", &["path: &str", "Array"], r#"
 Reads a CSV file with a header row: one map per row, keyed by the header's names, values as strings. A UTF-8 BOM is accepted; a row with the wrong number of fields, a column named twice or a NUL byte is an error naming it. A cell mcsh guarded against spreadsheet formulas when it wrote it (`'=...`) reads back as it was.
 ```rhai
