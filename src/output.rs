@@ -489,6 +489,35 @@ fn cell(v: Option<&Value>, short: bool) -> String {
     text
 }
 
+/// An option and its value as command-line words: `--flag=value` when the value starts with
+/// `-` (else the command line would read it as an option of its own), `--flag value` otherwise.
+pub fn flag_words(flag: &str, value: &str) -> Vec<String> {
+    if value.starts_with('-') {
+        vec![format!("{flag}={value}")]
+    } else {
+        vec![flag.to_string(), value.to_string()]
+    }
+}
+
+/// [`flag_words`] as a shell reads them: `--email 'o'\''brien@x.com'`, `--email=-a@x.com`.
+pub fn shell_flag(flag: &str, value: &str) -> String {
+    flag_words(flag, value)
+        .iter()
+        .map(|w| shell_word(w))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A path given as an argument, as a shell reads it: `./` before one starting with `-`, which
+/// the command line would read as an option.
+pub fn shell_path(path: &str) -> String {
+    if path.starts_with('-') {
+        shell_word(&format!("./{path}"))
+    } else {
+        shell_word(path)
+    }
+}
+
 /// `word` as a shell reads it: bare when it is plain, in single quotes otherwise.
 pub fn shell_word(word: &str) -> String {
     if !word.is_empty()
@@ -535,6 +564,17 @@ mod tests {
         fn flush(&mut self) -> io::Result<()> {
             Ok(())
         }
+    }
+
+    #[test]
+    fn an_option_or_path_starting_with_a_dash_is_never_read_as_an_option() {
+        assert_eq!(flag_words("--email", "a@x.com"), ["--email", "a@x.com"]);
+        assert_eq!(flag_words("--email", "-a@x.com"), ["--email=-a@x.com"]);
+        assert_eq!(shell_flag("--email", "o'b@x.com"), "--email 'o'\\''b@x.com'");
+        assert_eq!(shell_flag("--profile", "-x y"), "'--profile=-x y'");
+        assert_eq!(shell_path("-plan.json"), "./-plan.json");
+        assert_eq!(shell_path("/tmp/-p.json"), "/tmp/-p.json");
+        assert_eq!(shell_path("my plan.json"), "'my plan.json'");
     }
 
     #[test]

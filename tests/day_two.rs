@@ -519,6 +519,32 @@ fn a_top_level_group_beside_a_nested_namesake_is_named_by_its_slash_path_or_id_e
     );
 }
 
+/// A hint (`` `mcsh ...` ``) as a shell turns it into words, run: (exit code, stdout, stderr).
+fn pasted(env: &Env, hint: &str) -> (i32, String, String) {
+    let line = hint.trim_matches('`');
+    let words = std::process::Command::new("sh")
+        .args(["-c", &format!("printf '%s\\0' {line}")])
+        .output()
+        .unwrap();
+    let words: Vec<String> = String::from_utf8(words.stdout)
+        .unwrap()
+        .split_terminator('\0')
+        .map(str::to_string)
+        .collect();
+    assert_eq!(words[0], "mcsh", "{line}");
+    let out = env
+        .bare()
+        .env("MCSH_SANDBOX_STATE", env.dir.path().join("sandbox.db"))
+        .args(&words[1..])
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
 #[test]
 fn a_hint_naming_an_address_a_shell_would_run_quotes_it() {
     // Mailbox names may hold `'`, a backquote, `$` and `|`: pasted bare into a shell, this one
@@ -526,12 +552,12 @@ fn a_hint_naming_an_address_a_shell_would_run_quotes_it() {
     let env = Env::new();
     let who = "o'brien`id`$HOME|x@company.com";
     let quoted = "'o'\\''brien`id`$HOME|x@company.com'";
-    let pasted = std::process::Command::new("sh")
+    let round_trip = std::process::Command::new("sh")
         .args(["-c", &format!("printf %s {quoted}")])
         .output()
         .unwrap();
     assert_eq!(
-        String::from_utf8_lossy(&pasted.stdout),
+        String::from_utf8_lossy(&round_trip.stdout),
         who,
         "the quoting round-trips"
     );
@@ -579,6 +605,27 @@ fn a_hint_naming_an_address_a_shell_would_run_quotes_it() {
         out.contains(&format!("{restore} takes it back").replace('\\', "\\\\")),
         "{out}"
     );
+
+    // Pasted into a shell, the hint restores it.
+    let (code, _, err) = pasted(&env, &restore);
+    assert_eq!(code, 0, "{err}");
+
+    // An address starting with `-` follows `--email=`: bare, it would read as an option.
+    let dash = "-dash@company.com";
+    let (code, _, err) = sandbox(
+        &env,
+        &["users", "create", &format!("--email={dash}"), "--name", "D"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = sandbox(
+        &env,
+        &["users", "delete", &format!("--email={dash}"), "--yes"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let hint = "`mcsh --sandbox users restore --email=-dash@company.com`";
+    assert!(err.contains(hint), "{err}");
+    let (code, _, err) = pasted(&env, hint);
+    assert_eq!(code, 0, "{err}");
 
     // Offboarding another such address: its delete step's hint.
     let other = "ann|ops@company.com";

@@ -376,9 +376,9 @@ impl Ctx {
         if new {
             self.note(&format!(
                 "rehearsal: a copy of {file} ({}), kept in {state}; what you change there \
-                 stays for the next --rehearse of this snapshot; `mcsh sandbox reset --state {}` starts it over",
+                 stays for the next --rehearse of this snapshot; `mcsh sandbox reset {}` starts it over",
                 head.tenant.base_url,
-                crate::output::shell_word(&state)
+                crate::output::shell_flag("--state", &state)
             ));
         } else if self.global.verbose > 0 {
             self.note(&format!(

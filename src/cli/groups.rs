@@ -134,8 +134,8 @@ pub async fn run(ctx: &mut Ctx, cmd: GroupsCmd) -> anyhow::Result<()> {
             let mut group = dir.create_group(&description, parent.as_ref()).await.map_err(|e| {
                 let hint = if matches!(&e, crate::directory::DirError::Api(a) if a.code() == "err_folder_already_exists") {
                     format!(
-                        "a group of that name already exists at that level: `mcsh {targets}groups list --query {}` finds it",
-                        crate::output::shell_word(&description)
+                        "a group of that name already exists at that level: `mcsh {targets}groups list {}` finds it",
+                        crate::output::shell_flag("--query", &description)
                     )
                 } else {
                     String::new()
@@ -346,9 +346,9 @@ async fn change(
             let known: Vec<String> = known.into_iter().cloned().collect();
             let restore = |e: &str| {
                 format!(
-                    "`mcsh {}users restore --email {}` takes it back",
+                    "`mcsh {}users restore {}` takes it back",
                     ctx.global.target_words(),
-                    crate::output::shell_word(e)
+                    crate::output::shell_flag("--email", e)
                 )
             };
             let (mut results, queued) = if strict {

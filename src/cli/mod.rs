@@ -147,12 +147,12 @@ impl Global {
     pub fn target_flags(&self) -> Vec<String> {
         let mut flags = Vec::new();
         if let Some(s) = &self.rehearse {
-            flags.extend(["--rehearse".to_string(), s.clone()]);
+            flags.extend(crate::output::flag_words("--rehearse", s));
         } else if self.sandbox {
             flags.push("--sandbox".into());
         }
         if let Some(p) = &self.profile {
-            flags.extend(["--profile".to_string(), p.clone()]);
+            flags.extend(crate::output::flag_words("--profile", p));
         }
         flags
     }

@@ -109,9 +109,9 @@ pub fn after_run(
             let profile = global
                 .profile
                 .as_deref()
-                .map(|p| format!("--profile {} ", crate::output::shell_word(p)))
+                .map(|p| format!("{} ", crate::output::shell_flag("--profile", p)))
                 .unwrap_or_default();
-            let path_word = crate::output::shell_word(path);
+            let path_word = crate::output::shell_path(path);
             let hint = match &global.rehearse {
                 Some(_) => format!(
                     "`mcsh {}apply {path_word}` carries it out on the copy, `mcsh {profile}apply {path_word}` on the tenant itself",

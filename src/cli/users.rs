@@ -225,9 +225,9 @@ async fn get(ctx: &mut Ctx, email: &str) -> anyhow::Result<()> {
             }
             .with_domain();
             ctx.note(&format!(
-                "{address} is on the purge list (queued for deletion); `mcsh {}users restore --email {}` takes it back",
+                "{address} is on the purge list (queued for deletion); `mcsh {}users restore {}` takes it back",
                 ctx.global.target_words(),
-                crate::output::shell_word(&address)
+                crate::output::shell_flag("--email", &address)
             ));
             (user, "queued for deletion")
         }
@@ -368,15 +368,15 @@ async fn create(
 
 fn explain_create(e: DirError, address: &str, targets: &str, queued: bool) -> anyhow::Error {
     // Pasted into a shell as shown: an address may hold `$`, `|`, `&` or a backquote.
-    let word = crate::output::shell_word(address);
+    let word = crate::output::shell_flag("--email", address);
     let hint = match &e {
         DirError::Api(api) if api.code() == "err_user_already_exists" && queued => &format!(
-            "it is queued for deletion: `mcsh {targets}users restore --email {word}` takes \
+            "it is queued for deletion: `mcsh {targets}users restore {word}` takes \
              it back"
         ),
         DirError::Api(api) if api.code() == "err_user_already_exists" => &format!(
-            "use `mcsh {targets}users update --email {word}` to change it (or `mcsh \
-             {targets}users restore --email {word}` if it was deleted)"
+            "use `mcsh {targets}users update {word}` to change it (or `mcsh \
+             {targets}users restore {word}` if it was deleted)"
         ),
         DirError::Api(api) if api.code() == "err_domain_not_internal" => {
             "the address must be in one of the account's internal domains"
@@ -467,9 +467,9 @@ async fn delete(ctx: &mut Ctx, email: &str, delete: bool) -> anyhow::Result<()> 
     printer.finish()?;
     if delete && !dir.is_dry_run() {
         ctx.note(&format!(
-            "{email} is on the purge list: Mimecast deletes it later; until then `mcsh {}users restore --email {}` undoes this",
+            "{email} is on the purge list: Mimecast deletes it later; until then `mcsh {}users restore {}` undoes this",
             ctx.global.target_words(),
-            crate::output::shell_word(email)
+            crate::output::shell_flag("--email", email)
         ));
     }
     Ok(())

@@ -240,8 +240,8 @@ impl Directory {
             r.message = match r.status {
                 Status::Removed => {
                     format!(
-                        "queued for deletion (`mcsh users restore --email {}` undoes it)",
-                        crate::output::shell_word(&e)
+                        "queued for deletion (`mcsh users restore {}` undoes it)",
+                        crate::output::shell_flag("--email", &e)
                     )
                 }
                 Status::Planned => "would be queued for deletion".into(),
@@ -270,8 +270,8 @@ impl Directory {
                     Status::Failed,
                     format!(
                         "the account is queued for deletion: restore it first \
-                         (`mcsh users restore --email {}`)",
-                        crate::output::shell_word(e)
+                         (`mcsh users restore {}`)",
+                        crate::output::shell_flag("--email", e)
                     ),
                 )
             } else {

@@ -45,14 +45,23 @@ impl ItemResult {
             item: item.into(),
             status,
             code: None,
-            message: message.into(),
+            message: unsecret(message.into()),
         }
     }
 
     /// A result carrying a Mimecast code.
     pub fn with_code(mut self, code: impl Into<String>) -> Self {
-        self.code = Some(code.into());
+        self.code = Some(unsecret(code.into()));
         self
+    }
+}
+
+/// `text` with any registered secret masked: a message may hold what the service echoed,
+/// and a result reaches rows, scripts, plans and the audit log.
+fn unsecret(text: String) -> String {
+    match crate::redact::redact(&text) {
+        std::borrow::Cow::Borrowed(_) => text,
+        std::borrow::Cow::Owned(masked) => masked,
     }
 }
 
@@ -76,5 +85,26 @@ impl Tally {
             failed,
             ok: results.len() - failed,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_secret_the_service_echoes_in_a_result_is_masked() {
+        let secret = "outcome-s3cret/9f2c+x";
+        crate::redact::register(secret);
+        let r = ItemResult::new(
+            "a@company.com",
+            Status::Failed,
+            format!("refused: client_secret={secret}"),
+        )
+        .with_code(format!("err_{secret}"));
+        assert_eq!(r.message, "refused: client_secret=****");
+        assert_eq!(r.code.as_deref(), Some("err_****"));
+        let plain = ItemResult::new("a@company.com", Status::Created, "created");
+        assert_eq!(plain.message, "created");
     }
 }

@@ -451,7 +451,7 @@ impl Session {
                 .map(|t| crate::output::shell_word(t)),
         );
         words.push("run".into());
-        words.push(crate::output::shell_word(path));
+        words.push(crate::output::shell_path(path));
         words.join(" ")
     }
 

@@ -126,7 +126,7 @@ impl Fleet {
             // Ended without its usual end (a second signal, or no stop within the grace): how
             // to take back what the tenants wrote, as the run's end would have said.
             let target = match &cli.global.rehearse {
-                Some(r) => format!("--rehearse {} ", crate::output::shell_word(r)),
+                Some(r) => format!("{} ", crate::output::shell_flag("--rehearse", r)),
                 None => String::new(),
             };
             let line = crate::output::printable(&format!(

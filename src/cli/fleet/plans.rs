@@ -300,7 +300,7 @@ fn save_plan(
     }
     ctx.note(&crate::output::printable(&format!(
         "fleet plan saved to {path}: a sealed plan for each of {held} tenant(s); `mcsh apply {}` carries each out on its own tenant",
-        crate::output::shell_word(path)
+        crate::output::shell_path(path)
     )));
     if !missing.is_empty() {
         ctx.warn(&format!(
@@ -316,7 +316,7 @@ fn undo_hint(ctx: &Ctx, run: &str, done: &[Done]) {
     if done.iter().any(|d| d.wrote.is_some()) {
         // On rehearsal copies, the undo runs there too: the hint names them.
         let target = match &ctx.global.rehearse {
-            Some(r) => format!("--rehearse {} ", crate::output::shell_word(r)),
+            Some(r) => format!("{} ", crate::output::shell_flag("--rehearse", r)),
             None => String::new(),
         };
         ctx.note(&crate::output::printable(&format!(
