@@ -570,7 +570,10 @@ mod tests {
     fn an_option_or_path_starting_with_a_dash_is_never_read_as_an_option() {
         assert_eq!(flag_words("--email", "a@x.com"), ["--email", "a@x.com"]);
         assert_eq!(flag_words("--email", "-a@x.com"), ["--email=-a@x.com"]);
-        assert_eq!(shell_flag("--email", "o'b@x.com"), "--email 'o'\\''b@x.com'");
+        assert_eq!(
+            shell_flag("--email", "o'b@x.com"),
+            "--email 'o'\\''b@x.com'"
+        );
         assert_eq!(shell_flag("--profile", "-x y"), "'--profile=-x y'");
         assert_eq!(shell_path("-plan.json"), "./-plan.json");
         assert_eq!(shell_path("/tmp/-p.json"), "/tmp/-p.json");

@@ -657,3 +657,57 @@ fn a_hint_naming_an_address_a_shell_would_run_quotes_it() {
         "queued for deletion (`mcsh --sandbox users restore --email 'ann|ops@company.com'` undoes it)"
     );
 }
+
+#[test]
+fn an_alias_address_is_not_taken_for_a_user_queued_for_deletion() {
+    let env = Env::new();
+    let alias = "al.x@company.com";
+    let (code, _, err) = sandbox(
+        &env,
+        &[
+            "users",
+            "update",
+            "--email",
+            "alice.anderson@company.com",
+            "--alias",
+            alias,
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let said = format!(
+        "{alias} is an alias address of another user's mailbox, not a mailbox: onboard the \
+         person under an address of their own (`mcsh --sandbox users get --email {alias}` \
+         shows the alias)"
+    );
+    for dry in [true, false] {
+        let mut args = vec![
+            "onboard", "--email", alias, "--group", "Sales", "-o", "json",
+        ];
+        if dry {
+            args.push("--dry-run");
+        }
+        let (code, out, err) = sandbox(&env, &args);
+        assert_eq!(code, 1, "{err}");
+        let rows: Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(rows.as_array().unwrap().len(), 1, "no group step: {rows}");
+        assert_eq!(rows[0]["status"], "failed", "{rows}");
+        assert_eq!(rows[0]["message"], said.as_str(), "{rows}");
+    }
+    let (code, out, err) = sandbox(
+        &env,
+        &["groups", "members", "--group", "Sales", "-o", "json"],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(!out.contains(alias), "{out}");
+    let (code, _, err) = sandbox(&env, &["users", "create", "--email", alias]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains(
+            "it is an alias address of the mailbox alice.anderson@company.com: create the \
+             person under an address of their own (`mcsh --sandbox users get --email \
+             al.x@company.com` shows the alias)"
+        ),
+        "{err}"
+    );
+    assert!(!err.contains("restore"), "{err}");
+}

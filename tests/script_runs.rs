@@ -1460,3 +1460,63 @@ fn onboarding_something_that_is_not_a_list_says_what_it_takes() {
     );
     assert!(sent.is_empty(), "{sent:?}");
 }
+
+#[test]
+fn find_users_tells_alias_addresses_when_asked() {
+    let env = Env::new();
+    let alias = "al.x@company.com";
+    let out = env
+        .mcsh(Scheme::OAuth)
+        .args([
+            "users",
+            "update",
+            "--email",
+            "alice.anderson@company.com",
+            "--alias",
+            alias,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let e = |source: &str| {
+        let out = env
+            .mcsh(Scheme::OAuth)
+            .args(["-e", source])
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    let asked = r#"["al.x@company.com", "alice.anderson@company.com", "nobody@company.com"]"#;
+    let (code, out, err) = e(&format!("find_users({asked}).keys()"));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        serde_json::from_str::<Value>(&out).unwrap(),
+        serde_json::json!(["alice.anderson@company.com"])
+    );
+    let (code, out, err) = e(&format!(
+        "let f = find_users({asked}, #{{ aliases: true }}); let k = f.keys(); k.sort(); \
+         k.map(|a| [a, f[a].alias])"
+    ));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        serde_json::from_str::<Value>(&out).unwrap(),
+        serde_json::json!([
+            ["al.x@company.com", true],
+            ["alice.anderson@company.com", false]
+        ])
+    );
+    let (code, _, err) = e(&format!("find_users({asked}, #{{ alias: true }})"));
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("unknown option `alias` (it takes `aliases`)"),
+        "{err}"
+    );
+}

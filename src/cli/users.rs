@@ -351,8 +351,12 @@ async fn create(
             // it is what helps, not an update (which the service refuses for it).
             let exists =
                 matches!(&e, DirError::Api(api) if api.code() == "err_user_already_exists");
-            let queued = exists && matches!(dir.find_user(&address).await, Ok(None));
-            return Err(explain_create(e, &address, &targets, queued));
+            // What holds the address: an alias of a mailbox is neither to update nor to restore.
+            let taken = match exists {
+                true => dir.lookup_address(&address).await.ok(),
+                false => None,
+            };
+            return Err(explain_create(e, &address, &targets, taken));
         }
     };
     let mut printer = ctx.printer(Shape::Single, &["emailAddress", "name", "id"]);
@@ -366,10 +370,31 @@ async fn create(
     Ok(())
 }
 
-fn explain_create(e: DirError, address: &str, targets: &str, queued: bool) -> anyhow::Error {
+fn explain_create(
+    e: DirError,
+    address: &str,
+    targets: &str,
+    taken: Option<crate::directory::address::Address>,
+) -> anyhow::Error {
+    use crate::directory::address::Address;
     // Pasted into a shell as shown: an address may hold `$`, `|`, `&` or a backquote.
     let word = crate::output::shell_flag("--email", address);
+    let queued = matches!(taken, Some(Address::Queued(_)));
+    let alias_of = match &taken {
+        Some(Address::Alias { owner, .. }) => Some(owner.as_ref().map_or_else(
+            || "another user's mailbox".to_string(),
+            |o| format!("the mailbox {}", o.email_address),
+        )),
+        _ => None,
+    };
     let hint = match &e {
+        DirError::Api(api) if api.code() == "err_user_already_exists" && alias_of.is_some() => {
+            &format!(
+                "it is an alias address of {}: create the person under an address of their \
+                 own (`mcsh {targets}users get {word}` shows the alias)",
+                alias_of.as_deref().unwrap_or_default()
+            )
+        }
         DirError::Api(api) if api.code() == "err_user_already_exists" && queued => &format!(
             "it is queued for deletion: `mcsh {targets}users restore {word}` takes \
              it back"

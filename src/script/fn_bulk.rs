@@ -191,6 +191,15 @@ fn group_key(group: &Dynamic) -> String {
     format!("s{group}")
 }
 
+/// Found users as a script's map, keyed by lower-case address.
+fn users_by_address(found: std::collections::HashMap<String, crate::api::User>) -> Res<Map> {
+    let mut map = Map::new();
+    for (key, user) in found {
+        map.insert(key.into(), convert::to_dyn("find_users", &user)?);
+    }
+    Ok(map)
+}
+
 /// Registers the bulk and idempotent functions.
 pub fn register(engine: &mut Engine, host: &Rc<Host>) {
     let h = host.clone();
@@ -371,10 +380,42 @@ if "a@company.com" in found { print(found["a@company.com"].name) }
         let emails = convert::emails_arg("find_users", &emails)?;
         let dir = h.directory("find_users")?;
         let found = h.block_on("find_users", dir.find_users(&emails))?;
-        let mut map = Map::new();
-        for (key, user) in found {
-            map.insert(key.into(), convert::to_dyn("find_users", &user)?);
+        users_by_address(found)
+    });
+
+    let h = host.clone();
+    network("find_users", &["emails: Array", "options: Map", "Map"], r#"
+`find_users` with options: `aliases: true` includes alias addresses, each with `alias: true` (an alias is an address of another user's mailbox, not a user of its own), so a list can be told which of its addresses are taken and by what, with the same one read of each domain.
+```rhai
+let found = find_users(["a@company.com", "al@company.com"], #{ aliases: true });
+for e in found.keys() { if found[e].alias { print(`${e} is an alias`) } }
+```"#)
+    .register_into_engine(engine, move |emails: Array, options: Map| -> Res<Map> {
+        let emails = convert::emails_arg("find_users", &emails)?;
+        let mut aliases = false;
+        for (key, value) in &options {
+            match (key.as_str(), value.as_bool()) {
+                ("aliases", Ok(b)) => aliases = b,
+                ("aliases", Err(ty)) => {
+                    return Err(super::errors::usage(
+                        "find_users",
+                        format!("option `aliases` is true or false, not {ty}"),
+                    ))
+                }
+                (other, _) => {
+                    return Err(super::errors::usage(
+                        "find_users",
+                        format!("unknown option `{other}` (it takes `aliases`)"),
+                    ))
+                }
+            }
         }
-        Ok(map)
+        let dir = h.directory("find_users")?;
+        let found = if aliases {
+            h.block_on("find_users", dir.find_addresses(&emails))?
+        } else {
+            h.block_on("find_users", dir.find_users(&emails))?
+        };
+        users_by_address(found)
     });
 }
