@@ -710,4 +710,64 @@ fn an_alias_address_is_not_taken_for_a_user_queued_for_deletion() {
         "{err}"
     );
     assert!(!err.contains("restore"), "{err}");
+
+    // An alias starting with `-`: its row's hint, pasted, shows it.
+    let (code, _, err) = sandbox(
+        &env,
+        &[
+            "users",
+            "update",
+            "--email",
+            "alice.anderson@company.com",
+            "--alias=-al@company.com",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = sandbox(
+        &env,
+        &[
+            "onboard",
+            "--email=-al@company.com",
+            "--group",
+            "Sales",
+            "-o",
+            "json",
+        ],
+    );
+    assert_eq!(code, 1, "{err}");
+    let rows: Value = serde_json::from_str(&out).unwrap();
+    let hint = "`mcsh --sandbox users get --email=-al@company.com`";
+    assert!(
+        rows[0]["message"].as_str().unwrap().contains(hint),
+        "{rows}"
+    );
+    let (code, out, err) = pasted(&env, hint);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("-al@company.com"), "{out}");
+}
+
+#[test]
+fn a_mistyped_commands_suggestion_keeps_where_and_how_it_was_to_run() {
+    // Pasted, the suggestion must not write to the default tenant, or for real, what was
+    // meant for the sandbox as a dry run; each word comes back as typed.
+    let env = Env::new();
+    let (code, _, err) = sandbox(
+        &env,
+        &[
+            "--dry-run",
+            "user",
+            "delete",
+            "--email",
+            "a b$c@company.com",
+            "--yes",
+        ],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains(
+            "did you mean `mcsh --sandbox --dry-run users delete --email 'a b$c@company.com' \
+             --yes`?"
+        ),
+        "{err}"
+    );
 }

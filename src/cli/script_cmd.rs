@@ -244,8 +244,19 @@ pub fn run_external(
         let found = crate::suggest::similar(&file, names.iter().map(String::as_str), 3);
         let hint = match found.as_slice() {
             [one] => {
-                let rest: Vec<String> = std::iter::once(one.clone()).chain(words).collect();
-                format!("did you mean `mcsh {}`?", rest.join(" "))
+                // Pasted, it must run where this line was meant to, as this line would have
+                // (a sandbox, a profile, a dry run), each word as the shell reads it.
+                let mut line = global.target_words();
+                if let Some(plan) = &global.plan_out {
+                    line.push_str(&crate::output::shell_flag("--plan-out", plan));
+                    line.push(' ');
+                } else if global.dry_run {
+                    line.push_str("--dry-run ");
+                }
+                let rest: Vec<String> = std::iter::once(one.clone())
+                    .chain(words.iter().map(|w| crate::output::shell_word(w)))
+                    .collect();
+                format!("did you mean `mcsh {line}{}`?", rest.join(" "))
             }
             _ => crate::suggest::did_you_mean(&found).unwrap_or_default(),
         };

@@ -229,7 +229,7 @@ print(row.status);   // row.staus would stop the script: did you mean `status`?
     });
 
     local("shell_word", &["text: &str", "String"], r#"
-`text` as a shell reads it back as one word: bare when it is plain, in single quotes otherwise. For commands a script prints for an admin to paste: an address may hold `$`, `|`, `&` or a backquote.
+`text` as a shell reads it back as one word: bare when it is plain, in single quotes otherwise. For commands a script prints for an admin to paste: an address may hold `$`, `|`, `&` or a backquote. A value that may start with `-` goes after `--flag=` (`--email=${shell_word(e)}`), or the command reads it as an option.
 ```rhai
 print(`mcsh users restore --email ${shell_word("o'brien$1@company.com")}`);
 // mcsh users restore --email 'o'\''brien$1@company.com'
