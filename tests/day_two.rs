@@ -771,3 +771,38 @@ fn a_mistyped_commands_suggestion_keeps_where_and_how_it_was_to_run() {
         "{err}"
     );
 }
+
+#[test]
+fn a_rehearsed_plans_hint_names_the_snapshots_own_tenant() {
+    // Snapshot of the sandbox, a plan made on its copy: the hint for the tenant itself says
+    // `--sandbox`, and pasted it carries the plan out there.
+    let env = Env::new();
+    let snap = env.dir.path().join("-snap.json").display().to_string();
+    let plan = env.dir.path().join("plan.json").display().to_string();
+    let (code, _, err) = sandbox(&env, &["snapshot", &format!("--out={snap}")]);
+    assert_eq!(code, 0, "{err}");
+    let out = env
+        .bare()
+        .env("MCSH_SANDBOX_STATE", env.dir.path().join("sandbox.db"))
+        .args([
+            &format!("--rehearse={snap}"),
+            "--plan-out",
+            &plan,
+            "onboard",
+            "--email",
+            "re.hearsed@company.com",
+            "--group",
+            "Sales",
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    let hint = format!("`mcsh --sandbox apply {plan}` on the tenant itself");
+    assert!(err.contains(&hint), "{err}");
+    let (code, _, err) = pasted(&env, &format!("`mcsh --sandbox apply {plan} --yes`"));
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = sandbox(&env, &["groups", "members", "--group", "Sales"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("re.hearsed@company.com"), "{out}");
+}

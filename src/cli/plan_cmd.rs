@@ -106,11 +106,17 @@ pub fn after_run(
                 .with_context(|| format!("cannot write the plan to {path}"))?;
         }
         if !global.quiet && path != "-" && global.member.is_none() {
-            let profile = global
-                .profile
-                .as_deref()
-                .map(|p| format!("{} ", crate::output::shell_flag("--profile", p)))
-                .unwrap_or_default();
+            // The tenant itself, under --rehearse: the snapshot's, which the plan is bound to.
+            let profile = if target.starts_with("sandbox ") {
+                match profile.as_str() {
+                    "sandbox" => "--sandbox ".to_string(),
+                    p => format!("--sandbox {} ", crate::output::shell_flag("--profile", p)),
+                }
+            } else if profile == "default" {
+                String::new()
+            } else {
+                format!("{} ", crate::output::shell_flag("--profile", profile))
+            };
             let path_word = crate::output::shell_path(path);
             let hint = match &global.rehearse {
                 Some(_) => format!(
