@@ -780,3 +780,51 @@ fn a_reader_gone_away_does_not_hide_what_failed() {
         assert!(err.contains("cannot write to standard output"), "{err}");
     }
 }
+
+#[test]
+fn a_misspelt_workflow_option_stops_the_run_before_any_write() {
+    let env = Env::new();
+    let before = env.user_emails();
+    for (source, said) in [
+        (
+            r#"import "onboard" as o; o::people([#{ email: "opt.one@company.com", name: "O", groups: ["Sales"] }], #{ create_group: true })"#,
+            "onboard takes the option create_groups, not create_group",
+        ),
+        (
+            r#"import "onboard" as o; o::people([#{ email: "opt.one@company.com", name: "O", groups: ["Sales"] }], "yes")"#,
+            "onboard's options are a map, #{ create_groups: true }, not string",
+        ),
+        (
+            r#"import "offboard" as o; o::people(["bob.hughes@company.com"], #{ keep_acount: true })"#,
+            "offboard takes the option keep_account, not keep_acount",
+        ),
+    ] {
+        let out = env
+            .mcsh(Scheme::OAuth)
+            .args(["--yes", "-e", source])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{source}: {err}");
+        assert!(err.contains(said), "{err}");
+    }
+    assert_eq!(env.user_emails(), before, "nothing was written");
+    assert!(env
+        .members("Sales")
+        .iter()
+        .all(|m| m != "opt.one@company.com"));
+    // Without options, or with the right one, they run.
+    let out = env
+        .mcsh(Scheme::OAuth)
+        .args([
+            "-e",
+            r#"import "onboard" as o; o::people([#{ email: "opt.one@company.com", name: "O", groups: ["Sales"] }], ()).len()"#,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
