@@ -115,6 +115,9 @@ mod tests {
             "invalid_client: client_id=abc&client_secret=****&grant_type=x"
         );
         assert_eq!(redact("raw s3cr3t/with+chars here"), "raw **** here");
+        // Text no longer than a secret is searched too: the whole text may be the secret.
+        assert_eq!(redact("s3cr3t/with+chars"), "****");
+        assert_eq!(redact("s3cr3t/with+char"), "s3cr3t/with+char");
         register("abc");
         assert_eq!(redact("abc"), "abc", "short values are not masked");
     }
