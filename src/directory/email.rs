@@ -98,6 +98,8 @@ mod tests {
             ("jo@-x.com", "domain"),
             ("j o@x.com", "character"),
             ("a..b@x.com", "not valid"),
+            (".a@x.com", "not valid"),
+            ("a.@x.com", "not valid"),
             ("jü@x.com", "character"),
             ("jo\u{0}@x.com", "character"),
             ("jo@exämple.com", "domain"),
@@ -107,6 +109,10 @@ mod tests {
             assert!(e.to_string().contains(reason), "{input}: {e}");
         }
         assert!(normalize(&"a".repeat(300)).is_err());
+        // The part before the @ has at most 64 characters.
+        assert!(normalize(&format!("{}@x.com", "a".repeat(64))).is_ok());
+        let long = normalize(&format!("{}@x.com", "a".repeat(65))).unwrap_err();
+        assert!(long.to_string().contains("not valid"), "{long}");
         // What was wrong is shown by its first 80 characters (not bytes).
         let long = format!("{}@x.com", "é".repeat(100));
         assert_eq!(normalize(&long).unwrap_err().input, "é".repeat(80));
@@ -115,8 +121,8 @@ mod tests {
     #[test]
     fn only_the_domain_is_lowercased() {
         assert_eq!(
-            normalize("MiXeD.Case@Sub.EXAMPLE.Org").unwrap(),
-            "MiXeD.Case@sub.example.org"
+            normalize("MiXeD.CasE@Sub.EXAMPLE.Org").unwrap(),
+            "MiXeD.CasE@sub.example.org"
         );
         // Every character the part before the @ may hold passes as it is.
         let specials = "a!#$%&'*+-/=?^_`{|}~.z";
