@@ -8,10 +8,17 @@ use crate::support::{Env, Scheme};
 
 /// `mcsh --sandbox ARGS` on a sandbox state of the test's own: (exit code, stdout, stderr).
 fn sandbox(env: &Env, args: &[&str]) -> (i32, String, String) {
+    let with: Vec<&str> = std::iter::once("--sandbox")
+        .chain(args.iter().copied())
+        .collect();
+    on_state(env, &with)
+}
+
+/// `mcsh ARGS` with the test's own sandbox state (which `--sandbox` or a snapshot of it use).
+fn on_state<S: AsRef<std::ffi::OsStr>>(env: &Env, args: &[S]) -> (i32, String, String) {
     let out = env
         .bare()
         .env("MCSH_SANDBOX_STATE", env.dir.path().join("sandbox.db"))
-        .arg("--sandbox")
         .args(args)
         .output()
         .unwrap();
@@ -20,6 +27,32 @@ fn sandbox(env: &Env, args: &[&str]) -> (i32, String, String) {
         String::from_utf8_lossy(&out.stdout).to_string(),
         String::from_utf8_lossy(&out.stderr).to_string(),
     )
+}
+
+/// Offboards `who` from a CSV on the sandbox and returns its delete step's message.
+fn offboarded_delete_message(env: &Env, who: &str) -> String {
+    let csv = env.dir.path().join("leavers.csv");
+    std::fs::write(&csv, format!("email\n{who}\n")).unwrap();
+    let (code, out, err) = sandbox(
+        env,
+        &[
+            "offboard",
+            "--csv",
+            csv.to_str().unwrap(),
+            "--yes",
+            "-o",
+            "json",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let rows: Value = serde_json::from_str(&out).unwrap();
+    let delete = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["step"] == "delete")
+        .unwrap_or_else(|| panic!("a delete step: {rows}"));
+    delete["message"].as_str().unwrap().to_string()
 }
 
 fn keys(v: &Value) -> Vec<String> {
@@ -200,29 +233,8 @@ fn adding_a_user_queued_for_deletion_to_a_group_warns_and_strict_refuses_it() {
 fn restore_hints_for_an_offboarded_or_recreated_user_work_when_pasted() {
     let env = Env::new();
     let who = "bob.hughes@company.com";
-    let csv = env.dir.path().join("leavers.csv");
-    std::fs::write(&csv, format!("email\n{who}\n")).unwrap();
-    let (code, out, err) = sandbox(
-        &env,
-        &[
-            "offboard",
-            "--csv",
-            csv.to_str().unwrap(),
-            "--yes",
-            "-o",
-            "json",
-        ],
-    );
-    assert_eq!(code, 0, "{err}");
-    let rows: Value = serde_json::from_str(&out).unwrap();
-    let delete = rows
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["step"] == "delete")
-        .unwrap_or_else(|| panic!("a delete step: {rows}"));
     assert_eq!(
-        delete["message"],
+        offboarded_delete_message(&env, who),
         format!("queued for deletion (`mcsh --sandbox users restore --email {who}` undoes it)")
     );
     let (code, _, err) = sandbox(
@@ -532,17 +544,7 @@ fn pasted(env: &Env, hint: &str) -> (i32, String, String) {
         .map(str::to_string)
         .collect();
     assert_eq!(words[0], "mcsh", "{line}");
-    let out = env
-        .bare()
-        .env("MCSH_SANDBOX_STATE", env.dir.path().join("sandbox.db"))
-        .args(&words[1..])
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).to_string(),
-        String::from_utf8_lossy(&out.stderr).to_string(),
-    )
+    on_state(env, &words[1..])
 }
 
 #[test]
@@ -631,29 +633,8 @@ fn a_hint_naming_an_address_a_shell_would_run_quotes_it() {
     let other = "ann|ops@company.com";
     let (code, _, err) = sandbox(&env, &["users", "create", "--email", other, "--name", "A"]);
     assert_eq!(code, 0, "{err}");
-    let csv = env.dir.path().join("leavers.csv");
-    std::fs::write(&csv, format!("email\n{other}\n")).unwrap();
-    let (code, out, err) = sandbox(
-        &env,
-        &[
-            "offboard",
-            "--csv",
-            csv.to_str().unwrap(),
-            "--yes",
-            "-o",
-            "json",
-        ],
-    );
-    assert_eq!(code, 0, "{err}");
-    let rows: Value = serde_json::from_str(&out).unwrap();
-    let delete = rows
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["step"] == "delete")
-        .unwrap_or_else(|| panic!("a delete step: {rows}"));
     assert_eq!(
-        delete["message"],
+        offboarded_delete_message(&env, other),
         "queued for deletion (`mcsh --sandbox users restore --email 'ann|ops@company.com'` undoes it)"
     );
 }
@@ -781,10 +762,9 @@ fn a_rehearsed_plans_hint_names_the_snapshots_own_tenant() {
     let plan = env.dir.path().join("plan.json").display().to_string();
     let (code, _, err) = sandbox(&env, &["snapshot", &format!("--out={snap}")]);
     assert_eq!(code, 0, "{err}");
-    let out = env
-        .bare()
-        .env("MCSH_SANDBOX_STATE", env.dir.path().join("sandbox.db"))
-        .args([
+    let (code, _, err) = on_state(
+        &env,
+        &[
             &format!("--rehearse={snap}"),
             "--plan-out",
             &plan,
@@ -793,11 +773,9 @@ fn a_rehearsed_plans_hint_names_the_snapshots_own_tenant() {
             "re.hearsed@company.com",
             "--group",
             "Sales",
-        ])
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{err}");
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
     let hint = format!("`mcsh --sandbox apply {plan}` on the tenant itself");
     assert!(err.contains(&hint), "{err}");
     let (code, _, err) = pasted(&env, &format!("`mcsh --sandbox apply {plan} --yes`"));

@@ -1143,18 +1143,7 @@ let r = remove_members("Sales", ["example.com", "carol.okafor@company.com"]);
 #[test]
 fn a_map_a_script_fills_is_a_table_however_big_and_a_record_has_at_most_256_fields() {
     let env = Env::new();
-    let e = |source: &str| {
-        let out = env
-            .mcsh(Scheme::OAuth)
-            .args(["-e", source])
-            .output()
-            .unwrap();
-        (
-            out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stdout).to_string(),
-            String::from_utf8_lossy(&out.stderr).to_string(),
-        )
-    };
+    let e = |source: &str| crate::support::run(&env, &["-e", source]);
     // Users indexed by address: a missing key of the table reads `()`, as in any map.
     let (code, out, err) = e(
         "let by = #{}; for u in users() { by[u.emailAddress] = u; } \
@@ -1182,18 +1171,7 @@ fn a_map_a_script_fills_is_a_table_however_big_and_a_record_has_at_most_256_fiel
 #[test]
 fn what_the_second_review_found_is_closed() {
     let env = Env::new();
-    let e = |source: &str| {
-        let out = env
-            .mcsh(Scheme::OAuth)
-            .args(["-e", source])
-            .output()
-            .unwrap();
-        (
-            out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stdout).to_string(),
-            String::from_utf8_lossy(&out.stderr).to_string(),
-        )
-    };
+    let e = |source: &str| crate::support::run(&env, &["-e", source]);
     // A write refused before any request is refused at its own line; nothing after shows.
     let s = script(
         &env,
@@ -1465,35 +1443,15 @@ fn onboarding_something_that_is_not_a_list_says_what_it_takes() {
 fn find_users_tells_alias_addresses_when_asked() {
     let env = Env::new();
     let alias = "al.x@company.com";
-    let out = env
-        .mcsh(Scheme::OAuth)
-        .args([
-            "users",
-            "update",
-            "--email",
-            "alice.anderson@company.com",
-            "--alias",
-            alias,
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let e = |source: &str| {
-        let out = env
-            .mcsh(Scheme::OAuth)
-            .args(["-e", source])
-            .output()
-            .unwrap();
-        (
-            out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stdout).to_string(),
-            String::from_utf8_lossy(&out.stderr).to_string(),
-        )
-    };
+    env.json(&[
+        "users",
+        "update",
+        "--email",
+        "alice.anderson@company.com",
+        "--alias",
+        alias,
+    ]);
+    let e = |source: &str| crate::support::run(&env, &["-e", source]);
     let asked = r#"["al.x@company.com", "alice.anderson@company.com", "nobody@company.com"]"#;
     let (code, out, err) = e(&format!("find_users({asked}).keys()"));
     assert_eq!(code, 0, "{err}");

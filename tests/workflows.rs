@@ -799,13 +799,8 @@ fn a_misspelt_workflow_option_stops_the_run_before_any_write() {
             "offboard takes the option keep_account, not keep_acount",
         ),
     ] {
-        let out = env
-            .mcsh(Scheme::OAuth)
-            .args(["--yes", "-e", source])
-            .output()
-            .unwrap();
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{source}: {err}");
+        let (code, _, err) = crate::support::run(&env, &["--yes", "-e", source]);
+        assert_eq!(code, 2, "{source}: {err}");
         assert!(err.contains(said), "{err}");
     }
     assert_eq!(env.user_emails(), before, "nothing was written");
@@ -814,17 +809,15 @@ fn a_misspelt_workflow_option_stops_the_run_before_any_write() {
         .iter()
         .all(|m| m != "opt.one@company.com"));
     // Without options, or with the right one, they run.
-    let out = env
-        .mcsh(Scheme::OAuth)
-        .args([
-            "-e",
-            r#"import "onboard" as o; o::people([#{ email: "opt.one@company.com", name: "O", groups: ["Sales"] }], ()).len()"#,
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    for options in ["()", "#{ create_groups: false }"] {
+        let source = format!(
+            r#"import "onboard" as o; o::people([#{{ email: "opt.one@company.com", name: "O", groups: ["Sales"] }}], {options}).len()"#
+        );
+        let (code, _, err) = crate::support::run(&env, &["-e", &source]);
+        assert_eq!(code, 0, "{options}: {err}");
+    }
+    assert!(env
+        .members("Sales")
+        .iter()
+        .any(|m| m == "opt.one@company.com"));
 }

@@ -229,13 +229,23 @@ print(row.status);   // row.staus would stop the script: did you mean `status`?
     });
 
     local("shell_word", &["text: &str", "String"], r#"
-`text` as a shell reads it back as one word: bare when it is plain, in single quotes otherwise. For commands a script prints for an admin to paste: an address may hold `$`, `|`, `&` or a backquote. A value that may start with `-` goes after `--flag=` (`--email=${shell_word(e)}`), or the command reads it as an option.
+`text` as a shell reads it back as one word: bare when it is plain, in single quotes otherwise. For commands a script prints for an admin to paste: an address may hold `$`, `|`, `&` or a backquote. An option's value is `shell_flag`'s: one starting with `-` would read as an option.
 ```rhai
 print(`mcsh users restore --email ${shell_word("o'brien$1@company.com")}`);
 // mcsh users restore --email 'o'\''brien$1@company.com'
 ```"#, false)
     .register_into_engine(engine, |text: &str| -> String {
         crate::output::shell_word(text)
+    });
+
+    local("shell_flag", &["flag: &str", "value: &str", "String"], r#"
+An option and its value as a shell reads them back: `--flag VALUE`, or `--flag=VALUE` when the value starts with `-` (which the command would read as an option of its own), the value quoted as `shell_word` quotes it. For a command a script prints for an admin to paste.
+```rhai
+print(`mcsh users restore ${shell_flag("--email", "-ops$@company.com")}`);
+// mcsh users restore '--email=-ops$@company.com'
+```"#, false)
+    .register_into_engine(engine, |flag: &str, value: &str| -> String {
+        crate::output::shell_flag(flag, value)
     });
 
     local("read_csv", &["path: &str", "Array"], r#"
