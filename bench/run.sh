@@ -87,6 +87,8 @@ PY
   w plain_rename 'for r in read_csv(args[0]) { update_user(r.email, #{ name: r.name }); }'
   w twin_rename 'update_users(read_csv(args[0]).map(|r| #{ emailAddress: r.email, name: r.name }));'
   w plain_ensure 'for r in read_csv(args[0]) { ensure_user(r.email, r.name); }'
+  w plain_lookup 'let n = 0; for r in read_csv(args[0]) { let u = user(r.email); if u != () && u.name != r.name { n += 1 } } print(n);'
+  w twin_lookup 'let f = find_users(read_csv(args[0]).map(|r| r.email)); print(f.len());'
   timed() { /usr/bin/time -f "%e" -o "$WORK/lt" "$M" "$@" > /dev/null 2> "$WORK/l.log" || { cat "$WORK/l.log" >&2; echo 999; return; }; tail -1 "$WORK/lt"; }
   # pair LABEL PLAIN_ARGS -- TWIN_ARGS: the plan of the plain loop, the plain loop and its twin,
   # on two sandboxes started alike ($PAIR_GEN); the sandboxes stay for the next pair.
@@ -117,6 +119,7 @@ PY
   pair "add 1 000 users to a group: \`add_member\` per user / \`add_members\`" run "$WORK/plain_add.rhai" "$E" -- run "$WORK/twin_add.rhai" "$E"
   pair "move 1 000 members between groups: \`add_member\` + \`remove_member\` per member / \`add_members\` + \`remove_members\`" run "$WORK/plain_move.rhai" "$E" -- run "$WORK/twin_move.rhai" "$E"
   pair "remove 1 000 members: \`remove_member\` per member / \`remove_members\`" run "$WORK/plain_remove.rhai" "$E" -- run "$WORK/twin_remove.rhai" "$E"
+  pair "look 1 000 users up from a CSV: \`user(email)\` per row, fields compared / \`find_users\`" run "$WORK/plain_lookup.rhai" "$E" -- run "$WORK/twin_lookup.rhai" "$E"
   pair "rename 1 000 users from a CSV: \`update_user\` per row / \`update_users\`" run "$WORK/plain_rename.rhai" "$E" -- run "$WORK/twin_rename.rhai" "$E"
   pair "rename 500 users: \`ensure_user(email, name)\` per row / \`scripts/bulk_rename.rhai\` (\`find_users\` + \`update_users\`)" run "$WORK/plain_ensure.rhai" "$WORK/l_renames500.csv" -- run scripts/bulk_rename.rhai "$WORK/l_renames500.csv"
   pair "create 500 people from a CSV: \`create_user\` + 2 × \`add_member\` each / \`onboard --csv\`" run "$WORK/plain_create.rhai" "$WORK/l_new_plain.csv" -- onboard --csv "$WORK/l_new_twin.csv"

@@ -7,7 +7,8 @@
 //! passes [`redact`], which replaces each registered value with `****`. A server that echoes
 //! the submitted form (`client_secret=...` in an `error_description`) is therefore shown
 //! without it. Values shorter than 6 characters are not registered (they would mask ordinary
-//! words).
+//! words). A secret is also masked in ASCII upper and lower case: a hex secret echoed by a
+//! server or a log in the other case is the same secret.
 
 use std::borrow::Cow;
 use std::sync::RwLock;
@@ -49,6 +50,8 @@ pub fn register(secret: &str) {
         out
     };
     let (lower, upper) = (ascii(false), ascii(true));
+    // A server that echoes a hex secret or key may print it in the other case.
+    let (down, up) = (secret.to_ascii_lowercase(), secret.to_ascii_uppercase());
     let mut all = SECRETS.write().unwrap_or_else(|e| e.into_inner());
     for s in [
         secret.to_string(),
@@ -58,6 +61,8 @@ pub fn register(secret: &str) {
         debug,
         lower,
         upper,
+        down,
+        up,
     ] {
         if !all.contains(&s) {
             all.push(s);
@@ -120,6 +125,15 @@ mod tests {
         assert_eq!(redact("s3cr3t/with+char"), "s3cr3t/with+char");
         register("abc");
         assert_eq!(redact("abc"), "abc", "short values are not masked");
+    }
+
+    #[test]
+    fn a_hex_secret_is_masked_in_either_case() {
+        register("9f3a0bc4d2e1");
+        assert_eq!(redact("key 9F3A0BC4D2E1 echoed"), "key **** echoed");
+        assert_eq!(redact("key 9f3a0bc4d2e1 echoed"), "key **** echoed");
+        register("ABCDEF012345");
+        assert_eq!(redact("abcdef012345"), "****");
     }
 
     #[test]

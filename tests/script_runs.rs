@@ -211,6 +211,7 @@ fn a_run_reads_each_thing_once() {
 let n = 0;
 for i in 0..30 { if group("Sales") != () { n += 1 } }
 for i in 0..3 { n += members("Engineering").len() }
+for i in 0..5 { if profile() != "" && account().name != () { n += 1 } }
 for u in users("example.com") {
     n += groups_of(u.emailAddress).len();
     if user(u.emailAddress) != () { n += 1 }
@@ -232,6 +233,40 @@ print(n);
         "{req:?}"
     );
     assert!(count(&req, "/api/user/get-internal-users") <= 2, "{req:?}");
+    // The account is asked for once, for five profile() and five account().
+    assert_eq!(count(&req, "/api/account/get-account"), 1, "{req:?}");
+}
+
+#[test]
+fn a_user_lookup_asks_for_aliases_only_where_the_script_can_see_them() {
+    let env = Env::new();
+    let s = script(
+        &env,
+        "exists.rhai",
+        r#"
+let found = [];
+for e in ["alice.anderson@company.com", "nobody@company.com", "bob.hughes@company.com"] {
+    if user(e) != () { found.push(e) }
+    let u = user(e);
+    if u != () && u.name != "" { found.push(u.name) }
+}
+print(found);
+let a = user("alice.anderson@company.com");
+print(a.aliases);
+"#,
+    );
+    let (code, out, err, req) = run(&env, &["run", &s]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out.lines().collect::<Vec<_>>(),
+        [
+            r#"["alice.anderson@company.com", "Alice Anderson", "bob.hughes@company.com", "Bob Hughes"]"#,
+            r#"["alice@company.com"]"#
+        ],
+        "{err}"
+    );
+    // Six lookups whose aliases nothing sees, one whose aliases are printed.
+    assert_eq!(count(&req, "/api/user/get-aliases"), 1, "{req:?}");
 }
 
 #[test]

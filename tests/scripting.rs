@@ -616,6 +616,14 @@ fn engine_errors_are_told_in_the_scripts_terms() {
         "{err}"
     );
 
+    // `()` as the last argument is named as nothing, not as a stray parenthesis.
+    let (code, err) = eval_error(&env, "add_member(\"Sales\", ())");
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("add_member: argument 2 (email) must be a string, not () (nothing);"),
+        "{err}"
+    );
+
     let (code, err) = eval_error(&env, "user(\"nobody@company.com\").name");
     assert_eq!(code, Some(1), "{err}");
     assert!(

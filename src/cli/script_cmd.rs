@@ -146,6 +146,7 @@ pub(crate) fn execute(
     s.host
         .note_writes(ast.source().unwrap_or(""), fields::Writes::of(&ast));
     s.host.set_streamed(crate::script::sites::streamed(&ast));
+    s.host.set_aliasless(crate::script::sites::aliasless(&ast));
     s.host.set_deferrable(Some((
         ast.source().map(str::to_string),
         crate::script::sites::deferrable(&ast),

@@ -19,6 +19,7 @@
 //! - Looking a user up pages through the user's domain only as far as needed, remembering
 //!   every user it passes, and goes on from there for the next address: a loop of lookups
 //!   reads each domain at most once.
+//! - The account's code and name are read once too.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -51,6 +52,9 @@ pub(crate) struct Memory {
     pub index: Option<Arc<MembershipIndex>>,
     /// The users the run's listings passed, kept compactly.
     pub passed: super::passed::Passed,
+    /// The account's code and name (`get-account`), once asked: `profile()` and `account()`
+    /// in a loop ask the service once.
+    pub account: Option<(Option<String>, Option<String>)>,
 }
 
 #[derive(Default)]

@@ -293,7 +293,11 @@ impl Directory {
 
     /// The account's code and name (`get-account`), when the service tells them; `None`s when
     /// it does not (a snapshot records the tenant either way).
+    /// Read once a run (see [`memory`]).
     pub async fn account_names(&self) -> (Option<String>, Option<String>) {
+        if let Some(known) = self.memory().account.clone() {
+            return known;
+        }
         let account = self.client.account().await.ok();
         let field = |k: &str| {
             account
@@ -302,7 +306,9 @@ impl Directory {
                 .and_then(serde_json::Value::as_str)
                 .map(str::to_string)
         };
-        (field("accountCode"), field("accountName"))
+        let names = (field("accountCode"), field("accountName"));
+        self.memory().account = Some(names.clone());
+        names
     }
 
     /// The client underneath.

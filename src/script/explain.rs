@@ -22,7 +22,8 @@ pub fn data_race(what: &str) -> String {
 /// The words for Rhai's `Function not found: SIGNATURE`, given every function there is.
 pub fn function_not_found(engine: &Engine, ast: &AST, signature: &str) -> String {
     let (name, args) = match signature.split_once(" (") {
-        Some((n, a)) => (n.trim(), a.trim_end_matches(')')),
+        // One closing parenthesis: the last argument may itself be `()`.
+        Some((n, a)) => (n.trim(), a.strip_suffix(')').unwrap_or(a)),
         None => (signature.trim(), ""),
     };
     let given: Vec<&str> = if args.trim().is_empty() {

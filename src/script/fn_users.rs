@@ -131,20 +131,31 @@ print(people.len());
         r#"
 The user with this address as a map, or `()` when there is none; `aliases` lists its alias
 addresses. Cost: the user's domain is read once a run, page by page only as far as needed, so
-a loop of lookups reads each domain at most once; its aliases are one request.
+a loop of lookups reads each domain at most once; its aliases are one request, sent only when
+the script may see them: a call whose value is only compared with `()` or has other fields
+read (`user(e) != ()`, `user(e).name`, or `let u = user(e)` with only `u.name`-style reads
+and `u == ()` after it) sends none.
 ```rhai
 let u = user("alice.anderson@company.com");
 if u != () { print(u.name) }
 ```"#,
     )
-    .register_into_engine(engine, move |email: &str| -> Res<Dynamic> {
-        let email = convert::email_arg("user", email)?;
-        let dir = h.directory("user")?;
-        match h.block_on("user", dir.user_with_aliases(&email))? {
-            Some(u) => convert::to_dyn("user", &u),
-            None => Ok(Dynamic::UNIT),
-        }
-    });
+    .register_into_engine(
+        engine,
+        move |ctx: NativeCallContext, email: &str| -> Res<Dynamic> {
+            let email = convert::email_arg("user", email)?;
+            let dir = h.directory("user")?;
+            let found = if h.aliases_unseen(&ctx) {
+                h.block_on("user", dir.find_user(&email))?
+            } else {
+                h.block_on("user", dir.user_with_aliases(&email))?
+            };
+            match found {
+                Some(u) => convert::to_dyn("user", &u),
+                None => Ok(Dynamic::UNIT),
+            }
+        },
+    );
 
     let h = host.clone();
     network("create_user", &["email: &str", "Map"], r#"

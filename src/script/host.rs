@@ -58,6 +58,8 @@ pub struct Host {
     deferrable: RefCell<Option<(Option<String>, HashSet<rhai::Position>)>>,
     /// The positions of the script's `users()` calls that a `for` loop iterates directly.
     streamed: RefCell<HashSet<rhai::Position>>,
+    /// The `user()` calls of the script being run whose aliases nothing sees.
+    aliasless: RefCell<HashSet<rhai::Position>>,
     /// Set while a deferred call resolves its arguments: reaching the directory then does not
     /// send the queue.
     deferring: Cell<bool>,
@@ -114,6 +116,7 @@ impl Host {
             output: RefCell::new(None),
             deferrable: RefCell::new(None),
             streamed: RefCell::default(),
+            aliasless: RefCell::default(),
             deferring: Cell::new(false),
             writes: Rc::default(),
             held: RefCell::default(),
@@ -362,6 +365,20 @@ impl Host {
         let script = self.deferrable.borrow();
         let source = script.as_ref().map(|(s, _)| s.as_deref());
         source == Some(ctx.call_source()) && self.streamed.borrow().contains(&ctx.call_position())
+    }
+
+    /// Names the `user()` calls of the script about to run whose aliases nothing sees
+    /// ([`super::sites::aliasless`]).
+    pub fn set_aliasless(&self, sites: HashSet<rhai::Position>) {
+        *self.aliasless.borrow_mut() = sites;
+    }
+
+    /// Whether the `user()` call `ctx` describes may leave out the user's aliases (no
+    /// `get-aliases` round trip): nothing in the script being run can see them.
+    pub fn aliases_unseen(&self, ctx: &rhai::NativeCallContext) -> bool {
+        let script = self.deferrable.borrow();
+        let source = script.as_ref().map(|(s, _)| s.as_deref());
+        source == Some(ctx.call_source()) && self.aliasless.borrow().contains(&ctx.call_position())
     }
 
     /// The runtime scripts wait on.

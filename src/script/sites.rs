@@ -10,7 +10,7 @@
 
 use std::collections::HashSet;
 
-use rhai::{Position, Stmt, AST};
+use rhai::{ASTNode, Expr, Position, Stmt, AST};
 
 /// The single-item writes that may be deferred.
 pub const DEFERRABLE: &[&str] = &[
@@ -40,6 +40,120 @@ pub fn streamed(ast: &AST) -> HashSet<Position> {
         true
     });
     out
+}
+
+/// The positions of the `user(email)` calls whose `aliases` nothing can see, anywhere in `ast`:
+/// those need not ask the service for them (`get-aliases`, a round trip each). A call
+/// qualifies when its value is only compared with `()` (`user(e) != ()`), only has a field
+/// other than `aliases` read (`user(e).name`, `user(e)?.name`), or is held by `let v = ...`
+/// in a block whose later statements only use `v` in those ways or assign it afresh. Any
+/// other use (printed, returned, passed on, captured by a closure, `v.keys()`, `v["..."]`)
+/// leaves the call as it is. A script calling `eval` gets none. Not for the REPL: its
+/// variables outlive the input, and its inputs' positions repeat.
+pub fn aliasless(ast: &AST) -> HashSet<Position> {
+    let mut out = HashSet::new();
+    let mut evals = false;
+    ast.walk(&mut |path: &[ASTNode]| {
+        let n = path.len();
+        let (call, x, pos) = match path.last() {
+            Some(ASTNode::Expr(call @ Expr::FnCall(x, pos))) => (*call, x, *pos),
+            Some(ASTNode::Stmt(Stmt::FnCall(x, _))) => {
+                evals |= x.name == "eval";
+                return true;
+            }
+            _ => return true,
+        };
+        evals |= x.name == "eval";
+        if x.is_qualified() || x.name != "user" || x.args.len() != 1 || n < 2 {
+            return true;
+        }
+        let unseen = match &path[n - 2] {
+            ASTNode::Stmt(var @ Stmt::Var(v, ..)) if std::ptr::eq(&v.1, call) => {
+                let holder = n.checked_sub(3).map(|i| &path[i]);
+                rest_of_block(ast, holder, var).is_some_and(|rest| only_fields_of(&v.0.name, rest))
+            }
+            parent => used_without_aliases(parent, call),
+        };
+        if unseen {
+            out.insert(pos);
+        }
+        true
+    });
+    if evals {
+        out.clear();
+    }
+    out
+}
+
+/// Whether `parent` uses its child `value` (a user map) only by comparing it with `()`, by
+/// reading a field other than `aliases`, or (`value` a variable) by assigning it afresh.
+fn used_without_aliases(parent: &ASTNode, value: &Expr) -> bool {
+    match parent {
+        ASTNode::Expr(Expr::Dot(b, ..)) if std::ptr::eq(&b.lhs, value) => {
+            let mut first = &b.rhs;
+            while let Expr::Dot(inner, ..) | Expr::Index(inner, ..) = first {
+                first = &inner.lhs;
+            }
+            matches!(first, Expr::Property(p, _) if p.2 != "aliases")
+        }
+        ASTNode::Expr(Expr::FnCall(c, _)) | ASTNode::Stmt(Stmt::FnCall(c, _)) => {
+            !c.is_qualified()
+                && matches!(c.name.as_str(), "==" | "!=")
+                && c.args.len() == 2
+                && c.args.iter().any(|a| matches!(a, Expr::Unit(_)))
+        }
+        ASTNode::Stmt(Stmt::Assignment(a)) => {
+            std::ptr::eq(&a.1.lhs, value) && !a.0.is_op_assignment()
+        }
+        _ => false,
+    }
+}
+
+/// The statements after `var` in the block that holds it, `holder` being the statement or
+/// expression around that block (`None`: the script's top level).
+fn rest_of_block<'a>(ast: &'a AST, holder: Option<&ASTNode<'a>>, var: &Stmt) -> Option<&'a [Stmt]> {
+    let blocks: Vec<&'a [Stmt]> = match holder {
+        // A function body's own statements are not reachable here: those stay as they are.
+        None => vec![ast.statements()],
+        Some(ASTNode::Stmt(Stmt::If(flow, _) | Stmt::While(flow, _) | Stmt::TryCatch(flow, _))) => {
+            vec![flow.body.statements(), flow.branch.statements()]
+        }
+        Some(ASTNode::Stmt(Stmt::For(x, _))) => vec![x.2.body.statements()],
+        Some(ASTNode::Stmt(Stmt::Block(b))) => vec![b.statements()],
+        Some(ASTNode::Expr(Expr::Stmt(b))) => vec![b.statements()],
+        Some(_) => return None,
+    };
+    blocks.into_iter().find_map(|block| {
+        let at = block.iter().position(|s| std::ptr::eq(s, var))?;
+        Some(&block[at + 1..])
+    })
+}
+
+/// Whether `stmts` use the variable `name` only as [`used_without_aliases`] allows.
+fn only_fields_of(name: &str, stmts: &[Stmt]) -> bool {
+    let mut fine = true;
+    for s in stmts {
+        let mut path = Vec::new();
+        s.walk(&mut path, &mut |path: &[ASTNode]| {
+            let n = path.len();
+            match path.last() {
+                Some(ASTNode::Expr(var @ Expr::Variable(v, ..))) if v.1 == name => {
+                    fine &= n >= 2 && used_without_aliases(&path[n - 2], var);
+                }
+                // A closure captures it; `export` hands it on.
+                Some(ASTNode::Stmt(Stmt::Share(vars))) => {
+                    fine &= !vars.iter().any(|(v, _)| v.name == name);
+                }
+                Some(ASTNode::Stmt(Stmt::Export(x, _))) => fine &= x.0.name != name,
+                _ => {}
+            }
+            fine
+        });
+        if !fine {
+            return false;
+        }
+    }
+    true
 }
 
 /// The positions of the deferrable calls of `ast`'s top level.
@@ -107,6 +221,62 @@ add_member("Sales", "h")
         // Lines 3 (a loop body), 6 (not the if's last value: the if is no last statement).
         // Not 5 (used), 7 (try), 8 (a function), 10 (a method call), 11 (the script's value).
         assert_eq!(lines(script), [3, 6, 6, 9]);
+    }
+
+    fn aliasless_lines(script: &str) -> Vec<usize> {
+        let engine = rhai::Engine::new_raw();
+        let ast = engine.compile(script).expect("compiles");
+        let mut found: Vec<usize> = aliasless(&ast)
+            .into_iter()
+            .filter_map(|p| p.line())
+            .collect();
+        found.sort_unstable();
+        found
+    }
+
+    #[test]
+    fn a_user_whose_aliases_nothing_sees_is_told_by_how_its_value_is_used() {
+        let script = r#"
+if user("a") != () { 1 }
+let n = user("b").name;
+let m = user("c")?.emailAddress.len();
+for r in [1] { let u = user("d"); if u == () { u = 1 } else { print(u.name) } }
+let shown = user("e"); print(shown);
+let al = user("f"); print(al.aliases);
+let idx = user("g"); print(idx["name"]);
+let kept = user("h"); let f = || kept.name;
+let keys = user("i"); keys.keys();
+print(user("j"));
+user("k").aliases;
+let last = user("l"); print(last);
+{ let plus = user("m"); plus += 1; }
+fn lookup(e) { user(e) == () }
+let late = user("n"); let other = late.name; other
+"#;
+        // 2 (compared with ()), 3 and 4 (other fields), 5 (a let only compared, assigned and
+        // read by field), 15 (in a function, compared), 16 (a let read by field only).
+        // Not: 6 (printed whole), 7 (.aliases), 8 (an index), 9 (a closure captures it), 10 (a
+        // method), 11 (passed on), 12 (.aliases), 13 (passed on), 14 (`+=`); 16's `other` is
+        // the script's value, but it is the name.
+        assert_eq!(aliasless_lines(script), [2, 3, 4, 5, 15, 16]);
+    }
+
+    #[test]
+    fn a_script_that_calls_eval_keeps_every_users_aliases() {
+        assert_eq!(aliasless_lines("if user(\"a\") != () { 1 }"), [1]);
+        assert_eq!(
+            aliasless_lines("if user(\"a\") != () { 1 }\neval(\"1\");"),
+            Vec::<usize>::new()
+        );
+    }
+
+    #[test]
+    fn a_user_held_as_the_scripts_value_keeps_its_aliases() {
+        assert_eq!(
+            aliasless_lines("let u = user(\"a\");\nu"),
+            Vec::<usize>::new()
+        );
+        assert_eq!(aliasless_lines("let u = user(\"a\");\nu.name"), [1]);
     }
 
     #[test]
