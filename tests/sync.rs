@@ -322,3 +322,75 @@ fn a_synced_users_name_is_left_alone_with_a_warning_not_sent() {
     );
     assert_eq!(code, 0, "{err}");
 }
+
+#[test]
+fn a_person_whose_account_could_not_be_made_gets_no_memberships() {
+    let env = Env::new();
+    // Queued for deletion: the listing leaves it out, so the feed plans to create it, and
+    // the service refuses the create.
+    let out = env
+        .mcsh(Scheme::OAuth)
+        .args([
+            "users",
+            "delete",
+            "--email",
+            "bob.hughes@company.com",
+            "--yes",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(!env
+        .members("Finance")
+        .contains(&"bob.hughes@company.com".to_string()));
+    let path = feed(
+        &env,
+        "hires.csv",
+        "email,name,groups\nbob.hughes@company.com,Bob Hughes,Finance\nnew.one@company.com,New One,Finance\n",
+    );
+    let (code, rows, err) = run(&env, &["sync", "--csv", &path, "--yes"]);
+    assert_eq!(code, 3, "{err}");
+    let steps: Vec<(String, String, String)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r["emailAddress"].as_str().unwrap().to_string(),
+                r["step"].as_str().unwrap().to_string(),
+                r["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let step = |e: &str, s: &str, st: &str| (e.to_string(), s.to_string(), st.to_string());
+    assert!(
+        steps.contains(&step("bob.hughes@company.com", "user", "failed")),
+        "{rows:?}"
+    );
+    assert!(
+        steps.contains(&step("bob.hughes@company.com", "group Finance", "failed")),
+        "{rows:?}"
+    );
+    assert!(
+        steps.contains(&step("new.one@company.com", "group Finance", "created")),
+        "{rows:?}"
+    );
+    let bob_group = rows
+        .iter()
+        .find(|r| r["emailAddress"] == "bob.hughes@company.com" && r["step"] == "group Finance")
+        .unwrap();
+    assert!(
+        bob_group["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("not added: the account could not be created"),
+        "{bob_group}"
+    );
+    let finance = env.members("Finance");
+    assert!(
+        finance.contains(&"new.one@company.com".to_string()),
+        "{finance:?}"
+    );
+    assert!(
+        !finance.contains(&"bob.hughes@company.com".to_string()),
+        "{finance:?}"
+    );
+}

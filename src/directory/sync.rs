@@ -456,8 +456,14 @@ impl Directory {
             made.insert(name.to_lowercase(), g);
         }
         let created = self.create_users(&plan.creates).await?;
+        // A person whose account could not be made gets no memberships: a group would
+        // otherwise hold an address with no mailbox behind it.
+        let mut not_created = std::collections::HashSet::new();
         for (u, r) in plan.creates.iter().zip(&created) {
             rows.push(row(&u.email_address, "user".into(), r));
+            if r.status == Status::Failed {
+                not_created.insert(u.email_address.to_ascii_lowercase());
+            }
         }
         let items: Vec<(String, serde_json::Value)> = plan
             .renames
@@ -480,9 +486,20 @@ impl Directory {
                 pairs.push((g.clone(), e.clone()));
             }
         }
+        let (skipped, pairs): (Vec<_>, Vec<_>) = pairs
+            .into_iter()
+            .partition(|(_, e)| not_created.contains(&e.to_ascii_lowercase()));
         let joined = self.add_memberships(&pairs).await?;
         for ((g, e), r) in pairs.iter().zip(&joined) {
             rows.push(row(e, format!("group {}", g.description), r));
+        }
+        for (g, e) in &skipped {
+            let r = ItemResult::new(
+                e.clone(),
+                Status::Failed,
+                "not added: the account could not be created (see its user row); run the sync again once it can",
+            );
+            rows.push(row(e, format!("group {}", g.description), &r));
         }
         let left = self.remove_memberships(&plan.leaves).await?;
         for ((g, e), r) in plan.leaves.iter().zip(&left) {
