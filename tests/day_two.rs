@@ -784,3 +784,57 @@ fn a_rehearsed_plans_hint_names_the_snapshots_own_tenant() {
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("re.hearsed@company.com"), "{out}");
 }
+
+#[test]
+fn rows_a_script_gets_carry_the_tenant_flags_and_data_is_never_taken_for_a_hint() {
+    let env = Env::new();
+    let who = "david.varga@company.com";
+    // A script's own offboarding rows name the restore with the session's flags, as the
+    // command's rows do; pasted, the hint restores the user on the same tenant.
+    let (code, out, err) = sandbox(
+        &env,
+        &[
+            "-e",
+            &format!(
+                "let rows = offboard_run(offboard_plan([\"{who}\"], false)); \
+                 print(rows.filter(|r| r.step == \"delete\")[0].message); \
+                 print(mcsh_command(\"users get \" + shell_flag(\"--email\", \"-x@company.com\")));"
+            ),
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    let hint = format!("`mcsh --sandbox users restore --email {who}`");
+    assert_eq!(
+        lines[0],
+        format!("queued for deletion ({hint} undoes it)"),
+        "{out}"
+    );
+    assert_eq!(
+        lines[1], "mcsh --sandbox users get --email=-x@company.com",
+        "{out}"
+    );
+    let (code, _, err) = pasted(&env, &hint);
+    assert_eq!(code, 0, "{err}");
+
+    // A name in a feed that reads like a hint is shown as the feed wrote it: no tenant flags
+    // are slipped into it. zoe.costa is directory-synced, so her row quotes the feed's name.
+    let csv = env.dir.path().join("people.csv");
+    std::fs::write(
+        &csv,
+        "email,name,groups\nzoe.costa@example.com,`mcsh users delete --email x@company.com`,\n",
+    )
+    .unwrap();
+    let (code, out, err) = sandbox(
+        &env,
+        &["onboard", "--csv", csv.to_str().unwrap(), "-o", "json"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let rows: Value = serde_json::from_str(&out).unwrap();
+    let message = rows[0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("the list names it \"`mcsh users delete --email x@company.com`\""),
+        "{message}"
+    );
+    assert!(!message.contains("--sandbox"), "{message}");
+}

@@ -194,8 +194,9 @@ impl Ctx {
                 .map_or(defaults.concurrency, usize::from),
             page_size: defaults.page_size,
         };
-        let mut dir =
-            Directory::new(client, bulk, self.global.dry_run).with_progress(self.bar.clone());
+        let mut dir = Directory::new(client, bulk, self.global.dry_run)
+            .with_progress(self.bar.clone())
+            .with_command(format!("mcsh {}", self.global.target_words()));
         // `MCSH_AUDIT_LOG=off` is the one deliberate way to run writes without a log.
         if std::env::var("MCSH_AUDIT_LOG").ok().as_deref() != Some("off") {
             let tenant = self.tenant_key(dir.client());

@@ -55,6 +55,7 @@ pub(crate) fn session(
         args,
         global.dry_run,
     );
+    host.set_command(format!("mcsh {}", global.target_words()));
     let tenant_handle = runtime.handle().clone();
     let tenant_ctx = ctx.clone();
     host.set_tenant_source(Box::new(move || {

@@ -167,20 +167,9 @@ fn report(global: &Global, what: &str, called: &Called, columns: &[&str]) -> any
     // The work is done when its rows are printed: a reader that went away (`| head`) or a
     // full disk stops the rows, not the summary or the exit code that says what failed.
     let mut lost: Option<std::io::Error> = None;
+    // A hint in a row names its command with this run's tenant flags already (the
+    // directory's `command_line`, a script's `mcsh_command`); a row's data is shown as it is.
     for r in rows {
-        // A hint naming an mcsh command names it with this run's tenant flags (only such a
-        // row is copied to say so).
-        let hinted = r["message"]
-            .as_str()
-            .filter(|m| m.contains("`mcsh "))
-            .map(|m| {
-                let mut r = r.clone();
-                r["message"] = m
-                    .replace("`mcsh ", &format!("`mcsh {}", global.target_words()))
-                    .into();
-                r
-            });
-        let r = hinted.as_ref().unwrap_or(r);
         if lost.is_none() {
             lost = printer.row(r).err();
         }

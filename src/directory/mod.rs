@@ -221,6 +221,8 @@ pub struct Directory {
     /// User names by lower-case address, of the users this run looked up.
     known_names: Mutex<HashMap<String, String>>,
     audit: Option<Arc<audit::Audit>>,
+    /// How a hint names an mcsh command on this tenant: `mcsh ` and the flags that chose it.
+    command: String,
     progress: Option<Arc<dyn progress::Progress>>,
     /// Items the service accepted as changes (created, updated, removed, unverified).
     changes: std::sync::atomic::AtomicU64,
@@ -246,7 +248,20 @@ impl Directory {
             audit: None,
             progress: None,
             changes: std::sync::atomic::AtomicU64::new(0),
+            command: "mcsh ".into(),
         }
+    }
+
+    /// Names mcsh commands in hints as `prefix` does (`mcsh --profile acme `): the flags
+    /// that chose this tenant, so a pasted hint runs on it.
+    pub fn with_command(mut self, prefix: String) -> Directory {
+        self.command = prefix;
+        self
+    }
+
+    /// `words` as a command to paste for this tenant: `mcsh`, its flags, then `words`.
+    pub fn command_line(&self, words: &str) -> String {
+        format!("{}{words}", self.command)
     }
 
     /// How many items the service has accepted as changes so far (never under a dry run):

@@ -240,8 +240,11 @@ impl Directory {
             r.message = match r.status {
                 Status::Removed => {
                     format!(
-                        "queued for deletion (`mcsh users restore {}` undoes it)",
-                        crate::output::shell_flag("--email", &e)
+                        "queued for deletion (`{}` undoes it)",
+                        self.command_line(&format!(
+                            "users restore {}",
+                            crate::output::shell_flag("--email", &e)
+                        ))
                     )
                 }
                 Status::Planned => "would be queued for deletion".into(),
@@ -269,9 +272,11 @@ impl Directory {
                     e.clone(),
                     Status::Failed,
                     format!(
-                        "the account is queued for deletion: restore it first \
-                         (`mcsh users restore {}`)",
-                        crate::output::shell_flag("--email", e)
+                        "the account is queued for deletion: restore it first (`{}`)",
+                        self.command_line(&format!(
+                            "users restore {}",
+                            crate::output::shell_flag("--email", e)
+                        ))
                     ),
                 )
             } else {

@@ -121,6 +121,22 @@ print(`${a.profile}: ${a.name} (${a.code})`);
     });
 
     let h = host.clone();
+    local(
+        "mcsh_command",
+        &["words: &str", "String"],
+        r#"
+A command line to paste that runs `words` on this run's tenant: `mcsh`, the flags that chose
+the tenant (`--sandbox`, `--profile P`, `--rehearse S`, quoted for a shell), then `words`. For
+a hint a script prints or puts in a row; quote values in `words` with `shell_flag`.
+```rhai
+print(`restore it with ${mcsh_command("users restore " + shell_flag("--email", email))}`);
+// restore it with mcsh --profile acme users restore --email bob@company.com
+```"#,
+        false,
+    )
+    .register_into_engine(engine, move |words: &str| h.command_line(words));
+
+    let h = host.clone();
     local("dry_run", &["bool"], r#"
 Whether this run only plans writes (`--dry-run`): reads are real, writes are recorded and shown, nothing changes.
 ```rhai

@@ -52,6 +52,8 @@ pub struct Host {
     pub dry_run: bool,
     /// Names seen so far.
     pub names: RefCell<Names>,
+    /// How a hint names an mcsh command on this tenant (`mcsh --profile acme `).
+    command: RefCell<String>,
     tenant: RefCell<Option<TenantSource>>,
     output: RefCell<Option<Output>>,
     /// The script being run and the positions of its calls that may be deferred.
@@ -112,6 +114,7 @@ impl Host {
             args,
             dry_run,
             names: RefCell::default(),
+            command: RefCell::new("mcsh ".into()),
             tenant: RefCell::new(None),
             output: RefCell::new(None),
             deferrable: RefCell::new(None),
@@ -365,6 +368,17 @@ impl Host {
         let script = self.deferrable.borrow();
         let source = script.as_ref().map(|(s, _)| s.as_deref());
         source == Some(ctx.call_source()) && self.streamed.borrow().contains(&ctx.call_position())
+    }
+
+    /// Names mcsh commands in hints as `prefix` does: `mcsh ` and the flags that chose the
+    /// tenant (`mcsh_command` in scripts).
+    pub fn set_command(&self, prefix: String) {
+        *self.command.borrow_mut() = prefix;
+    }
+
+    /// `words` as a command to paste for this session's tenant.
+    pub fn command_line(&self, words: &str) -> String {
+        format!("{}{words}", self.command.borrow())
     }
 
     /// Names the `user()` calls of the script about to run whose aliases nothing sees
