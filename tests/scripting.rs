@@ -598,6 +598,44 @@ fn eval_error(env: &Env, expr: &str) -> (Option<i32>, String) {
 }
 
 #[test]
+fn an_error_inside_a_module_is_told_at_the_scripts_own_call() {
+    let env = Env::new();
+    // mcsh's onboard module: its line numbers are no line of the script's.
+    let (code, err) = eval_error(
+        &env,
+        "import \"onboard\" as onboard;\n\nonboard::people([#{ email: \"bad email\", name: \"X\", groups: [] }], #{})",
+    );
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("(inside mcsh's module \"onboard\", called at <expr>:3:10)"),
+        "{err}"
+    );
+    assert!(
+        err.contains("3 | onboard::people([#{ email: \"bad email\""),
+        "the script's line is shown: {err}"
+    );
+    // An admin's own module: where in it, and where the script called it.
+    std::fs::create_dir_all(env.dir.path().join("lib")).unwrap();
+    std::fs::write(
+        env.dir.path().join("lib/mine.rhai"),
+        "fn f(x) {\n    throw \"boom\";\n}\n",
+    )
+    .unwrap();
+    let out = env
+        .mcsh(Scheme::OAuth)
+        .current_dir(env.dir.path())
+        .args(["-e", "import \"lib/mine\" as mine;\nmine::f(1)"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("boom (inside the module \"lib/mine\" at 2:5, called at <expr>:2:7)"),
+        "{err}"
+    );
+}
+
+#[test]
 fn engine_errors_are_told_in_the_scripts_terms() {
     let env = Env::new();
     let (code, err) = eval_error(&env, "memebrs(\"Engineering\")");

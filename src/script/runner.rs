@@ -190,10 +190,12 @@ fn place_by_function(failure: &mut Failure, ast: &AST, name: &str, source: &str)
 /// Explains `err` of script `name` whose text is `source`.
 pub fn describe(err: &EvalAltResult, name: &str, source: &str, limits: &Limits) -> Failure {
     let inner = innermost(err);
-    let pos = if inner.position().is_none() {
-        err.position()
-    } else {
-        inner.position()
+    // An error inside a module (mcsh's `onboard`, a file the script imports) is told at the
+    // script's own line that called into it: the module's line numbers are not the script's.
+    let (pos, module) = match in_script(err, name) {
+        Some(at) => at,
+        None if inner.position().is_none() => (err.position(), None),
+        None => (inner.position(), None),
     };
     let (message, exit_code) = match inner {
         EvalAltResult::ErrorRuntime(value, _) => match (errors::field(value, "function"), errors::field(value, "message")) {
@@ -245,7 +247,21 @@ pub fn describe(err: &EvalAltResult, name: &str, source: &str, limits: &Limits) 
             (field_error(plain).unwrap_or_else(|| plain.to_string()), 1)
         }
     };
-    let (location, excerpt) = locate(pos, name, source);
+    let (mut location, excerpt) = locate(pos, name, source);
+    if let (Some(m), Some(at)) = (module, &location) {
+        // mcsh's own modules by the name a script imports them by.
+        let own = super::stdlib::MODULES
+            .iter()
+            .find(|(n, _)| super::modules::stdlib_source(n) == m);
+        location = Some(match own {
+            Some((n, _)) => format!("inside mcsh's module {n:?}, called at {at}"),
+            // An admin's own module: where in it, too.
+            None => match (inner.position().line(), inner.position().position()) {
+                (Some(l), Some(c)) => format!("inside the module {m:?} at {l}:{c}, called at {at}"),
+                _ => format!("inside the module {m:?}, called at {at}"),
+            },
+        });
+    }
     Failure {
         message,
         location,
@@ -324,6 +340,25 @@ fn field_error(text: &str) -> Option<String> {
             super::signature::script_type(&ty)
         )
     })
+}
+
+/// Where in script `name` an error that went into another source happened: the call (or
+/// `import`) that left the script, and the module it went into. `None` when the error is in
+/// the script's own code throughout.
+fn in_script(err: &EvalAltResult, name: &str) -> Option<(Position, Option<String>)> {
+    match err {
+        EvalAltResult::ErrorInFunctionCall(_, src, inner, pos) => {
+            if !src.is_empty() && src != name && !pos.is_none() {
+                Some((*pos, Some(src.clone())))
+            } else {
+                in_script(inner, name)
+            }
+        }
+        EvalAltResult::ErrorInModule(module, _, pos) if !pos.is_none() => {
+            Some((*pos, Some(module.clone())))
+        }
+        _ => None,
+    }
 }
 
 fn innermost(err: &EvalAltResult) -> &EvalAltResult {
