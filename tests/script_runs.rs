@@ -270,6 +270,118 @@ print(a.aliases);
 }
 
 #[test]
+fn what_the_review_of_skipped_aliases_found_is_closed() {
+    let env = Env::new();
+    let alice = "alice.anderson@company.com";
+    // A loop's `break u` hands the user out; a `const` is read by functions too.
+    let s = script(
+        &env,
+        "handed.rhai",
+        &format!(
+            r#"
+let found = for e in ["{alice}"] {{ let u = user(e); if u != () {{ break u; }} }};
+print(found.aliases);
+const U = user("{alice}");
+fn aliases_of() {{ global::U.aliases }}
+if U != () {{ print(aliases_of()); }}
+"#
+        ),
+    );
+    let (code, out, err, _) = run(&env, &["run", &s]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out.lines().collect::<Vec<_>>(),
+        [r#"["alice@company.com"]"#, r#"["alice@company.com"]"#],
+        "{err}"
+    );
+
+    // A module of the admin's whose import path is the script's own name runs under that
+    // name: its calls are not the script's.
+    std::fs::create_dir_all(env.dir.path().join("sub/sub")).unwrap();
+    std::fs::write(
+        env.dir.path().join("sub/x.rhai"),
+        format!("import \"sub/x.rhai\" as m;\nlet n = user(\"{alice}\").name;\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        env.dir.path().join("sub/sub/x.rhai"),
+        format!("// another file\nprint(  user(\"{alice}\").aliases);\n"),
+    )
+    .unwrap();
+    let out = env
+        .mcsh(Scheme::OAuth)
+        .current_dir(env.dir.path())
+        .args(["run", "sub/x.rhai"])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(stdout.trim(), r#"["alice@company.com"]"#, "{stderr}");
+
+    // Past column 65 535 Rhai's positions stop counting: a used write there is not queued
+    // as the unused one beside it is.
+    let pad = "x".repeat(70_000);
+    let s = script(
+        &env,
+        "long.rhai",
+        &format!(
+            "let pad = \"{pad}\"; add_member(\"Sales\", \"{alice}\"); let r = add_member(\"Engineering\", \"bob.hughes@company.com\"); print(r.status);\n"
+        ),
+    );
+    let (code, out, err, _) = run(&env, &["run", &s]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.trim(), "created", "{err}");
+
+    // A user with no aliases has an empty list, fetched or not, and a misspelt `aliases` is
+    // told as such either way.
+    for source in [
+        "let u = user(\"bob.hughes@company.com\"); print(u.aliases.len()); print(u);",
+        "print(user(\"bob.hughes@company.com\").aliases.len());",
+    ] {
+        let (code, out, err, _) = run(&env, &["-e", source]);
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(out.lines().next(), Some("0"), "{source}: {err}");
+    }
+    let (code, _, err, _) = run(&env, &["-e", "user(\"bob.hughes@company.com\").aliasses"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("did you mean `aliases`?"), "{err}");
+}
+
+#[test]
+fn find_users_reads_a_domain_once_a_run_and_user_lookups_after_it_read_nothing() {
+    let env = Env::new();
+    let source = r#"
+let a = find_users(["alice.anderson@company.com"]);
+let b = find_users(["Bob.Hughes@company.com", "nobody@company.com"]);
+let c = user("carol.okafor@company.com");
+create_user("fresh.hire.x@company.com", "Fresh Hire");
+let d = find_users(["fresh.hire.x@company.com", "alice.anderson@company.com"]);
+print([a.len(), b.len(), if c != () { c.name } else { "" }, d.len(), d["fresh.hire.x@company.com"].name]);
+"#;
+    let s = script(&env, "twice.rhai", source);
+    // A dry run reads again (its listing holds planned users) and answers as the run will.
+    let (code, out, err, _) = run(&env, &["--dry-run", "run", &s]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains(r#"[1, 1, "Carol Okafor", 2, "Fresh Hire"]"#),
+        "{out}\n{err}"
+    );
+    let (code, out, err, req) = run(&env, &["run", &s]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out.trim(),
+        r#"[1, 1, "Carol Okafor", 2, "Fresh Hire"]"#,
+        "{err}"
+    );
+    // company.com is one page: read once for three find_users and a lookup; the user the
+    // run created is found from what the run knows.
+    assert_eq!(count(&req, "/api/user/get-internal-users"), 1, "{req:?}");
+}
+
+#[test]
 fn a_refusal_no_read_could_foresee_stops_the_script_at_its_line() {
     let env = Env::new();
     let s = script(

@@ -158,6 +158,11 @@ impl Memory {
         self.users.insert(email.to_string(), None);
     }
 
+    /// Whether every user of `domain` (lower-case) is remembered.
+    pub fn scanned_whole(&self, domain: &str) -> bool {
+        self.scans.get(domain).is_some_and(|s| s.complete)
+    }
+
     /// Takes the scan of `domain` (lower-case) to go on with; `None` when it is complete.
     pub fn take_scan(&mut self, domain: &str) -> Option<Option<Pager>> {
         match self.scans.get_mut(domain) {

@@ -500,9 +500,15 @@ impl Directory {
     }
 }
 
+/// Most users of one domain that a `find_users` read keeps whole for the rest of the run
+/// (a few MB): any address of it is then answered without reading again.
+const KEPT_DOMAIN_USERS: usize = 20_000;
+
 impl Directory {
     /// The users among `emails`, keyed by lower-case address. Each domain's users are read
-    /// once; a domain that is not internal simply has none.
+    /// once; a domain that is not internal simply has none. A domain of at most
+    /// [`KEPT_DOMAIN_USERS`] users is kept whole for the run: a later call, or a `find_user`,
+    /// reads it no more.
     pub async fn find_users(
         &self,
         emails: &[String],
@@ -534,8 +540,28 @@ impl Directory {
         let internal = self.internal_domains().await?;
         let mut found = std::collections::HashMap::new();
         for d in domains.into_iter().filter(|d| internal.contains(d)) {
+            // A domain this run has read whole already answers from memory: a second call,
+            // or `user()` after this one, reads nothing (alias rows are not kept).
+            if !aliases && self.memory().scanned_whole(&d) {
+                for key in wanted.iter().filter(|k| super::email::domain_of(k) == d) {
+                    if let Some(u) = self.find_user(key).await? {
+                        found.insert(key.clone(), u);
+                    }
+                }
+                continue;
+            }
+            // Kept whole when the domain is small enough and the run is real (a dry run's
+            // listing holds its planned users, which the memory must not take for the
+            // service's).
+            let mut whole = (!self.is_dry_run()).then(Vec::new);
             let mut listing = self.listing(Some(&d), true, aliases).await?;
             while let Some(batch) = listing.next_batch().await? {
+                if let Some(w) = whole.as_mut() {
+                    w.extend(batch.iter().filter(|u| !u.is_alias()).cloned());
+                    if w.len() > KEPT_DOMAIN_USERS {
+                        whole = None;
+                    }
+                }
                 for u in batch {
                     let key = u.email_address.to_ascii_lowercase();
                     if wanted.contains(&key) {
@@ -544,6 +570,11 @@ impl Directory {
                         found.insert(key, u);
                     }
                 }
+            }
+            if let Some(all) = whole {
+                let mut memory = self.memory();
+                memory.saw_users(&all);
+                memory.put_scan(&d, None, true);
             }
         }
         Ok(found)

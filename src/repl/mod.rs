@@ -254,11 +254,20 @@ impl Session {
                     combined.source().unwrap_or(""),
                     crate::script::fields::Writes::of(&combined),
                 );
+                // Call sites are told apart by position: past what Rhai counts, none is.
+                let exact = crate::script::sites::positions_exact(source);
+                let found = |set: std::collections::HashSet<rhai::Position>| {
+                    if exact {
+                        set
+                    } else {
+                        Default::default()
+                    }
+                };
                 self.host
-                    .set_streamed(crate::script::sites::streamed(&combined));
+                    .set_streamed(found(crate::script::sites::streamed(&combined)));
                 self.host.set_deferrable(Some((
                     combined.source().map(str::to_string),
-                    crate::script::sites::deferrable(&combined),
+                    found(crate::script::sites::deferrable(&combined)),
                 )));
                 let result = runner::run(
                     &self.engine,

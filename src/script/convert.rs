@@ -21,6 +21,22 @@ pub fn to_dyn<T: Serialize>(function: &str, value: &T) -> Res<Dynamic> {
         .map_err(|e| errors::other(function, "conversion", e.to_string()))
 }
 
+/// [`to_dyn`] of a map that has `key` even where `value` leaves it out (an empty list the
+/// model does not write), `missing()` then.
+pub fn to_dyn_with<T: Serialize>(
+    function: &str,
+    value: &T,
+    key: &str,
+    missing: impl FnOnce() -> Dynamic,
+) -> Res<Dynamic> {
+    let mut d = rhai::serde::to_dynamic(value)
+        .map_err(|e| errors::other(function, "conversion", e.to_string()))?;
+    if let Some(mut map) = d.write_lock::<rhai::Map>() {
+        map.entry(key.into()).or_insert_with(missing);
+    }
+    Ok(super::fields::mark(d))
+}
+
 /// Records as a Rhai array.
 pub fn to_array<T: Serialize>(function: &str, values: &[T]) -> Res<Array> {
     values.iter().map(|v| to_dyn(function, v)).collect()

@@ -151,7 +151,10 @@ if u != () { print(u.name) }
                 h.block_on("user", dir.user_with_aliases(&email))?
             };
             match found {
-                Some(u) => convert::to_dyn("user", &u),
+                // `aliases` is always there, a list even when empty (`u.aliases.len()`).
+                Some(u) => convert::to_dyn_with("user", &u, "aliases", || {
+                    Dynamic::from_array(rhai::Array::new())
+                }),
                 None => Ok(Dynamic::UNIT),
             }
         },

@@ -72,6 +72,9 @@ pub struct Host {
     speaker: RefCell<Option<Speaker>>,
     /// The map keys each script of the session assigns, by source ([`super::fields`]).
     pub writes: super::modules::WritesBySource,
+    /// The source names of the admin's module files imported so far (their import paths):
+    /// a module named as the script is no part of the script its call sites were found in.
+    pub modules: super::modules::ImportedFiles,
     /// Someone types each input at a terminal (the REPL on one): destructive calls ask first
     /// and say what they did, as the CLI's commands do. Scripts never ask on their own.
     interactive: Cell<bool>,
@@ -122,6 +125,7 @@ impl Host {
             aliasless: RefCell::default(),
             deferring: Cell::new(false),
             writes: Rc::default(),
+            modules: Rc::default(),
             held: RefCell::default(),
             speaker: RefCell::new(None),
             interactive: Cell::new(false),
@@ -365,9 +369,18 @@ impl Host {
     /// Whether the `users()` call `ctx` describes is what a `for` loop iterates directly, in
     /// the script being run.
     pub fn may_stream(&self, ctx: &rhai::NativeCallContext) -> bool {
+        self.in_script(ctx) && self.streamed.borrow().contains(&ctx.call_position())
+    }
+
+    /// Whether the call `ctx` describes is in the script whose call sites were found: its
+    /// source, and no module's that runs under the same name.
+    fn in_script(&self, ctx: &rhai::NativeCallContext) -> bool {
         let script = self.deferrable.borrow();
         let source = script.as_ref().map(|(s, _)| s.as_deref());
-        source == Some(ctx.call_source()) && self.streamed.borrow().contains(&ctx.call_position())
+        source == Some(ctx.call_source())
+            && ctx
+                .call_source()
+                .is_none_or(|s| !self.modules.borrow().contains(s))
     }
 
     /// Names mcsh commands in hints as `prefix` does: `mcsh ` and the flags that chose the
@@ -390,9 +403,7 @@ impl Host {
     /// Whether the `user()` call `ctx` describes may leave out the user's aliases (no
     /// `get-aliases` round trip): nothing in the script being run can see them.
     pub fn aliases_unseen(&self, ctx: &rhai::NativeCallContext) -> bool {
-        let script = self.deferrable.borrow();
-        let source = script.as_ref().map(|(s, _)| s.as_deref());
-        source == Some(ctx.call_source()) && self.aliasless.borrow().contains(&ctx.call_position())
+        self.in_script(ctx) && self.aliasless.borrow().contains(&ctx.call_position())
     }
 
     /// The runtime scripts wait on.
@@ -410,12 +421,12 @@ impl Host {
         if ctx.call_level() != 1 {
             return false;
         }
-        match self.deferrable.borrow().as_ref() {
-            Some((source, sites)) => {
-                source.as_deref() == ctx.call_source() && sites.contains(&ctx.call_position())
-            }
-            None => false,
-        }
+        self.in_script(ctx)
+            && self
+                .deferrable
+                .borrow()
+                .as_ref()
+                .is_some_and(|(_, sites)| sites.contains(&ctx.call_position()))
     }
 
     /// Runs `f` (resolving a deferred call's arguments) without sending the queue.

@@ -66,7 +66,10 @@ pub fn engine(host: &Rc<Host>, limits: &Limits) -> Engine {
     });
     // A field a record does not have is an error; other maps keep Rhai's rules (fields.rs).
     // What a stdlib module assigns is noted as the resolver compiles it.
-    engine.set_module_resolver(modules::Resolver::new(host.writes.clone()));
+    engine.set_module_resolver(modules::Resolver::new(
+        host.writes.clone(),
+        host.modules.clone(),
+    ));
     {
         let writes = host.writes.clone();
         engine.on_map_missing_property(move |map, prop, ctx| {

@@ -19,6 +19,10 @@ use super::stdlib;
 /// missing field reads it (fields.rs).
 pub type WritesBySource = Rc<RefCell<HashMap<String, Writes>>>;
 
+/// The import paths of the admin's module files a session has imported: the source names
+/// their code runs under.
+pub type ImportedFiles = Rc<RefCell<std::collections::HashSet<String>>>;
+
 /// The resolver every mcsh engine uses.
 pub struct Resolver {
     stdlib: RefCell<HashMap<String, Shared<Module>>>,
@@ -26,15 +30,19 @@ pub struct Resolver {
     /// Where a stdlib module's writes are noted as it is compiled, so its text is compiled
     /// once a run (not again when its code first reads a missing key).
     writes: WritesBySource,
+    /// Where each module file's source name is noted as it is imported.
+    imported: ImportedFiles,
 }
 
 impl Resolver {
-    /// A resolver with an empty cache, noting each stdlib module's writes in `writes`.
-    pub fn new(writes: WritesBySource) -> Resolver {
+    /// A resolver with an empty cache, noting each stdlib module's writes in `writes` and
+    /// each module file's source name in `imported`.
+    pub fn new(writes: WritesBySource, imported: ImportedFiles) -> Resolver {
         Resolver {
             stdlib: RefCell::default(),
             files: FileModuleResolver::new(),
             writes,
+            imported,
         }
     }
 }
@@ -80,6 +88,8 @@ impl ModuleResolver for Resolver {
                 "usage",
             )
         })?;
+        // Its code runs under its import path as the source name (Rhai's file resolver).
+        self.imported.borrow_mut().insert(path.to_string());
         self.files.resolve(engine, source, path, pos)
     }
 }

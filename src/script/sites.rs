@@ -10,7 +10,7 @@
 
 use std::collections::HashSet;
 
-use rhai::{ASTNode, Expr, Position, Stmt, AST};
+use rhai::{ASTFlags, ASTNode, Expr, Position, Stmt, AST};
 
 /// The single-item writes that may be deferred.
 pub const DEFERRABLE: &[&str] = &[
@@ -42,6 +42,15 @@ pub fn streamed(ast: &AST) -> HashSet<Position> {
     out
 }
 
+/// Whether every position in `source` is told apart: Rhai counts lines and columns up to
+/// 65 535 and stops there, so past that two calls can share a position, and a call's
+/// position no longer says which call it is. Without it, no call is deferred, streamed or
+/// left without its aliases.
+pub fn positions_exact(source: &str) -> bool {
+    const MAX: usize = u16::MAX as usize - 1;
+    source.lines().count() < MAX && source.lines().all(|l| l.chars().count() < MAX)
+}
+
 /// The positions of the `user(email)` calls whose `aliases` nothing can see, anywhere in `ast`:
 /// those need not ask the service for them (`get-aliases`, a round trip each). A call
 /// qualifies when its value is only compared with `()` (`user(e) != ()`), only has a field
@@ -68,7 +77,11 @@ pub fn aliasless(ast: &AST) -> HashSet<Position> {
             return true;
         }
         let unseen = match &path[n - 2] {
-            ASTNode::Stmt(var @ Stmt::Var(v, ..)) if std::ptr::eq(&v.1, call) => {
+            // A `const` is read by functions too (`global::NAME`); an `export` by importers.
+            ASTNode::Stmt(var @ Stmt::Var(v, flags, _))
+                if std::ptr::eq(&v.1, call)
+                    && !flags.intersects(ASTFlags::CONSTANT | ASTFlags::EXPORTED) =>
+            {
                 let holder = n.checked_sub(3).map(|i| &path[i]);
                 rest_of_block(ast, holder, var).is_some_and(|rest| only_fields_of(&v.0.name, rest))
             }
@@ -140,6 +153,8 @@ fn only_fields_of(name: &str, stmts: &[Stmt]) -> bool {
                 Some(ASTNode::Expr(var @ Expr::Variable(v, ..))) if v.1 == name => {
                     fine &= n >= 2 && used_without_aliases(&path[n - 2], var);
                 }
+                // A loop's `break VALUE` hands a value out, and the walk does not go into it.
+                Some(ASTNode::Stmt(Stmt::BreakLoop(Some(_), ..))) => fine = false,
                 // A closure captures it; `export` hands it on.
                 Some(ASTNode::Stmt(Stmt::Share(vars))) => {
                     fine &= !vars.iter().any(|(v, _)| v.name == name);
@@ -268,6 +283,25 @@ let late = user("n"); let other = late.name; other
             aliasless_lines("if user(\"a\") != () { 1 }\neval(\"1\");"),
             Vec::<usize>::new()
         );
+    }
+
+    #[test]
+    fn a_user_handed_out_by_break_const_or_export_keeps_its_aliases() {
+        let script = r#"
+let a = for e in [1] { let u = user("a"); if u != () { break u; } };
+const B = user("b"); if B != () { 1 }
+export let c = user("c"); if c != () { 1 }
+let d = loop { let u = user("d"); if u.name != "" { break; } };
+"#;
+        // Only line 5: a `break` with no value hands nothing out.
+        assert_eq!(aliasless_lines(script), [5]);
+    }
+
+    #[test]
+    fn positions_past_what_rhai_counts_are_not_exact() {
+        assert!(positions_exact("let a = 1;\nlet b = 2;"));
+        assert!(!positions_exact(&"x".repeat(70_000)));
+        assert!(!positions_exact(&"1;\n".repeat(70_000)));
     }
 
     #[test]
