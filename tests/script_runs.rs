@@ -382,6 +382,39 @@ print([a.len(), b.len(), if c != () { c.name } else { "" }, d.len(), d["fresh.hi
 }
 
 #[test]
+fn a_plan_resting_on_a_users_aliases_is_not_applied_once_they_changed() {
+    let env = Env::new();
+    let bob = "bob.hughes@company.com";
+    let s = script(
+        &env,
+        "alias.rhai",
+        &format!(
+            "let u = user(\"{bob}\");\nif u.aliases.len() == 0 {{ add_member(\"Finance\", u.emailAddress); }}\n"
+        ),
+    );
+    let plan = env.dir.path().join("plan.json").display().to_string();
+    let (code, _, err, _) = run(&env, &["--plan-out", &plan, "run", &s]);
+    assert_eq!(code, 0, "{err}");
+    // Someone gives bob an alias: the plan's premise no longer holds.
+    let (code, _, err, _) = run(
+        &env,
+        &[
+            "-e",
+            &format!("add_alias(\"{bob}\", \"bobby@company.com\")"),
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err, _) = run(&env, &["apply", &plan, "--yes"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains(&format!("the directory changed since"))
+            && err.contains(&format!("the aliases of {bob}")),
+        "{err}"
+    );
+    assert!(!env.members("Finance").contains(&bob.to_string()));
+}
+
+#[test]
 fn a_refusal_no_read_could_foresee_stops_the_script_at_its_line() {
     let env = Env::new();
     let s = script(

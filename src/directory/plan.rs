@@ -163,6 +163,12 @@ impl Directory {
                 d.hex()
             }
             "user" => Digest::of(&self.find_user(&r.key).await?),
+            "aliases" => match self.client().aliases(&r.key).await {
+                Ok(aliases) => super::users::aliases_digest(&aliases),
+                // Gone since: the plan's read of the user says so.
+                Err(e) if e.code() == "err_user_not_found" => super::users::aliases_digest(&[]),
+                Err(e) => return Err(e.into()),
+            },
             "address" => {
                 let found = self.existing_users(std::slice::from_ref(&r.key)).await?;
                 Digest::of(&!found.is_empty())

@@ -345,7 +345,16 @@ impl Directory {
             return Ok(None);
         };
         match self.client().aliases(&user.email_address).await {
-            Ok(aliases) => user.aliases = aliases,
+            Ok(aliases) => {
+                // A plan resting on them is checked against them when it is applied.
+                self.note_read(
+                    "aliases",
+                    &user.email_address,
+                    &format!("the aliases of {}", user.email_address),
+                    aliases_digest(&aliases),
+                );
+                user.aliases = aliases;
+            }
             // A user that only a dry run's plan has created has no aliases yet.
             Err(e) if self.is_dry_run() && e.code() == "err_user_not_found" => {}
             Err(e) => return Err(e.into()),
@@ -498,6 +507,13 @@ impl Directory {
             Err(e) => Err(e),
         }
     }
+}
+
+/// A user's aliases as a plan records them: in any order, in any case.
+pub(crate) fn aliases_digest(aliases: &[String]) -> String {
+    let mut sorted: Vec<String> = aliases.iter().map(|a| a.to_ascii_lowercase()).collect();
+    sorted.sort();
+    Digest::of(&sorted)
 }
 
 /// Most users of one domain that a `find_users` read keeps whole for the rest of the run
