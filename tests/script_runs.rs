@@ -407,7 +407,7 @@ fn a_plan_resting_on_a_users_aliases_is_not_applied_once_they_changed() {
     let (code, _, err, _) = run(&env, &["apply", &plan, "--yes"]);
     assert_eq!(code, 1, "{err}");
     assert!(
-        err.contains(&format!("the directory changed since"))
+        err.contains("the directory changed since")
             && err.contains(&format!("the aliases of {bob}")),
         "{err}"
     );
