@@ -1244,3 +1244,35 @@ fn a_tenant_that_fails_with_exit_1_makes_the_run_partial_and_is_named() {
     assert!(line.contains("failed") && line.contains("exit 1"), "{line}");
     assert!(err.contains("not done on 1 of 3 tenants: globex"), "{err}");
 }
+
+#[test]
+fn a_fleet_plan_made_on_rehearsal_copies_names_both_applies() {
+    let f = Fleet::new();
+    let folder = f.dir.path().join("copies");
+    let folder_s = folder.display().to_string();
+    let (code, _, err) = f.run(&["--fleet", "pair", "snapshot", "--out", &folder_s]);
+    assert_eq!(code, 0, "{err}");
+    let plan_s = f.dir.path().join("rp.json").display().to_string();
+    let (code, _, err) = f.run(&[
+        "--fleet",
+        "pair",
+        "--rehearse",
+        &folder_s,
+        "--plan-out",
+        &plan_s,
+        "onboard",
+        "--email",
+        "rehearsed.person@company.com",
+        "--name",
+        "R",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    // The plain apply writes to the tenants themselves: the hint says so, and gives the one
+    // that stays on the copies first.
+    assert!(
+        err.contains(&format!(
+            "`mcsh --rehearse {folder_s} apply {plan_s}` carries each out on its rehearsal copy, `mcsh apply {plan_s}` on the tenants themselves"
+        )),
+        "{err}"
+    );
+}

@@ -298,9 +298,18 @@ fn save_plan(
     if !announce {
         return Ok(());
     }
+    let path_word = crate::output::shell_path(path);
+    // Made on rehearsal copies: applying it there needs the folder again, and the plain apply
+    // writes to the tenants themselves, so the hint names both.
+    let hint = match &ctx.global.rehearse {
+        Some(r) => format!(
+            "`mcsh {} apply {path_word}` carries each out on its rehearsal copy, `mcsh apply {path_word}` on the tenants themselves",
+            crate::output::shell_flag("--rehearse", r)
+        ),
+        None => format!("`mcsh apply {path_word}` carries each out on its own tenant"),
+    };
     ctx.note(&crate::output::printable(&format!(
-        "fleet plan saved to {path}: a sealed plan for each of {held} tenant(s); `mcsh apply {}` carries each out on its own tenant",
-        crate::output::shell_path(path)
+        "fleet plan saved to {path}: a sealed plan for each of {held} tenant(s); {hint}"
     )));
     if !missing.is_empty() {
         ctx.warn(&format!(
