@@ -630,7 +630,47 @@ fn an_error_inside_a_module_is_told_at_the_scripts_own_call() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(
-        err.contains("boom (inside the module \"lib/mine\" at 2:5, called at <expr>:2:7)"),
+        err.contains("boom (inside the module \"lib/mine.rhai\" at 2:5, called at <expr>:2:7)"),
+        "{err}"
+    );
+
+    // A module's own import is found beside it, wherever mcsh is started; an error two
+    // modules down names each, innermost first.
+    std::fs::write(
+        env.dir.path().join("lib/outer.rhai"),
+        "import \"inner\" as inner;\nfn via() {\n    inner::deep()\n}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        env.dir.path().join("lib/inner.rhai"),
+        "fn deep() {\n    throw \"deep down\";\n}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        env.dir.path().join("main.rhai"),
+        "import \"lib/outer\" as outer;\nouter::via();\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(env.dir.path().join("elsewhere/lib")).unwrap();
+    // A decoy where a module's import would be found if it were read from the current folder.
+    std::fs::write(
+        env.dir.path().join("elsewhere/lib/inner.rhai"),
+        "fn deep() { print(\"the wrong file\"); }\n",
+    )
+    .unwrap();
+    let out = env
+        .mcsh(Scheme::OAuth)
+        .current_dir(env.dir.path().join("elsewhere"))
+        .args(["run", "../main.rhai"])
+        .output()
+        .unwrap();
+    let (stdout, err) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(1), "{stdout}{err}");
+    assert!(
+        err.contains("deep down (inside the module \"../lib/inner.rhai\" at 2:5, called from the module \"../lib/outer.rhai\" at 3:12, called at ../main.rhai:2:8)"),
         "{err}"
     );
 }

@@ -72,7 +72,7 @@ pub struct Host {
     speaker: RefCell<Option<Speaker>>,
     /// The map keys each script of the session assigns, by source ([`super::fields`]).
     pub writes: super::modules::WritesBySource,
-    /// The source names of the admin's module files imported so far (their import paths):
+    /// The source names of the admin's module files imported so far (their paths):
     /// a module named as the script is no part of the script its call sites were found in.
     pub modules: super::modules::ImportedFiles,
     /// Someone types each input at a terminal (the REPL on one): destructive calls ask first

@@ -1,5 +1,5 @@
 //! `import "x" as y;`: the embedded standard library first, then files relative to the
-//! importing script.
+//! importing script (a module's own imports relative to the module's file).
 //!
 //! Policy: stdlib modules are compiled on first import and cached for the session, so
 //! scripts that import nothing pay nothing at start-up. A module file must be a regular file
@@ -19,8 +19,8 @@ use super::stdlib;
 /// missing field reads it (fields.rs).
 pub type WritesBySource = Rc<RefCell<HashMap<String, Writes>>>;
 
-/// The import paths of the admin's module files a session has imported: the source names
-/// their code runs under.
+/// The paths of the admin's module files a session has imported: the source names their
+/// code runs under.
 pub type ImportedFiles = Rc<RefCell<std::collections::HashSet<String>>>;
 
 /// The resolver every mcsh engine uses.
@@ -32,6 +32,8 @@ pub struct Resolver {
     writes: WritesBySource,
     /// Where each module file's source name is noted as it is imported.
     imported: ImportedFiles,
+    /// The admin's module files compiled this session, by path.
+    file_modules: RefCell<HashMap<std::path::PathBuf, Shared<Module>>>,
 }
 
 impl Resolver {
@@ -43,6 +45,7 @@ impl Resolver {
             files: FileModuleResolver::new(),
             writes,
             imported,
+            file_modules: RefCell::default(),
         }
     }
 }
@@ -88,9 +91,38 @@ impl ModuleResolver for Resolver {
                 "usage",
             )
         })?;
-        // Its code runs under its import path as the source name (Rhai's file resolver).
-        self.imported.borrow_mut().insert(path.to_string());
-        self.files.resolve(engine, source, path, pos)
+        if let Some(m) = self.file_modules.borrow().get(&file) {
+            return Ok(m.clone());
+        }
+        // Named by its file, as its code's errors are.
+        let name = file.to_string_lossy().into_owned();
+        let in_module =
+            |e: Box<EvalAltResult>| Box::new(EvalAltResult::ErrorInModule(name.clone(), e, pos));
+        let text = match std::fs::read_to_string(&file) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(Box::new(EvalAltResult::ErrorModuleNotFound(
+                    path.to_string(),
+                    pos,
+                )));
+            }
+            Err(e) => {
+                return Err(in_module(
+                    format!("cannot read {}: {e}", file.display()).into(),
+                ))
+            }
+        };
+        // Its code runs under its file's path (Rhai's own file resolver names it by the import
+        // string): so its own imports are found beside it, wherever mcsh was started, and its
+        // errors name the file.
+        let mut ast = engine.compile(&text).map_err(|e| in_module(e.into()))?;
+        ast.set_source(name.clone());
+        self.imported.borrow_mut().insert(name.clone());
+        let module: Shared<Module> = Module::eval_ast_as_new(Scope::new(), &ast, engine)
+            .map_err(in_module)?
+            .into();
+        self.file_modules.borrow_mut().insert(file, module.clone());
+        Ok(module)
     }
 }
 

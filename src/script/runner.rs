@@ -192,10 +192,11 @@ pub fn describe(err: &EvalAltResult, name: &str, source: &str, limits: &Limits) 
     let inner = innermost(err);
     // An error inside a module (mcsh's `onboard`, a file the script imports) is told at the
     // script's own line that called into it: the module's line numbers are not the script's.
-    let (pos, module) = match in_script(err, name) {
-        Some(at) => at,
-        None if inner.position().is_none() => (err.position(), None),
-        None => (inner.position(), None),
+    let frames = frames(err, name);
+    let pos = match frames.as_slice() {
+        [(_, at), _, ..] => *at,
+        _ if inner.position().is_none() => err.position(),
+        _ => inner.position(),
     };
     let (message, exit_code) = match inner {
         EvalAltResult::ErrorRuntime(value, _) => match (errors::field(value, "function"), errors::field(value, "message")) {
@@ -248,19 +249,10 @@ pub fn describe(err: &EvalAltResult, name: &str, source: &str, limits: &Limits) 
         }
     };
     let (mut location, excerpt) = locate(pos, name, source);
-    if let (Some(m), Some(at)) = (module, &location) {
-        // mcsh's own modules by the name a script imports them by.
-        let own = super::stdlib::MODULES
-            .iter()
-            .find(|(n, _)| super::modules::stdlib_source(n) == m);
-        location = Some(match own {
-            Some((n, _)) => format!("inside mcsh's module {n:?}, called at {at}"),
-            // An admin's own module: where in it, too.
-            None => match (inner.position().line(), inner.position().position()) {
-                (Some(l), Some(c)) => format!("inside the module {m:?} at {l}:{c}, called at {at}"),
-                _ => format!("inside the module {m:?}, called at {at}"),
-            },
-        });
+    if let (Some(at), [_, modules @ ..]) = (&location, frames.as_slice()) {
+        if !modules.is_empty() {
+            location = Some(format!("inside {}, called at {at}", modules_said(modules)));
+        }
     }
     Failure {
         message,
@@ -342,23 +334,60 @@ fn field_error(text: &str) -> Option<String> {
     })
 }
 
-/// Where in script `name` an error that went into another source happened: the call (or
-/// `import`) that left the script, and the module it went into. `None` when the error is in
-/// the script's own code throughout.
-fn in_script(err: &EvalAltResult, name: &str) -> Option<(Position, Option<String>)> {
-    match err {
-        EvalAltResult::ErrorInFunctionCall(_, src, inner, pos) => {
-            if !src.is_empty() && src != name && !pos.is_none() {
-                Some((*pos, Some(src.clone())))
-            } else {
-                in_script(inner, name)
+/// The sources an error went through, as (source, where in it): first the script `name`
+/// and the call or `import` that left it, then each module and where it left that one, the
+/// last where the error happened. One frame when it stayed in the script's own code.
+fn frames(err: &EvalAltResult, name: &str) -> Vec<(String, Position)> {
+    let mut out = Vec::new();
+    let mut current = name.to_string();
+    let mut e = err;
+    loop {
+        match e {
+            EvalAltResult::ErrorInFunctionCall(_, src, inner, pos) => {
+                if !src.is_empty() && *src != current && !pos.is_none() {
+                    out.push((std::mem::replace(&mut current, src.clone()), *pos));
+                }
+                e = inner;
+            }
+            EvalAltResult::ErrorInModule(module, inner, pos) if !pos.is_none() => {
+                // A module being loaded: mcsh's by its source name, a file by its path as
+                // the resolver names it (its errors come wrapped once more, by that name).
+                let source = if super::stdlib::source(module).is_some() {
+                    super::modules::stdlib_source(module)
+                } else {
+                    module.clone()
+                };
+                out.push((std::mem::replace(&mut current, source), *pos));
+                e = inner;
+            }
+            other => {
+                out.push((current, other.position()));
+                return out;
             }
         }
-        EvalAltResult::ErrorInModule(module, _, pos) if !pos.is_none() => {
-            Some((*pos, Some(module.clone())))
-        }
-        _ => None,
     }
+}
+
+/// The modules of `frames` (past the script's own), innermost first: `the module "lib/y.rhai"
+/// at 6:11, called from the module "lib/x.rhai" at 3:3`. mcsh's own modules are named by
+/// their import name, without their lines (and what they call is theirs).
+fn modules_said(frames: &[(String, Position)]) -> String {
+    let mut said = Vec::new();
+    for (source, pos) in frames {
+        let own = super::stdlib::MODULES
+            .iter()
+            .find(|(n, _)| super::modules::stdlib_source(n) == *source);
+        if let Some((n, _)) = own {
+            said.push(format!("mcsh's module {n:?}"));
+            break;
+        }
+        said.push(match (pos.line(), pos.position()) {
+            (Some(l), Some(c)) => format!("the module {source:?} at {l}:{c}"),
+            _ => format!("the module {source:?}"),
+        });
+    }
+    said.reverse();
+    said.join(", called from ")
 }
 
 fn innermost(err: &EvalAltResult) -> &EvalAltResult {
