@@ -837,4 +837,17 @@ fn rows_a_script_gets_carry_the_tenant_flags_and_data_is_never_taken_for_a_hint(
         "{message}"
     );
     assert!(!message.contains("--sandbox"), "{message}");
+
+    // An unknown group's hint lists this tenant's groups.
+    let (code, _, err) = sandbox(
+        &env,
+        &["groups", "add-member", "--group", "Nopeqq", "--email", who],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains(
+            "no group has the id or name \"Nopeqq\"; `mcsh --sandbox groups list` shows them all"
+        ),
+        "{err}"
+    );
 }

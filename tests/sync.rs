@@ -227,7 +227,7 @@ fn aliases_foreign_addresses_and_synced_groups_are_refused_before_any_write() {
         (
             "email,name,groups\nalice@company.com,Alice,Sales\n",
             vec!["--offboard-missing", "company.com", "--max-removals", "100"],
-            "alias address(es), not mailboxes: alice@company.com",
+            "alias address(es), not mailboxes: alice@company.com; list each person by their mailbox (`mcsh users get --email alice@company.com` shows whose the first is)",
         ),
         (
             "email,name,groups\nsomeone@gmail.com,S,Sales\n",
@@ -372,6 +372,14 @@ fn a_person_whose_account_could_not_be_made_gets_no_memberships() {
     assert!(
         steps.contains(&step("new.one@company.com", "group Finance", "created")),
         "{rows:?}"
+    );
+    let bob_user = rows
+        .iter()
+        .find(|r| r["emailAddress"] == "bob.hughes@company.com" && r["step"] == "user")
+        .unwrap();
+    assert_eq!(
+        bob_user["message"],
+        "bob.hughes@company.com is queued for deletion: `mcsh users restore --email bob.hughes@company.com` takes it off the purge list, then sync again"
     );
     let bob_group = rows
         .iter()

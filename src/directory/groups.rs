@@ -74,7 +74,15 @@ impl Directory {
     /// found.
     pub async fn resolve_group(&self, spec: &str) -> Result<Group, DirError> {
         let all = self.pathed_groups().await?;
-        pick_group(&all, spec.trim())
+        pick_group(&all, spec.trim()).map_err(|e| match e {
+            // Its hint lists the groups of this tenant.
+            DirError::GroupNotFound { spec, similar, .. } => DirError::GroupNotFound {
+                spec,
+                similar,
+                listing: self.command_line("groups list"),
+            },
+            e => e,
+        })
     }
 
     /// Each of `specs` (id, name or path) resolved against one listing of every group; a spec
@@ -436,6 +444,7 @@ fn pick_group(all: &[Group], spec: &str) -> Result<Group, DirError> {
         [] => Err(DirError::GroupNotFound {
             spec: spec.to_string(),
             similar: similar_groups(all, spec),
+            listing: "mcsh groups list".into(),
         }),
         many => Err(DirError::GroupAmbiguous {
             spec: spec.to_string(),

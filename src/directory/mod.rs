@@ -109,12 +109,14 @@ pub enum DirError {
     #[error(transparent)]
     Api(#[from] ApiError),
     /// No group has that id or name.
-    #[error("no group has the id or name {:?}{}", cut(.spec), similar_hint(.similar))]
+    #[error("no group has the id or name {:?}{}", cut(.spec), similar_hint(.similar, .listing))]
     GroupNotFound {
         /// What the user typed.
         spec: String,
         /// Names of groups that contain it.
         similar: Vec<String>,
+        /// The command that lists every group, on this tenant.
+        listing: String,
     },
     /// Several groups have that name.
     #[error("group {spec:?} is ambiguous: {} groups have that name ({}); name it by its path (Engineering/Platform; a top-level one as /{spec}) or by the end of its id as shown (…ABCDEF123456)", .candidates.len(), .candidates.join(", "))]
@@ -188,9 +190,9 @@ fn cut(text: &str) -> String {
     format!("{head}… ({} characters in all)", text.chars().count())
 }
 
-fn similar_hint(similar: &[String]) -> String {
+fn similar_hint(similar: &[String], listing: &str) -> String {
     if similar.is_empty() {
-        "; `mcsh groups list` shows them all".into()
+        format!("; `{listing}` shows them all")
     } else {
         format!("; did you mean: {}?", similar.join(", "))
     }

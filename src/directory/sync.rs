@@ -276,8 +276,12 @@ impl Directory {
             .map(|w| w.email.as_str())
             .collect();
         if !named_aliases.is_empty() {
+            let shows = self.command_line(&format!(
+                "users get {}",
+                crate::output::shell_flag("--email", named_aliases[0])
+            ));
             return Err(refused(format!(
-                "the feed names alias address(es), not mailboxes: {}; list each person by their mailbox (`mcsh users get --email ALIAS` shows it); nothing was written",
+                "the feed names alias address(es), not mailboxes: {}; list each person by their mailbox (`{shows}` shows whose the first is); nothing was written",
                 named_aliases.join(", ")
             )));
         }
@@ -460,10 +464,22 @@ impl Directory {
         // otherwise hold an address with no mailbox behind it.
         let mut not_created = std::collections::HashSet::new();
         for (u, r) in plan.creates.iter().zip(&created) {
-            rows.push(row(&u.email_address, "user".into(), r));
+            let mut r = r.clone();
             if r.status == Status::Failed {
                 not_created.insert(u.email_address.to_ascii_lowercase());
+                // In no listing, yet it exists: it is on the purge list.
+                if r.code.as_deref() == Some("err_user_already_exists") {
+                    r.message = format!(
+                        "{} is queued for deletion: `{}` takes it off the purge list, then sync again",
+                        u.email_address,
+                        self.command_line(&format!(
+                            "users restore {}",
+                            crate::output::shell_flag("--email", &u.email_address)
+                        ))
+                    );
+                }
             }
+            rows.push(row(&u.email_address, "user".into(), &r));
         }
         let items: Vec<(String, serde_json::Value)> = plan
             .renames
