@@ -520,7 +520,9 @@ pub fn shell_path(path: &str) -> String {
 
 /// `word` as a shell reads it: bare when it is plain, in single quotes otherwise.
 pub fn shell_word(word: &str) -> String {
+    // zsh reads a leading `=` as "the path of this command" (`=ls` is `/bin/ls`).
     if !word.is_empty()
+        && !word.starts_with('=')
         && word
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "-_./=:@+,".contains(c))
@@ -535,6 +537,16 @@ pub fn shell_word(word: &str) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn shell_words_are_bare_only_when_no_shell_reads_more_into_them() {
+        assert_eq!(shell_word("bob.hughes@company.com"), "bob.hughes@company.com");
+        assert_eq!(shell_word("--email=x@company.com"), "--email=x@company.com");
+        assert_eq!(shell_word("=ls"), "'=ls'");
+        assert_eq!(shell_word("a b"), "'a b'");
+        assert_eq!(shell_word("o'q"), "'o'\\''q'");
+        assert_eq!(shell_word(""), "''");
+    }
 
     /// A writer that keeps what reached it through flushes, as a terminal would show it.
     #[derive(Default)]
