@@ -130,7 +130,8 @@ print(people.len());
         &["email: &str", "Dynamic"],
         r#"
 The user with this address as a map, or `()` when there is none; `aliases` lists its alias
-addresses. Cost: the user's domain is read once a run, page by page only as far as needed, so
+addresses (an empty list when it has none). An address outside the account's internal domains
+raises `err_domain_not_internal`: a mistyped domain is told, not taken for "no such user". Cost: the user's domain is read once a run, page by page only as far as needed, so
 a loop of lookups reads each domain at most once; its aliases are one request, sent only when
 the script may see them: a call whose value is only compared with `()` or has other fields
 read (`user(e) != ()`, `user(e).name`, or `let u = user(e)` with only `u.name`-style reads
