@@ -540,7 +540,10 @@ mod tests {
 
     #[test]
     fn shell_words_are_bare_only_when_no_shell_reads_more_into_them() {
-        assert_eq!(shell_word("bob.hughes@company.com"), "bob.hughes@company.com");
+        assert_eq!(
+            shell_word("bob.hughes@company.com"),
+            "bob.hughes@company.com"
+        );
         assert_eq!(shell_word("--email=x@company.com"), "--email=x@company.com");
         assert_eq!(shell_word("=ls"), "'=ls'");
         assert_eq!(shell_word("a b"), "'a b'");
