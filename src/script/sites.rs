@@ -266,14 +266,19 @@ user("k").aliases;
 let last = user("l"); print(last);
 { let plus = user("m"); plus += 1; }
 fn lookup(e) { user(e) == () }
+let pair = user("o"); keep(pair, ());
+let ex = user("p"); export ex as exported;
+for u in ["q"] { let u = user(u); if u != () { 1 } }
 let late = user("n"); let other = late.name; other
 "#;
         // 2 (compared with ()), 3 and 4 (other fields), 5 (a let only compared, assigned and
-        // read by field), 15 (in a function, compared), 16 (a let read by field only).
+        // read by field), 15 (in a function, compared), 19 (a let read by field only).
         // Not: 6 (printed whole), 7 (.aliases), 8 (an index), 9 (a closure captures it), 10 (a
-        // method), 11 (passed on), 12 (.aliases), 13 (passed on), 14 (`+=`); 16's `other` is
-        // the script's value, but it is the name.
-        assert_eq!(aliasless_lines(script), [2, 3, 4, 5, 15, 16]);
+        // method), 11 (passed on), 12 (.aliases), 13 (passed on), 14 (`+=`), 16 (passed on
+        // beside a `()`: only `==` and `!=` compare), 17 (exported); 18 is one (the `u` it is
+        // given is the loop's, not the user); 19's `other` is the script's value, but it is
+        // the name.
+        assert_eq!(aliasless_lines(script), [2, 3, 4, 5, 15, 18, 19]);
     }
 
     #[test]
@@ -300,8 +305,26 @@ let d = loop { let u = user("d"); if u.name != "" { break; } };
     #[test]
     fn positions_past_what_rhai_counts_are_not_exact() {
         assert!(positions_exact("let a = 1;\nlet b = 2;"));
-        assert!(!positions_exact(&"x".repeat(70_000)));
-        assert!(!positions_exact(&"1;\n".repeat(70_000)));
+        // Up to 65 533 columns or lines; from 65 534 on, no.
+        assert!(positions_exact(&"x".repeat(65_533)));
+        assert!(!positions_exact(&"x".repeat(65_534)));
+        assert!(positions_exact(&"1;\n".repeat(65_533)));
+        assert!(!positions_exact(&"1;\n".repeat(65_534)));
+    }
+
+    #[test]
+    fn only_the_scripts_own_one_argument_user_call_is_a_site() {
+        assert_eq!(
+            aliasless_lines(
+                "if other(\"a\") != () { 1 }\nif m::user(\"a\") != () { 1 }\nif user(\"a\", \"b\") != () { 1 }\nif user(\"a\") != () { 1 }"
+            ),
+            [4]
+        );
+        // `eval` used as a value turns the sites off too.
+        assert_eq!(
+            aliasless_lines("if user(\"a\") != () { 1 }\nlet r = eval(\"1\");"),
+            Vec::<usize>::new()
+        );
     }
 
     #[test]
