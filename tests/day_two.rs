@@ -798,7 +798,8 @@ fn rows_a_script_gets_carry_the_tenant_flags_and_data_is_never_taken_for_a_hint(
             &format!(
                 "let rows = offboard_run(offboard_plan([\"{who}\"], false)); \
                  print(rows.filter(|r| r.step == \"delete\")[0].message); \
-                 print(mcsh_command(\"users get \" + shell_flag(\"--email\", \"-x@company.com\")));"
+                 print(mcsh_command(\"users get \" + shell_flag(\"--email\", \"-x@company.com\"))); \
+                 print(mcsh_command(\"\") + \"|\");"
             ),
         ],
     );
@@ -814,6 +815,7 @@ fn rows_a_script_gets_carry_the_tenant_flags_and_data_is_never_taken_for_a_hint(
         lines[1], "mcsh --sandbox users get --email=-x@company.com",
         "{out}"
     );
+    assert_eq!(lines[2], "mcsh --sandbox|", "{out}");
     let (code, _, err) = pasted(&env, &hint);
     assert_eq!(code, 0, "{err}");
 

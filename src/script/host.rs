@@ -392,6 +392,8 @@ impl Host {
     /// `words` as a command to paste for this session's tenant.
     pub fn command_line(&self, words: &str) -> String {
         format!("{}{words}", self.command.borrow())
+            .trim_end()
+            .to_string()
     }
 
     /// Names the `user()` calls of the script about to run whose aliases nothing sees
