@@ -1423,6 +1423,28 @@ fn what_the_second_review_found_is_closed() {
         assert_ne!(code, 0);
         assert!(err.contains("scripts may not read"), "{err}");
     }
+    // Nor readable with MCSH_CONFIG naming another file (the default still holds the real
+    // credentials), nor anything beside it in mcsh's config folder.
+    std::fs::write(config.with_extension("toml.bak"), "client_secret = \"s\"\n").unwrap();
+    let other = env.dir.path().join("other.toml");
+    std::fs::write(&other, "").unwrap();
+    for file in [config.clone(), config.with_extension("toml.bak")] {
+        let out = env
+            .mcsh(Scheme::OAuth)
+            .env("MCSH_CONFIG", &other)
+            .args([
+                "-e",
+                &format!("read_text({:?}).len()", file.display().to_string()),
+            ])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{}: {err}", file.display());
+        assert!(
+            err.contains("scripts may not read mcsh's credentials"),
+            "{err}"
+        );
+    }
     // A base URL holding a password: refused, the password never printed.
     let out = env
         .bare()

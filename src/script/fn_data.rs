@@ -38,20 +38,30 @@ pub fn read_for_script(function: &str, path: &str, limit: u64) -> Res<Vec<u8>> {
     if path != "-" {
         let real = std::fs::canonicalize(path).map_err(|e| io_error(function, path, e))?;
         let env = |k: &str| std::env::var(k).ok();
-        let config = std::fs::canonicalize(crate::config::config_path(&env)).ok();
-        let key = dirs::data_dir()
-            .map(|d| d.join("mcsh").join("plan.key"))
-            .and_then(|k| std::fs::canonicalize(k).ok());
+        // The config in use, the default one (`MCSH_CONFIG` may name another: the default
+        // still holds the real credentials) and everything beside it, and the plan key.
+        let folder = dirs::config_dir().map(|d| d.join("mcsh"));
+        let secret_files = [
+            Some(crate::config::config_path(&env)),
+            folder.as_ref().map(|f| f.join("config.toml")),
+            dirs::data_dir().map(|d| d.join("mcsh").join("plan.key")),
+            Some(std::env::temp_dir().join("mcsh").join("plan.key")),
+        ];
+        let secret_files: Vec<std::path::PathBuf> = secret_files
+            .into_iter()
+            .flatten()
+            .filter_map(|f| std::fs::canonicalize(f).ok())
+            .collect();
         // A hard link planted elsewhere is the same file.
-        let same = |f: &Option<std::path::PathBuf>| {
-            f.as_ref()
-                .is_some_and(|f| *f == real || crate::own_files::same_file(&real, f))
-        };
-        if real.starts_with("/proc") || same(&config) || same(&key) {
+        let same = |f: &std::path::PathBuf| *f == real || crate::own_files::same_file(&real, f);
+        let in_folder = folder
+            .and_then(|f| std::fs::canonicalize(f).ok())
+            .is_some_and(|f| real.starts_with(f));
+        if real.starts_with("/proc") || in_folder || secret_files.iter().any(same) {
             return Err(errors::raise(
                 function,
                 "forbidden",
-                &format!("{path}: scripts may not read mcsh's credentials (the config file, the plan key, /proc)"),
+                &format!("{path}: scripts may not read mcsh's credentials (its config folder and file, the plan key, /proc)"),
                 false,
                 0,
                 "usage",
