@@ -233,3 +233,32 @@ fn onboard_one_person(vars: &[(&str, &str)]) -> (Option<i32>, String) {
         String::from_utf8_lossy(&out.stderr).to_string(),
     )
 }
+
+#[test]
+fn a_plain_http_base_url_never_goes_through_a_proxy_from_the_environment() {
+    // A proxy elsewhere would read the client secret in clear text: plain http is allowed
+    // only because it stays on this machine.
+    let env = Env::new();
+    let (proxy, connections) = listener(|mut s| {
+        let _ = s.write_all(b"HTTP/1.1 502 Bad Gateway\r\ncontent-length: 0\r\n\r\n");
+    });
+    let url = format!("http://{proxy}");
+    let out = env
+        .mcsh(crate::support::Scheme::OAuth)
+        .env("http_proxy", &url)
+        .env("HTTP_PROXY", &url)
+        .env("all_proxy", &url)
+        .env("ALL_PROXY", &url)
+        .env_remove("no_proxy")
+        .env_remove("NO_PROXY")
+        .args(["users", "list", "-o", "csv"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(connections.load(Ordering::SeqCst), 0, "the proxy was used");
+}

@@ -24,7 +24,12 @@ pub async fn region_base_url(
 ) -> Result<String, ApiError> {
     let base = check_base_url(discovery_base)?;
     let url = format!("{base}{DISCOVER_PATH}");
-    let http = reqwest::Client::builder()
+    let mut builder = reqwest::Client::builder();
+    if base.starts_with("http://") {
+        // Loopback only (check_base_url): never through a proxy elsewhere, in clear text.
+        builder = builder.no_proxy();
+    }
+    let http = builder
         .redirect(reqwest::redirect::Policy::none())
         .timeout(timeout)
         .user_agent(concat!("mcsh/", env!("CARGO_PKG_VERSION")))
