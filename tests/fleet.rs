@@ -1276,3 +1276,24 @@ fn a_fleet_plan_made_on_rehearsal_copies_names_both_applies() {
         "{err}"
     );
 }
+
+#[test]
+fn what_a_secret_command_says_in_a_fleet_is_shown_masked() {
+    let f = Fleet::new();
+    let file = f.dir.path().join("config/mcsh/config.toml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    // acme's secret from a command that also says it on stderr (`set -x`, a debug line).
+    let start = text.find("client_secret = \"").unwrap();
+    let end = start + text[start..].find('\n').unwrap();
+    let secret = text[start + "client_secret = \"".len()..end - 1].to_string();
+    let text = format!(
+        "{}secret_command = \"echo {secret}; echo debug: got {secret} >&2\"{}",
+        &text[..start],
+        &text[end..]
+    );
+    std::fs::write(&file, text).unwrap();
+    let (code, _, err) = f.run(&["--fleet", "pair", "users", "list", "-o", "csv"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains(&secret), "{err}");
+    assert!(err.contains("debug: got ****"), "{err}");
+}

@@ -272,10 +272,13 @@ fn run_secret_command(
         .spawn()
         .map_err(|e| fail(format!("cannot run it: {e}")))?;
     let mut stdout = child.stdout.take().expect("stdout is piped");
+    // A part's is kept until the secret is known: a command that echoes it (`set -x`, a
+    // debug line) is shown masked.
     let passer = child.stderr.take().map(|mut from| {
-        let mut to = crate::streams::stderr();
         std::thread::spawn(move || {
-            let _ = std::io::copy(&mut (&mut from).take(1 << 20), &mut to);
+            let mut said = Vec::new();
+            let _ = (&mut from).take(1 << 20).read_to_end(&mut said);
+            said
         })
     });
     let reader = std::thread::spawn(move || {
@@ -305,14 +308,20 @@ fn run_secret_command(
         }
     };
     let out = reader.join().unwrap_or_default();
-    if let Some(passer) = passer {
-        let _ = passer.join();
+    let said = passer.map(|p| p.join().unwrap_or_default());
+    let secret = String::from_utf8(out).ok().map(|s| s.trim().to_string());
+    if let Some(said) = said.filter(|s| !s.is_empty()) {
+        if let Some(secret) = secret.as_deref().filter(|s| !s.is_empty()) {
+            crate::redact::register(secret);
+        }
+        use std::io::Write;
+        let text = String::from_utf8_lossy(&said);
+        let _ = crate::streams::stderr().write_all(crate::redact::redact(&text).as_bytes());
     }
     if !status.success() {
         return Err(fail(format!("it exited with {status}")));
     }
-    let secret = String::from_utf8(out).map_err(|_| fail("its output is not UTF-8".into()))?;
-    let secret = secret.trim().to_string();
+    let secret = secret.ok_or_else(|| fail("its output is not UTF-8".into()))?;
     if secret.is_empty() {
         return Err(fail("it printed nothing".into()));
     }
