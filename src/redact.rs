@@ -23,7 +23,11 @@ pub fn register(secret: &str) {
     if secret.chars().count() < 6 {
         return;
     }
-    let encoded = form_encoded(secret);
+    let encoded = form_encoded(secret, false, false);
+    // Other encoders: lower-case hex, and a URL's path quoting (`%20`, `/` left as it is).
+    let encoded_lower = form_encoded(secret, true, false);
+    let quoted = form_encoded(secret, false, true);
+    let quoted_lower = form_encoded(secret, true, true);
     // As JSON writes it (`\"`, `\\`, and `\/` from some encoders), and as `{:?}` shows it.
     let json = serde_json::to_string(secret).unwrap_or_default();
     let json = json.trim_matches('"').to_string();
@@ -56,6 +60,9 @@ pub fn register(secret: &str) {
     for s in [
         secret.to_string(),
         encoded,
+        encoded_lower,
+        quoted,
+        quoted_lower,
         json,
         slashed,
         debug,
@@ -91,15 +98,17 @@ pub fn redact(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// `value` as `application/x-www-form-urlencoded` writes it.
-fn form_encoded(value: &str) -> String {
+/// `value` as `application/x-www-form-urlencoded` writes it (`lower`: with lower-case hex),
+/// or (`path`) as a URL path quotes it: a space as `%20`, `/` left as it is.
+fn form_encoded(value: &str, lower: bool, path: bool) -> String {
     let mut out = String::new();
     for b in value.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'*' => {
-                out.push(b as char)
-            }
-            b' ' => out.push('+'),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => out.push(b as char),
+            b'*' if !path => out.push('*'),
+            b'~' | b'/' if path => out.push(b as char),
+            b' ' if !path => out.push('+'),
+            _ if lower => out.push_str(&format!("%{b:02x}")),
             _ => out.push_str(&format!("%{b:02X}")),
         }
     }
@@ -125,6 +134,22 @@ mod tests {
         assert_eq!(redact("s3cr3t/with+char"), "s3cr3t/with+char");
         register("abc");
         assert_eq!(redact("abc"), "abc", "short values are not masked");
+    }
+
+    #[test]
+    fn a_secret_is_masked_as_other_encoders_write_it() {
+        register("Sx9/Qk+Lm=Pw&Zr Tv");
+        for echoed in [
+            "client_secret=Sx9%2fQk%2bLm%3dPw%26Zr+Tv&x=1",
+            "quoted Sx9/Qk%2BLm%3DPw%26Zr%20Tv here",
+            "quoted Sx9/Qk%2bLm%3dPw%26Zr%20Tv here",
+        ] {
+            assert!(
+                !redact(echoed).contains("Lm"),
+                "{echoed}: {}",
+                redact(echoed)
+            );
+        }
     }
 
     #[test]

@@ -225,6 +225,8 @@ pub fn error_summary(body: &[u8]) -> (Option<String>, Option<String>) {
 /// At most 120 characters of a body, on one line, for error messages.
 pub fn excerpt(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(&body[..body.len().min(480)]);
+    // Masked as the server wrote it, before it is quoted (which doubles a `\/`).
+    let text = crate::redact::redact(&text);
     let one_line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
     one_line.chars().take(120).collect()
 }
@@ -259,6 +261,15 @@ fn type_name(v: &Value) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_bodys_excerpt_masks_a_secret_as_the_server_escaped_it() {
+        crate::redact::register("Zx81/Pq+Lm/Ty09==");
+        // PHP's json_encode writes `/` as `\/`; the excerpt is quoted with `{:?}` after.
+        let err = decode(br#"{"message": "secret Zx81\/Pq+Lm\/Ty09==" "#).unwrap_err();
+        assert!(!err.0.contains("Pq+Lm"), "{}", err.0);
+        assert!(err.0.contains("secret ****"), "{}", err.0);
+    }
 
     #[test]
     fn a_status_or_total_given_as_a_string_is_read_as_the_number() {
