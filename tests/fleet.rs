@@ -1297,3 +1297,13 @@ fn what_a_secret_command_says_in_a_fleet_is_shown_masked() {
     assert!(!err.contains(&secret), "{err}");
     assert!(err.contains("debug: got ****"), "{err}");
 }
+
+#[test]
+fn account_over_a_fleet_fails_the_tenant_whose_credentials_are_refused() {
+    // The fleet's health check: a tenant that refuses its credentials is not "done".
+    let f = Fleet::with_secret_of(Some("globex"));
+    let (code, out, err) = f.run(&["--fleet", "trio", "-o", "csv", "-e", "account().name"]);
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("not done on 1 of 3 tenants: globex"), "{err}");
+    assert!(out.contains("acme,") && out.contains("initech,"), "{out}");
+}

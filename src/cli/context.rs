@@ -296,7 +296,7 @@ impl Ctx {
             ));
             return Ok(t);
         }
-        let (account_code, account_name) = dir.account_names().await;
+        let (account_code, account_name) = dir.account_names().await?;
         let (base_url, profile, principal) = self.identity();
         Ok(crate::snapshot::Tenant {
             account_code,

@@ -311,11 +311,20 @@ impl Directory {
     /// The account's code and name (`get-account`), when the service tells them; `None`s when
     /// it does not (a snapshot records the tenant either way).
     /// Read once a run (see [`memory`]).
-    pub async fn account_names(&self) -> (Option<String>, Option<String>) {
+    /// A service that cannot be reached, or refuses the credentials, is an error: `None`s
+    /// only say the account was asked and not told (a key without that permission).
+    pub async fn account_names(&self) -> Result<(Option<String>, Option<String>), DirError> {
         if let Some(known) = self.memory().account.clone() {
-            return known;
+            return Ok(known);
         }
-        let account = self.client.account().await.ok();
+        let account = match self.client.account().await {
+            Ok(account) => Some(account),
+            Err(crate::api::ApiError::Failed { .. })
+            | Err(crate::api::ApiError::Status {
+                status: 403 | 404, ..
+            }) => None,
+            Err(e) => return Err(e.into()),
+        };
         let field = |k: &str| {
             account
                 .as_ref()
@@ -325,7 +334,7 @@ impl Directory {
         };
         let names = (field("accountCode"), field("accountName"));
         self.memory().account = Some(names.clone());
-        names
+        Ok(names)
     }
 
     /// The client underneath.

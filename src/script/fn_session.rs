@@ -104,7 +104,9 @@ if profile() == "acme" { print("the pilot tenant") }
         &["Map"],
         r#"
 The account this run works on, as Mimecast names it: `#{profile, name, code}` (`name` and
-`code` are `()` when the account cannot be read).
+`code` are `()` when the service does not tell them, e.g. to a key without that permission).
+A service that cannot be reached or refuses the credentials is an error, so over a fleet
+`account()` is a health check: a tenant that fails it is reported failed.
 ```rhai
 let a = account();
 print(`${a.profile}: ${a.name} (${a.code})`);
