@@ -861,3 +861,33 @@ fn write_csv_to_dash_is_standard_output_even_in_a_dry_run_but_files_are_not_writ
     );
     assert!(!file.exists());
 }
+
+#[test]
+fn read_csv_stops_at_the_memory_limit_as_it_reads() {
+    let env = Env::new();
+    let path = env.dir.path().join("big.csv");
+    let mut text = String::from("email,name,groups\n");
+    for i in 0..60_000 {
+        text.push_str(&format!("user{i}@company.com,Person {i},Sales;All Staff\n"));
+    }
+    std::fs::write(&path, text).unwrap();
+    let expr = format!("read_csv({:?}).len()", path.display().to_string());
+    let out = env
+        .mcsh(Scheme::OAuth)
+        .args(["--limit", "memory=16", "-e", &expr])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("its rows take more memory than the script may use (--limit memory)"),
+        "{err}"
+    );
+    // Under the default limit the same file is read whole.
+    let out = env
+        .mcsh(Scheme::OAuth)
+        .args(["-e", &expr])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "60000");
+}

@@ -124,6 +124,21 @@ pub fn read_csv_with(path: &str, options: &CsvOptions) -> Res<Array> {
     }
     let mut rows = Array::new();
     for record in sheet.rows() {
+        // A row's map takes many times its text: checked as the rows are made, so one call
+        // stops at the memory limit instead of taking many times it first.
+        if rows.len() % 256 == 255 && crate::alloc::headroom() == 0 {
+            return Err(errors::raise(
+                "read_csv",
+                "memory",
+                &format!(
+                    "{path}: its rows take more memory than the script may use (--limit memory); stopped after {} rows: read a smaller file, or raise the limit with --limit memory=MiB",
+                    rows.len()
+                ),
+                false,
+                0,
+                "usage",
+            ));
+        }
         let record = record.map_err(|e| io_error("read_csv", path, e))?;
         let mut map = Map::new();
         for (h, v) in headers.iter().zip(record.iter()) {
@@ -259,7 +274,7 @@ print(`mcsh users restore ${shell_flag("--email", "-ops$@company.com")}`);
     });
 
     local("read_csv", &["path: &str", "Array"], r#"
-Reads a CSV file with a header row: one map per row, keyed by the header's names, values as strings. A UTF-8 BOM is accepted; a row with the wrong number of fields, a column named twice or a NUL byte is an error naming it. A cell mcsh guarded against spreadsheet formulas when it wrote it (`'=...`) reads back as it was.
+Reads a CSV file with a header row: one map per row, keyed by the header's names, values as strings. A UTF-8 BOM is accepted; a row with the wrong number of fields, a column named twice or a NUL byte is an error naming it. A cell mcsh guarded against spreadsheet formulas when it wrote it (`'=...`) reads back as it was. Rows that would take more memory than `--limit memory` leaves stop the call (exit 2), before they are all made.
 ```rhai
 for row in read_csv("people.csv") { print(row.email) }
 ```"#, true)
