@@ -155,10 +155,8 @@ fn only_fields_of(name: &str, stmts: &[Stmt]) -> bool {
                 }
                 // A loop's `break VALUE` hands a value out, and the walk does not go into it.
                 Some(ASTNode::Stmt(Stmt::BreakLoop(Some(_), ..))) => fine = false,
-                // A closure captures it; `export` hands it on.
-                Some(ASTNode::Stmt(Stmt::Share(vars))) => {
-                    fine &= !vars.iter().any(|(v, _)| v.name == name);
-                }
+                // `export` hands it on. (A closure that captures it is given it as an
+                // argument, `curry(v)`, which the first arm refuses.)
                 Some(ASTNode::Stmt(Stmt::Export(x, _))) => fine &= x.0.name != name,
                 _ => {}
             }
