@@ -262,3 +262,22 @@ fn a_plain_http_base_url_never_goes_through_a_proxy_from_the_environment() {
     );
     assert_eq!(connections.load(Ordering::SeqCst), 0, "the proxy was used");
 }
+
+#[test]
+fn a_tls_handshake_that_never_ends_is_told_with_the_connections_own_bound() {
+    // Connecting (TCP and TLS) may take at most 10 s, however long a request may: the
+    // messages say what was waited for.
+    let env = Env::new();
+    let (addr, connections) = listener(|s| {
+        std::thread::sleep(std::time::Duration::from_secs(40));
+        drop(s);
+    });
+    let (code, err) = list_users(&env, &format!("https://{addr}"), &[("MCSH_TIMEOUT", "30")]);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(connections.load(Ordering::SeqCst), 2, "{err}");
+    assert!(
+        err.contains("no answer from /oauth/token within 10 s; trying once more"),
+        "{err}"
+    );
+    assert!(!err.contains("within 30 s"), "{err}");
+}

@@ -123,7 +123,7 @@ impl Client {
             // Mimecast does not redirect its API; a 3xx is refused (transport::refuse_redirect).
             .redirect(reqwest::redirect::Policy::none())
             .timeout(options.timeout)
-            .connect_timeout(options.timeout.min(Duration::from_secs(10)))
+            .connect_timeout(connect_timeout(&options))
             .user_agent(concat!("mcsh/", env!("CARGO_PKG_VERSION")))
             .pool_max_idle_per_host(64)
             .build()
@@ -339,12 +339,22 @@ impl Client {
 
     /// The pause before trying again after `e`; a timeout is told (what is tried again, and
     /// the longest it can take) before the wait.
+    /// How long a request that got no answer was waited for: the connection's own bound when
+    /// it never connected (a TLS handshake that hangs), else the whole request's.
+    fn waited(&self, e: &NoAnswer) -> Duration {
+        if e.never_sent {
+            connect_timeout(&self.inner.options)
+        } else {
+            self.inner.options.timeout
+        }
+    }
+
     pub(super) async fn pause_after_loss(&self, path: &str, attempt: &mut u32, e: &NoAnswer) {
         if e.timed_out {
             self.emit(&Event::TimedOut {
                 path: path.to_string(),
-                after: self.inner.options.timeout,
-                within: backoff(&self.inner.options, *attempt) + self.inner.options.timeout,
+                after: self.waited(e),
+                within: backoff(&self.inner.options, *attempt) + self.waited(e),
                 attempt: *attempt + 1,
                 tries: self.loss_retries(e) + 1,
             });
@@ -412,7 +422,7 @@ impl Client {
         if e.timed_out {
             ApiError::Timeout {
                 path: path.to_string(),
-                seconds: self.inner.options.timeout.as_secs(),
+                seconds: self.waited(&e).as_secs(),
             }
         } else {
             ApiError::Transport {
@@ -539,4 +549,10 @@ impl Client {
     pub fn stop_signal(&self) -> &super::Stop {
         &self.inner.options.stop
     }
+}
+
+/// How long connecting (TCP and TLS) may take: the request's timeout, at most 10 s: a host
+/// that does not connect within that is not there.
+fn connect_timeout(options: &ClientOptions) -> Duration {
+    options.timeout.min(Duration::from_secs(10))
 }
