@@ -402,3 +402,40 @@ fn a_person_whose_account_could_not_be_made_gets_no_memberships() {
         "{finance:?}"
     );
 }
+
+#[test]
+fn a_feed_whose_names_slipped_by_a_row_is_refused_at_the_rename_limit() {
+    let env = Env::new();
+    let emails: Vec<String> = env
+        .user_emails()
+        .into_iter()
+        .filter(|e| e.ends_with("@company.com"))
+        .take(8)
+        .collect();
+    assert_eq!(emails.len(), 8);
+    // Each row carries the next row's name: eight renames, over the default of 5.
+    let mut body = String::from("email,name,groups\n");
+    for (i, e) in emails.iter().enumerate() {
+        body.push_str(&format!("{e},Slipped Name {},\n", i + 1));
+    }
+    let file = feed(&env, "slipped.csv", &body);
+    let names_before = env.json(&["users", "list", "--domain", "company.com"]);
+    let (code, _, err) = run(&env, &["sync", "--csv", &file, "--yes"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("the feed would rename 8 user(s), over the limit of 5 (the default is 10 % of the users in the feed's domains, at least 5); nothing was written"),
+        "{err}"
+    );
+    assert_eq!(
+        env.json(&["users", "list", "--domain", "company.com"]),
+        names_before,
+        "nothing was renamed"
+    );
+    // Raised on purpose, it goes ahead.
+    let (code, rows, err) = run(
+        &env,
+        &["sync", "--csv", &file, "--yes", "--max-renames", "8"],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(rows.len(), 8, "{rows:?}");
+}

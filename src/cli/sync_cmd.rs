@@ -28,6 +28,9 @@ pub struct SyncArgs {
     /// Most removals and offboardings allowed [default: per scope, 10 % (at least 5) of each managed group's members and of each offboarded domain's users]
     #[arg(long, value_name = "N")]
     pub max_removals: Option<usize>,
+    /// Most renames allowed [default: 10 % (at least 5) of the users in the feed's domains]
+    #[arg(long, value_name = "N")]
+    pub max_renames: Option<usize>,
     /// Create the feed's groups that do not exist instead of stopping
     #[arg(long)]
     pub create_groups: bool,
@@ -61,6 +64,7 @@ pub async fn run(ctx: &mut Ctx, a: SyncArgs) -> anyhow::Result<()> {
         manage_all: a.manage_all,
         offboard_missing: a.offboard_missing,
         max_removals: a.max_removals,
+        max_renames: a.max_renames,
         create_groups: a.create_groups,
     };
     let dir = ctx.directory().await?;

@@ -9,7 +9,9 @@
 //!   named with `manage` (or every group with `manage_all`), and accounts are offboarded only
 //!   in the domains named with `offboard_missing` (directory-synced accounts never: they
 //!   follow the directory).
-//! - A safety limit: removals and offboardings above `max_removals` (default 10 % of the users
+//! - Safety limits: renames above `max_renames` (default 10 % of the users in scope, at least
+//!   5) stop the sync before any write, as do
+//!   removals and offboardings above `max_removals` (default 10 % of the users
 //!   in scope, at least 5) stop the run before any write, naming the count: a truncated HR
 //!   export must not offboard half the company.
 //! - Everything runs through the executor: batched, budgeted, audited, planned under dry-run.
@@ -106,6 +108,8 @@ pub struct SyncOptions {
     pub offboard_missing: Vec<String>,
     /// Most removals and offboardings allowed; `None`: 10 % of the users in scope, at least 5.
     pub max_removals: Option<usize>,
+    /// Most renames allowed; `None`: 10 % of the users in scope, at least 5.
+    pub max_renames: Option<usize>,
     /// Create the feed's groups that do not exist.
     pub create_groups: bool,
 }
@@ -407,6 +411,22 @@ impl Directory {
         }
         if !leavers.is_empty() {
             plan.offboard = Some(self.plan_offboard_with(&leavers, false, &index).await?);
+        }
+        // A feed whose names slipped by a row renames everyone: as many renames as a limit
+        // allows, like removals.
+        let renames_limit = options
+            .max_renames
+            .unwrap_or_else(|| (plan.scope / 10).max(5));
+        if plan.renames.len() > renames_limit {
+            return Err(refused(format!(
+                "the feed would rename {} user(s), over the limit of {renames_limit}{}; nothing was written. A feed whose names slipped by a row looks like this: check the feed, or raise the limit with --max-renames N",
+                plan.renames.len(),
+                if options.max_renames.is_none() {
+                    " (the default is 10 % of the users in the feed's domains, at least 5)"
+                } else {
+                    ""
+                }
+            )));
         }
         let over = match options.max_removals {
             // Set by the admin: one cap over every removal.

@@ -21,6 +21,7 @@ struct Opts {
     manage_all: bool,
     offboard_missing: Vec<String>,
     max_removals: Option<i64>,
+    max_renames: Option<i64>,
     create_groups: bool,
 }
 
@@ -58,8 +59,8 @@ Makes the directory match `rows` (each `#{email, name, groups}`, as `read_people
 creates missing users, fixes names, adds memberships; removes memberships only from the
 groups in `manage` (or every group with `manage_all: true`) and offboards the users of the
 domains in `offboard_missing` that the rows do not list. Removals above `max_removals`
-(default: per scope, 10 %, at least 5, of each managed group's members and of each offboarded domain's users) stop it before any write. Options:
-`manage`, `manage_all`, `offboard_missing`, `max_removals`, `create_groups`. Returns the report
+(default: per scope, 10 %, at least 5, of each managed group's members and of each offboarded domain's users), and renames above `max_renames` (default 10 %, at least 5, of the users in the rows' domains), stop it before any write. Options:
+`manage`, `manage_all`, `offboard_missing`, `max_removals`, `max_renames`, `create_groups`. Returns the report
 rows `#{emailAddress, step, status, message}`; none when the directory already matches.
 ```rhai
 let feed = read_people("hr.csv", ["email", "name", "groups"]);
@@ -93,6 +94,7 @@ let rows = sync_feed(feed, #{ manage: ["Engineering"] });
             manage_all: opts.manage_all,
             offboard_missing: opts.offboard_missing,
             max_removals: opts.max_removals.map(|n| n.max(0) as usize),
+            max_renames: opts.max_renames.map(|n| n.max(0) as usize),
             create_groups: opts.create_groups,
         };
         let dir = h.directory("sync_feed")?;
