@@ -518,6 +518,12 @@ pub fn shell_path(path: &str) -> String {
     }
 }
 
+/// A command to paste: `prefix` (`mcsh ` and the flags that chose the tenant, each followed
+/// by a space), then `words`, ending with the last word.
+pub fn command_line(prefix: &str, words: &str) -> String {
+    format!("{prefix}{words}").trim_end().to_string()
+}
+
 /// `word` as a shell reads it: bare when it is plain, in single quotes otherwise.
 pub fn shell_word(word: &str) -> String {
     // zsh reads a leading `=` as "the path of this command" (`=ls` is `/bin/ls`).

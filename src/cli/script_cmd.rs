@@ -20,7 +20,7 @@ use crate::output::{render_value, Format};
 use crate::script::fields;
 use crate::script::host::Said;
 use crate::script::host::{Connector, Prompter};
-use crate::script::{self, docs, runner, sites, Host, Limits};
+use crate::script::{self, docs, runner, Host, Limits};
 
 /// An engine, its scope and host, ready to run.
 pub(crate) struct Session {
@@ -146,21 +146,7 @@ pub(crate) fn execute(
     }
     s.host
         .note_writes(ast.source().unwrap_or(""), fields::Writes::of(&ast));
-    // Call sites are told apart by position: past what Rhai counts, none is.
-    let exact = sites::positions_exact(&source);
-    let found = |set: std::collections::HashSet<rhai::Position>| {
-        if exact {
-            set
-        } else {
-            Default::default()
-        }
-    };
-    s.host.set_streamed(found(sites::streamed(&ast)));
-    s.host.set_aliasless(found(sites::aliasless(&ast)));
-    s.host.set_deferrable(Some((
-        ast.source().map(str::to_string),
-        found(sites::deferrable(&ast)),
-    )));
+    s.host.set_sites(&ast, &source, true);
     let result = runner::run(&s.engine, &mut s.scope, &ast, name, &source, &s.limits);
     let result = runner::finish(&s.host, result, name, &source, &s.limits).map_err(ScriptFailed);
     let ctx = s.ctx.borrow();

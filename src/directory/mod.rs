@@ -263,7 +263,7 @@ impl Directory {
 
     /// `words` as a command to paste for this tenant: `mcsh`, its flags, then `words`.
     pub fn command_line(&self, words: &str) -> String {
-        format!("{}{words}", self.command).trim_end().to_string()
+        crate::output::command_line(&self.command, words)
     }
 
     /// How many items the service has accepted as changes so far (never under a dry run):

@@ -254,21 +254,7 @@ impl Session {
                     combined.source().unwrap_or(""),
                     crate::script::fields::Writes::of(&combined),
                 );
-                // Call sites are told apart by position: past what Rhai counts, none is.
-                let exact = crate::script::sites::positions_exact(source);
-                let found = |set: std::collections::HashSet<rhai::Position>| {
-                    if exact {
-                        set
-                    } else {
-                        Default::default()
-                    }
-                };
-                self.host
-                    .set_streamed(found(crate::script::sites::streamed(&combined)));
-                self.host.set_deferrable(Some((
-                    combined.source().map(str::to_string),
-                    found(crate::script::sites::deferrable(&combined)),
-                )));
+                self.host.set_sites(&combined, source, false);
                 let result = runner::run(
                     &self.engine,
                     &mut self.scope,

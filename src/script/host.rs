@@ -361,9 +361,31 @@ impl Host {
         *self.deferrable.borrow_mut() = script;
     }
 
-    /// Names the `users()` calls of the script about to run that may stream.
-    pub fn set_streamed(&self, sites: HashSet<rhai::Position>) {
-        *self.streamed.borrow_mut() = sites;
+    /// Finds the call sites of the script about to run (`ast`, compiled from `source`): the
+    /// calls that may be deferred, the `users()` loops that may stream and, with
+    /// `aliasless` (not the REPL, whose variables outlive the input), the `user()` calls
+    /// whose aliases nothing sees ([`super::sites`]). A call site is told by its position:
+    /// past what Rhai counts ([`super::sites::positions_exact`]), none is found.
+    pub fn set_sites(&self, ast: &rhai::AST, source: &str, aliasless: bool) {
+        use super::sites;
+        let exact = sites::positions_exact(source);
+        let found = |find: fn(&rhai::AST) -> HashSet<rhai::Position>| {
+            if exact {
+                find(ast)
+            } else {
+                HashSet::new()
+            }
+        };
+        *self.streamed.borrow_mut() = found(sites::streamed);
+        *self.aliasless.borrow_mut() = if aliasless {
+            found(sites::aliasless)
+        } else {
+            HashSet::new()
+        };
+        self.set_deferrable(Some((
+            ast.source().map(str::to_string),
+            found(sites::deferrable),
+        )));
     }
 
     /// Whether the `users()` call `ctx` describes is what a `for` loop iterates directly, in
@@ -391,15 +413,7 @@ impl Host {
 
     /// `words` as a command to paste for this session's tenant.
     pub fn command_line(&self, words: &str) -> String {
-        format!("{}{words}", self.command.borrow())
-            .trim_end()
-            .to_string()
-    }
-
-    /// Names the `user()` calls of the script about to run whose aliases nothing sees
-    /// ([`super::sites::aliasless`]).
-    pub fn set_aliasless(&self, sites: HashSet<rhai::Position>) {
-        *self.aliasless.borrow_mut() = sites;
+        crate::output::command_line(&self.command.borrow(), words)
     }
 
     /// Whether the `user()` call `ctx` describes may leave out the user's aliases (no

@@ -206,15 +206,17 @@ fn stmt(s: &Stmt, used: bool, out: &mut HashSet<Position>) {
 mod tests {
     use super::*;
 
-    fn lines(script: &str) -> Vec<usize> {
+    /// The lines of the sites `find` finds in `script`, in order.
+    fn lines_found(script: &str, find: fn(&AST) -> HashSet<Position>) -> Vec<usize> {
         let engine = rhai::Engine::new_raw();
         let ast = engine.compile(script).expect("compiles");
-        let mut found: Vec<usize> = deferrable(&ast)
-            .into_iter()
-            .filter_map(|p| p.line())
-            .collect();
+        let mut found: Vec<usize> = find(&ast).into_iter().filter_map(|p| p.line()).collect();
         found.sort_unstable();
         found
+    }
+
+    fn lines(script: &str) -> Vec<usize> {
+        lines_found(script, deferrable)
     }
 
     #[test]
@@ -237,14 +239,7 @@ add_member("Sales", "h")
     }
 
     fn aliasless_lines(script: &str) -> Vec<usize> {
-        let engine = rhai::Engine::new_raw();
-        let ast = engine.compile(script).expect("compiles");
-        let mut found: Vec<usize> = aliasless(&ast)
-            .into_iter()
-            .filter_map(|p| p.line())
-            .collect();
-        found.sort_unstable();
-        found
+        lines_found(script, aliasless)
     }
 
     #[test]
