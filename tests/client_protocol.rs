@@ -643,3 +643,70 @@ async fn a_listing_whose_tokens_never_repeat_still_ends() {
     };
     assert!(matches!(err, ApiError::Runaway { .. }), "{err}");
 }
+
+/// Waits (at most 10 s) until `server` has had `n` token requests.
+async fn token_requests(server: &Scripted, n: usize) {
+    let start = Instant::now();
+    while server.hits("/oauth/token") < n {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "no token request came ahead of the first call"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_token_fetched_ahead_is_the_one_the_first_call_uses() {
+    let server = Scripted::start(|path, _, n| token_or(path, n, || Canned::json(200, ACCOUNT_OK)));
+    let client = oauth(&server.base_url, "id", "secret");
+    client.warm_up();
+    // Asked for before any call needs it.
+    token_requests(&server, 1).await;
+    client.account().await.unwrap();
+    client.account().await.unwrap();
+    assert_eq!(server.hits("/oauth/token"), 1, "fetched once, ahead");
+    let auths: Vec<String> = server
+        .seen()
+        .iter()
+        .filter(|s| s.path == paths::GET_ACCOUNT)
+        .map(|s| s.authorization.clone())
+        .collect();
+    assert_eq!(auths, ["Bearer tok0", "Bearer tok0"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_call_right_after_the_warm_up_still_fetches_one_token() {
+    let server = Scripted::start(|path, _, n| token_or(path, n, || Canned::json(200, ACCOUNT_OK)));
+    let client = oauth(&server.base_url, "id", "secret");
+    // Whichever takes the token's lock first fetches it; the other finds it.
+    client.warm_up();
+    client.account().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(server.hits("/oauth/token"), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn credentials_refused_ahead_are_told_to_the_first_call_once() {
+    let server = Scripted::start(|path, _, n| {
+        if path == "/oauth/token" && n == 0 {
+            Canned::json(
+                401,
+                r#"{"fail":[{"code":"unauthorized","message":"bad client"}]}"#,
+            )
+        } else {
+            token_or(path, n, || Canned::json(200, ACCOUNT_OK))
+        }
+    });
+    let client = oauth(&server.base_url, "id", "secret");
+    client.warm_up();
+    token_requests(&server, 1).await;
+    // The refusal the fetch ahead met, as the call would have met it: not a second request.
+    let err = client.account().await.unwrap_err();
+    assert!(matches!(err, ApiError::Auth { .. }), "{err:?}");
+    assert_eq!(server.hits("/oauth/token"), 1);
+    assert_eq!(server.hits(paths::GET_ACCOUNT), 0);
+    // Told once: the next call asks again.
+    client.account().await.unwrap();
+    assert_eq!(server.hits("/oauth/token"), 2);
+}

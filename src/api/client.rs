@@ -52,6 +52,8 @@ pub(super) struct Inner {
     pub(super) observer: Option<Observer>,
     pub(super) budget: RateBudget,
     pub(super) stats: Counters,
+    /// Where the token fetched ahead of the first request stands ([`Client::warm_up`]).
+    pub(super) warm: std::sync::Mutex<super::token::Warm>,
 }
 
 #[derive(Debug, Default)]
@@ -137,6 +139,7 @@ impl Client {
                 observer,
                 budget: RateBudget::default(),
                 stats: Counters::default(),
+                warm: std::sync::Mutex::new(super::token::Warm::Off),
             }),
         })
     }

@@ -1,6 +1,10 @@
 //! API 2.0 tokens: fetched from `/oauth/token`, cached until a minute before they expire,
 //! dropped when the service calls one expired. A token request is paced by the shared budget
 //! and a 429 there is waited out like anywhere else; a 4xx is refused credentials.
+//!
+//! A run that knows it will call the API can fetch its token ahead ([`Client::warm_up`]),
+//! while it does other work: still one fetch for the first request, and what that fetch met
+//! (a refusal, no answer) is what the first request is told, once, as if it had fetched.
 
 use serde_json::Value;
 
@@ -16,7 +20,45 @@ use super::transport::{auth_error, read_answer, Fault};
 /// Where API 2.0 tokens are issued.
 const TOKEN_PATH: &str = "/oauth/token";
 
+/// Where a token fetched ahead stands.
+pub(super) enum Warm {
+    /// None was asked for, or the first request has taken over.
+    Off,
+    /// Asked for, and not yet begun: a request that needs the token first fetches it itself.
+    Pending,
+    /// It failed: the first request to need a token is told this.
+    Failed(Fault),
+}
+
 impl Client {
+    /// Fetches the API 2.0 token in the background, so the first request finds it (API 1.0
+    /// signs each request and has none). Called on the runtime, by a run certain to call the
+    /// API, before work that takes a while: a fleet's tenant before compiling its script.
+    pub fn warm_up(&self) {
+        if !matches!(self.inner.auth, Auth::OAuth { .. }) {
+            return;
+        }
+        *self.inner.warm.lock().expect("token lock") = Warm::Pending;
+        let client = self.clone();
+        tokio::spawn(async move { client.fetch_ahead().await });
+    }
+
+    /// The background fetch [`Client::warm_up`] started: only if no request has begun one.
+    async fn fetch_ahead(&self) {
+        let Auth::OAuth { token, .. } = &self.inner.auth else {
+            return;
+        };
+        let mut cached = token.lock().await;
+        if !matches!(*self.inner.warm.lock().expect("token lock"), Warm::Pending) {
+            return;
+        }
+        let fetched = self.fetch_token(&mut cached).await;
+        *self.inner.warm.lock().expect("token lock") = match fetched {
+            Ok(_) => Warm::Off,
+            Err(fault) => Warm::Failed(fault),
+        };
+    }
+
     /// Drops a cached bearer token; false when the scheme has none to drop.
     pub(super) async fn forget_token(&self) -> bool {
         match &self.inner.auth {
@@ -30,18 +72,31 @@ impl Client {
 
     /// The cached bearer token, or a new one from `/oauth/token`.
     pub(super) async fn token(&self) -> Result<Secret, Fault> {
-        let Auth::OAuth {
-            client_id,
-            client_secret,
-            token,
-        } = &self.inner.auth
-        else {
+        let Auth::OAuth { token, .. } = &self.inner.auth else {
             unreachable!("token() is only called for API 2.0");
         };
         let mut cached = token.lock().await;
         if let Some(t) = cached.as_ref().filter(|t| t.is_fresh()) {
             return Ok(t.value.clone());
         }
+        // A fetch ahead that failed is this request's failure; one not yet begun is dropped.
+        let ahead = std::mem::replace(&mut *self.inner.warm.lock().expect("token lock"), Warm::Off);
+        if let Warm::Failed(fault) = ahead {
+            return Err(fault);
+        }
+        self.fetch_token(&mut cached).await
+    }
+
+    /// Fetches a new token from `/oauth/token` into `cached` (the token lock held).
+    async fn fetch_token(&self, cached: &mut Option<Token>) -> Result<Secret, Fault> {
+        let Auth::OAuth {
+            client_id,
+            client_secret,
+            ..
+        } = &self.inner.auth
+        else {
+            unreachable!("fetch_token() is only called for API 2.0");
+        };
         let form = [
             ("client_id", client_id.as_str()),
             ("client_secret", client_secret.expose()),

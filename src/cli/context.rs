@@ -37,6 +37,9 @@ pub struct Ctx {
     /// Under `--rehearse`, the tenant the snapshot is of: plans made here are bound to it.
     rehearsal: Option<crate::snapshot::Tenant>,
     connected: Option<Arc<Directory>>,
+    /// Why connecting ahead failed ([`Ctx::connect_ahead`]): the first command to need the
+    /// directory is told it.
+    failed_ahead: Option<anyhow::Error>,
     /// The progress bar of bulk work.
     pub bar: Arc<Bar>,
     /// What tells the client to send nothing more when the run is interrupted.
@@ -55,6 +58,7 @@ impl Ctx {
             embedded_state: None,
             rehearsal: None,
             connected: None,
+            failed_ahead: None,
             bar,
             stop: crate::api::Stop::default(),
         }
@@ -115,10 +119,24 @@ impl Ctx {
         confirm(&self.global, question)
     }
 
+    /// Connects now and fetches the token in the background, for a run certain to call the
+    /// API that has other work to do first (a fleet's tenant compiling its script: its token's
+    /// round trip is then hidden behind the compiling). A failure is not told here but by the
+    /// first [`Ctx::directory`], as it would have been without connecting ahead.
+    pub async fn connect_ahead(&mut self) {
+        match self.directory().await {
+            Ok(dir) => dir.client().warm_up(),
+            Err(e) => self.failed_ahead = Some(e),
+        }
+    }
+
     /// The directory, connecting on first use (embedded sandbox or configured account).
     pub async fn directory(&mut self) -> anyhow::Result<Arc<Directory>> {
         if let Some(d) = &self.connected {
             return Ok(d.clone());
+        }
+        if let Some(e) = self.failed_ahead.take() {
+            return Err(e);
         }
         if let Some(member) = &self.global.member {
             // A fleet's part is done starting: its fleet may start another tenant.

@@ -1,7 +1,8 @@
 //! `mcsh run`, `mcsh FILE.rhai`, `mcsh -e`, scripts on stdin, `mcsh repl` and `mcsh doc`.
 //!
 //! Policy: the session connects on the first API call, so `mcsh -e '1+1'` and scripts that
-//! never call the API need no configuration and start fast. `print` goes to stdout, `debug`
+//! never call the API need no configuration and start fast; a fleet's tenant, whose profile
+//! is known to be wanted, connects as it starts and fetches its token while it compiles. `print` goes to stdout, `debug`
 //! to stderr. A failure names `file:line:column`, shows the line with a caret, and exits
 //! with the code its kind deserves.
 
@@ -43,6 +44,11 @@ pub(crate) fn session(
     let limits = Limits::parse_all(&global.limit).map_err(Usage)?;
     let handle = runtime.handle().clone();
     let ctx = Rc::new(RefCell::new(Ctx::new(global.clone())));
+    if global.member.is_some() {
+        // A fleet's tenant calls its tenant: its token is fetched while the engine is built
+        // and the script compiled (twenty tenants starting at once share two cores).
+        runtime.block_on(ctx.borrow_mut().connect_ahead());
+    }
     let shared = ctx.clone();
     let connector: Connector = Box::new(move || handle.block_on(shared.borrow_mut().directory()));
     let policy = global.clone();
