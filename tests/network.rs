@@ -1,6 +1,7 @@
 //! A wrong network fails fast and says what to check: a name that does not resolve, a TLS
-//! failure and a connection another host refuses are not tried again; a host that takes the
-//! connection and never answers is tried once more, said on stderr, then given up.
+//! failure, a connection another host refuses and an answer that is not HTTP are not tried
+//! again; a host that takes the connection and never answers is tried once more, said on
+//! stderr, then given up.
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
@@ -63,6 +64,24 @@ fn a_tls_failure_is_not_tried_again() {
     let (code, err) = list_users(&env, &format!("https://{addr}"), &[]);
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("TLS failed"), "{err}");
+    assert!(!err.contains("retry:"), "tried again: {err}");
+    assert_eq!(connections.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn a_host_that_answers_in_another_protocol_is_not_tried_again() {
+    let env = Env::new();
+    // An SSH server (or a TLS port asked in plain http) behind the base URL: it answers at
+    // once, never in HTTP, and says the same on every try.
+    let (addr, connections) = listener(|mut s| {
+        let mut buf = [0u8; 1024];
+        let _ = s.read(&mut buf);
+        let _ = s.write_all(b"SSH-2.0-OpenSSH_9.2\r\nnot http\r\n");
+    });
+    let (code, err) = list_users(&env, &format!("http://{addr}"), &[]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("answered, but not in HTTP"), "{err}");
+    assert!(err.contains("check base_url"), "{err}");
     assert!(!err.contains("retry:"), "tried again: {err}");
     assert_eq!(connections.load(Ordering::SeqCst), 1);
 }

@@ -113,6 +113,17 @@ fn proxy_note() -> String {
     }
 }
 
+/// What the HTTP client says of an answer that is not HTTP (its parse errors, lowercased).
+const NOT_HTTP: &[&str] = &[
+    "invalid http version parsed",
+    "invalid http status-code parsed",
+    "invalid http header parsed",
+    "invalid http method parsed",
+    "message head is too large",
+    "invalid content-length parsed",
+    "invalid transfer-encoding parsed",
+];
+
 /// A failure to reach the host that another try cannot mend.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Loss {
@@ -122,6 +133,9 @@ pub(super) enum Loss {
     Tls,
     /// A host other than this machine refused the connection: nothing listens there.
     Refused,
+    /// The host answered, but not in HTTP: another protocol listens on that port (or TLS,
+    /// asked for in plain http). It says the same on every try.
+    NotHttp,
 }
 
 impl Loss {
@@ -157,6 +171,8 @@ impl Loss {
             || texts.contains("invalid content type")
         {
             Some(Loss::Tls)
+        } else if NOT_HTTP.iter().any(|t| texts.contains(t)) {
+            Some(Loss::NotHttp)
         } else if refused && !local {
             Some(Loss::Refused)
         } else {
@@ -170,6 +186,7 @@ impl Loss {
             Loss::Name => "the host name does not resolve: check base_url (API 2.0 is https://api.services.mimecast.com, or the uk-api./us-api. host of your region) and this machine's DNS",
             Loss::Tls => "TLS failed: the host's certificate is not trusted or it does not speak https; check base_url, and any proxy that intercepts TLS (its CA goes in SSL_CERT_FILE)",
             Loss::Refused => "the host refused the connection: nothing listens at that address and port; check base_url",
+            Loss::NotHttp => "the host answered, but not in HTTP: something other than the Mimecast API listens at that address and port (or it expects https); check base_url",
         }
     }
 }
