@@ -153,6 +153,71 @@ fn region_discovery_says_what_to_check_as_other_calls_do() {
 }
 
 #[test]
+fn a_region_discovery_naming_a_host_not_mimecasts_is_refused_and_nothing_goes_there() {
+    let env = Env::new();
+    // Where a wrong discovery answer points: it must never hear from mcsh.
+    let (elsewhere, reached) = listener(|mut s| {
+        let mut buf = [0u8; 4096];
+        let _ = s.read(&mut buf);
+    });
+    let port = elsewhere.rsplit(':').next().unwrap().to_string();
+    // The discovery service (on 127.0.0.1) names another host: `localhost`, by name.
+    static NAMED: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    NAMED.set(format!("http://localhost:{port}")).unwrap();
+    let (discovery, _) = listener(|mut s| {
+        let mut buf = [0u8; 4096];
+        let _ = s.read(&mut buf);
+        let body = format!(
+            r#"{{"meta":{{"status":200}},"data":[{{"region":{{"api":"{}"}}}}],"fail":[]}}"#,
+            NAMED.get().unwrap()
+        );
+        let _ = s.write_all(
+            format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+                body.len()
+            )
+            .as_bytes(),
+        );
+    });
+    let config = env.dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        "[default]\naccess_key = \"a\"\napp_id = \"app\"\nadmin_email = \"admin@company.com\"\n",
+    )
+    .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let before = std::fs::read_to_string(&config).unwrap();
+    let out = env
+        .bare()
+        .env("MCSH_CONFIG", &config)
+        .env("MCSH_DISCOVERY_URL", format!("http://{discovery}"))
+        .env("MIMECAST_SECRET_KEY", "c2VjcmV0")
+        .env("MIMECAST_APP_KEY", "key")
+        .args(["users", "list"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{err}");
+    assert!(err.contains("not a Mimecast host"), "{err}");
+    assert!(err.contains(&format!("localhost:{port}")), "{err}");
+    assert!(err.contains("MIMECAST_BASE_URL"), "{err}");
+    assert_eq!(
+        reached.load(Ordering::SeqCst),
+        0,
+        "a request went to the named host"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&config).unwrap(),
+        before,
+        "the host was saved"
+    );
+}
+
+#[test]
 fn after_the_first_answer_a_timeout_is_tried_again_and_the_count_is_told() {
     let env = Env::new();
     // The token is issued; every API call then hangs.

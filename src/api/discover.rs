@@ -2,8 +2,10 @@
 //!
 //! Policy: one unauthenticated `POST /api/login/discover-authentication` with the
 //! administrator's address, answered with the region's base URL in `data[0].region.api`
-//! (docs/mimecast-api.md §1.2). The answer is checked like any base URL (https, or loopback http);
-//! anything else is an error naming what came back.
+//! (docs/mimecast-api.md §1.2). The answer is checked like any base URL (https, or loopback http),
+//! and its host must be Mimecast's (`mimecast.com` or below it) or the discovery address's own
+//! (a sandbox names itself): the URL is saved in the profile and every later request, signed
+//! with the keys, goes there. Anything else is an error naming what came back.
 
 use std::time::Duration;
 
@@ -90,5 +92,58 @@ pub async fn region_base_url(
                  MIMECAST_BASE_URL to your region's base URL instead"
             ),
         })?;
-    check_base_url(api)
+    let found = check_base_url(api)?;
+    if !may_serve(&found, &base) {
+        // From outside: shown masked, on one line, cut.
+        let shown: String = crate::redact::redact(&found)
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(120)
+            .collect();
+        return Err(ApiError::Config(format!(
+            "region discovery at {base} named {shown:?} as the region of {email}, which is not a \
+             Mimecast host (*.mimecast.com): nothing was sent there, nor saved; set \
+             MIMECAST_BASE_URL (or base_url in the profile) to your region's base URL"
+        )));
+    }
+    Ok(found)
+}
+
+/// Whether a base URL discovery named, `found`, may serve the account: its host is Mimecast's
+/// (`mimecast.com` or a name below it), or the host discovery was asked of (`asked`).
+fn may_serve(found: &str, asked: &str) -> bool {
+    let host = |u: &str| {
+        reqwest::Url::parse(u)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
+    };
+    let Some(found) = host(found) else {
+        return false;
+    };
+    found == "mimecast.com" || found.ends_with(".mimecast.com") || host(asked) == Some(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::may_serve;
+
+    #[test]
+    fn only_mimecast_hosts_or_the_discovery_host_itself_may_serve() {
+        let asked = "https://api.mimecast.com";
+        assert!(may_serve("https://eu-api.mimecast.com", asked));
+        assert!(may_serve("https://US-API.Mimecast.com", asked));
+        assert!(may_serve("https://mimecast.com", asked));
+        assert!(!may_serve(
+            "https://eu-api.mimecast.com.evil.example",
+            asked
+        ));
+        assert!(!may_serve("https://evilmimecast.com", asked));
+        assert!(!may_serve("https://eu-api.example.com", asked));
+        // A sandbox (or a test server) answers with itself.
+        assert!(may_serve("http://127.0.0.1:4000", "http://127.0.0.1:4000"));
+        assert!(!may_serve(
+            "http://127.0.0.1:4000",
+            "https://api.mimecast.com"
+        ));
+    }
 }
