@@ -382,6 +382,50 @@ print([a.len(), b.len(), if c != () { c.name } else { "" }, d.len(), d["fresh.hi
 }
 
 #[test]
+fn onboarding_one_person_a_loop_reads_the_users_once_and_still_sees_aliases() {
+    let env = Env::new();
+    env.json(&[
+        "users",
+        "update",
+        "--email",
+        "alice.anderson@company.com",
+        "--alias",
+        "al.y@company.com",
+    ]);
+    // The loop an admin writes first: one person a call, each call reading the users (and
+    // their alias addresses) to know whom to create.
+    let source = r#"
+import "onboard" as onboard;
+let out = [];
+for e in ["loop.a@company.com", "al.y@company.com", "loop.b@company.com"] {
+    for r in onboard::person(e, "Loop Person", ["Sales"], #{}) {
+        if r.step == "user" { out.push(`${r.emailAddress} ${r.status}`); }
+    }
+}
+// A new alias, added by the run: the next call reads the users again and sees it.
+add_alias("bob.hughes@company.com", "bo.y@company.com");
+for r in onboard::person("bo.y@company.com", "Not Bob", ["Sales"], #{}) {
+    if r.step == "user" { out.push(`${r.emailAddress} ${r.status}`); }
+}
+print(out);
+"#;
+    let s = script(&env, "loop.rhai", source);
+    let (code, out, err, req) = run(&env, &["run", &s]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out.trim(),
+        r#"["loop.a@company.com created", "al.y@company.com failed", "loop.b@company.com created", "bo.y@company.com failed"]"#,
+        "{err}"
+    );
+    // Once for the first three calls; once more after the alias the run added.
+    assert_eq!(count(&req, "/api/user/get-internal-users"), 2, "{req:?}");
+    assert!(env
+        .json(&["groups", "members", "--group", "Sales"])
+        .to_string()
+        .contains("loop.b@company.com"));
+}
+
+#[test]
 fn a_plan_resting_on_a_users_aliases_is_not_applied_once_they_changed() {
     let env = Env::new();
     let bob = "bob.hughes@company.com";

@@ -44,6 +44,10 @@ pub(crate) struct Memory {
     users: HashMap<String, Option<User>>,
     /// How far the lookups have paged through each domain.
     scans: HashMap<String, Scan>,
+    /// The alias addresses' rows of each domain read whole with them, by domain, then by
+    /// lower-case address: with the domain's users, they answer `find_users(.., #{aliases:
+    /// true})` (onboard's read) without reading again.
+    alias_rows: HashMap<String, HashMap<String, User>>,
     /// The internal domains.
     pub domains: Option<Vec<Domain>>,
     /// Whether an address is a user (listed or queued for deletion), by lower-case address.
@@ -163,6 +167,29 @@ impl Memory {
         self.scans.get(domain).is_some_and(|s| s.complete)
     }
 
+    /// Whether every user and every alias address of `domain` (lower-case) is remembered.
+    pub fn scanned_whole_with_aliases(&self, domain: &str) -> bool {
+        self.scanned_whole(domain) && self.alias_rows.contains_key(domain)
+    }
+
+    /// The row of alias address `email` (lower-case), when its domain was read whole with
+    /// its aliases and `email` is one of them.
+    pub fn alias_row(&self, email: &str) -> Option<User> {
+        self.alias_rows
+            .get(super::email::domain_of(email))?
+            .get(email)
+            .cloned()
+    }
+
+    /// Remembers every alias address of `domain` (lower-case), read whole.
+    pub fn keep_alias_rows(&mut self, domain: &str, rows: Vec<User>) {
+        let rows = rows
+            .into_iter()
+            .map(|u| (u.email_address.to_ascii_lowercase(), u))
+            .collect();
+        self.alias_rows.insert(domain.to_string(), rows);
+    }
+
     /// Takes the scan of `domain` (lower-case) to go on with; `None` when it is complete.
     pub fn take_scan(&mut self, domain: &str) -> Option<Option<Pager>> {
         match self.scans.get_mut(domain) {
@@ -273,7 +300,13 @@ impl Memory {
                     }
                 }
             }
+            paths::UPDATE_ALIAS if changed => {
+                // Which rows an alias change adds or ends is the service's to say: read anew.
+                self.alias_rows.clear();
+            }
             paths::ADD_TO_PURGE_LIST | paths::REMOVE_FROM_PURGE_LIST if changed => {
+                // A user queued for deletion (or back) takes its alias addresses along.
+                self.alias_rows.clear();
                 let queue = endpoint == paths::ADD_TO_PURGE_LIST;
                 for e in item
                     .get("emailAddresses")
@@ -478,5 +511,38 @@ mod tests {
         // Restored: looked up anew, and the domain's complete scan no longer answers "none".
         assert_eq!(m.user("new@x.com"), None);
         assert!(m.take_scan("x.com").is_some());
+    }
+
+    #[test]
+    fn alias_rows_answer_until_an_alias_or_the_purge_list_changes() {
+        let row = |a: &str| User {
+            email_address: a.into(),
+            alias: crate::api::model::AliasField {
+                is_alias: true,
+                ..Default::default()
+            },
+            ..User::default()
+        };
+        let mut m = Memory::default();
+        m.put_scan("x.com", None, true);
+        assert!(
+            !m.scanned_whole_with_aliases("x.com"),
+            "no alias rows kept yet"
+        );
+        m.keep_alias_rows("x.com", vec![row("Al@x.com")]);
+        assert!(m.scanned_whole_with_aliases("x.com"));
+        assert!(m.alias_row("al@x.com").is_some_and(|u| u.is_alias()));
+        assert!(m.alias_row("bo@x.com").is_none());
+        // A refused alias change keeps them.
+        let alias = json!({"alias": "bo@x.com", "aliasFor": "b@x.com"});
+        m.learn(paths::UPDATE_ALIAS, &alias, Status::Failed, None);
+        assert!(m.scanned_whole_with_aliases("x.com"));
+        m.learn(paths::UPDATE_ALIAS, &alias, Status::Created, None);
+        assert!(!m.scanned_whole_with_aliases("x.com"));
+        assert!(m.alias_row("al@x.com").is_none());
+        m.keep_alias_rows("x.com", vec![row("al@x.com")]);
+        let purge = json!({"emailAddresses": ["a@x.com"]});
+        m.learn(paths::ADD_TO_PURGE_LIST, &purge, Status::Removed, None);
+        assert!(!m.scanned_whole_with_aliases("x.com"));
     }
 }

@@ -524,7 +524,8 @@ impl Directory {
     /// The users among `emails`, keyed by lower-case address. Each domain's users are read
     /// once; a domain that is not internal simply has none. A domain of at most
     /// [`KEPT_DOMAIN_USERS`] users is kept whole for the run: a later call, or a `find_user`,
-    /// reads it no more.
+    /// reads it no more (nor a later [`Directory::find_addresses`], when the domain was read
+    /// with its alias rows).
     pub async fn find_users(
         &self,
         emails: &[String],
@@ -557,10 +558,19 @@ impl Directory {
         let mut found = std::collections::HashMap::new();
         for d in domains.into_iter().filter(|d| internal.contains(d)) {
             // A domain this run has read whole already answers from memory: a second call,
-            // or `user()` after this one, reads nothing (alias rows are not kept).
-            if !aliases && self.memory().scanned_whole(&d) {
+            // or `user()` after this one, reads nothing; with alias rows, when they were read
+            // whole too (and no alias changed since).
+            let known = if aliases {
+                self.memory().scanned_whole_with_aliases(&d)
+            } else {
+                self.memory().scanned_whole(&d)
+            };
+            if known {
                 for key in wanted.iter().filter(|k| super::email::domain_of(k) == d) {
-                    if let Some(u) = self.find_user(key).await? {
+                    let alias = aliases.then(|| self.memory().alias_row(key)).flatten();
+                    if let Some(row) = alias {
+                        found.insert(key.clone(), row);
+                    } else if let Some(u) = self.find_user(key).await? {
                         found.insert(key.clone(), u);
                     }
                 }
@@ -570,12 +580,17 @@ impl Directory {
             // listing holds its planned users, which the memory must not take for the
             // service's).
             let mut whole = (!self.is_dry_run()).then(Vec::new);
+            let mut alias_rows = Vec::new();
             let mut listing = self.listing(Some(&d), true, aliases).await?;
             while let Some(batch) = listing.next_batch().await? {
                 if let Some(w) = whole.as_mut() {
-                    w.extend(batch.iter().filter(|u| !u.is_alias()).cloned());
-                    if w.len() > KEPT_DOMAIN_USERS {
+                    let (rows, users): (Vec<User>, Vec<User>) =
+                        batch.iter().cloned().partition(User::is_alias);
+                    w.extend(users);
+                    alias_rows.extend(rows);
+                    if w.len() + alias_rows.len() > KEPT_DOMAIN_USERS {
                         whole = None;
+                        alias_rows = Vec::new();
                     }
                 }
                 for u in batch {
@@ -591,6 +606,9 @@ impl Directory {
                 let mut memory = self.memory();
                 memory.saw_users(&all);
                 memory.put_scan(&d, None, true);
+                if aliases {
+                    memory.keep_alias_rows(&d, alias_rows);
+                }
             }
         }
         Ok(found)

@@ -385,7 +385,7 @@ if "a@company.com" in found { print(found["a@company.com"].name) }
 
     let h = host.clone();
     network("find_users", &["emails: Array", "options: Map", "Map"], r#"
-`find_users` with options: `aliases: true` includes alias addresses, each with `alias: true` (an alias is an address of another user's mailbox, not a user of its own), so a list can be told which of its addresses are taken and by what, with the same one read of each domain.
+`find_users` with options: `aliases: true` includes alias addresses, each with `alias: true` (an alias is an address of another user's mailbox, not a user of its own), so a list can be told which of its addresses are taken and by what, with the same one read of each domain. A domain read whole is kept for the run with its aliases: a later call reads it again only after the run changed an alias or the purge list.
 ```rhai
 let found = find_users(["a@company.com", "al@company.com"], #{ aliases: true });
 for e in found.keys() { if found[e].alias { print(`${e} is an alias`) } }
