@@ -149,7 +149,9 @@ fn onboard_refuses_unknown_groups_and_bad_csv_before_any_write() {
         .code(2)
         .stderr(
             predicate::str::contains("unknown group(s): Nope")
-                .and(predicate::str::contains("--create-groups")),
+                .and(predicate::str::contains("--create-groups"))
+                // Said to a script's author too, in the script's own terms.
+                .and(predicate::str::contains("#{ create_groups: true }")),
         );
     let csv = env.dir.path().join("people.csv");
     std::fs::write(&csv, "email,name,groups\nok.one@company.com,Ok One,Sales\nbad@,Bad,Sales\nok.one@company.com,Again,\n\"multi\nline@x\",M,\n").unwrap();
