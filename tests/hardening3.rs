@@ -502,6 +502,66 @@ fn a_huge_pad_is_refused_before_it_allocates() {
     }
 }
 
+/// A string of 60 MB (`fill` repeated), within `--limit memory=128`.
+#[cfg(unix)]
+fn sixty_mb_of(fill: char) -> String {
+    format!("let s = \"{fill}\"; s.pad(60000000, '{fill}');")
+}
+
+#[cfg(unix)]
+#[test]
+fn a_split_many_times_its_strings_size_is_refused_before_it_allocates() {
+    let env = Env::new();
+    // Under 1 GB of address space: each call below would make 1 to 4 GB of one 60 MB string,
+    // which the allocator cannot have (the process aborts) unless it is refused first.
+    for (fill, call) in [
+        ('a', r#"s.split("").len()"#),
+        (',', r#"s.split(",").len()"#),
+        (',', r#"s.split(',').len()"#),
+        (',', r#"s.split_rev(",").len()"#),
+        (',', r#"s.split(",", 1000000000).len()"#),
+        (',', r#"s.split_rev(',', 1000000000).len()"#),
+        ('a', "s.to_chars().len()"),
+        (
+            'a',
+            r#"s.replace("", "0123456789012345678901234567890"); s.len()"#,
+        ),
+        (
+            'a',
+            r#"s.replace('a', "0123456789012345678901234567890"); s.len()"#,
+        ),
+    ] {
+        let source = format!("{} {call}", sixty_mb_of(fill));
+        let out = crate::support::process_with_env_of(&env.bare(), "sh")
+            .arg("-c")
+            .arg("ulimit -v 1000000; exec \"$0\" \"$@\"")
+            .arg(assert_cmd::cargo::cargo_bin("mcsh"))
+            .args(["--limit", "memory=128", "-e", &source])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{call}: {err}");
+        assert!(err.contains("more than 128 MiB"), "{call}: {err}");
+    }
+    // Small strings split as Rhai splits them.
+    let out = env
+        .bare()
+        .args(["-o", "json", "-e", r#"["a,b,,c".split(","), "ab".split(""), "a b".split(), "a;b;c".split_rev(';', 2), "x".to_chars()]"#])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        v,
+        serde_json::json!([
+            ["a", "b", "", "c"],
+            ["", "a", "b", ""],
+            ["a", "b"],
+            ["c", "a;b"],
+            ["x"]
+        ])
+    );
+}
+
 #[cfg(unix)]
 #[test]
 fn a_config_file_others_can_change_does_not_say_where_credentials_go() {

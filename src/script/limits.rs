@@ -108,6 +108,18 @@ impl Limits {
     }
 }
 
+/// Whether `more` bytes fit under the memory limit (`memory` bytes) now: if not, the script is
+/// stopped as the progress hook stops it, with the memory message.
+pub(crate) fn room(memory: usize, more: usize) -> Result<(), Box<rhai::EvalAltResult>> {
+    if crate::alloc::allocated().saturating_add(more) > memory {
+        return Err(Box::new(rhai::EvalAltResult::ErrorTerminated(
+            rhai::Dynamic::from(super::STOP_MEMORY),
+            rhai::Position::NONE,
+        )));
+    }
+    Ok(())
+}
+
 /// `pad`, which can grow a value by gigabytes in one call, checked against the memory limit
 /// *before* it allocates (the limit is otherwise checked between operations, too late for
 /// one huge allocation): `[].pad(200000000, 0)` under `--limit memory=256` is refused with the
@@ -115,15 +127,7 @@ impl Limits {
 pub fn register_pad(engine: &mut rhai::Engine, limits: &Limits) {
     use rhai::{Array, Dynamic, EvalAltResult, ImmutableString};
     let memory = limits.memory_bytes();
-    let room = move |more: usize| -> Result<(), Box<EvalAltResult>> {
-        if crate::alloc::allocated().saturating_add(more) > memory {
-            return Err(Box::new(EvalAltResult::ErrorTerminated(
-                Dynamic::from(super::STOP_MEMORY),
-                rhai::Position::NONE,
-            )));
-        }
-        Ok(())
-    };
+    let room = move |more: usize| room(memory, more);
     let wanted = |len: i64| usize::try_from(len).unwrap_or(0);
     super::register::local(
         "pad",

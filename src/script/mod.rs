@@ -23,6 +23,7 @@ pub mod fn_session;
 pub mod fn_snapshot;
 pub mod fn_sync;
 pub mod fn_users;
+pub mod guard;
 pub mod host;
 pub mod limits;
 pub mod modules;
@@ -82,6 +83,7 @@ pub fn engine(host: &Rc<Host>, limits: &Limits) -> Engine {
     }
     engine.register_iterator_result::<stream::UserStream, Dynamic>();
     limits::register_pad(&mut engine, limits);
+    guard::register(&mut engine, limits);
     fn_users::register(&mut engine, host);
     fn_groups::register(&mut engine, host);
     fn_groups::register_many(&mut engine, host);

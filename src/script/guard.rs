@@ -1,0 +1,385 @@
+//! Rhai's string functions that can multiply a value's size in one call, checked against
+//! `--limit memory` before they allocate.
+//!
+//! Policy: the memory limit is otherwise checked between operations, too late for one call
+//! that turns a string read from a feed into an array many times its size: `split("")` of a
+//! 5 MB field made 330 MB under a 64 MB limit before the limit was seen (a larger field would
+//! have the kernel end the process, and in a fleet every tenant with it). Each function here
+//! does what Rhai's own does (same results, same edge cases), after counting what it will
+//! make: the pieces (each a value in the array and a string of its own) and the bytes.
+
+use rhai::{Array, Dynamic, EvalAltResult, ImmutableString, INT};
+
+use super::limits::{room, Limits};
+
+/// What one piece of a split costs beyond its text: its place in the array and its string.
+const PIECE_BYTES: usize = 64;
+
+type Res<T> = Result<T, Box<EvalAltResult>>;
+
+/// Pieces `count` of `text` split at most into `segments` (when given) would make.
+fn pieces(count: usize, segments: Option<INT>) -> usize {
+    match segments {
+        Some(n) => count.min(usize::try_from(n).unwrap_or(usize::MAX)),
+        None => count,
+    }
+}
+
+/// How many pieces `text` splits into at `delimiter` (Rust's `split`: an empty delimiter
+/// splits before and after every character).
+fn count_str(text: &str, delimiter: &str) -> usize {
+    if delimiter.is_empty() {
+        text.chars().count() + 2
+    } else {
+        text.matches(delimiter).count() + 1
+    }
+}
+
+/// Registers the checked functions over Rhai's own.
+pub fn register(engine: &mut rhai::Engine, limits: &Limits) {
+    let memory = limits.memory_bytes();
+    // Room for `n` pieces of `text`.
+    let split_room = move |text: &str, n: usize| {
+        room(
+            memory,
+            n.saturating_mul(PIECE_BYTES).saturating_add(text.len()),
+        )
+    };
+    let local =
+        |name: &str, params: &[&str], doc: &str| super::register::local(name, params, doc, false);
+
+    local(
+        "split",
+        &["text: &mut String", "delimiter: &str", "Array"],
+        r#"
+Splits the string at each `delimiter` (Rhai's `split`; `""` splits between characters);
+checked against `--limit memory` before it allocates.
+```rhai
+"a,b,,c".split(",")   // ["a", "b", "", "c"]
+```"#,
+    )
+    .register_into_engine(
+        engine,
+        move |text: &mut ImmutableString, delimiter: &str| -> Res<Array> {
+            if text.is_empty() || (!delimiter.is_empty() && !text.contains(delimiter)) {
+                return Ok(vec![text.clone().into()]);
+            }
+            split_room(text, count_str(text, delimiter))?;
+            Ok(text.split(delimiter).map(Into::into).collect())
+        },
+    );
+    local(
+        "split",
+        &[
+            "text: &mut String",
+            "delimiter: &str",
+            "segments: i64",
+            "Array",
+        ],
+        r#"
+Splits the string at `delimiter` into at most `segments` pieces (one when `segments` < 2);
+checked against `--limit memory` before it allocates.
+```rhai
+"a,b,c".split(",", 2)   // ["a", "b,c"]
+```"#,
+    )
+    .register_into_engine(
+        engine,
+        move |text: &mut ImmutableString, delimiter: &str, segments: INT| -> Res<Array> {
+            if segments <= 1
+                || text.is_empty()
+                || (!delimiter.is_empty() && !text.contains(delimiter))
+            {
+                return Ok(vec![text.clone().into()]);
+            }
+            split_room(text, pieces(count_str(text, delimiter), Some(segments)))?;
+            let segments = usize::try_from(segments).unwrap_or(usize::MAX);
+            Ok(text.splitn(segments, delimiter).map(Into::into).collect())
+        },
+    );
+    local(
+        "split",
+        &["text: &mut String", "delimiter: char", "Array"],
+        r#"
+Splits the string at each `delimiter` character; checked against `--limit memory` before it
+allocates.
+```rhai
+"a;b".split(';')   // ["a", "b"]
+```"#,
+    )
+    .register_into_engine(
+        engine,
+        move |text: &mut ImmutableString, delimiter: char| -> Res<Array> {
+            if text.is_empty() || !text.contains(delimiter) {
+                return Ok(vec![text.clone().into()]);
+            }
+            split_room(text, text.matches(delimiter).count() + 1)?;
+            Ok(text.split(delimiter).map(Into::into).collect())
+        },
+    );
+    local(
+        "split",
+        &[
+            "text: &mut String",
+            "delimiter: char",
+            "segments: i64",
+            "Array",
+        ],
+        r#"
+Splits the string at `delimiter` into at most `segments` pieces (one when `segments` < 2);
+checked against `--limit memory` before it allocates.
+```rhai
+"a;b;c".split(';', 2)   // ["a", "b;c"]
+```"#,
+    )
+    .register_into_engine(
+        engine,
+        move |text: &mut ImmutableString, delimiter: char, segments: INT| -> Res<Array> {
+            if segments <= 1 || text.is_empty() || !text.contains(delimiter) {
+                return Ok(vec![text.clone().into()]);
+            }
+            split_room(
+                text,
+                pieces(text.matches(delimiter).count() + 1, Some(segments)),
+            )?;
+            let segments = usize::try_from(segments).unwrap_or(usize::MAX);
+            Ok(text.splitn(segments, delimiter).map(Into::into).collect())
+        },
+    );
+    local(
+        "split",
+        &["text: &mut String", "Array"],
+        r#"
+Splits the string at whitespace; checked against `--limit memory` before it allocates.
+```rhai
+"a b  c".split()   // ["a", "b", "c"]
+```"#,
+    )
+    .register_into_engine(engine, move |text: &mut ImmutableString| -> Res<Array> {
+        if text.is_empty() {
+            return Ok(vec![text.clone().into()]);
+        }
+        split_room(text, text.split_whitespace().count())?;
+        Ok(text.split_whitespace().map(Into::into).collect())
+    });
+    local(
+        "split_rev",
+        &["text: &mut String", "delimiter: &str", "Array"],
+        r#"
+Splits the string at each `delimiter`, last piece first; checked against `--limit memory`
+before it allocates.
+```rhai
+"a,b,c".split_rev(",")   // ["c", "b", "a"]
+```"#,
+    )
+    .register_into_engine(
+        engine,
+        move |text: &mut ImmutableString, delimiter: &str| -> Res<Array> {
+            if text.is_empty() || (!delimiter.is_empty() && !text.contains(delimiter)) {
+                return Ok(vec![text.clone().into()]);
+            }
+            split_room(text, count_str(text, delimiter))?;
+            Ok(text.rsplit(delimiter).map(Into::into).collect())
+        },
+    );
+    local(
+        "split_rev",
+        &[
+            "text: &mut String",
+            "delimiter: &str",
+            "segments: i64",
+            "Array",
+        ],
+        r#"
+Splits the string at `delimiter` from its end into at most `segments` pieces, last first;
+checked against `--limit memory` before it allocates.
+```rhai
+"a,b,c".split_rev(",", 2)   // ["c", "a,b"]
+```"#,
+    )
+    .register_into_engine(
+        engine,
+        move |text: &mut ImmutableString, delimiter: &str, segments: INT| -> Res<Array> {
+            if segments <= 1
+                || text.is_empty()
+                || (!delimiter.is_empty() && !text.contains(delimiter))
+            {
+                return Ok(vec![text.clone().into()]);
+            }
+            split_room(text, pieces(count_str(text, delimiter), Some(segments)))?;
+            let segments = usize::try_from(segments).unwrap_or(usize::MAX);
+            Ok(text.rsplitn(segments, delimiter).map(Into::into).collect())
+        },
+    );
+    local(
+        "split_rev",
+        &["text: &mut String", "delimiter: char", "Array"],
+        r#"
+Splits the string at each `delimiter` character, last piece first; checked against `--limit
+memory` before it allocates.
+```rhai
+"a;b".split_rev(';')   // ["b", "a"]
+```"#,
+    )
+    .register_into_engine(
+        engine,
+        move |text: &mut ImmutableString, delimiter: char| -> Res<Array> {
+            if text.is_empty() || !text.contains(delimiter) {
+                return Ok(vec![text.clone().into()]);
+            }
+            split_room(text, text.matches(delimiter).count() + 1)?;
+            Ok(text.rsplit(delimiter).map(Into::into).collect())
+        },
+    );
+    local(
+        "split_rev",
+        &[
+            "text: &mut String",
+            "delimiter: char",
+            "segments: i64",
+            "Array",
+        ],
+        r#"
+Splits the string at `delimiter` from its end into at most `segments` pieces, last first;
+checked against `--limit memory` before it allocates.
+```rhai
+"a;b;c".split_rev(';', 2)   // ["c", "a;b"]
+```"#,
+    )
+    .register_into_engine(
+        engine,
+        move |text: &mut ImmutableString, delimiter: char, segments: INT| -> Res<Array> {
+            if segments <= 1 || text.is_empty() || !text.contains(delimiter) {
+                return Ok(vec![text.clone().into()]);
+            }
+            split_room(
+                text,
+                pieces(text.matches(delimiter).count() + 1, Some(segments)),
+            )?;
+            let segments = usize::try_from(segments).unwrap_or(usize::MAX);
+            Ok(text.rsplitn(segments, delimiter).map(Into::into).collect())
+        },
+    );
+    local(
+        "to_chars",
+        &["text: &str", "Array"],
+        r#"
+The string's characters, one item each; checked against `--limit memory` before it
+allocates.
+```rhai
+"abc".to_chars()   // ['a', 'b', 'c']
+```"#,
+    )
+    .register_into_engine(engine, move |text: &str| -> Res<Array> {
+        room(
+            memory,
+            text.chars()
+                .count()
+                .saturating_mul(std::mem::size_of::<Dynamic>()),
+        )?;
+        Ok(text.chars().map(Into::into).collect())
+    });
+    register_replace(engine, memory);
+}
+
+/// `replace`: replacing `""` puts the substitute between every two characters, and a long
+/// substitute for a frequent match multiplies the string.
+fn register_replace(engine: &mut rhai::Engine, memory: usize) {
+    // The new string's size: the old one, and what each match adds.
+    let grown = move |text: &str, find: &str, with: usize| -> Res<()> {
+        let matches = if find.is_empty() {
+            text.chars().count() + 1
+        } else {
+            text.matches(find).count()
+        };
+        let more = matches.saturating_mul(with.saturating_sub(find.len()));
+        room(memory, text.len().saturating_add(more))
+    };
+    // Mutating, as Rhai's own: not for constants.
+    let local = |params: &[&str], doc: &str| super::register::local("replace", params, doc, true);
+    local(
+        &["text: &mut String", "find: &str", "with: &str", "()"],
+        r#"
+Replaces every `find` in the string with `with` (an empty `find` puts `with` between every two
+characters); checked against `--limit memory` before it allocates.
+```rhai
+let t = "a-b-c"; t.replace("-", "+");   // "a+b+c"
+```"#,
+    )
+    .register_into_engine(
+        engine,
+        move |text: &mut ImmutableString, find: &str, with: &str| -> Res<()> {
+            if text.is_empty() {
+                return Ok(());
+            }
+            grown(text, find, with.len())?;
+            *text = text.replace(find, with).into();
+            Ok(())
+        },
+    );
+    local(
+        &["text: &mut String", "find: &str", "with: char", "()"],
+        r#"
+Replaces every `find` in the string with the character `with`; checked against `--limit
+memory` before it allocates.
+```rhai
+let t = "a--b"; t.replace("--", '+');   // "a+b"
+```"#,
+    )
+    .register_into_engine(
+        engine,
+        move |text: &mut ImmutableString, find: &str, with: char| -> Res<()> {
+            if text.is_empty() {
+                return Ok(());
+            }
+            grown(text, find, with.len_utf8())?;
+            *text = text.replace(find, &with.to_string()).into();
+            Ok(())
+        },
+    );
+    local(
+        &["text: &mut String", "find: char", "with: &str", "()"],
+        r#"
+Replaces every character `find` in the string with `with`; checked against `--limit memory`
+before it allocates.
+```rhai
+let t = "a-b"; t.replace('-', " to ");   // "a to b"
+```"#,
+    )
+    .register_into_engine(
+        engine,
+        move |text: &mut ImmutableString, find: char, with: &str| -> Res<()> {
+            if text.is_empty() {
+                return Ok(());
+            }
+            grown(text, find.encode_utf8(&mut [0; 4]), with.len())?;
+            *text = text.replace(&find.to_string(), with).into();
+            Ok(())
+        },
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pieces_are_counted_as_rust_splits() {
+        for (text, delimiter) in [
+            ("a,b,,c", ","),
+            ("abc", ""),
+            ("", ""),
+            ("xx", "x"),
+            ("é€", ""),
+        ] {
+            assert_eq!(
+                count_str(text, delimiter),
+                text.split(delimiter).count(),
+                "{text:?} at {delimiter:?}"
+            );
+        }
+        assert_eq!(pieces(10, Some(3)), 3);
+        assert_eq!(pieces(2, Some(5)), 2);
+        assert_eq!(pieces(4, None), 4);
+    }
+}
