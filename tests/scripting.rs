@@ -891,3 +891,44 @@ fn read_csv_stops_at_the_memory_limit_as_it_reads() {
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "60000");
 }
+
+#[test]
+fn a_csv_column_the_header_lacks_is_an_error_naming_the_nearest_one() {
+    let env = Env::new();
+    let path = env.dir.path().join("moves.csv");
+    std::fs::write(&path, "email,department\namy.new@company.com,Sales\n").unwrap();
+    let csv = path.display().to_string();
+    let run = |source: String| {
+        let out = env.bare().args(["-e", &source]).output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).trim().to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    // The slip that matched nobody: now stopped, with the column meant.
+    let (code, _, err) = run(format!(
+        "let n = 0; for r in read_csv({csv:?}) {{ if r.departmnet == \"Sales\" {{ n += 1 }} }} n"
+    ));
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("the CSV row has no column `departmnet`: did you mean `department`?"),
+        "{err}"
+    );
+    // A header's case is not the script's: `Email` names `email`.
+    let (code, _, err) = run(format!("read_csv({csv:?})[0].Email"));
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("did you mean `email`?"), "{err}");
+    // What the file has is read; a column the script adds is its own; `in` asks safely; a
+    // map the script builds from a row is not a row.
+    let (code, out, err) = run(format!(
+        "let rows = read_csv({csv:?}); rows[0].result = \"moved\"; \
+         let own = #{{ e: rows[0].email }}; \
+         [rows[0].department, rows[0].result, \"team\" in rows[0], own.nothing == ()]"
+    ));
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(
+        out.split_whitespace().collect::<String>(),
+        r#"["Sales","moved",false,true]"#
+    );
+}

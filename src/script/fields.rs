@@ -20,7 +20,16 @@ use rhai::{ASTNode, Dynamic, EvalAltResult, Expr, Map, Stmt, AST};
 /// The tags of record values: this base, and the record's key set's checksum in the low bits.
 const TAG_BASE: i32 = 0x4D43_0000;
 
+/// The tags of the values of a row `read_csv` made: its header is known, so a column it does
+/// not have is a slip too (`row.departmnet`), though the script may add columns of its own.
+const ROW_TAG_BASE: i32 = 0x4D52_0000;
+
 fn checksum(map: &Map) -> i32 {
+    tag_of(map, TAG_BASE)
+}
+
+/// `base` with the checksum of `map`'s key set in the low bits.
+fn tag_of(map: &Map, base: i32) -> i32 {
     // FNV-1a over the sorted keys (a BTreeMap iterates sorted), folded to 16 bits.
     let mut h: u32 = 0x811c_9dc5;
     for k in map.keys() {
@@ -29,7 +38,7 @@ fn checksum(map: &Map) -> i32 {
             h = h.wrapping_mul(0x0100_0193);
         }
     }
-    TAG_BASE | ((h ^ (h >> 16)) & 0xFFFF) as i32
+    base | ((h ^ (h >> 16)) & 0xFFFF) as i32
 }
 
 /// Fields a record of a kind has only sometimes (the service left them out, or they say
@@ -62,17 +71,42 @@ pub fn mark(mut value: Dynamic) -> Dynamic {
     value
 }
 
+/// The tag [`mark_rows`] gives the values of rows with `map`'s columns.
+pub fn row_tag(map: &Map) -> i32 {
+    tag_of(map, ROW_TAG_BASE)
+}
+
+/// Marks `row` (a map `read_csv` made, of at most [`RECORD_MAX_FIELDS`] columns) with `tag`
+/// ([`row_tag`] of its columns, the same for every row of a file).
+pub fn mark_row(row: &mut Map, tag: i32) {
+    if row.len() <= RECORD_MAX_FIELDS {
+        for v in row.values_mut() {
+            v.set_tag(tag);
+        }
+    }
+}
+
 /// Whether `map` is a record mcsh handed out, with the keys it had.
 pub fn is_record(map: &Map) -> bool {
+    has_tag(map, TAG_BASE)
+}
+
+/// Whether `map` is a row `read_csv` made, with the columns it had.
+fn is_row(map: &Map) -> bool {
+    has_tag(map, ROW_TAG_BASE)
+}
+
+/// Whether a value of `map` carries the tag of `base` for `map`'s own keys.
+fn has_tag(map: &Map, base: i32) -> bool {
     if map.len() > RECORD_MAX_FIELDS {
         return false;
     }
     // Most maps a script builds hold no tagged value at all: they are told without the
     // checksum, which reads every key (a map of a thousand addresses, on every new key).
-    if !map.values().any(|v| v.tag() & !0xFFFF == TAG_BASE) {
+    if !map.values().any(|v| v.tag() & !0xFFFF == base) {
         return false;
     }
-    let tag = checksum(map);
+    let tag = tag_of(map, base);
     map.values().any(|v| v.tag() == tag)
 }
 
@@ -198,15 +232,7 @@ pub fn missing<'a>(
             return Ok(Dynamic::UNIT.into());
         }
         // A difference of case only is the likeliest slip of all (`emailaddress`).
-        let same_letters = map
-            .keys()
-            .find(|k| k.eq_ignore_ascii_case(prop))
-            .map(|k| k.to_string());
-        let close = match same_letters {
-            Some(k) => vec![k],
-            None => crate::suggest::similar(prop, map.keys().map(|k| k.as_str()), 1),
-        };
-        let hint = match close.first() {
+        let hint = match nearest(map, prop) {
             Some(c) => format!("did you mean `{c}`?"),
             None => {
                 let keys: Vec<&str> = map.keys().map(|k| k.as_str()).collect();
@@ -225,7 +251,39 @@ pub fn missing<'a>(
         map.insert(prop.into(), Dynamic::UNIT);
         return map.get_mut(prop).expect("just inserted").try_into();
     }
+    if is_row(map) {
+        // Read, never set by the script: a column the file's header does not have.
+        let close = nearest(map, prop);
+        let hint = match close {
+            Some(c) => format!("did you mean `{c}`?"),
+            None => {
+                let keys: Vec<&str> = map.keys().map(|k| k.as_str()).collect();
+                format!("its columns are {}", keys.join(", "))
+            }
+        };
+        let message = format!(
+            "the CSV row has no column `{}`: {hint} (mcsh stops here: a misspelt column would match nobody, or everybody; `\"{}\" in row` tells whether a file has it)",
+            crate::output::printable(prop),
+            crate::output::printable(prop)
+        );
+        return Err(super::errors::raise(
+            "field", "usage", &message, false, 0, "usage",
+        ));
+    }
     Ok(Dynamic::UNIT.into())
+}
+
+/// The key of `map` `prop` most likely meant: the same letters in another case, else the
+/// nearest spelling.
+fn nearest(map: &Map, prop: &str) -> Option<String> {
+    map.keys()
+        .find(|k| k.eq_ignore_ascii_case(prop))
+        .map(|k| k.to_string())
+        .or_else(|| {
+            crate::suggest::similar(prop, map.keys().map(|k| k.as_str()), 1)
+                .into_iter()
+                .next()
+        })
 }
 
 #[cfg(test)]

@@ -123,6 +123,8 @@ pub fn read_csv_with(path: &str, options: &CsvOptions) -> Res<Array> {
         ));
     }
     let mut rows = Array::new();
+    // Every row has the header's columns: one tag for all ([`fields::row_tag`]).
+    let mut tag = None;
     for record in sheet.rows() {
         // A row's map takes many times its text: checked as the rows are made, so one call
         // stops at the memory limit instead of taking many times it first.
@@ -147,6 +149,8 @@ pub fn read_csv_with(path: &str, options: &CsvOptions) -> Res<Array> {
         if let Some(key) = &options.line_field {
             map.insert(key.as_str().into(), (line_of(&record) as i64).into());
         }
+        let tag = *tag.get_or_insert_with(|| super::fields::row_tag(&map));
+        super::fields::mark_row(&mut map, tag);
         rows.push(Dynamic::from_map(map));
     }
     Ok(rows)
@@ -274,7 +278,7 @@ print(`mcsh users restore ${shell_flag("--email", "-ops$@company.com")}`);
     });
 
     local("read_csv", &["path: &str", "Array"], r#"
-Reads a CSV file with a header row: one map per row, keyed by the header's names, values as strings. A UTF-8 BOM is accepted; a row with the wrong number of fields, a column named twice or a NUL byte is an error naming it. A cell mcsh guarded against spreadsheet formulas when it wrote it (`'=...`) reads back as it was. Rows that would take more memory than `--limit memory` leaves stop the call (exit 2), before they are all made.
+Reads a CSV file with a header row: one map per row, keyed by the header's names, values as strings. Reading a column the header does not have is an error naming the nearest one (`"col" in row` asks whether the file has it; a column the script sets is its own). A UTF-8 BOM is accepted; a row with the wrong number of fields, a column named twice or a NUL byte is an error naming it. A cell mcsh guarded against spreadsheet formulas when it wrote it (`'=...`) reads back as it was. Rows that would take more memory than `--limit memory` leaves stop the call (exit 2), before they are all made.
 ```rhai
 for row in read_csv("people.csv") { print(row.email) }
 ```"#, true)
