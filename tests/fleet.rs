@@ -338,6 +338,59 @@ fn what_a_script_prints_over_a_fleet_comes_back_exactly_and_is_never_a_row() {
 }
 
 #[test]
+fn credentials_in_the_environment_do_not_make_every_tenant_one() {
+    let f = Fleet::new();
+    // The sandbox tour's exports, still set: each profile would resolve to acme.
+    let acme = &f._sandboxes[0];
+    let email = "twice.person@company.com";
+    let out = f
+        .mcsh()
+        .env("MIMECAST_BASE_URL", &acme.base_url)
+        .env("MIMECAST_CLIENT_ID", &acme.keys.client_id)
+        .env("MIMECAST_CLIENT_SECRET", &acme.keys.client_secret)
+        .args([
+            "--fleet",
+            "trio",
+            "--yes",
+            "groups",
+            "add-member",
+            "--group",
+            "Sales",
+            "--email",
+            email,
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("MIMECAST_BASE_URL, MIMECAST_CLIENT_ID, MIMECAST_CLIENT_SECRET are set in the environment"),
+        "{err}"
+    );
+    assert!(
+        err.contains("unset MIMECAST_BASE_URL MIMECAST_CLIENT_ID MIMECAST_CLIENT_SECRET"),
+        "{err}"
+    );
+    assert!(!err.contains(&acme.keys.client_secret), "{err}");
+    for t in TENANTS {
+        assert!(!f.members(t, "Sales").contains(email), "{t} was written to");
+    }
+    // A variable that names no credential (a timeout) is no reason to refuse.
+    let out = f
+        .mcsh()
+        .env("MCSH_TIMEOUT", "20")
+        .args(["--fleet", "pair", "-o", "csv", "-e", "account().name"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
 fn one_tenant_refusing_its_credentials_is_partial_and_the_others_complete() {
     let f = Fleet::with_secret_of(Some("globex"));
     let email = "partial.person@company.com";

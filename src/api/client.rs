@@ -53,7 +53,17 @@ pub(super) struct Inner {
     pub(super) budget: RateBudget,
     pub(super) stats: Counters,
     /// Where the token fetched ahead of the first request stands ([`Client::warm_up`]).
-    pub(super) warm: std::sync::Mutex<super::token::Warm>,
+    pub(super) warm: std::sync::Mutex<Warm>,
+}
+
+/// Where an API 2.0 token fetched ahead stands (`token.rs`, which fetches it).
+pub(super) enum Warm {
+    /// None was asked for, or the first request has taken over.
+    Off,
+    /// Asked for, and not yet begun: a request that needs the token first fetches it itself.
+    Pending,
+    /// It failed: the first request to need a token is told this.
+    Failed(Fault),
 }
 
 #[derive(Debug, Default)]
@@ -139,7 +149,7 @@ impl Client {
                 observer,
                 budget: RateBudget::default(),
                 stats: Counters::default(),
-                warm: std::sync::Mutex::new(super::token::Warm::Off),
+                warm: std::sync::Mutex::new(Warm::Off),
             }),
         })
     }

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::auth::Auth;
 use super::auth::{Secret, Token};
-use super::client::Client;
+use super::client::{Client, Warm};
 use super::envelope;
 use super::error::ApiError;
 use super::events::Event;
@@ -19,16 +19,6 @@ use super::transport::{auth_error, read_answer, Fault};
 
 /// Where API 2.0 tokens are issued.
 const TOKEN_PATH: &str = "/oauth/token";
-
-/// Where a token fetched ahead stands.
-pub(super) enum Warm {
-    /// None was asked for, or the first request has taken over.
-    Off,
-    /// Asked for, and not yet begun: a request that needs the token first fetches it itself.
-    Pending,
-    /// It failed: the first request to need a token is told this.
-    Failed(Fault),
-}
 
 impl Client {
     /// Fetches the API 2.0 token in the background, so the first request finds it (API 1.0

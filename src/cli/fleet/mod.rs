@@ -68,6 +68,15 @@ impl Fleet {
     /// The fleet `cli` asks for: `--profiles`, `--all-profiles` or `--fleet`, or an `apply` of
     /// a fleet plan, or an `undo` of a fleet run; `None` for a run on one tenant.
     pub fn of(cli: &Cli) -> anyhow::Result<Option<Fleet>> {
+        let fleet = Fleet::asked(cli)?;
+        if fleet.is_some() {
+            refuse_environment_credentials(&cli.global, &|k| std::env::var(k).ok())?;
+        }
+        Ok(fleet)
+    }
+
+    /// [`Fleet::of`], before the environment is looked at.
+    fn asked(cli: &Cli) -> anyhow::Result<Option<Fleet>> {
         let g = &cli.global;
         if g.member.is_some() {
             return Ok(None);
@@ -273,6 +282,37 @@ fn chosen(g: &Global) -> anyhow::Result<Option<Vec<String>>> {
         }
     }
     Ok(Some(tenants))
+}
+
+/// Refuses a fleet of profiles while credentials are set in the environment: each tenant
+/// resolves its profile with the environment over it, so they would replace every profile's
+/// own and each "tenant" would be the one tenant they name, written to once per profile.
+/// Sandbox tenants and rehearsal copies take no credentials from the environment.
+fn refuse_environment_credentials(
+    g: &Global,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> anyhow::Result<()> {
+    if g.sandbox || g.rehearse.is_some() {
+        return Ok(());
+    }
+    let set: Vec<&str> = crate::config::KEYS
+        .iter()
+        .map(|(_, var)| *var)
+        .filter(|var| var.starts_with("MIMECAST_"))
+        .filter(|var| env(var).is_some_and(|v| !v.trim().is_empty()))
+        .collect();
+    if set.is_empty() {
+        return Ok(());
+    }
+    Err(Usage(format!(
+        "{} {} set in the environment, and would replace every profile's own: each tenant of the \
+         fleet would be the one they name, changed once per profile. A fleet takes each tenant's \
+         credentials from its profile: `unset {}` first",
+        set.join(", "),
+        if set.len() == 1 { "is" } else { "are" },
+        set.join(" ")
+    ))
+    .into())
 }
 
 /// Refuses what does not run over a fleet: commands about this machine (config, sandbox,
