@@ -853,3 +853,50 @@ fn rows_a_script_gets_carry_the_tenant_flags_and_data_is_never_taken_for_a_hint(
         "{err}"
     );
 }
+
+#[test]
+fn an_export_file_named_csv_is_written_as_csv() {
+    let env = Env::new();
+    for (name, csv) in [
+        ("u.csv", true),
+        ("U.CSV", true),
+        ("u.json", false),
+        ("u", false),
+    ] {
+        let path = env.dir.path().join(name);
+        let out = env
+            .mcsh(Scheme::OAuth)
+            .args(["export", "--domain", "example.com", "--out"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(
+            text.starts_with("emailAddress,name,"),
+            csv,
+            "{name}: {text}"
+        );
+        assert_eq!(serde_json::from_str::<Value>(&text).is_ok(), !csv, "{name}");
+    }
+    // Asked for outright, the format wins over the name.
+    let path = env.dir.path().join("asked.csv");
+    env.mcsh(Scheme::OAuth)
+        .args([
+            "export",
+            "--domain",
+            "example.com",
+            "--format",
+            "json",
+            "--out",
+        ])
+        .arg(&path)
+        .assert()
+        .success();
+    assert!(serde_json::from_str::<Value>(&std::fs::read_to_string(&path).unwrap()).is_ok());
+}

@@ -64,7 +64,8 @@ pub struct ExportArgs {
     /// Add each user's groups, by path (one scan of every group's members)
     #[arg(long)]
     pub with_groups: bool,
-    /// json or csv [default: json, or --output when it is one of them]
+    /// json or csv [default: --output when it is one of them, else csv for a --out file
+    /// named *.csv, else json]
     #[arg(long, value_name = "FORMAT", value_parser = ["json", "csv"])]
     pub format: Option<String>,
     /// Write to this file, atomically, instead of standard output
@@ -359,6 +360,12 @@ pub fn departments(global: &Global, runtime: &Runtime, a: DepartmentsArgs) -> an
     )
 }
 
+/// The format an export file's name asks for when nothing else does: `csv` for `*.csv`.
+pub fn export_format_of(out: &str) -> Option<&'static str> {
+    let ext = std::path::Path::new(out).extension()?.to_str()?;
+    ext.eq_ignore_ascii_case("csv").then_some("csv")
+}
+
 /// `mcsh export`.
 pub fn export(global: &Global, runtime: &Runtime, a: ExportArgs) -> anyhow::Result<()> {
     if let Some(d) = &a.domain {
@@ -370,8 +377,10 @@ pub fn export(global: &Global, runtime: &Runtime, a: ExportArgs) -> anyhow::Resu
         (Some("csv"), _) => Format::Csv,
         (Some(_), _) => Format::Json,
         (None, Some(f)) => f,
-        (None, None) if a.out.is_some() => Format::Json,
-        (None, None) => Format::Json,
+        (None, None) => match a.out.as_deref().and_then(export_format_of) {
+            Some("csv") => Format::Csv,
+            _ => Format::Json,
+        },
     };
     let vars = vec![
         (

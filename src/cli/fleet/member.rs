@@ -103,14 +103,18 @@ pub fn become_member(cli: &mut Cli, member: Member) {
         Some(Command::Export(a)) => match &mut a.out {
             Some(out) if out != "-" => {
                 if a.format.is_none() {
-                    a.format = Some(
-                        if asked == Some(Format::Csv) {
-                            "csv"
-                        } else {
-                            "json"
-                        }
-                        .into(),
-                    );
+                    let named = crate::cli::workflows::export_format_of(out);
+                    a.format =
+                        Some(
+                            if asked == Some(Format::Csv)
+                                || (asked.is_none() && named == Some("csv"))
+                            {
+                                "csv"
+                            } else {
+                                "json"
+                            }
+                            .into(),
+                        );
                 }
                 let ext = a.format.clone().unwrap_or_else(|| "json".into());
                 *out = in_folder(out, &member.profile, &ext);
