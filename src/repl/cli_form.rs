@@ -195,9 +195,7 @@ fn fill(template: &str, words: &[String]) -> Option<String> {
             rest = &rest[start + 1..];
             continue;
         }
-        let Some(len) = rest[start..].find('}') else {
-            return None;
-        };
+        let len = rest[start..].find('}')?;
         let key = &rest[start + 1..start + len];
         match key {
             "groups" => {
