@@ -710,3 +710,29 @@ async fn credentials_refused_ahead_are_told_to_the_first_call_once() {
     client.account().await.unwrap();
     assert_eq!(server.hits("/oauth/token"), 2);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_passing_failure_ahead_stands_a_moment_then_is_asked_again() {
+    // Every try of the first two fetches is answered 503, then the token is issued.
+    let tries = fast().read_retries as usize + 1;
+    let server = Scripted::start(move |path, _, n| {
+        if path == "/oauth/token" && n < 2 * tries {
+            Canned::json(503, r#"{"detail":"try later"}"#)
+        } else {
+            token_or(path, n, || Canned::json(200, ACCOUNT_OK))
+        }
+    });
+    let client = oauth(&server.base_url, "id", "secret");
+    client.warm_up();
+    token_requests(&server, tries).await;
+    // A moment after: the same answer, not a second round of tries (a dead host would cost
+    // its retries twice).
+    client.account().await.unwrap_err();
+    assert_eq!(server.hits("/oauth/token"), tries);
+    // Failed a while before the first call needs it: asked again, and the service is back.
+    client.warm_up();
+    token_requests(&server, 2 * tries).await;
+    tokio::time::sleep(Duration::from_millis(5200)).await;
+    client.account().await.unwrap();
+    assert_eq!(server.hits("/oauth/token"), 2 * tries + 1);
+}

@@ -1360,3 +1360,54 @@ fn account_over_a_fleet_fails_the_tenant_whose_credentials_are_refused() {
     assert!(err.contains("not done on 1 of 3 tenants: globex"), "{err}");
     assert!(out.contains("acme,") && out.contains("initech,"), "{out}");
 }
+
+#[test]
+fn tenants_discovering_their_region_at_once_each_keep_what_they_found() {
+    // Eight API 1.0 profiles with an admin's address and no base URL: each tenant of the
+    // fleet asks discovery as it connects, and saves the answer in its own profile.
+    let env = crate::support::Env::new();
+    let k = &env.sandbox.keys;
+    let names: Vec<String> = (1..=8).map(|i| format!("v{i}")).collect();
+    let mut config = String::new();
+    for n in &names {
+        config.push_str(&format!(
+            "[{n}]\naccess_key = {:?}\nsecret_key = {:?}\napp_id = {:?}\napp_key = {:?}\nadmin_email = \"admin@company.com\"\n\n",
+            k.access_key, k.secret_key, k.app_id, k.app_key
+        ));
+    }
+    let file = env.dir.path().join("discover.toml");
+    std::fs::write(&file, config).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let out = env
+        .bare()
+        .env("MCSH_CONFIG", &file)
+        .env("MCSH_DISCOVERY_URL", &env.sandbox.base_url)
+        .args([
+            "--profiles",
+            &names.join(","),
+            "-o",
+            "csv",
+            "-e",
+            "account().name",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let saved = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(
+        saved
+            .matches(&format!("base_url = \"{}\"", env.sandbox.base_url))
+            .count(),
+        8,
+        "{saved}"
+    );
+}

@@ -794,3 +794,36 @@ fn a_config_in_a_folder_others_can_change_does_not_say_where_credentials_go() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("can be changed by other users"));
     assert!(thief.seen.lock().unwrap().is_empty());
 }
+
+#[test]
+fn a_workflow_keeps_the_operations_limit_an_admin_sets() {
+    let env = Env::new();
+    let csv = env.dir.path().join("feed.csv");
+    let mut text = String::from("email,name,groups\n");
+    for i in 0..300 {
+        text.push_str(&format!("ops.p{i:03}@company.com,P {i},Sales\n"));
+    }
+    std::fs::write(&csv, text).unwrap();
+    let onboard = |limit: Option<&str>| {
+        let mut cmd = env.bare();
+        cmd.args(["--sandbox", "--dry-run", "-q"]);
+        if let Some(l) = limit {
+            cmd.args(["--limit", l]);
+        }
+        cmd.args(["onboard", "--csv"])
+            .arg(&csv)
+            .args(["-o", "json"]);
+        let out = cmd.output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    // What a feed may cost, bounded by the admin: the workflow stops at it.
+    let (code, err) = onboard(Some("operations=1000"));
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("stopped after 1000 operations"), "{err}");
+    // Unset, mcsh's own workflow is not held to the limit meant for runaway scripts.
+    let (code, err) = onboard(None);
+    assert_eq!(code, Some(0), "{err}");
+}

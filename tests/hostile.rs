@@ -551,6 +551,8 @@ fn hostile_config_files() {
         ("a secret key that is not base64", "[default]\nbase_url = \"https://eu-api.mimecast.com\"\naccess_key = \"a\"\nsecret_key = \"!!!\"\napp_id = \"i\"\napp_key = \"k\"\n", "not valid base64"),
         ("a base URL that is not one", "[default]\nbase_url = \"not a url\"\nclient_id = \"i\"\nclient_secret = \"s\"\n", "is not a URL"),
         ("plain http off loopback", "[default]\nbase_url = \"http://api.example.com\"\nclient_id = \"i\"\nclient_secret = \"s\"\n", "clear text"),
+        ("a base URL with a query", "[default]\nbase_url = \"https://api.services.mimecast.com?x=1\"\nclient_id = \"i\"\nclient_secret = \"s\"\n", "query or fragment"),
+        ("a base URL with a line break", "[default]\nbase_url = \"https://api.services.mimecast.com\\nwarning: forged\"\nclient_id = \"i\"\nclient_secret = \"s\"\n", "control character"),
         ("a failing secret_command", "[default]\nclient_id = \"i\"\nsecret_command = \"exit 7\"\n", "secret_command"),
         ("binary garbage", "\u{0}\u{1}\u{2}garbage", "binary_garbage.toml"),
     ] {
@@ -566,7 +568,7 @@ fn hostile_config_files() {
     ));
     assert_eq!(
         run_all(&env, cases),
-        14,
+        16,
         "the cases docs/reliability.md counts"
     );
 }

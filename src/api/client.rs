@@ -62,8 +62,9 @@ pub(super) enum Warm {
     Off,
     /// Asked for, and not yet begun: a request that needs the token first fetches it itself.
     Pending,
-    /// It failed: the first request to need a token is told this.
-    Failed(Fault),
+    /// It failed, at that moment: the first request to need a token is told this, if the
+    /// credentials were refused or it failed a moment ago (see `token.rs`).
+    Failed(Fault, std::time::Instant),
 }
 
 #[derive(Debug, Default)]

@@ -110,17 +110,19 @@ pub async fn region_base_url(
 }
 
 /// Whether a base URL discovery named, `found`, may serve the account: its host is Mimecast's
-/// (`mimecast.com` or a name below it), or the host discovery was asked of (`asked`).
+/// (`mimecast.com` or a name below it), or the host and port discovery was asked of (`asked`).
 fn may_serve(found: &str, asked: &str) -> bool {
-    let host = |u: &str| {
-        reqwest::Url::parse(u)
-            .ok()
-            .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
+    let place = |u: &str| {
+        let u = reqwest::Url::parse(u).ok()?;
+        Some((
+            u.host_str()?.to_ascii_lowercase(),
+            u.port_or_known_default(),
+        ))
     };
-    let Some(found) = host(found) else {
+    let Some((host, port)) = place(found) else {
         return false;
     };
-    found == "mimecast.com" || found.ends_with(".mimecast.com") || host(asked) == Some(found)
+    host == "mimecast.com" || host.ends_with(".mimecast.com") || place(asked) == Some((host, port))
 }
 
 #[cfg(test)]
@@ -139,11 +141,11 @@ mod tests {
         ));
         assert!(!may_serve("https://evilmimecast.com", asked));
         assert!(!may_serve("https://eu-api.example.com", asked));
-        // A sandbox (or a test server) answers with itself.
+        // A sandbox (or a test server) answers with itself: its host and its port, since
+        // another port of the host is another service.
         assert!(may_serve("http://127.0.0.1:4000", "http://127.0.0.1:4000"));
-        assert!(!may_serve(
-            "http://127.0.0.1:4000",
-            "https://api.mimecast.com"
-        ));
+        assert!(!may_serve("http://127.0.0.1:4000", asked));
+        assert!(!may_serve("http://127.0.0.1:4001", "http://127.0.0.1:4000"));
+        assert!(may_serve("https://localhost", "https://localhost:443"));
     }
 }

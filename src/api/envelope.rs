@@ -224,11 +224,27 @@ pub fn error_summary(body: &[u8]) -> (Option<String>, Option<String>) {
 
 /// At most 120 characters of a body, on one line, for error messages.
 pub fn excerpt(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(&body[..body.len().min(480)]);
-    // Masked as the server wrote it, before it is quoted (which doubles a `\/`).
-    let text = crate::redact::redact(&text);
-    let one_line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    one_line.chars().take(120).collect()
+    const SHOWN: usize = 120;
+    // Past what is shown: the longest secret that could begin among it.
+    const MARGIN: usize = 4096;
+    // On one line, as far as the shown characters and the margin reach however much space
+    // comes first; masked whole, as the server wrote it, before it is cut (a secret cut
+    // first is no longer found, and its first part shows) or quoted (which doubles a `\/`).
+    let text = String::from_utf8_lossy(body);
+    let mut one_line = String::new();
+    for word in text.split_whitespace() {
+        if one_line.len() >= SHOWN + MARGIN {
+            break;
+        }
+        if !one_line.is_empty() {
+            one_line.push(' ');
+        }
+        one_line.push_str(word);
+    }
+    crate::redact::redact(&one_line)
+        .chars()
+        .take(SHOWN)
+        .collect()
 }
 
 fn plain_json_error(e: &serde_json::Error) -> String {
@@ -269,6 +285,23 @@ mod tests {
         let err = decode(br#"{"message": "secret Zx81\/Pq+Lm\/Ty09==" "#).unwrap_err();
         assert!(!err.0.contains("Pq+Lm"), "{}", err.0);
         assert!(err.0.contains("secret ****"), "{}", err.0);
+    }
+
+    #[test]
+    fn a_secret_where_the_excerpt_is_cut_shows_no_part_of_itself() {
+        let secret = "EchoSecret-0123456789abcdefghijklmnopqrstuvwxy";
+        crate::redact::register(secret);
+        // An indented error page: the secret reaches past the bytes an excerpt once read,
+        // and past the characters it shows.
+        for pad in [1, 430, 460, 100_000] {
+            let body = format!("<html>{}{secret} after", " ".repeat(pad));
+            let shown = excerpt(body.as_bytes());
+            assert!(!shown.contains("EchoSecret"), "{pad}: {shown}");
+            assert!(shown.starts_with("<html> ****"), "{pad}: {shown}");
+        }
+        let long = format!("{}{secret}", "x".repeat(100));
+        let shown = excerpt(long.as_bytes());
+        assert_eq!(shown, format!("{}****", "x".repeat(100)));
     }
 
     #[test]

@@ -20,6 +20,10 @@ use super::transport::{auth_error, read_answer, Fault};
 /// Where API 2.0 tokens are issued.
 const TOKEN_PATH: &str = "/oauth/token";
 
+/// How long a fetch ahead's failure other than refused credentials stands for the first
+/// request: past it, the first request asks again.
+const STILL_FRESH: std::time::Duration = std::time::Duration::from_secs(5);
+
 impl Client {
     /// Fetches the API 2.0 token in the background, so the first request finds it (API 1.0
     /// signs each request and has none). Called on the runtime, by a run certain to call the
@@ -45,7 +49,7 @@ impl Client {
         let fetched = self.fetch_token(&mut cached).await;
         *self.inner.warm.lock().expect("token lock") = match fetched {
             Ok(_) => Warm::Off,
-            Err(fault) => Warm::Failed(fault),
+            Err(fault) => Warm::Failed(fault, std::time::Instant::now()),
         };
     }
 
@@ -69,10 +73,16 @@ impl Client {
         if let Some(t) = cached.as_ref().filter(|t| t.is_fresh()) {
             return Ok(t.value.clone());
         }
-        // A fetch ahead that failed is this request's failure; one not yet begun is dropped.
+        // A fetch ahead that failed is this request's failure when asking again would be
+        // answered the same: refused credentials, or a failure of a moment ago (a dead host
+        // is not tried twice over). One that failed a while back (a 503 while the script
+        // worked) is tried again; one not yet begun is dropped.
         let ahead = std::mem::replace(&mut *self.inner.warm.lock().expect("token lock"), Warm::Off);
-        if let Warm::Failed(fault) = ahead {
-            return Err(fault);
+        if let Warm::Failed(fault, at) = ahead {
+            let refused = matches!(&fault, Fault::Refused(e) if e.is_auth());
+            if refused || at.elapsed() < STILL_FRESH {
+                return Err(fault);
+            }
         }
         self.fetch_token(&mut cached).await
     }

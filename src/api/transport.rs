@@ -266,7 +266,8 @@ pub(super) fn status_error(path: &str, answer: &Answer) -> ApiError {
 /// comes from outside, and Mimecast support asks for it.
 pub(super) fn gateway_request_id(headers: &HeaderMap) -> Option<String> {
     let raw = headers.get("x-request-id")?;
-    let text = String::from_utf8_lossy(raw.as_bytes());
+    // Masked whole before it is cut: a secret echoed in it is not shown in part.
+    let text = crate::redact::redact(&String::from_utf8_lossy(raw.as_bytes())).into_owned();
     let text: String = text
         .chars()
         .filter(|c| c.is_ascii_graphic())
@@ -326,6 +327,14 @@ pub(super) fn auth_error(
 
 pub(super) fn check_base_url(base_url: &str) -> Result<String, ApiError> {
     let trimmed = base_url.trim().trim_end_matches('/');
+    if trimmed.chars().any(char::is_control) {
+        // A line break would be dropped by the URL's parser yet kept in what is printed and
+        // saved: refused before either.
+        return Err(ApiError::Config(format!(
+            "base URL {:?} holds a line break or another control character; give the URL alone",
+            crate::redact::redact(trimmed)
+        )));
+    }
     let url = reqwest::Url::parse(trimmed).map_err(|e| {
         ApiError::Config(format!(
             "base URL {:?} is not a URL: {e}",
@@ -363,10 +372,32 @@ pub(super) fn check_base_url(base_url: &str) -> Result<String, ApiError> {
             )))
         }
     }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(ApiError::Config(format!(
+            "base URL {trimmed:?} must not carry a query or fragment (`?…`, `#…`); use e.g. https://api.services.mimecast.com"
+        )));
+    }
     if url.path() != "/" && !url.path().is_empty() {
         return Err(ApiError::Config(format!(
             "base URL {trimmed:?} must not carry a path; use e.g. https://api.services.mimecast.com"
         )));
     }
     Ok(trimmed.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_secret_echoed_in_the_request_id_is_masked_before_it_is_cut() {
+        let token = "tok-ABCDEFGHIJKLMNOP-0123456789";
+        crate::redact::register(token);
+        let mut headers = HeaderMap::new();
+        let id = format!("{}{token}", "r".repeat(70));
+        headers.insert("x-request-id", id.parse().unwrap());
+        let shown = gateway_request_id(&headers).unwrap();
+        assert!(!shown.contains("tok-"), "{shown}");
+        assert_eq!(shown, format!("{}****", "r".repeat(70)));
+    }
 }

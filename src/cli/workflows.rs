@@ -102,10 +102,18 @@ fn call(
 ) -> anyhow::Result<Called> {
     let started = std::time::Instant::now();
     let mut s = session(global, runtime, Vec::new())?;
-    // The stdlib is our code, not the user's: a million-row CSV must not trip the operations
-    // limit meant for runaway scripts. Memory stays bounded.
-    s.engine.set_max_operations(0);
-    s.limits.operations = 0;
+    // The stdlib is our code, not the user's: a million-row CSV must not trip the default
+    // operations limit meant for runaway scripts. Memory stays bounded; an operations limit
+    // the admin sets (`--limit operations=N`, a bound on what a feed may cost) holds.
+    let asked = global.limit.iter().any(|l| {
+        l.split('=')
+            .next()
+            .is_some_and(|k| k.trim() == "operations")
+    });
+    if !asked {
+        s.engine.set_max_operations(0);
+        s.limits.operations = 0;
+    }
     s.own_code = true;
     for (name, value) in vars {
         s.scope.push_constant(name, value);

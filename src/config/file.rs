@@ -320,6 +320,10 @@ pub fn write_profile(
 /// Stores a discovered `base_url` in profile `name` of the file at `path`, if the file holds
 /// that profile; returns whether it did. Other profiles and keys are kept.
 pub fn cache_base_url(path: &Path, name: &str, base_url: &str) -> Result<bool, ConfigError> {
+    // A fleet's tenants discover at once, each a thread of this process: one read, change and
+    // write of the file at a time, or each would write back a file without the others' URLs.
+    static SAVING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one = SAVING.lock().unwrap_or_else(|e| e.into_inner());
     let profiles = read_profiles(path)?;
     let Some(profile) = profiles.get(name) else {
         return Ok(false);

@@ -235,6 +235,16 @@ impl Memory {
             Status::Created | Status::Updated | Status::Removed | Status::Unverified
         );
         let settled = changed || status == Status::Unchanged;
+        if matches!(
+            endpoint,
+            paths::UPDATE_ALIAS | paths::ADD_TO_PURGE_LIST | paths::REMOVE_FROM_PURGE_LIST
+        ) && !matches!(status, Status::Unchanged | Status::Planned)
+        {
+            // Which alias rows a change (or a user queued, or back) adds or ends is the
+            // service's to say, and so is whether a write that failed, its answer perhaps lost,
+            // changed anything: read anew.
+            self.alias_rows.clear();
+        }
         match endpoint {
             paths::ADD_GROUP_MEMBER | paths::REMOVE_GROUP_MEMBER if settled => {
                 let adding = endpoint == paths::ADD_GROUP_MEMBER;
@@ -300,13 +310,7 @@ impl Memory {
                     }
                 }
             }
-            paths::UPDATE_ALIAS if changed => {
-                // Which rows an alias change adds or ends is the service's to say: read anew.
-                self.alias_rows.clear();
-            }
             paths::ADD_TO_PURGE_LIST | paths::REMOVE_FROM_PURGE_LIST if changed => {
-                // A user queued for deletion (or back) takes its alias addresses along.
-                self.alias_rows.clear();
                 let queue = endpoint == paths::ADD_TO_PURGE_LIST;
                 for e in item
                     .get("emailAddresses")
@@ -533,10 +537,14 @@ mod tests {
         assert!(m.scanned_whole_with_aliases("x.com"));
         assert!(m.alias_row("al@x.com").is_some_and(|u| u.is_alias()));
         assert!(m.alias_row("bo@x.com").is_none());
-        // A refused alias change keeps them.
+        // An alias the service says it already had keeps them.
         let alias = json!({"alias": "bo@x.com", "aliasFor": "b@x.com"});
-        m.learn(paths::UPDATE_ALIAS, &alias, Status::Failed, None);
+        m.learn(paths::UPDATE_ALIAS, &alias, Status::Unchanged, None);
         assert!(m.scanned_whole_with_aliases("x.com"));
+        // A failed one may have changed them, its answer lost: read anew.
+        m.learn(paths::UPDATE_ALIAS, &alias, Status::Failed, None);
+        assert!(!m.scanned_whole_with_aliases("x.com"));
+        m.keep_alias_rows("x.com", vec![row("al@x.com")]);
         m.learn(paths::UPDATE_ALIAS, &alias, Status::Created, None);
         assert!(!m.scanned_whole_with_aliases("x.com"));
         assert!(m.alias_row("al@x.com").is_none());
