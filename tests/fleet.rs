@@ -1411,3 +1411,45 @@ fn tenants_discovering_their_region_at_once_each_keep_what_they_found() {
         "{saved}"
     );
 }
+
+#[test]
+fn two_profiles_of_one_tenant_are_not_one_fleet() {
+    let f = Fleet::new();
+    // A profile copied under a second name: the same tenant, and each write would go twice.
+    let file = f.dir.path().join("config").join("mcsh").join("config.toml");
+    let acme = &f._sandboxes[0];
+    let mut config = std::fs::read_to_string(&file).unwrap();
+    config = config.replacen(
+        "[fleets]",
+        &format!(
+            "[acme-copy]\nbase_url = {:?}\nclient_id = {:?}\nclient_secret = {:?}\n\n[fleets]",
+            format!("{}/", acme.base_url),
+            acme.keys.client_id,
+            acme.keys.client_secret
+        ),
+        1,
+    );
+    std::fs::write(&file, config).unwrap();
+    let email = "twice.more@company.com";
+    let (code, _, err) = f.run(&[
+        "--profiles",
+        "acme,globex,acme-copy",
+        "--yes",
+        "groups",
+        "add-member",
+        "--group",
+        "Sales",
+        "--email",
+        email,
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("profiles acme and acme-copy name the same tenant"),
+        "{err}"
+    );
+    assert!(!f.members("acme", "Sales").contains(email));
+    assert!(!f.members("globex", "Sales").contains(email));
+    // Each alone is a tenant of its own.
+    let (code, _, err) = f.run(&["--profiles", "acme-copy,globex", "-o", "csv", "-e", "1"]);
+    assert_eq!(code, 0, "{err}");
+}

@@ -280,8 +280,41 @@ fn chosen(g: &Global) -> anyhow::Result<Option<Vec<String>>> {
             }
             .into());
         }
+        same_tenant_twice(&tenants, &known)?;
     }
     Ok(Some(tenants))
+}
+
+/// Refuses two profiles of a fleet that name one tenant (the same base URL and client id or
+/// access key: a profile copied under a second name): the fleet would change it once for each.
+fn same_tenant_twice(
+    tenants: &[String],
+    profiles: &std::collections::BTreeMap<String, crate::config::Profile>,
+) -> anyhow::Result<()> {
+    let mut seen: Vec<((String, String), &str)> = Vec::new();
+    for t in tenants {
+        let Some(p) = profiles.get(t) else { continue };
+        let Some(id) = p.client_id.as_ref().or(p.access_key.as_ref()) else {
+            continue;
+        };
+        let url = p
+            .base_url
+            .as_deref()
+            .unwrap_or("")
+            .trim()
+            .trim_end_matches('/')
+            .to_ascii_lowercase();
+        let key = (url, id.trim().to_string());
+        if let Some((_, first)) = seen.iter().find(|(k, _)| *k == key) {
+            return Err(Usage(crate::output::printable(&format!(
+                "profiles {first} and {t} name the same tenant (the same base URL and {}): a fleet would change it once for each; drop one of them from the fleet",
+                if p.client_id.is_some() { "client id" } else { "access key" }
+            )))
+            .into());
+        }
+        seen.push((key, t));
+    }
+    Ok(())
 }
 
 /// Refuses a fleet of profiles while credentials are set in the environment: each tenant
