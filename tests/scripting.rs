@@ -932,3 +932,43 @@ fn a_csv_column_the_header_lacks_is_an_error_naming_the_nearest_one() {
         r#"["Sales","moved",false,true]"#
     );
 }
+
+#[test]
+fn a_loop_of_writes_that_each_waited_is_told_how_to_batch_them() {
+    let env = Env::new();
+    let path = env.dir.path().join("w.csv");
+    let mut text = String::from("email\n");
+    for i in 0..25 {
+        text.push_str(&format!("waited.{i}@company.com\n"));
+    }
+    std::fs::write(&path, text).unwrap();
+    let csv = path.display().to_string();
+    let run = |source: String| {
+        let out = env
+            .mcsh(Scheme::OAuth)
+            .args(["-e", &source])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0));
+        String::from_utf8_lossy(&out.stderr).to_string()
+    };
+    // Its value used: each call waits for its answer.
+    let err = run(format!(
+        "let n = 0; for r in read_csv({csv:?}) {{ let x = add_member(\"Sales\", r.email); n += 1; }} n"
+    ));
+    assert!(
+        err.contains("note: 25 add_member calls each waited for their answer")
+            && err.contains("add_members(group, list)"),
+        "{err}"
+    );
+    // A statement of its own: queued and batched, nothing to tell.
+    let err = run(format!(
+        "for r in read_csv({csv:?}) {{ remove_member(\"Sales\", r.email); }}"
+    ));
+    assert!(!err.contains("waited"), "{err}");
+    // Fewer than twenty: no note.
+    let err = run(format!(
+        "let rows = read_csv({csv:?}); for i in 0..5 {{ let x = remove_member(\"Sales\", rows[i].email); }}"
+    ));
+    assert!(!err.contains("waited"), "{err}");
+}

@@ -157,6 +157,12 @@ pub(crate) fn execute(
     let result = runner::finish(&s.host, result, name, &source, &s.limits).map_err(ScriptFailed);
     let ctx = s.ctx.borrow();
     ctx.bar.finish();
+    // The loop an admin writes first, slow without saying why: said, with the fast form.
+    if !s.own_code {
+        for line in s.host.waited_note() {
+            ctx.note(&format!("note: {line}"));
+        }
+    }
     if matches!(&result, Err(ScriptFailed(f)) if f.exit_code == 130) {
         // mcsh's own workflows find what is done; an admin's script makes its calls again.
         let again = if s.own_code {

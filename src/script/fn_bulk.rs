@@ -64,6 +64,7 @@ fn ensure_user(host: &Host, ctx: &NativeCallContext, opts: NewUserOpts) -> Res<D
         host.saw_emails([email.as_str()]);
         return Ok(convert::queued_map(&email));
     }
+    host.waited_alone("ensure_user");
     let dir = host.directory("ensure_user")?;
     let result = host.block_on("ensure_user", dir.ensure_user(&email, opts.name.as_deref()))?;
     host.saw_emails([email.as_str()]);

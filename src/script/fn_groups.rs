@@ -67,6 +67,7 @@ pub(crate) fn change(
         )?;
         return Ok(convert::queued_map(&email));
     }
+    host.waited_alone(function);
     let dir = host.directory(function)?;
     let emails = [email];
     let mut results = if add {

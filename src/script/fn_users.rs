@@ -54,6 +54,7 @@ fn create(host: &Host, ctx: &NativeCallContext, opts: NewUserOpts) -> Res<Dynami
         host.saw_emails([email.as_str()]);
         return Ok(convert::queued_map(&email));
     }
+    host.waited_alone("create_user");
     let dir = host.directory("create_user")?;
     let created = host.block_on("create_user", dir.create_user(&email, opts.name.as_deref()))?;
     host.saw_emails([email.as_str()]);
@@ -81,6 +82,7 @@ fn set_deleted(
         host.defer(ctx, function, endpoint, &email, item, None)?;
         return Ok(convert::queued_map(&email));
     }
+    host.waited_alone(function);
     let dir = host.directory(function)?;
     let result = host.block_on(function, dir.set_deleted(&email, delete))?;
     if delete {
@@ -221,6 +223,7 @@ update_user("bob.hughes@company.com", #{ name: "Robert Hughes", accountLocked: f
             h.defer(&ctx, "update_user", paths::UPDATE_USER, &update.email_address, serde_json::json!(update), None)?;
             return Ok(convert::queued_map(&update.email_address));
         }
+        h.waited_alone("update_user");
         let dir = h.directory("update_user")?;
         let answered = h.block_on("update_user", dir.update_user(&update))?;
         convert::to_dyn("update_user", &answered)
@@ -245,6 +248,7 @@ add_alias("bob.hughes@company.com", "bob@company.com");
                 let item = serde_json::json!({ "alias": alias, "aliasFor": email });
                 return h.defer(&ctx, "add_alias", paths::UPDATE_ALIAS, &email, item, None);
             }
+            h.waited_alone("add_alias");
             let dir = h.directory("add_alias")?;
             h.block_on("add_alias", dir.add_alias(&email, &alias))
         },

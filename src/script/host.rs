@@ -78,7 +78,12 @@ pub struct Host {
     /// Someone types each input at a terminal (the REPL on one): destructive calls ask first
     /// and say what they did, as the CLI's commands do. Scripts never ask on their own.
     interactive: Cell<bool>,
+    /// Single-item writes sent one at a time, each waiting for its answer, by function.
+    waited: RefCell<std::collections::BTreeMap<String, usize>>,
 }
+
+/// Single-item writes sent one at a time before the end of a run says how to batch them.
+pub const WAITED_NOTE_AT: usize = 20;
 
 /// Something a script said: `print`, `debug`, or bytes for standard output (`write_csv("-")`).
 #[derive(Debug, Clone)]
@@ -129,6 +134,7 @@ impl Host {
             held: RefCell::default(),
             speaker: RefCell::new(None),
             interactive: Cell::new(false),
+            waited: RefCell::default(),
         })
     }
 
@@ -425,6 +431,40 @@ impl Host {
     /// The runtime scripts wait on.
     pub fn runtime(&self) -> &tokio::runtime::Handle {
         &self.runtime
+    }
+
+    /// A single-item write of `function` was sent on its own and waited for its answer (it
+    /// could not be queued: its value is used, or it is inside `try` or a function).
+    pub fn waited_alone(&self, function: &str) {
+        *self
+            .waited
+            .borrow_mut()
+            .entry(function.to_string())
+            .or_default() += 1;
+    }
+
+    /// What the end of a run tells about writes that waited one at a time: for each function
+    /// called so at least [`WAITED_NOTE_AT`] times, how to have them batched.
+    pub fn waited_note(&self) -> Vec<String> {
+        self.waited
+            .borrow()
+            .iter()
+            .filter(|(_, n)| **n >= WAITED_NOTE_AT)
+            .map(|(function, n)| {
+                let twin = match function.as_str() {
+                    "add_member" | "ensure_member" => " (or the whole list to add_members(group, list))",
+                    "remove_member" => " (or the whole list to remove_members(group, list))",
+                    "create_user" => " (or the rows to create_users(rows))",
+                    "update_user" => " (or the rows to update_users(rows))",
+                    "delete_user" => " (or the list to delete_users(list))",
+                    "add_alias" => " (or the rows to add_aliases(rows))",
+                    _ => "",
+                };
+                format!(
+                    "{n} {function} calls each waited for their answer, a round trip each: one that is a statement of its own at the script's top level, outside `try`, with its value unused, is queued and sent in batches{twin}; see \"What calls cost\" in docs/scripting.md"
+                )
+            })
+            .collect()
     }
 
     /// Whether the call `ctx` describes may be queued: the script's top level, at a position
