@@ -108,8 +108,33 @@ impl<'a> Sheet<'a> {
         if missing.is_empty() {
             return Ok(());
         }
+        // What the file most likely meant: another separator (a spreadsheet's `;` or a tab
+        // leaves the whole header one column), or a column spelt nearly so (`group`).
+        let hint = match self.headers.as_slice() {
+            [one] if one.contains([';', '\t']) => {
+                "; the header is one column holding `;` or tabs: save the file as CSV separated by commas".to_string()
+            }
+            _ => {
+                let close: Vec<String> = missing
+                    .iter()
+                    .filter_map(|m| {
+                        let near = crate::suggest::similar(
+                            m,
+                            self.headers.iter().map(String::as_str),
+                            1,
+                        );
+                        near.first().map(|h| format!("{h:?} for {m}"))
+                    })
+                    .collect();
+                if close.is_empty() {
+                    String::new()
+                } else {
+                    format!("; did you mean {}?", close.join(", "))
+                }
+            }
+        };
         Err(format!(
-            "missing column(s) {} (the header has: {})",
+            "missing column(s) {} (the header has: {}){hint}",
             missing.join(", "),
             self.headers.join(", ")
         ))
@@ -235,13 +260,36 @@ mod tests {
         let want = ["email".to_string(), "name".to_string()];
         assert_eq!(
             sheet.require(&want).unwrap_err(),
-            "missing column(s) email, name (the header has: emailAddress, groups)"
+            "missing column(s) email, name (the header has: emailAddress, groups); did you mean \"emailAddress\" for email?"
         );
         sheet.alias_column("emailAddress", "email");
         assert_eq!(sheet.column("email"), Some(0));
         assert_eq!(
             sheet.require(&want).unwrap_err(),
             "missing column(s) name (the header has: email, groups)"
+        );
+    }
+
+    fn missing(text: &str) -> String {
+        let sheet = Sheet::open(text.as_bytes()).unwrap();
+        sheet
+            .require(&["email".into(), "name".into(), "groups".into()])
+            .unwrap_err()
+    }
+
+    #[test]
+    fn a_missing_column_names_what_the_file_most_likely_meant() {
+        let err = missing("email;name;groups\na@x.com;A;Sales\n");
+        assert!(
+            err.contains("save the file as CSV separated by commas"),
+            "{err}"
+        );
+        let err = missing("email,name,group\na@x.com,A,Sales\n");
+        assert!(err.contains("did you mean \"group\" for groups?"), "{err}");
+        let err = missing("email,name\na@x.com,A\n");
+        assert!(
+            !err.contains("did you mean") && !err.contains("separated"),
+            "{err}"
         );
     }
 }

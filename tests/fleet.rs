@@ -1387,14 +1387,7 @@ fn tenants_discovering_their_region_at_once_each_keep_what_they_found() {
         .bare()
         .env("MCSH_CONFIG", &file)
         .env("MCSH_DISCOVERY_URL", &env.sandbox.base_url)
-        .args([
-            "--profiles",
-            &names.join(","),
-            "-o",
-            "csv",
-            "-e",
-            "1",
-        ])
+        .args(["--profiles", &names.join(","), "-o", "csv", "-e", "1"])
         .output()
         .unwrap();
     assert_eq!(
