@@ -972,3 +972,25 @@ fn a_loop_of_writes_that_each_waited_is_told_how_to_batch_them() {
     ));
     assert!(!err.contains("waited"), "{err}");
 }
+
+#[test]
+fn a_closure_assigning_where_it_compares_stops_before_anything_runs() {
+    let env = Env::new();
+    let out = env
+        .mcsh(Scheme::OAuth)
+        .args([
+            "-vv",
+            "-e",
+            "users().filter(|u| u.domain = \"example.com\").len()",
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("this closure ends by assigning (`=`) to `u.domain`")
+            && err.contains("did you mean `==`?"),
+        "{err}"
+    );
+    assert!(!err.contains("http: POST"), "it ran: {err}");
+}

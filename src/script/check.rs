@@ -184,6 +184,98 @@ pub fn unknown_call(known: &Known, ast: &AST) -> Option<(String, Position)> {
     found
 }
 
+/// A closure whose last statement assigns to its own parameter (`|u| u.domain = "x"`, meant
+/// as `==`): it gives `()`, so a `filter`, `some` or `all` with it matches nobody without a
+/// word, and the assignment changes nothing (a parameter is a copy). The first such, with its
+/// place.
+pub fn assigning_closure(ast: &AST) -> Option<(String, Position)> {
+    let at = |p: Position| (p.line().unwrap_or(0), p.position().unwrap_or(0));
+    // Closures are the script's functions Rhai names itself (`anon$...`): their bodies'
+    // places, and their parameters.
+    let closures: Vec<((usize, usize), (usize, usize), Vec<String>)> = ast
+        .iter_fn_def()
+        .filter(|f| f.name.starts_with("anon$"))
+        .map(|f| {
+            let from = at(f.body.start_position());
+            // A closure of one expression (`|u| u.x == 1`) has no end of its own: its one
+            // statement is where it starts.
+            let to = match at(f.body.end_position()) {
+                (0, 0) => from,
+                to => to,
+            };
+            (from, to, f.params.iter().map(|p| p.to_string()).collect())
+        })
+        .collect();
+    if closures.is_empty() {
+        return None;
+    }
+    // Every statement of a body (a function's, or the script's own), with its place.
+    let mut statements: Vec<((usize, usize), Stmt)> = Vec::new();
+    ast.walk(&mut |path: &[ASTNode]| {
+        if let [ASTNode::Stmt(stmt)] = path {
+            statements.push((at(stmt.position()), (*stmt).clone()));
+        }
+        true
+    });
+    let within =
+        |p: (usize, usize), (from, to): ((usize, usize), (usize, usize))| from <= p && p <= to;
+    for (from, to, params) in &closures {
+        // Its last statement: the latest within it, not within a closure inside it.
+        let last = statements
+            .iter()
+            .filter(|(p, _)| within(*p, (*from, *to)))
+            .filter(|(p, _)| {
+                !closures.iter().any(|(f2, t2, _)| {
+                    (f2, t2) != (from, to) && within(*f2, (*from, *to)) && within(*p, (*f2, *t2))
+                })
+            })
+            .max_by_key(|(p, _)| *p);
+        let Some((_, Stmt::Assignment(x))) = last else {
+            continue;
+        };
+        let (op, target) = (&x.0, &x.1.lhs);
+        if op.is_op_assignment() {
+            continue;
+        }
+        let mut root = target;
+        let mut field = None;
+        loop {
+            match root {
+                Expr::Dot(d, ..) => {
+                    // `u.name.first`: the chain right of `u` nests, its first name leftmost.
+                    let mut rhs = &d.rhs;
+                    while let Expr::Dot(inner, ..) | Expr::Index(inner, ..) = rhs {
+                        rhs = &inner.lhs;
+                    }
+                    if let Expr::Property(p, _) = rhs {
+                        field.get_or_insert_with(|| p.2.to_string());
+                    }
+                    root = &d.lhs;
+                }
+                Expr::Index(i, ..) => {
+                    if let Expr::StringConstant(k, _) = &i.rhs {
+                        field.get_or_insert_with(|| k.to_string());
+                    }
+                    root = &i.lhs;
+                }
+                _ => break,
+            }
+        }
+        if let (Expr::Variable(v, ..), Some(field)) = (root, field) {
+            if params.iter().any(|p| *p == v.1.as_str()) {
+                return Some((
+                    format!(
+                        "this closure ends by assigning (`=`) to `{}.{field}`: it gives nothing, so a filter or test with it matches nobody (and a closure's parameter is a copy, so the assignment changes nothing); did you mean `==`?",
+                        v.1
+                    ),
+                    op.position(),
+                ));
+            }
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -248,6 +340,41 @@ mod tests {
         let e = engine();
         let ast = e.compile(script).expect("compiles");
         unknown_call(&Known::of(&e), &ast).map(|(m, p)| (m, p.line()))
+    }
+
+    #[test]
+    fn a_closure_ending_in_an_assignment_to_its_parameter_is_found() {
+        let found = |script: &str| {
+            let ast = engine().compile(script).unwrap();
+            assigning_closure(&ast).map(|(m, p)| (m, p.line()))
+        };
+        for (script, line) in [
+            ("users().filter(|u| u.domain = \"x\")", 1),
+            (
+                "let n = 1;\ngroups().some(|g| g[\"description\"] = \"Sales\")",
+                2,
+            ),
+            ("xs.all(|u| { let d = u.domain; u.name.first = d })", 1),
+            (
+                "xs.filter(|u| { let y = [1].map(|z| z + 1); u.domain = \"x\" })",
+                1,
+            ),
+        ] {
+            let (message, at) = found(script).unwrap_or_else(|| panic!("{script}"));
+            assert!(message.contains("did you mean `==`?"), "{message}");
+            assert_eq!(at, Some(line), "{script}");
+        }
+        for script in [
+            "users().filter(|u| u.domain == \"x\")",
+            // Builds and gives a value, or adds to a captured total: no slip.
+            "xs.map(|x| { let m = #{a: x}; m.a = 2; m })",
+            "let t = 0; xs.for_each(|x| t += x)",
+            "let t = 0; xs.for_each(|x| t = x)",
+            "fn f(u) { u.x = 1 }",
+            "xs.map(|u| { u.x = 1; u })",
+        ] {
+            assert_eq!(found(script), None, "{script}");
+        }
     }
 
     #[test]

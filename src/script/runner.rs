@@ -60,7 +60,9 @@ pub fn compile(
 /// wrong number of arguments anywhere in it ([`super::check`]): exit 2 at the call.
 pub fn check_calls(engine: &Engine, ast: &AST, name: &str, source: &str) -> Result<(), Failure> {
     let known = super::check::Known::of(engine);
-    match super::check::unknown_call(&known, ast) {
+    let found =
+        super::check::unknown_call(&known, ast).or_else(|| super::check::assigning_closure(ast));
+    match found {
         None => Ok(()),
         Some((message, pos)) => {
             let (location, excerpt) = locate(pos, name, source);
