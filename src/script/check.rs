@@ -184,6 +184,9 @@ pub fn unknown_call(known: &Known, ast: &AST) -> Option<(String, Position)> {
     found
 }
 
+/// A place in a script: line and column (0 for none).
+type Place = (usize, usize);
+
 /// A closure whose last statement assigns to its own parameter (`|u| u.domain = "x"`, meant
 /// as `==`): it gives `()`, so a `filter`, `some` or `all` with it matches nobody without a
 /// word, and the assignment changes nothing (a parameter is a copy). The first such, with its
@@ -192,7 +195,7 @@ pub fn assigning_closure(ast: &AST) -> Option<(String, Position)> {
     let at = |p: Position| (p.line().unwrap_or(0), p.position().unwrap_or(0));
     // Closures are the script's functions Rhai names itself (`anon$...`): their bodies'
     // places, and their parameters.
-    let closures: Vec<((usize, usize), (usize, usize), Vec<String>)> = ast
+    let closures: Vec<(Place, Place, Vec<String>)> = ast
         .iter_fn_def()
         .filter(|f| f.name.starts_with("anon$"))
         .map(|f| {
@@ -210,7 +213,7 @@ pub fn assigning_closure(ast: &AST) -> Option<(String, Position)> {
         return None;
     }
     // Every statement of a body (a function's, or the script's own), with its place.
-    let mut statements: Vec<((usize, usize), Stmt)> = Vec::new();
+    let mut statements: Vec<(Place, Stmt)> = Vec::new();
     ast.walk(&mut |path: &[ASTNode]| {
         if let [ASTNode::Stmt(stmt)] = path {
             statements.push((at(stmt.position()), (*stmt).clone()));
