@@ -220,8 +220,7 @@ pub fn assigning_closure(ast: &AST) -> Option<(String, Position)> {
         }
         true
     });
-    let within =
-        |p: (usize, usize), (from, to): ((usize, usize), (usize, usize))| from <= p && p <= to;
+    let within = |p: Place, (from, to): (Place, Place)| from <= p && p <= to;
     for (from, to, params) in &closures {
         // Its last statement: the latest within it, not within a closure inside it.
         let last = statements
