@@ -35,251 +35,187 @@ fn count_str(text: &str, delimiter: &str) -> usize {
     }
 }
 
+/// Room for `n` pieces of `text` under `memory` bytes.
+fn split_room(memory: usize, text: &str, n: usize) -> Res<()> {
+    room(
+        memory,
+        n.saturating_mul(PIECE_BYTES).saturating_add(text.len()),
+    )
+}
+
+/// What `split` (`rev`: `split_rev`) at a string makes of `text`, as Rhai's own: the string
+/// whole when there is nothing to split at or one segment is asked; else the pieces, at most
+/// `segments`, once they fit.
+fn by_str(
+    memory: usize,
+    text: &ImmutableString,
+    delimiter: &str,
+    segments: Option<INT>,
+    rev: bool,
+) -> Res<Array> {
+    if segments.is_some_and(|n| n <= 1)
+        || text.is_empty()
+        || (!delimiter.is_empty() && !text.contains(delimiter))
+    {
+        return Ok(vec![text.clone().into()]);
+    }
+    split_room(memory, text, pieces(count_str(text, delimiter), segments))?;
+    Ok(match (segments.map(segment_count), rev) {
+        (None, false) => text.split(delimiter).map(Into::into).collect(),
+        (None, true) => text.rsplit(delimiter).map(Into::into).collect(),
+        (Some(n), false) => text.splitn(n, delimiter).map(Into::into).collect(),
+        (Some(n), true) => text.rsplitn(n, delimiter).map(Into::into).collect(),
+    })
+}
+
+/// [`by_str`] at a character.
+fn by_char(
+    memory: usize,
+    text: &ImmutableString,
+    delimiter: char,
+    segments: Option<INT>,
+    rev: bool,
+) -> Res<Array> {
+    if segments.is_some_and(|n| n <= 1) || text.is_empty() || !text.contains(delimiter) {
+        return Ok(vec![text.clone().into()]);
+    }
+    split_room(
+        memory,
+        text,
+        pieces(text.matches(delimiter).count() + 1, segments),
+    )?;
+    Ok(match (segments.map(segment_count), rev) {
+        (None, false) => text.split(delimiter).map(Into::into).collect(),
+        (None, true) => text.rsplit(delimiter).map(Into::into).collect(),
+        (Some(n), false) => text.splitn(n, delimiter).map(Into::into).collect(),
+        (Some(n), true) => text.rsplitn(n, delimiter).map(Into::into).collect(),
+    })
+}
+
+fn segment_count(n: INT) -> usize {
+    usize::try_from(n).unwrap_or(usize::MAX)
+}
+
 /// Registers the checked functions over Rhai's own.
 pub fn register(engine: &mut rhai::Engine, limits: &Limits) {
-    let memory = limits.memory_bytes();
-    // Room for `n` pieces of `text`.
-    let split_room = move |text: &str, n: usize| {
-        room(
-            memory,
-            n.saturating_mul(PIECE_BYTES).saturating_add(text.len()),
-        )
-    };
+    let m = limits.memory_bytes();
     let local =
         |name: &str, params: &[&str], doc: &str| super::register::local(name, params, doc, false);
+    let doc = |what: &str, example: &str| {
+        format!("{what}; checked against `--limit memory` before it allocates.\n```rhai\n{example}\n```")
+    };
 
     local(
         "split",
         &["text: &mut String", "delimiter: &str", "Array"],
-        r#"
-Splits the string at each `delimiter` (Rhai's `split`; `""` splits between characters);
-checked against `--limit memory` before it allocates.
-```rhai
-"a,b,,c".split(",")   // ["a", "b", "", "c"]
-```"#,
+        &doc(
+            "Splits the string at each `delimiter` (Rhai's `split`; `\"\"` splits between characters)",
+            "\"a,b,,c\".split(\",\")   // [\"a\", \"b\", \"\", \"c\"]",
+        ),
     )
-    .register_into_engine(
-        engine,
-        move |text: &mut ImmutableString, delimiter: &str| -> Res<Array> {
-            if text.is_empty() || (!delimiter.is_empty() && !text.contains(delimiter)) {
-                return Ok(vec![text.clone().into()]);
-            }
-            split_room(text, count_str(text, delimiter))?;
-            Ok(text.split(delimiter).map(Into::into).collect())
-        },
-    );
+    .register_into_engine(engine, move |t: &mut ImmutableString, d: &str| by_str(m, t, d, None, false));
     local(
         "split",
-        &[
-            "text: &mut String",
-            "delimiter: &str",
-            "segments: i64",
-            "Array",
-        ],
-        r#"
-Splits the string at `delimiter` into at most `segments` pieces (one when `segments` < 2);
-checked against `--limit memory` before it allocates.
-```rhai
-"a,b,c".split(",", 2)   // ["a", "b,c"]
-```"#,
+        &["text: &mut String", "delimiter: &str", "segments: i64", "Array"],
+        &doc(
+            "Splits the string at `delimiter` into at most `segments` pieces (one when `segments` < 2)",
+            "\"a,b,c\".split(\",\", 2)   // [\"a\", \"b,c\"]",
+        ),
     )
-    .register_into_engine(
-        engine,
-        move |text: &mut ImmutableString, delimiter: &str, segments: INT| -> Res<Array> {
-            if segments <= 1
-                || text.is_empty()
-                || (!delimiter.is_empty() && !text.contains(delimiter))
-            {
-                return Ok(vec![text.clone().into()]);
-            }
-            split_room(text, pieces(count_str(text, delimiter), Some(segments)))?;
-            let segments = usize::try_from(segments).unwrap_or(usize::MAX);
-            Ok(text.splitn(segments, delimiter).map(Into::into).collect())
-        },
-    );
+    .register_into_engine(engine, move |t: &mut ImmutableString, d: &str, n: INT| by_str(m, t, d, Some(n), false));
     local(
         "split",
         &["text: &mut String", "delimiter: char", "Array"],
-        r#"
-Splits the string at each `delimiter` character; checked against `--limit memory` before it
-allocates.
-```rhai
-"a;b".split(';')   // ["a", "b"]
-```"#,
+        &doc(
+            "Splits the string at each `delimiter` character",
+            "\"a;b\".split(';')   // [\"a\", \"b\"]",
+        ),
     )
-    .register_into_engine(
-        engine,
-        move |text: &mut ImmutableString, delimiter: char| -> Res<Array> {
-            if text.is_empty() || !text.contains(delimiter) {
-                return Ok(vec![text.clone().into()]);
-            }
-            split_room(text, text.matches(delimiter).count() + 1)?;
-            Ok(text.split(delimiter).map(Into::into).collect())
-        },
-    );
+    .register_into_engine(engine, move |t: &mut ImmutableString, d: char| {
+        by_char(m, t, d, None, false)
+    });
     local(
         "split",
-        &[
-            "text: &mut String",
-            "delimiter: char",
-            "segments: i64",
-            "Array",
-        ],
-        r#"
-Splits the string at `delimiter` into at most `segments` pieces (one when `segments` < 2);
-checked against `--limit memory` before it allocates.
-```rhai
-"a;b;c".split(';', 2)   // ["a", "b;c"]
-```"#,
+        &["text: &mut String", "delimiter: char", "segments: i64", "Array"],
+        &doc(
+            "Splits the string at `delimiter` into at most `segments` pieces (one when `segments` < 2)",
+            "\"a;b;c\".split(';', 2)   // [\"a\", \"b;c\"]",
+        ),
     )
-    .register_into_engine(
-        engine,
-        move |text: &mut ImmutableString, delimiter: char, segments: INT| -> Res<Array> {
-            if segments <= 1 || text.is_empty() || !text.contains(delimiter) {
-                return Ok(vec![text.clone().into()]);
-            }
-            split_room(
-                text,
-                pieces(text.matches(delimiter).count() + 1, Some(segments)),
-            )?;
-            let segments = usize::try_from(segments).unwrap_or(usize::MAX);
-            Ok(text.splitn(segments, delimiter).map(Into::into).collect())
-        },
-    );
+    .register_into_engine(engine, move |t: &mut ImmutableString, d: char, n: INT| by_char(m, t, d, Some(n), false));
     local(
         "split",
         &["text: &mut String", "Array"],
-        r#"
-Splits the string at whitespace; checked against `--limit memory` before it allocates.
-```rhai
-"a b  c".split()   // ["a", "b", "c"]
-```"#,
+        &doc(
+            "Splits the string at whitespace",
+            "\"a b  c\".split()   // [\"a\", \"b\", \"c\"]",
+        ),
     )
     .register_into_engine(engine, move |text: &mut ImmutableString| -> Res<Array> {
         if text.is_empty() {
             return Ok(vec![text.clone().into()]);
         }
-        split_room(text, text.split_whitespace().count())?;
+        split_room(m, text, text.split_whitespace().count())?;
         Ok(text.split_whitespace().map(Into::into).collect())
     });
     local(
         "split_rev",
         &["text: &mut String", "delimiter: &str", "Array"],
-        r#"
-Splits the string at each `delimiter`, last piece first; checked against `--limit memory`
-before it allocates.
-```rhai
-"a,b,c".split_rev(",")   // ["c", "b", "a"]
-```"#,
+        &doc(
+            "Splits the string at each `delimiter`, last piece first",
+            "\"a,b,c\".split_rev(\",\")   // [\"c\", \"b\", \"a\"]",
+        ),
     )
-    .register_into_engine(
-        engine,
-        move |text: &mut ImmutableString, delimiter: &str| -> Res<Array> {
-            if text.is_empty() || (!delimiter.is_empty() && !text.contains(delimiter)) {
-                return Ok(vec![text.clone().into()]);
-            }
-            split_room(text, count_str(text, delimiter))?;
-            Ok(text.rsplit(delimiter).map(Into::into).collect())
-        },
-    );
+    .register_into_engine(engine, move |t: &mut ImmutableString, d: &str| {
+        by_str(m, t, d, None, true)
+    });
     local(
         "split_rev",
-        &[
-            "text: &mut String",
-            "delimiter: &str",
-            "segments: i64",
-            "Array",
-        ],
-        r#"
-Splits the string at `delimiter` from its end into at most `segments` pieces, last first;
-checked against `--limit memory` before it allocates.
-```rhai
-"a,b,c".split_rev(",", 2)   // ["c", "a,b"]
-```"#,
+        &["text: &mut String", "delimiter: &str", "segments: i64", "Array"],
+        &doc(
+            "Splits the string at `delimiter` from its end into at most `segments` pieces, last first",
+            "\"a,b,c\".split_rev(\",\", 2)   // [\"c\", \"a,b\"]",
+        ),
     )
-    .register_into_engine(
-        engine,
-        move |text: &mut ImmutableString, delimiter: &str, segments: INT| -> Res<Array> {
-            if segments <= 1
-                || text.is_empty()
-                || (!delimiter.is_empty() && !text.contains(delimiter))
-            {
-                return Ok(vec![text.clone().into()]);
-            }
-            split_room(text, pieces(count_str(text, delimiter), Some(segments)))?;
-            let segments = usize::try_from(segments).unwrap_or(usize::MAX);
-            Ok(text.rsplitn(segments, delimiter).map(Into::into).collect())
-        },
-    );
+    .register_into_engine(engine, move |t: &mut ImmutableString, d: &str, n: INT| by_str(m, t, d, Some(n), true));
     local(
         "split_rev",
         &["text: &mut String", "delimiter: char", "Array"],
-        r#"
-Splits the string at each `delimiter` character, last piece first; checked against `--limit
-memory` before it allocates.
-```rhai
-"a;b".split_rev(';')   // ["b", "a"]
-```"#,
+        &doc(
+            "Splits the string at each `delimiter` character, last piece first",
+            "\"a;b\".split_rev(';')   // [\"b\", \"a\"]",
+        ),
     )
-    .register_into_engine(
-        engine,
-        move |text: &mut ImmutableString, delimiter: char| -> Res<Array> {
-            if text.is_empty() || !text.contains(delimiter) {
-                return Ok(vec![text.clone().into()]);
-            }
-            split_room(text, text.matches(delimiter).count() + 1)?;
-            Ok(text.rsplit(delimiter).map(Into::into).collect())
-        },
-    );
+    .register_into_engine(engine, move |t: &mut ImmutableString, d: char| {
+        by_char(m, t, d, None, true)
+    });
     local(
         "split_rev",
-        &[
-            "text: &mut String",
-            "delimiter: char",
-            "segments: i64",
-            "Array",
-        ],
-        r#"
-Splits the string at `delimiter` from its end into at most `segments` pieces, last first;
-checked against `--limit memory` before it allocates.
-```rhai
-"a;b;c".split_rev(';', 2)   // ["c", "a;b"]
-```"#,
+        &["text: &mut String", "delimiter: char", "segments: i64", "Array"],
+        &doc(
+            "Splits the string at `delimiter` from its end into at most `segments` pieces, last first",
+            "\"a;b;c\".split_rev(';', 2)   // [\"c\", \"a;b\"]",
+        ),
     )
-    .register_into_engine(
-        engine,
-        move |text: &mut ImmutableString, delimiter: char, segments: INT| -> Res<Array> {
-            if segments <= 1 || text.is_empty() || !text.contains(delimiter) {
-                return Ok(vec![text.clone().into()]);
-            }
-            split_room(
-                text,
-                pieces(text.matches(delimiter).count() + 1, Some(segments)),
-            )?;
-            let segments = usize::try_from(segments).unwrap_or(usize::MAX);
-            Ok(text.rsplitn(segments, delimiter).map(Into::into).collect())
-        },
-    );
+    .register_into_engine(engine, move |t: &mut ImmutableString, d: char, n: INT| by_char(m, t, d, Some(n), true));
     local(
         "to_chars",
         &["text: &str", "Array"],
-        r#"
-The string's characters, one item each; checked against `--limit memory` before it
-allocates.
-```rhai
-"abc".to_chars()   // ['a', 'b', 'c']
-```"#,
+        &doc(
+            "The string's characters, one item each",
+            "\"abc\".to_chars()   // ['a', 'b', 'c']",
+        ),
     )
     .register_into_engine(engine, move |text: &str| -> Res<Array> {
         room(
-            memory,
+            m,
             text.chars()
                 .count()
                 .saturating_mul(std::mem::size_of::<Dynamic>()),
         )?;
         Ok(text.chars().map(Into::into).collect())
     });
-    register_replace(engine, memory);
+    register_replace(engine, m);
 }
 
 /// `replace`: replacing `""` puts the substitute between every two characters, and a long
