@@ -286,6 +286,10 @@ mod tests {
         );
         let err = missing("email,name,group\na@x.com,A,Sales\n");
         assert!(err.contains("did you mean \"group\" for groups?"), "{err}");
+        // One column with no separator in it: a column of its own, misspelt.
+        let err = missing("emial\na@x.com\n");
+        assert!(err.contains("did you mean \"emial\" for email?"), "{err}");
+        assert!(!err.contains("separated"), "{err}");
         let err = missing("email,name\na@x.com,A\n");
         assert!(
             !err.contains("did you mean") && !err.contains("separated"),
