@@ -259,8 +259,10 @@ fn offboard_a_user_in_five_groups_including_a_nested_one() {
         .assert()
         .code(2)
         .stderr(
-            predicate::str::contains("leave 5 group membership(s)")
-                .and(predicate::str::contains("--yes")),
+            predicate::str::contains(
+                "offboard 1 user(s) (leaver@company.com): leave 5 group membership(s)",
+            )
+            .and(predicate::str::contains("--yes")),
         );
     let plan = oauth_rows(
         &env,
@@ -822,4 +824,31 @@ fn a_misspelt_workflow_option_stops_the_run_before_any_write() {
         .members("Sales")
         .iter()
         .any(|m| m == "opt.one@company.com"));
+}
+
+#[test]
+fn the_offboard_question_names_whom_it_asks_about() {
+    let env = Env::new();
+    let users = env.json(&["users", "list", "--domain", "company.com"]);
+    let emails: Vec<&str> = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .take(7)
+        .map(|u| u["emailAddress"].as_str().unwrap())
+        .collect();
+    assert_eq!(emails.len(), 7);
+    let mut args = vec!["offboard"];
+    for e in &emails {
+        args.extend(["--email", e]);
+    }
+    let out = env.mcsh(Scheme::OAuth).args(&args).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    // The first five by address, and how many more: nothing is written without --yes.
+    let named = format!(
+        "offboard 7 user(s) ({}, and 2 more):",
+        emails[..5].join(", ")
+    );
+    assert!(err.contains(&named), "{err}");
 }
