@@ -94,12 +94,8 @@ pub async fn region_base_url(
         })?;
     let found = check_base_url(api)?;
     if !may_serve(&found, &base) {
-        // From outside: shown masked, on one line, cut.
-        let shown: String = crate::redact::redact(&found)
-            .chars()
-            .filter(|c| !c.is_control())
-            .take(120)
-            .collect();
+        // From outside: shown masked and cut (a line break was refused with the URL).
+        let shown: String = crate::redact::redact(&found).chars().take(120).collect();
         return Err(ApiError::Config(format!(
             "region discovery at {base} named {shown:?} as the region of {email}, which is not a \
              Mimecast host (*.mimecast.com): nothing was sent there, nor saved; set \

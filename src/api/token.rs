@@ -3,8 +3,9 @@
 //! and a 429 there is waited out like anywhere else; a 4xx is refused credentials.
 //!
 //! A run that knows it will call the API can fetch its token ahead ([`Client::warm_up`]),
-//! while it does other work: still one fetch for the first request, and what that fetch met
-//! (a refusal, no answer) is what the first request is told, once, as if it had fetched.
+//! while it does other work: still one fetch for the first request. If that fetch failed,
+//! the first request is told so, once, when the credentials were refused or the failure is
+//! less than [`STILL_FRESH`] old; otherwise it asks again.
 
 use serde_json::Value;
 

@@ -2,8 +2,8 @@
 //!
 //! Policy: the session connects on the first API call, so `mcsh -e '1+1'` and scripts that
 //! never call the API need no configuration and start fast; a fleet's tenant, whose profile
-//! is known to be wanted, connects as it starts and fetches its token while it compiles. `print` goes to stdout, `debug`
-//! to stderr. A failure names `file:line:column`, shows the line with a caret, and exits
+//! is known to be wanted, connects as it starts and fetches its token while it compiles.
+//! `print` goes to stdout, `debug` to stderr. A failure names `file:line:column`, shows the line with a caret, and exits
 //! with the code its kind deserves.
 
 use std::cell::RefCell;

@@ -105,12 +105,7 @@ fn call(
     // The stdlib is our code, not the user's: a million-row CSV must not trip the default
     // operations limit meant for runaway scripts. Memory stays bounded; an operations limit
     // the admin sets (`--limit operations=N`, a bound on what a feed may cost) holds.
-    let asked = global.limit.iter().any(|l| {
-        l.split('=')
-            .next()
-            .is_some_and(|k| k.trim() == "operations")
-    });
-    if !asked {
+    if !crate::script::Limits::is_set(&global.limit, "operations") {
         s.engine.set_max_operations(0);
         s.limits.operations = 0;
     }
@@ -368,10 +363,11 @@ pub fn departments(global: &Global, runtime: &Runtime, a: DepartmentsArgs) -> an
     )
 }
 
-/// The format an export file's name asks for when nothing else does: `csv` for `*.csv`.
-pub fn export_format_of(out: &str) -> Option<&'static str> {
-    let ext = std::path::Path::new(out).extension()?.to_str()?;
-    ext.eq_ignore_ascii_case("csv").then_some("csv")
+/// Whether an export file's name asks for CSV (`*.csv`) when nothing else chooses.
+pub fn named_csv(out: &str) -> bool {
+    std::path::Path::new(out)
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
 }
 
 /// `mcsh export`.
@@ -385,10 +381,8 @@ pub fn export(global: &Global, runtime: &Runtime, a: ExportArgs) -> anyhow::Resu
         (Some("csv"), _) => Format::Csv,
         (Some(_), _) => Format::Json,
         (None, Some(f)) => f,
-        (None, None) => match a.out.as_deref().and_then(export_format_of) {
-            Some("csv") => Format::Csv,
-            _ => Format::Json,
-        },
+        (None, None) if a.out.as_deref().is_some_and(named_csv) => Format::Csv,
+        (None, None) => Format::Json,
     };
     let vars = vec![
         (

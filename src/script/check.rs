@@ -187,6 +187,48 @@ pub fn unknown_call(known: &Known, ast: &AST) -> Option<(String, Position)> {
 /// A place in a script: line and column (0 for none).
 type Place = (usize, usize);
 
+/// What a plain `=` assigns: the variable, the first field after it, and where the `=` is.
+type Assigned = (String, String, Position);
+
+/// What `stmt` assigns when it is a plain `=` to a field of a variable (`u.domain = ...`,
+/// `u.name.first = ...`, `g["description"] = ...`).
+fn assigned_field(stmt: &Stmt) -> Option<Assigned> {
+    let Stmt::Assignment(x) = stmt else {
+        return None;
+    };
+    let (op, mut root) = (&x.0, &x.1.lhs);
+    if op.is_op_assignment() {
+        return None;
+    }
+    let mut field = None;
+    loop {
+        match root {
+            Expr::Dot(d, ..) => {
+                // `u.name.first`: the chain right of `u` nests, its first name leftmost.
+                let mut rhs = &d.rhs;
+                while let Expr::Dot(inner, ..) | Expr::Index(inner, ..) = rhs {
+                    rhs = &inner.lhs;
+                }
+                if let Expr::Property(p, _) = rhs {
+                    field.get_or_insert_with(|| p.2.to_string());
+                }
+                root = &d.lhs;
+            }
+            Expr::Index(i, ..) => {
+                if let Expr::StringConstant(k, _) = &i.rhs {
+                    field.get_or_insert_with(|| k.to_string());
+                }
+                root = &i.lhs;
+            }
+            _ => break,
+        }
+    }
+    match root {
+        Expr::Variable(v, ..) => Some((v.1.to_string(), field?, op.position())),
+        _ => None,
+    }
+}
+
 /// A closure whose last statement assigns to its own parameter (`|u| u.domain = "x"`, meant
 /// as `==`): it gives `()`, so a `filter`, `some` or `all` with it matches nobody without a
 /// word, and the assignment changes nothing (a parameter is a copy). The first such, with its
@@ -212,11 +254,12 @@ pub fn assigning_closure(ast: &AST) -> Option<(String, Position)> {
     if closures.is_empty() {
         return None;
     }
-    // Every statement of a body (a function's, or the script's own), with its place.
-    let mut statements: Vec<(Place, Stmt)> = Vec::new();
+    // Every statement of a body (a function's, or the script's own): its place, and what it
+    // assigns when it is a plain `=` to a field (`u.domain = ...`): the variable and field.
+    let mut statements: Vec<(Place, Option<Assigned>)> = Vec::new();
     ast.walk(&mut |path: &[ASTNode]| {
         if let [ASTNode::Stmt(stmt)] = path {
-            statements.push((at(stmt.position()), (*stmt).clone()));
+            statements.push((at(stmt.position()), assigned_field(stmt)));
         }
         true
     });
@@ -232,45 +275,13 @@ pub fn assigning_closure(ast: &AST) -> Option<(String, Position)> {
                 })
             })
             .max_by_key(|(p, _)| *p);
-        let Some((_, Stmt::Assignment(x))) = last else {
-            continue;
-        };
-        let (op, target) = (&x.0, &x.1.lhs);
-        if op.is_op_assignment() {
-            continue;
-        }
-        let mut root = target;
-        let mut field = None;
-        loop {
-            match root {
-                Expr::Dot(d, ..) => {
-                    // `u.name.first`: the chain right of `u` nests, its first name leftmost.
-                    let mut rhs = &d.rhs;
-                    while let Expr::Dot(inner, ..) | Expr::Index(inner, ..) = rhs {
-                        rhs = &inner.lhs;
-                    }
-                    if let Expr::Property(p, _) = rhs {
-                        field.get_or_insert_with(|| p.2.to_string());
-                    }
-                    root = &d.lhs;
-                }
-                Expr::Index(i, ..) => {
-                    if let Expr::StringConstant(k, _) = &i.rhs {
-                        field.get_or_insert_with(|| k.to_string());
-                    }
-                    root = &i.lhs;
-                }
-                _ => break,
-            }
-        }
-        if let (Expr::Variable(v, ..), Some(field)) = (root, field) {
-            if params.iter().any(|p| *p == v.1.as_str()) {
+        if let Some((_, Some((variable, field, pos)))) = last {
+            if params.contains(variable) {
                 return Some((
                     format!(
-                        "this closure ends by assigning (`=`) to `{}.{field}`: it gives nothing, so a filter or test with it matches nobody (and a closure's parameter is a copy, so the assignment changes nothing); did you mean `==`?",
-                        v.1
+                        "this closure ends by assigning (`=`) to `{variable}.{field}`: it gives nothing, so a filter or test with it matches nobody (and a closure's parameter is a copy, so the assignment changes nothing); did you mean `==`?"
                     ),
-                    op.position(),
+                    *pos,
                 ));
             }
         }

@@ -61,23 +61,20 @@ pub const RECORD_MAX_FIELDS: usize = 256;
 /// values are left as they are.
 pub fn mark(mut value: Dynamic) -> Dynamic {
     if let Some(mut map) = value.write_lock::<Map>() {
-        if map.len() <= RECORD_MAX_FIELDS {
-            let tag = checksum(&map);
-            for v in map.values_mut() {
-                v.set_tag(tag);
-            }
-        }
+        let tag = checksum(&map);
+        mark_row(&mut map, tag);
     }
     value
 }
 
-/// The tag [`mark_rows`] gives the values of rows with `map`'s columns.
+/// The tag [`mark_row`] gives the values of `read_csv`'s rows with `map`'s columns.
 pub fn row_tag(map: &Map) -> i32 {
     tag_of(map, ROW_TAG_BASE)
 }
 
-/// Marks `row` (a map `read_csv` made, of at most [`RECORD_MAX_FIELDS`] columns) with `tag`
-/// ([`row_tag`] of its columns, the same for every row of a file).
+/// Tags every value of `row` (a record, or a map `read_csv` made) with `tag` ([`row_tag`] of
+/// a file's columns, the same for every row of it), unless it has more than
+/// [`RECORD_MAX_FIELDS`] keys.
 pub fn mark_row(row: &mut Map, tag: i32) {
     if row.len() <= RECORD_MAX_FIELDS {
         for v in row.values_mut() {
@@ -231,14 +228,7 @@ pub fn missing<'a>(
             }
             return Ok(Dynamic::UNIT.into());
         }
-        // A difference of case only is the likeliest slip of all (`emailaddress`).
-        let hint = match nearest(map, prop) {
-            Some(c) => format!("did you mean `{c}`?"),
-            None => {
-                let keys: Vec<&str> = map.keys().map(|k| k.as_str()).collect();
-                format!("its fields are {}", keys.join(", "))
-            }
-        };
+        let hint = hint(map, prop, "fields");
         let message = format!(
             "a {kind} has no field `{}`: {hint} (mcsh stops here: a misspelt field would match nobody, or everybody)",
             crate::output::printable(prop)
@@ -253,14 +243,7 @@ pub fn missing<'a>(
     }
     if is_row(map) {
         // Read, never set by the script: a column the file's header does not have.
-        let close = nearest(map, prop);
-        let hint = match close {
-            Some(c) => format!("did you mean `{c}`?"),
-            None => {
-                let keys: Vec<&str> = map.keys().map(|k| k.as_str()).collect();
-                format!("its columns are {}", keys.join(", "))
-            }
-        };
+        let hint = hint(map, prop, "columns");
         let message = format!(
             "the CSV row has no column `{}`: {hint} (mcsh stops here: a misspelt column would match nobody, or everybody; `\"{}\" in row` tells whether a file has it)",
             crate::output::printable(prop),
@@ -273,17 +256,26 @@ pub fn missing<'a>(
     Ok(Dynamic::UNIT.into())
 }
 
-/// The key of `map` `prop` most likely meant: the same letters in another case, else the
-/// nearest spelling.
-fn nearest(map: &Map, prop: &str) -> Option<String> {
-    map.keys()
+/// What a missing `prop` of `map` was most likely meant to be: the same letters in another
+/// case (the likeliest slip of all, `emailaddress`), else the nearest spelling, else the
+/// `keys` (`fields`, `columns`) it has.
+fn hint(map: &Map, prop: &str, keys: &str) -> String {
+    let close = map
+        .keys()
         .find(|k| k.eq_ignore_ascii_case(prop))
         .map(|k| k.to_string())
         .or_else(|| {
             crate::suggest::similar(prop, map.keys().map(|k| k.as_str()), 1)
                 .into_iter()
                 .next()
-        })
+        });
+    match close {
+        Some(c) => format!("did you mean `{c}`?"),
+        None => {
+            let names: Vec<&str> = map.keys().map(|k| k.as_str()).collect();
+            format!("its {keys} are {}", names.join(", "))
+        }
+    }
 }
 
 #[cfg(test)]

@@ -20,7 +20,7 @@ type Res<T> = Result<T, Box<EvalAltResult>>;
 /// Pieces `count` of `text` split at most into `segments` (when given) would make.
 fn pieces(count: usize, segments: Option<INT>) -> usize {
     match segments {
-        Some(n) => count.min(usize::try_from(n).unwrap_or(usize::MAX)),
+        Some(n) => count.min(segment_count(n)),
         None => count,
     }
 }
@@ -218,19 +218,26 @@ pub fn register(engine: &mut rhai::Engine, limits: &Limits) {
     register_replace(engine, m);
 }
 
-/// `replace`: replacing `""` puts the substitute between every two characters, and a long
-/// substitute for a frequent match multiplies the string.
-fn register_replace(engine: &mut rhai::Engine, memory: usize) {
-    // The new string's size: the old one, and what each match adds.
-    let grown = move |text: &str, find: &str, with: usize| -> Res<()> {
-        let matches = if find.is_empty() {
-            text.chars().count() + 1
-        } else {
-            text.matches(find).count()
-        };
-        let more = matches.saturating_mul(with.saturating_sub(find.len()));
-        room(memory, text.len().saturating_add(more))
+/// `replace` as Rhai's own, after checking the new string fits: replacing `""` puts the
+/// substitute between every two characters, and a long substitute for a frequent match
+/// multiplies the string.
+fn replaced(memory: usize, text: &mut ImmutableString, find: &str, with: &str) -> Res<()> {
+    if text.is_empty() {
+        return Ok(());
+    }
+    let matches = if find.is_empty() {
+        text.chars().count() + 1
+    } else {
+        text.matches(find).count()
     };
+    let more = matches.saturating_mul(with.len().saturating_sub(find.len()));
+    room(memory, text.len().saturating_add(more))?;
+    *text = text.replace(find, with).into();
+    Ok(())
+}
+
+/// Registers the checked `replace` forms.
+fn register_replace(engine: &mut rhai::Engine, m: usize) {
     // Mutating, as Rhai's own: not for constants.
     let local = |params: &[&str], doc: &str| super::register::local("replace", params, doc, true);
     local(
@@ -242,17 +249,9 @@ characters); checked against `--limit memory` before it allocates.
 let t = "a-b-c"; t.replace("-", "+");   // "a+b+c"
 ```"#,
     )
-    .register_into_engine(
-        engine,
-        move |text: &mut ImmutableString, find: &str, with: &str| -> Res<()> {
-            if text.is_empty() {
-                return Ok(());
-            }
-            grown(text, find, with.len())?;
-            *text = text.replace(find, with).into();
-            Ok(())
-        },
-    );
+    .register_into_engine(engine, move |t: &mut ImmutableString, f: &str, w: &str| {
+        replaced(m, t, f, w)
+    });
     local(
         &["text: &mut String", "find: &str", "with: char", "()"],
         r#"
@@ -262,17 +261,9 @@ memory` before it allocates.
 let t = "a--b"; t.replace("--", '+');   // "a+b"
 ```"#,
     )
-    .register_into_engine(
-        engine,
-        move |text: &mut ImmutableString, find: &str, with: char| -> Res<()> {
-            if text.is_empty() {
-                return Ok(());
-            }
-            grown(text, find, with.len_utf8())?;
-            *text = text.replace(find, &with.to_string()).into();
-            Ok(())
-        },
-    );
+    .register_into_engine(engine, move |t: &mut ImmutableString, f: &str, w: char| {
+        replaced(m, t, f, w.encode_utf8(&mut [0; 4]))
+    });
     local(
         &["text: &mut String", "find: char", "with: &str", "()"],
         r#"
@@ -282,17 +273,9 @@ before it allocates.
 let t = "a-b"; t.replace('-', " to ");   // "a to b"
 ```"#,
     )
-    .register_into_engine(
-        engine,
-        move |text: &mut ImmutableString, find: char, with: &str| -> Res<()> {
-            if text.is_empty() {
-                return Ok(());
-            }
-            grown(text, find.encode_utf8(&mut [0; 4]), with.len())?;
-            *text = text.replace(&find.to_string(), with).into();
-            Ok(())
-        },
-    );
+    .register_into_engine(engine, move |t: &mut ImmutableString, f: char, w: &str| {
+        replaced(m, t, f.encode_utf8(&mut [0; 4]), w)
+    });
 }
 
 #[cfg(test)]

@@ -49,6 +49,13 @@ pub const NAMES: &[&str] = &[
 ];
 
 impl Limits {
+    /// Whether `settings` (`--limit NAME=VALUE`, as given) set the limit `name` outright.
+    pub fn is_set(settings: &[String], name: &str) -> bool {
+        settings
+            .iter()
+            .any(|s| s.split_once('=').is_some_and(|(n, _)| n.trim() == name))
+    }
+
     /// Applies one `NAME=VALUE` setting.
     pub fn set(&mut self, setting: &str) -> Result<(), String> {
         let (name, value) = setting.split_once('=').ok_or_else(|| {

@@ -103,18 +103,9 @@ pub fn become_member(cli: &mut Cli, member: Member) {
         Some(Command::Export(a)) => match &mut a.out {
             Some(out) if out != "-" => {
                 if a.format.is_none() {
-                    let named = crate::cli::workflows::export_format_of(out);
-                    a.format =
-                        Some(
-                            if asked == Some(Format::Csv)
-                                || (asked.is_none() && named == Some("csv"))
-                            {
-                                "csv"
-                            } else {
-                                "json"
-                            }
-                            .into(),
-                        );
+                    let csv = asked == Some(Format::Csv)
+                        || (asked.is_none() && crate::cli::workflows::named_csv(out));
+                    a.format = Some(if csv { "csv" } else { "json" }.into());
                 }
                 let ext = a.format.clone().unwrap_or_else(|| "json".into());
                 *out = in_folder(out, &member.profile, &ext);
